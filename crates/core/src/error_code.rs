@@ -1,0 +1,91 @@
+//! The one table of error codes the API answers with. Each code has exactly one HTTP status,
+//! so clients can branch on `code` and operators can read the status.
+
+use serde::{Serialize, Serializer};
+
+macro_rules! error_codes {
+    ($( $(#[$doc:meta])* $variant:ident = ($status:expr, $text:literal), )*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The wire form, e.g. `ORDER_NOT_FOUND`.
+            pub fn as_str(&self) -> &'static str {
+                match self { $( ErrorCode::$variant => $text, )* }
+            }
+
+            /// The HTTP status this code is always answered with.
+            pub fn http_status(&self) -> u16 {
+                match self { $( ErrorCode::$variant => $status, )* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// The request is malformed in a way no more specific code describes.
+    BadRequest = (400, "BAD_REQUEST"),
+    /// The body is not valid JSON or does not match the expected shape.
+    MalformedJson = (400, "MALFORMED_JSON"),
+    /// One or more fields failed validation; `details` names them.
+    ValidationFailed = (400, "VALIDATION_FAILED"),
+    /// A query-string value is missing or malformed.
+    InvalidQuery = (400, "INVALID_QUERY"),
+    /// A path segment is malformed (for example an id that is not a ULID).
+    InvalidPath = (400, "INVALID_PATH"),
+    /// The phone number is not a valid mobile number.
+    InvalidPhone = (400, "INVALID_PHONE"),
+    /// The country code is unknown.
+    InvalidCountry = (400, "INVALID_COUNTRY"),
+    /// Credentials are missing, invalid or expired.
+    Unauthorized = (401, "UNAUTHORIZED"),
+    /// Authenticated, but not allowed to do this.
+    Forbidden = (403, "FORBIDDEN"),
+    /// No route matches the path.
+    RouteNotFound = (404, "ROUTE_NOT_FOUND"),
+    /// The addressed resource does not exist.
+    NotFound = (404, "NOT_FOUND"),
+    /// The route exists but not for this method.
+    MethodNotAllowed = (405, "METHOD_NOT_ALLOWED"),
+    /// The resource changed meanwhile or already exists.
+    Conflict = (409, "CONFLICT"),
+    /// The body is larger than the route accepts.
+    PayloadTooLarge = (413, "PAYLOAD_TOO_LARGE"),
+    /// The body has a content type the route does not accept.
+    UnsupportedMediaType = (415, "UNSUPPORTED_MEDIA_TYPE"),
+    /// Too many requests; retry later.
+    RateLimited = (429, "RATE_LIMITED"),
+    /// Something failed on our side; the request id helps find it in the logs.
+    Internal = (500, "INTERNAL"),
+    /// A service we depend on did not answer properly.
+    UpstreamFailed = (502, "UPSTREAM_FAILED"),
+    /// A dependency (the store) is not reachable right now.
+    Unavailable = (503, "UNAVAILABLE"),
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_screaming_snake_case_with_error_statuses() {
+        let mut seen = HashSet::new();
+        for code in ErrorCode::ALL {
+            let text = code.as_str();
+            assert!(seen.insert(text), "duplicate {text}");
+            assert!(text.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'));
+            assert!((400..600).contains(&code.http_status()));
+        }
+    }
+}

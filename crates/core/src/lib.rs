@@ -1,0 +1,22 @@
+//! Topup's shared vocabulary. Everything here is pure: no I/O, no async runtime.
+
+mod clock;
+mod error;
+mod error_code;
+mod id;
+mod money;
+mod msisdn;
+mod paging;
+mod secret;
+mod timestamp;
+
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use error::CoreError;
+pub use error_code::ErrorCode;
+pub use id::{Id, IdKind};
+pub use money::{Currency, Money, Rounding};
+pub use msisdn::{CountryCode, Msisdn};
+pub use paging::{Page, PageRequest};
+pub use rust_decimal::Decimal;
+pub use secret::Secret;
+pub use timestamp::Timestamp;
