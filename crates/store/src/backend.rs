@@ -1,0 +1,62 @@
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::{Filter, FindQuery, GroupKey, GroupRow, Index, Result, Update};
+
+/// What every storage backend implements, on JSON documents. Each document is a JSON object
+/// with a string `id`; documents under compare-and-set carry an integer `version`.
+/// Domain code does not call this directly: it goes through [`crate::Collection`].
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// `sqlite` or `mongodb`, for logs and `/readyz`.
+    fn kind(&self) -> &'static str;
+
+    /// Cheap round trip proving the store answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// Creates the index if it does not exist (idempotent).
+    async fn ensure_index(&self, collection: &str, index: &Index) -> Result<()>;
+
+    /// Inserts a new document; an existing id or unique value → [`crate::StoreError::Duplicate`].
+    async fn insert(&self, collection: &str, document: Value) -> Result<()>;
+
+    /// Inserts many documents atomically where the backend allows (all or none on SQLite).
+    async fn insert_many(&self, collection: &str, documents: Vec<Value>) -> Result<()>;
+
+    /// Inserts or overwrites by id, without a version check (seed data, caches).
+    async fn upsert(&self, collection: &str, document: Value) -> Result<()>;
+
+    async fn get(&self, collection: &str, id: &str) -> Result<Option<Value>>;
+
+    async fn find(&self, collection: &str, query: &FindQuery) -> Result<Vec<Value>>;
+
+    async fn count(&self, collection: &str, filter: &Filter) -> Result<u64>;
+
+    /// Overwrites the document with the same id if its stored `version` equals
+    /// `expected_version`; otherwise [`crate::StoreError::Conflict`] (or `NotFound`).
+    async fn replace(&self, collection: &str, document: Value, expected_version: i64)
+    -> Result<()>;
+
+    /// Applies `updates` atomically to the document `id` if it also matches `guard`;
+    /// answers the updated document, or `None` when the guard (or id) did not match.
+    async fn update(
+        &self,
+        collection: &str,
+        id: &str,
+        guard: &Filter,
+        updates: &[Update],
+    ) -> Result<Option<Value>>;
+
+    async fn delete(&self, collection: &str, id: &str) -> Result<bool>;
+
+    async fn delete_many(&self, collection: &str, filter: &Filter) -> Result<u64>;
+
+    /// Counts matching documents and sums integer fields per group, ordered by key.
+    async fn group(
+        &self,
+        collection: &str,
+        filter: &Filter,
+        key: &GroupKey,
+        sum_fields: &[String],
+    ) -> Result<Vec<GroupRow>>;
+}

@@ -1,0 +1,297 @@
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use topup_core::{Page, PageRequest, Timestamp};
+
+use crate::{
+    Backend, Filter, FindQuery, GroupKey, GroupRow, Index, Result, SortOrder, StoreError, Update,
+};
+
+/// A serde struct stored in one collection. It serializes to a JSON object whose `id` field is
+/// a string; documents updated with compare-and-set also carry `version: i64`.
+pub trait Document: Serialize + DeserializeOwned + Send + Sync + 'static {
+    const COLLECTION: &'static str;
+}
+
+/// Who holds a document for work, and until when (DESIGN §3: workers claim due documents).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub owner: String,
+    pub until: Timestamp,
+}
+
+/// The handle domain code holds: a backend behind an `Arc`, cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+}
+
+impl Store {
+    pub fn new(backend: Arc<dyn Backend>) -> Self {
+        Store { backend }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.backend.kind()
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        self.backend.ping().await
+    }
+
+    pub fn collection<T: Document>(&self) -> Collection<T> {
+        Collection {
+            backend: Arc::clone(&self.backend),
+            name: T::COLLECTION,
+            kind: PhantomData,
+        }
+    }
+
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+}
+
+/// Typed access to one collection.
+pub struct Collection<T> {
+    backend: Arc<dyn Backend>,
+    name: &'static str,
+    kind: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Collection<T> {
+    fn clone(&self) -> Self {
+        Collection {
+            backend: Arc::clone(&self.backend),
+            name: self.name,
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<T: Document> Collection<T> {
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn encode(&self, document: &T) -> Result<Value> {
+        let value = serde_json::to_value(document)
+            .map_err(|e| StoreError::InvalidDocument(e.to_string()))?;
+        match value.get("id") {
+            Some(Value::String(id)) if !id.is_empty() => Ok(value),
+            _ => Err(StoreError::InvalidDocument(format!(
+                "{} documents need a non-empty string `id`",
+                self.name
+            ))),
+        }
+    }
+
+    fn decode(&self, value: Value) -> Result<T> {
+        serde_json::from_value(value).map_err(|e| StoreError::Decode {
+            collection: self.name.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn decode_all(&self, values: Vec<Value>) -> Result<Vec<T>> {
+        values.into_iter().map(|v| self.decode(v)).collect()
+    }
+
+    pub async fn ensure_index(&self, index: Index) -> Result<()> {
+        self.backend.ensure_index(self.name, &index).await
+    }
+
+    pub async fn insert(&self, document: &T) -> Result<()> {
+        let value = self.encode(document)?;
+        self.backend.insert(self.name, value).await
+    }
+
+    pub async fn insert_many(&self, documents: &[T]) -> Result<()> {
+        let values = documents
+            .iter()
+            .map(|d| self.encode(d))
+            .collect::<Result<Vec<_>>>()?;
+        self.backend.insert_many(self.name, values).await
+    }
+
+    pub async fn upsert(&self, document: &T) -> Result<()> {
+        let value = self.encode(document)?;
+        self.backend.upsert(self.name, value).await
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<T>> {
+        match self.backend.get(self.name, id).await? {
+            Some(value) => self.decode(value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Like [`Collection::get`], but a missing document is [`StoreError::NotFound`].
+    pub async fn fetch(&self, id: &str) -> Result<T> {
+        self.get(id).await?.ok_or_else(|| StoreError::NotFound {
+            collection: self.name.to_owned(),
+            id: id.to_owned(),
+        })
+    }
+
+    pub async fn find(&self, query: &FindQuery) -> Result<Vec<T>> {
+        let values = self.backend.find(self.name, query).await?;
+        self.decode_all(values)
+    }
+
+    pub async fn find_one(&self, filter: Filter) -> Result<Option<T>> {
+        let mut found = self.find(&FindQuery::new(filter).limit(1)).await?;
+        Ok(found.pop())
+    }
+
+    pub async fn count(&self, filter: &Filter) -> Result<u64> {
+        self.backend.count(self.name, filter).await
+    }
+
+    /// One page of matching documents plus the total count.
+    pub async fn page(
+        &self,
+        filter: Filter,
+        sort: &[(&str, SortOrder)],
+        page: PageRequest,
+    ) -> Result<Page<T>> {
+        let total = self.backend.count(self.name, &filter).await?;
+        let mut query = FindQuery::new(filter)
+            .skip(page.offset())
+            .limit(page.limit());
+        for (field, order) in sort {
+            query = query.sort(field, *order);
+        }
+        let items = self.find(&query).await?;
+        Ok(Page::new(items, total, page))
+    }
+
+    /// Compare-and-set: writes `document` if the stored `version` still equals the document's
+    /// own, and answers the stored document with `version + 1`. A lost race is
+    /// [`StoreError::Conflict`]: re-read, re-apply, retry.
+    pub async fn replace(&self, document: &T) -> Result<T> {
+        let mut value = self.encode(document)?;
+        let expected = value
+            .get("version")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| {
+                StoreError::InvalidDocument(format!(
+                    "{} documents need an integer `version` for compare-and-set",
+                    self.name
+                ))
+            })?;
+        let next = expected
+            .checked_add(1)
+            .ok_or_else(|| StoreError::InvalidDocument("version overflow".into()))?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("version".into(), Value::from(next));
+        }
+        self.backend
+            .replace(self.name, value.clone(), expected)
+            .await?;
+        self.decode(value)
+    }
+
+    /// Applies `updates` to `id` only if the document also matches `guard` (for example
+    /// `stock -= 1` where `stock > 0`); bumps `version` so compare-and-set holders notice.
+    /// `None` means the guard did not match (or no such document).
+    pub async fn update(&self, id: &str, guard: Filter, updates: &[Update]) -> Result<Option<T>> {
+        let mut all = updates.to_vec();
+        if !all.iter().any(|u| u.field().as_str() == "version") {
+            all.push(Update::inc("version", 1));
+        }
+        match self.backend.update(self.name, id, &guard, &all).await? {
+            Some(value) => self.decode(value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<bool> {
+        self.backend.delete(self.name, id).await
+    }
+
+    pub async fn delete_many(&self, filter: &Filter) -> Result<u64> {
+        self.backend.delete_many(self.name, filter).await
+    }
+
+    pub async fn group(
+        &self,
+        filter: &Filter,
+        key: GroupKey,
+        sum_fields: &[&str],
+    ) -> Result<Vec<GroupRow>> {
+        let sums: Vec<String> = sum_fields.iter().map(|s| (*s).to_owned()).collect();
+        self.backend.group(self.name, filter, &key, &sums).await
+    }
+
+    /// Claims up to `limit` documents matching `due` whose lease is free or expired, for
+    /// `worker` until `until`, oldest `sort_field` first. A document is never held by two
+    /// workers at once: each claim is a guarded atomic update.
+    pub async fn claim(
+        &self,
+        due: Filter,
+        sort_field: &str,
+        worker: &str,
+        now: Timestamp,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<T>> {
+        let free = Filter::eq("lease.until", Value::Null).or(Filter::lte("lease.until", now));
+        let candidates = self
+            .backend
+            .find(
+                self.name,
+                &FindQuery::new(due.clone().and(free.clone()))
+                    .sort(sort_field, SortOrder::Asc)
+                    .limit(u64::try_from(limit.saturating_mul(2)).unwrap_or(u64::MAX)),
+            )
+            .await?;
+        let lease = serde_json::to_value(Lease {
+            owner: worker.to_owned(),
+            until,
+        })
+        .map_err(|e| StoreError::InvalidDocument(e.to_string()))?;
+        let mut claimed = Vec::new();
+        for candidate in candidates {
+            if claimed.len() >= limit {
+                break;
+            }
+            let Some(id) = candidate.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            let won = self
+                .backend
+                .update(
+                    self.name,
+                    id,
+                    &due.clone().and(free.clone()),
+                    &[
+                        Update::set("lease", lease.clone()),
+                        Update::inc("version", 1),
+                    ],
+                )
+                .await?;
+            if let Some(value) = won {
+                claimed.push(self.decode(value)?);
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Gives a lease back early if `worker` still holds it.
+    pub async fn release(&self, id: &str, worker: &str) -> Result<bool> {
+        let held = self
+            .backend
+            .update(
+                self.name,
+                id,
+                &Filter::eq("lease.owner", worker),
+                &[Update::unset("lease"), Update::inc("version", 1)],
+            )
+            .await?;
+        Ok(held.is_some())
+    }
+}

@@ -1,0 +1,756 @@
+//! The embedded backend: one SQLite file in WAL mode, one writer connection and a few readers,
+//! a table per collection holding JSONB documents, expression indexes on JSON paths.
+//! Every call runs on the blocking pool so the async runtime never waits on disk.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use async_trait::async_trait;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OpenFlags, params_from_iter};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::query::validate_collection;
+use crate::{
+    Backend, Field, Filter, FindQuery, GroupKey, GroupRow, Index, Result, SortOrder, StoreError,
+    Update,
+};
+
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub path: PathBuf,
+    /// Read-only connections used concurrently beside the single writer.
+    pub readers: usize,
+}
+
+impl SqliteOptions {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        SqliteOptions {
+            path: path.into(),
+            readers: 4,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SqliteBackend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    reader_slots: Semaphore,
+    tables: RwLock<HashSet<String>>,
+}
+
+fn backend_error(error: rusqlite::Error) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding a connection leaves it usable; SQLite rolls back on its own.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl SqliteBackend {
+    /// Opens (creating if needed) the database file. Blocking: call at start-up.
+    pub fn open(options: &SqliteOptions) -> Result<Self> {
+        if let Some(parent) = options.path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StoreError::Unavailable(format!("{}: {e}", parent.display())))?;
+            }
+        }
+        let writer = Connection::open(&options.path).map_err(backend_error)?;
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA busy_timeout = 5000;
+                 PRAGMA temp_store = MEMORY;
+                 PRAGMA cache_size = -32768;",
+            )
+            .map_err(backend_error)?;
+        writer.set_prepared_statement_cache_capacity(256);
+        let mut tables = HashSet::new();
+        {
+            let mut statement = writer
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+                .map_err(backend_error)?;
+            let names = statement
+                .query_map([], |row| row.get::<_, String>(0))
+                .map_err(backend_error)?;
+            for name in names {
+                tables.insert(name.map_err(backend_error)?);
+            }
+        }
+        let reader_count = options.readers.max(1);
+        let mut readers = Vec::with_capacity(reader_count);
+        for _ in 0..reader_count {
+            let reader = Connection::open_with_flags(
+                &options.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(backend_error)?;
+            reader
+                .execute_batch("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -16384;")
+                .map_err(backend_error)?;
+            reader.set_prepared_statement_cache_capacity(256);
+            readers.push(reader);
+        }
+        Ok(SqliteBackend {
+            inner: Arc::new(Inner {
+                path: options.path.clone(),
+                writer: Mutex::new(writer),
+                readers: Mutex::new(readers),
+                reader_slots: Semaphore::new(reader_count),
+                tables: RwLock::new(tables),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    async fn write<R, F>(&self, collection: &str, work: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection, &str) -> Result<R> + Send + 'static,
+    {
+        let table = validate_collection(collection)?.to_owned();
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let mut connection = lock(&inner.writer);
+            inner.ensure_table(&connection, &table)?;
+            work(&mut connection, &table)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+    }
+
+    async fn read<R, F>(&self, collection: &str, work: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection, &str) -> Result<R> + Send + 'static,
+    {
+        let table = validate_collection(collection)?.to_owned();
+        if !self.inner.has_table(&table) {
+            // Create it through the writer so readers never see "no such table".
+            self.write(collection, |_, _| Ok(())).await?;
+        }
+        let _slot = self
+            .inner
+            .reader_slots
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Unavailable("store is shutting down".into()))?;
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let connection = lock(&inner.readers)
+                .pop()
+                .ok_or_else(|| StoreError::Unavailable("no reader connection free".into()))?;
+            let result = work(&connection, &table);
+            lock(&inner.readers).push(connection);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+    }
+}
+
+impl Inner {
+    fn has_table(&self, table: &str) -> bool {
+        self.tables
+            .read()
+            .map(|tables| tables.contains(table))
+            .unwrap_or(false)
+    }
+
+    fn ensure_table(&self, connection: &Connection, table: &str) -> Result<()> {
+        if self.has_table(table) {
+            return Ok(());
+        }
+        connection
+            .execute_batch(&format!(
+                "CREATE TABLE IF NOT EXISTS \"{table}\" (id TEXT PRIMARY KEY NOT NULL, doc BLOB NOT NULL)"
+            ))
+            .map_err(backend_error)?;
+        if let Ok(mut tables) = self.tables.write() {
+            tables.insert(table.to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// `$.a.b` for a validated field path.
+fn json_path(field: &Field) -> Result<String> {
+    Ok(format!("$.{}", field.validate()?))
+}
+
+/// The SQL expression for a field; identical text in queries and indexes so the planner
+/// matches them.
+fn field_expr(field: &Field) -> Result<String> {
+    if field.is_id() {
+        return Ok("id".to_owned());
+    }
+    Ok(format!("json_extract(doc, '{}')", json_path(field)?))
+}
+
+fn sql_value(value: &Value) -> SqlValue {
+    match value {
+        Value::Null => SqlValue::Null,
+        Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                SqlValue::Integer(i)
+            } else if let Some(f) = n.as_f64() {
+                SqlValue::Real(f)
+            } else {
+                SqlValue::Text(n.to_string())
+            }
+        }
+        Value::String(s) => SqlValue::Text(s.clone()),
+        other => SqlValue::Text(other.to_string()),
+    }
+}
+
+fn json_value(value: SqlValue) -> Value {
+    match value {
+        SqlValue::Null => Value::Null,
+        SqlValue::Integer(i) => Value::from(i),
+        SqlValue::Real(f) => Value::from(f),
+        SqlValue::Text(s) => Value::String(s),
+        SqlValue::Blob(b) => Value::String(String::from_utf8_lossy(&b).into_owned()),
+    }
+}
+
+struct Sql {
+    text: String,
+    params: Vec<SqlValue>,
+}
+
+impl Sql {
+    fn new() -> Self {
+        Sql {
+            text: String::new(),
+            params: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    fn bind(&mut self, value: SqlValue) {
+        self.text.push('?');
+        self.params.push(value);
+    }
+
+    fn filter(&mut self, filter: &Filter) -> Result<()> {
+        match filter {
+            Filter::All => self.push("1"),
+            Filter::Eq(field, Value::Null) => {
+                self.push(&field_expr(field)?);
+                self.push(" IS NULL");
+            }
+            Filter::Eq(field, value) => self.compare(field, "=", value)?,
+            Filter::Ne(field, Value::Null) => {
+                self.push(&field_expr(field)?);
+                self.push(" IS NOT NULL");
+            }
+            Filter::Ne(field, value) => self.compare(field, "IS NOT", value)?,
+            Filter::Gt(field, value) => self.compare(field, ">", value)?,
+            Filter::Gte(field, value) => self.compare(field, ">=", value)?,
+            Filter::Lt(field, value) => self.compare(field, "<", value)?,
+            Filter::Lte(field, value) => self.compare(field, "<=", value)?,
+            Filter::In(field, values) => {
+                let expr = field_expr(field)?;
+                let (nulls, others): (Vec<&Value>, Vec<&Value>) =
+                    values.iter().partition(|v| v.is_null());
+                if others.is_empty() && nulls.is_empty() {
+                    self.push("0");
+                    return Ok(());
+                }
+                self.push("(");
+                if !others.is_empty() {
+                    self.push(&expr);
+                    self.push(" IN (");
+                    for (i, value) in others.iter().enumerate() {
+                        if i > 0 {
+                            self.push(", ");
+                        }
+                        self.bind(sql_value(value));
+                    }
+                    self.push(")");
+                }
+                if !nulls.is_empty() {
+                    if !others.is_empty() {
+                        self.push(" OR ");
+                    }
+                    self.push(&expr);
+                    self.push(" IS NULL");
+                }
+                self.push(")");
+            }
+            Filter::Exists(field, present) => {
+                self.push(&field_expr(field)?);
+                self.push(if *present { " IS NOT NULL" } else { " IS NULL" });
+            }
+            Filter::Contains(field, needle) => {
+                self.push("instr(lower(");
+                self.push(&field_expr(field)?);
+                self.push("), lower(");
+                self.bind(SqlValue::Text(needle.clone()));
+                self.push(")) > 0");
+            }
+            Filter::Has(field, value) => {
+                self.push(&format!(
+                    "EXISTS (SELECT 1 FROM json_each(doc, '{}') WHERE json_each.value = ",
+                    json_path(field)?
+                ));
+                self.bind(sql_value(value));
+                self.push(")");
+            }
+            Filter::And(parts) | Filter::Or(parts) => {
+                let (joiner, empty) = if matches!(filter, Filter::And(_)) {
+                    (" AND ", "1")
+                } else {
+                    (" OR ", "0")
+                };
+                if parts.is_empty() {
+                    self.push(empty);
+                    return Ok(());
+                }
+                self.push("(");
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        self.push(joiner);
+                    }
+                    self.filter(part)?;
+                }
+                self.push(")");
+            }
+        }
+        Ok(())
+    }
+
+    fn compare(&mut self, field: &Field, op: &str, value: &Value) -> Result<()> {
+        self.push(&field_expr(field)?);
+        self.push(" ");
+        self.push(op);
+        self.push(" ");
+        self.bind(sql_value(value));
+        Ok(())
+    }
+}
+
+fn order_sql(order: SortOrder) -> &'static str {
+    match order {
+        SortOrder::Asc => "ASC",
+        SortOrder::Desc => "DESC",
+    }
+}
+
+fn read_documents(connection: &Connection, sql: &Sql, collection: &str) -> Result<Vec<Value>> {
+    let mut statement = connection
+        .prepare_cached(&sql.text)
+        .map_err(backend_error)?;
+    let rows = statement
+        .query_map(params_from_iter(sql.params.iter()), |row| {
+            row.get::<_, String>(0)
+        })
+        .map_err(backend_error)?;
+    let mut documents = Vec::new();
+    for row in rows {
+        let text = row.map_err(backend_error)?;
+        documents.push(parse_document(&text, collection)?);
+    }
+    Ok(documents)
+}
+
+fn parse_document(text: &str, collection: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| StoreError::Decode {
+        collection: collection.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// Maps SQLite constraint failures to [`StoreError::Duplicate`] naming our index.
+fn write_error(error: rusqlite::Error, collection: &str) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(failure, message) = &error {
+        if failure.code == rusqlite::ErrorCode::ConstraintViolation {
+            let message = message.clone().unwrap_or_default();
+            let index = message
+                .split_once("index '")
+                .and_then(|(_, rest)| rest.split_once('\''))
+                .map(|(name, _)| name.rsplit("__").next().unwrap_or(name).to_owned())
+                .unwrap_or_else(|| "id".to_owned());
+            return StoreError::Duplicate {
+                collection: collection.to_owned(),
+                index,
+            };
+        }
+    }
+    backend_error(error)
+}
+
+fn document_id(document: &Value) -> Result<String> {
+    document
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| StoreError::InvalidDocument("document has no string `id`".into()))
+}
+
+#[async_trait]
+impl Backend for SqliteBackend {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let _slot = self
+            .inner
+            .reader_slots
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Unavailable("store is shutting down".into()))?;
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let connection = lock(&inner.readers)
+                .pop()
+                .ok_or_else(|| StoreError::Unavailable("no reader connection free".into()))?;
+            let result = connection
+                .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))
+                .map_err(|e| StoreError::Unavailable(e.to_string()));
+            lock(&inner.readers).push(connection);
+            result.map(|_| ())
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+    }
+
+    async fn ensure_index(&self, collection: &str, index: &Index) -> Result<()> {
+        index.validate()?;
+        let mut columns = Vec::new();
+        for (field, order) in &index.fields {
+            columns.push(format!("{} {}", field_expr(field)?, order_sql(*order)));
+        }
+        if !index.unique && !index.fields.iter().any(|(f, _)| f.is_id()) {
+            // Trailing id lets the index also serve the id tie-breaker of sorted pages.
+            columns.push("id".to_owned());
+        }
+        let unique = if index.unique { "UNIQUE " } else { "" };
+        let name = index.name.clone();
+        let columns = columns.join(", ");
+        self.write(collection, move |connection, table| {
+            connection
+                .execute_batch(&format!(
+                    "CREATE {unique}INDEX IF NOT EXISTS \"{table}__{name}\" ON \"{table}\" ({columns})"
+                ))
+                .map_err(|e| write_error(e, table))
+        })
+        .await
+    }
+
+    async fn insert(&self, collection: &str, document: Value) -> Result<()> {
+        let id = document_id(&document)?;
+        let text = document.to_string();
+        self.write(collection, move |connection, table| {
+            connection
+                .prepare_cached(&format!(
+                    "INSERT INTO \"{table}\" (id, doc) VALUES (?1, jsonb(?2))"
+                ))
+                .and_then(|mut s| s.execute((id, text)))
+                .map_err(|e| write_error(e, table))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert_many(&self, collection: &str, documents: Vec<Value>) -> Result<()> {
+        let rows = documents
+            .iter()
+            .map(|d| Ok((document_id(d)?, d.to_string())))
+            .collect::<Result<Vec<_>>>()?;
+        self.write(collection, move |connection, table| {
+            let transaction = connection.transaction().map_err(backend_error)?;
+            {
+                let mut statement = transaction
+                    .prepare_cached(&format!(
+                        "INSERT INTO \"{table}\" (id, doc) VALUES (?1, jsonb(?2))"
+                    ))
+                    .map_err(backend_error)?;
+                for (id, text) in rows {
+                    statement
+                        .execute((id, text))
+                        .map_err(|e| write_error(e, table))?;
+                }
+            }
+            transaction.commit().map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn upsert(&self, collection: &str, document: Value) -> Result<()> {
+        let id = document_id(&document)?;
+        let text = document.to_string();
+        self.write(collection, move |connection, table| {
+            connection
+                .prepare_cached(&format!(
+                    "INSERT INTO \"{table}\" (id, doc) VALUES (?1, jsonb(?2))
+                     ON CONFLICT(id) DO UPDATE SET doc = excluded.doc"
+                ))
+                .and_then(|mut s| s.execute((id, text)))
+                .map_err(|e| write_error(e, table))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get(&self, collection: &str, id: &str) -> Result<Option<Value>> {
+        let id = id.to_owned();
+        self.read(collection, move |connection, table| {
+            let mut sql = Sql::new();
+            sql.push(&format!("SELECT json(doc) FROM \"{table}\" WHERE id = "));
+            sql.bind(SqlValue::Text(id));
+            Ok(read_documents(connection, &sql, table)?.pop())
+        })
+        .await
+    }
+
+    async fn find(&self, collection: &str, query: &FindQuery) -> Result<Vec<Value>> {
+        query.validate()?;
+        let query = query.clone();
+        self.read(collection, move |connection, table| {
+            let mut sql = Sql::new();
+            sql.push(&format!("SELECT json(doc) FROM \"{table}\" WHERE "));
+            sql.filter(&query.filter)?;
+            sql.push(" ORDER BY ");
+            for (field, order) in &query.sort {
+                sql.push(&format!("{} {}, ", field_expr(field)?, order_sql(*order)));
+            }
+            sql.push(&format!("id {}", order_sql(query.tie_break_order())));
+            sql.push(" LIMIT ");
+            sql.bind(SqlValue::Integer(
+                query
+                    .limit
+                    .map(|l| i64::try_from(l).unwrap_or(i64::MAX))
+                    .unwrap_or(-1),
+            ));
+            sql.push(" OFFSET ");
+            sql.bind(SqlValue::Integer(
+                i64::try_from(query.skip).unwrap_or(i64::MAX),
+            ));
+            read_documents(connection, &sql, table)
+        })
+        .await
+    }
+
+    async fn count(&self, collection: &str, filter: &Filter) -> Result<u64> {
+        filter.validate()?;
+        let filter = filter.clone();
+        self.read(collection, move |connection, table| {
+            let mut sql = Sql::new();
+            sql.push(&format!("SELECT count(*) FROM \"{table}\" WHERE "));
+            sql.filter(&filter)?;
+            let count: i64 = connection
+                .prepare_cached(&sql.text)
+                .and_then(|mut s| {
+                    s.query_row(params_from_iter(sql.params.iter()), |row| row.get(0))
+                })
+                .map_err(backend_error)?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn replace(
+        &self,
+        collection: &str,
+        document: Value,
+        expected_version: i64,
+    ) -> Result<()> {
+        let id = document_id(&document)?;
+        let text = document.to_string();
+        self.write(collection, move |connection, table| {
+            let changed = connection
+                .prepare_cached(&format!(
+                    "UPDATE \"{table}\" SET doc = jsonb(?1)
+                     WHERE id = ?2 AND json_extract(doc, '$.version') = ?3"
+                ))
+                .and_then(|mut s| s.execute((text, &id, expected_version)))
+                .map_err(|e| write_error(e, table))?;
+            if changed == 1 {
+                return Ok(());
+            }
+            let exists = connection
+                .prepare_cached(&format!("SELECT count(*) FROM \"{table}\" WHERE id = ?1"))
+                .and_then(|mut s| s.query_row([&id], |row| row.get::<_, i64>(0)))
+                .map_err(backend_error)?;
+            Err(if exists > 0 {
+                StoreError::Conflict {
+                    collection: table.to_owned(),
+                    id,
+                }
+            } else {
+                StoreError::NotFound {
+                    collection: table.to_owned(),
+                    id,
+                }
+            })
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        collection: &str,
+        id: &str,
+        guard: &Filter,
+        updates: &[Update],
+    ) -> Result<Option<Value>> {
+        guard.validate()?;
+        let mut sql = Sql::new();
+        let mut expr = "doc".to_owned();
+        let mut params = Vec::new();
+        for update in updates {
+            let path = json_path(update.field())?;
+            if update.field().is_id() {
+                return Err(StoreError::InvalidName("id cannot be updated".into()));
+            }
+            expr = match update {
+                Update::Set(_, value) => {
+                    params.push(SqlValue::Text(value.to_string()));
+                    format!("jsonb_set({expr}, '{path}', jsonb(?))")
+                }
+                Update::Unset(_) => format!("jsonb_remove({expr}, '{path}')"),
+                Update::Inc(_, by) => {
+                    params.push(SqlValue::Integer(*by));
+                    format!(
+                        "jsonb_set({expr}, '{path}', coalesce(json_extract(doc, '{path}'), 0) + ?)"
+                    )
+                }
+            };
+        }
+        let id = id.to_owned();
+        let guard = guard.clone();
+        self.write(collection, move |connection, table| {
+            sql.push(&format!("UPDATE \"{table}\" SET doc = {expr} WHERE id = "));
+            sql.params.extend(params);
+            sql.bind(SqlValue::Text(id));
+            sql.push(" AND ");
+            sql.filter(&guard)?;
+            sql.push(" RETURNING json(doc)");
+            let mut statement = connection
+                .prepare_cached(&sql.text)
+                .map_err(backend_error)?;
+            let mut rows = statement
+                .query(params_from_iter(sql.params.iter()))
+                .map_err(|e| write_error(e, table))?;
+            match rows.next().map_err(|e| write_error(e, table))? {
+                Some(row) => {
+                    let text: String = row.get(0).map_err(backend_error)?;
+                    parse_document(&text, table).map(Some)
+                }
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn delete(&self, collection: &str, id: &str) -> Result<bool> {
+        let id = id.to_owned();
+        self.write(collection, move |connection, table| {
+            let changed = connection
+                .prepare_cached(&format!("DELETE FROM \"{table}\" WHERE id = ?1"))
+                .and_then(|mut s| s.execute([id]))
+                .map_err(backend_error)?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn delete_many(&self, collection: &str, filter: &Filter) -> Result<u64> {
+        filter.validate()?;
+        let filter = filter.clone();
+        self.write(collection, move |connection, table| {
+            let mut sql = Sql::new();
+            sql.push(&format!("DELETE FROM \"{table}\" WHERE "));
+            sql.filter(&filter)?;
+            let changed = connection
+                .prepare_cached(&sql.text)
+                .and_then(|mut s| s.execute(params_from_iter(sql.params.iter())))
+                .map_err(backend_error)?;
+            Ok(u64::try_from(changed).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn group(
+        &self,
+        collection: &str,
+        filter: &Filter,
+        key: &GroupKey,
+        sum_fields: &[String],
+    ) -> Result<Vec<GroupRow>> {
+        filter.validate()?;
+        let key_expr = match key {
+            GroupKey::Field(field) => field_expr(field)?,
+            GroupKey::Day {
+                field,
+                utc_offset_minutes,
+            } => format!(
+                "date({}, '{:+} minutes')",
+                field_expr(field)?,
+                utc_offset_minutes
+            ),
+        };
+        let mut sums = Vec::new();
+        for field in sum_fields {
+            sums.push(format!(
+                ", coalesce(sum({}), 0)",
+                field_expr(&Field::new(field.clone()))?
+            ));
+        }
+        let sums = sums.concat();
+        let sum_count = sum_fields.len();
+        let filter = filter.clone();
+        self.read(collection, move |connection, table| {
+            let mut sql = Sql::new();
+            sql.push(&format!(
+                "SELECT {key_expr} AS group_key, count(*){sums} FROM \"{table}\" WHERE "
+            ));
+            sql.filter(&filter)?;
+            sql.push(" GROUP BY group_key ORDER BY group_key");
+            let mut statement = connection
+                .prepare_cached(&sql.text)
+                .map_err(backend_error)?;
+            let rows = statement
+                .query_map(params_from_iter(sql.params.iter()), |row| {
+                    let key: SqlValue = row.get(0)?;
+                    let count: i64 = row.get(1)?;
+                    let mut totals = Vec::with_capacity(sum_count);
+                    for i in 0..sum_count {
+                        totals.push(row.get::<_, i64>(i + 2)?);
+                    }
+                    Ok(GroupRow {
+                        key: json_value(key),
+                        count: u64::try_from(count).unwrap_or(0),
+                        sums: totals,
+                    })
+                })
+                .map_err(backend_error)?;
+            rows.collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(backend_error)
+        })
+        .await
+    }
+}
