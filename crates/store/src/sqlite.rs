@@ -61,11 +61,11 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl SqliteBackend {
     /// Opens (creating if needed) the database file. Blocking: call at start-up.
     pub fn open(options: &SqliteOptions) -> Result<Self> {
-        if let Some(parent) = options.path.parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| StoreError::Unavailable(format!("{}: {e}", parent.display())))?;
-            }
+        if let Some(parent) = options.path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Unavailable(format!("{}: {e}", parent.display())))?;
         }
         let writer = Connection::open(&options.path).map_err(backend_error)?;
         writer
@@ -384,8 +384,10 @@ fn parse_document(text: &str, collection: &str) -> Result<Value> {
 
 /// Maps SQLite constraint failures to [`StoreError::Duplicate`] naming our index.
 fn write_error(error: rusqlite::Error, collection: &str) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(failure, message) = &error {
-        if failure.code == rusqlite::ErrorCode::ConstraintViolation {
+    if let rusqlite::Error::SqliteFailure(failure, message) = &error
+        && failure.code == rusqlite::ErrorCode::ConstraintViolation
+    {
+        {
             let message = message.clone().unwrap_or_default();
             let index = message
                 .split_once("index '")
