@@ -57,7 +57,7 @@ fn item(n: u32) -> Item {
         version: 0,
         name: format!("Item number {n}"),
         code: None,
-        status: if n % 2 == 0 { "even" } else { "odd" }.to_owned(),
+        status: if n.is_multiple_of(2) { "even" } else { "odd" }.to_owned(),
         amount: i64::from(n) * 100,
         stock: 0,
         tags: vec![format!("t{}", n % 3)],
