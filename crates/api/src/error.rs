@@ -1,0 +1,166 @@
+//! The one error envelope: `{"code", "message", "details"?, "request_id"}` with the status from
+//! the error-code table, for handler errors and extractor failures alike.
+
+use std::fmt;
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use serde::Serialize;
+use serde_json::Value;
+use topup_core::{CoreError, ErrorCode};
+use topup_store::StoreError;
+use utoipa::ToSchema;
+
+use crate::current_request_id;
+
+/// What every failed request answers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"code": "ROUTE_NOT_FOUND", "message": "no route for GET /nope", "request_id": "01JDZ8Q7Y7E3K9V6S2M4T1R0PA"}))]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `ORDER_NOT_FOUND`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Structured context, e.g. per-field validation errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+    /// The request's `X-Request-Id`, to find it in the logs.
+    pub request_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    /// A failure on our side: logged with its cause, answered without it.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        tracing::error!(cause = %cause, "internal error");
+        ApiError::new(
+            ErrorCode::Internal,
+            "internal error; quote the request id when reporting it",
+        )
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code.as_str().to_owned(),
+            message: self.message.clone(),
+            details: self.details.clone(),
+            request_id: current_request_id().unwrap_or_default(),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code()).json(self.body())
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(error: CoreError) -> Self {
+        let code = match &error {
+            CoreError::InvalidPhone(_) | CoreError::NotMobile(_) => ErrorCode::InvalidPhone,
+            CoreError::InvalidCountry(_) => ErrorCode::InvalidCountry,
+            CoreError::InvalidPage { .. } => ErrorCode::InvalidQuery,
+            CoreError::Overflow | CoreError::DivisionByZero => {
+                return ApiError::internal(error);
+            }
+            _ => ErrorCode::BadRequest,
+        };
+        ApiError::new(code, error.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Duplicate { index, .. } => ApiError::new(
+                ErrorCode::Conflict,
+                format!("already exists (unique {index})"),
+            )
+            .with_details(serde_json::json!({ "index": index })),
+            StoreError::Conflict { .. } => ApiError::new(
+                ErrorCode::Conflict,
+                "changed by someone else meanwhile; reload and retry",
+            ),
+            StoreError::NotFound { collection, .. } => ApiError::not_found(&collection),
+            StoreError::Unavailable(cause) => {
+                tracing::error!(%cause, "store unavailable");
+                ApiError::new(ErrorCode::Unavailable, "storage is unavailable; retry later")
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api = match &error {
+        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("body larger than {limit} bytes"),
+            )
+        }
+        JsonPayloadError::ContentType => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "expected Content-Type: application/json",
+        ),
+        JsonPayloadError::Deserialize(cause) => {
+            ApiError::new(ErrorCode::MalformedJson, format!("invalid JSON body: {cause}"))
+        }
+        other => ApiError::new(ErrorCode::MalformedJson, format!("invalid JSON body: {other}")),
+    };
+    api.into()
+}
+
+/// JSON bodies: size limit and errors in the envelope.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(json_error)
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error: QueryPayloadError, _| {
+        ApiError::new(ErrorCode::InvalidQuery, format!("invalid query string: {error}")).into()
+    })
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|error: PathError, _| {
+        ApiError::new(ErrorCode::InvalidPath, format!("invalid path: {error}")).into()
+    })
+}

@@ -1,0 +1,21 @@
+pub mod system;
+
+use actix_web::{HttpRequest, web};
+use topup_core::ErrorCode;
+
+use crate::ApiError;
+
+/// Registers every route. Each path is one `resource` holding all its methods, so a known
+/// path with another method answers 405 rather than 404.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").route(web::get().to(system::healthz)))
+        .service(web::resource("/readyz").route(web::get().to(system::readyz)))
+        .service(web::resource("/metrics").route(web::get().to(system::metrics)));
+}
+
+pub async fn route_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::new(
+        ErrorCode::RouteNotFound,
+        format!("no route for {} {}", req.method(), req.path()),
+    ))
+}

@@ -1,0 +1,30 @@
+use std::sync::Arc;
+
+use topup_core::{SharedClock, Timestamp};
+use topup_store::Store;
+
+use crate::Metrics;
+
+/// What every handler can reach. Cheap to clone (all `Arc`s inside).
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: SharedClock,
+    pub metrics: Arc<Metrics>,
+    pub started_at: Timestamp,
+    /// Largest JSON body accepted, in bytes.
+    pub max_json_bytes: usize,
+}
+
+impl AppState {
+    pub fn new(store: Store, clock: SharedClock) -> Self {
+        let started_at = clock.now();
+        AppState {
+            store,
+            clock,
+            metrics: Arc::new(Metrics::new()),
+            started_at,
+            max_json_bytes: 64 * 1024,
+        }
+    }
+}

@@ -1,0 +1,287 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use actix_web::{HttpServer, web};
+use serde::Deserialize;
+use serde_json::Value;
+use topup_api::{ApiError, AppState, Mount};
+use topup_core::{ErrorCode, SystemClock};
+use topup_store::{SqliteBackend, SqliteOptions, Store};
+
+struct TestServer {
+    base: String,
+    _dir: tempfile::TempDir,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        tokio::spawn(async move { handle.stop(false).await });
+    }
+}
+
+#[derive(Deserialize)]
+struct Echo {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    #[allow(dead_code)]
+    page: u32,
+}
+
+/// Routes that exist only in this test, to exercise the shared extractor configuration.
+fn test_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/test/echo").route(web::post().to(
+        |body: web::Json<Echo>| async move { web::Json(serde_json::json!({"name": body.name})) },
+    )))
+    .service(web::resource("/test/query").route(web::get().to(
+        |_q: web::Query<Paging>| async move { web::Json(serde_json::json!({})) },
+    )))
+    .service(web::resource("/test/items/{n}").route(web::get().to(
+        |_n: web::Path<u32>| async move { web::Json(serde_json::json!({})) },
+    )))
+    .service(web::resource("/test/boom").route(web::get().to(|| async {
+        Err::<web::Json<Value>, _>(ApiError::internal("database password is hunter2"))
+    })));
+}
+
+async fn start() -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SqliteBackend::open(&SqliteOptions::new(dir.path().join("t.db"))).unwrap();
+    let mut state = AppState::new(Store::new(Arc::new(backend)), Arc::new(SystemClock));
+    state.max_json_bytes = 1024;
+    let mounts: Vec<Mount> = vec![Arc::new(test_routes)];
+    let server = HttpServer::new(move || topup_api::app(state.clone(), mounts.clone()))
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    TestServer {
+        base: format!("http://{addr}"),
+        _dir: dir,
+        handle,
+    }
+}
+
+async fn assert_envelope(response: reqwest::Response, status: u16, code: ErrorCode) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    let header_id = response
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code.as_str(), "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert_eq!(body["request_id"], header_id, "{body}");
+    body
+}
+
+#[actix_web::test]
+async fn health_and_readiness() {
+    let server = start().await;
+    let health: Value = reqwest::get(format!("{}/healthz", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    let ready = reqwest::get(format!("{}/readyz", server.base)).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["store"], "sqlite");
+}
+
+#[actix_web::test]
+async fn unknown_route_and_wrong_method_answer_the_envelope() {
+    let server = start().await;
+    let client = reqwest::Client::new();
+    let body = assert_envelope(
+        client.get(format!("{}/nope", server.base)).send().await.unwrap(),
+        404,
+        ErrorCode::RouteNotFound,
+    )
+    .await;
+    assert!(body["message"].as_str().unwrap().contains("/nope"));
+    assert_envelope(
+        client.post(format!("{}/healthz", server.base)).send().await.unwrap(),
+        405,
+        ErrorCode::MethodNotAllowed,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn request_id_is_accepted_or_generated_and_echoed() {
+    let server = start().await;
+    let client = reqwest::Client::new();
+    let given = client
+        .get(format!("{}/nope", server.base))
+        .header("X-Request-Id", "trace-abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-request-id"], "trace-abc-123");
+    let body: Value = given.json().await.unwrap();
+    assert_eq!(body["request_id"], "trace-abc-123");
+    // A hostile id is replaced by a generated one.
+    let replaced = client
+        .get(format!("{}/healthz", server.base))
+        .header("X-Request-Id", "bad id\"with quotes")
+        .send()
+        .await
+        .unwrap();
+    let id = replaced.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 26, "a ULID: {id}");
+}
+
+#[actix_web::test]
+async fn malformed_oversized_and_mistyped_bodies_are_refused() {
+    let server = start().await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/test/echo", server.base);
+    let ok: Value = client
+        .post(&url)
+        .json(&serde_json::json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["name"], "x");
+    assert_envelope(
+        client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("{\"name\": ")
+            .send()
+            .await
+            .unwrap(),
+        400,
+        ErrorCode::MalformedJson,
+    )
+    .await;
+    assert_envelope(
+        client
+            .post(&url)
+            .json(&serde_json::json!({"name": 5}))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        ErrorCode::MalformedJson,
+    )
+    .await;
+    assert_envelope(
+        client
+            .post(&url)
+            .json(&serde_json::json!({"name": "x".repeat(2000)}))
+            .send()
+            .await
+            .unwrap(),
+        413,
+        ErrorCode::PayloadTooLarge,
+    )
+    .await;
+    assert_envelope(
+        client
+            .post(&url)
+            .header("content-type", "text/plain")
+            .body("{\"name\":\"x\"}")
+            .send()
+            .await
+            .unwrap(),
+        415,
+        ErrorCode::UnsupportedMediaType,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn bad_query_and_path_values_are_refused() {
+    let server = start().await;
+    let client = reqwest::Client::new();
+    assert_envelope(
+        client
+            .get(format!("{}/test/query?page=abc", server.base))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        ErrorCode::InvalidQuery,
+    )
+    .await;
+    assert_envelope(
+        client
+            .get(format!("{}/test/items/not-a-number", server.base))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        ErrorCode::InvalidPath,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn internal_errors_do_not_leak_their_cause() {
+    let server = start().await;
+    let response = reqwest::get(format!("{}/test/boom", server.base)).await.unwrap();
+    let body = assert_envelope(response, 500, ErrorCode::Internal).await;
+    assert!(!body.to_string().contains("hunter2"));
+}
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_template_and_status() {
+    let server = start().await;
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        client.get(format!("{}/healthz", server.base)).send().await.unwrap();
+    }
+    client.get(format!("{}/test/items/7", server.base)).send().await.unwrap();
+    client.get(format!("{}/nope/1", server.base)).send().await.unwrap();
+    let text = client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(r#"topup_http_requests_total{method="GET",route="/healthz",status="200"} 3"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="/test/items/{n}",status="200""#), "{text}");
+    assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
+    assert!(text.contains("topup_http_request_duration_seconds_bucket"));
+}
+
+#[actix_web::test]
+async fn openapi_document_and_swagger_ui_are_served() {
+    let server = start().await;
+    let doc: Value = reqwest::get(format!("{}/openapi.json", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["paths"]["/healthz"]["get"].is_object());
+    let ui = reqwest::get(format!("{}/docs/", server.base)).await.unwrap();
+    assert_eq!(ui.status(), 200);
+    assert!(ui.text().await.unwrap().contains("swagger"));
+    let redirect = reqwest::get(format!("{}/docs", server.base)).await.unwrap();
+    assert_eq!(redirect.status(), 200, "follows the redirect to /docs/");
+}
