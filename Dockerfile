@@ -1,0 +1,16 @@
+# Builds the `topup` binary and runs it on a slim Debian image.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked -p topup-server
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home /var/lib/topup --create-home topup
+COPY --from=build /src/target/release/topup /usr/local/bin/topup
+USER topup
+WORKDIR /var/lib/topup
+EXPOSE 8080
+ENTRYPOINT ["topup"]
+CMD ["serve", "--listen", "0.0.0.0:8080", "--data-dir", "/var/lib/topup/data", "--log-format", "json"]

@@ -1,0 +1,271 @@
+//! Configuration: built-in defaults (the embedded mode) < TOML file (`--config`) <
+//! environment (`TOPUP_SECTION__KEY`) < command-line flags. Invalid values stop the start
+//! with a message naming the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::ServerError;
+
+/// Top-level keys that environment variables may set; other `TOPUP_*` variables (such as the
+/// test suite's) are not configuration.
+const ENV_SECTIONS: &[&str] = &["mode", "data_dir", "server", "store", "log"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Zero setup: SQLite under the data dir, sandbox integrations, generated secrets.
+    Embedded,
+    /// Real integrations only; refuses sandbox endpoints and generated defaults.
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// HTTP worker threads; default one per core.
+    pub workers: Option<usize>,
+    /// Largest JSON request body in bytes.
+    pub max_json_bytes: usize,
+    /// Seconds in-flight requests get to finish on SIGINT/SIGTERM.
+    pub shutdown_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// `sqlite://PATH` or `mongodb://HOST/DB`; empty means `sqlite://<data_dir>/topup.db`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `topup=debug,actix_web=info`; `RUST_LOG` wins.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub mode: Mode,
+    /// Where the embedded database and generated secrets live.
+    pub data_dir: PathBuf,
+    pub server: ServerSection,
+    pub store: StoreSection,
+    pub log: LogSection,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            mode: Mode::Embedded,
+            data_dir: PathBuf::from("./data"),
+            server: ServerSection {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                workers: None,
+                max_json_bytes: 64 * 1024,
+                shutdown_timeout_seconds: 30,
+            },
+            store: StoreSection { url: String::new() },
+            log: LogSection {
+                format: LogFormat::Pretty,
+                level: "info".into(),
+            },
+        }
+    }
+}
+
+/// Command-line values that override everything else.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// Where the store lives, decided from `store.url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    Sqlite(PathBuf),
+    Mongo(String),
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ServerError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ServerError::Config(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment.merge(
+            Env::prefixed("TOPUP_")
+                .split("__")
+                .filter(|key| {
+                    let key = key.as_str().to_ascii_lowercase();
+                    ENV_SECTIONS.iter().any(|section| {
+                        key == *section
+                            || key.starts_with(&format!("{section}."))
+                            || key.starts_with(&format!("{section}__"))
+                    })
+                }),
+        );
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(Serialized::default("data_dir", dir));
+        }
+        if let Some(listen) = &overrides.listen {
+            figment = figment.merge(Serialized::default("server.listen", listen));
+        }
+        if let Some(format) = &overrides.log_format {
+            figment = figment.merge(Serialized::default("log.format", format));
+        }
+        let config: Config = figment
+            .extract()
+            .map_err(|error| ServerError::Config(describe(error)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ServerError> {
+        self.store_location()?;
+        if self.server.max_json_bytes < 1024 {
+            return Err(ServerError::Config(
+                "server.max_json_bytes: must be at least 1024".into(),
+            ));
+        }
+        if self.server.workers == Some(0) {
+            return Err(ServerError::Config("server.workers: must be at least 1".into()));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| ServerError::Config(format!("log.level: {e}")))?;
+        Ok(())
+    }
+
+    pub fn store_location(&self) -> Result<StoreLocation, ServerError> {
+        let url = self.store.url.trim();
+        if url.is_empty() {
+            return Ok(StoreLocation::Sqlite(self.data_dir.join("topup.db")));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(ServerError::Config(
+                    "store.url: sqlite:// needs a file path, e.g. sqlite://./data/topup.db".into(),
+                ));
+            }
+            return Ok(StoreLocation::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("mongodb://") {
+            return Ok(StoreLocation::Mongo(url.to_owned()));
+        }
+        Err(ServerError::Config(
+            "store.url: must start with sqlite:// or mongodb://".into(),
+        ))
+    }
+}
+
+/// Figment's message, prefixed with the key path when it knows it.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            if key.is_empty() {
+                e.to_string()
+            } else {
+                format!("{key}: {}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_give_the_embedded_mode() {
+        figment::Jail::expect_with(|_| {
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.mode, Mode::Embedded);
+            assert_eq!(
+                config.store_location().unwrap(),
+                StoreLocation::Sqlite(PathBuf::from("./data/topup.db"))
+            );
+            assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_environment_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "topup.toml",
+                "data_dir = \"/srv/topup\"\n[server]\nlisten = \"0.0.0.0:9000\"\n[store]\nurl = \"mongodb://db:27017/topup\"\n",
+            )?;
+            jail.set_env("TOPUP_SERVER__LISTEN", "0.0.0.0:9100");
+            jail.set_env("TOPUP_TEST_MONGODB_URI", "ignored: not configuration");
+            let config = Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
+            assert_eq!(config.server.listen.to_string(), "0.0.0.0:9100");
+            assert_eq!(config.data_dir, PathBuf::from("/srv/topup"));
+            assert_eq!(
+                config.store_location().unwrap(),
+                StoreLocation::Mongo("mongodb://db:27017/topup".into())
+            );
+            let flags = Overrides {
+                listen: Some("127.0.0.1:0".into()),
+                ..Overrides::default()
+            };
+            let config = Config::load(Some(Path::new("topup.toml")), &flags).unwrap();
+            assert_eq!(config.server.listen.to_string(), "127.0.0.1:0");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TOPUP_SERVER__LISTEN", "not-an-address");
+            let error = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("server.listen"), "{error}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TOPUP_STORE__URL", "postgres://x");
+            let error = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("store.url"), "{error}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[server]\nlisten_port = 5\n")?;
+            let error = Config::load(Some(Path::new("bad.toml")), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("listen_port"), "{error}");
+            Ok(())
+        });
+    }
+}

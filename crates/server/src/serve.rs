@@ -1,0 +1,101 @@
+//! The composition root: opens the store, builds the app, serves until SIGINT/SIGTERM.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use actix_web::HttpServer;
+use topup_api::{AppState, Mount};
+use topup_core::SystemClock;
+use topup_store::{SqliteBackend, SqliteOptions, Store};
+use tracing_subscriber::EnvFilter;
+
+use crate::ServerError;
+use crate::config::{Config, LogFormat, StoreLocation};
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match config.log.format {
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        LogFormat::Pretty => builder
+            .with_ansi(std::io::stdout().is_terminal())
+            .init(),
+    }
+}
+
+fn create_data_dir(config: &Config) -> Result<(), ServerError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        // It will hold generated secrets.
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(&config.data_dir)
+        .map_err(|cause| ServerError::DataDir {
+            path: config.data_dir.display().to_string(),
+            cause,
+        })
+}
+
+async fn open_store(config: &Config) -> Result<Store, ServerError> {
+    match config.store_location()? {
+        StoreLocation::Sqlite(path) => {
+            let options = SqliteOptions::new(path.clone());
+            let backend = tokio::task::spawn_blocking(move || SqliteBackend::open(&options))
+                .await
+                .map_err(|e| ServerError::Config(format!("store start-up failed: {e}")))??;
+            tracing::info!(backend = "sqlite", path = %path.display(), "store opened");
+            Ok(Store::new(Arc::new(backend)))
+        }
+        StoreLocation::Mongo(url) => Err(ServerError::Config(format!(
+            "store.url: MongoDB support is not built into this binary ({})",
+            url.split('@').next_back().unwrap_or_default()
+        ))),
+    }
+}
+
+pub fn run(config: Config) -> Result<(), ServerError> {
+    init_logging(&config);
+    actix_web::rt::System::new().block_on(serve(config))
+}
+
+async fn serve(config: Config) -> Result<(), ServerError> {
+    create_data_dir(&config)?;
+    let store = open_store(&config).await?;
+    let mut state = AppState::new(store, Arc::new(SystemClock));
+    state.max_json_bytes = config.server.max_json_bytes;
+    let mounts: Vec<Mount> = Vec::new();
+
+    let app_state = state.clone();
+    let mut server = HttpServer::new(move || topup_api::app(app_state.clone(), mounts.clone()))
+        .shutdown_timeout(config.server.shutdown_timeout_seconds);
+    if let Some(workers) = config.server.workers {
+        server = server.workers(workers);
+    }
+    let server = server
+        .bind(config.server.listen)
+        .map_err(|cause| ServerError::Listen {
+            addr: config.server.listen.to_string(),
+            cause,
+        })?;
+    for addr in server.addrs() {
+        tracing::info!(
+            mode = ?config.mode,
+            store = state.store.kind(),
+            "listening on http://{addr} — API docs at http://{addr}/docs/"
+        );
+    }
+    // actix stops accepting on SIGINT/SIGTERM and lets in-flight requests finish.
+    server.run().await.map_err(ServerError::Serve)?;
+    tracing::info!("stopped");
+    Ok(())
+}
