@@ -1,17 +1,20 @@
 //! The document-store port (DESIGN §3): collections of serde documents with typed filters,
 //! compare-and-set updates, guarded increments, unique indexes, grouped sums and leases.
 //!
-//! Domain crates use [`Store`] and [`Collection`]; only the server names a concrete backend.
+//! Domain crates use [`Store`] and [`Collection`]; only the server names a concrete backend:
+//! [`SqliteBackend`] (embedded, the default) or [`MongoBackend`] (scale-out).
 
 mod backend;
 mod collection;
 mod error;
+mod mongo;
 mod query;
 mod sqlite;
 
 pub use backend::Backend;
 pub use collection::{Collection, Document, Lease, Store};
 pub use error::StoreError;
+pub use mongo::MongoBackend;
 pub use query::{
     Field, Filter, FindQuery, GroupKey, GroupRow, Index, SortOrder, Update, validate_collection,
 };

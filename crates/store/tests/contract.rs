@@ -1,10 +1,14 @@
 //! One contract for every store backend. SQLite always runs; MongoDB runs when
-//! `TOPUP_TEST_MONGODB_URI` is set (each test then uses a database of its own).
+//! `TOPUP_TEST_MONGODB_URI` is set (each test then uses a database of its own, dropped at the
+//! end), e.g. `TOPUP_TEST_MONGODB_URI=mongodb://127.0.0.1:27017 cargo test -p topup-store`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+use futures_util::FutureExt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -638,7 +642,40 @@ macro_rules! contract_suite {
                 }
             )*
         }
+
+        mod mongodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::with_mongo_store(stringify!($name), super::$name).await;
+                }
+            )*
+        }
     };
+}
+
+/// Runs `test` against a fresh database on `TOPUP_TEST_MONGODB_URI` and drops it afterwards,
+/// even when the test fails; without the variable the test is skipped.
+async fn with_mongo_store<F, Fut>(name: &str, test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let Ok(uri) = std::env::var("TOPUP_TEST_MONGODB_URI") else {
+        eprintln!("skipping mongodb::{name}: TOPUP_TEST_MONGODB_URI is not set");
+        return;
+    };
+    let server = topup_store::MongoBackend::connect(&uri).await.unwrap();
+    let backend = server.with_database(&format!(
+        "topup_test_{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    ));
+    let store = Store::new(Arc::new(backend.clone()));
+    let outcome = AssertUnwindSafe(test(store)).catch_unwind().await;
+    backend.drop_database().await.unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 fn sqlite_store() -> (Store, tempfile::TempDir) {
