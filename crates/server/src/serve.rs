@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::HttpServer;
 use topup_api::{AppState, Mount};
 use topup_core::SystemClock;
-use topup_store::{SqliteBackend, SqliteOptions, Store};
+use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
 use tracing_subscriber::EnvFilter;
 
 use crate::ServerError;
@@ -23,9 +23,7 @@ fn init_logging(config: &Config) {
             .with_current_span(true)
             .with_span_list(false)
             .init(),
-        LogFormat::Pretty => builder
-            .with_ansi(std::io::stdout().is_terminal())
-            .init(),
+        LogFormat::Pretty => builder.with_ansi(std::io::stdout().is_terminal()).init(),
     }
 }
 
@@ -56,10 +54,17 @@ async fn open_store(config: &Config) -> Result<Store, ServerError> {
             tracing::info!(backend = "sqlite", path = %path.display(), "store opened");
             Ok(Store::new(Arc::new(backend)))
         }
-        StoreLocation::Mongo(url) => Err(ServerError::Config(format!(
-            "store.url: MongoDB support is not built into this binary ({})",
-            url.split('@').next_back().unwrap_or_default()
-        ))),
+        StoreLocation::Mongo(url) => {
+            let backend = MongoBackend::connect(&url).await?;
+            // Fail at start rather than on the first request when the server is unreachable.
+            backend.ping().await?;
+            tracing::info!(
+                backend = "mongodb",
+                database = backend.database_name(),
+                "store opened"
+            );
+            Ok(Store::new(Arc::new(backend)))
+        }
     }
 }
 
