@@ -6,9 +6,10 @@ use crate::{
     TopupResult, TransactionLookup,
 };
 
-/// A top-up provider account. Object-safe: hold it as `Arc<dyn RechargeProvider>`.
+/// A top-up provider account. Object-safe: hold it as `Arc<dyn RechargeProvider>`. `Debug`
+/// must not print credentials.
 #[async_trait]
-pub trait RechargeProvider: Send + Sync {
+pub trait RechargeProvider: Send + Sync + std::fmt::Debug {
     /// The configured id of this provider account.
     fn id(&self) -> &ProviderId;
 

@@ -32,7 +32,7 @@ impl Default for BreakerPolicy {
 }
 
 /// One provider as the router sees it.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct RouteEntry {
     pub provider: Arc<dyn RechargeProvider>,
     /// Lower is tried first.

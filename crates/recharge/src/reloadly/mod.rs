@@ -3,6 +3,8 @@
 //! every answer classified.
 
 mod classify;
+#[cfg(test)]
+mod fixture_tests;
 pub(crate) mod wire;
 
 use std::time::Duration;
@@ -22,8 +24,8 @@ use crate::{
 use classify::{ErrorClass, classify_error, classify_status};
 use wire::{
     BalanceDto, CountryDto, ErrorBody, JsonNumber, OperatorDto, OperatorIdJson, PhoneJson,
-    StatusProbe, TokenRequest, TokenResponse, TopupBody, TransactionDto, parse_decimal,
-    parse_report,
+    TokenRequest, TokenResponse, TopupBody, TransactionDto, parse_decimal, parse_report,
+    parse_status,
 };
 
 /// The versioned media type every topups-host call must accept.
@@ -693,28 +695,12 @@ impl RechargeProvider for ReloadlyProvider {
         if !reply.is_success() {
             return Err(self.http_error(&reply));
         }
-        let probe: StatusProbe =
-            serde_json::from_slice(&reply.body).map_err(|_| self.malformed("status"))?;
+        let status = parse_status(&reply.body).map_err(|_| self.malformed("status"))?;
         let mut summary = self.summary();
         summary.http_status = Some(reply.status);
-        let (tx, wrapper_status) = match &probe.transaction {
-            Some(raw) if raw.get().trim_start().starts_with('{') => {
-                let tx: TransactionDto =
-                    serde_json::from_str(raw.get()).map_err(|_| self.malformed("status"))?;
-                summary.error_code = probe.code.0.clone();
-                summary.error_message = probe.message.clone();
-                (tx, probe.status.clone())
-            }
-            _ => {
-                let tx: TransactionDto =
-                    serde_json::from_slice(&reply.body).map_err(|_| self.malformed("status"))?;
-                (tx, None)
-            }
-        };
-        let mut tx = tx;
-        if let Some(status) = wrapper_status {
-            tx.status = Some(status);
-        }
+        summary.error_code = status.code;
+        summary.error_message = status.message;
+        let mut tx = status.transaction;
         if tx.transaction_id.0.is_none() {
             tx.transaction_id.0 = Some(provider_transaction_id.to_owned());
         }

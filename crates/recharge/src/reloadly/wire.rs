@@ -485,12 +485,43 @@ impl TransactionDto {
 /// `GET /topups/{id}/status`: either `{code, message, status, transaction}` or the flat
 /// transaction. This probe reads the wrapper fields; `transaction` stays raw.
 #[derive(Deserialize)]
-pub(crate) struct StatusProbe {
+struct StatusProbe {
     #[serde(default)]
-    pub code: IdText,
+    code: IdText,
+    message: Option<String>,
+    status: Option<String>,
+    transaction: Option<Box<RawValue>>,
+}
+
+/// A status answer in either shape.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StatusView {
+    /// The transaction, its `status` taken from the wrapper when there is one.
+    pub transaction: TransactionDto,
+    pub code: Option<String>,
     pub message: Option<String>,
-    pub status: Option<String>,
-    pub transaction: Option<Box<RawValue>>,
+}
+
+pub(crate) fn parse_status(body: &[u8]) -> Result<StatusView, serde_json::Error> {
+    let probe: StatusProbe = serde_json::from_slice(body)?;
+    match &probe.transaction {
+        Some(raw) if raw.get().trim_start().starts_with('{') => {
+            let mut transaction: TransactionDto = serde_json::from_str(raw.get())?;
+            if probe.status.is_some() {
+                transaction.status = probe.status;
+            }
+            Ok(StatusView {
+                transaction,
+                code: probe.code.0,
+                message: probe.message,
+            })
+        }
+        _ => Ok(StatusView {
+            transaction: serde_json::from_slice(body)?,
+            code: None,
+            message: None,
+        }),
+    }
 }
 
 /// `{content: [...]}` (Spring page) or a bare array.
