@@ -1,5 +1,7 @@
 //! Parsing of recorded Reloadly-shaped answers (`tests/fixtures/*.json`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::str::FromStr;
 
 use topup_core::{Currency, Decimal, Timestamp};
