@@ -326,7 +326,7 @@ async fn timeout_after_commit_is_ambiguous_and_resolved_by_lookup() {
     assert_eq!(result.outcome, TopupOutcome::Ambiguous, "{result:?}");
     assert_eq!(code(&result), Some("TIMEOUT"));
     assert!(
-        started.elapsed() < Duration::from_secs(4),
+        started.elapsed() < Duration::from_secs(6),
         "the read timeout, not the hang, ended the call"
     );
 
@@ -553,6 +553,15 @@ async fn wrong_api_path_is_a_precondition() {
     let result = p.send_topup(&globe_topup("lost", "+639171234500")).await;
     assert_eq!(result.outcome, TopupOutcome::Precondition, "{result:?}");
     assert_eq!(result.summary.http_status, Some(404));
+    // A bare 404 is not "this country has no operators".
+    let error = p
+        .operators(CountryCode::parse("PH").unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RechargeError::Provider { status: 404, .. }),
+        "{error:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

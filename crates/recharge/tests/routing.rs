@@ -43,14 +43,14 @@ impl Pair {
                     "client_id": "sandbox-client-id", "client_secret": "sandbox-client-secret",
                     "auth_url": format!("{}/sandbox/reloadly-b/auth", self.base),
                     "api_url": format!("{}/sandbox/reloadly-b/topups", self.base),
-                    "audience": AUDIENCE, "read_timeout_ms": 1000, "max_rate_limit_wait_ms": 0
+                    "audience": AUDIENCE, "read_timeout_ms": 2000, "max_rate_limit_wait_ms": 0
                 },
                 {
                     "id": "a", "kind": "reloadly", "priority": 10,
                     "client_id": "sandbox-client-id", "client_secret": "sandbox-client-secret",
                     "auth_url": format!("{}/sandbox/reloadly-a/auth", self.base),
                     "api_url": format!("{}/sandbox/reloadly-a/topups", self.base),
-                    "audience": AUDIENCE, "read_timeout_ms": 1000, "max_rate_limit_wait_ms": 0
+                    "audience": AUDIENCE, "read_timeout_ms": 2000, "max_rate_limit_wait_ms": 0
                 }
             ],
             "circuit_breaker": {"failure_threshold": breaker_threshold, "cool_down_secs": 60}

@@ -569,8 +569,9 @@ impl RechargeProvider for ReloadlyProvider {
                 ],
             )
             .await?;
-        if reply.status == 404 {
-            // An unsupported country has no operators.
+        if reply.status == 404 && ErrorBody::parse(&reply.body).code().is_some() {
+            // Reloadly's own "country not supported": no operators. A bare 404 is a wrong
+            // base URL and stays an error.
             return Ok(Vec::new());
         }
         if !reply.is_success() {

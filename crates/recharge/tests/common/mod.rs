@@ -24,7 +24,7 @@ pub fn shared(clock: &ManualClock) -> SharedClock {
 pub fn sandbox_config(clock: &ManualClock) -> ReloadlySandboxConfig {
     ReloadlySandboxConfig {
         clock: shared(clock),
-        hang: Duration::from_secs(4),
+        hang: Duration::from_secs(6),
         ..ReloadlySandboxConfig::default()
     }
 }
@@ -59,7 +59,7 @@ pub fn provider_config(id: &str, base: &str, prefix: &str) -> ProviderConfig {
     config.api_url = format!("{base}{prefix}/topups");
     config.audience = Some(AUDIENCE.to_owned());
     config.connect_timeout_ms = 2_000;
-    config.read_timeout_ms = 1_000;
+    config.read_timeout_ms = 2_000;
     config.max_rate_limit_wait_ms = 0;
     config
 }
