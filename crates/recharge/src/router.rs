@@ -1,0 +1,263 @@
+//! Several provider accounts behind one entry point: priority order, failover on results that
+//! allow it, and a circuit breaker that rests a provider after repeated failures.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::TimeDelta;
+use futures_util::future::join_all;
+use serde::Serialize;
+use topup_core::{CountryCode, SharedClock, Timestamp};
+
+use crate::{
+    ProviderBalance, ProviderId, RechargeError, RechargeProvider, TopupOutcome, TopupRequest,
+    TopupResult,
+};
+
+/// When a provider is rested: after `failure_threshold` consecutive failures it is skipped
+/// for `cool_down` (on the injected clock), then tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakerPolicy {
+    pub failure_threshold: u32,
+    pub cool_down: TimeDelta,
+}
+
+impl Default for BreakerPolicy {
+    fn default() -> Self {
+        BreakerPolicy {
+            failure_threshold: 3,
+            cool_down: TimeDelta::seconds(60),
+        }
+    }
+}
+
+/// One provider as the router sees it.
+#[derive(Debug, Clone)]
+pub struct RouteEntry {
+    pub provider: Arc<dyn RechargeProvider>,
+    /// Lower is tried first.
+    pub priority: u32,
+    pub enabled: bool,
+    /// Countries this provider is used for; empty means all.
+    pub countries: Vec<CountryCode>,
+}
+
+impl RouteEntry {
+    pub fn new(provider: Arc<dyn RechargeProvider>, priority: u32) -> Self {
+        RouteEntry {
+            provider,
+            priority,
+            enabled: true,
+            countries: Vec::new(),
+        }
+    }
+
+    fn serves(&self, country: CountryCode) -> bool {
+        self.enabled && (self.countries.is_empty() || self.countries.contains(&country))
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Breaker {
+    consecutive_failures: u32,
+    open_until: Option<Timestamp>,
+}
+
+/// A provider's routing state for a dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderHealth {
+    pub provider: ProviderId,
+    pub priority: u32,
+    pub enabled: bool,
+    pub consecutive_failures: u32,
+    /// Set while the circuit is open (the provider is skipped until then).
+    pub circuit_open_until: Option<Timestamp>,
+}
+
+/// The result of a routed top-up: the last provider tried and what it said, plus the attempts
+/// that failed over before it (oldest first). Every result names its provider in
+/// `summary.provider`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutedTopup {
+    pub provider: ProviderId,
+    pub result: TopupResult,
+    pub failed_over: Vec<TopupResult>,
+}
+
+pub struct ProviderRouter {
+    entries: Vec<RouteEntry>,
+    policy: BreakerPolicy,
+    clock: SharedClock,
+    breakers: Mutex<HashMap<ProviderId, Breaker>>,
+}
+
+impl std::fmt::Debug for ProviderRouter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderRouter")
+            .field(
+                "providers",
+                &self
+                    .entries
+                    .iter()
+                    .map(|e| e.provider.id())
+                    .collect::<Vec<_>>(),
+            )
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProviderRouter {
+    pub fn new(mut entries: Vec<RouteEntry>, policy: BreakerPolicy, clock: SharedClock) -> Self {
+        // Stable: equal priorities keep configuration order.
+        entries.sort_by_key(|e| e.priority);
+        ProviderRouter {
+            entries,
+            policy,
+            clock,
+            breakers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn breakers(&self) -> MutexGuard<'_, HashMap<ProviderId, Breaker>> {
+        self.breakers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every configured provider (enabled or not), by priority.
+    pub fn entries(&self) -> &[RouteEntry] {
+        &self.entries
+    }
+
+    /// A provider by id, enabled or not (to look up or poll what it already has).
+    pub fn provider(&self, id: &ProviderId) -> Option<Arc<dyn RechargeProvider>> {
+        self.entries
+            .iter()
+            .find(|e| e.provider.id() == id)
+            .map(|e| e.provider.clone())
+    }
+
+    fn is_open(&self, id: &ProviderId, now: Timestamp) -> bool {
+        self.breakers()
+            .get(id)
+            .and_then(|b| b.open_until)
+            .is_some_and(|until| now < until)
+    }
+
+    /// Enabled providers for a country whose circuit is closed, by priority.
+    pub fn candidates(&self, country: CountryCode) -> Vec<Arc<dyn RechargeProvider>> {
+        let now = self.clock.now();
+        self.entries
+            .iter()
+            .filter(|e| e.serves(country) && !self.is_open(e.provider.id(), now))
+            .map(|e| e.provider.clone())
+            .collect()
+    }
+
+    /// Feeds a top-up result into the provider's circuit breaker. Successes close it;
+    /// retryable, precondition and ambiguous results count as failures; final failures are
+    /// the request's fault, not the provider's, and count as neither.
+    pub fn record(&self, id: &ProviderId, outcome: &TopupOutcome) {
+        let now = self.clock.now();
+        let mut breakers = self.breakers();
+        let breaker = breakers.entry(id.clone()).or_default();
+        match outcome {
+            TopupOutcome::Succeeded | TopupOutcome::Pending { .. } => *breaker = Breaker::default(),
+            TopupOutcome::FailedFinal => {}
+            TopupOutcome::FailedRetryable
+            | TopupOutcome::Precondition
+            | TopupOutcome::Ambiguous => {
+                breaker.consecutive_failures = breaker.consecutive_failures.saturating_add(1);
+                if breaker.consecutive_failures >= self.policy.failure_threshold {
+                    breaker.open_until = Some(now.plus(self.policy.cool_down));
+                    tracing::warn!(provider = %id, failures = breaker.consecutive_failures, "provider circuit opened");
+                }
+            }
+        }
+    }
+
+    /// Sends a top-up through the providers serving `country`, in priority order.
+    /// `request_for` builds the request as each provider knows the product (its operator id
+    /// and amount), or `None` when that provider does not offer it. Fails over to the next
+    /// provider only on failed-retryable and precondition results; an ambiguous result stops
+    /// here and must be resolved by looking it up on that provider.
+    pub async fn send_topup<F>(
+        &self,
+        country: CountryCode,
+        mut request_for: F,
+    ) -> Result<RoutedTopup, RechargeError>
+    where
+        F: FnMut(&ProviderId) -> Option<TopupRequest> + Send,
+    {
+        let mut failed_over: Vec<TopupResult> = Vec::new();
+        let mut last: Option<(ProviderId, TopupResult)> = None;
+        for provider in self.candidates(country) {
+            let id = provider.id().clone();
+            let Some(request) = request_for(&id) else {
+                continue;
+            };
+            let result = provider.send_topup(&request).await;
+            self.record(&id, &result.outcome);
+            let allows_failover = result.outcome.allows_failover();
+            if let Some((_, previous)) = last.take() {
+                failed_over.push(previous);
+            }
+            last = Some((id.clone(), result));
+            if !allows_failover {
+                break;
+            }
+            tracing::info!(provider = %id, "top-up failed over to the next provider");
+        }
+        match last {
+            Some((provider, result)) => Ok(RoutedTopup {
+                provider,
+                result,
+                failed_over,
+            }),
+            None => Err(RechargeError::NoProviderAvailable { country }),
+        }
+    }
+
+    /// Every enabled provider's balance, read concurrently.
+    pub async fn balances(&self) -> Vec<ProviderBalance> {
+        let reads = self.entries.iter().filter(|e| e.enabled).map(|e| {
+            let provider = e.provider.clone();
+            async move {
+                let id = provider.id().clone();
+                match provider.balance().await {
+                    Ok(balance) => ProviderBalance {
+                        provider: id,
+                        balance: Some(balance),
+                        error: None,
+                    },
+                    Err(e) => ProviderBalance {
+                        provider: id,
+                        balance: None,
+                        error: Some(e.to_string()),
+                    },
+                }
+            }
+        });
+        join_all(reads).await
+    }
+
+    /// Routing state of every provider.
+    pub fn health(&self) -> Vec<ProviderHealth> {
+        let now = self.clock.now();
+        let breakers = self.breakers();
+        self.entries
+            .iter()
+            .map(|e| {
+                let breaker = breakers.get(e.provider.id()).copied().unwrap_or_default();
+                ProviderHealth {
+                    provider: e.provider.id().clone(),
+                    priority: e.priority,
+                    enabled: e.enabled,
+                    consecutive_failures: breaker.consecutive_failures,
+                    circuit_open_until: breaker.open_until.filter(|until| now < *until),
+                }
+            })
+            .collect()
+    }
+}

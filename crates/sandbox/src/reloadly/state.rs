@@ -1,0 +1,560 @@
+//! The sandbox's in-memory account: tokens, balance, transactions and the outcome rules.
+//! Everything here is synchronous and clock-driven; the HTTP layer only translates.
+
+use std::collections::HashMap;
+
+use chrono::TimeDelta;
+use topup_core::{CountryCode, Decimal, Msisdn, Timestamp};
+
+use super::ReloadlySandboxConfig;
+use super::catalog::{Catalog, Denomination, Operator};
+
+pub(crate) const ACCOUNT_CURRENCY: &str = "USD";
+pub(crate) const ACCOUNT_CURRENCY_NAME: &str = "US Dollar";
+
+/// A refusal in Reloadly's terms: HTTP status, `errorCode` and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    pub status: u16,
+    pub code: Option<&'static str>,
+    pub message: String,
+    pub details: Vec<(String, String)>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code: Some(code),
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    pub fn without_code(status: u16, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code: None,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    pub fn invalid_field(field: &str, problem: &str) -> Self {
+        ApiError {
+            status: 400,
+            code: None,
+            message: "Request validation failed".to_owned(),
+            details: vec![(field.to_owned(), problem.to_owned())],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TxStatus {
+    Processing,
+    Successful,
+    Refunded,
+}
+
+impl TxStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TxStatus::Processing => "PROCESSING",
+            TxStatus::Successful => "SUCCESSFUL",
+            TxStatus::Refunded => "REFUNDED",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Transaction {
+    pub id: u64,
+    pub status: TxStatus,
+    pub final_status: TxStatus,
+    pub settles_at: Timestamp,
+    pub custom_identifier: Option<String>,
+    /// International digits without `+`, as Reloadly echoes them.
+    pub recipient_phone: String,
+    pub sender_phone: Option<String>,
+    pub country: &'static str,
+    pub operator_id: u64,
+    pub operator_name: &'static str,
+    pub requested_amount: Decimal,
+    pub delivered_amount: Decimal,
+    pub delivered_currency: &'static str,
+    pub discount: Decimal,
+    pub cost: Decimal,
+    pub created_at: Timestamp,
+    pub balance_before: Decimal,
+    pub balance_after: Decimal,
+}
+
+impl Transaction {
+    pub fn operator_transaction_id(&self) -> Option<String> {
+        (self.status == TxStatus::Successful).then(|| format!("OP{:010}", self.id * 7919))
+    }
+}
+
+struct Token {
+    client_id: String,
+    expires_at: Timestamp,
+}
+
+struct Window {
+    second: i64,
+    count: u32,
+}
+
+/// What the rate limiter tells the client in `X-RateLimit-*` headers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RateInfo {
+    pub limit: u32,
+    pub remaining: u32,
+    pub reset_seconds: i64,
+    pub limited: bool,
+}
+
+/// Counters the tests read to prove what did (and did not) reach the provider.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SandboxStats {
+    pub tokens_issued: u32,
+    pub token_expired_rejections: u32,
+    pub rate_limited: u32,
+    /// `POST /topups` and `/topups-async` requests that passed authentication.
+    pub topup_requests: u32,
+    pub committed_transactions: u32,
+    pub server_errors: u32,
+}
+
+/// A parsed top-up request.
+pub(crate) struct TopupInput {
+    pub operator_id: u64,
+    pub amount: Decimal,
+    pub use_local_amount: bool,
+    pub custom_identifier: Option<String>,
+    pub recipient_country: String,
+    pub recipient_number: String,
+    pub sender_phone: Option<String>,
+}
+
+pub(crate) struct Committed {
+    pub transaction: Transaction,
+    /// Digit 5: the caller must withhold the answer.
+    pub withhold_answer: bool,
+}
+
+pub(crate) struct State {
+    tokens: HashMap<String, Token>,
+    balance: Decimal,
+    balance_updated_at: Timestamp,
+    next_transaction_id: u64,
+    transactions: Vec<Transaction>,
+    topup_requests_by_key: HashMap<String, u32>,
+    server_errors_by_phone: HashMap<String, u32>,
+    windows: HashMap<String, Window>,
+    stats: SandboxStats,
+}
+
+impl State {
+    pub fn new(starting_balance: Decimal, now: Timestamp) -> Self {
+        State {
+            tokens: HashMap::new(),
+            balance: starting_balance,
+            balance_updated_at: now,
+            next_transaction_id: 40_001,
+            transactions: Vec::new(),
+            topup_requests_by_key: HashMap::new(),
+            server_errors_by_phone: HashMap::new(),
+            windows: HashMap::new(),
+            stats: SandboxStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> SandboxStats {
+        self.stats.clone()
+    }
+
+    pub fn balance(&self) -> (Decimal, Timestamp) {
+        (self.balance, self.balance_updated_at)
+    }
+
+    pub fn set_balance(&mut self, balance: Decimal, now: Timestamp) {
+        self.balance = balance;
+        self.balance_updated_at = now;
+    }
+
+    pub fn topup_requests_for(&self, custom_identifier: &str) -> u32 {
+        self.topup_requests_by_key
+            .get(custom_identifier)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn transactions(&self) -> &[Transaction] {
+        &self.transactions
+    }
+
+    pub fn transaction(&self, id: u64) -> Option<&Transaction> {
+        self.transactions.iter().find(|t| t.id == id)
+    }
+
+    pub fn issue_token(
+        &mut self,
+        config: &ReloadlySandboxConfig,
+        client_id: &str,
+        client_secret: &str,
+        grant_type: &str,
+        audience: &str,
+        now: Timestamp,
+    ) -> Result<(String, i64), ApiError> {
+        if grant_type != "client_credentials" {
+            return Err(ApiError::new(
+                400,
+                "UNSUPPORTED_GRANT_TYPE",
+                "Only the client_credentials grant is supported",
+            ));
+        }
+        let known = config
+            .clients
+            .iter()
+            .any(|c| c.client_id == client_id && c.client_secret.expose() == client_secret);
+        if !known {
+            return Err(ApiError::new(401, "INVALID_CREDENTIALS", "Access Denied"));
+        }
+        if audience != config.audience {
+            return Err(ApiError::new(
+                400,
+                "INVALID_AUDIENCE",
+                format!("Audience must be {}", config.audience),
+            ));
+        }
+        let token = format!("sbx.{}", ulid::Ulid::new());
+        self.tokens.insert(
+            token.clone(),
+            Token {
+                client_id: client_id.to_owned(),
+                expires_at: now.plus(config.token_ttl),
+            },
+        );
+        self.stats.tokens_issued += 1;
+        Ok((token, config.token_ttl.num_seconds()))
+    }
+
+    /// The client behind a bearer token, or the 401 Reloadly answers.
+    pub fn authenticate(
+        &mut self,
+        authorization: Option<&str>,
+        now: Timestamp,
+    ) -> Result<String, ApiError> {
+        let missing = || {
+            ApiError::new(
+                401,
+                "INVALID_TOKEN",
+                "Full authentication is required to access this resource",
+            )
+        };
+        let token = authorization
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(missing)?;
+        let Some(issued) = self.tokens.get(token) else {
+            return Err(ApiError::new(401, "INVALID_TOKEN", "Invalid access token"));
+        };
+        if now >= issued.expires_at {
+            self.stats.token_expired_rejections += 1;
+            return Err(ApiError::new(
+                401,
+                "TOKEN_EXPIRED",
+                "The provided token is expired",
+            ));
+        }
+        Ok(issued.client_id.clone())
+    }
+
+    /// Fixed one-second windows on the injected clock, per client.
+    pub fn rate(&mut self, client_id: &str, limit: u32, now: Timestamp) -> RateInfo {
+        let second = now.unix_millis().div_euclid(1000);
+        let window = self
+            .windows
+            .entry(client_id.to_owned())
+            .or_insert(Window { second, count: 0 });
+        if window.second != second {
+            *window = Window { second, count: 0 };
+        }
+        window.count = window.count.saturating_add(1);
+        let limited = window.count > limit;
+        if limited {
+            self.stats.rate_limited += 1;
+        }
+        RateInfo {
+            limit,
+            remaining: limit.saturating_sub(window.count),
+            reset_seconds: 1,
+            limited,
+        }
+    }
+
+    /// Moves PROCESSING transactions whose time has come to their final status.
+    pub fn settle(&mut self, now: Timestamp) {
+        for tx in &mut self.transactions {
+            if tx.status == TxStatus::Processing && now >= tx.settles_at {
+                tx.status = tx.final_status;
+                if tx.status == TxStatus::Refunded {
+                    self.balance += tx.cost;
+                    self.balance_updated_at = tx.settles_at;
+                }
+            }
+        }
+    }
+
+    pub fn count_topup_request(&mut self, custom_identifier: Option<&str>) {
+        self.stats.topup_requests += 1;
+        if let Some(key) = custom_identifier {
+            *self
+                .topup_requests_by_key
+                .entry(key.to_owned())
+                .or_insert(0) += 1;
+        }
+    }
+
+    pub fn submit(
+        &mut self,
+        config: &ReloadlySandboxConfig,
+        catalog: &Catalog,
+        input: TopupInput,
+        now: Timestamp,
+    ) -> Result<Committed, ApiError> {
+        self.settle(now);
+        if let Some(key) = &input.custom_identifier
+            && self
+                .transactions
+                .iter()
+                .any(|t| t.custom_identifier.as_deref() == Some(key.as_str()))
+        {
+            return Err(ApiError::new(
+                400,
+                "CUSTOM_IDENTIFIER_ALREADY_USED",
+                "Custom identifier has already been used for another transaction",
+            ));
+        }
+        let operator = catalog.operator(input.operator_id).ok_or_else(|| {
+            ApiError::new(
+                404,
+                "OPERATOR_NOT_FOUND",
+                "Operator not found or not supported",
+            )
+        })?;
+        if input.amount <= Decimal::ZERO {
+            return Err(ApiError::invalid_field("amount", "must be greater than 0"));
+        }
+        let requested = requested_sender_amount(operator, &input)?;
+        let phone = recipient(operator, &input)?;
+        let national = phone.national_digits();
+        let international = phone.e164().trim_start_matches('+').to_owned();
+        let digits: Vec<u32> = national.chars().filter_map(|c| c.to_digit(10)).collect();
+        let outcome = digits.last().copied().unwrap_or(0);
+        let delay_digit = digits.iter().rev().nth(1).copied().unwrap_or(0);
+
+        if self
+            .transactions
+            .iter()
+            .any(|t| t.recipient_phone == international && t.status == TxStatus::Processing)
+        {
+            return Err(ApiError::new(
+                400,
+                "RECIPIENT_HAS_PENDING_TRANSACTION",
+                "The recipient has a transaction still being processed",
+            ));
+        }
+        let recent_since = now.minus(config.recent_recharge_window);
+        if self.transactions.iter().any(|t| {
+            t.recipient_phone == international
+                && t.status == TxStatus::Successful
+                && t.created_at > recent_since
+        }) {
+            return Err(ApiError::new(
+                400,
+                "PHONE_RECENTLY_RECHARGED",
+                "This phone number was recharged recently; try again in a few minutes",
+            ));
+        }
+        match outcome {
+            2 => {
+                return Err(ApiError::new(
+                    400,
+                    "INVALID_RECIPIENT_PHONE",
+                    "Recipient phone number is not valid",
+                ));
+            }
+            4 => {
+                return Err(ApiError::new(
+                    400,
+                    "OPERATOR_UNAVAILABLE_OR_CURRENTLY_INACTIVE",
+                    "The operator is unavailable or currently inactive",
+                ));
+            }
+            7 => {
+                let seen = self
+                    .server_errors_by_phone
+                    .entry(international.clone())
+                    .or_insert(0);
+                if *seen < 2 {
+                    *seen += 1;
+                    self.stats.server_errors += 1;
+                    return Err(ApiError::new(
+                        500,
+                        "INTERNAL_SERVER_ERROR",
+                        "Internal Server Error",
+                    ));
+                }
+            }
+            _ => {}
+        }
+        let discount = (requested * operator.commission / Decimal::ONE_HUNDRED).round_dp(2);
+        let cost = requested - discount;
+        if outcome == 6 || self.balance < cost {
+            return Err(ApiError::new(
+                400,
+                "INSUFFICIENT_BALANCE",
+                "Your balance is not sufficient to perform this transaction",
+            ));
+        }
+        let delivered = if input.use_local_amount {
+            input.amount
+        } else {
+            operator.local_of(requested)
+        };
+        let final_status = if outcome == 3 {
+            TxStatus::Refunded
+        } else {
+            TxStatus::Successful
+        };
+        let delay = match delay_digit {
+            1 => TimeDelta::seconds(2),
+            2 => TimeDelta::seconds(20),
+            _ => TimeDelta::zero(),
+        };
+        let balance_before = self.balance;
+        self.balance -= cost;
+        self.balance_updated_at = now;
+        let id = self.next_transaction_id;
+        self.next_transaction_id += 1;
+        let mut tx = Transaction {
+            id,
+            status: TxStatus::Processing,
+            final_status,
+            settles_at: now.plus(delay),
+            custom_identifier: input.custom_identifier.clone(),
+            recipient_phone: international,
+            sender_phone: input.sender_phone.clone(),
+            country: operator.country,
+            operator_id: operator.id,
+            operator_name: operator.name,
+            requested_amount: requested,
+            delivered_amount: delivered,
+            delivered_currency: operator.destination_currency,
+            discount,
+            cost,
+            created_at: now,
+            balance_before,
+            balance_after: self.balance,
+        };
+        if delay.is_zero() {
+            tx.status = final_status;
+            if final_status == TxStatus::Refunded {
+                self.balance += cost;
+            }
+        }
+        self.transactions.push(tx.clone());
+        self.stats.committed_transactions += 1;
+        Ok(Committed {
+            transaction: tx,
+            withhold_answer: outcome == 5,
+        })
+    }
+}
+
+/// The amount in the account currency the request asks for, validated against the operator.
+fn requested_sender_amount(operator: &Operator, input: &TopupInput) -> Result<Decimal, ApiError> {
+    let invalid = || {
+        ApiError::new(
+            400,
+            "INVALID_AMOUNT_FOR_OPERATOR",
+            format!(
+                "The amount {} is not valid for operator {}",
+                input.amount, operator.name
+            ),
+        )
+    };
+    if input.use_local_amount {
+        if !operator.supports_local_amounts {
+            return Err(ApiError::new(
+                400,
+                "LOCAL_AMOUNTS_NOT_SUPPORTED",
+                "This operator does not support local amounts",
+            ));
+        }
+        match &operator.denomination {
+            Denomination::Fixed(amounts) => amounts
+                .iter()
+                .find(|(a, _)| operator.local_of(*a) == input.amount)
+                .map(|(a, _)| *a)
+                .ok_or_else(invalid),
+            Denomination::Range { min, max } => {
+                if input.amount < operator.local_of(*min) || input.amount > operator.local_of(*max)
+                {
+                    return Err(invalid());
+                }
+                Ok((input.amount / operator.fx_rate).round_dp(2))
+            }
+        }
+    } else {
+        match &operator.denomination {
+            Denomination::Fixed(amounts) => amounts
+                .iter()
+                .find(|(a, _)| *a == input.amount)
+                .map(|(a, _)| *a)
+                .ok_or_else(invalid),
+            Denomination::Range { min, max } => {
+                if input.amount < *min
+                    || input.amount > *max
+                    || input.amount.normalize().scale() > 2
+                {
+                    return Err(invalid());
+                }
+                Ok(input.amount)
+            }
+        }
+    }
+}
+
+fn recipient(operator: &Operator, input: &TopupInput) -> Result<Msisdn, ApiError> {
+    let invalid = || {
+        ApiError::new(
+            400,
+            "INVALID_RECIPIENT_PHONE",
+            "Recipient phone number is not valid",
+        )
+    };
+    let country = CountryCode::parse(&input.recipient_country).map_err(|_| {
+        ApiError::new(
+            400,
+            "INVALID_COUNTRY_CODE",
+            "Country code must be 2 characters ISO-Alpha-2 country code",
+        )
+    })?;
+    let cleaned: String = input
+        .recipient_number
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
+    let phone = Msisdn::parse(&cleaned, Some(country))
+        .or_else(|_| Msisdn::parse(&format!("+{}", cleaned.trim_start_matches('+')), None))
+        .map_err(|_| invalid())?;
+    if phone.country() != country || !operator.country.eq_ignore_ascii_case(country.as_str()) {
+        return Err(invalid());
+    }
+    Ok(phone)
+}
