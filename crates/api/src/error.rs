@@ -119,7 +119,10 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { collection, .. } => ApiError::not_found(&collection),
             StoreError::Unavailable(cause) => {
                 tracing::error!(%cause, "store unavailable");
-                ApiError::new(ErrorCode::Unavailable, "storage is unavailable; retry later")
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    "storage is unavailable; retry later",
+                )
             }
             other => ApiError::internal(other),
         }
@@ -128,20 +131,23 @@ impl From<StoreError> for ApiError {
 
 fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     let api = match &error {
-        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
-            ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("body larger than {limit} bytes"),
-            )
-        }
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("body larger than {limit} bytes"),
+        ),
         JsonPayloadError::ContentType => ApiError::new(
             ErrorCode::UnsupportedMediaType,
             "expected Content-Type: application/json",
         ),
-        JsonPayloadError::Deserialize(cause) => {
-            ApiError::new(ErrorCode::MalformedJson, format!("invalid JSON body: {cause}"))
-        }
-        other => ApiError::new(ErrorCode::MalformedJson, format!("invalid JSON body: {other}")),
+        JsonPayloadError::Deserialize(cause) => ApiError::new(
+            ErrorCode::MalformedJson,
+            format!("invalid JSON body: {cause}"),
+        ),
+        other => ApiError::new(
+            ErrorCode::MalformedJson,
+            format!("invalid JSON body: {other}"),
+        ),
     };
     api.into()
 }
@@ -155,7 +161,11 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
 
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|error: QueryPayloadError, _| {
-        ApiError::new(ErrorCode::InvalidQuery, format!("invalid query string: {error}")).into()
+        ApiError::new(
+            ErrorCode::InvalidQuery,
+            format!("invalid query string: {error}"),
+        )
+        .into()
     })
 }
 

@@ -120,18 +120,14 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        figment = figment.merge(
-            Env::prefixed("TOPUP_")
-                .split("__")
-                .filter(|key| {
-                    let key = key.as_str().to_ascii_lowercase();
-                    ENV_SECTIONS.iter().any(|section| {
-                        key == *section
-                            || key.starts_with(&format!("{section}."))
-                            || key.starts_with(&format!("{section}__"))
-                    })
-                }),
-        );
+        figment = figment.merge(Env::prefixed("TOPUP_").split("__").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            ENV_SECTIONS.iter().any(|section| {
+                key == *section
+                    || key.starts_with(&format!("{section}."))
+                    || key.starts_with(&format!("{section}__"))
+            })
+        }));
         if let Some(dir) = &overrides.data_dir {
             figment = figment.merge(Serialized::default("data_dir", dir));
         }
@@ -156,7 +152,9 @@ impl Config {
             ));
         }
         if self.server.workers == Some(0) {
-            return Err(ServerError::Config("server.workers: must be at least 1".into()));
+            return Err(ServerError::Config(
+                "server.workers: must be at least 1".into(),
+            ));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ServerError::Config(format!("log.level: {e}")))?;
@@ -228,7 +226,8 @@ mod tests {
             )?;
             jail.set_env("TOPUP_SERVER__LISTEN", "0.0.0.0:9100");
             jail.set_env("TOPUP_TEST_MONGODB_URI", "ignored: not configuration");
-            let config = Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
+            let config =
+                Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
             assert_eq!(config.server.listen.to_string(), "0.0.0.0:9100");
             assert_eq!(config.data_dir, PathBuf::from("/srv/topup"));
             assert_eq!(
@@ -249,13 +248,17 @@ mod tests {
     fn invalid_values_name_their_key() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("TOPUP_SERVER__LISTEN", "not-an-address");
-            let error = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
             assert!(error.contains("server.listen"), "{error}");
             Ok(())
         });
         figment::Jail::expect_with(|jail| {
             jail.set_env("TOPUP_STORE__URL", "postgres://x");
-            let error = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
             assert!(error.contains("store.url"), "{error}");
             Ok(())
         });

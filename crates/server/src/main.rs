@@ -28,7 +28,11 @@ pub enum ServerError {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "topup", version, about = "International mobile top-up platform")]
+#[command(
+    name = "topup",
+    version,
+    about = "International mobile top-up platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

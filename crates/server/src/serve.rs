@@ -23,9 +23,7 @@ fn init_logging(config: &Config) {
             .with_current_span(true)
             .with_span_list(false)
             .init(),
-        LogFormat::Pretty => builder
-            .with_ansi(std::io::stdout().is_terminal())
-            .init(),
+        LogFormat::Pretty => builder.with_ansi(std::io::stdout().is_terminal()).init(),
     }
 }
 
