@@ -1,1 +1,6 @@
+//! Faithful local stand-ins for the services Topup talks to. They speak each protocol as the
+//! real service does (paths, shapes, error codes, cryptography), so the production client code
+//! is what tests and the embedded default exercise. Nothing here is shared with those clients.
+
 pub mod reloadly;
+pub mod wechat_mp;

@@ -1,0 +1,259 @@
+//! WeChat mini-program server APIs (PROTOCOLS §B): exchanging a `wx.login()` code for the
+//! user's openid, and the app's access token, cached and refreshed early.
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use thiserror::Error;
+use tokio::sync::Mutex;
+use topup_core::{Secret, SharedClock, Timestamp};
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum WechatError {
+    /// 40029: the code is unknown or expired.
+    #[error("invalid or expired login code")]
+    InvalidCode,
+    /// 40163: the code was already exchanged.
+    #[error("login code already used")]
+    CodeUsed,
+    /// 45011: WeChat's per-user rate limit.
+    #[error("rate limited by WeChat")]
+    RateLimited,
+    /// 40226: WeChat flags the user as high-risk.
+    #[error("WeChat refused a high-risk user")]
+    HighRiskUser,
+    /// -1: WeChat is busy; retry later.
+    #[error("WeChat is busy")]
+    Busy,
+    /// 40013/40125/40164…: our app id, secret or server IP is not accepted.
+    #[error("WeChat refused our app credentials (errcode {0})")]
+    Credentials(i64),
+    /// 40001/42001: the access token is invalid or expired.
+    #[error("access token rejected (errcode {0})")]
+    TokenRejected(i64),
+    #[error("WeChat error {errcode}: {errmsg}")]
+    Api { errcode: i64, errmsg: String },
+    #[error("WeChat did not answer in time")]
+    Timeout,
+    #[error("could not reach WeChat: {0}")]
+    Transport(String),
+    #[error("unexpected answer from WeChat: {0}")]
+    Decode(String),
+}
+
+impl WechatError {
+    fn from_errcode(errcode: i64, errmsg: String) -> Self {
+        match errcode {
+            40029 => WechatError::InvalidCode,
+            40163 => WechatError::CodeUsed,
+            45011 => WechatError::RateLimited,
+            40226 => WechatError::HighRiskUser,
+            -1 => WechatError::Busy,
+            40013 | 40125 | 40164 | 41002 | 41004 => WechatError::Credentials(errcode),
+            40001 | 42001 => WechatError::TokenRejected(errcode),
+            _ => WechatError::Api { errcode, errmsg },
+        }
+    }
+
+    fn from_transport(error: reqwest::Error) -> Self {
+        if error.is_timeout() {
+            WechatError::Timeout
+        } else {
+            // Without the URL: the login URL carries the app secret in its query.
+            WechatError::Transport(error.without_url().to_string())
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MiniProgramConfig {
+    pub app_id: String,
+    pub app_secret: Secret<String>,
+    /// `https://api.weixin.qq.com`, or the sandbox's `/sandbox/wechat`.
+    pub base_url: String,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Refresh the access token this long before it expires.
+    pub token_refresh_margin: TimeDelta,
+}
+
+impl MiniProgramConfig {
+    pub fn new(
+        app_id: impl Into<String>,
+        app_secret: Secret<String>,
+        base_url: impl Into<String>,
+    ) -> Self {
+        MiniProgramConfig {
+            app_id: app_id.into(),
+            app_secret,
+            base_url: base_url.into(),
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(10),
+            token_refresh_margin: TimeDelta::minutes(5),
+        }
+    }
+}
+
+/// What code2session answers. The session key decrypts user data the client sends; it never
+/// leaves the server.
+#[derive(Debug, Clone)]
+pub struct WxSession {
+    pub openid: String,
+    pub unionid: Option<String>,
+    pub session_key: Secret<String>,
+}
+
+#[derive(Deserialize)]
+struct RawSession {
+    openid: Option<String>,
+    unionid: Option<String>,
+    session_key: Option<String>,
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+}
+
+#[derive(Deserialize)]
+struct RawToken {
+    access_token: Option<String>,
+    expires_in: Option<i64>,
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+}
+
+struct CachedToken {
+    value: Secret<String>,
+    refresh_at: Timestamp,
+}
+
+pub struct MiniProgramClient {
+    http: reqwest::Client,
+    config: MiniProgramConfig,
+    clock: SharedClock,
+    token: Mutex<Option<CachedToken>>,
+}
+
+impl MiniProgramClient {
+    pub fn new(config: MiniProgramConfig, clock: SharedClock) -> Result<Self, WechatError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .user_agent(concat!("topup/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(WechatError::from_transport)?;
+        Ok(MiniProgramClient {
+            http,
+            config,
+            clock,
+            token: Mutex::new(None),
+        })
+    }
+
+    pub fn app_id(&self) -> &str {
+        &self.config.app_id
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.base_url.trim_end_matches('/'))
+    }
+
+    async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, WechatError> {
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(WechatError::from_transport)?;
+        if !status.is_success() {
+            return Err(WechatError::Decode(format!("HTTP {status}")));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| WechatError::Decode(e.to_string()))
+    }
+
+    /// Exchanges a `wx.login()` code for the user's identity (`jscode2session`).
+    #[tracing::instrument(skip_all)]
+    pub async fn code_to_session(&self, code: &str) -> Result<WxSession, WechatError> {
+        let response = self
+            .http
+            .get(self.url("/sns/jscode2session"))
+            .query(&[
+                ("appid", self.config.app_id.as_str()),
+                ("secret", self.config.app_secret.expose().as_str()),
+                ("js_code", code),
+                ("grant_type", "authorization_code"),
+            ])
+            .send()
+            .await
+            .map_err(WechatError::from_transport)?;
+        let raw: RawSession = Self::decode(response).await?;
+        if raw.errcode != 0 {
+            return Err(WechatError::from_errcode(raw.errcode, raw.errmsg));
+        }
+        match (raw.openid, raw.session_key) {
+            (Some(openid), Some(session_key)) if !openid.is_empty() => Ok(WxSession {
+                openid,
+                unionid: raw.unionid.filter(|u| !u.is_empty()),
+                session_key: Secret::new(session_key),
+            }),
+            _ => Err(WechatError::Decode(
+                "no openid in code2session answer".into(),
+            )),
+        }
+    }
+
+    /// The app's access token: cached, refreshed `token_refresh_margin` before expiry.
+    pub async fn access_token(&self) -> Result<Secret<String>, WechatError> {
+        let mut cached = self.token.lock().await;
+        let now = self.clock.now();
+        if let Some(token) = cached.as_ref().filter(|t| now < t.refresh_at) {
+            return Ok(token.value.clone());
+        }
+        let fresh = self.fetch_token(false).await?;
+        let value = fresh.value.clone();
+        *cached = Some(fresh);
+        Ok(value)
+    }
+
+    /// Drops the cached token after WeChat rejected it (40001/42001) and forces a new one.
+    pub async fn refresh_access_token(&self) -> Result<Secret<String>, WechatError> {
+        let mut cached = self.token.lock().await;
+        let fresh = self.fetch_token(true).await?;
+        let value = fresh.value.clone();
+        *cached = Some(fresh);
+        Ok(value)
+    }
+
+    async fn fetch_token(&self, force_refresh: bool) -> Result<CachedToken, WechatError> {
+        let response = self
+            .http
+            .post(self.url("/cgi-bin/stable_token"))
+            .json(&json!({
+                "grant_type": "client_credential",
+                "appid": self.config.app_id,
+                "secret": self.config.app_secret.expose(),
+                "force_refresh": force_refresh,
+            }))
+            .send()
+            .await
+            .map_err(WechatError::from_transport)?;
+        let raw: RawToken = Self::decode(response).await?;
+        if raw.errcode != 0 {
+            return Err(WechatError::from_errcode(raw.errcode, raw.errmsg));
+        }
+        let (Some(value), Some(expires_in)) = (raw.access_token, raw.expires_in) else {
+            return Err(WechatError::Decode("no access_token in answer".into()));
+        };
+        let lifetime = TimeDelta::seconds(expires_in.clamp(0, 7200));
+        // Never cache past half the lifetime, so a short-lived token is not used stale.
+        let early = self.config.token_refresh_margin.min(lifetime / 2);
+        Ok(CachedToken {
+            value: Secret::new(value),
+            refresh_at: self.clock.now().plus(lifetime - early),
+        })
+    }
+}
