@@ -1,6 +1,6 @@
 //! End-to-end: the real `topup` binary over loopback.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::zombie_processes)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
