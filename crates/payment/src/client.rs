@@ -372,10 +372,11 @@ impl WechatPayClient {
                 let tried_recently = state
                     .last_attempt
                     .is_some_and(|at| now.since(at) < MIN_CERTIFICATE_REFRESH_GAP);
-                if !known_now && !tried_recently {
-                    if let Err(error) = self.download_certificates(&mut state).await {
-                        tracing::warn!(%error, "certificate download for an unknown serial failed");
-                    }
+                if !known_now
+                    && !tried_recently
+                    && let Err(error) = self.download_certificates(&mut state).await
+                {
+                    tracing::warn!(%error, "certificate download for an unknown serial failed");
                 }
                 drop(state);
                 self.inner.keys.verify(headers, body, now)
@@ -659,6 +660,7 @@ fn validate_refund(request: &RefundRequest) -> Result<(), PaymentError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -850,23 +850,68 @@ impl Harness {
 }
 
 #[actix_web::test]
-async fn certificate_mode_downloads_and_uses_platform_certificates() {
+async fn certificate_mode_downloads_rotates_and_refreshes_platform_certificates() {
     let h = harness(Verification::Certificates).await;
     h.sandbox.set_sign_with(PlatformMode::Certificate).unwrap();
-    let serial = h.sandbox.certificate_serial().unwrap().to_string();
+    let first_serial = h.sandbox.certificate_serial().unwrap();
+    let downloads = |h: &Harness| {
+        h.sandbox
+            .recorded_requests()
+            .iter()
+            .filter(|r| r.path_and_query.ends_with("/v3/certificates"))
+            .count()
+    };
 
     let prepay_id = h
         .client
         .prepay_jsapi(&order("T2026112900070", 100))
         .await
         .unwrap();
-    assert_eq!(h.client.known_platform_serials(), vec![serial.clone()]);
+    assert_eq!(
+        h.client.known_platform_serials(),
+        vec![first_serial.clone()]
+    );
+    assert_eq!(downloads(&h), 1);
+    let sent = h.sandbox.recorded_requests().last().unwrap().clone();
+    assert_eq!(
+        sent.wechatpay_serial, None,
+        "no public key id in certificate mode"
+    );
     let (status, _) = h.confirm(&prepay_id).await;
     assert_eq!(status, 200);
     assert_eq!(h.sandbox.deliver_due().await.delivered, 1);
     assert_eq!(h.received().len(), 1);
 
-    // Answers signed with the public key are unknown to a certificate-only client.
+    // WeChat issues a new certificate and signs with it: an unknown serial makes the client
+    // download the list once more.
+    let second_serial = h.sandbox.rotate_certificate().unwrap();
+    h.clock.advance(TimeDelta::seconds(61));
+    let paid = h
+        .client
+        .query_by_out_trade_no("T2026112900070")
+        .await
+        .unwrap();
+    assert_eq!(paid.trade_state, TradeState::Success);
+    let mut expected = vec![first_serial, second_serial];
+    expected.sort();
+    assert_eq!(h.client.known_platform_serials(), expected);
+    assert_eq!(downloads(&h), 2);
+
+    // Within the refresh interval nothing is downloaded; after it, the list is fetched again.
+    h.client
+        .query_by_out_trade_no("T2026112900070")
+        .await
+        .unwrap();
+    assert_eq!(downloads(&h), 2);
+    h.clock.advance(TimeDelta::hours(12));
+    h.client
+        .query_by_out_trade_no("T2026112900070")
+        .await
+        .unwrap();
+    assert_eq!(downloads(&h), 3);
+
+    // Answers signed with the public key are unknown to a certificate-only client, and a
+    // public-key id never triggers a certificate download.
     h.sandbox.set_sign_with(PlatformMode::PublicKey).unwrap();
     let error = h
         .client
@@ -877,4 +922,24 @@ async fn certificate_mode_downloads_and_uses_platform_certificates() {
         matches!(error, PaymentError::UnverifiedResponse { .. }),
         "{error:?}"
     );
+    assert_eq!(downloads(&h), 3);
+}
+
+#[actix_web::test]
+async fn the_background_loop_delivers_on_real_time() {
+    let h = harness(Verification::PublicKey(PLATFORM_PUBLIC_KEY)).await;
+    let task = h
+        .sandbox
+        .spawn_delivery_loop(std::time::Duration::from_millis(20));
+    h.pay("T2026112900080", 100).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while h.received().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notification within 10 s"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    task.abort();
+    assert_eq!(h.received()[0].event_type, "TRANSACTION.SUCCESS");
 }

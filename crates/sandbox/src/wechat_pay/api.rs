@@ -219,12 +219,7 @@ impl Inner {
             ));
         }
         if let Some(serial) = header(req, "Wechatpay-Serial") {
-            let known = serial == self.public_key_id
-                || self
-                    .certificate
-                    .as_ref()
-                    .is_some_and(|c| c.certificate.serial.eq_ignore_ascii_case(serial));
-            if !known {
+            if !self.is_platform_serial(serial) {
                 return Err(ApiError::invalid_request(
                     "Wechatpay-Serial names no WeChat Pay key of this merchant",
                 ));
@@ -270,21 +265,23 @@ impl Inner {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
+    const GOOD: &str = concat!(
+        "WECHATPAY2-SHA256-RSA2048 mchid=\"1900007291\",nonce_str=\"N1\",",
+        "timestamp=\"1554208460\",serial_no=\"ABC\",signature=\"xy/z+==\""
+    );
+
     #[test]
     fn authorization_parameters_are_parsed_with_base64_padding_intact() {
-        let auth = parse_authorization(
-            r#"WECHATPAY2-SHA256-RSA2048 mchid="1900007291",nonce_str="N1",timestamp="1554208460",serial_no="ABC",signature="xy/z+=="",#,
-        );
-        assert!(auth.is_err(), "trailing comma leaves an empty parameter");
-        let auth = parse_authorization(
-            r#"WECHATPAY2-SHA256-RSA2048 mchid="1900007291",nonce_str="N1",timestamp="1554208460",serial_no="ABC",signature="xy/z+==""#,
-        )
-        .unwrap();
+        let auth = parse_authorization(GOOD).unwrap();
         assert_eq!(auth.signature, "xy/z+==");
         assert_eq!(auth.mchid, "1900007291");
+        assert_eq!(auth.timestamp, "1554208460");
+        let trailing_comma = format!("{GOOD},");
+        assert!(parse_authorization(&trailing_comma).is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod keys;
 mod service;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -48,8 +48,28 @@ pub struct WechatPaySandbox {
 }
 
 struct CertificateKey {
-    signer: Signer,
-    certificate: PlatformCertificate,
+    /// Kept to issue a new certificate on rotation.
+    key: rsa::RsaPrivateKey,
+    signer: Arc<Signer>,
+    /// Oldest first; the newest signs. All are listed, as WeChat does during a rotation.
+    issued: RwLock<Vec<Arc<PlatformCertificate>>>,
+}
+
+impl CertificateKey {
+    fn newest(&self) -> Option<Arc<PlatformCertificate>> {
+        self.issued
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .last()
+            .cloned()
+    }
+
+    fn all(&self) -> Vec<Arc<PlatformCertificate>> {
+        self.issued
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 pub(crate) struct Inner {
@@ -58,7 +78,7 @@ pub(crate) struct Inner {
     merchant_serial_no: String,
     merchant_verifier: Verifier,
     sealer: Sealer,
-    public_key_signer: Signer,
+    public_key_signer: Arc<Signer>,
     public_key_id: String,
     public_key_pem: String,
     certificate: Option<CertificateKey>,
@@ -80,6 +100,9 @@ pub struct RecordedRequest {
     pub method: String,
     pub path_and_query: String,
     pub body: String,
+    pub user_agent: Option<String>,
+    /// The `Wechatpay-Serial` request header (sent by clients in public-key mode).
+    pub wechatpay_serial: Option<String>,
 }
 
 impl WechatPaySandbox {
@@ -102,9 +125,11 @@ impl WechatPaySandbox {
         let certificate = match &config.certificate_private_key_pem {
             Some(pem) => {
                 let key = parse_private_key(pem.expose())?;
+                let certificate = keys::self_signed_certificate(&key, clock.now())?;
                 Some(CertificateKey {
-                    signer: Signer::new(&key)?,
-                    certificate: keys::self_signed_certificate(&key, clock.now())?,
+                    signer: Arc::new(Signer::new(&key)?),
+                    issued: RwLock::new(vec![Arc::new(certificate)]),
+                    key,
                 })
             }
             None => None,
@@ -128,7 +153,7 @@ impl WechatPaySandbox {
                 merchant_serial_no: config.merchant_serial_no,
                 merchant_verifier: Verifier::from_public_pem(&config.merchant_public_key_pem)?,
                 sealer: Sealer::new(config.apiv3_key.expose())?,
-                public_key_signer: Signer::new(&platform_key)?,
+                public_key_signer: Arc::new(Signer::new(&platform_key)?),
                 public_key_id: config.platform_public_key_id,
                 public_key_pem,
                 certificate,
@@ -179,12 +204,29 @@ impl WechatPaySandbox {
         &self.inner.public_key_id
     }
 
-    /// The serial of the self-signed platform certificate, in certificate mode.
-    pub fn certificate_serial(&self) -> Option<&str> {
+    /// The serial of the newest platform certificate (the one that signs in certificate mode).
+    pub fn certificate_serial(&self) -> Option<String> {
         self.inner
             .certificate
             .as_ref()
-            .map(|c| c.certificate.serial.as_str())
+            .and_then(CertificateKey::newest)
+            .map(|c| c.serial.clone())
+    }
+
+    /// Issues a new platform certificate (new serial, same key), as WeChat does before an
+    /// old one expires. Both stay listed; the new one signs from now on. Returns its serial.
+    pub fn rotate_certificate(&self) -> Result<String, WechatPaySandboxError> {
+        let key =
+            self.inner.certificate.as_ref().ok_or_else(|| {
+                WechatPaySandboxError::Config("no certificate key configured".into())
+            })?;
+        let certificate = keys::self_signed_certificate(&key.key, self.inner.clock.now())?;
+        let serial = certificate.serial.clone();
+        key.issued
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::new(certificate));
+        Ok(serial)
     }
 
     /// Switches the key answers and notifications are signed with (a key migration).
@@ -265,13 +307,27 @@ impl WechatPaySandbox {
 }
 
 impl Inner {
-    fn current_signer(&self) -> (&Signer, &str) {
-        match (*lock(&self.sign_with), &self.certificate) {
-            (PlatformMode::Certificate, Some(cert)) => {
-                (&cert.signer, cert.certificate.serial.as_str())
-            }
-            _ => (&self.public_key_signer, self.public_key_id.as_str()),
+    /// The key answers and notifications are signed with now, and its serial.
+    fn current_signer(&self) -> (Arc<Signer>, String) {
+        let mode = *lock(&self.sign_with);
+        if let (PlatformMode::Certificate, Some(key)) = (mode, &self.certificate)
+            && let Some(newest) = key.newest()
+        {
+            return (Arc::clone(&key.signer), newest.serial.clone());
         }
+        (
+            Arc::clone(&self.public_key_signer),
+            self.public_key_id.clone(),
+        )
+    }
+
+    fn is_platform_serial(&self, serial: &str) -> bool {
+        serial == self.public_key_id
+            || self.certificate.as_ref().is_some_and(|key| {
+                key.all()
+                    .iter()
+                    .any(|c| c.serial.eq_ignore_ascii_case(serial))
+            })
     }
 
     fn next_request_id(&self) -> String {
@@ -298,6 +354,8 @@ impl Inner {
                 .map(|pq| pq.to_string())
                 .unwrap_or_default(),
             body: String::from_utf8_lossy(body).into_owned(),
+            user_agent: header_text(req, "User-Agent"),
+            wechatpay_serial: header_text(req, "Wechatpay-Serial"),
         });
         let inject = self
             .failures_to_inject
@@ -317,6 +375,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn header_text(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 type Sandbox = web::Data<WechatPaySandbox>;

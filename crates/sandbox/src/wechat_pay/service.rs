@@ -278,10 +278,8 @@ impl Inner {
         let notify_url = required_str(&request, "/notify_url")?;
         self.check_notify_url("/notify_url", notify_url)?;
         let total = required_positive_int(&request, "/amount/total")?;
-        if let Some(currency) = optional_str(&request, "/amount/currency")? {
-            if currency != "CNY" {
-                return Err(ApiError::param("/amount/currency", "only CNY is supported"));
-            }
+        if optional_str(&request, "/amount/currency")?.is_some_and(|c| c != "CNY") {
+            return Err(ApiError::param("/amount/currency", "only CNY is supported"));
         }
         let openid = required_str(&request, "/payer/openid")?;
         let time_expire = match optional_str(&request, "/time_expire")? {
@@ -652,13 +650,13 @@ impl Inner {
                 "no platform certificate: this merchant verifies with the WeChat Pay public key",
             ));
         };
-        let certificate = &key.certificate;
-        let sealed = self
-            .sealer
-            .seal("certificate", certificate.pem.as_bytes())
-            .map_err(internal)?;
-        Ok(Answer::ok(json!({
-            "data": [{
+        let mut data = Vec::new();
+        for certificate in key.all() {
+            let sealed = self
+                .sealer
+                .seal("certificate", certificate.pem.as_bytes())
+                .map_err(internal)?;
+            data.push(json!({
                 "serial_no": certificate.serial,
                 "effective_time": china_time(certificate.not_before),
                 "expire_time": china_time(certificate.not_after),
@@ -668,8 +666,9 @@ impl Inner {
                     "associated_data": "certificate",
                     "ciphertext": sealed.ciphertext,
                 },
-            }],
-        })))
+            }));
+        }
+        Ok(Answer::ok(json!({ "data": data })))
     }
 }
 
@@ -708,6 +707,7 @@ fn refund_json(record: &RefundRecord) -> Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
