@@ -218,12 +218,10 @@ impl Inner {
                 "Content-Type must be application/json",
             ));
         }
-        if let Some(serial) = header(req, "Wechatpay-Serial") {
-            if !self.is_platform_serial(serial) {
-                return Err(ApiError::invalid_request(
-                    "Wechatpay-Serial names no WeChat Pay key of this merchant",
-                ));
-            }
+        if header(req, "Wechatpay-Serial").is_some_and(|serial| !self.is_platform_serial(serial)) {
+            return Err(ApiError::invalid_request(
+                "Wechatpay-Serial names no WeChat Pay key of this merchant",
+            ));
         }
         Ok(())
     }
