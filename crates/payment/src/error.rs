@@ -79,7 +79,9 @@ impl PaymentError {
     pub fn is_retryable(&self) -> bool {
         match self {
             PaymentError::Transport(_) => true,
-            PaymentError::Api { status, .. } => *status >= 500 || *status == 429,
+            PaymentError::Api { status, .. } | PaymentError::UnverifiedResponse { status, .. } => {
+                *status >= 500 || *status == 429
+            }
             _ => false,
         }
     }

@@ -5,7 +5,16 @@
 //!
 //! Mount [`WechatPaySandbox::scope`] in the actix `App` (it lives under [`MOUNT_PATH`]) and
 //! point the merchant client's `base_url` at `http://<host>:<port>/sandbox/wechat/pay`.
-//! `POST {MOUNT_PATH}/confirm {"prepay_id": "…"}` plays the user paying.
+//! `POST {MOUNT_PATH}/confirm {"prepay_id": "…"}` plays the user paying;
+//! `GET {MOUNT_PATH}/cashier?prepay_id=…` is a page with a "Pay" button that does the same.
+//!
+//! Wiring (embedded default): `SandboxKeySet::load_or_generate(data_dir)` once, then
+//! - sandbox: `WechatPaySandbox::new(keys.sandbox_config(mchid, appid), clock)`;
+//! - client (`topup_payment::WechatPayConfig`): same `mchid`, `appid`, `apiv3_key`;
+//!   `merchant_private_key` = `keys.merchant_private_key_pem`, `merchant_serial_no` =
+//!   `keys.merchant_serial_no`, `wechatpay_public_key` = `keys.platform_public_key_pem`,
+//!   `wechatpay_public_key_id` = `keys.platform_public_key_id`, `base_url` =
+//!   `http://127.0.0.1:<port>/sandbox/wechat/pay`; notify URLs may be `http://127.0.0.1…`.
 //!
 //! Time comes from the injected clock: notifications are due on that clock and
 //! [`WechatPaySandbox::deliver_due`] sends what is due (tests call it after moving a
@@ -193,6 +202,7 @@ impl WechatPaySandbox {
             )
             .route("/v3/certificates", web::get().to(certificates))
             .route("/confirm", web::post().to(confirm))
+            .route("/cashier", web::get().to(cashier))
     }
 
     /// The WeChat Pay public key (SPKI PEM) for the client's `wechatpay_public_key`.
@@ -428,6 +438,63 @@ async fn certificates(sandbox: Sandbox, req: HttpRequest, body: web::Bytes) -> H
     sandbox
         .inner
         .api(&req, &body, |inner, _| inner.certificate_list())
+}
+
+#[derive(Deserialize)]
+struct CashierQuery {
+    prepay_id: String,
+}
+
+/// A page with the order and a "pay" button, for trying the purchase loop in a browser.
+async fn cashier(sandbox: Sandbox, query: web::Query<CashierQuery>) -> HttpResponse {
+    let (out_trade_no, description, fen, trade_state) =
+        match sandbox.inner.cashier_view(&query.prepay_id) {
+            Ok(view) => view,
+            Err(error) => return HttpResponse::NotFound().json(error.body()),
+        };
+    let page = format!(
+        r#"<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>WeChat Pay sandbox cashier</title></head>
+<body style="font-family:sans-serif;max-width:28rem;margin:3rem auto">
+<h1>WeChat Pay sandbox</h1>
+<p>{description}</p>
+<p>Order <code>{out_trade_no}</code>: <strong>¥{yuan}.{cents:02}</strong> ({trade_state})</p>
+<button id="pay">Pay</button> <span id="result"></span>
+<script>
+document.getElementById("pay").onclick = async () => {{
+  const response = await fetch("confirm", {{method: "POST", headers: {{"Content-Type": "application/json"}},
+    body: JSON.stringify({{prepay_id: {prepay_id_json}}})}});
+  const body = await response.json();
+  document.getElementById("result").textContent = response.ok ? body.trade_state : body.code;
+}};
+</script></body></html>"#,
+        description = html_escape(&description),
+        out_trade_no = html_escape(&out_trade_no),
+        yuan = fen / 100,
+        cents = fen % 100,
+        // JSON string literal, with '<' escaped so it cannot close the script element.
+        prepay_id_json = serde_json::Value::from(query.prepay_id.as_str())
+            .to_string()
+            .replace('<', "\\u003c"),
+    );
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page)
+}
+
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 #[derive(Deserialize)]

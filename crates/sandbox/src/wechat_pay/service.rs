@@ -478,6 +478,26 @@ impl Inner {
         Ok(resource)
     }
 
+    /// What the cashier page shows for a prepay_id: order number, description, fen, state.
+    pub(crate) fn cashier_view(
+        &self,
+        prepay_id: &str,
+    ) -> Result<(String, String, i64, &'static str), ApiError> {
+        let state = lock(&self.state);
+        let txn = state
+            .prepay_ids
+            .get(prepay_id)
+            .and_then(|(out_trade_no, _)| state.transactions.get(out_trade_no))
+            .ok_or_else(|| ApiError::new(404, "PREPAY_NOT_FOUND", "unknown prepay_id"))?;
+        let description = txn.request["description"].as_str().unwrap_or_default();
+        Ok((
+            txn.out_trade_no.clone(),
+            description.to_string(),
+            txn.total,
+            txn.state.as_str(),
+        ))
+    }
+
     fn envelope(
         &self,
         event_type: &str,
