@@ -14,6 +14,9 @@ pub enum WechatPaySandboxError {
     KeyGeneration(String),
     #[error("the system random generator failed")]
     Random,
+    /// A cashier action WeChat would refuse (expired prepay_id, closed order, …).
+    #[error("refused: {code} {message}")]
+    Refused { code: &'static str, message: String },
     #[error("sandbox key files: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -277,11 +277,17 @@ impl WechatPaySandbox {
 
     /// The user pays: what `POST {MOUNT_PATH}/confirm` does. Returns the transaction as a
     /// query would show it.
-    pub fn confirm_payment(&self, prepay_id: &str) -> Result<serde_json::Value, String> {
+    pub fn confirm_payment(
+        &self,
+        prepay_id: &str,
+    ) -> Result<serde_json::Value, WechatPaySandboxError> {
         let now = self.inner.clock.now();
         self.inner
             .confirm(prepay_id, now)
-            .map_err(|e| format!("{} {}", e.code, e.message))
+            .map_err(|e| WechatPaySandboxError::Refused {
+                code: e.code,
+                message: e.message,
+            })
     }
 
     /// Notifications not yet answered with success (nor given up on).
