@@ -4,3 +4,4 @@
 
 pub mod reloadly;
 pub mod wechat_mp;
+pub mod wechat_pay;

@@ -1,0 +1,34 @@
+//! WeChat Pay APIv3 for a direct merchant selling in a mini-program (JSAPI payments).
+//!
+//! - [`WechatPayClient`]: signs every request (A1), verifies every response (A2) with the
+//!   WeChat Pay public key and/or platform certificates, places JSAPI orders, builds
+//!   `wx.requestPayment` parameters, queries, closes, refunds.
+//! - [`WechatPayClient::verify_notification`] / [`verify_and_decrypt_notification`]: the
+//!   callback check (timestamp window, signature over the raw body, AEAD decryption).
+//!
+//! Payment and refund records live elsewhere; this crate only speaks the protocol.
+
+mod client;
+mod config;
+mod crypto;
+mod error;
+mod model;
+mod notification;
+mod platform;
+
+pub use client::WechatPayClient;
+pub use config::{DEFAULT_BASE_URL, HttpSettings, PemSource, WechatPayConfig};
+pub use crypto::{
+    ApiV3Key, MerchantSigner, SignatureVerifier, authorization_header, pay_sign_message,
+    random_nonce, request_message, response_message,
+};
+pub use error::PaymentError;
+pub use model::{
+    ExpectedPayment, JsapiOrder, Payer, Refund, RefundAmount, RefundNotification,
+    RefundNotificationAmount, RefundRequest, RefundStatus, RequestPaymentParams, TradeState,
+    Transaction, TransactionAmount, TransactionNotification,
+};
+pub use notification::{
+    NotificationPayload, VerifiedNotification, verify_and_decrypt_notification,
+};
+pub use platform::{MAX_CLOCK_SKEW_SECONDS, PUBLIC_KEY_ID_PREFIX, PlatformKeys, WechatPayHeaders};

@@ -1,0 +1,760 @@
+//! Orders, payments and refunds as WeChat Pay keeps them, in memory.
+
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{FixedOffset, TimeDelta};
+use serde_json::{Value, json};
+use topup_core::Timestamp;
+
+use super::api::{Answer, ApiError};
+use super::crypto::{random_digits, random_hex};
+use super::delivery::Delivery;
+use super::{Inner, RecordedRequest, lock};
+
+/// A prepay_id can be used to pay for two hours.
+const PREPAY_TTL: TimeDelta = TimeDelta::hours(2);
+const REQUEST_LOG_LIMIT: usize = 1_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TradeState {
+    NotPay,
+    Success,
+    Refund,
+    Closed,
+}
+
+impl TradeState {
+    fn as_str(self) -> &'static str {
+        match self {
+            TradeState::NotPay => "NOTPAY",
+            TradeState::Success => "SUCCESS",
+            TradeState::Refund => "REFUND",
+            TradeState::Closed => "CLOSED",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            TradeState::NotPay => "订单未支付",
+            TradeState::Success => "支付成功",
+            TradeState::Refund => "转入退款",
+            TradeState::Closed => "订单已关闭",
+        }
+    }
+
+    fn is_paid(self) -> bool {
+        matches!(self, TradeState::Success | TradeState::Refund)
+    }
+}
+
+struct Transaction {
+    /// The order as first placed: a reused out_trade_no must come with the same body.
+    request: Value,
+    out_trade_no: String,
+    notify_url: String,
+    total: i64,
+    openid: String,
+    attach: Option<String>,
+    time_expire: Option<Timestamp>,
+    prepay_id: String,
+    state: TradeState,
+    transaction_id: Option<String>,
+    success_time: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefundStatus {
+    Processing,
+    Success,
+}
+
+struct RefundRecord {
+    request: Value,
+    refund_id: String,
+    out_refund_no: String,
+    out_trade_no: String,
+    transaction_id: String,
+    notify_url: Option<String>,
+    refund: i64,
+    total: i64,
+    status: RefundStatus,
+    create_time: Timestamp,
+    succeeds_at: Timestamp,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    transactions: HashMap<String, Transaction>,
+    /// Every prepay_id ever issued: the order it pays and until when.
+    prepay_ids: HashMap<String, (String, Timestamp)>,
+    refunds: HashMap<String, RefundRecord>,
+    pub(crate) deliveries: Vec<Delivery>,
+    next_delivery_id: u64,
+    pub(crate) request_log: VecDeque<RecordedRequest>,
+}
+
+impl State {
+    pub(crate) fn record_request(&mut self, request: RecordedRequest) {
+        if self.request_log.len() == REQUEST_LOG_LIMIT {
+            self.request_log.pop_front();
+        }
+        self.request_log.push_back(request);
+    }
+
+    fn enqueue(&mut self, url: String, body: Vec<u8>, now: Timestamp) {
+        self.next_delivery_id += 1;
+        self.deliveries
+            .push(Delivery::new(self.next_delivery_id, url, body, now));
+    }
+
+    fn refunded_total(&self, out_trade_no: &str) -> i64 {
+        self.refunds
+            .values()
+            .filter(|r| r.out_trade_no == out_trade_no)
+            .map(|r| r.refund)
+            .sum()
+    }
+}
+
+const CHINA: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
+    Some(offset) => offset,
+    None => panic!("UTC+8 is a valid offset"),
+};
+
+/// WeChat writes times in China time with an offset, whole seconds.
+pub(crate) fn china_time(at: Timestamp) -> String {
+    at.as_datetime()
+        .with_timezone(&CHINA)
+        .format("%Y-%m-%dT%H:%M:%S+08:00")
+        .to_string()
+}
+
+fn china_compact(at: Timestamp) -> String {
+    at.as_datetime()
+        .with_timezone(&CHINA)
+        .format("%Y%m%d%H%M%S")
+        .to_string()
+}
+
+fn internal<E>(_: E) -> ApiError {
+    ApiError::system_error()
+}
+
+// --- request body checks --------------------------------------------------------------
+
+/// The body as a JSON object without a single `null` (WeChat refuses them).
+fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::param("/", format!("body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::param("/", "body must be a JSON object"));
+    }
+    if let Some(pointer) = find_null(&value, "") {
+        return Err(ApiError::param(
+            &pointer,
+            "null is not allowed; omit the field instead",
+        ));
+    }
+    Ok(value)
+}
+
+fn find_null(value: &Value, at: &str) -> Option<String> {
+    match value {
+        Value::Null => Some(if at.is_empty() { "/".into() } else { at.into() }),
+        Value::Object(map) => map
+            .iter()
+            .find_map(|(key, v)| find_null(v, &format!("{at}/{key}"))),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_null(v, &format!("{at}/{i}"))),
+        _ => None,
+    }
+}
+
+fn optional_str<'a>(body: &'a Value, pointer: &str) -> Result<Option<&'a str>, ApiError> {
+    match body.pointer(pointer) {
+        None => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(ApiError::param(pointer, "must be a string")),
+    }
+}
+
+fn required_str<'a>(body: &'a Value, pointer: &str) -> Result<&'a str, ApiError> {
+    match optional_str(body, pointer)? {
+        Some(text) if !text.is_empty() => Ok(text),
+        _ => Err(ApiError::param(pointer, "is required")),
+    }
+}
+
+fn required_positive_int(body: &Value, pointer: &str) -> Result<i64, ApiError> {
+    match body.pointer(pointer) {
+        None => Err(ApiError::param(pointer, "is required")),
+        Some(value) => match value.as_i64() {
+            Some(n) if n > 0 => Ok(n),
+            Some(_) => Err(ApiError::param(pointer, "must be greater than 0")),
+            None => Err(ApiError::param(pointer, "must be an integer number of fen")),
+        },
+    }
+}
+
+fn check_pattern(
+    pointer: &str,
+    value: &str,
+    lengths: std::ops::RangeInclusive<usize>,
+    extra: &[u8],
+) -> Result<(), ApiError> {
+    let ok = lengths.contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::param(
+            pointer,
+            format!(
+                "must be {}-{} characters of 0-9, A-Z, a-z and {}",
+                lengths.start(),
+                lengths.end(),
+                String::from_utf8_lossy(extra)
+            ),
+        ))
+    }
+}
+
+fn check_max_chars(pointer: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.chars().count() > max {
+        Err(ApiError::param(
+            pointer,
+            format!("must be at most {max} characters"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+impl Inner {
+    fn check_notify_url(&self, pointer: &str, url: &str) -> Result<(), ApiError> {
+        if url.len() > 256 {
+            return Err(ApiError::param(pointer, "must be at most 256 characters"));
+        }
+        let parsed =
+            reqwest::Url::parse(url).map_err(|_| ApiError::param(pointer, "is not a URL"))?;
+        if parsed.query().is_some() {
+            return Err(ApiError::param(pointer, "must not carry a query string"));
+        }
+        let host = parsed.host_str().unwrap_or_default();
+        let loopback = host == "localhost"
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        match parsed.scheme() {
+            "https" => Ok(()),
+            "http" if loopback && self.allow_loopback_http_notify => Ok(()),
+            _ => Err(ApiError::param(pointer, "must be an https URL")),
+        }
+    }
+
+    // --- orders -----------------------------------------------------------------------
+
+    pub(crate) fn prepay(&self, body: &[u8], now: Timestamp) -> Result<Answer, ApiError> {
+        let request = parse_body(body)?;
+        if required_str(&request, "/appid")? != self.appid {
+            return Err(ApiError::param(
+                "/appid",
+                "appid is not bound to this mchid",
+            ));
+        }
+        if required_str(&request, "/mchid")? != self.mchid {
+            return Err(ApiError::param("/mchid", "mchid does not match the caller"));
+        }
+        let description = required_str(&request, "/description")?;
+        check_max_chars("/description", description, 127)?;
+        let out_trade_no = required_str(&request, "/out_trade_no")?;
+        check_pattern("/out_trade_no", out_trade_no, 6..=32, b"_-|*")?;
+        let notify_url = required_str(&request, "/notify_url")?;
+        self.check_notify_url("/notify_url", notify_url)?;
+        let total = required_positive_int(&request, "/amount/total")?;
+        if optional_str(&request, "/amount/currency")?.is_some_and(|c| c != "CNY") {
+            return Err(ApiError::param("/amount/currency", "only CNY is supported"));
+        }
+        let openid = required_str(&request, "/payer/openid")?;
+        let time_expire = match optional_str(&request, "/time_expire")? {
+            None => None,
+            Some(text) => {
+                let at = Timestamp::parse(text).map_err(|_| {
+                    ApiError::param("/time_expire", "must be RFC 3339 with an offset")
+                })?;
+                if at < now.plus(TimeDelta::minutes(1)) {
+                    return Err(ApiError::param(
+                        "/time_expire",
+                        "must be at least one minute in the future",
+                    ));
+                }
+                Some(at)
+            }
+        };
+        let attach = optional_str(&request, "/attach")?;
+        if let Some(attach) = attach {
+            check_max_chars("/attach", attach, 128)?;
+        }
+
+        let mut state = lock(&self.state);
+        if let Some(existing) = state.transactions.get(out_trade_no) {
+            if existing.request != request {
+                return Err(ApiError::new(
+                    403,
+                    "OUT_TRADE_NO_USED",
+                    "out_trade_no was already used with different parameters",
+                ));
+            }
+            match existing.state {
+                TradeState::Success | TradeState::Refund => {
+                    return Err(ApiError::new(400, "ORDERPAID", "the order is already paid"));
+                }
+                TradeState::Closed => {
+                    return Err(ApiError::new(400, "ORDER_CLOSED", "the order is closed"));
+                }
+                TradeState::NotPay => {}
+            }
+            let prepay_id = existing.prepay_id.clone();
+            let still_valid = state
+                .prepay_ids
+                .get(&prepay_id)
+                .is_some_and(|(_, until)| *until > now);
+            if still_valid {
+                return Ok(Answer::ok(json!({ "prepay_id": prepay_id })));
+            }
+        }
+        let prepay_id = format!(
+            "wx{}{}",
+            china_compact(now),
+            random_hex(10).map_err(internal)?
+        );
+        state.prepay_ids.insert(
+            prepay_id.clone(),
+            (out_trade_no.to_string(), now.plus(PREPAY_TTL)),
+        );
+        if let Some(existing) = state.transactions.get_mut(out_trade_no) {
+            existing.prepay_id = prepay_id.clone();
+        } else {
+            state.transactions.insert(
+                out_trade_no.to_string(),
+                Transaction {
+                    out_trade_no: out_trade_no.to_string(),
+                    notify_url: notify_url.to_string(),
+                    total,
+                    openid: openid.to_string(),
+                    attach: attach.map(str::to_string),
+                    time_expire,
+                    prepay_id: prepay_id.clone(),
+                    state: TradeState::NotPay,
+                    transaction_id: None,
+                    success_time: None,
+                    request,
+                },
+            );
+        }
+        Ok(Answer::ok(json!({ "prepay_id": prepay_id })))
+    }
+
+    fn transaction_json(&self, txn: &Transaction) -> Value {
+        let mut body = json!({
+            "appid": self.appid,
+            "mchid": self.mchid,
+            "out_trade_no": txn.out_trade_no,
+            "trade_state": txn.state.as_str(),
+            "trade_state_desc": txn.state.description(),
+            "amount": { "total": txn.total, "currency": "CNY", "payer_currency": "CNY" },
+            "payer": {},
+            "promotion_detail": [],
+        });
+        if let Some(attach) = &txn.attach {
+            body["attach"] = json!(attach);
+        }
+        if txn.state.is_paid() {
+            body["transaction_id"] = json!(txn.transaction_id);
+            body["trade_type"] = json!("JSAPI");
+            body["bank_type"] = json!("OTHERS");
+            body["success_time"] = json!(txn.success_time.map(china_time));
+            body["payer"] = json!({ "openid": txn.openid });
+            body["amount"]["payer_total"] = json!(txn.total);
+        }
+        body
+    }
+
+    pub(crate) fn query_transaction(
+        &self,
+        out_trade_no: &str,
+        query: &str,
+    ) -> Result<Answer, ApiError> {
+        let mchid = query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("mchid="))
+            .ok_or_else(|| ApiError::param("mchid", "query parameter mchid is required"))?;
+        if mchid != self.mchid {
+            return Err(ApiError::param("mchid", "mchid does not match the caller"));
+        }
+        let state = lock(&self.state);
+        let txn = state
+            .transactions
+            .get(out_trade_no)
+            .ok_or_else(|| ApiError::new(404, "ORDER_NOT_EXIST", "order does not exist"))?;
+        Ok(Answer::ok(self.transaction_json(txn)))
+    }
+
+    pub(crate) fn close(&self, out_trade_no: &str, body: &[u8]) -> Result<Answer, ApiError> {
+        let request = parse_body(body)?;
+        if required_str(&request, "/mchid")? != self.mchid {
+            return Err(ApiError::param("/mchid", "mchid does not match the caller"));
+        }
+        let mut state = lock(&self.state);
+        let txn = state
+            .transactions
+            .get_mut(out_trade_no)
+            .ok_or_else(|| ApiError::new(404, "ORDER_NOT_EXIST", "order does not exist"))?;
+        match txn.state {
+            TradeState::Success | TradeState::Refund => Err(ApiError::new(
+                400,
+                "ORDERPAID",
+                "a paid order cannot be closed",
+            )),
+            TradeState::NotPay | TradeState::Closed => {
+                txn.state = TradeState::Closed;
+                Ok(Answer::no_content())
+            }
+        }
+    }
+
+    /// The user pays with `prepay_id`: SUCCESS, and a TRANSACTION.SUCCESS notification due now.
+    pub(crate) fn confirm(&self, prepay_id: &str, now: Timestamp) -> Result<Value, ApiError> {
+        let mut state = lock(&self.state);
+        let (out_trade_no, valid_until) = state
+            .prepay_ids
+            .get(prepay_id)
+            .cloned()
+            .ok_or_else(|| ApiError::new(404, "PREPAY_NOT_FOUND", "unknown prepay_id"))?;
+        let txn = state
+            .transactions
+            .get_mut(&out_trade_no)
+            .ok_or_else(|| ApiError::new(404, "ORDER_NOT_EXIST", "order does not exist"))?;
+        match txn.state {
+            TradeState::Success | TradeState::Refund => return Ok(self.transaction_json(txn)),
+            TradeState::Closed => {
+                return Err(ApiError::new(400, "ORDER_CLOSED", "the order is closed"));
+            }
+            TradeState::NotPay => {}
+        }
+        if now > valid_until || txn.prepay_id != prepay_id {
+            return Err(ApiError::new(
+                400,
+                "PREPAY_EXPIRED",
+                "prepay_id has expired",
+            ));
+        }
+        if txn.time_expire.is_some_and(|deadline| now > deadline) {
+            return Err(ApiError::new(
+                400,
+                "ORDER_EXPIRED",
+                "time_expire has passed",
+            ));
+        }
+        txn.state = TradeState::Success;
+        txn.transaction_id = Some(format!("4200{}", random_digits(24).map_err(internal)?));
+        txn.success_time = Some(now);
+        let resource = self.transaction_json(txn);
+        let url = txn.notify_url.clone();
+        let envelope = self.envelope(
+            "TRANSACTION.SUCCESS",
+            "支付成功",
+            "transaction",
+            &resource,
+            now,
+        )?;
+        state.enqueue(url, envelope, now);
+        Ok(resource)
+    }
+
+    /// What the cashier page shows for a prepay_id: order number, description, fen, state.
+    pub(crate) fn cashier_view(
+        &self,
+        prepay_id: &str,
+    ) -> Result<(String, String, i64, &'static str), ApiError> {
+        let state = lock(&self.state);
+        let txn = state
+            .prepay_ids
+            .get(prepay_id)
+            .and_then(|(out_trade_no, _)| state.transactions.get(out_trade_no))
+            .ok_or_else(|| ApiError::new(404, "PREPAY_NOT_FOUND", "unknown prepay_id"))?;
+        let description = txn.request["description"].as_str().unwrap_or_default();
+        Ok((
+            txn.out_trade_no.clone(),
+            description.to_string(),
+            txn.total,
+            txn.state.as_str(),
+        ))
+    }
+
+    fn envelope(
+        &self,
+        event_type: &str,
+        summary: &str,
+        original_type: &str,
+        resource: &Value,
+        now: Timestamp,
+    ) -> Result<Vec<u8>, ApiError> {
+        let sealed = self
+            .sealer
+            .seal(original_type, resource.to_string().as_bytes())
+            .map_err(internal)?;
+        let id = random_hex(16).map_err(internal)?;
+        let envelope = json!({
+            "id": format!("{}-{}-{}-{}-{}", &id[0..8], &id[8..12], &id[12..16], &id[16..20], &id[20..32]),
+            "create_time": china_time(now),
+            "resource_type": "encrypt-resource",
+            "event_type": event_type,
+            "summary": summary,
+            "resource": {
+                "original_type": original_type,
+                "algorithm": "AEAD_AES_256_GCM",
+                "ciphertext": sealed.ciphertext,
+                "associated_data": original_type,
+                "nonce": sealed.nonce,
+            },
+        });
+        Ok(envelope.to_string().into_bytes())
+    }
+
+    // --- refunds ----------------------------------------------------------------------
+
+    pub(crate) fn create_refund(&self, body: &[u8], now: Timestamp) -> Result<Answer, ApiError> {
+        let request = parse_body(body)?;
+        let out_refund_no = required_str(&request, "/out_refund_no")?;
+        check_pattern("/out_refund_no", out_refund_no, 1..=64, b"_-|*@")?;
+        let out_trade_no = optional_str(&request, "/out_trade_no")?;
+        let transaction_id = optional_str(&request, "/transaction_id")?;
+        if out_trade_no.is_none() && transaction_id.is_none() {
+            return Err(ApiError::param(
+                "/out_trade_no",
+                "out_trade_no or transaction_id is required",
+            ));
+        }
+        if let Some(reason) = optional_str(&request, "/reason")? {
+            check_max_chars("/reason", reason, 80)?;
+        }
+        let notify_url = optional_str(&request, "/notify_url")?;
+        if let Some(url) = notify_url {
+            self.check_notify_url("/notify_url", url)?;
+        }
+        let refund = required_positive_int(&request, "/amount/refund")?;
+        let total = required_positive_int(&request, "/amount/total")?;
+        if required_str(&request, "/amount/currency")? != "CNY" {
+            return Err(ApiError::param("/amount/currency", "only CNY is supported"));
+        }
+
+        let mut state = lock(&self.state);
+        self.settle_refunds(&mut state, now)?;
+        if let Some(existing) = state.refunds.get(out_refund_no) {
+            if existing.request != request {
+                return Err(ApiError::invalid_request(
+                    "out_refund_no was already used with different parameters",
+                ));
+            }
+            return Ok(Answer::ok(refund_json(existing)));
+        }
+        let txn = state
+            .transactions
+            .values()
+            .find(|t| {
+                out_trade_no.is_some_and(|no| t.out_trade_no == no)
+                    || (transaction_id.is_some() && t.transaction_id.as_deref() == transaction_id)
+            })
+            .ok_or_else(|| ApiError::new(404, "RESOURCE_NOT_EXISTS", "order does not exist"))?;
+        if !txn.state.is_paid() {
+            return Err(ApiError::invalid_request("the order is not paid"));
+        }
+        if total != txn.total {
+            return Err(ApiError::param(
+                "/amount/total",
+                "does not match the order total",
+            ));
+        }
+        let out_trade_no = txn.out_trade_no.clone();
+        let transaction_id = txn.transaction_id.clone().unwrap_or_default();
+        if state.refunded_total(&out_trade_no) + refund > total {
+            return Err(ApiError::invalid_request(
+                "refund amount exceeds the refundable amount of the order",
+            ));
+        }
+        if let Some(txn) = state.transactions.get_mut(&out_trade_no) {
+            txn.state = TradeState::Refund;
+        }
+        let record = RefundRecord {
+            refund_id: format!("50{}", random_digits(27).map_err(internal)?),
+            out_refund_no: out_refund_no.to_string(),
+            out_trade_no,
+            transaction_id,
+            notify_url: notify_url.map(str::to_string),
+            refund,
+            total,
+            status: RefundStatus::Processing,
+            create_time: now,
+            succeeds_at: now.plus(self.refund_delay),
+            request,
+        };
+        let answer = refund_json(&record);
+        state.refunds.insert(record.out_refund_no.clone(), record);
+        Ok(Answer::ok(answer))
+    }
+
+    pub(crate) fn query_refund(
+        &self,
+        out_refund_no: &str,
+        now: Timestamp,
+    ) -> Result<Answer, ApiError> {
+        let mut state = lock(&self.state);
+        self.settle_refunds(&mut state, now)?;
+        state
+            .refunds
+            .get(out_refund_no)
+            .map(|r| Answer::ok(refund_json(r)))
+            .ok_or_else(|| ApiError::new(404, "RESOURCE_NOT_EXISTS", "refund does not exist"))
+    }
+
+    /// PROCESSING refunds whose delay has passed become SUCCESS and get their notification.
+    pub(crate) fn settle_refunds(&self, state: &mut State, now: Timestamp) -> Result<(), ApiError> {
+        let due: Vec<String> = state
+            .refunds
+            .values()
+            .filter(|r| r.status == RefundStatus::Processing && r.succeeds_at <= now)
+            .map(|r| r.out_refund_no.clone())
+            .collect();
+        for out_refund_no in due {
+            let Some(record) = state.refunds.get_mut(&out_refund_no) else {
+                continue;
+            };
+            record.status = RefundStatus::Success;
+            let Some(url) = record.notify_url.clone() else {
+                continue;
+            };
+            let resource = json!({
+                "mchid": self.mchid,
+                "transaction_id": record.transaction_id,
+                "out_trade_no": record.out_trade_no,
+                "refund_id": record.refund_id,
+                "out_refund_no": record.out_refund_no,
+                "refund_status": "SUCCESS",
+                "success_time": china_time(record.succeeds_at),
+                "user_received_account": "支付用户零钱",
+                "amount": {
+                    "total": record.total,
+                    "refund": record.refund,
+                    "payer_total": record.total,
+                    "payer_refund": record.refund,
+                },
+            });
+            let envelope = self.envelope("REFUND.SUCCESS", "退款成功", "refund", &resource, now)?;
+            state.enqueue(url, envelope, now);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn certificate_list(&self) -> Result<Answer, ApiError> {
+        let Some(key) = &self.certificate else {
+            return Err(ApiError::new(
+                404,
+                "RESOURCE_NOT_EXISTS",
+                "no platform certificate: this merchant verifies with the WeChat Pay public key",
+            ));
+        };
+        let mut data = Vec::new();
+        for certificate in key.all() {
+            let sealed = self
+                .sealer
+                .seal("certificate", certificate.pem.as_bytes())
+                .map_err(internal)?;
+            data.push(json!({
+                "serial_no": certificate.serial,
+                "effective_time": china_time(certificate.not_before),
+                "expire_time": china_time(certificate.not_after),
+                "encrypt_certificate": {
+                    "algorithm": "AEAD_AES_256_GCM",
+                    "nonce": sealed.nonce,
+                    "associated_data": "certificate",
+                    "ciphertext": sealed.ciphertext,
+                },
+            }));
+        }
+        Ok(Answer::ok(json!({ "data": data })))
+    }
+}
+
+fn refund_json(record: &RefundRecord) -> Value {
+    let mut body = json!({
+        "refund_id": record.refund_id,
+        "out_refund_no": record.out_refund_no,
+        "transaction_id": record.transaction_id,
+        "out_trade_no": record.out_trade_no,
+        "channel": "ORIGINAL",
+        "user_received_account": "支付用户零钱",
+        "create_time": china_time(record.create_time),
+        "status": match record.status {
+            RefundStatus::Processing => "PROCESSING",
+            RefundStatus::Success => "SUCCESS",
+        },
+        "funds_account": "AVAILABLE",
+        "amount": {
+            "total": record.total,
+            "refund": record.refund,
+            "from": [],
+            "payer_total": record.total,
+            "payer_refund": record.refund,
+            "settlement_refund": record.refund,
+            "settlement_total": record.total,
+            "discount_refund": 0,
+            "currency": "CNY",
+            "refund_fee": 0,
+        },
+        "promotion_detail": [],
+    });
+    if record.status == RefundStatus::Success {
+        body["success_time"] = json!(china_time(record.succeeds_at));
+    }
+    body
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nulls_are_found_anywhere_with_their_pointer() {
+        let body = br#"{"appid":"a","amount":{"total":1,"currency":null}}"#;
+        let error = parse_body(body).unwrap_err();
+        assert_eq!(error.code, "PARAM_ERROR");
+        assert_eq!(error.detail.unwrap()["field"], "/amount/currency");
+        let error = parse_body(br#"{"list":[1,null]}"#).unwrap_err();
+        assert_eq!(error.detail.unwrap()["field"], "/list/1");
+        assert!(parse_body(br#"[1]"#).is_err());
+    }
+
+    #[test]
+    fn amounts_must_be_positive_integers() {
+        let body: Value = serde_json::from_str(r#"{"a":{"t":1.5,"z":0,"ok":3}}"#).unwrap();
+        assert!(required_positive_int(&body, "/a/t").is_err());
+        assert!(required_positive_int(&body, "/a/z").is_err());
+        assert!(required_positive_int(&body, "/a/missing").is_err());
+        assert_eq!(required_positive_int(&body, "/a/ok").unwrap(), 3);
+    }
+
+    #[test]
+    fn china_time_is_utc_plus_eight() {
+        let at = Timestamp::parse("2026-11-29T20:00:00.999Z").unwrap();
+        assert_eq!(china_time(at), "2026-11-30T04:00:00+08:00");
+        assert_eq!(china_compact(at), "20261130040000");
+    }
+}
