@@ -13,7 +13,16 @@ use crate::ServerError;
 
 /// Top-level keys that environment variables may set; other `TOPUP_*` variables (such as the
 /// test suite's) are not configuration.
-const ENV_SECTIONS: &[&str] = &["mode", "data_dir", "server", "store", "log"];
+const ENV_SECTIONS: &[&str] = &[
+    "mode",
+    "data_dir",
+    "server",
+    "store",
+    "log",
+    "wechat",
+    "wechat_pay",
+    "recharge",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -42,6 +51,9 @@ pub struct ServerSection {
     pub max_json_bytes: usize,
     /// Seconds in-flight requests get to finish on SIGINT/SIGTERM.
     pub shutdown_timeout_seconds: u64,
+    /// How the outside world reaches this server (WeChat Pay notify URLs); default
+    /// `http://<listen address>`.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,6 +80,40 @@ pub struct Config {
     pub server: ServerSection,
     pub store: StoreSection,
     pub log: LogSection,
+    /// The mini-program's server-API credentials (ignored in the embedded mode).
+    #[serde(default, skip_serializing)]
+    pub wechat: WechatSection,
+    /// WeChat Pay merchant settings (ignored in the embedded mode, which generates its own).
+    #[serde(default, skip_serializing)]
+    pub wechat_pay: Option<topup_payment::WechatPayConfig>,
+    /// Top-up providers; empty in the embedded mode means the in-process sandbox.
+    #[serde(default, skip_serializing)]
+    pub recharge: topup_recharge::ProvidersConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WechatSection {
+    #[serde(default)]
+    pub app_id: String,
+    #[serde(default)]
+    pub app_secret: topup_core::Secret<String>,
+    #[serde(default = "default_wechat_api")]
+    pub api_base_url: String,
+}
+
+fn default_wechat_api() -> String {
+    "https://api.weixin.qq.com".to_owned()
+}
+
+impl Default for WechatSection {
+    fn default() -> Self {
+        WechatSection {
+            app_id: String::new(),
+            app_secret: topup_core::Secret::default(),
+            api_base_url: default_wechat_api(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -80,12 +126,16 @@ impl Default for Config {
                 workers: None,
                 max_json_bytes: 64 * 1024,
                 shutdown_timeout_seconds: 30,
+                public_url: None,
             },
             store: StoreSection { url: String::new() },
             log: LogSection {
                 format: LogFormat::Pretty,
                 level: "info".into(),
             },
+            wechat: WechatSection::default(),
+            wechat_pay: None,
+            recharge: topup_recharge::ProvidersConfig::default(),
         }
     }
 }
@@ -200,6 +250,7 @@ fn describe(error: figment::Error) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return its error type
 mod tests {
     use super::*;
 

@@ -2,6 +2,7 @@
 //! document.
 
 mod config;
+mod integrations;
 mod serve;
 
 use std::path::PathBuf;

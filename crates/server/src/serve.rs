@@ -4,13 +4,13 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use actix_web::HttpServer;
-use topup_api::{AppState, Mount};
-use topup_core::SystemClock;
+use topup_api::AppState;
+use topup_core::{SharedClock, SystemClock};
 use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
 use tracing_subscriber::EnvFilter;
 
-use crate::ServerError;
 use crate::config::{Config, LogFormat, StoreLocation};
+use crate::{ServerError, integrations};
 
 fn init_logging(config: &Config) {
     let filter = EnvFilter::try_from_default_env()
@@ -36,12 +36,13 @@ fn create_data_dir(config: &Config) -> Result<(), ServerError> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder
-        .create(&config.data_dir)
-        .map_err(|cause| ServerError::DataDir {
-            path: config.data_dir.display().to_string(),
+    for dir in [config.data_dir.clone(), config.data_dir.join("secrets")] {
+        builder.create(&dir).map_err(|cause| ServerError::DataDir {
+            path: dir.display().to_string(),
             cause,
-        })
+        })?;
+    }
+    Ok(())
 }
 
 async fn open_store(config: &Config) -> Result<Store, ServerError> {
@@ -76,10 +77,44 @@ pub fn run(config: Config) -> Result<(), ServerError> {
 async fn serve(config: Config) -> Result<(), ServerError> {
     create_data_dir(&config)?;
     let store = open_store(&config).await?;
-    let mut state = AppState::new(store, Arc::new(SystemClock));
+    let clock: SharedClock = Arc::new(SystemClock);
+    let mut state = AppState::new(store, clock.clone());
     state.max_json_bytes = config.server.max_json_bytes;
-    let mounts: Vec<Mount> = Vec::new();
 
+    // Bind first: the embedded integrations need the real port to reach the sandboxes.
+    let listener =
+        std::net::TcpListener::bind(config.server.listen).map_err(|cause| ServerError::Listen {
+            addr: config.server.listen.to_string(),
+            cause,
+        })?;
+    let addr = listener.local_addr().map_err(|cause| ServerError::Listen {
+        addr: config.server.listen.to_string(),
+        cause,
+    })?;
+    let base_url = config
+        .server
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let integrations = integrations::build(&config, &base_url, clock)?;
+    let delivery = integrations
+        .wechat_pay_sandbox
+        .as_ref()
+        .map(|sandbox| sandbox.spawn_delivery_loop(integrations::SANDBOX_DELIVERY_PERIOD));
+    tracing::info!(
+        providers = ?integrations
+            .recharge
+            .entries()
+            .iter()
+            .map(|entry| entry.provider.id().to_string())
+            .collect::<Vec<_>>(),
+        mini_program = integrations.mini_program.app_id(),
+        wechat_pay_mchid = integrations.wechat_pay.mchid(),
+        sandbox = integrations.wechat_pay_sandbox.is_some(),
+        "integrations ready"
+    );
+
+    let mounts = integrations.mounts.clone();
     let app_state = state.clone();
     let mut server = HttpServer::new(move || topup_api::app(app_state.clone(), mounts.clone()))
         .shutdown_timeout(config.server.shutdown_timeout_seconds);
@@ -87,20 +122,21 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         server = server.workers(workers);
     }
     let server = server
-        .bind(config.server.listen)
+        .listen(listener)
         .map_err(|cause| ServerError::Listen {
-            addr: config.server.listen.to_string(),
+            addr: addr.to_string(),
             cause,
         })?;
-    for addr in server.addrs() {
-        tracing::info!(
-            mode = ?config.mode,
-            store = state.store.kind(),
-            "listening on http://{addr} — API docs at http://{addr}/docs/"
-        );
-    }
+    tracing::info!(
+        mode = ?config.mode,
+        store = state.store.kind(),
+        "listening on http://{addr} — API docs at {base_url}/docs/"
+    );
     // actix stops accepting on SIGINT/SIGTERM and lets in-flight requests finish.
     server.run().await.map_err(ServerError::Serve)?;
+    if let Some(delivery) = delivery {
+        delivery.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }

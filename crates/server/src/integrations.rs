@@ -1,0 +1,217 @@
+//! The outside world: WeChat (mini-program and Pay) and the top-up providers. In the embedded
+//! mode every one of them is the in-process sandbox, mounted under `/sandbox/*` and reached
+//! over real HTTP with real cryptography; in production they come from configuration and the
+//! sandbox is refused.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use topup_api::Mount;
+use topup_core::{Decimal, Secret, SharedClock};
+use topup_payment::{PemSource, WechatPayClient, WechatPayConfig};
+use topup_recharge::{ProviderConfig, ProviderRouter, ProvidersConfig};
+use topup_sandbox::reloadly::{ReloadlySandbox, ReloadlySandboxConfig};
+use topup_sandbox::wechat_mp::{MiniProgramSandbox, MiniProgramSandboxConfig};
+use topup_sandbox::wechat_pay::{SandboxKeySet, WechatPaySandbox};
+use topup_wechat::{MiniProgramClient, MiniProgramConfig};
+
+use crate::ServerError;
+use crate::config::{Config, Mode};
+
+/// The mini-program app the embedded sandbox recognises.
+pub const SANDBOX_APP_ID: &str = "wx0000sandbox0000";
+const SANDBOX_APP_SECRET: &str = "sandbox-app-secret";
+/// The merchant number the embedded WeChat Pay sandbox recognises.
+pub const SANDBOX_MCHID: &str = "1900000109";
+const SANDBOX_PROVIDER_CLIENT_ID: &str = "sandbox-client-id";
+const SANDBOX_PROVIDER_CLIENT_SECRET: &str = "sandbox-client-secret";
+const SANDBOX_PROVIDER_AUDIENCE: &str = "https://topups-sandbox.reloadly.com";
+
+pub struct Integrations {
+    /// Routes to serve beside the API (the sandboxes, in the embedded mode).
+    pub mounts: Vec<Mount>,
+    pub mini_program: Arc<MiniProgramClient>,
+    pub wechat_pay: Arc<WechatPayClient>,
+    pub recharge: Arc<ProviderRouter>,
+    /// The embedded WeChat Pay sandbox, whose notification loop the server runs.
+    pub wechat_pay_sandbox: Option<WechatPaySandbox>,
+}
+
+fn config_error(key: &str, cause: impl std::fmt::Display) -> ServerError {
+    ServerError::Config(format!("{key}: {cause}"))
+}
+
+/// `base_url` is where this server is reachable (notify URLs and the embedded sandboxes).
+pub fn build(
+    config: &Config,
+    base_url: &str,
+    clock: SharedClock,
+) -> Result<Integrations, ServerError> {
+    match config.mode {
+        Mode::Embedded => embedded(config, base_url, clock),
+        Mode::Production => production(config, clock),
+    }
+}
+
+fn embedded(
+    config: &Config,
+    base_url: &str,
+    clock: SharedClock,
+) -> Result<Integrations, ServerError> {
+    let mut mounts: Vec<Mount> = Vec::new();
+
+    let mini_program_sandbox = MiniProgramSandbox::new(
+        MiniProgramSandboxConfig::new(SANDBOX_APP_ID, SANDBOX_APP_SECRET),
+        clock.clone(),
+    );
+    let mini_program = MiniProgramClient::new(
+        MiniProgramConfig::new(
+            SANDBOX_APP_ID,
+            Secret::new(SANDBOX_APP_SECRET.to_owned()),
+            format!("{base_url}/sandbox/wechat"),
+        ),
+        clock.clone(),
+    )
+    .map_err(|e| config_error("wechat", e))?;
+
+    let keys = SandboxKeySet::load_or_generate(&config.data_dir.join("secrets"))
+        .map_err(|e| config_error("wechat_pay (sandbox keys)", e))?;
+    let mut sandbox_config = keys.sandbox_config(SANDBOX_MCHID, SANDBOX_APP_ID);
+    // Refunds settle quickly in the demo so the whole story is visible in a minute.
+    sandbox_config.refund_delay_secs = 5;
+    let pay_sandbox = WechatPaySandbox::new(sandbox_config, clock.clone())
+        .map_err(|e| config_error("wechat_pay (sandbox)", e))?;
+    let served = pay_sandbox.clone();
+    mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
+        cfg.service(served.scope());
+    }));
+    let pay_config = WechatPayConfig {
+        mchid: SANDBOX_MCHID.to_owned(),
+        appid: SANDBOX_APP_ID.to_owned(),
+        merchant_serial_no: keys.merchant_serial_no.clone(),
+        merchant_private_key: PemSource::Pem(keys.merchant_private_key_pem.clone()),
+        apiv3_key: keys.apiv3_key.clone(),
+        wechatpay_public_key: Some(PemSource::Pem(Secret::new(
+            keys.platform_public_key_pem.clone(),
+        ))),
+        wechatpay_public_key_id: Some(keys.platform_public_key_id.clone()),
+        platform_certificates: false,
+        notify_url: format!("{base_url}/api/v1/pay/wechat/notify"),
+        refund_notify_url: format!("{base_url}/api/v1/pay/wechat/refund-notify"),
+        base_url: format!("{base_url}/sandbox/wechat/pay"),
+        http: Default::default(),
+    };
+    let wechat_pay = WechatPayClient::new(&pay_config, clock.clone())
+        .map_err(|e| config_error("wechat_pay", e))?;
+
+    // After the Pay scope: `/sandbox/wechat` would otherwise swallow `/sandbox/wechat/pay`.
+    mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
+        let sandbox = mini_program_sandbox.clone();
+        cfg.service(web::scope("/sandbox/wechat").configure(move |cfg| sandbox.configure(cfg)));
+    }));
+
+    let provider_sandbox = ReloadlySandbox::new(ReloadlySandboxConfig {
+        // A demo that can be load-tested without tripping the sandbox's own limits.
+        rate_limit_per_second: 100_000,
+        starting_balance: Decimal::new(100_000_000, 2),
+        clock: clock.clone(),
+        ..ReloadlySandboxConfig::default()
+    });
+    mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
+        cfg.service(
+            web::scope("/sandbox/reloadly")
+                .configure(topup_sandbox::reloadly::configure(provider_sandbox.clone())),
+        );
+    }));
+    let providers = if config.recharge.providers.is_empty() {
+        let mut sandbox = ProviderConfig::reloadly(
+            "sandbox",
+            Secret::new(SANDBOX_PROVIDER_CLIENT_ID.to_owned()),
+            Secret::new(SANDBOX_PROVIDER_CLIENT_SECRET.to_owned()),
+        );
+        sandbox.auth_url = format!("{base_url}/sandbox/reloadly/auth");
+        sandbox.api_url = format!("{base_url}/sandbox/reloadly/topups");
+        sandbox.audience = Some(SANDBOX_PROVIDER_AUDIENCE.to_owned());
+        ProvidersConfig {
+            providers: vec![sandbox],
+            circuit_breaker: config.recharge.circuit_breaker,
+        }
+    } else {
+        config.recharge.clone()
+    };
+    let recharge = providers
+        .build_router(clock)
+        .map_err(|e| config_error("recharge.providers", e))?;
+
+    Ok(Integrations {
+        mounts,
+        mini_program: Arc::new(mini_program),
+        wechat_pay: Arc::new(wechat_pay),
+        recharge: Arc::new(recharge),
+        wechat_pay_sandbox: Some(pay_sandbox),
+    })
+}
+
+fn refuse_sandbox(key: &str, url: &str) -> Result<(), ServerError> {
+    if url.contains("/sandbox/") || url.starts_with("http://") {
+        return Err(config_error(
+            key,
+            "production mode needs the real https endpoint, not the sandbox",
+        ));
+    }
+    Ok(())
+}
+
+fn production(config: &Config, clock: SharedClock) -> Result<Integrations, ServerError> {
+    let wechat = &config.wechat;
+    if wechat.app_id.is_empty() || wechat.app_secret.expose().is_empty() {
+        return Err(config_error(
+            "wechat.app_id / wechat.app_secret",
+            "required in production mode",
+        ));
+    }
+    refuse_sandbox("wechat.api_base_url", &wechat.api_base_url)?;
+    let mini_program = MiniProgramClient::new(
+        MiniProgramConfig::new(
+            wechat.app_id.clone(),
+            wechat.app_secret.clone(),
+            wechat.api_base_url.clone(),
+        ),
+        clock.clone(),
+    )
+    .map_err(|e| config_error("wechat", e))?;
+
+    let Some(pay_config) = &config.wechat_pay else {
+        return Err(config_error("wechat_pay", "required in production mode"));
+    };
+    refuse_sandbox("wechat_pay.base_url", &pay_config.base_url)?;
+    refuse_sandbox("wechat_pay.notify_url", &pay_config.notify_url)?;
+    let wechat_pay = WechatPayClient::new(pay_config, clock.clone())
+        .map_err(|e| config_error("wechat_pay", e))?;
+
+    if config.recharge.providers.iter().all(|p| !p.enabled) {
+        return Err(config_error(
+            "recharge.providers",
+            "at least one enabled provider is required in production mode",
+        ));
+    }
+    for provider in &config.recharge.providers {
+        refuse_sandbox("recharge.providers.api_url", &provider.api_url)?;
+        refuse_sandbox("recharge.providers.auth_url", &provider.auth_url)?;
+    }
+    let recharge = config
+        .recharge
+        .build_router(clock)
+        .map_err(|e| config_error("recharge.providers", e))?;
+    Ok(Integrations {
+        mounts: Vec::new(),
+        mini_program: Arc::new(mini_program),
+        wechat_pay: Arc::new(wechat_pay),
+        recharge: Arc::new(recharge),
+        wechat_pay_sandbox: None,
+    })
+}
+
+/// How often the embedded WeChat Pay sandbox looks for notifications to (re)deliver.
+pub const SANDBOX_DELIVERY_PERIOD: Duration = Duration::from_secs(1);
