@@ -1,8 +1,11 @@
 //! The demo catalog: countries and operators that look like Reloadly's, with number prefixes so
 //! that auto-detection works for realistic numbers (`+63917…` is Globe).
 
+use std::collections::HashSet;
+
 use topup_core::{Currency, Decimal};
 
+#[derive(Clone)]
 pub(crate) struct Country {
     pub iso: &'static str,
     pub name: &'static str,
@@ -60,12 +63,60 @@ impl Operator {
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct Catalog {
     pub countries: Vec<Country>,
     pub operators: Vec<Operator>,
 }
 
+/// What a test has taken out of the listed catalog.
+#[derive(Default)]
+pub(crate) struct Withdrawn {
+    pub countries: HashSet<String>,
+    pub operators: HashSet<u64>,
+    /// (operator id, normalized sender amount)
+    pub amounts: HashSet<(u64, String)>,
+}
+
 impl Catalog {
+    /// A copy without what was withdrawn (cheap: the demo catalog is small).
+    pub fn without(&self, withdrawn: &Withdrawn) -> Catalog {
+        if withdrawn.countries.is_empty()
+            && withdrawn.operators.is_empty()
+            && withdrawn.amounts.is_empty()
+        {
+            return self.clone();
+        }
+        let countries = self
+            .countries
+            .iter()
+            .filter(|c| !withdrawn.countries.contains(c.iso))
+            .cloned()
+            .collect();
+        let operators = self
+            .operators
+            .iter()
+            .filter(|o| {
+                !withdrawn.operators.contains(&o.id) && !withdrawn.countries.contains(o.country)
+            })
+            .map(|o| {
+                let mut o = o.clone();
+                if let Denomination::Fixed(amounts) = &mut o.denomination {
+                    amounts.retain(|(a, _)| {
+                        !withdrawn
+                            .amounts
+                            .contains(&(o.id, a.normalize().to_string()))
+                    });
+                }
+                o
+            })
+            .collect();
+        Catalog {
+            countries,
+            operators,
+        }
+    }
+
     pub fn country(&self, iso: &str) -> Option<&Country> {
         self.countries
             .iter()

@@ -212,8 +212,7 @@ async fn countries(req: HttpRequest, sandbox: Sandbox) -> HttpResponse {
         Err(response) => return *response,
     };
     let body: Vec<CountryBody> = sandbox
-        .inner
-        .catalog
+        .listed_catalog()
         .countries
         .iter()
         .map(CountryBody::new)
@@ -227,7 +226,7 @@ async fn country(req: HttpRequest, iso: web::Path<String>, sandbox: Sandbox) -> 
         Ok(rate) => rate,
         Err(response) => return *response,
     };
-    match sandbox.inner.catalog.country(&iso) {
+    match sandbox.listed_catalog().country(&iso) {
         Some(c) => ok(rate, &CountryBody::new(c)),
         None => error_with(&sandbox, &country_not_supported(), &path, Some(rate)),
     }
@@ -271,7 +270,7 @@ async fn all_operators(req: HttpRequest, sandbox: Sandbox) -> HttpResponse {
         Ok(q) => q,
         Err(e) => return error_with(&sandbox, &e, path, Some(rate)),
     };
-    let catalog = &sandbox.inner.catalog;
+    let catalog = &sandbox.listed_catalog();
     let logos = &sandbox.config().logo_base_url;
     let all: Vec<OperatorBody> = catalog
         .operators
@@ -299,7 +298,7 @@ async fn country_operators(
         Ok(q) => q,
         Err(e) => return error_with(&sandbox, &e, &path, Some(rate)),
     };
-    let catalog = &sandbox.inner.catalog;
+    let catalog = &sandbox.listed_catalog();
     if catalog.country(&iso).is_none() {
         return error_with(&sandbox, &country_not_supported(), &path, Some(rate));
     }
@@ -326,7 +325,7 @@ async fn operator(req: HttpRequest, id: web::Path<String>, sandbox: Sandbox) -> 
         Ok(rate) => rate,
         Err(response) => return *response,
     };
-    let catalog = &sandbox.inner.catalog;
+    let catalog = &sandbox.listed_catalog();
     match id.parse::<u64>().ok().and_then(|id| catalog.operator(id)) {
         Some(o) => ok(
             rate,
@@ -365,7 +364,7 @@ async fn auto_detect(
         .or_else(|_| Msisdn::parse(&format!("+{digits}"), None))
         .ok()
         .filter(|m| m.country() == country);
-    let catalog = &sandbox.inner.catalog;
+    let catalog = &sandbox.listed_catalog();
     match parsed.and_then(|m| catalog.detect(country.as_str(), &m.national_digits())) {
         Some(o) => ok(
             rate,

@@ -112,6 +112,8 @@ struct Inner {
     config: ReloadlySandboxConfig,
     catalog: catalog::Catalog,
     state: Mutex<state::State>,
+    /// Test hook: what the catalog endpoints no longer list (see [`ReloadlySandbox::withdraw_operator`]).
+    withdrawn: Mutex<catalog::Withdrawn>,
 }
 
 impl ReloadlySandbox {
@@ -123,6 +125,7 @@ impl ReloadlySandbox {
                 config,
                 catalog: catalog::demo_catalog(),
                 state: Mutex::new(state),
+                withdrawn: Mutex::new(catalog::Withdrawn::default()),
             }),
         }
     }
@@ -141,6 +144,41 @@ impl ReloadlySandbox {
 
     fn now(&self) -> Timestamp {
         self.inner.config.clock.now()
+    }
+
+    fn withdrawn(&self) -> MutexGuard<'_, catalog::Withdrawn> {
+        self.inner
+            .withdrawn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Test hook: the catalog endpoints stop listing this operator (as when a provider drops
+    /// a product line), until [`ReloadlySandbox::restore_catalog`].
+    pub fn withdraw_operator(&self, operator_id: u64) {
+        self.withdrawn().operators.insert(operator_id);
+    }
+
+    /// Test hook: the operator stays listed without this fixed amount (sender currency).
+    pub fn withdraw_amount(&self, operator_id: u64, amount: Decimal) {
+        self.withdrawn()
+            .amounts
+            .insert((operator_id, amount.normalize().to_string()));
+    }
+
+    /// Test hook: the catalog endpoints stop listing a country.
+    pub fn withdraw_country(&self, iso: &str) {
+        self.withdrawn().countries.insert(iso.to_ascii_uppercase());
+    }
+
+    /// Lists the whole demo catalog again.
+    pub fn restore_catalog(&self) {
+        *self.withdrawn() = catalog::Withdrawn::default();
+    }
+
+    /// The demo catalog as the catalog endpoints currently list it.
+    fn listed_catalog(&self) -> catalog::Catalog {
+        self.inner.catalog.without(&self.withdrawn())
     }
 
     /// The account balance in USD, after settling what is due.
