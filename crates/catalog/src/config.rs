@@ -154,8 +154,10 @@ mod tests {
         bad.fx_to_cny.insert("usd".into(), dec("7"));
         let error = bad.settings().unwrap_err().to_string();
         assert!(error.contains("catalog.fx_to_cny.usd"), "{error}");
-        let mut bad = CatalogConfig::default();
-        bad.price_step_fen = 0;
+        let bad = CatalogConfig {
+            price_step_fen: 0,
+            ..CatalogConfig::default()
+        };
         assert!(
             bad.settings()
                 .unwrap_err()
