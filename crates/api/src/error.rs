@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Serialize;
 use serde_json::Value;
+use topup_catalog::CatalogError;
 use topup_core::{CoreError, ErrorCode};
 use topup_store::StoreError;
 use utoipa::ToSchema;
@@ -126,6 +127,33 @@ impl From<StoreError> for ApiError {
             }
             other => ApiError::internal(other),
         }
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(error: CatalogError) -> Self {
+        let code = match &error {
+            CatalogError::UnknownCountry(_) => ErrorCode::InvalidCountry,
+            CatalogError::InvalidPhone(_) => ErrorCode::InvalidPhone,
+            CatalogError::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            CatalogError::Invalid(_) => ErrorCode::ValidationFailed,
+            CatalogError::NotFound { .. } => ErrorCode::NotFound,
+            CatalogError::Conflict(_) | CatalogError::SyncInProgress => ErrorCode::Conflict,
+            CatalogError::Provider(cause) => {
+                // Provider errors never carry credentials (topup-recharge's contract).
+                tracing::warn!(%cause, "provider call failed");
+                ErrorCode::UpstreamFailed
+            }
+            CatalogError::Config(_) => return ApiError::internal(error),
+            CatalogError::Store(_) | CatalogError::Core(_) => {
+                return match error {
+                    CatalogError::Store(e) => e.into(),
+                    CatalogError::Core(e) => e.into(),
+                    other => ApiError::internal(other),
+                };
+            }
+        };
+        ApiError::new(code, error.to_string())
     }
 }
 

@@ -8,7 +8,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::ErrorBody;
-use crate::routes::system;
+use crate::routes::{catalog, system};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,15 +20,32 @@ use crate::routes::system;
             integer minor units with a currency; times are RFC 3339 UTC.",
         license(name = "Apache-2.0"),
     ),
-    paths(system::healthz, system::readyz, system::metrics),
+    paths(
+        system::healthz,
+        system::readyz,
+        system::metrics,
+        catalog::countries,
+        catalog::plans,
+        catalog::detect,
+    ),
     components(schemas(
         ErrorBody,
         system::Health,
         system::Readiness,
         topup_core::Money,
         topup_core::Currency,
+        topup_catalog::CountryList,
+        topup_catalog::PlanList,
+        topup_catalog::Detection,
+        topup_catalog::AppCountry,
+        topup_catalog::AppOperator,
+        topup_catalog::AppPlan,
+        topup_catalog::PlanType,
     )),
-    tags((name = "system", description = "Health, readiness, metrics and this document")),
+    tags(
+        (name = "system", description = "Health, readiness, metrics and this document"),
+        (name = "catalog", description = "What end users can buy: countries, airtime and data plans, operator detection (no login needed)"),
+    ),
 )]
 struct ApiDoc;
 

@@ -102,10 +102,16 @@ impl Settings {
 }
 
 impl CatalogConfig {
+    /// Checks every value; the error names the key (`catalog.fx_to_cny.usd: ...`).
+    pub fn validate(&self) -> Result<(), CatalogError> {
+        self.settings().map(|_| ())
+    }
+
     pub(crate) fn settings(&self) -> Result<Settings, CatalogError> {
         let mut rates = HashMap::new();
         for (code, rate) in &self.fx_to_cny {
-            let currency = Currency::parse(code)
+            // Environment keys arrive lower-cased (`TOPUP_CATALOG__FX_TO_CNY__USD` → `usd`).
+            let currency = Currency::parse(&code.to_ascii_uppercase())
                 .map_err(|e| CatalogError::Config(format!("catalog.fx_to_cny.{code}: {e}")))?;
             if *rate <= Decimal::ZERO {
                 return Err(CatalogError::Config(format!(
@@ -151,9 +157,16 @@ mod tests {
     fn defaults_are_valid_and_bad_values_name_their_key() {
         assert!(CatalogConfig::default().settings().is_ok());
         let mut bad = CatalogConfig::default();
-        bad.fx_to_cny.insert("usd".into(), dec("7"));
+        bad.fx_to_cny.insert("dollar".into(), dec("7"));
         let error = bad.settings().unwrap_err().to_string();
-        assert!(error.contains("catalog.fx_to_cny.usd"), "{error}");
+        assert!(error.contains("catalog.fx_to_cny.dollar"), "{error}");
+        let mut lower = CatalogConfig::default();
+        lower.fx_to_cny.insert("eur".into(), dec("7.8"));
+        let settings = lower.settings().unwrap();
+        assert_eq!(
+            settings.fx.to_cny(Currency::parse("EUR").unwrap()),
+            Some(dec("7.8"))
+        );
         let bad = CatalogConfig {
             price_step_fen: 0,
             ..CatalogConfig::default()

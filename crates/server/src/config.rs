@@ -22,6 +22,7 @@ const ENV_SECTIONS: &[&str] = &[
     "wechat",
     "wechat_pay",
     "recharge",
+    "catalog",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +90,9 @@ pub struct Config {
     /// Top-up providers; empty in the embedded mode means the in-process sandbox.
     #[serde(default, skip_serializing)]
     pub recharge: topup_recharge::ProvidersConfig,
+    /// FX rates, pricing seeds, sync schedule, cache lifetimes.
+    #[serde(default)]
+    pub catalog: topup_catalog::CatalogConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -136,6 +140,7 @@ impl Default for Config {
             wechat: WechatSection::default(),
             wechat_pay: None,
             recharge: topup_recharge::ProvidersConfig::default(),
+            catalog: topup_catalog::CatalogConfig::default(),
         }
     }
 }
@@ -196,6 +201,9 @@ impl Config {
 
     fn validate(&self) -> Result<(), ServerError> {
         self.store_location()?;
+        self.catalog
+            .validate()
+            .map_err(|e| ServerError::Config(e.to_string()))?;
         if self.server.max_json_bytes < 1024 {
             return Err(ServerError::Config(
                 "server.max_json_bytes: must be at least 1024".into(),
@@ -291,6 +299,37 @@ mod tests {
             };
             let config = Config::load(Some(Path::new("topup.toml")), &flags).unwrap();
             assert_eq!(config.server.listen.to_string(), "127.0.0.1:0");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn catalog_settings_from_file_and_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "topup.toml",
+                "[catalog]\nfx_to_cny = { USD = \"7.25\", EUR = \"7.80\" }\nprice_step_fen = 100\n",
+            )?;
+            jail.set_env("TOPUP_CATALOG__MARKUP", "0.12");
+            jail.set_env("TOPUP_CATALOG__FX_TO_CNY__GBP", "9.10");
+            let config =
+                Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
+            assert_eq!(config.catalog.fx_to_cny["USD"].to_string(), "7.25");
+            assert_eq!(config.catalog.fx_to_cny["EUR"].to_string(), "7.80");
+            assert_eq!(config.catalog.price_step_fen, 100);
+            assert!(
+                config.catalog.validate().is_ok(),
+                "env keys arrive lower-cased"
+            );
+            assert_eq!(config.catalog.markup.to_string(), "0.12");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TOPUP_CATALOG__FX_TO_CNY__DOLLAR", "7");
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("catalog.fx_to_cny"), "{error}");
             Ok(())
         });
     }

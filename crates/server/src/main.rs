@@ -20,6 +20,8 @@ pub enum ServerError {
     DataDir { path: String, cause: std::io::Error },
     #[error("store: {0}")]
     Store(#[from] topup_store::StoreError),
+    #[error("catalog: {0}")]
+    Catalog(#[from] topup_catalog::CatalogError),
     #[error("cannot listen on {addr}: {cause}")]
     Listen { addr: String, cause: std::io::Error },
     #[error("server stopped with an error: {0}")]

@@ -96,7 +96,7 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let integrations = integrations::build(&config, &base_url, clock)?;
+    let integrations = integrations::build(&config, &base_url, clock.clone())?;
     let delivery = integrations
         .wechat_pay_sandbox
         .as_ref()
@@ -113,6 +113,15 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         sandbox = integrations.wechat_pay_sandbox.is_some(),
         "integrations ready"
     );
+
+    let catalog = topup_catalog::Catalog::new(
+        state.store.clone(),
+        integrations.recharge.clone(),
+        clock,
+        &config.catalog,
+    )?;
+    catalog.start().await?;
+    let state = state.with_catalog(catalog.clone());
 
     let mounts = integrations.mounts.clone();
     let app_state = state.clone();
@@ -132,8 +141,15 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         store = state.store.kind(),
         "listening on http://{addr} — API docs at {base_url}/docs/"
     );
+    let running = server.run();
+    // Started once the server accepts connections: the first sync may call the in-process
+    // sandbox over HTTP. It syncs at once when the catalog was never synced.
+    let background = catalog.spawn_background();
     // actix stops accepting on SIGINT/SIGTERM and lets in-flight requests finish.
-    server.run().await.map_err(ServerError::Serve)?;
+    running.await.map_err(ServerError::Serve)?;
+    for task in background {
+        task.abort();
+    }
     if let Some(delivery) = delivery {
         delivery.abort();
     }

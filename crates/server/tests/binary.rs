@@ -198,3 +198,50 @@ fn an_unreachable_mongodb_stops_the_start_with_a_clear_message() {
     assert!(stderr.contains("store"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
+
+#[tokio::test]
+async fn first_start_syncs_the_sandbox_catalog_so_there_is_something_to_sell() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("data"));
+    let client = reqwest::Client::new();
+    let plans_url = format!("{}/api/v1/app/catalog/plans?country=PH", server.base);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let plans: serde_json::Value = loop {
+        let response = client.get(&plans_url).send().await.unwrap();
+        if response.status() == 200 {
+            break response.json().await.unwrap();
+        }
+        // INVALID_COUNTRY until the first sync has filled the catalog.
+        assert_eq!(response.status(), 400);
+        assert!(
+            Instant::now() < deadline,
+            "the catalog was not synced in time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(plans["total"].as_u64().unwrap() > 10, "{plans}");
+    let detected: serde_json::Value = client
+        .get(format!(
+            "{}/api/v1/app/catalog/detect?phone=%2B639171234567",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        detected["operator"]["name"], "Globe Philippines",
+        "{detected}"
+    );
+    let countries: serde_json::Value = client
+        .get(format!("{}/api/v1/app/catalog/countries", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(countries["total"], 12);
+}

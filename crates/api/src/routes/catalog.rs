@@ -1,0 +1,109 @@
+//! The mini-program's catalog: countries, plans and operator detection. No login needed.
+//! Countries and plans are answered from the catalog's in-memory snapshot as pre-serialized
+//! bytes: no store access and no allocation beyond the response.
+
+use std::borrow::Cow;
+
+use actix_web::http::header::ContentType;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use topup_catalog::{CountryList, Detection, PlanList, PlanType};
+use topup_core::ErrorCode;
+use utoipa::IntoParams;
+
+use crate::{ApiError, AppState, ErrorBody};
+
+/// Query of `GET /api/v1/app/catalog/plans` (documentation; parsed by hand on the hot path).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PlansQuery {
+    /// ISO-3166 alpha-2 country code (`PH`); any case.
+    #[param(example = "PH")]
+    country: String,
+    /// `airtime` or `data`; both when absent.
+    #[serde(rename = "type")]
+    plan_type: Option<PlanType>,
+    /// An operator id from the plans or detection answers.
+    operator: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DetectQuery {
+    /// `+E.164` (URL-encode the `+` as `%2B`), or national digits with `country`.
+    #[param(example = "+639171234567")]
+    phone: String,
+    /// The country of a national number.
+    #[param(example = "PH")]
+    country: Option<String>,
+}
+
+fn json_bytes(body: &web::Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(ContentType::json())
+        .body(body.clone())
+}
+
+/// Every country with something on sale, with Chinese and English names, flag, calling
+/// code and currency. Not paged.
+#[utoipa::path(get, path = "/api/v1/app/catalog/countries", tag = "catalog",
+    responses((status = 200, description = "Countries on sale", body = CountryList)))]
+pub async fn countries(state: web::Data<AppState>) -> HttpResponse {
+    json_bytes(state.catalog.snapshot().countries_json())
+}
+
+/// The plans on sale in a country, optionally one type or one operator's, sorted as shown.
+/// Not paged. Prices are CNY fen; face values are in the destination currency.
+#[utoipa::path(get, path = "/api/v1/app/catalog/plans", tag = "catalog", params(PlansQuery),
+    responses(
+        (status = 200, description = "Plans on sale", body = PlanList),
+        (status = 400, description = "`INVALID_COUNTRY` (unknown or not sold), `INVALID_QUERY` (bad type or operator)", body = ErrorBody),
+    ))]
+pub async fn plans(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let mut country: Option<Cow<'_, str>> = None;
+    let mut plan_type: Option<Cow<'_, str>> = None;
+    let mut operator: Option<Cow<'_, str>> = None;
+    for (key, value) in form_urlencoded::parse(req.query_string().as_bytes()) {
+        match key.as_ref() {
+            "country" => country = Some(value),
+            "type" => plan_type = Some(value),
+            "operator" => operator = Some(value),
+            _ => {}
+        }
+    }
+    let Some(country) = country else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "country is required (ISO-3166 alpha-2, e.g. PH)",
+        ));
+    };
+    let snapshot = state.catalog.snapshot();
+    let body = snapshot.plans_json(&country, plan_type.as_deref(), operator.as_deref())?;
+    Ok(json_bytes(body))
+}
+
+/// The country and operator of a phone number (asked of the provider, remembered for a
+/// while), with the plans that can be bought for it. When the operator cannot be told,
+/// `detected` is false and `plans` holds the whole country's.
+#[utoipa::path(get, path = "/api/v1/app/catalog/detect", tag = "catalog", params(DetectQuery),
+    responses(
+        (status = 200, description = "Country, operator and plans", body = Detection),
+        (status = 400, description = "`INVALID_PHONE` (not a valid mobile number), `INVALID_COUNTRY` (unknown or not sold)", body = ErrorBody),
+    ))]
+pub async fn detect(
+    query: web::Query<DetectQuery>,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Detection>, ApiError> {
+    let detection = state
+        .catalog
+        .detect(&query.phone, query.country.as_deref())
+        .await?;
+    Ok(web::Json(detection))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/v1/app/catalog/countries").route(web::get().to(countries)))
+        .service(web::resource("/api/v1/app/catalog/plans").route(web::get().to(plans)))
+        .service(web::resource("/api/v1/app/catalog/detect").route(web::get().to(detect)));
+}

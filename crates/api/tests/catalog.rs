@@ -1,0 +1,210 @@
+//! The app's catalog routes over real HTTP, with the Reloadly sandbox mounted beside the API
+//! as in the embedded mode.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use actix_web::{HttpServer, web};
+use serde_json::{Value, json};
+use topup_api::{AppState, Mount};
+use topup_catalog::{Catalog, CatalogConfig};
+use topup_core::{ErrorCode, SharedClock, SystemClock};
+use topup_recharge::ProvidersConfig;
+use topup_sandbox::reloadly::{self, ReloadlySandbox, ReloadlySandboxConfig};
+use topup_store::{SqliteBackend, SqliteOptions, Store};
+
+struct TestServer {
+    base: String,
+    _dir: tempfile::TempDir,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        tokio::spawn(async move { handle.stop(false).await });
+    }
+}
+
+async fn start() -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SqliteBackend::open(&SqliteOptions::new(dir.path().join("t.db"))).unwrap();
+    let store = Store::new(Arc::new(backend));
+    let clock: SharedClock = Arc::new(SystemClock);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+
+    let sandbox = ReloadlySandbox::new(ReloadlySandboxConfig {
+        rate_limit_per_second: 100_000,
+        clock: clock.clone(),
+        ..ReloadlySandboxConfig::default()
+    });
+    let mounts: Vec<Mount> = vec![Arc::new(move |cfg: &mut web::ServiceConfig| {
+        cfg.service(
+            web::scope("/sandbox/reloadly").configure(reloadly::configure(sandbox.clone())),
+        );
+    })];
+    let providers: ProvidersConfig = serde_json::from_value(json!({"providers": [{
+        "id": "sandbox", "kind": "reloadly",
+        "client_id": "sandbox-client-id", "client_secret": "sandbox-client-secret",
+        "auth_url": format!("{base}/sandbox/reloadly/auth"),
+        "api_url": format!("{base}/sandbox/reloadly/topups"),
+        "audience": "https://topups-sandbox.reloadly.com",
+    }]}))
+    .unwrap();
+    let router = Arc::new(providers.build_router(clock.clone()).unwrap());
+    let catalog = Catalog::new(
+        store.clone(),
+        router,
+        clock.clone(),
+        &CatalogConfig::default(),
+    )
+    .unwrap();
+    catalog.start().await.unwrap();
+    let state = AppState::new(store, clock).with_catalog(catalog.clone());
+
+    let server = HttpServer::new(move || topup_api::app(state.clone(), mounts.clone()))
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    let report = catalog.sync("test").await.unwrap();
+    assert!(report.ok, "{report:?}");
+    TestServer {
+        base,
+        _dir: dir,
+        handle,
+    }
+}
+
+async fn get(server: &TestServer, path: &str) -> (u16, Value) {
+    let response = reqwest::get(format!("{}{path}", server.base))
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    if status >= 400 {
+        assert!(response.headers().get("x-request-id").is_some());
+    }
+    (status, response.json().await.unwrap())
+}
+
+async fn assert_error(server: &TestServer, path: &str, code: ErrorCode) {
+    let (status, body) = get(server, path).await;
+    assert_eq!(status, code.http_status(), "{path}: {body}");
+    assert_eq!(body["code"], code.as_str(), "{path}: {body}");
+    assert!(!body["message"].as_str().unwrap().is_empty());
+    assert!(!body["request_id"].as_str().unwrap().is_empty());
+}
+
+#[actix_web::test]
+async fn countries_plans_and_detection_for_the_mini_program() {
+    let server = start().await;
+
+    let (status, countries) = get(&server, "/api/v1/app/catalog/countries").await;
+    assert_eq!(status, 200);
+    assert_eq!(countries["total"], 12, "the sandbox's demo catalog");
+    let ph = countries["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "PH")
+        .unwrap();
+    assert_eq!(ph["name_zh"], "菲律宾");
+    assert_eq!(ph["currency"], "PHP");
+
+    let (status, plans) = get(&server, "/api/v1/app/catalog/plans?country=ph&type=data").await;
+    assert_eq!(status, 200);
+    assert_eq!(plans["country"], "PH");
+    let items = plans["items"].as_array().unwrap();
+    assert_eq!(plans["total"], items.len());
+    assert_eq!(items.len(), 7, "4 Globe and 3 Smart data plans");
+    for plan in items {
+        assert_eq!(plan["type"], "data");
+        assert_eq!(plan["price"]["currency"], "CNY");
+        assert!(
+            plan["price"]["amount"].as_i64().unwrap() % 10 == 0,
+            "10-fen step"
+        );
+        assert_eq!(plan["face_value"]["currency"], "PHP");
+    }
+    let operator = items[0]["operator"]["id"].as_str().unwrap().to_owned();
+    let (status, one) = get(
+        &server,
+        &format!("/api/v1/app/catalog/plans?country=PH&operator={operator}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        one["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["operator"]["id"] == operator)
+    );
+
+    let (status, detected) = get(&server, "/api/v1/app/catalog/detect?phone=%2B639171234567").await;
+    assert_eq!(status, 200, "{detected}");
+    assert_eq!(detected["detected"], true);
+    assert_eq!(detected["phone"], "+639171234567");
+    assert_eq!(detected["country"]["code"], "PH");
+    assert_eq!(detected["operator"]["name"], "Globe Philippines");
+    assert!(!detected["plans"].as_array().unwrap().is_empty());
+    let (status, national) = get(
+        &server,
+        "/api/v1/app/catalog/detect?phone=09171234567&country=PH",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(national["operator"], detected["operator"]);
+
+    assert_error(
+        &server,
+        "/api/v1/app/catalog/plans?country=XX",
+        ErrorCode::InvalidCountry,
+    )
+    .await;
+    assert_error(
+        &server,
+        "/api/v1/app/catalog/plans?country=FR",
+        ErrorCode::InvalidCountry,
+    )
+    .await;
+    assert_error(
+        &server,
+        "/api/v1/app/catalog/plans",
+        ErrorCode::InvalidQuery,
+    )
+    .await;
+    assert_error(
+        &server,
+        "/api/v1/app/catalog/plans?country=PH&type=voice",
+        ErrorCode::InvalidQuery,
+    )
+    .await;
+    assert_error(
+        &server,
+        "/api/v1/app/catalog/detect?phone=12345",
+        ErrorCode::InvalidPhone,
+    )
+    .await;
+    assert_error(
+        &server,
+        "/api/v1/app/catalog/detect?phone=09171234567&country=XX",
+        ErrorCode::InvalidCountry,
+    )
+    .await;
+    assert_error(
+        &server,
+        "/api/v1/app/catalog/detect?phone=%2B33612345678",
+        ErrorCode::InvalidCountry,
+    )
+    .await;
+    assert_error(
+        &server,
+        "/api/v1/app/catalog/detect",
+        ErrorCode::InvalidQuery,
+    )
+    .await;
+}
