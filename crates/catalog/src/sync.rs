@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
+use chrono::TimeDelta;
 use futures_util::future::join_all;
 use topup_core::{CountryCode, Decimal, Id, Money, Rounding, Timestamp};
 use topup_recharge::{
@@ -20,6 +21,9 @@ use crate::model::{
 use crate::pricing::price_plan;
 use crate::service::modify;
 use crate::{Catalog, CatalogError};
+
+/// How soon a sync that reported provider errors is tried again.
+const FAILED_SYNC_RETRY: TimeDelta = TimeDelta::minutes(10);
 
 /// How many countries' operator lists are fetched at once from one provider.
 const CONCURRENT_FETCHES: usize = 4;
@@ -177,9 +181,12 @@ impl Catalog {
             )
             .await?
             .pop();
+        let now = self.now();
         let due = match (&last, self.inner.settings.sync_interval) {
             (None, _) => true,
-            (Some(last), Some(interval)) => last.started_at.plus(interval) <= self.now(),
+            // A sync with provider errors is retried sooner than the schedule.
+            (Some(last), _) if !last.ok && last.started_at.plus(FAILED_SYNC_RETRY) <= now => true,
+            (Some(last), Some(interval)) => last.started_at.plus(interval) <= now,
             (Some(_), None) => false,
         };
         if !due {

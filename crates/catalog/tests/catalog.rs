@@ -658,3 +658,40 @@ async fn two_instances_on_one_store_see_each_others_changes_through_the_stamp() 
     assert_eq!(report.trigger, "schedule");
     assert!(first.refresh_if_stale().await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_provider_is_reported_without_touching_the_others_and_retried_sooner() {
+    let w = world().await;
+    let good = json!({
+        "id": "a", "kind": "reloadly", "priority": 10,
+        "client_id": "sandbox-client-id", "client_secret": "sandbox-client-secret",
+        "auth_url": format!("{}/sandbox/reloadly-a/auth", w.base),
+        "api_url": format!("{}/sandbox/reloadly-a/topups", w.base),
+        "audience": AUDIENCE, "countries": ["PH"],
+    });
+    let mut bad = good.clone();
+    bad["id"] = json!("b");
+    bad["client_secret"] = json!("wrong-secret");
+    bad["auth_url"] = json!(format!("{}/sandbox/reloadly-b/auth", w.base));
+    bad["api_url"] = json!(format!("{}/sandbox/reloadly-b/topups", w.base));
+    let config: ProvidersConfig =
+        serde_json::from_value(json!({"providers": [good, bad]})).unwrap();
+    let router = Arc::new(config.build_router(w.shared_clock()).unwrap());
+    let catalog = w.catalog(router).await;
+
+    let report = catalog.sync_if_due("startup").await.unwrap().unwrap();
+    assert!(!report.ok);
+    assert!(report.providers[0].errors.is_empty());
+    assert!(report.providers[0].plans.added > 0);
+    let errors = &report.providers[1].errors;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("countries:"), "{errors:?}");
+    assert!(!errors[0].contains("wrong-secret"), "no secrets in reports");
+    assert!(catalog.snapshot().plan_count() > 0);
+
+    w.clock.advance(TimeDelta::minutes(5));
+    assert!(catalog.sync_if_due("schedule").await.unwrap().is_none());
+    w.clock.advance(TimeDelta::minutes(6));
+    let retried = catalog.sync_if_due("schedule").await.unwrap().unwrap();
+    assert_eq!(retried.providers[0].plans.disabled, 0);
+}
