@@ -182,7 +182,11 @@ pub async fn envelope_errors(
     let message = match code {
         ErrorCode::RouteNotFound => format!("no route for {} {}", request.method(), request.path()),
         ErrorCode::MethodNotAllowed => {
-            format!("method {} not allowed on {}", request.method(), request.path())
+            format!(
+                "method {} not allowed on {}",
+                request.method(),
+                request.path()
+            )
         }
         _ => status
             .canonical_reason()
@@ -201,7 +205,10 @@ mod tests {
     #[test]
     fn only_plain_request_ids_are_accepted() {
         let ok = HeaderValue::from_static("abc-123_x.y");
-        assert_eq!(accepted_request_id(Some(&ok)).as_deref(), Some("abc-123_x.y"));
+        assert_eq!(
+            accepted_request_id(Some(&ok)).as_deref(),
+            Some("abc-123_x.y")
+        );
         let bad = HeaderValue::from_static("a b\"}");
         assert_eq!(accepted_request_id(Some(&bad)), None);
         let long = HeaderValue::from_str(&"x".repeat(129)).unwrap();

@@ -38,12 +38,14 @@ fn test_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/test/echo").route(web::post().to(
         |body: web::Json<Echo>| async move { web::Json(serde_json::json!({"name": body.name})) },
     )))
-    .service(web::resource("/test/query").route(web::get().to(
-        |_q: web::Query<Paging>| async move { web::Json(serde_json::json!({})) },
-    )))
-    .service(web::resource("/test/items/{n}").route(web::get().to(
-        |_n: web::Path<u32>| async move { web::Json(serde_json::json!({})) },
-    )))
+    .service(web::resource("/test/query").route(
+        web::get().to(|_q: web::Query<Paging>| async move { web::Json(serde_json::json!({})) }),
+    ))
+    .service(
+        web::resource("/test/items/{n}").route(
+            web::get().to(|_n: web::Path<u32>| async move { web::Json(serde_json::json!({})) }),
+        ),
+    )
     .service(web::resource("/test/boom").route(web::get().to(|| async {
         Err::<web::Json<Value>, _>(ApiError::internal("database password is hunter2"))
     })));
@@ -52,7 +54,15 @@ fn test_routes(cfg: &mut web::ServiceConfig) {
 async fn start() -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let backend = SqliteBackend::open(&SqliteOptions::new(dir.path().join("t.db"))).unwrap();
-    let mut state = AppState::new(Store::new(Arc::new(backend)), Arc::new(SystemClock));
+    let store = Store::new(Arc::new(backend));
+    let auth = topup_auth::AuthService::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        topup_auth::AuthConfig::default(),
+        &topup_core::Secret::new(vec![7u8; 32]),
+    )
+    .unwrap();
+    let mut state = AppState::new(store, Arc::new(SystemClock), Arc::new(auth));
     state.max_json_bytes = 1024;
     let mounts: Vec<Mount> = vec![Arc::new(test_routes)];
     let server = HttpServer::new(move || topup_api::app(state.clone(), mounts.clone()))
@@ -81,7 +91,10 @@ async fn assert_envelope(response: reqwest::Response, status: u16, code: ErrorCo
         .to_owned();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], code.as_str(), "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     assert_eq!(body["request_id"], header_id, "{body}");
     body
 }
@@ -96,7 +109,9 @@ async fn health_and_readiness() {
         .await
         .unwrap();
     assert_eq!(health["status"], "ok");
-    let ready = reqwest::get(format!("{}/readyz", server.base)).await.unwrap();
+    let ready = reqwest::get(format!("{}/readyz", server.base))
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
     let ready: Value = ready.json().await.unwrap();
     assert_eq!(ready["store"], "sqlite");
@@ -107,14 +122,22 @@ async fn unknown_route_and_wrong_method_answer_the_envelope() {
     let server = start().await;
     let client = reqwest::Client::new();
     let body = assert_envelope(
-        client.get(format!("{}/nope", server.base)).send().await.unwrap(),
+        client
+            .get(format!("{}/nope", server.base))
+            .send()
+            .await
+            .unwrap(),
         404,
         ErrorCode::RouteNotFound,
     )
     .await;
     assert!(body["message"].as_str().unwrap().contains("/nope"));
     assert_envelope(
-        client.post(format!("{}/healthz", server.base)).send().await.unwrap(),
+        client
+            .post(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .unwrap(),
         405,
         ErrorCode::MethodNotAllowed,
     )
@@ -237,7 +260,9 @@ async fn bad_query_and_path_values_are_refused() {
 #[actix_web::test]
 async fn internal_errors_do_not_leak_their_cause() {
     let server = start().await;
-    let response = reqwest::get(format!("{}/test/boom", server.base)).await.unwrap();
+    let response = reqwest::get(format!("{}/test/boom", server.base))
+        .await
+        .unwrap();
     let body = assert_envelope(response, 500, ErrorCode::Internal).await;
     assert!(!body.to_string().contains("hunter2"));
 }
@@ -247,10 +272,22 @@ async fn metrics_count_requests_by_route_template_and_status() {
     let server = start().await;
     let client = reqwest::Client::new();
     for _ in 0..3 {
-        client.get(format!("{}/healthz", server.base)).send().await.unwrap();
+        client
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .unwrap();
     }
-    client.get(format!("{}/test/items/7", server.base)).send().await.unwrap();
-    client.get(format!("{}/nope/1", server.base)).send().await.unwrap();
+    client
+        .get(format!("{}/test/items/7", server.base))
+        .send()
+        .await
+        .unwrap();
+    client
+        .get(format!("{}/nope/1", server.base))
+        .send()
+        .await
+        .unwrap();
     let text = client
         .get(format!("{}/metrics", server.base))
         .send()
@@ -263,7 +300,10 @@ async fn metrics_count_requests_by_route_template_and_status() {
         text.contains(r#"topup_http_requests_total{method="GET",route="/healthz",status="200"} 3"#),
         "{text}"
     );
-    assert!(text.contains(r#"route="/test/items/{n}",status="200""#), "{text}");
+    assert!(
+        text.contains(r#"route="/test/items/{n}",status="200""#),
+        "{text}"
+    );
     assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
     assert!(text.contains("topup_http_request_duration_seconds_bucket"));
 }
@@ -279,7 +319,9 @@ async fn openapi_document_and_swagger_ui_are_served() {
         .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["paths"]["/healthz"]["get"].is_object());
-    let ui = reqwest::get(format!("{}/docs/", server.base)).await.unwrap();
+    let ui = reqwest::get(format!("{}/docs/", server.base))
+        .await
+        .unwrap();
     assert_eq!(ui.status(), 200);
     assert!(ui.text().await.unwrap().contains("swagger"));
     let redirect = reqwest::get(format!("{}/docs", server.base)).await.unwrap();

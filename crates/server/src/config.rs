@@ -13,7 +13,7 @@ use crate::ServerError;
 
 /// Top-level keys that environment variables may set; other `TOPUP_*` variables (such as the
 /// test suite's) are not configuration.
-const ENV_SECTIONS: &[&str] = &["mode", "data_dir", "server", "store", "log"];
+const ENV_SECTIONS: &[&str] = &["mode", "data_dir", "server", "store", "log", "auth"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,6 +68,9 @@ pub struct Config {
     pub server: ServerSection,
     pub store: StoreSection,
     pub log: LogSection,
+    /// Staff sign-in, sessions, lockout, password policy and audit logs.
+    #[serde(default)]
+    pub auth: topup_auth::AuthConfig,
 }
 
 impl Default for Config {
@@ -86,6 +89,7 @@ impl Default for Config {
                 format: LogFormat::Pretty,
                 level: "info".into(),
             },
+            auth: topup_auth::AuthConfig::default(),
         }
     }
 }
@@ -120,18 +124,14 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        figment = figment.merge(
-            Env::prefixed("TOPUP_")
-                .split("__")
-                .filter(|key| {
-                    let key = key.as_str().to_ascii_lowercase();
-                    ENV_SECTIONS.iter().any(|section| {
-                        key == *section
-                            || key.starts_with(&format!("{section}."))
-                            || key.starts_with(&format!("{section}__"))
-                    })
-                }),
-        );
+        figment = figment.merge(Env::prefixed("TOPUP_").split("__").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            ENV_SECTIONS.iter().any(|section| {
+                key == *section
+                    || key.starts_with(&format!("{section}."))
+                    || key.starts_with(&format!("{section}__"))
+            })
+        }));
         if let Some(dir) = &overrides.data_dir {
             figment = figment.merge(Serialized::default("data_dir", dir));
         }
@@ -156,10 +156,13 @@ impl Config {
             ));
         }
         if self.server.workers == Some(0) {
-            return Err(ServerError::Config("server.workers: must be at least 1".into()));
+            return Err(ServerError::Config(
+                "server.workers: must be at least 1".into(),
+            ));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ServerError::Config(format!("log.level: {e}")))?;
+        self.auth.validate().map_err(ServerError::Config)?;
         Ok(())
     }
 
@@ -228,7 +231,8 @@ mod tests {
             )?;
             jail.set_env("TOPUP_SERVER__LISTEN", "0.0.0.0:9100");
             jail.set_env("TOPUP_TEST_MONGODB_URI", "ignored: not configuration");
-            let config = Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
+            let config =
+                Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
             assert_eq!(config.server.listen.to_string(), "0.0.0.0:9100");
             assert_eq!(config.data_dir, PathBuf::from("/srv/topup"));
             assert_eq!(
@@ -246,16 +250,41 @@ mod tests {
     }
 
     #[test]
+    fn auth_section_has_defaults_and_takes_overrides() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.auth, topup_auth::AuthConfig::default());
+            jail.create_file("topup.toml", "[auth]\nlockout_threshold = 3\n")?;
+            jail.set_env("TOPUP_AUTH__ACCESS_TOKEN_TTL_MINUTES", "10");
+            let config =
+                Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
+            assert_eq!(config.auth.lockout_threshold, 3);
+            assert_eq!(config.auth.access_token_ttl_minutes, 10);
+            assert_eq!(config.auth.log_retention_days, 90);
+            jail.set_env("TOPUP_AUTH__ACCESS_LOG_SAMPLE_RATE", "2.5");
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("auth.access_log_sample_rate"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn invalid_values_name_their_key() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("TOPUP_SERVER__LISTEN", "not-an-address");
-            let error = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
             assert!(error.contains("server.listen"), "{error}");
             Ok(())
         });
         figment::Jail::expect_with(|jail| {
             jail.set_env("TOPUP_STORE__URL", "postgres://x");
-            let error = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
             assert!(error.contains("store.url"), "{error}");
             Ok(())
         });

@@ -2,6 +2,7 @@
 //! document.
 
 mod config;
+mod secrets;
 mod serve;
 
 use std::path::PathBuf;
@@ -19,6 +20,10 @@ pub enum ServerError {
     DataDir { path: String, cause: std::io::Error },
     #[error("store: {0}")]
     Store(#[from] topup_store::StoreError),
+    #[error("staff identity: {0}")]
+    Auth(#[from] topup_auth::AuthError),
+    #[error("secret file {path}: {cause}")]
+    Secret { path: String, cause: std::io::Error },
     #[error("cannot listen on {addr}: {cause}")]
     Listen { addr: String, cause: std::io::Error },
     #[error("server stopped with an error: {0}")]
@@ -28,7 +33,11 @@ pub enum ServerError {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "topup", version, about = "International mobile top-up platform")]
+#[command(
+    name = "topup",
+    version,
+    about = "International mobile top-up platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -22,7 +22,14 @@ impl Drop for Running {
 
 fn start(data_dir: &std::path::Path) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_topup"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
@@ -73,14 +80,29 @@ async fn serves_health_docs_and_errors_then_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     let mut server = start(&data_dir);
-    assert!(data_dir.join("topup.db").exists(), "the SQLite file is created");
+    assert!(
+        data_dir.join("topup.db").exists(),
+        "the SQLite file is created"
+    );
     let client = reqwest::Client::new();
 
-    let health = client.get(format!("{}/healthz", server.base)).send().await.unwrap();
+    let health = client
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let docs = client.get(format!("{}/docs/", server.base)).send().await.unwrap();
+    let docs = client
+        .get(format!("{}/docs/", server.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(docs.status(), 200);
-    let ready = client.get(format!("{}/readyz", server.base)).send().await.unwrap();
+    let ready = client
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
 
     let missing = client
@@ -122,8 +144,11 @@ fn openapi_command_prints_the_committed_document() {
     assert!(output.status.success());
     let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let committed: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/openapi.json"))
-            .unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../openapi/openapi.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(printed, committed);
