@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use topup_auth::AuthService;
 use topup_core::{SharedClock, Timestamp};
 use topup_store::Store;
 
@@ -11,18 +12,21 @@ pub struct AppState {
     pub store: Store,
     pub clock: SharedClock,
     pub metrics: Arc<Metrics>,
+    /// Staff identity: sessions, permissions, audit logs.
+    pub auth: Arc<AuthService>,
     pub started_at: Timestamp,
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
 }
 
 impl AppState {
-    pub fn new(store: Store, clock: SharedClock) -> Self {
+    pub fn new(store: Store, clock: SharedClock, auth: Arc<AuthService>) -> Self {
         let started_at = clock.now();
         AppState {
             store,
             clock,
             metrics: Arc::new(Metrics::new()),
+            auth,
             started_at,
             max_json_bytes: 64 * 1024,
         }
