@@ -51,6 +51,16 @@ permissions! {
     SystemLoginLogList = "system:login-log:list";
     SystemOperationLogList = "system:operation-log:list";
     SystemAccessLogList = "system:access-log:list";
+    /// List, filter and view orders with their timelines.
+    OrderList = "order:order:list";
+    /// Export the order list as CSV.
+    OrderExport = "order:order:export";
+    /// Refund a delivered order, fully or partly.
+    OrderRefund = "order:order:refund";
+    /// Send a held order back to recharging.
+    OrderRetry = "order:order:retry";
+    /// Read the recharge log (every provider attempt).
+    OrderRechargeList = "order:recharge:list";
 }
 
 /// `module:resource:action`, each part lower-case letters, digits, `-` or `_`, starting

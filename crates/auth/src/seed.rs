@@ -262,6 +262,42 @@ pub const MENU_SEED: &[SeedNode] = &[
         70,
     )
     .page("/system/logs/access", "system/logs/access", "history"),
+    // Orders.
+    directory("order", "Orders", "/order", "shopping", 100),
+    menu("order.orders", "order", "Orders", perm::OrderList::CODE, 10).page(
+        "/order/orders",
+        "order/orders/index",
+        "profile",
+    ),
+    button(
+        "order.orders.export",
+        "order.orders",
+        "Export CSV",
+        perm::OrderExport::CODE,
+        1,
+    ),
+    button(
+        "order.orders.refund",
+        "order.orders",
+        "Refund",
+        perm::OrderRefund::CODE,
+        2,
+    ),
+    button(
+        "order.orders.retry",
+        "order.orders",
+        "Retry held order",
+        perm::OrderRetry::CODE,
+        3,
+    ),
+    menu(
+        "order.recharges",
+        "order",
+        "Recharge log",
+        perm::OrderRechargeList::CODE,
+        20,
+    )
+    .page("/order/recharges", "order/recharges/index", "thunderbolt"),
 ];
 
 #[cfg(test)]

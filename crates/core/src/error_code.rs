@@ -77,6 +77,24 @@ error_codes! {
     UnsupportedMediaType = (415, "UNSUPPORTED_MEDIA_TYPE"),
     /// Too many failed logins for this username; it is locked for a while.
     AccountLocked = (423, "ACCOUNT_LOCKED"),
+    /// No order with that number (or not yours).
+    OrderNotFound = (404, "ORDER_NOT_FOUND"),
+    /// The plan does not exist, is disabled or has no price.
+    PlanUnavailable = (400, "PLAN_UNAVAILABLE"),
+    /// The number belongs to another country or operator than the plan.
+    NumberPlanMismatch = (400, "NUMBER_PLAN_MISMATCH"),
+    /// The number, account or address may not place orders.
+    NumberBlocked = (403, "NUMBER_BLOCKED"),
+    /// A per-number limit: one open order at a time, N per day.
+    OrderLimitReached = (409, "ORDER_LIMIT_REACHED"),
+    /// The `Idempotency-Key` was used before with another request body.
+    IdempotencyKeyReused = (409, "IDEMPOTENCY_KEY_REUSED"),
+    /// The order is not in a state that allows this action.
+    OrderStateConflict = (409, "ORDER_STATE_CONFLICT"),
+    /// The refund is larger than what can still be refunded.
+    RefundTooLarge = (400, "REFUND_TOO_LARGE"),
+    /// WeChat Pay could not start the payment; nothing was charged.
+    PaymentUnavailable = (502, "PAYMENT_UNAVAILABLE"),
     /// Too many requests; retry later.
     RateLimited = (429, "RATE_LIMITED"),
     /// Something failed on our side; the request id helps find it in the logs.

@@ -14,10 +14,11 @@ use topup_recharge::{
 };
 use topup_store::{Collection, Filter, Store, StoreError, Update};
 
+use crate::model::outcome_class;
 use crate::ports::{CloseOutcome, PaymentPort};
 use crate::{
     Hold, InFlight, Order, OrderRefund, OrderState, OrdersConfig, OrdersError, PendingTopup,
-    RechargeAttempt, RefundState,
+    RechargeAttempt, RechargeLogEntry, RefundState,
 };
 
 /// What to do after a step: look again now, or stop until `next_action_at`.
@@ -28,6 +29,7 @@ enum Step {
 
 pub struct OrderEngine {
     pub(crate) orders: Collection<Order>,
+    log: Collection<RechargeLogEntry>,
     pub(crate) clock: SharedClock,
     pub(crate) router: Arc<ProviderRouter>,
     pub(crate) payments: Arc<dyn PaymentPort>,
@@ -57,6 +59,7 @@ impl OrderEngine {
     ) -> Self {
         OrderEngine {
             orders: store.collection(),
+            log: store.collection(),
             clock,
             router,
             payments,
@@ -512,7 +515,11 @@ impl OrderEngine {
                 &self.config,
             )?;
             match self.save(order).await {
-                Ok(()) => return Ok(Step::Continue),
+                Ok(()) => {
+                    self.log_attempt(order, provider_id, key, action, latency_ms, &result, now)
+                        .await;
+                    return Ok(Step::Continue);
+                }
                 Err(OrdersError::Store(StoreError::Conflict { .. })) => {
                     *order = self.orders.fetch(&order.id).await?;
                 }
@@ -523,6 +530,43 @@ impl OrderEngine {
             collection: "orders".into(),
             id: order.id.clone(),
         }))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn log_attempt(
+        &self,
+        order: &Order,
+        provider_id: &str,
+        key: &str,
+        action: &str,
+        latency_ms: i64,
+        result: &TopupResult,
+        now: Timestamp,
+    ) {
+        let sequence = order.recharge.attempts.len();
+        let entry = RechargeLogEntry {
+            id: format!("{key}:{action}:{sequence}"),
+            order_no: order.id.clone(),
+            provider_id: provider_id.to_owned(),
+            key: key.to_owned(),
+            action: action.to_owned(),
+            outcome: result.outcome.clone(),
+            outcome_class: outcome_class(&result.outcome).to_owned(),
+            summary: result.summary.clone(),
+            latency_ms,
+            country: order.country,
+            phone_masked: Msisdn::parse(&order.phone, Some(order.country))
+                .map(|m| m.masked())
+                .unwrap_or_default(),
+            at: now,
+        };
+        // The order document is the record; this log is a convenience, so a failure here
+        // is reported and not retried.
+        if let Err(error) = self.log.insert(&entry).await
+            && !error.is_duplicate()
+        {
+            tracing::warn!(%error, "recharge log entry not written");
+        }
     }
 
     async fn submit_refunds(&self, order: &mut Order, now: Timestamp) -> Result<Step, OrdersError> {

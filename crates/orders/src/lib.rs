@@ -13,9 +13,10 @@ pub use engine::OrderEngine;
 pub use error::OrdersError;
 pub use model::{
     CheckoutKey, Hold, InFlight, Order, OrderRefund, OrderState, PaymentInfo, PendingTopup,
-    PlanKind, PlanSnapshot, PriceLine, RechargeAttempt, RechargeInfo, RefundState, TimelineEvent,
+    PlanKind, PlanSnapshot, PriceLine, RechargeAttempt, RechargeInfo, RechargeLogEntry,
+    RefundState, TimelineEvent,
 };
 pub use ports::{
     BlockKind, Blocklist, CheckoutPlan, CloseOutcome, PaymentPort, PaymentStart, PlanCatalog,
 };
-pub use service::{Checkout, CheckoutRequest, OrderQuery, OrdersService};
+pub use service::{Checkout, CheckoutRequest, OrderQuery, OrdersService, RechargeLogQuery};

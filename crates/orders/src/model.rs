@@ -354,3 +354,42 @@ mod tests {
         assert!(!Refunded.can_become(Recharging));
     }
 }
+
+/// One provider call of the recharge log, kept beside the order so staff can list every
+/// attempt across orders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RechargeLogEntry {
+    /// `<key>:<action>:<sequence>`.
+    pub id: String,
+    pub order_no: String,
+    pub provider_id: String,
+    pub key: String,
+    /// `send`, `lookup` or `status`.
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub outcome: TopupOutcome,
+    /// Outcome class as a plain word, for filtering.
+    pub outcome_class: String,
+    #[schema(value_type = Object)]
+    pub summary: AttemptSummary,
+    pub latency_ms: i64,
+    pub country: CountryCode,
+    /// Masked: the log is for operations, not for reading numbers.
+    pub phone_masked: String,
+    pub at: Timestamp,
+}
+
+impl Document for RechargeLogEntry {
+    const COLLECTION: &'static str = "recharge_log";
+}
+
+pub fn outcome_class(outcome: &TopupOutcome) -> &'static str {
+    match outcome {
+        TopupOutcome::Succeeded => "succeeded",
+        TopupOutcome::Pending { .. } => "pending",
+        TopupOutcome::FailedRetryable => "failed_retryable",
+        TopupOutcome::FailedFinal => "failed_final",
+        TopupOutcome::Precondition => "precondition",
+        TopupOutcome::Ambiguous => "ambiguous",
+    }
+}

@@ -12,7 +12,7 @@ use crate::engine::mark_paid;
 use crate::ports::{BlockKind, Blocklist, CloseOutcome, PaymentPort, PaymentStart, PlanCatalog};
 use crate::{
     CheckoutKey, Order, OrderRefund, OrderState, OrdersConfig, OrdersError, PaymentInfo, PriceLine,
-    RechargeInfo, RefundState,
+    RechargeInfo, RechargeLogEntry, RefundState,
 };
 
 /// A checkout as the user asked for it.
@@ -93,8 +93,20 @@ impl OrderQuery {
     }
 }
 
+/// Filters of the recharge log.
+#[derive(Debug, Clone, Default)]
+pub struct RechargeLogQuery {
+    pub order_no: Option<String>,
+    pub provider_id: Option<String>,
+    /// `succeeded`, `pending`, `failed_retryable`, `failed_final`, `precondition`, `ambiguous`.
+    pub outcome: Option<String>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
 pub struct OrdersService {
     orders: Collection<Order>,
+    log: Collection<RechargeLogEntry>,
     clock: SharedClock,
     catalog: Arc<dyn PlanCatalog>,
     blocklist: Arc<dyn Blocklist>,
@@ -113,6 +125,7 @@ impl OrdersService {
     ) -> Self {
         OrdersService {
             orders: store.collection(),
+            log: store.collection(),
             clock,
             catalog,
             blocklist,
@@ -136,6 +149,12 @@ impl OrdersService {
             Index::unique("checkout_key", &["user_id", "checkout_key.key"]),
         ] {
             self.orders.ensure_index(index).await?;
+        }
+        for index in [
+            Index::new("at", &["at"]),
+            Index::new("order_at", &["order_no", "at"]),
+        ] {
+            self.log.ensure_index(index).await?;
         }
         Ok(())
     }
@@ -654,6 +673,34 @@ impl OrdersService {
             sort
         };
         Ok(self.orders.page(query.filter(), sort, page).await?)
+    }
+
+    /// Every provider attempt, newest first.
+    pub async fn recharge_log(
+        &self,
+        query: &RechargeLogQuery,
+        page: PageRequest,
+    ) -> Result<Page<RechargeLogEntry>, OrdersError> {
+        let mut filter = Filter::All;
+        if let Some(order_no) = &query.order_no {
+            filter = filter.and(Filter::eq("order_no", order_no.as_str()));
+        }
+        if let Some(provider) = &query.provider_id {
+            filter = filter.and(Filter::eq("provider_id", provider.as_str()));
+        }
+        if let Some(outcome) = &query.outcome {
+            filter = filter.and(Filter::eq("outcome_class", outcome.as_str()));
+        }
+        if let Some(from) = query.from {
+            filter = filter.and(Filter::gte("at", from));
+        }
+        if let Some(to) = query.to {
+            filter = filter.and(Filter::lt("at", to));
+        }
+        Ok(self
+            .log
+            .page(filter, &[("at", SortOrder::Desc)], page)
+            .await?)
     }
 
     /// A window of matching orders for streaming exports (`created_at` descending).

@@ -258,6 +258,20 @@ async fn paid_order_is_recharged_once() {
     assert_eq!(order.recharge.delivered_by.as_deref(), Some("a"));
     assert!(order.recharge.provider_transaction_id.is_some());
     assert_eq!(s.sent_for(0, &order_no), 1);
+    let log = s
+        .service
+        .recharge_log(
+            &topup_orders::RechargeLogQuery {
+                order_no: Some(order_no.clone()),
+                ..Default::default()
+            },
+            topup_core::PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(log.total, 1);
+    assert_eq!(log.items[0].outcome_class, "succeeded");
+    assert_eq!(log.items[0].phone_masked, "+639*****4500");
     let whats: Vec<&str> = order.timeline.iter().map(|e| e.what.as_str()).collect();
     assert_eq!(
         whats,
