@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Serialize;
 use serde_json::Value;
+use topup_auth::AuthError;
 use topup_catalog::CatalogError;
 use topup_core::{CoreError, ErrorCode};
 use topup_store::StoreError;
@@ -157,6 +158,48 @@ impl From<CatalogError> for ApiError {
     }
 }
 
+/// The one place staff-identity errors become HTTP answers.
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        let message = error.to_string();
+        match error {
+            AuthError::Validation(fields) => {
+                let names: Vec<&str> = fields.fields().keys().map(String::as_str).collect();
+                ApiError::new(
+                    ErrorCode::ValidationFailed,
+                    format!("invalid input: {}", names.join(", ")),
+                )
+                .with_details(serde_json::json!({ "fields": fields }))
+            }
+            AuthError::InvalidCredentials => ApiError::new(ErrorCode::InvalidCredentials, message),
+            AuthError::AccountLocked { until } => ApiError::new(ErrorCode::AccountLocked, message)
+                .with_details(serde_json::json!({ "locked_until": until })),
+            AuthError::RateLimited {
+                retry_after_seconds,
+            } => ApiError::new(ErrorCode::RateLimited, message)
+                .with_details(serde_json::json!({ "retry_after_seconds": retry_after_seconds })),
+            AuthError::AccountDisabled => ApiError::new(ErrorCode::AccountDisabled, message),
+            AuthError::Unauthenticated(_) => ApiError::new(ErrorCode::Unauthorized, message),
+            AuthError::TokenExpired => ApiError::new(ErrorCode::TokenExpired, message),
+            AuthError::PasswordChangeRequired => {
+                ApiError::new(ErrorCode::PasswordChangeRequired, message)
+            }
+            AuthError::Forbidden(permission) => ApiError::new(ErrorCode::Forbidden, message)
+                .with_details(serde_json::json!({ "permission": permission })),
+            AuthError::NotFound(what) => ApiError::not_found(what),
+            AuthError::Conflict(_) => ApiError::new(ErrorCode::Conflict, message),
+            AuthError::RoleInUse { users, .. } => ApiError::new(ErrorCode::RoleInUse, message)
+                .with_details(serde_json::json!({ "users": users })),
+            AuthError::LastSuperAdmin(_) => ApiError::new(ErrorCode::LastSuperAdmin, message),
+            AuthError::SelfModification(_) => ApiError::new(ErrorCode::SelfModification, message),
+            AuthError::BuiltinProtected(_) => ApiError::new(ErrorCode::BuiltinProtected, message),
+            AuthError::MenuHasChildren(_) => ApiError::new(ErrorCode::MenuHasChildren, message),
+            AuthError::Store(error) => error.into(),
+            AuthError::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
 fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     let api = match &error {
         JsonPayloadError::Overflow { limit }
@@ -201,4 +244,28 @@ pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|error: PathError, _| {
         ApiError::new(ErrorCode::InvalidPath, format!("invalid path: {error}")).into()
     })
+}
+
+impl From<topup_orders::OrdersError> for ApiError {
+    fn from(error: topup_orders::OrdersError) -> Self {
+        use topup_orders::OrdersError as E;
+        let message = error.to_string();
+        match error {
+            E::NotFound(_) => ApiError::new(ErrorCode::OrderNotFound, message),
+            E::PlanUnavailable(_) => ApiError::new(ErrorCode::PlanUnavailable, message),
+            E::InvalidPhone(_) => ApiError::new(ErrorCode::InvalidPhone, message),
+            E::CountryMismatch { .. } | E::OperatorMismatch { .. } => {
+                ApiError::new(ErrorCode::NumberPlanMismatch, message)
+            }
+            E::Blocked(_) => ApiError::new(ErrorCode::NumberBlocked, message),
+            E::LimitReached(_) => ApiError::new(ErrorCode::OrderLimitReached, message),
+            E::IdempotencyMismatch => ApiError::new(ErrorCode::IdempotencyKeyReused, message),
+            E::InvalidState { .. } => ApiError::new(ErrorCode::OrderStateConflict, message),
+            E::RefundTooLarge { .. } => ApiError::new(ErrorCode::RefundTooLarge, message),
+            E::PaymentFailed(_) => ApiError::new(ErrorCode::PaymentUnavailable, message),
+            E::Payment(cause) => ApiError::internal(cause),
+            E::Money(cause) => ApiError::internal(cause),
+            E::Store(cause) => cause.into(),
+        }
+    }
 }

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use topup_auth::AuthService;
 use topup_catalog::Catalog;
 use topup_core::{SharedClock, Timestamp};
 use topup_store::Store;
@@ -14,19 +15,25 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// What end users can buy; the app routes read its in-memory snapshot.
     pub catalog: Catalog,
+    /// Staff identity: sessions, permissions, audit logs.
+    pub auth: Arc<AuthService>,
+    /// Orders: checkout, lifecycle, admin actions (absent in apps built without them).
+    pub orders: Option<Arc<topup_orders::OrdersService>>,
     pub started_at: Timestamp,
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
 }
 
 impl AppState {
-    pub fn new(store: Store, clock: SharedClock) -> Self {
+    pub fn new(store: Store, clock: SharedClock, auth: Arc<AuthService>) -> Self {
         let started_at = clock.now();
         AppState {
             catalog: Catalog::empty(store.clone(), clock.clone()),
             store,
             clock,
             metrics: Arc::new(Metrics::new()),
+            auth,
+            orders: None,
             started_at,
             max_json_bytes: 64 * 1024,
         }

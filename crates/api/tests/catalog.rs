@@ -7,8 +7,9 @@ use std::sync::Arc;
 use actix_web::{HttpServer, web};
 use serde_json::{Value, json};
 use topup_api::{AppState, Mount};
+use topup_auth::{AuthConfig, AuthService};
 use topup_catalog::{Catalog, CatalogConfig};
-use topup_core::{ErrorCode, SharedClock, SystemClock};
+use topup_core::{ErrorCode, Secret, SharedClock, SystemClock};
 use topup_recharge::ProvidersConfig;
 use topup_sandbox::reloadly::{self, ReloadlySandbox, ReloadlySandboxConfig};
 use topup_store::{SqliteBackend, SqliteOptions, Store};
@@ -61,7 +62,16 @@ async fn start() -> TestServer {
     )
     .unwrap();
     catalog.start().await.unwrap();
-    let state = AppState::new(store, clock).with_catalog(catalog.clone());
+    let auth = Arc::new(
+        AuthService::new(
+            store.clone(),
+            clock.clone(),
+            AuthConfig::default(),
+            &Secret::new(vec![42u8; 64]),
+        )
+        .unwrap(),
+    );
+    let state = AppState::new(store, clock, auth).with_catalog(catalog.clone());
 
     let server = HttpServer::new(move || topup_api::app(state.clone(), mounts.clone()))
         .workers(1)

@@ -23,6 +23,7 @@ const ENV_SECTIONS: &[&str] = &[
     "wechat_pay",
     "recharge",
     "catalog",
+    "auth",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +94,9 @@ pub struct Config {
     /// FX rates, pricing seeds, sync schedule, cache lifetimes.
     #[serde(default)]
     pub catalog: topup_catalog::CatalogConfig,
+    /// Staff sign-in, sessions, lockout, password policy and audit logs.
+    #[serde(default)]
+    pub auth: topup_auth::AuthConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -141,6 +145,7 @@ impl Default for Config {
             wechat_pay: None,
             recharge: topup_recharge::ProvidersConfig::default(),
             catalog: topup_catalog::CatalogConfig::default(),
+            auth: topup_auth::AuthConfig::default(),
         }
     }
 }
@@ -216,6 +221,7 @@ impl Config {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ServerError::Config(format!("log.level: {e}")))?;
+        self.auth.validate().map_err(ServerError::Config)?;
         Ok(())
     }
 
@@ -330,6 +336,27 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(error.contains("catalog.fx_to_cny"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn auth_section_has_defaults_and_takes_overrides() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.auth, topup_auth::AuthConfig::default());
+            jail.create_file("topup.toml", "[auth]\nlockout_threshold = 3\n")?;
+            jail.set_env("TOPUP_AUTH__ACCESS_TOKEN_TTL_MINUTES", "10");
+            let config =
+                Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
+            assert_eq!(config.auth.lockout_threshold, 3);
+            assert_eq!(config.auth.access_token_ttl_minutes, 10);
+            assert_eq!(config.auth.log_retention_days, 90);
+            jail.set_env("TOPUP_AUTH__ACCESS_LOG_SAMPLE_RATE", "2.5");
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("auth.access_log_sample_rate"), "{error}");
             Ok(())
         });
     }

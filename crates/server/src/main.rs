@@ -3,6 +3,7 @@
 
 mod config;
 mod integrations;
+mod secrets;
 mod serve;
 
 use std::path::PathBuf;
@@ -22,6 +23,10 @@ pub enum ServerError {
     Store(#[from] topup_store::StoreError),
     #[error("catalog: {0}")]
     Catalog(#[from] topup_catalog::CatalogError),
+    #[error("staff identity: {0}")]
+    Auth(#[from] topup_auth::AuthError),
+    #[error("secret file {path}: {cause}")]
+    Secret { path: String, cause: std::io::Error },
     #[error("cannot listen on {addr}: {cause}")]
     Listen { addr: String, cause: std::io::Error },
     #[error("server stopped with an error: {0}")]

@@ -1,3 +1,4 @@
+pub mod admin;
 pub mod catalog;
 pub mod system;
 
@@ -12,7 +13,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").route(web::get().to(system::healthz)))
         .service(web::resource("/readyz").route(web::get().to(system::readyz)))
         .service(web::resource("/metrics").route(web::get().to(system::metrics)))
-        .configure(catalog::configure);
+        .configure(catalog::configure)
+        .configure(admin::configure);
 }
 
 pub async fn route_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
