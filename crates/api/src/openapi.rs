@@ -9,6 +9,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::ErrorBody;
+use crate::routes::admin::catalog as admin_catalog;
 use crate::routes::admin::{auth, logs, menus, orders, roles, sessions, users};
 use crate::routes::catalog;
 use crate::routes::system;
@@ -100,10 +101,39 @@ struct ApiDoc;
 )]
 struct OrdersDoc;
 
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        admin_catalog::list_countries,
+        admin_catalog::get_country,
+        admin_catalog::update_country,
+        admin_catalog::enable_countries,
+        admin_catalog::list_operators,
+        admin_catalog::get_operator,
+        admin_catalog::update_operator,
+        admin_catalog::enable_operators,
+        admin_catalog::list_plans,
+        admin_catalog::get_plan,
+        admin_catalog::create_plan,
+        admin_catalog::update_plan,
+        admin_catalog::delete_plan,
+        admin_catalog::enable_plans,
+        admin_catalog::get_pricing,
+        admin_catalog::update_pricing,
+        admin_catalog::price_changes,
+        admin_catalog::sync,
+        admin_catalog::sync_reports,
+        admin_catalog::sync_report,
+    ),
+    tags((name = "admin-catalog", description = "Countries, operators and plans; pricing rules and the price log; provider sync and its reports")),
+)]
+struct CatalogDoc;
+
 /// The complete document: every route with its request, response and error schemas.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(OrdersDoc::openapi());
+    doc.merge(CatalogDoc::openapi());
     add_document_routes(&mut doc);
     add_admin_security(&mut doc);
     add_default_error_responses(&mut doc);

@@ -61,6 +61,28 @@ permissions! {
     OrderRetry = "order:order:retry";
     /// Read the recharge log (every provider attempt).
     OrderRechargeList = "order:recharge:list";
+    /// List and view catalog countries.
+    CatalogCountryList = "catalog:country:list";
+    /// Rename, sort, enable or disable countries.
+    CatalogCountryUpdate = "catalog:country:update";
+    CatalogOperatorList = "catalog:operator:list";
+    /// Rename, re-logo, group, sort, enable or disable operators.
+    CatalogOperatorUpdate = "catalog:operator:update";
+    CatalogPlanList = "catalog:plan:list";
+    /// Make a custom-amount plan.
+    CatalogPlanCreate = "catalog:plan:create";
+    /// Titles, tags, sort, enable/disable, pin a price.
+    CatalogPlanUpdate = "catalog:plan:update";
+    /// Delete a custom-amount plan.
+    CatalogPlanDelete = "catalog:plan:delete";
+    /// Read the pricing rules and the price-change log.
+    CatalogPricingView = "catalog:pricing:view";
+    /// Change markups and the price step (reprices every plan).
+    CatalogPricingUpdate = "catalog:pricing:update";
+    /// Sync the catalog from the providers now.
+    CatalogSyncRun = "catalog:sync:run";
+    /// Read sync reports.
+    CatalogSyncList = "catalog:sync:list";
 }
 
 /// `module:resource:action`, each part lower-case letters, digits, `-` or `_`, starting

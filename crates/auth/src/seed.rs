@@ -298,6 +298,97 @@ pub const MENU_SEED: &[SeedNode] = &[
         20,
     )
     .page("/order/recharges", "order/recharges/index", "thunderbolt"),
+    // Catalog (各国家套餐管理).
+    directory("catalog", "Catalog", "/catalog", "appstore", 200),
+    menu(
+        "catalog.countries",
+        "catalog",
+        "Countries",
+        perm::CatalogCountryList::CODE,
+        10,
+    )
+    .page("/catalog/countries", "catalog/countries/index", "global"),
+    button(
+        "catalog.countries.update",
+        "catalog.countries",
+        "Edit / enable / disable",
+        perm::CatalogCountryUpdate::CODE,
+        1,
+    ),
+    menu(
+        "catalog.operators",
+        "catalog",
+        "Operators",
+        perm::CatalogOperatorList::CODE,
+        20,
+    )
+    .page("/catalog/operators", "catalog/operators/index", "cluster"),
+    button(
+        "catalog.operators.update",
+        "catalog.operators",
+        "Edit / enable / disable",
+        perm::CatalogOperatorUpdate::CODE,
+        1,
+    ),
+    menu(
+        "catalog.plans",
+        "catalog",
+        "Plans",
+        perm::CatalogPlanList::CODE,
+        30,
+    )
+    .page("/catalog/plans", "catalog/plans/index", "tags"),
+    button(
+        "catalog.plans.create",
+        "catalog.plans",
+        "Create custom plan",
+        perm::CatalogPlanCreate::CODE,
+        1,
+    ),
+    button(
+        "catalog.plans.update",
+        "catalog.plans",
+        "Edit / pin price / enable / disable",
+        perm::CatalogPlanUpdate::CODE,
+        2,
+    ),
+    button(
+        "catalog.plans.delete",
+        "catalog.plans",
+        "Delete custom plan",
+        perm::CatalogPlanDelete::CODE,
+        3,
+    ),
+    menu(
+        "catalog.pricing",
+        "catalog",
+        "Pricing",
+        perm::CatalogPricingView::CODE,
+        40,
+    )
+    .page("/catalog/pricing", "catalog/pricing/index", "money-collect"),
+    button(
+        "catalog.pricing.update",
+        "catalog.pricing",
+        "Change pricing rules",
+        perm::CatalogPricingUpdate::CODE,
+        1,
+    ),
+    menu(
+        "catalog.sync",
+        "catalog",
+        "Provider sync",
+        perm::CatalogSyncList::CODE,
+        50,
+    )
+    .page("/catalog/sync", "catalog/sync/index", "sync"),
+    button(
+        "catalog.sync.run",
+        "catalog.sync",
+        "Sync now",
+        perm::CatalogSyncRun::CODE,
+        1,
+    ),
 ];
 
 #[cfg(test)]

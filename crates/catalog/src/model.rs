@@ -73,7 +73,7 @@ impl PlanType {
 
 // ---------- countries ----------
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CountryDoc {
     pub id: CountryId,
     pub version: i64,
@@ -89,7 +89,7 @@ impl Document for CountryDoc {
 }
 
 /// What the providers say about a country. Written by sync only.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CountryUpstream {
     /// English name as the provider spells it.
     pub name: String,
@@ -98,12 +98,13 @@ pub struct CountryUpstream {
     pub calling_code: Option<String>,
     pub flag_url: Option<String>,
     /// Providers that listed the country at their last sync; empty means gone upstream.
+    #[schema(value_type = Vec<String>)]
     pub providers: Vec<ProviderId>,
     pub synced_at: Option<Timestamp>,
 }
 
 /// Staff decisions about a country. Never touched by sync.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CountryStaff {
     pub name_zh: Option<String>,
     pub name_en: Option<String>,
@@ -150,11 +151,12 @@ impl CountryDoc {
 
 // ---------- operators ----------
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OperatorDoc {
     pub id: OperatorId,
     pub version: i64,
     /// Upsert key: the provider account and its operator id (unique together).
+    #[schema(value_type = String)]
     pub provider: ProviderId,
     pub provider_operator_id: String,
     pub country: CountryCode,
@@ -168,22 +170,27 @@ impl Document for OperatorDoc {
     const COLLECTION: &'static str = "catalog_operators";
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OperatorUpstream {
     pub name: String,
+    #[schema(value_type = String, example = "AIRTIME")]
     pub product_kind: ProductKind,
     pub plan_type: PlanType,
     pub logo_url: Option<String>,
     pub sender_currency: Currency,
     pub destination_currency: Currency,
+    /// `{rate, currency}`: destination units per sender unit.
+    #[schema(value_type = Option<Object>)]
     pub fx: Option<FxRate>,
+    /// `{type: FIXED, amounts, local_amounts}` or `{type: RANGE, min, max, …}`.
+    #[schema(value_type = Object)]
     pub denomination: Denomination,
     /// Listed at the last successful sync of its country.
     pub available: bool,
     pub synced_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OperatorStaff {
     pub name: Option<String>,
     pub logo_url: Option<String>,
@@ -245,11 +252,12 @@ pub enum PlanOrigin {
     Manual,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PlanDoc {
     pub id: PlanId,
     pub version: i64,
     /// Upsert key: provider, its operator id and `sku` (unique together).
+    #[schema(value_type = String)]
     pub provider: ProviderId,
     pub provider_operator_id: String,
     /// The amount the provider is asked for, normalized (`5`, `0.87`); `manual-…` for
@@ -270,9 +278,10 @@ impl Document for PlanDoc {
     const COLLECTION: &'static str = "catalog_plans";
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PlanUpstream {
     /// What the provider charges, in its (sender) currency; sent as the top-up amount.
+    #[schema(value_type = Object, example = json!({"value": "0.87", "currency": "USD"}))]
     pub cost: ProviderAmount,
     /// What the recipient gets, in the destination currency.
     pub face_value: Money,
@@ -282,7 +291,7 @@ pub struct PlanUpstream {
     pub synced_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 pub struct PlanStaff {
     pub title_zh: Option<String>,
     pub title_en: Option<String>,
@@ -317,11 +326,13 @@ pub enum PriceSource {
 }
 
 /// The retail price as last computed, with what it was computed from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PlanPrice {
     pub retail: Option<Money>,
     pub source: PriceSource,
+    #[schema(value_type = Option<String>)]
     pub markup: Option<Decimal>,
+    #[schema(value_type = Option<String>)]
     pub fx_to_cny: Option<Decimal>,
     pub error: Option<String>,
 }
@@ -367,7 +378,7 @@ impl Document for PricingRules {
 }
 
 /// One change of a plan's retail price: who, when, from what to what, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PriceChange {
     pub id: PriceChangeId,
     pub plan_id: PlanId,
@@ -394,8 +405,9 @@ pub struct SyncCounts {
     pub unchanged: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ProviderSyncReport {
+    #[schema(value_type = String)]
     pub provider: ProviderId,
     pub countries: SyncCounts,
     pub operators: SyncCounts,
@@ -405,7 +417,7 @@ pub struct ProviderSyncReport {
     pub duration_ms: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SyncReport {
     pub id: SyncReportId,
     /// `startup`, `schedule` or `staff:<user>`.

@@ -24,6 +24,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The generated first-start password of `admin`.
     pub initial_password: String,
+    /// Set by [`start_with_catalog`]: the catalog over a Reloadly sandbox mounted beside.
+    pub catalog: Option<topup_catalog::Catalog>,
     _dir: tempfile::TempDir,
     handle: actix_web::dev::ServerHandle,
 }
@@ -48,6 +50,16 @@ pub async fn start() -> TestApp {
 }
 
 pub async fn start_with(config: AuthConfig) -> TestApp {
+    start_custom(config, false).await
+}
+
+/// Like [`start`], with the Reloadly sandbox mounted at `/sandbox/reloadly` and a catalog
+/// syncing from it (not yet synced).
+pub async fn start_with_catalog() -> TestApp {
+    start_custom(test_config(), true).await
+}
+
+async fn start_custom(config: AuthConfig, with_catalog: bool) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let backend = SqliteBackend::open(&SqliteOptions::new(dir.path().join("t.db"))).unwrap();
     let store = Store::new(Arc::new(backend));
@@ -68,13 +80,51 @@ pub async fn start_with(config: AuthConfig) -> TestApp {
         .expect("first start creates admin");
     assert!(auth.prepare().await.unwrap().is_none(), "only once");
     tokio::spawn(auth.take_access_log_writer().unwrap().run());
-    let state = AppState::new(store.clone(), Arc::new(clock.clone()), auth.clone());
-    let mounts: Vec<Mount> = Vec::new();
+    let mut state = AppState::new(store.clone(), Arc::new(clock.clone()), auth.clone());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut mounts: Vec<Mount> = Vec::new();
+    let mut catalog = None;
+    if with_catalog {
+        let shared: topup_core::SharedClock = Arc::new(clock.clone());
+        let sandbox = topup_sandbox::reloadly::ReloadlySandbox::new(
+            topup_sandbox::reloadly::ReloadlySandboxConfig {
+                rate_limit_per_second: 100_000,
+                clock: shared.clone(),
+                ..Default::default()
+            },
+        );
+        mounts.push(Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {
+            cfg.service(
+                actix_web::web::scope("/sandbox/reloadly")
+                    .configure(topup_sandbox::reloadly::configure(sandbox.clone())),
+            );
+        }));
+        let providers: topup_recharge::ProvidersConfig =
+            serde_json::from_value(json!({"providers": [{
+                "id": "sandbox", "kind": "reloadly",
+                "client_id": "sandbox-client-id", "client_secret": "sandbox-client-secret",
+                "auth_url": format!("http://{addr}/sandbox/reloadly/auth"),
+                "api_url": format!("http://{addr}/sandbox/reloadly/topups"),
+                "audience": "https://topups-sandbox.reloadly.com",
+            }]}))
+            .unwrap();
+        let router = Arc::new(providers.build_router(shared.clone()).unwrap());
+        let built = topup_catalog::Catalog::new(
+            store.clone(),
+            router,
+            shared,
+            &topup_catalog::CatalogConfig::default(),
+        )
+        .unwrap();
+        built.start().await.unwrap();
+        state = state.with_catalog(built.clone());
+        catalog = Some(built);
+    }
     let server = HttpServer::new(move || topup_api::app(state.clone(), mounts.clone()))
         .workers(1)
-        .bind(("127.0.0.1", 0))
+        .listen(listener)
         .unwrap();
-    let addr = server.addrs()[0];
     let server = server.run();
     let handle = server.handle();
     tokio::spawn(server);
@@ -85,6 +135,7 @@ pub async fn start_with(config: AuthConfig) -> TestApp {
         store,
         client: reqwest::Client::new(),
         initial_password: initial.password.expose().clone(),
+        catalog,
         _dir: dir,
         handle,
     }

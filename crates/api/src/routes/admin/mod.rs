@@ -4,6 +4,7 @@
 //! `x-authenticated-only`; only login and refresh are public.
 
 pub mod auth;
+pub mod catalog;
 pub mod logs;
 pub mod menus;
 pub mod orders;
@@ -89,7 +90,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/orders/{order_no}/refund").route(web::post().to(orders::refund)),
             )
             .service(web::resource("/orders/{order_no}/retry").route(web::post().to(orders::retry)))
-            .service(web::resource("/recharges").route(web::get().to(orders::recharges))),
+            .service(web::resource("/recharges").route(web::get().to(orders::recharges)))
+            .configure(catalog::configure),
     );
 }
 
