@@ -10,12 +10,14 @@ use topup_api::{AppState, Mount};
 use topup_auth::{AuthConfig, AuthService};
 use topup_catalog::{Catalog, CatalogConfig};
 use topup_core::{ErrorCode, Secret, SharedClock, SystemClock};
+use topup_orders::PlanCatalog;
 use topup_recharge::ProvidersConfig;
 use topup_sandbox::reloadly::{self, ReloadlySandbox, ReloadlySandboxConfig};
 use topup_store::{SqliteBackend, SqliteOptions, Store};
 
 struct TestServer {
     base: String,
+    catalog: Catalog,
     _dir: tempfile::TempDir,
     handle: actix_web::dev::ServerHandle,
 }
@@ -84,6 +86,7 @@ async fn start() -> TestServer {
     assert!(report.ok, "{report:?}");
     TestServer {
         base,
+        catalog,
         _dir: dir,
         handle,
     }
@@ -168,6 +171,27 @@ async fn countries_plans_and_detection_for_the_mini_program() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(national["operator"], detected["operator"]);
+
+    // What checkout gets through the orders port.
+    let port = topup_api::CatalogPlans(server.catalog.clone());
+    let plan_id = items[0]["id"].as_str().unwrap();
+    let checkout = port.checkout_plan(plan_id).await.unwrap().unwrap();
+    assert_eq!(checkout.snapshot.plan_id, plan_id);
+    assert_eq!(checkout.snapshot.provider_id, "sandbox");
+    assert_eq!(checkout.retail.unwrap().amount, items[0]["price"]["amount"]);
+    assert!(checkout.enabled);
+    assert!(
+        port.checkout_plan("01JDZ8Q7Y7E3K9V6S2M4T1R0PA")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(port.checkout_plan("not-an-id").await.unwrap().is_none());
+    let phone = topup_core::Msisdn::parse("+639171234567", None).unwrap();
+    assert_eq!(
+        port.detect_operator(&phone).await.as_deref(),
+        detected["operator"]["id"].as_str()
+    );
 
     assert_error(
         &server,
