@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Serialize;
 use serde_json::Value;
 use topup_core::{CoreError, ErrorCode};
+use topup_payment::PaymentError;
 use topup_store::StoreError;
 use utoipa::ToSchema;
 
@@ -126,6 +127,47 @@ impl From<StoreError> for ApiError {
             }
             other => ApiError::internal(other),
         }
+    }
+}
+
+impl From<PaymentError> for ApiError {
+    fn from(error: PaymentError) -> Self {
+        if error.is_authentication_failure() {
+            return ApiError::new(
+                ErrorCode::Unauthorized,
+                format!("WeChat Pay signature check failed: {error}"),
+            );
+        }
+        let error = match error {
+            PaymentError::Store(store) => return ApiError::from(store),
+            other => other,
+        };
+        let code = match &error {
+            PaymentError::PaymentNotFound(_) | PaymentError::RefundNotFound(_) => {
+                ErrorCode::NotFound
+            }
+            PaymentError::Mismatch { field } => {
+                return ApiError::new(ErrorCode::Conflict, error.to_string())
+                    .with_details(serde_json::json!({ "field": field }));
+            }
+            PaymentError::InvalidRequest(_) => ErrorCode::ValidationFailed,
+            PaymentError::UnsupportedEvent(_) | PaymentError::UnknownBizType(_) => {
+                ErrorCode::BadRequest
+            }
+            PaymentError::InvalidState { .. }
+            | PaymentError::DuplicateOutTradeNo(_)
+            | PaymentError::DuplicateOutRefundNo(_)
+            | PaymentError::RefundExceedsRefundable { .. }
+            | PaymentError::Contention(_) => ErrorCode::Conflict,
+            PaymentError::Transport(_)
+            | PaymentError::Api { .. }
+            | PaymentError::UnverifiedResponse { .. }
+            | PaymentError::Decode(_)
+            | PaymentError::PrepayFailed { .. }
+            | PaymentError::RefundRefused { .. } => ErrorCode::UpstreamFailed,
+            _ => return ApiError::internal(error),
+        };
+        ApiError::new(code, error.to_string())
     }
 }
 

@@ -8,7 +8,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::ErrorBody;
-use crate::routes::system;
+use crate::routes::{pay, system};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,15 +20,27 @@ use crate::routes::system;
             integer minor units with a currency; times are RFC 3339 UTC.",
         license(name = "Apache-2.0"),
     ),
-    paths(system::healthz, system::readyz, system::metrics),
+    paths(
+        system::healthz,
+        system::readyz,
+        system::metrics,
+        pay::notify,
+        pay::refund_notify,
+    ),
     components(schemas(
         ErrorBody,
         system::Health,
         system::Readiness,
         topup_core::Money,
         topup_core::Currency,
+        pay::WechatPayNotification,
+        pay::WechatPayEncryptedResource,
     )),
-    tags((name = "system", description = "Health, readiness, metrics and this document")),
+    tags(
+        (name = "system", description = "Health, readiness, metrics and this document"),
+        (name = "payment", description = "WeChat Pay callbacks: payment and refund notifications, \
+            verified over the raw body before anything is read"),
+    ),
 )]
 struct ApiDoc;
 

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use topup_core::{SharedClock, Timestamp};
+use topup_payment::PaymentService;
 use topup_store::Store;
 
 use crate::Metrics;
@@ -14,6 +15,8 @@ pub struct AppState {
     pub started_at: Timestamp,
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
+    /// Payments and refunds with WeChat Pay; the callbacks answer 503 without it.
+    pub payments: Option<Arc<PaymentService>>,
 }
 
 impl AppState {
@@ -25,6 +28,12 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             started_at,
             max_json_bytes: 64 * 1024,
+            payments: None,
         }
+    }
+
+    pub fn with_payments(mut self, payments: Arc<PaymentService>) -> Self {
+        self.payments = Some(payments);
+        self
     }
 }
