@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Serialize;
 use serde_json::Value;
+use topup_auth::AuthError;
 use topup_core::{CoreError, ErrorCode};
 use topup_payment::PaymentError;
 use topup_store::StoreError;
@@ -168,6 +169,48 @@ impl From<PaymentError> for ApiError {
             _ => return ApiError::internal(error),
         };
         ApiError::new(code, error.to_string())
+    }
+}
+
+/// The one place staff-identity errors become HTTP answers.
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        let message = error.to_string();
+        match error {
+            AuthError::Validation(fields) => {
+                let names: Vec<&str> = fields.fields().keys().map(String::as_str).collect();
+                ApiError::new(
+                    ErrorCode::ValidationFailed,
+                    format!("invalid input: {}", names.join(", ")),
+                )
+                .with_details(serde_json::json!({ "fields": fields }))
+            }
+            AuthError::InvalidCredentials => ApiError::new(ErrorCode::InvalidCredentials, message),
+            AuthError::AccountLocked { until } => ApiError::new(ErrorCode::AccountLocked, message)
+                .with_details(serde_json::json!({ "locked_until": until })),
+            AuthError::RateLimited {
+                retry_after_seconds,
+            } => ApiError::new(ErrorCode::RateLimited, message)
+                .with_details(serde_json::json!({ "retry_after_seconds": retry_after_seconds })),
+            AuthError::AccountDisabled => ApiError::new(ErrorCode::AccountDisabled, message),
+            AuthError::Unauthenticated(_) => ApiError::new(ErrorCode::Unauthorized, message),
+            AuthError::TokenExpired => ApiError::new(ErrorCode::TokenExpired, message),
+            AuthError::PasswordChangeRequired => {
+                ApiError::new(ErrorCode::PasswordChangeRequired, message)
+            }
+            AuthError::Forbidden(permission) => ApiError::new(ErrorCode::Forbidden, message)
+                .with_details(serde_json::json!({ "permission": permission })),
+            AuthError::NotFound(what) => ApiError::not_found(what),
+            AuthError::Conflict(_) => ApiError::new(ErrorCode::Conflict, message),
+            AuthError::RoleInUse { users, .. } => ApiError::new(ErrorCode::RoleInUse, message)
+                .with_details(serde_json::json!({ "users": users })),
+            AuthError::LastSuperAdmin(_) => ApiError::new(ErrorCode::LastSuperAdmin, message),
+            AuthError::SelfModification(_) => ApiError::new(ErrorCode::SelfModification, message),
+            AuthError::BuiltinProtected(_) => ApiError::new(ErrorCode::BuiltinProtected, message),
+            AuthError::MenuHasChildren(_) => ApiError::new(ErrorCode::MenuHasChildren, message),
+            AuthError::Store(error) => error.into(),
+            AuthError::Internal(cause) => ApiError::internal(cause),
+        }
     }
 }
 

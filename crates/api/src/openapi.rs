@@ -4,10 +4,12 @@
 use actix_web::web;
 use utoipa::OpenApi;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::ErrorBody;
+use crate::routes::admin::{auth, logs, menus, payments, roles, sessions, users};
 use crate::routes::{pay, system};
 
 #[derive(OpenApi)]
@@ -24,6 +26,35 @@ use crate::routes::{pay, system};
         system::healthz,
         system::readyz,
         system::metrics,
+        auth::login,
+        auth::refresh,
+        auth::logout,
+        auth::change_password,
+        auth::me,
+        users::list,
+        users::create,
+        users::get,
+        users::update,
+        users::disable,
+        users::enable,
+        users::reset_password,
+        users::assign_roles,
+        roles::list,
+        roles::create,
+        roles::get,
+        roles::update,
+        roles::delete,
+        roles::set_permissions,
+        menus::tree,
+        menus::create,
+        menus::update,
+        menus::delete,
+        sessions::list,
+        sessions::revoke,
+        logs::login,
+        logs::operations,
+        logs::access,
+        payments::alerts,
         pay::notify,
         pay::refund_notify,
     ),
@@ -38,6 +69,14 @@ use crate::routes::{pay, system};
     )),
     tags(
         (name = "system", description = "Health, readiness, metrics and this document"),
+        (name = "admin-auth", description = "Staff sign-in, tokens, password, who am I"),
+        (name = "admin-users", description = "Staff users"),
+        (name = "admin-roles", description = "Roles and their permission codes"),
+        (name = "admin-menus", description = "The menu/permission tree"),
+        (name = "admin-sessions", description = "Online staff and forced logout"),
+        (name = "admin-logs", description = "Login, operation and access logs"),
+        (name = "admin-payments", description = "Payment alerts: WeChat Pay reports that \
+            disagree with our records"),
         (name = "payment", description = "WeChat Pay callbacks: payment and refund notifications, \
             verified over the raw body before anything is read"),
     ),
@@ -48,8 +87,95 @@ struct ApiDoc;
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     add_document_routes(&mut doc);
+    add_admin_security(&mut doc);
     add_default_error_responses(&mut doc);
     doc
+}
+
+fn operations_mut(
+    item: &mut PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.post,
+        &mut item.put,
+        &mut item.patch,
+        &mut item.delete,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Admin operations marked `x-permission` or `x-authenticated-only` need the bearer token:
+/// say so, and document the 401 (and 403) they answer without it.
+fn add_admin_security(doc: &mut utoipa::openapi::OpenApi) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            Http::builder()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "Access token from `POST /api/v1/admin/auth/login` or `/auth/refresh`.",
+                ))
+                .build(),
+        ),
+    );
+    let envelope = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody"))))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        for operation in operations_mut(item) {
+            let marked = |name: &str| {
+                operation
+                    .extensions
+                    .as_ref()
+                    .is_some_and(|e| e.contains_key(name))
+            };
+            let permission = marked("x-permission");
+            if !permission && !marked("x-authenticated-only") {
+                continue;
+            }
+            let code = operation
+                .extensions
+                .as_ref()
+                .and_then(|e| e.get("x-permission"))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
+            let requirement = match &code {
+                Some(code) => format!("Requires permission `{code}`."),
+                None => "Requires a signed-in staff member (no permission).".to_owned(),
+            };
+            operation.description = Some(match operation.description.take() {
+                Some(text) if !text.is_empty() => format!("{text}\n\n{requirement}"),
+                _ => requirement,
+            });
+            operation.security = Some(vec![SecurityRequirement::new(
+                "bearer",
+                Vec::<String>::new(),
+            )]);
+            let responses = &mut operation.responses.responses;
+            responses
+                .entry("401".into())
+                .or_insert_with(|| envelope("No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED`"));
+            if permission {
+                responses.entry("403".into()).or_insert_with(|| {
+                    envelope("`FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED`")
+                });
+            }
+        }
+    }
 }
 
 /// `/openapi.json` and `/docs` are served by Swagger UI's service; describe them too.
@@ -98,16 +224,7 @@ fn add_default_error_responses(doc: &mut utoipa::openapi::OpenApi) {
         )
         .build();
     for item in doc.paths.paths.values_mut() {
-        for operation in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for operation in operations_mut(item) {
             operation
                 .responses
                 .responses

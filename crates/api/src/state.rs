@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use topup_auth::AuthService;
 use topup_core::{SharedClock, Timestamp};
 use topup_payment::PaymentService;
 use topup_store::Store;
@@ -12,6 +13,8 @@ pub struct AppState {
     pub store: Store,
     pub clock: SharedClock,
     pub metrics: Arc<Metrics>,
+    /// Staff identity: sessions, permissions, audit logs.
+    pub auth: Arc<AuthService>,
     pub started_at: Timestamp,
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
@@ -20,12 +23,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, clock: SharedClock) -> Self {
+    pub fn new(store: Store, clock: SharedClock, auth: Arc<AuthService>) -> Self {
         let started_at = clock.now();
         AppState {
             store,
             clock,
             metrics: Arc::new(Metrics::new()),
+            auth,
             started_at,
             max_json_bytes: 64 * 1024,
             payments: None,

@@ -54,7 +54,15 @@ fn test_routes(cfg: &mut web::ServiceConfig) {
 async fn start() -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let backend = SqliteBackend::open(&SqliteOptions::new(dir.path().join("t.db"))).unwrap();
-    let mut state = AppState::new(Store::new(Arc::new(backend)), Arc::new(SystemClock));
+    let store = Store::new(Arc::new(backend));
+    let auth = topup_auth::AuthService::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        topup_auth::AuthConfig::default(),
+        &topup_core::Secret::new(vec![7u8; 32]),
+    )
+    .unwrap();
+    let mut state = AppState::new(store, Arc::new(SystemClock), Arc::new(auth));
     state.max_json_bytes = 1024;
     let mounts: Vec<Mount> = vec![Arc::new(test_routes)];
     let server = HttpServer::new(move || topup_api::app(state.clone(), mounts.clone()))

@@ -34,3 +34,61 @@ fn every_operation_documents_the_error_envelope() {
         }
     }
 }
+
+#[test]
+fn every_admin_operation_declares_its_permission_or_says_why_not() {
+    let doc = serde_json::to_value(topup_api::openapi_document()).unwrap();
+    let mut admin_operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with(topup_api::ADMIN_PREFIX) {
+            continue;
+        }
+        for (method, operation) in item.as_object().unwrap() {
+            admin_operations += 1;
+            let permission = operation["x-permission"].as_str();
+            let authenticated_only = operation["x-authenticated-only"] == true;
+            let public = operation["x-public"] == true;
+            let marks = [permission.is_some(), authenticated_only, public];
+            assert_eq!(
+                marks.iter().filter(|m| **m).count(),
+                1,
+                "{method} {path} needs exactly one of x-permission, x-authenticated-only, x-public"
+            );
+            let route = path.trim_start_matches(topup_api::ADMIN_PREFIX);
+            if public {
+                assert!(
+                    ["/auth/login", "/auth/refresh"].contains(&route),
+                    "{method} {path} must not be public"
+                );
+            }
+            if authenticated_only {
+                assert!(
+                    ["/auth/me", "/auth/logout", "/auth/password"].contains(&route),
+                    "{method} {path} must require a permission"
+                );
+            }
+            if let Some(code) = permission {
+                assert!(
+                    topup_auth::perm::ALL.contains(&code),
+                    "{code} is not a declared permission"
+                );
+                assert!(operation["description"].as_str().unwrap().contains(code));
+                assert!(operation["responses"]["403"].is_object());
+            }
+            if !public {
+                assert_eq!(operation["security"][0]["bearer"], serde_json::json!([]));
+                assert!(operation["responses"]["401"].is_object());
+            }
+        }
+    }
+    assert!(admin_operations >= 28, "{admin_operations}");
+    let ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    let unique: std::collections::HashSet<&&str> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "operation ids are unique");
+}

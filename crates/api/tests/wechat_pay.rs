@@ -15,6 +15,7 @@ use chrono::TimeDelta;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use serde_json::{Value, json};
 use topup_api::{AppState, Mount};
+use topup_auth::{AuthConfig, AuthService};
 use topup_core::{Clock, ManualClock, Money, PageRequest, Secret, SharedClock, Timestamp};
 use topup_payment::{
     AlertKind, EventKind, HandlerError, HttpSettings, MerchantSigner, NewPayment, NewRefund,
@@ -129,6 +130,8 @@ struct Harness {
     events: Arc<Recorder>,
     base: String,
     http: reqwest::Client,
+    /// `admin`'s generated first-start password.
+    admin_password: String,
     handle: ServerHandle,
     _dir: tempfile::TempDir,
 }
@@ -217,7 +220,29 @@ async fn harness_with(payments_configured: bool) -> Harness {
     let events = Arc::new(Recorder::default());
     service.register_events(BIZ, events.clone());
 
-    let mut state = AppState::new(store.clone(), shared.clone());
+    let auth = Arc::new(
+        AuthService::new(
+            store.clone(),
+            shared.clone(),
+            AuthConfig {
+                login_rate_per_minute: 0,
+                ..AuthConfig::default()
+            },
+            &Secret::new(vec![42u8; 64]),
+        )
+        .unwrap(),
+    );
+    let admin_password = auth
+        .prepare()
+        .await
+        .unwrap()
+        .unwrap()
+        .password
+        .expose()
+        .clone();
+    actix_web::rt::spawn(auth.take_access_log_writer().unwrap().run());
+
+    let mut state = AppState::new(store.clone(), shared.clone(), auth);
     if payments_configured {
         state = state.with_payments(service.clone());
     }
@@ -242,6 +267,7 @@ async fn harness_with(payments_configured: bool) -> Harness {
         events,
         base,
         http: reqwest::Client::new(),
+        admin_password,
         handle,
         _dir: dir,
     }
@@ -273,6 +299,7 @@ impl Harness {
                 amount: Money::cny(fen),
                 payer_openid: OPENID.into(),
                 description: "话费充值-Topup".into(),
+                expires_at: None,
             })
             .await
             .unwrap()
@@ -1108,6 +1135,7 @@ async fn payments_cannot_be_created_for_unknown_owners_or_reuse_numbers() {
             amount: Money::cny(100),
             payer_openid: OPENID.into(),
             description: "x".into(),
+            expires_at: None,
         })
         .await;
     assert!(matches!(
@@ -1123,6 +1151,7 @@ async fn payments_cannot_be_created_for_unknown_owners_or_reuse_numbers() {
             amount: Money::cny(100),
             payer_openid: OPENID.into(),
             description: "x".into(),
+            expires_at: None,
         })
         .await;
     assert!(matches!(unknown, Err(PaymentError::UnknownBizType(_))));
@@ -1135,6 +1164,7 @@ async fn payments_cannot_be_created_for_unknown_owners_or_reuse_numbers() {
             amount: Money::cny(100),
             payer_openid: OPENID.into(),
             description: "x".into(),
+            expires_at: None,
         })
         .await
         .unwrap();
@@ -1151,4 +1181,89 @@ async fn callbacks_answer_503_when_wechat_pay_is_not_configured() {
     let (status, body) = h.post(NOTIFY, b"{}".to_vec(), &[]).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["code"], "UNAVAILABLE");
+}
+
+impl Harness {
+    /// Signs `admin` in, changes the first-start password, answers the access token.
+    async fn admin_token(&self) -> String {
+        let url = |path: &str| format!("{}/api/v1/admin{path}", self.base);
+        let first: Value = self
+            .http
+            .post(url("/auth/login"))
+            .header("User-Agent", "topup-tests/1.0")
+            .json(&json!({"username": "admin", "password": self.admin_password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = first["access_token"].as_str().unwrap();
+        let changed: Value = self
+            .http
+            .put(url("/auth/password"))
+            .header("User-Agent", "topup-tests/1.0")
+            .bearer_auth(token)
+            .json(&json!({"old": self.admin_password, "new": "Admin-pass-2026"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        changed["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+#[actix_web::test]
+async fn staff_see_payment_alerts_in_the_admin_api() {
+    let h = harness().await;
+    h.prepaid("T2026112900017", 1000).await;
+    let wrong_amount = h.transaction("T2026112900017", 999, APPID);
+    let (body, headers) = h.notification(
+        "TRANSACTION.SUCCESS",
+        "transaction",
+        &wrong_amount,
+        PLATFORM_KEY,
+        h.now().unix_seconds(),
+    );
+    assert_eq!(h.post(NOTIFY, body, &headers).await.0, 409);
+
+    let url = format!(
+        "{}/api/v1/admin/payments/alerts?page=1&page_size=10",
+        h.base
+    );
+    let anonymous = h.http.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let token = h.admin_token().await;
+    let response = h.http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let page: Value = response.json().await.unwrap();
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(
+        (page["page"].as_u64(), page["page_size"].as_u64()),
+        (Some(1), Some(10))
+    );
+    let alert = &page["items"][0];
+    assert_eq!(alert["kind"], "amount_mismatch");
+    assert_eq!(alert["out_trade_no"], "T2026112900017");
+    assert_eq!(alert["field"], "amount.total");
+    assert_eq!(
+        alert["expected"],
+        json!({"amount": 1000, "currency": "CNY"})
+    );
+    assert_eq!(alert["received"], json!({"amount": 999, "currency": "CNY"}));
+
+    let bad_page = h
+        .http
+        .get(format!(
+            "{}/api/v1/admin/payments/alerts?page_size=1000",
+            h.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_page.status(), 400);
 }

@@ -43,8 +43,16 @@ error_codes! {
     InvalidCountry = (400, "INVALID_COUNTRY"),
     /// Credentials are missing, invalid or expired.
     Unauthorized = (401, "UNAUTHORIZED"),
+    /// Username or password wrong (the two are not told apart).
+    InvalidCredentials = (401, "INVALID_CREDENTIALS"),
+    /// The access token expired; exchange the refresh token for a new pair.
+    TokenExpired = (401, "TOKEN_EXPIRED"),
     /// Authenticated, but not allowed to do this.
     Forbidden = (403, "FORBIDDEN"),
+    /// The staff account is disabled.
+    AccountDisabled = (403, "ACCOUNT_DISABLED"),
+    /// The password must be changed (`PUT /api/v1/admin/auth/password`) before anything else.
+    PasswordChangeRequired = (403, "PASSWORD_CHANGE_REQUIRED"),
     /// No route matches the path.
     RouteNotFound = (404, "ROUTE_NOT_FOUND"),
     /// The addressed resource does not exist.
@@ -53,10 +61,40 @@ error_codes! {
     MethodNotAllowed = (405, "METHOD_NOT_ALLOWED"),
     /// The resource changed meanwhile or already exists.
     Conflict = (409, "CONFLICT"),
+    /// The role is still assigned to staff users.
+    RoleInUse = (409, "ROLE_IN_USE"),
+    /// The change would leave no enabled super-admin.
+    LastSuperAdmin = (409, "LAST_SUPER_ADMIN"),
+    /// Staff cannot do this to their own account (e.g. disable it).
+    SelfModification = (409, "SELF_MODIFICATION"),
+    /// Built-in roles and menu nodes cannot be deleted, disabled or narrowed.
+    BuiltinProtected = (409, "BUILTIN_PROTECTED"),
+    /// The menu node still has children.
+    MenuHasChildren = (409, "MENU_HAS_CHILDREN"),
     /// The body is larger than the route accepts.
     PayloadTooLarge = (413, "PAYLOAD_TOO_LARGE"),
     /// The body has a content type the route does not accept.
     UnsupportedMediaType = (415, "UNSUPPORTED_MEDIA_TYPE"),
+    /// Too many failed logins for this username; it is locked for a while.
+    AccountLocked = (423, "ACCOUNT_LOCKED"),
+    /// No order with that number (or not yours).
+    OrderNotFound = (404, "ORDER_NOT_FOUND"),
+    /// The plan does not exist, is disabled or has no price.
+    PlanUnavailable = (400, "PLAN_UNAVAILABLE"),
+    /// The number belongs to another country or operator than the plan.
+    NumberPlanMismatch = (400, "NUMBER_PLAN_MISMATCH"),
+    /// The number, account or address may not place orders.
+    NumberBlocked = (403, "NUMBER_BLOCKED"),
+    /// A per-number limit: one open order at a time, N per day.
+    OrderLimitReached = (409, "ORDER_LIMIT_REACHED"),
+    /// The `Idempotency-Key` was used before with another request body.
+    IdempotencyKeyReused = (409, "IDEMPOTENCY_KEY_REUSED"),
+    /// The order is not in a state that allows this action.
+    OrderStateConflict = (409, "ORDER_STATE_CONFLICT"),
+    /// The refund is larger than what can still be refunded.
+    RefundTooLarge = (400, "REFUND_TOO_LARGE"),
+    /// WeChat Pay could not start the payment; nothing was charged.
+    PaymentUnavailable = (502, "PAYMENT_UNAVAILABLE"),
     /// Too many requests; retry later.
     RateLimited = (429, "RATE_LIMITED"),
     /// Something failed on our side; the request id helps find it in the logs.

@@ -537,7 +537,7 @@ fn api_error(status: u16, body: &[u8]) -> PaymentError {
             status,
             code: answer.code,
             message: answer.message,
-            detail: answer.detail,
+            detail: answer.detail.map(Box::new),
         },
         Err(_) => PaymentError::Api {
             status,

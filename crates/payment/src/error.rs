@@ -25,7 +25,8 @@ pub enum PaymentError {
         status: u16,
         code: String,
         message: String,
-        detail: Option<serde_json::Value>,
+        /// Boxed: keeps every `Result<_, PaymentError>` small.
+        detail: Option<Box<serde_json::Value>>,
     },
     /// A response whose signature did not check out; its body is not trusted.
     #[error("WeChat Pay response (status {status}) failed verification: {reason}")]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use topup_core::{Id, IdKind, Money, Timestamp};
 use topup_store::{Document, Lease};
+use utoipa::ToSchema;
 
 pub struct PaymentKind;
 
@@ -309,7 +310,7 @@ pub(crate) fn ledger_key(id: &RefundId) -> String {
 }
 
 /// What kind of discrepancy an alert reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// A verified report whose amount differs from our record.
@@ -337,7 +338,7 @@ impl AlertKind {
 }
 
 /// Something staff must look at (collection `payment_alerts`). Never applied to a record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PaymentAlert {
     /// For notifications `<kind>-<notification id>`, so WeChat's retries count up one alert.
     pub id: String,
@@ -352,9 +353,13 @@ pub struct PaymentAlert {
     /// The field that disagrees (`amount.total`, `mchid`, …), when one does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Our value (money as `{"amount", "currency"}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub expected: Option<Value>,
+    /// What WeChat Pay reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub received: Option<Value>,
     pub message: String,
     /// How many times it was seen (WeChat retries a refused notification).
@@ -379,6 +384,9 @@ pub struct NewPayment {
     pub payer_openid: String,
     /// 1-127 characters; shown to the payer.
     pub description: String,
+    /// When WeChat stops accepting payment (rounded down to whole seconds; at least two
+    /// minutes ahead); default `payment_ttl_secs` from now.
+    pub expires_at: Option<Timestamp>,
 }
 
 /// A refund to make.

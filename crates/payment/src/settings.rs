@@ -1,8 +1,6 @@
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
-use crate::PaymentError;
-
 /// Timing of payments, refunds and the sync job (`[payment]` in the server's config).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -46,13 +44,12 @@ impl Default for PaymentSettings {
 }
 
 impl PaymentSettings {
-    /// Refuses values that would make payments unpayable or the job spin.
-    pub fn validate(&self) -> Result<(), PaymentError> {
+    /// Refuses values that would make payments unpayable or the job spin; the message
+    /// names the key.
+    pub fn validate(&self) -> Result<(), String> {
         // WeChat wants time_expire at least a minute ahead when the order is placed.
         if self.payment_ttl_secs < 120 {
-            return Err(PaymentError::Config(
-                "payment.payment_ttl_secs: must be at least 120".into(),
-            ));
+            return Err("payment.payment_ttl_secs: must be at least 120".into());
         }
         for (key, value) in [
             (
@@ -70,13 +67,11 @@ impl PaymentSettings {
             ("payment.sync_period_secs", self.sync_period_secs),
         ] {
             if value == 0 {
-                return Err(PaymentError::Config(format!("{key}: must be at least 1")));
+                return Err(format!("{key}: must be at least 1"));
             }
         }
         if self.batch_size == 0 {
-            return Err(PaymentError::Config(
-                "payment.batch_size: must be at least 1".into(),
-            ));
+            return Err("payment.batch_size: must be at least 1".into());
         }
         Ok(())
     }

@@ -22,6 +22,8 @@ const ENV_SECTIONS: &[&str] = &[
     "wechat",
     "wechat_pay",
     "recharge",
+    "auth",
+    "payment",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +91,12 @@ pub struct Config {
     /// Top-up providers; empty in the embedded mode means the in-process sandbox.
     #[serde(default, skip_serializing)]
     pub recharge: topup_recharge::ProvidersConfig,
+    /// Staff sign-in, sessions, lockout, password policy and audit logs.
+    #[serde(default)]
+    pub auth: topup_auth::AuthConfig,
+    /// Payment expiry, refund retries and the payment sync job.
+    #[serde(default)]
+    pub payment: topup_payment::PaymentSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -136,6 +144,8 @@ impl Default for Config {
             wechat: WechatSection::default(),
             wechat_pay: None,
             recharge: topup_recharge::ProvidersConfig::default(),
+            auth: topup_auth::AuthConfig::default(),
+            payment: topup_payment::PaymentSettings::default(),
         }
     }
 }
@@ -208,6 +218,8 @@ impl Config {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ServerError::Config(format!("log.level: {e}")))?;
+        self.auth.validate().map_err(ServerError::Config)?;
+        self.payment.validate().map_err(ServerError::Config)?;
         Ok(())
     }
 
@@ -291,6 +303,54 @@ mod tests {
             };
             let config = Config::load(Some(Path::new("topup.toml")), &flags).unwrap();
             assert_eq!(config.server.listen.to_string(), "127.0.0.1:0");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn auth_section_has_defaults_and_takes_overrides() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.auth, topup_auth::AuthConfig::default());
+            jail.create_file("topup.toml", "[auth]\nlockout_threshold = 3\n")?;
+            jail.set_env("TOPUP_AUTH__ACCESS_TOKEN_TTL_MINUTES", "10");
+            let config =
+                Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
+            assert_eq!(config.auth.lockout_threshold, 3);
+            assert_eq!(config.auth.access_token_ttl_minutes, 10);
+            assert_eq!(config.auth.log_retention_days, 90);
+            jail.set_env("TOPUP_AUTH__ACCESS_LOG_SAMPLE_RATE", "2.5");
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("auth.access_log_sample_rate"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn payment_section_has_defaults_and_takes_overrides() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.payment, topup_payment::PaymentSettings::default());
+            jail.create_file("topup.toml", "[payment]\nsync_period_secs = 5\n")?;
+            jail.set_env("TOPUP_PAYMENT__PAYMENT_TTL_SECS", "600");
+            let config =
+                Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
+            assert_eq!(config.payment.sync_period_secs, 5);
+            assert_eq!(config.payment.payment_ttl_secs, 600);
+            assert_eq!(config.payment.query_unpaid_after_secs, 120);
+            jail.set_env("TOPUP_PAYMENT__PAYMENT_TTL_SECS", "30");
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("payment.payment_ttl_secs"), "{error}");
+            jail.set_env("TOPUP_PAYMENT__PAYMENT_TTL_SECS", "600");
+            jail.create_file("bad.toml", "[payment]\nsync_every = 5\n")?;
+            let error = Config::load(Some(Path::new("bad.toml")), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("sync_every"), "{error}");
             Ok(())
         });
     }

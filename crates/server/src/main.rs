@@ -3,6 +3,7 @@
 
 mod config;
 mod integrations;
+mod secrets;
 mod serve;
 
 use std::path::PathBuf;
@@ -20,6 +21,12 @@ pub enum ServerError {
     DataDir { path: String, cause: std::io::Error },
     #[error("store: {0}")]
     Store(#[from] topup_store::StoreError),
+    #[error("staff identity: {0}")]
+    Auth(#[from] topup_auth::AuthError),
+    #[error("payments: {0}")]
+    Payment(#[from] topup_payment::PaymentError),
+    #[error("secret file {path}: {cause}")]
+    Secret { path: String, cause: std::io::Error },
     #[error("cannot listen on {addr}: {cause}")]
     Listen { addr: String, cause: std::io::Error },
     #[error("server stopped with an error: {0}")]

@@ -3,14 +3,22 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use actix_web::HttpServer;
 use topup_api::AppState;
+use topup_auth::AuthService;
 use topup_core::{SharedClock, SystemClock};
+use topup_payment::PaymentService;
 use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat, StoreLocation};
+use crate::secrets;
 use crate::{ServerError, integrations};
+
+/// How often expired log entries, sessions and counters are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 fn init_logging(config: &Config) {
     let filter = EnvFilter::try_from_default_env()
@@ -69,6 +77,57 @@ async fn open_store(config: &Config) -> Result<Store, ServerError> {
     }
 }
 
+/// Staff identity: signing key, seed, first administrator, access-log writer, purge job.
+async fn start_auth(
+    config: &Config,
+    store: Store,
+    clock: SharedClock,
+) -> Result<Arc<AuthService>, ServerError> {
+    let key = secrets::load_or_create_jwt_key(&config.data_dir)?;
+    let auth = Arc::new(AuthService::new(store, clock, config.auth.clone(), &key)?);
+    if let Some(admin) = auth.prepare().await? {
+        secrets::publish_initial_admin(&config.data_dir, &admin)?;
+    }
+    if let Some(writer) = auth.take_access_log_writer() {
+        actix_web::rt::spawn(writer.run());
+    }
+    let purging = Arc::clone(&auth);
+    actix_web::rt::spawn(async move {
+        let mut every = tokio::time::interval(PURGE_EVERY);
+        loop {
+            every.tick().await;
+            match purging.purge().await {
+                Ok(report) => tracing::debug!(?report, "purged expired staff records"),
+                Err(error) => tracing::warn!(%error, "purge of expired staff records failed"),
+            }
+        }
+    });
+    Ok(auth)
+}
+
+/// Payments and refunds over the configured WeChat Pay merchant; the caller starts its sync
+/// job. Owners of `biz_type`s register their event handlers on the service.
+async fn start_payments(
+    config: &Config,
+    store: &Store,
+    integrations: &integrations::Integrations,
+    clock: SharedClock,
+) -> Result<Arc<PaymentService>, ServerError> {
+    let payments = PaymentService::new(
+        store,
+        Arc::clone(&integrations.wechat_pay),
+        clock,
+        config.payment.clone(),
+    )?;
+    payments.prepare().await?;
+    tracing::info!(
+        sync_period_secs = config.payment.sync_period_secs,
+        payment_ttl_secs = config.payment.payment_ttl_secs,
+        "payments ready"
+    );
+    Ok(Arc::new(payments))
+}
+
 pub fn run(config: Config) -> Result<(), ServerError> {
     init_logging(&config);
     actix_web::rt::System::new().block_on(serve(config))
@@ -78,7 +137,8 @@ async fn serve(config: Config) -> Result<(), ServerError> {
     create_data_dir(&config)?;
     let store = open_store(&config).await?;
     let clock: SharedClock = Arc::new(SystemClock);
-    let mut state = AppState::new(store, clock.clone());
+    let auth = start_auth(&config, store.clone(), clock.clone()).await?;
+    let mut state = AppState::new(store, clock.clone(), auth);
     state.max_json_bytes = config.server.max_json_bytes;
 
     // Bind first: the embedded integrations need the real port to reach the sandboxes.
@@ -96,7 +156,7 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let integrations = integrations::build(&config, &base_url, clock)?;
+    let integrations = integrations::build(&config, &base_url, clock.clone())?;
     let delivery = integrations
         .wechat_pay_sandbox
         .as_ref()
@@ -113,6 +173,10 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         sandbox = integrations.wechat_pay_sandbox.is_some(),
         "integrations ready"
     );
+
+    let payments = start_payments(&config, &state.store, &integrations, clock).await?;
+    let state = state.with_payments(Arc::clone(&payments));
+    let payment_sync = payments.spawn_sync_loop();
 
     let mounts = integrations.mounts.clone();
     let app_state = state.clone();
@@ -134,6 +198,7 @@ async fn serve(config: Config) -> Result<(), ServerError> {
     );
     // actix stops accepting on SIGINT/SIGTERM and lets in-flight requests finish.
     server.run().await.map_err(ServerError::Serve)?;
+    payment_sync.abort();
     if let Some(delivery) = delivery {
         delivery.abort();
     }

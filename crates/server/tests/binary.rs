@@ -11,6 +11,8 @@ struct Running {
     child: Child,
     base: String,
     lines: mpsc::Receiver<String>,
+    /// Log lines up to and including "listening on".
+    startup: Vec<String>,
 }
 
 impl Drop for Running {
@@ -20,6 +22,8 @@ impl Drop for Running {
     }
 }
 
+// The child is owned by `Running`, whose `Drop` kills and waits for it.
+#[allow(clippy::zombie_processes)]
 fn start(data_dir: &std::path::Path) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_topup"))
         .args([
@@ -46,17 +50,20 @@ fn start(data_dir: &std::path::Path) -> Running {
         }
     });
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut startup = Vec::new();
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let line = lines
             .recv_timeout(remaining)
             .expect("the server did not report its address in time");
+        startup.push(line.clone());
         if let Some(rest) = line.split("listening on http://").nth(1) {
             let addr: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
             return Running {
                 child,
                 base: format!("http://{addr}"),
                 lines,
+                startup,
             };
         }
     }
@@ -133,6 +140,97 @@ async fn serves_health_docs_and_errors_then_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "{status:?}");
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn stop(server: &mut Running) {
+    Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn first_start_creates_an_admin_whose_password_is_in_a_private_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let mut server = start(&data_dir);
+    let password_file = data_dir.join("initial-admin-password");
+    let key_file = data_dir.join("secrets").join("jwt.key");
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&password_file), 0o600);
+        assert_eq!(mode(&key_file), 0o600);
+    }
+    let password = std::fs::read_to_string(&password_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(password.len() >= 16);
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{}/api/v1/admin/auth/login", server.base))
+        .json(&serde_json::json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let pair: serde_json::Value = login.json().await.unwrap();
+    assert_eq!(pair["must_change_password"], true);
+    let token = pair["access_token"].as_str().unwrap().to_owned();
+    let me = |base: String, token: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(format!("{base}/api/v1/admin/auth/me"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(me(server.base.clone(), token.clone()).await, 200);
+    let users = client
+        .get(format!("{}/api/v1/admin/users", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), 403, "password change comes first");
+    // The password is shown once on the console (stderr), never in the log (stdout).
+    stop(&mut server);
+    let mut logged: Vec<String> = server.startup.clone();
+    logged.extend(server.lines.try_iter());
+    assert!(logged.iter().all(|line| !line.contains(&password)));
+    assert!(
+        logged
+            .iter()
+            .any(|line| line.contains("first administrator"))
+    );
+    let mut console = String::new();
+    std::io::Read::read_to_string(&mut server.child.stderr.take().unwrap(), &mut console).unwrap();
+    assert!(console.contains(&password), "{console}");
+
+    // A restart keeps the signing key (tokens stay valid) and creates no second admin.
+    let key = std::fs::read(&key_file).unwrap();
+    let server = start(&data_dir);
+    assert_eq!(std::fs::read(&key_file).unwrap(), key);
+    assert_eq!(
+        std::fs::read_to_string(&password_file).unwrap().trim(),
+        password
+    );
+    assert_eq!(me(server.base.clone(), token).await, 200);
 }
 
 #[test]

@@ -1,3 +1,4 @@
+pub mod admin;
 pub mod pay;
 pub mod system;
 
@@ -21,7 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/api/v1/pay/wechat/refund-notify")
                 .app_data(web::PayloadConfig::new(pay::MAX_NOTIFICATION_BYTES))
                 .route(web::post().to(pay::refund_notify)),
-        );
+        )
+        .configure(admin::configure);
 }
 
 pub async fn route_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {

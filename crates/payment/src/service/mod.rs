@@ -73,7 +73,7 @@ impl PaymentService {
         clock: SharedClock,
         settings: PaymentSettings,
     ) -> Result<Self, PaymentError> {
-        settings.validate()?;
+        settings.validate().map_err(PaymentError::Config)?;
         Ok(PaymentService {
             payments: store.collection(),
             refunds: store.collection(),

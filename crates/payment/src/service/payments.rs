@@ -104,13 +104,17 @@ impl PaymentService {
             ));
         }
         let now = self.now();
+        let deadline = new
+            .expires_at
+            .unwrap_or_else(|| now.plus(self.secs(self.settings.payment_ttl_secs)));
         // Whole seconds: WeChat's time_expire has no fraction, and a prepay sent again must
         // carry exactly the same body.
-        let expires_at = Timestamp::from_unix_seconds(
-            now.plus(self.secs(self.settings.payment_ttl_secs))
-                .unix_seconds(),
-        )
-        .unwrap_or(now);
+        let expires_at = Timestamp::from_unix_seconds(deadline.unix_seconds()).unwrap_or(deadline);
+        if expires_at < now.plus(TimeDelta::minutes(2)) {
+            return Err(PaymentError::InvalidRequest(
+                "expires_at must be at least two minutes ahead".into(),
+            ));
+        }
         let record = PaymentRecord {
             id: PaymentId::new(),
             version: 0,

@@ -1,0 +1,217 @@
+//! The admin console's two checks on every request: a live session (middleware, 401), then
+//! the route's permission (the `Require<P>` extractor in the handler signature, 403). Also
+//! the access log, written off the request path.
+
+use std::future::{Ready, ready};
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{AUTHORIZATION, USER_AGENT};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use topup_auth::{AccessLog, AuthError, ClientInfo, LogId, Permission, Principal};
+use topup_core::ErrorCode;
+
+use crate::{ApiError, AppState, current_request_id};
+
+/// What the session check concluded, kept in the request's extensions for the extractors.
+#[derive(Clone)]
+enum AuthOutcome {
+    Signed(Principal),
+    Rejected(ApiError),
+}
+
+/// The address and user agent of the caller. The address is the TCP peer: headers such
+/// as `X-Forwarded-For` are not trusted, so the login rate limit cannot be dodged with them.
+pub fn client_info(req: &HttpRequest) -> ClientInfo {
+    ClientInfo::new(
+        req.peer_addr().map(|addr| addr.ip().to_string()),
+        req.headers()
+            .get(USER_AGENT)
+            .and_then(|value| value.to_str().ok()),
+    )
+}
+
+/// Middleware for `/api/v1/admin`: checks a bearer token if one is sent. Routes decide what
+/// they need through their extractors, so public routes (login, refresh) still work.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .map(|value| value.to_str().unwrap_or_default().to_owned());
+    if let Some(header) = header {
+        let outcome = match header.strip_prefix("Bearer ").map(str::trim) {
+            Some(token) if !token.is_empty() => {
+                match req.app_data::<web::Data<AppState>>().cloned() {
+                    Some(state) => {
+                        match state
+                            .auth
+                            .authenticate(token, client_info(req.request()))
+                            .await
+                        {
+                            Ok(principal) => AuthOutcome::Signed(principal),
+                            Err(error) => AuthOutcome::Rejected(error.into()),
+                        }
+                    }
+                    None => AuthOutcome::Rejected(ApiError::internal("no app state")),
+                }
+            }
+            _ => AuthOutcome::Rejected(ApiError::new(
+                ErrorCode::Unauthorized,
+                "expected Authorization: Bearer <access_token>",
+            )),
+        };
+        req.extensions_mut().insert(outcome);
+    }
+    next.call(req).await
+}
+
+fn signed_in(req: &HttpRequest) -> Result<Principal, ApiError> {
+    match req.extensions().get::<AuthOutcome>() {
+        Some(AuthOutcome::Signed(principal)) => Ok(principal.clone()),
+        Some(AuthOutcome::Rejected(error)) => Err(error.clone()),
+        None => Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "sign in first: Authorization: Bearer <access_token>",
+        )),
+    }
+}
+
+/// Something acting on the admin API, for the operation log.
+pub trait Actor {
+    fn principal(&self) -> &Principal;
+    /// The permission the route required, or `authenticated`.
+    fn permission(&self) -> &'static str;
+}
+
+/// A signed-in staff member holding permission `P`. Put it first in a handler's arguments:
+/// it resolves at once, before any body is read. Refuses with 401 without a live session,
+/// 403 `PASSWORD_CHANGE_REQUIRED` while the password must be changed, 403 `FORBIDDEN`
+/// without `P`.
+pub struct Require<P: Permission> {
+    principal: Principal,
+    permission: PhantomData<P>,
+}
+
+impl<P: Permission> Deref for Require<P> {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+impl<P: Permission> Actor for Require<P> {
+    fn principal(&self) -> &Principal {
+        &self.principal
+    }
+    fn permission(&self) -> &'static str {
+        P::CODE
+    }
+}
+
+impl<P: Permission> FromRequest for Require<P> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(signed_in(req).and_then(|principal| {
+            if principal.must_change_password {
+                return Err(AuthError::PasswordChangeRequired.into());
+            }
+            if !principal.can(P::CODE) {
+                return Err(AuthError::Forbidden(P::CODE.to_owned()).into());
+            }
+            Ok(Require {
+                principal,
+                permission: PhantomData,
+            })
+        }))
+    }
+}
+
+/// Any signed-in staff member, even one who must still change their password. Only for
+/// self-service routes (me, password, logout), which carry `x-authenticated-only`.
+pub struct Authenticated(pub Principal);
+
+impl Deref for Authenticated {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.0
+    }
+}
+
+impl Actor for Authenticated {
+    fn principal(&self) -> &Principal {
+        &self.0
+    }
+    fn permission(&self) -> &'static str {
+        "authenticated"
+    }
+}
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(signed_in(req).map(Authenticated))
+    }
+}
+
+/// The caller's address and user agent, for public routes.
+pub struct Client(pub ClientInfo);
+
+impl FromRequest for Client {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Client(client_info(req))))
+    }
+}
+
+/// Middleware for `/api/v1/admin`: records method, route template, status, duration, actor,
+/// address and user agent of a sample of requests. Entries go through a bounded channel to
+/// a background writer, so a slow store never slows a request.
+pub async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .filter(|state| state.auth.access_log().sampled());
+    let method = req.method().to_string();
+    let client = client_info(req.request());
+    let response = next.call(req).await?.map_into_boxed_body();
+    if let Some(state) = state {
+        let request = response.request();
+        let (actor_id, actor_username) = match request.extensions().get::<AuthOutcome>() {
+            Some(AuthOutcome::Signed(p)) => (Some(p.user_id), Some(p.username.clone())),
+            _ => (None, None),
+        };
+        state.auth.access_log().record(AccessLog {
+            id: LogId::new(),
+            method,
+            path: request
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".to_owned()),
+            status: response.status().as_u16(),
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            actor_id,
+            actor_username,
+            ip: client.ip,
+            user_agent: client.user_agent,
+            request_id: current_request_id(),
+            at: state.clock.now(),
+        });
+    }
+    Ok(response)
+}

@@ -1,0 +1,180 @@
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use thiserror::Error;
+use topup_core::{Secret, Timestamp};
+use topup_store::StoreError;
+
+/// Per-field validation messages: `{"username": ["must be 3 to 32 characters"]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct FieldErrors(BTreeMap<String, Vec<String>>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        FieldErrors::default()
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn fields(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.0
+    }
+
+    pub fn merge(&mut self, other: FieldErrors) {
+        for (field, messages) in other.0 {
+            self.0.entry(field).or_default().extend(messages);
+        }
+    }
+
+    /// `Ok(())` when nothing was added, else [`AuthError::Validation`].
+    pub fn into_result(self) -> Result<(), AuthError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(AuthError::Validation(self))
+        }
+    }
+
+    fn collect(&mut self, prefix: &str, errors: &validator::ValidationErrors) {
+        for (field, kind) in errors.errors() {
+            let path = if prefix.is_empty() {
+                field.to_string()
+            } else {
+                format!("{prefix}.{field}")
+            };
+            match kind {
+                validator::ValidationErrorsKind::Field(list) => {
+                    for error in list {
+                        let message = error
+                            .message
+                            .as_ref()
+                            .map(|m| m.to_string())
+                            .unwrap_or_else(|| describe(error));
+                        self.add(&path, message);
+                    }
+                }
+                validator::ValidationErrorsKind::Struct(inner) => self.collect(&path, inner),
+                validator::ValidationErrorsKind::List(items) => {
+                    for (index, inner) in items {
+                        self.collect(&format!("{path}[{index}]"), inner);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A readable message for validator's built-in checks (which carry only a code and params).
+fn describe(error: &validator::ValidationError) -> String {
+    let param = |name: &str| error.params.get(name).map(ToString::to_string);
+    match error.code.as_ref() {
+        "length" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("must be {min} to {max} characters long"),
+            (Some(min), None) => format!("must be at least {min} characters long"),
+            (None, Some(max)) => format!("must be at most {max} characters long"),
+            _ => "has an invalid length".to_owned(),
+        },
+        "range" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
+            _ => "is out of range".to_owned(),
+        },
+        other => format!("is invalid ({other})"),
+    }
+}
+
+impl From<validator::ValidationErrors> for FieldErrors {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let mut fields = FieldErrors::new();
+        fields.collect("", &errors);
+        fields
+    }
+}
+
+/// Everything staff identity can refuse or fail with. `topup-api` maps each variant to one
+/// error code in one place.
+#[derive(Debug, Error)]
+pub enum AuthError {
+    #[error("invalid input")]
+    Validation(FieldErrors),
+    /// Unknown user and wrong password look the same, so usernames cannot be probed.
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    #[error("too many failed logins; the account is locked until {until}")]
+    AccountLocked { until: Timestamp },
+    #[error("too many login attempts from this address; retry in {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error("this account is disabled")]
+    AccountDisabled,
+    /// Missing, malformed or revoked credentials; the text says which, without secrets.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    #[error("the access token has expired; refresh it")]
+    TokenExpired,
+    #[error("the password must be changed before anything else")]
+    PasswordChangeRequired,
+    #[error("missing permission {0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("role {code} is assigned to {users} user(s); reassign them first")]
+    RoleInUse { code: String, users: u64 },
+    #[error("{0}")]
+    LastSuperAdmin(&'static str),
+    #[error("{0}")]
+    SelfModification(&'static str),
+    #[error("{0}")]
+    BuiltinProtected(String),
+    #[error("the menu node has {0} child node(s); delete or move them first")]
+    MenuHasChildren(u64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Our own failure (randomness, hashing, signing); logged, never shown.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl AuthError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.add(field, message);
+        AuthError::Validation(errors)
+    }
+}
+
+/// Runs the derived validator and turns its report into [`AuthError::Validation`].
+pub(crate) fn validate(input: &impl validator::Validate) -> Result<(), AuthError> {
+    validate_with_secrets(input, &[])
+}
+
+/// Like [`validate`], also requiring each secret field to be present and at most 128
+/// characters (secrets are not `Serialize`, so the derive cannot see them).
+pub(crate) fn validate_with_secrets(
+    input: &impl validator::Validate,
+    secrets: &[(&str, &Secret<String>)],
+) -> Result<(), AuthError> {
+    let mut errors = match input.validate() {
+        Ok(()) => FieldErrors::new(),
+        Err(report) => FieldErrors::from(report),
+    };
+    for (field, secret) in secrets {
+        let length = secret.expose().chars().count();
+        if length == 0 {
+            errors.add(field, "is required");
+        } else if length > 128 {
+            errors.add(field, "must be at most 128 characters long");
+        }
+    }
+    errors.into_result()
+}

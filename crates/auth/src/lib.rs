@@ -1,0 +1,37 @@
+//! Staff identity and role-based access control for the admin console (DESIGN §6, §7):
+//! staff users with argon2id passwords, roles holding `module:resource:action` permission
+//! codes, the menu/permission tree the SPA renders, revocable sessions (short JWTs naming a
+//! stored session + rotating refresh tokens), lockout and a per-address login limit, and the
+//! login, operation and access logs. No HTTP here: `topup-api` maps this to routes.
+
+mod audit;
+mod config;
+mod error;
+mod limiter;
+mod listing;
+mod logs;
+mod menus;
+mod model;
+mod password;
+pub mod perm;
+mod roles;
+pub mod seed;
+mod service;
+mod sessions;
+mod token;
+mod users;
+mod views;
+
+pub use audit::{AccessLogSink, AccessLogWriter, Audited, Change, mask_secrets, snapshot};
+pub use config::AuthConfig;
+pub use error::{AuthError, FieldErrors};
+pub use logs::PurgeReport;
+pub use model::{
+    AccessLog, LogId, LoginLog, LoginResult, MenuKind, MenuNodeId, OperationLog, OperationResult,
+    RoleId, SessionId, StaffUserId,
+};
+pub use password::generate_password;
+pub use perm::Permission;
+pub use service::{AuthService, ClientInfo, InitialAdmin, Principal};
+pub use token::generate_signing_key;
+pub use views::*;

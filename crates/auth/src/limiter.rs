@@ -1,0 +1,97 @@
+//! Per-IP login rate limit: governor's GCRA keyed by client address, on the injected clock.
+
+use std::num::NonZeroU32;
+
+use governor::clock::{Clock as GovernorClockTrait, Reference};
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::keyed::HashMapStateStore;
+use governor::{Quota, RateLimiter};
+use topup_core::SharedClock;
+
+use crate::config::AuthConfig;
+
+/// Lets governor read our clock, so tests drive the limit with a `ManualClock`.
+#[derive(Clone)]
+struct ClockAdapter(SharedClock);
+
+impl GovernorClockTrait for ClockAdapter {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        let millis = u64::try_from(self.0.now().unix_millis()).unwrap_or(0);
+        Nanos::from(millis.saturating_mul(1_000_000))
+    }
+}
+
+type Keyed = RateLimiter<String, HashMapStateStore<String>, ClockAdapter, NoOpMiddleware<Nanos>>;
+
+pub(crate) struct LoginLimiter {
+    limiter: Option<Keyed>,
+    clock: ClockAdapter,
+}
+
+impl LoginLimiter {
+    pub(crate) fn new(config: &AuthConfig, clock: SharedClock) -> Self {
+        let clock = ClockAdapter(clock);
+        let limiter = NonZeroU32::new(config.login_rate_per_minute).map(|rate| {
+            let burst = NonZeroU32::new(config.login_rate_burst).unwrap_or(rate);
+            RateLimiter::hashmap_with_clock(
+                Quota::per_minute(rate).allow_burst(burst),
+                clock.clone(),
+            )
+        });
+        LoginLimiter { limiter, clock }
+    }
+
+    /// `Err(seconds to wait)` when this address has used up its attempts.
+    pub(crate) fn check(&self, ip: &str) -> Result<(), u64> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        limiter.check_key(&ip.to_owned()).map_err(|not_until| {
+            let wait = not_until
+                .earliest_possible()
+                .duration_since(self.clock.now());
+            u64::from(wait).div_ceil(1_000_000_000).max(1)
+        })
+    }
+
+    /// Forgets addresses whose allowance is full again (called by the purge job).
+    pub(crate) fn forget_idle(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use chrono::TimeDelta;
+    use topup_core::{ManualClock, Timestamp};
+
+    #[test]
+    fn refuses_after_the_burst_and_recovers_with_the_clock() {
+        let clock = ManualClock::new(Timestamp::parse("2026-01-01T00:00:00Z").unwrap());
+        let config = AuthConfig {
+            login_rate_per_minute: 6,
+            login_rate_burst: 2,
+            ..AuthConfig::default()
+        };
+        let limiter = LoginLimiter::new(&config, Arc::new(clock.clone()));
+        assert!(limiter.check("10.0.0.1").is_ok());
+        assert!(limiter.check("10.0.0.1").is_ok());
+        let wait = limiter.check("10.0.0.1").unwrap_err();
+        assert!((1..=10).contains(&wait), "{wait}");
+        assert!(
+            limiter.check("10.0.0.2").is_ok(),
+            "other addresses are not affected"
+        );
+        clock.advance(TimeDelta::seconds(10));
+        assert!(limiter.check("10.0.0.1").is_ok());
+    }
+}

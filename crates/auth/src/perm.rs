@@ -1,0 +1,98 @@
+//! Permission codes (`module:resource:action`) as marker types, so a route states the one it
+//! needs in its handler signature: `Require<perm::SystemUserCreate>`.
+
+/// A permission a route can require. Implemented only by the markers below.
+pub trait Permission: Send + Sync + 'static {
+    const CODE: &'static str;
+}
+
+macro_rules! permissions {
+    ($( $(#[$doc:meta])* $name:ident = $code:literal; )*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+
+            impl Permission for $name {
+                const CODE: &'static str = $code;
+            }
+        )*
+
+        /// Every code a route can require, in declaration order.
+        pub const ALL: &[&str] = &[$($code,)*];
+    };
+}
+
+permissions! {
+    /// List and view staff users.
+    SystemUserList = "system:user:list";
+    SystemUserCreate = "system:user:create";
+    /// Change a staff user's profile (display name).
+    SystemUserUpdate = "system:user:update";
+    SystemUserDisable = "system:user:disable";
+    SystemUserEnable = "system:user:enable";
+    SystemUserResetPassword = "system:user:reset-password";
+    SystemUserAssignRoles = "system:user:assign-roles";
+    /// List and view roles.
+    SystemRoleList = "system:role:list";
+    SystemRoleCreate = "system:role:create";
+    SystemRoleUpdate = "system:role:update";
+    SystemRoleDelete = "system:role:delete";
+    SystemRoleAssignPermissions = "system:role:assign-permissions";
+    /// View the whole menu/permission tree.
+    SystemMenuList = "system:menu:list";
+    SystemMenuCreate = "system:menu:create";
+    SystemMenuUpdate = "system:menu:update";
+    SystemMenuDelete = "system:menu:delete";
+    /// See who is signed in.
+    SystemSessionList = "system:session:list";
+    /// Force a session to log out.
+    SystemSessionRevoke = "system:session:revoke";
+    SystemLoginLogList = "system:login-log:list";
+    SystemOperationLogList = "system:operation-log:list";
+    SystemAccessLogList = "system:access-log:list";
+    /// List, filter and view orders with their timelines.
+    OrderList = "order:order:list";
+    /// Export the order list as CSV.
+    OrderExport = "order:order:export";
+    /// Refund a delivered order, fully or partly.
+    OrderRefund = "order:order:refund";
+    /// Send a held order back to recharging.
+    OrderRetry = "order:order:retry";
+    /// Read the recharge log (every provider attempt).
+    OrderRechargeList = "order:recharge:list";
+    /// See payment alerts: WeChat Pay reports that disagree with our records.
+    PaymentAlertList = "payment:alert:list";
+}
+
+/// `module:resource:action`, each part lower-case letters, digits, `-` or `_`, starting
+/// with a letter.
+pub fn is_valid_code(code: &str) -> bool {
+    let parts: Vec<&str> = code.split(':').collect();
+    code.len() <= 96
+        && parts.len() == 3
+        && parts.iter().all(|part| {
+            let mut chars = part.chars();
+            matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+                && chars
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_well_formed_and_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ALL {
+            assert!(is_valid_code(code), "{code}");
+            assert!(seen.insert(code), "duplicate {code}");
+        }
+        assert!(!is_valid_code("system:user"));
+        assert!(!is_valid_code("System:user:list"));
+        assert!(!is_valid_code("a:b:c:d"));
+        assert_eq!(SystemUserCreate::CODE, "system:user:create");
+    }
+}

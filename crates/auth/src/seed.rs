@@ -1,0 +1,347 @@
+//! The menu/permission tree every installation starts with, upserted at start by stable key.
+//! Later modules add their directories, menus and buttons to [`MENU_SEED`]: one list, parents
+//! before children.
+
+use crate::model::MenuKind;
+use crate::perm::{self, Permission};
+
+/// Code of the built-in role that holds every permission.
+pub const SUPER_ADMIN: &str = "super_admin";
+
+/// One node of the seeded tree. `key` is stable forever: it is how the seed finds the node
+/// again on the next start.
+#[derive(Debug, Clone, Copy)]
+pub struct SeedNode {
+    pub key: &'static str,
+    pub parent: Option<&'static str>,
+    pub kind: MenuKind,
+    pub name: &'static str,
+    pub permission: Option<&'static str>,
+    /// SPA route path.
+    pub path: Option<&'static str>,
+    /// SPA component key.
+    pub component: Option<&'static str>,
+    pub icon: Option<&'static str>,
+    pub order: i32,
+}
+
+const fn directory(
+    key: &'static str,
+    name: &'static str,
+    path: &'static str,
+    icon: &'static str,
+    order: i32,
+) -> SeedNode {
+    SeedNode {
+        key,
+        parent: None,
+        kind: MenuKind::Directory,
+        name,
+        permission: None,
+        path: Some(path),
+        component: None,
+        icon: Some(icon),
+        order,
+    }
+}
+
+const fn menu(
+    key: &'static str,
+    parent: &'static str,
+    name: &'static str,
+    permission: &'static str,
+    order: i32,
+) -> SeedNode {
+    SeedNode {
+        key,
+        parent: Some(parent),
+        kind: MenuKind::Menu,
+        name,
+        permission: Some(permission),
+        path: None,
+        component: None,
+        icon: None,
+        order,
+    }
+}
+
+impl SeedNode {
+    /// Where the SPA shows a menu: route path, component key, icon.
+    const fn page(
+        mut self,
+        path: &'static str,
+        component: &'static str,
+        icon: &'static str,
+    ) -> SeedNode {
+        self.path = Some(path);
+        self.component = Some(component);
+        self.icon = Some(icon);
+        self
+    }
+}
+
+const fn button(
+    key: &'static str,
+    parent: &'static str,
+    name: &'static str,
+    permission: &'static str,
+    order: i32,
+) -> SeedNode {
+    SeedNode {
+        key,
+        parent: Some(parent),
+        kind: MenuKind::Button,
+        name,
+        permission: Some(permission),
+        path: None,
+        component: None,
+        icon: None,
+        order,
+    }
+}
+
+/// The whole seeded tree. Add new modules' nodes here.
+pub const MENU_SEED: &[SeedNode] = &[
+    directory("system", "System", "/system", "setting", 900),
+    // Staff users.
+    menu(
+        "system.users",
+        "system",
+        "Staff users",
+        perm::SystemUserList::CODE,
+        10,
+    )
+    .page("/system/users", "system/users/index", "user"),
+    button(
+        "system.users.create",
+        "system.users",
+        "Create",
+        perm::SystemUserCreate::CODE,
+        1,
+    ),
+    button(
+        "system.users.update",
+        "system.users",
+        "Edit",
+        perm::SystemUserUpdate::CODE,
+        2,
+    ),
+    button(
+        "system.users.disable",
+        "system.users",
+        "Disable",
+        perm::SystemUserDisable::CODE,
+        3,
+    ),
+    button(
+        "system.users.enable",
+        "system.users",
+        "Enable",
+        perm::SystemUserEnable::CODE,
+        4,
+    ),
+    button(
+        "system.users.reset-password",
+        "system.users",
+        "Reset password",
+        perm::SystemUserResetPassword::CODE,
+        5,
+    ),
+    button(
+        "system.users.assign-roles",
+        "system.users",
+        "Assign roles",
+        perm::SystemUserAssignRoles::CODE,
+        6,
+    ),
+    // Roles.
+    menu(
+        "system.roles",
+        "system",
+        "Roles",
+        perm::SystemRoleList::CODE,
+        20,
+    )
+    .page("/system/roles", "system/roles/index", "team"),
+    button(
+        "system.roles.create",
+        "system.roles",
+        "Create",
+        perm::SystemRoleCreate::CODE,
+        1,
+    ),
+    button(
+        "system.roles.update",
+        "system.roles",
+        "Edit",
+        perm::SystemRoleUpdate::CODE,
+        2,
+    ),
+    button(
+        "system.roles.delete",
+        "system.roles",
+        "Delete",
+        perm::SystemRoleDelete::CODE,
+        3,
+    ),
+    button(
+        "system.roles.assign-permissions",
+        "system.roles",
+        "Assign permissions",
+        perm::SystemRoleAssignPermissions::CODE,
+        4,
+    ),
+    // Menus and permissions.
+    menu(
+        "system.menus",
+        "system",
+        "Menus & permissions",
+        perm::SystemMenuList::CODE,
+        30,
+    )
+    .page("/system/menus", "system/menus/index", "menu"),
+    button(
+        "system.menus.create",
+        "system.menus",
+        "Create",
+        perm::SystemMenuCreate::CODE,
+        1,
+    ),
+    button(
+        "system.menus.update",
+        "system.menus",
+        "Edit",
+        perm::SystemMenuUpdate::CODE,
+        2,
+    ),
+    button(
+        "system.menus.delete",
+        "system.menus",
+        "Delete",
+        perm::SystemMenuDelete::CODE,
+        3,
+    ),
+    // Online sessions.
+    menu(
+        "system.sessions",
+        "system",
+        "Online staff",
+        perm::SystemSessionList::CODE,
+        40,
+    )
+    .page("/system/sessions", "system/sessions/index", "desktop"),
+    button(
+        "system.sessions.revoke",
+        "system.sessions",
+        "Force logout",
+        perm::SystemSessionRevoke::CODE,
+        1,
+    ),
+    // Logs.
+    menu(
+        "system.login-logs",
+        "system",
+        "Login log",
+        perm::SystemLoginLogList::CODE,
+        50,
+    )
+    .page("/system/logs/login", "system/logs/login", "login"),
+    menu(
+        "system.operation-logs",
+        "system",
+        "Operation log",
+        perm::SystemOperationLogList::CODE,
+        60,
+    )
+    .page("/system/logs/operations", "system/logs/operations", "audit"),
+    menu(
+        "system.access-logs",
+        "system",
+        "Access log",
+        perm::SystemAccessLogList::CODE,
+        70,
+    )
+    .page("/system/logs/access", "system/logs/access", "history"),
+    // Orders.
+    directory("order", "Orders", "/order", "shopping", 100),
+    menu("order.orders", "order", "Orders", perm::OrderList::CODE, 10).page(
+        "/order/orders",
+        "order/orders/index",
+        "profile",
+    ),
+    button(
+        "order.orders.export",
+        "order.orders",
+        "Export CSV",
+        perm::OrderExport::CODE,
+        1,
+    ),
+    button(
+        "order.orders.refund",
+        "order.orders",
+        "Refund",
+        perm::OrderRefund::CODE,
+        2,
+    ),
+    button(
+        "order.orders.retry",
+        "order.orders",
+        "Retry held order",
+        perm::OrderRetry::CODE,
+        3,
+    ),
+    menu(
+        "order.recharges",
+        "order",
+        "Recharge log",
+        perm::OrderRechargeList::CODE,
+        20,
+    )
+    .page("/order/recharges", "order/recharges/index", "thunderbolt"),
+    // Payments.
+    directory("payment", "Payments", "/payment", "wallet", 110),
+    menu(
+        "payment.alerts",
+        "payment",
+        "Payment alerts",
+        perm::PaymentAlertList::CODE,
+        10,
+    )
+    .page("/payment/alerts", "payment/alerts/index", "alert"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn keys_are_unique_and_parents_come_first() {
+        let mut seen = HashSet::new();
+        for node in MENU_SEED {
+            if let Some(parent) = node.parent {
+                assert!(
+                    seen.contains(parent),
+                    "{} before its parent {parent}",
+                    node.key
+                );
+            }
+            assert!(seen.insert(node.key), "duplicate key {}", node.key);
+            if node.kind == MenuKind::Button {
+                assert!(
+                    node.parent.is_some() && node.permission.is_some(),
+                    "{}",
+                    node.key
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_route_permission_can_be_granted_from_the_tree() {
+        let seeded: HashSet<&str> = MENU_SEED.iter().filter_map(|n| n.permission).collect();
+        for code in perm::ALL {
+            assert!(seeded.contains(code), "{code} is not in the menu seed");
+        }
+    }
+}

@@ -1,0 +1,64 @@
+use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
+
+/// How orders behave; every value has a default that suits the embedded mode.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrdersConfig {
+    /// An unpaid order is closed (after asking WeChat) this many minutes after checkout.
+    pub pay_timeout_minutes: i64,
+    /// At most this many orders per number per day (UTC+8 day); 0 = unlimited.
+    pub max_orders_per_number_per_day: u32,
+    /// Send attempts (over all providers) before a retryable failure becomes final.
+    pub max_recharge_attempts: u32,
+    /// First retry delay after a retryable failure; doubles per attempt.
+    pub retry_backoff_seconds: i64,
+    /// How often a provider's PROCESSING top-up is polled.
+    pub poll_interval_seconds: i64,
+    /// How soon an ambiguous (timed-out) top-up is looked up by its key.
+    pub lookup_delay_seconds: i64,
+    /// A worker's hold on an order; must outlast one provider call.
+    pub lease_seconds: i64,
+    /// How many due orders one worker pass claims.
+    pub batch_size: usize,
+    /// How often the worker looks for due orders (seconds, real time).
+    pub worker_period_seconds: u64,
+}
+
+impl Default for OrdersConfig {
+    fn default() -> Self {
+        OrdersConfig {
+            pay_timeout_minutes: 15,
+            max_orders_per_number_per_day: 10,
+            max_recharge_attempts: 5,
+            retry_backoff_seconds: 30,
+            poll_interval_seconds: 5,
+            lookup_delay_seconds: 5,
+            lease_seconds: 60,
+            batch_size: 20,
+            worker_period_seconds: 1,
+        }
+    }
+}
+
+impl OrdersConfig {
+    pub fn pay_timeout(&self) -> TimeDelta {
+        TimeDelta::minutes(self.pay_timeout_minutes)
+    }
+
+    /// `retry_backoff × 2^(attempt-1)`, capped at ten minutes.
+    pub fn retry_backoff(&self, attempt: u32) -> TimeDelta {
+        let factor = 2i64.saturating_pow(attempt.saturating_sub(1).min(16));
+        TimeDelta::seconds(self.retry_backoff_seconds.saturating_mul(factor).min(600))
+    }
+
+    pub fn poll_interval(&self, polls: u32) -> TimeDelta {
+        // Poll steadily at first, then back off to at most five minutes.
+        let factor = if polls < 10 {
+            1
+        } else {
+            i64::from(polls / 10) + 1
+        };
+        TimeDelta::seconds(self.poll_interval_seconds.saturating_mul(factor).min(300))
+    }
+}

@@ -1,0 +1,41 @@
+use thiserror::Error;
+use topup_core::CoreError;
+use topup_store::StoreError;
+
+#[derive(Debug, Error)]
+pub enum OrdersError {
+    #[error("order {0} not found")]
+    NotFound(String),
+    #[error("plan {0} is not for sale")]
+    PlanUnavailable(String),
+    #[error("{0}")]
+    InvalidPhone(String),
+    #[error("the number belongs to {number_country}, the plan to {plan_country}")]
+    CountryMismatch {
+        number_country: String,
+        plan_country: String,
+    },
+    #[error("the number is on operator {detected}, the plan is for {plan}")]
+    OperatorMismatch { detected: String, plan: String },
+    #[error("blocked: {0}")]
+    Blocked(String),
+    #[error("limit reached: {0}")]
+    LimitReached(String),
+    #[error("the same Idempotency-Key was used with another request body")]
+    IdempotencyMismatch,
+    #[error("order is {state}; {action} is not possible")]
+    InvalidState { state: String, action: String },
+    #[error("refund of {requested} exceeds the refundable {refundable}")]
+    RefundTooLarge {
+        requested: String,
+        refundable: String,
+    },
+    #[error("payment could not be started: {0}")]
+    PaymentFailed(String),
+    #[error("payment service: {0}")]
+    Payment(String),
+    #[error("money arithmetic: {0}")]
+    Money(#[from] CoreError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,22 @@
+//! The top-up order (DESIGN §3, §7): checkout, one state machine, and the workers that drive
+//! it from payment to recharge to refund, exactly once whatever crashes in between.
+
+mod config;
+mod engine;
+mod error;
+mod model;
+mod ports;
+mod service;
+
+pub use config::OrdersConfig;
+pub use engine::OrderEngine;
+pub use error::OrdersError;
+pub use model::{
+    CheckoutKey, Hold, InFlight, Order, OrderRefund, OrderState, PaymentInfo, PendingTopup,
+    PlanKind, PlanSnapshot, PriceLine, RechargeAttempt, RechargeInfo, RechargeLogEntry,
+    RefundState, TimelineEvent,
+};
+pub use ports::{
+    BlockKind, Blocklist, CheckoutPlan, CloseOutcome, PaymentPort, PaymentStart, PlanCatalog,
+};
+pub use service::{Checkout, CheckoutRequest, OrderQuery, OrdersService, RechargeLogQuery};

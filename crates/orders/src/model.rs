@@ -1,0 +1,395 @@
+//! The order document: one unit of consistency that carries its own whole story — state,
+//! price lines, payment, every recharge attempt, refunds and a timeline (DESIGN §3).
+
+use serde::{Deserialize, Serialize};
+use topup_core::{CountryCode, Money, Timestamp};
+use topup_recharge::{AttemptSummary, ProviderAmount, TopupOutcome};
+use topup_store::{Document, Lease};
+use utoipa::ToSchema;
+
+/// The one state machine of an order.
+///
+/// ```text
+/// awaiting_payment ─┬─> paid ─> recharging ─┬─> succeeded ─(staff refund)─> refunding ─> refunded
+///                   └─> closed              └─> failed ─> refunding ─> refunded
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    AwaitingPayment,
+    Paid,
+    Recharging,
+    Succeeded,
+    Failed,
+    Refunding,
+    Refunded,
+    Closed,
+}
+
+impl OrderState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OrderState::AwaitingPayment => "awaiting_payment",
+            OrderState::Paid => "paid",
+            OrderState::Recharging => "recharging",
+            OrderState::Succeeded => "succeeded",
+            OrderState::Failed => "failed",
+            OrderState::Refunding => "refunding",
+            OrderState::Refunded => "refunded",
+            OrderState::Closed => "closed",
+        }
+    }
+
+    /// Whether the machine allows `self → next`. Every state change goes through this.
+    pub fn can_become(&self, next: OrderState) -> bool {
+        use OrderState::*;
+        matches!(
+            (self, next),
+            (AwaitingPayment, Paid)
+                | (AwaitingPayment, Closed)
+                | (Paid, Recharging)
+                | (Recharging, Succeeded)
+                | (Recharging, Failed)
+                | (Failed, Refunding)
+                | (Succeeded, Refunding)
+                | (Refunding, Refunded)
+                // A partial staff refund completes back into the delivered state.
+                | (Refunding, Succeeded)
+        )
+    }
+
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            OrderState::Succeeded | OrderState::Refunded | OrderState::Closed
+        )
+    }
+}
+
+impl From<OrderState> for serde_json::Value {
+    fn from(state: OrderState) -> Self {
+        serde_json::Value::String(state.as_str().to_owned())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanKind {
+    Airtime,
+    Data,
+}
+
+impl PlanKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PlanKind::Airtime => "airtime",
+            PlanKind::Data => "data",
+        }
+    }
+}
+
+/// What was bought, frozen at checkout so later catalog edits never change an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlanSnapshot {
+    pub plan_id: String,
+    pub kind: PlanKind,
+    pub country: CountryCode,
+    pub operator_id: String,
+    pub operator_name: String,
+    pub title: String,
+    /// The provider whose catalog the plan came from, and its product.
+    pub provider_id: String,
+    pub provider_operator_id: String,
+    /// What the provider is asked to send (sender currency, or local when `use_local_amount`).
+    #[schema(value_type = Object)]
+    pub provider_amount: ProviderAmount,
+    pub use_local_amount: bool,
+}
+
+/// One line of the price: the base retail price, then discounts (membership, coupon).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PriceLine {
+    /// `base`, `membership`, `coupon`.
+    pub kind: String,
+    pub label: String,
+    /// Positive for the base, negative for discounts.
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PaymentInfo {
+    pub out_trade_no: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<Timestamp>,
+}
+
+/// One call to a provider (or one lookup of an earlier call), as the recharge log shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RechargeAttempt {
+    /// 1-based attempt number; its idempotency key is `<order_no>-<n>`.
+    pub number: u32,
+    pub provider_id: String,
+    pub key: String,
+    /// `send`, `lookup` or `status`.
+    pub action: String,
+    pub started_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<i64>,
+    /// The outcome class, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub outcome: Option<TopupOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub summary: Option<AttemptSummary>,
+}
+
+/// The dispatch written *before* a provider is called: after a crash it says "this key may
+/// have been committed at this provider — look it up before anything else".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InFlight {
+    pub provider_id: String,
+    pub key: String,
+    pub since: Timestamp,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RechargeInfo {
+    #[serde(default)]
+    pub attempts: Vec<RechargeAttempt>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<InFlight>,
+    /// A provider accepted the top-up and is still processing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingTopup>,
+    /// Providers that failed this order in a way that allows trying the next one.
+    #[serde(default)]
+    pub exhausted_providers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_transaction_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_by: Option<String>,
+    /// The last "our side is not ready" answer (wallet empty, credentials): if no other
+    /// provider can deliver, the order is held for staff with this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precondition: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PendingTopup {
+    pub provider_id: String,
+    pub key: String,
+    pub provider_ref: String,
+    pub polls: u32,
+}
+
+/// Why an order waits for staff (a provider precondition: wallet empty, credentials).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Hold {
+    pub reason: String,
+    pub since: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundState {
+    Requested,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OrderRefund {
+    pub out_refund_no: String,
+    pub amount: Money,
+    pub reason: String,
+    /// `system` for automatic refunds, else the staff user id.
+    pub initiator: String,
+    pub state: RefundState,
+    pub requested_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
+    /// Whether the payment side has accepted the request (it is retried until it has).
+    #[serde(default)]
+    pub submitted: bool,
+}
+
+/// One entry of the order's story.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TimelineEvent {
+    pub at: Timestamp,
+    /// `user:<id>`, `staff:<id>`, `system`, `wechat`, `provider:<id>`.
+    pub actor: String,
+    pub what: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The `Idempotency-Key` a checkout was made with, and a hash of its body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckoutKey {
+    pub key: String,
+    pub body_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Order {
+    /// The order number; also the WeChat `out_trade_no` (a ULID fits its pattern).
+    pub id: String,
+    #[serde(default)]
+    pub version: i64,
+    pub user_id: String,
+    pub openid: String,
+    pub phone: String,
+    pub country: CountryCode,
+    pub plan: PlanSnapshot,
+    pub price_lines: Vec<PriceLine>,
+    pub total: Money,
+    pub state: OrderState,
+    pub payment: PaymentInfo,
+    #[serde(default)]
+    pub recharge: RechargeInfo,
+    #[serde(default)]
+    pub refunds: Vec<OrderRefund>,
+    #[serde(default)]
+    pub timeline: Vec<TimelineEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Hold>,
+    /// When a worker should next look at this order; absent when nothing is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_action_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub lease: Option<Lease>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub checkout_key: Option<CheckoutKey>,
+    /// When an unpaid order is closed.
+    pub pay_deadline: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// The client address at checkout (for limits and audit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub client_ip: Option<String>,
+}
+
+impl Document for Order {
+    const COLLECTION: &'static str = "orders";
+}
+
+impl Order {
+    pub fn order_no(&self) -> &str {
+        &self.id
+    }
+
+    /// Appends to the timeline.
+    pub fn note(
+        &mut self,
+        at: Timestamp,
+        actor: impl Into<String>,
+        what: impl Into<String>,
+        detail: Option<String>,
+    ) {
+        self.timeline.push(TimelineEvent {
+            at,
+            actor: actor.into(),
+            what: what.into(),
+            detail,
+        });
+    }
+
+    /// Sum of refunds not failed.
+    pub fn refunded_or_pending(&self) -> Result<Money, topup_core::CoreError> {
+        self.refunds
+            .iter()
+            .filter(|r| r.state != RefundState::Failed)
+            .try_fold(Money::zero(self.total.currency), |sum, r| {
+                sum.checked_add(r.amount)
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OrderState::*;
+
+    #[test]
+    fn the_machine_allows_only_its_edges() {
+        let all = [
+            AwaitingPayment,
+            Paid,
+            Recharging,
+            Succeeded,
+            Failed,
+            Refunding,
+            Refunded,
+            Closed,
+        ];
+        let allowed = [
+            (AwaitingPayment, Paid),
+            (AwaitingPayment, Closed),
+            (Paid, Recharging),
+            (Recharging, Succeeded),
+            (Recharging, Failed),
+            (Failed, Refunding),
+            (Succeeded, Refunding),
+            (Refunding, Refunded),
+            (Refunding, Succeeded),
+        ];
+        for from in all {
+            for to in all {
+                assert_eq!(
+                    from.can_become(to),
+                    allowed.contains(&(from, to)),
+                    "{from:?} -> {to:?}"
+                );
+            }
+        }
+        assert!(!Closed.can_become(Paid), "a closed order is never paid");
+        assert!(!Refunded.can_become(Recharging));
+    }
+}
+
+/// One provider call of the recharge log, kept beside the order so staff can list every
+/// attempt across orders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RechargeLogEntry {
+    /// `<key>:<action>:<sequence>`.
+    pub id: String,
+    pub order_no: String,
+    pub provider_id: String,
+    pub key: String,
+    /// `send`, `lookup` or `status`.
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub outcome: TopupOutcome,
+    /// Outcome class as a plain word, for filtering.
+    pub outcome_class: String,
+    #[schema(value_type = Object)]
+    pub summary: AttemptSummary,
+    pub latency_ms: i64,
+    pub country: CountryCode,
+    /// Masked: the log is for operations, not for reading numbers.
+    pub phone_masked: String,
+    pub at: Timestamp,
+}
+
+impl Document for RechargeLogEntry {
+    const COLLECTION: &'static str = "recharge_log";
+}
+
+pub fn outcome_class(outcome: &TopupOutcome) -> &'static str {
+    match outcome {
+        TopupOutcome::Succeeded => "succeeded",
+        TopupOutcome::Pending { .. } => "pending",
+        TopupOutcome::FailedRetryable => "failed_retryable",
+        TopupOutcome::FailedFinal => "failed_final",
+        TopupOutcome::Precondition => "precondition",
+        TopupOutcome::Ambiguous => "ambiguous",
+    }
+}

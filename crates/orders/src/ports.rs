@@ -1,0 +1,77 @@
+//! What orders need from the rest of the system, as small traits the composition root fills
+//! with the catalog, payment and user services. Keeps this crate free of their internals.
+
+use async_trait::async_trait;
+use serde_json::Value;
+use topup_core::{Money, Msisdn, Timestamp};
+
+use crate::{OrdersError, PlanSnapshot};
+
+/// A plan as checkout sees it.
+#[derive(Debug, Clone)]
+pub struct CheckoutPlan {
+    pub snapshot: PlanSnapshot,
+    /// The retail price in CNY fen; `None` when not priced (not for sale).
+    pub retail: Option<Money>,
+    pub enabled: bool,
+}
+
+#[async_trait]
+pub trait PlanCatalog: Send + Sync {
+    async fn checkout_plan(&self, plan_id: &str) -> Result<Option<CheckoutPlan>, OrdersError>;
+
+    /// The catalog operator id of the number's operator, when detection knows it.
+    async fn detect_operator(&self, phone: &Msisdn) -> Option<String>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    Phone,
+    Openid,
+    Ip,
+}
+
+#[async_trait]
+pub trait Blocklist: Send + Sync {
+    async fn is_blocked(&self, kind: BlockKind, value: &str) -> Result<bool, OrdersError>;
+}
+
+/// The payment an order needs started.
+#[derive(Debug, Clone)]
+pub struct PaymentStart {
+    pub out_trade_no: String,
+    pub amount: Money,
+    pub payer_openid: String,
+    pub description: String,
+    pub expires_at: Timestamp,
+}
+
+/// What closing an unpaid payment found at WeChat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseOutcome {
+    Closed,
+    /// It was paid after all (the notification was late or lost).
+    Paid {
+        transaction_id: String,
+        paid_at: Timestamp,
+    },
+}
+
+#[async_trait]
+pub trait PaymentPort: Send + Sync {
+    /// Creates the payment and its prepay; answers the `wx.requestPayment` parameters.
+    async fn start(&self, start: PaymentStart) -> Result<Value, OrdersError>;
+
+    /// Closes an unpaid payment after querying WeChat.
+    async fn close_unpaid(&self, out_trade_no: &str) -> Result<CloseOutcome, OrdersError>;
+
+    /// Requests a refund; idempotent by `out_refund_no` (safe to call again after an error).
+    async fn request_refund(
+        &self,
+        out_trade_no: &str,
+        out_refund_no: &str,
+        amount: Money,
+        reason: &str,
+        initiator: &str,
+    ) -> Result<(), OrdersError>;
+}
