@@ -405,3 +405,46 @@ pub struct NewRefund {
 pub(crate) fn ulid_string() -> String {
     ulid::Ulid::new().to_string()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_are_the_stored_ones() {
+        for state in [
+            PaymentState::Created,
+            PaymentState::Prepaid,
+            PaymentState::Succeeded,
+            PaymentState::Closed,
+            PaymentState::PartiallyRefunded,
+            PaymentState::Refunded,
+        ] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
+        for state in [
+            RefundState::Requested,
+            RefundState::Processing,
+            RefundState::Succeeded,
+            RefundState::Closed,
+            RefundState::Abnormal,
+        ] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
+        assert_eq!(
+            serde_json::to_value(AlertKind::PaidAfterClose).unwrap(),
+            AlertKind::PaidAfterClose.as_str()
+        );
+    }
+
+    #[test]
+    fn ledger_keys_are_plain_field_names() {
+        let key = ledger_key(&RefundId::new());
+        assert!(
+            topup_store::Field::new(format!("refund_ledger.{key}"))
+                .validate()
+                .is_ok()
+        );
+    }
+}

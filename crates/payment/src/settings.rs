@@ -80,3 +80,39 @@ impl PaymentSettings {
         TimeDelta::seconds(i64::try_from(value).unwrap_or(i64::MAX / 1000))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_name_their_key() {
+        assert!(PaymentSettings::default().validate().is_ok());
+        let short_ttl = PaymentSettings {
+            payment_ttl_secs: 60,
+            ..PaymentSettings::default()
+        };
+        assert!(
+            short_ttl
+                .validate()
+                .unwrap_err()
+                .contains("payment_ttl_secs")
+        );
+        let no_period = PaymentSettings {
+            sync_period_secs: 0,
+            ..PaymentSettings::default()
+        };
+        assert!(
+            no_period
+                .validate()
+                .unwrap_err()
+                .contains("sync_period_secs")
+        );
+        let no_batch = PaymentSettings {
+            batch_size: 0,
+            ..PaymentSettings::default()
+        };
+        assert!(no_batch.validate().unwrap_err().contains("batch_size"));
+    }
+}

@@ -111,6 +111,18 @@ async fn serves_health_docs_and_errors_then_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
+    // WeChat Pay callbacks are served by the payment service (503 without it): an unsigned
+    // one is refused as unauthentic.
+    let unsigned = client
+        .post(format!("{}/api/v1/pay/wechat/notify", server.base))
+        .header("Content-Type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
+    let body: serde_json::Value = unsigned.json().await.unwrap();
+    assert_eq!(body["code"], "UNAUTHORIZED");
 
     let missing = client
         .get(format!("{}/nope", server.base))

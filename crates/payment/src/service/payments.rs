@@ -447,9 +447,13 @@ impl PaymentService {
                 .await
                 .map(|(stored, _)| stored),
             Ok(transaction) if transaction.trade_state == TradeState::Closed => {
-                self.close_locally(&payment.id.to_string(), "closed").await
+                self.close_locally(&payment.id.to_string(), "closed on request")
+                    .await
             }
-            Ok(_) => self.close_remote_then_local(&payment, "closed").await,
+            Ok(_) => {
+                self.close_remote_then_local(&payment, "closed on request")
+                    .await
+            }
             Err(error) if is_order_not_exist(&error) => {
                 self.close_locally(&payment.id.to_string(), "closed before it was placed")
                     .await

@@ -683,3 +683,37 @@ fn same_refund(
         Err(PaymentError::DuplicateOutRefundNo(out_refund_no.to_owned()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, code: &str) -> PaymentError {
+        PaymentError::Api {
+            status,
+            code: code.into(),
+            message: String::new(),
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn only_verified_refusals_close_a_refund() {
+        assert!(is_definitive_refusal(&api(400, "INVALID_REQUEST")));
+        assert!(is_definitive_refusal(&api(404, "RESOURCE_NOT_EXISTS")));
+        assert!(is_definitive_refusal(&PaymentError::InvalidRequest(
+            "x".into()
+        )));
+        // Retry with the same out_refund_no: WeChat may have taken it, or may later.
+        assert!(!is_definitive_refusal(&api(403, "NOT_ENOUGH")));
+        assert!(!is_definitive_refusal(&api(429, "FREQUENCY_LIMITED")));
+        assert!(!is_definitive_refusal(&api(500, "SYSTEM_ERROR")));
+        assert!(!is_definitive_refusal(&PaymentError::Transport(
+            "timeout".into()
+        )));
+        assert!(!is_definitive_refusal(&PaymentError::UnverifiedResponse {
+            status: 200,
+            reason: "bad signature".into(),
+        }));
+    }
+}
