@@ -259,3 +259,27 @@ pub fn path_config() -> web::PathConfig {
         ApiError::new(ErrorCode::InvalidPath, format!("invalid path: {error}")).into()
     })
 }
+
+impl From<topup_orders::OrdersError> for ApiError {
+    fn from(error: topup_orders::OrdersError) -> Self {
+        use topup_orders::OrdersError as E;
+        let message = error.to_string();
+        match error {
+            E::NotFound(_) => ApiError::new(ErrorCode::OrderNotFound, message),
+            E::PlanUnavailable(_) => ApiError::new(ErrorCode::PlanUnavailable, message),
+            E::InvalidPhone(_) => ApiError::new(ErrorCode::InvalidPhone, message),
+            E::CountryMismatch { .. } | E::OperatorMismatch { .. } => {
+                ApiError::new(ErrorCode::NumberPlanMismatch, message)
+            }
+            E::Blocked(_) => ApiError::new(ErrorCode::NumberBlocked, message),
+            E::LimitReached(_) => ApiError::new(ErrorCode::OrderLimitReached, message),
+            E::IdempotencyMismatch => ApiError::new(ErrorCode::IdempotencyKeyReused, message),
+            E::InvalidState { .. } => ApiError::new(ErrorCode::OrderStateConflict, message),
+            E::RefundTooLarge { .. } => ApiError::new(ErrorCode::RefundTooLarge, message),
+            E::PaymentFailed(_) => ApiError::new(ErrorCode::PaymentUnavailable, message),
+            E::Payment(cause) => ApiError::internal(cause),
+            E::Money(cause) => ApiError::internal(cause),
+            E::Store(cause) => cause.into(),
+        }
+    }
+}

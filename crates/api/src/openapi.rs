@@ -9,7 +9,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::ErrorBody;
-use crate::routes::admin::{auth, logs, menus, payments, roles, sessions, users};
+use crate::routes::admin::{auth, logs, menus, orders, payments, roles, sessions, users};
 use crate::routes::{pay, system};
 
 #[derive(OpenApi)]
@@ -83,9 +83,24 @@ use crate::routes::{pay, system};
 )]
 struct ApiDoc;
 
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        orders::list,
+        orders::export,
+        orders::get,
+        orders::refund,
+        orders::retry,
+        orders::recharges,
+    ),
+    tags((name = "admin-orders", description = "Orders, refunds, held orders and the recharge log")),
+)]
+struct OrdersDoc;
+
 /// The complete document: every route with its request, response and error schemas.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
+    doc.merge(OrdersDoc::openapi());
     add_document_routes(&mut doc);
     add_admin_security(&mut doc);
     add_default_error_responses(&mut doc);

@@ -15,6 +15,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Staff identity: sessions, permissions, audit logs.
     pub auth: Arc<AuthService>,
+    /// Orders: checkout, lifecycle, admin actions (absent in apps built without them).
+    pub orders: Option<Arc<topup_orders::OrdersService>>,
     pub started_at: Timestamp,
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
@@ -30,6 +32,7 @@ impl AppState {
             clock,
             metrics: Arc::new(Metrics::new()),
             auth,
+            orders: None,
             started_at,
             max_json_bytes: 64 * 1024,
             payments: None,

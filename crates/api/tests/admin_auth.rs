@@ -54,13 +54,12 @@ async fn first_login_must_change_password_then_everything_opens() {
     for code in topup_auth::perm::ALL {
         assert!(permissions.contains(code), "{code}");
     }
-    // Top-level menus come in their seeded order; find System by its key.
     let system = me["menus"]
         .as_array()
         .unwrap()
         .iter()
         .find(|m| m["key"] == "system")
-        .unwrap();
+        .expect("the system directory");
     let children: Vec<&str> = system["children"]
         .as_array()
         .unwrap()

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod logs;
 pub mod menus;
+pub mod orders;
 pub mod payments;
 pub mod roles;
 pub mod sessions;
@@ -16,7 +17,7 @@ use std::time::Instant;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
-use topup_auth::{Audited, AuthError, LogId, OperationLog, OperationResult};
+use topup_auth::{Audited, LogId, OperationLog, OperationResult};
 
 use crate::security::{Actor, access_log, authenticate};
 use crate::{ApiError, AppState};
@@ -82,20 +83,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/logs/login").route(web::get().to(logs::login)))
             .service(web::resource("/logs/operations").route(web::get().to(logs::operations)))
             .service(web::resource("/logs/access").route(web::get().to(logs::access)))
+            .service(web::resource("/orders").route(web::get().to(orders::list)))
+            .service(web::resource("/orders/export").route(web::get().to(orders::export)))
+            .service(web::resource("/orders/{order_no}").route(web::get().to(orders::get)))
+            .service(
+                web::resource("/orders/{order_no}/refund").route(web::post().to(orders::refund)),
+            )
+            .service(web::resource("/orders/{order_no}/retry").route(web::post().to(orders::retry)))
+            .service(web::resource("/recharges").route(web::get().to(orders::recharges)))
             .service(web::resource("/payments/alerts").route(web::get().to(payments::alerts))),
     );
 }
 
 /// Runs an admin write and records it in the operation log — success with the masked
 /// before/after snapshots, or failure with the error code — then answers its value.
-pub(crate) async fn audited<T>(
+pub(crate) async fn audited<T, E>(
     state: &AppState,
     actor: &impl Actor,
     operation: &'static str,
     target_type: &'static str,
     target_id: Option<String>,
-    work: impl Future<Output = Result<Audited<T>, AuthError>>,
-) -> Result<T, ApiError> {
+    work: impl Future<Output = Result<Audited<T>, E>>,
+) -> Result<T, ApiError>
+where
+    ApiError: From<E>,
+{
     let started = Instant::now();
     let outcome = work.await.map_err(ApiError::from);
     let principal = actor.principal();

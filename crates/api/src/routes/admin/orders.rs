@@ -1,0 +1,386 @@
+//! Staff view of orders: filtered lists, CSV export, the detail with its timeline, refunds,
+//! retries of held orders, and the recharge log.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use topup_auth::perm::{OrderExport, OrderList, OrderRechargeList, OrderRefund, OrderRetry};
+use topup_auth::{Audited, Change, Permission};
+use topup_core::{CountryCode, ErrorCode, Money, Page, PageRequest, Timestamp};
+use topup_orders::{
+    Order, OrderQuery, OrderState, OrdersService, RechargeLogEntry, RechargeLogQuery,
+};
+use topup_store::SortOrder;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::routes::admin::audited;
+use crate::security::Require;
+use crate::{ApiError, AppState, ErrorBody};
+
+pub(crate) fn service(state: &AppState) -> Result<&OrdersService, ApiError> {
+    state
+        .orders
+        .as_deref()
+        .ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "orders are not configured"))
+}
+
+/// Filters of the order list and export.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OrderFilter {
+    pub state: Option<OrderState>,
+    /// `airtime` or `data`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub country: Option<CountryCode>,
+    /// Catalog operator id.
+    pub operator: Option<String>,
+    /// Part of the number.
+    pub phone: Option<String>,
+    /// App user id.
+    pub user: Option<String>,
+    /// Created at or after (RFC 3339).
+    #[param(value_type = Option<String>)]
+    pub from: Option<Timestamp>,
+    /// Created before (RFC 3339).
+    #[param(value_type = Option<String>)]
+    pub to: Option<Timestamp>,
+    /// Lowest total in fen.
+    pub min_amount: Option<i64>,
+    /// Highest total in fen.
+    pub max_amount: Option<i64>,
+    /// Only orders held for staff (`true`) or not held (`false`).
+    pub held: Option<bool>,
+    /// `created_at` (default), `-created_at`, `total`, `-total`, `updated_at`, `-updated_at`.
+    pub sort: Option<String>,
+    #[serde(default)]
+    #[param(minimum = 1)]
+    pub page: Option<u32>,
+    #[serde(default)]
+    #[param(minimum = 1, maximum = 100)]
+    pub page_size: Option<u32>,
+}
+
+impl OrderFilter {
+    fn query(&self) -> Result<OrderQuery, ApiError> {
+        if let Some(kind) = &self.kind
+            && kind != "airtime"
+            && kind != "data"
+        {
+            return Err(ApiError::new(
+                ErrorCode::InvalidQuery,
+                "type must be airtime or data",
+            ));
+        }
+        Ok(OrderQuery {
+            state: self.state,
+            kind: self.kind.clone(),
+            country: self.country,
+            operator_id: self.operator.clone(),
+            phone: self.phone.clone(),
+            user_id: self.user.clone(),
+            created_from: self.from,
+            created_to: self.to,
+            min_total: self.min_amount,
+            max_total: self.max_amount,
+            held: self.held,
+        })
+    }
+
+    fn sort(&self) -> Result<Vec<(&'static str, SortOrder)>, ApiError> {
+        let Some(sort) = self.sort.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let (field, order) = match sort.strip_prefix('-') {
+            Some(field) => (field, SortOrder::Desc),
+            None => (sort, SortOrder::Asc),
+        };
+        let field = match field {
+            "created_at" => "created_at",
+            "updated_at" => "updated_at",
+            "total" => "total.amount",
+            other => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidQuery,
+                    format!("cannot sort by {other:?}"),
+                ));
+            }
+        };
+        Ok(vec![(field, order)])
+    }
+
+    fn page(&self) -> Result<PageRequest, ApiError> {
+        PageRequest::new(self.page.unwrap_or(1), self.page_size.unwrap_or(20)).map_err(Into::into)
+    }
+}
+
+/// List orders (filters, sort, paging).
+#[utoipa::path(get, path = "/api/v1/admin/orders", tag = "admin-orders", operation_id = "admin_orders_list",
+    params(OrderFilter),
+    responses(
+        (status = 200, description = "One page of orders", body = Page<Order>),
+        (status = 400, description = "Bad filter", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(OrderList::CODE))))]
+pub async fn list(
+    _who: Require<OrderList>,
+    state: web::Data<AppState>,
+    filter: web::Query<OrderFilter>,
+) -> Result<web::Json<Page<Order>>, ApiError> {
+    let orders = service(&state)?;
+    let page = orders
+        .list(&filter.query()?, &filter.sort()?, filter.page()?)
+        .await?;
+    Ok(web::Json(page))
+}
+
+fn csv_field(text: &str) -> String {
+    // Quote always; double inner quotes; neutralise spreadsheet formulas.
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+fn csv_row(order: &Order) -> String {
+    let fields = [
+        order.id.clone(),
+        order.created_at.to_string(),
+        order.state.as_str().to_owned(),
+        order.plan.kind.as_str().to_owned(),
+        order.country.to_string(),
+        order.plan.operator_name.clone(),
+        order.plan.title.clone(),
+        order.phone.clone(),
+        order.user_id.clone(),
+        order.total.to_decimal().to_string(),
+        order.total.currency.to_string(),
+        order.payment.transaction_id.clone().unwrap_or_default(),
+        order
+            .recharge
+            .provider_transaction_id
+            .clone()
+            .unwrap_or_default(),
+    ];
+    let mut row = fields
+        .iter()
+        .map(|f| csv_field(f))
+        .collect::<Vec<_>>()
+        .join(",");
+    row.push_str("\r\n");
+    row
+}
+
+const CSV_HEADER: &str = "order_no,created_at,state,type,country,operator,plan,phone,user_id,total,currency,wechat_transaction_id,provider_transaction_id\r\n";
+
+/// Export matching orders as CSV, streamed in batches (any range size).
+#[utoipa::path(get, path = "/api/v1/admin/orders/export", tag = "admin-orders", operation_id = "admin_orders_export",
+    params(OrderFilter),
+    responses(
+        (status = 200, description = "CSV, newest first", content_type = "text/csv", body = String),
+        (status = 400, description = "Bad filter", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(OrderExport::CODE))))]
+pub async fn export(
+    _who: Require<OrderExport>,
+    state: web::Data<AppState>,
+    filter: web::Query<OrderFilter>,
+) -> Result<HttpResponse, ApiError> {
+    service(&state)?;
+    let query = filter.query()?;
+    const BATCH: u64 = 500;
+    let stream = futures_util::stream::unfold(
+        (state, query, 0u64, false),
+        |(state, query, skip, done)| async move {
+            if done {
+                return None;
+            }
+            let orders = match service(&state) {
+                Ok(orders) => orders,
+                Err(_) => return None,
+            };
+            if skip == 0 {
+                // The header goes out first, then batches.
+                return Some((
+                    Ok::<_, actix_web::Error>(web::Bytes::from_static(CSV_HEADER.as_bytes())),
+                    (state, query, 1, false),
+                ));
+            }
+            match orders.export_batch(&query, skip - 1, BATCH).await {
+                Ok(batch) => {
+                    let last = (batch.len() as u64) < BATCH;
+                    let text: String = batch.iter().map(csv_row).collect();
+                    let next = skip + batch.len() as u64;
+                    Some((Ok(web::Bytes::from(text)), (state, query, next, last)))
+                }
+                Err(error) => {
+                    tracing::error!(%error, "order export stopped");
+                    None
+                }
+            }
+        },
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"orders.csv\"",
+        ))
+        .streaming(stream))
+}
+
+/// One order with its price lines, payment, recharge attempts, refunds and timeline.
+#[utoipa::path(get, path = "/api/v1/admin/orders/{order_no}", tag = "admin-orders", operation_id = "admin_orders_get",
+    params(("order_no" = String, Path, description = "Order number")),
+    responses(
+        (status = 200, description = "The order", body = Order),
+        (status = 404, description = "`ORDER_NOT_FOUND`", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(OrderList::CODE))))]
+pub async fn get(
+    _who: Require<OrderList>,
+    state: web::Data<AppState>,
+    order_no: web::Path<String>,
+) -> Result<web::Json<Order>, ApiError> {
+    Ok(web::Json(service(&state)?.get(&order_no).await?))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    /// Fen to refund; omit for everything still refundable.
+    pub amount: Option<i64>,
+    /// Shown to the user and kept in the timeline (1–80 characters).
+    pub reason: String,
+}
+
+/// Refund a delivered order, fully or partly.
+#[utoipa::path(post, path = "/api/v1/admin/orders/{order_no}/refund", tag = "admin-orders", operation_id = "admin_orders_refund",
+    params(("order_no" = String, Path, description = "Order number")),
+    request_body = RefundRequest,
+    responses(
+        (status = 200, description = "Refund requested; the order is `refunding`", body = Order),
+        (status = 400, description = "`REFUND_TOO_LARGE` or `VALIDATION_FAILED`", body = ErrorBody),
+        (status = 404, description = "`ORDER_NOT_FOUND`", body = ErrorBody),
+        (status = 409, description = "`ORDER_STATE_CONFLICT`: only succeeded orders", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(OrderRefund::CODE))))]
+pub async fn refund(
+    who: Require<OrderRefund>,
+    state: web::Data<AppState>,
+    order_no: web::Path<String>,
+    body: web::Json<RefundRequest>,
+) -> Result<web::Json<Order>, ApiError> {
+    let orders = service(&state)?;
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 80 {
+        return Err(ApiError::new(
+            ErrorCode::ValidationFailed,
+            "reason must be 1 to 80 characters",
+        )
+        .with_details(serde_json::json!({"fields": {"reason": ["length"]}})));
+    }
+    let amount = body.amount.map(Money::cny);
+    let staff = who.user_id.to_string();
+    let work = async {
+        let before = orders.get(&order_no).await?;
+        let after = orders.refund(&order_no, amount, reason, &staff).await?;
+        let change = Change::new("order", &after.id)
+            .before(&before)
+            .after(&after);
+        Ok::<_, topup_orders::OrdersError>(Audited::new(after, change))
+    };
+    let order = audited(
+        &state,
+        &who,
+        "refund order",
+        "order",
+        Some(order_no.to_string()),
+        work,
+    )
+    .await?;
+    Ok(web::Json(order))
+}
+
+/// Send a held order back to recharging (after the wallet is topped up, say).
+#[utoipa::path(post, path = "/api/v1/admin/orders/{order_no}/retry", tag = "admin-orders", operation_id = "admin_orders_retry",
+    params(("order_no" = String, Path, description = "Order number")),
+    responses(
+        (status = 200, description = "Released; the workers pick it up at once", body = Order),
+        (status = 404, description = "`ORDER_NOT_FOUND`", body = ErrorBody),
+        (status = 409, description = "`ORDER_STATE_CONFLICT`: only held orders", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(OrderRetry::CODE))))]
+pub async fn retry(
+    who: Require<OrderRetry>,
+    state: web::Data<AppState>,
+    order_no: web::Path<String>,
+) -> Result<web::Json<Order>, ApiError> {
+    let orders = service(&state)?;
+    let staff = who.user_id.to_string();
+    let work = async {
+        let before = orders.get(&order_no).await?;
+        let after = orders.retry(&order_no, &staff).await?;
+        let change = Change::new("order", &after.id)
+            .before(&before)
+            .after(&after);
+        Ok::<_, topup_orders::OrdersError>(Audited::new(after, change))
+    };
+    let order = audited(
+        &state,
+        &who,
+        "retry held order",
+        "order",
+        Some(order_no.to_string()),
+        work,
+    )
+    .await?;
+    Ok(web::Json(order))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RechargeFilter {
+    pub order_no: Option<String>,
+    pub provider: Option<String>,
+    /// `succeeded`, `pending`, `failed_retryable`, `failed_final`, `precondition`, `ambiguous`.
+    pub outcome: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub from: Option<Timestamp>,
+    #[param(value_type = Option<String>)]
+    pub to: Option<Timestamp>,
+    pub page: Option<u32>,
+    pub page_size: Option<u32>,
+}
+
+/// The recharge log: every provider attempt (send, lookup, status), newest first.
+#[utoipa::path(get, path = "/api/v1/admin/recharges", tag = "admin-orders", operation_id = "admin_recharges_list",
+    params(RechargeFilter),
+    responses(
+        (status = 200, description = "One page of attempts", body = Page<RechargeLogEntry>),
+        (status = 400, description = "Bad filter", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(OrderRechargeList::CODE))))]
+pub async fn recharges(
+    _who: Require<OrderRechargeList>,
+    state: web::Data<AppState>,
+    filter: web::Query<RechargeFilter>,
+) -> Result<web::Json<Page<RechargeLogEntry>>, ApiError> {
+    let page = PageRequest::new(filter.page.unwrap_or(1), filter.page_size.unwrap_or(20))?;
+    let query = RechargeLogQuery {
+        order_no: filter.order_no.clone(),
+        provider_id: filter.provider.clone(),
+        outcome: filter.outcome.clone(),
+        from: filter.from,
+        to: filter.to,
+    };
+    Ok(web::Json(
+        service(&state)?.recharge_log(&query, page).await?,
+    ))
+}
