@@ -166,6 +166,27 @@ impl From<AuthError> for ApiError {
             AuthError::SelfModification(_) => ApiError::new(ErrorCode::SelfModification, message),
             AuthError::BuiltinProtected(_) => ApiError::new(ErrorCode::BuiltinProtected, message),
             AuthError::MenuHasChildren(_) => ApiError::new(ErrorCode::MenuHasChildren, message),
+            AuthError::UserBlocked => ApiError::new(ErrorCode::UserBlocked, message),
+            AuthError::IpBlocked => ApiError::new(ErrorCode::IpBlocked, message),
+            AuthError::SavedNumberLimit(max) => ApiError::new(ErrorCode::SavedNumberLimit, message)
+                .with_details(serde_json::json!({ "max": max })),
+            AuthError::Core(error) => error.into(),
+            AuthError::WechatCodeInvalid => ApiError::new(ErrorCode::WechatCodeInvalid, message),
+            AuthError::WechatCodeUsed => ApiError::new(ErrorCode::WechatCodeUsed, message),
+            AuthError::WechatRateLimited => ApiError::new(ErrorCode::WechatRateLimited, message),
+            AuthError::WechatUserRisky => ApiError::new(ErrorCode::WechatUserRisky, message),
+            AuthError::WechatUnavailable => {
+                tracing::warn!("WeChat busy or unreachable");
+                ApiError::new(ErrorCode::WechatUnavailable, message)
+            }
+            AuthError::WechatFailed(cause) => {
+                // Usually our app id or secret: an operator's problem, not the user's.
+                tracing::error!(%cause, "WeChat login failed");
+                ApiError::new(
+                    ErrorCode::UpstreamFailed,
+                    "WeChat login failed; retry later",
+                )
+            }
             AuthError::Store(error) => error.into(),
             AuthError::Internal(cause) => ApiError::internal(cause),
         }
