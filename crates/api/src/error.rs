@@ -152,7 +152,9 @@ impl From<AuthError> for ApiError {
                 .with_details(serde_json::json!({ "retry_after_seconds": retry_after_seconds })),
             AuthError::AccountDisabled => ApiError::new(ErrorCode::AccountDisabled, message),
             AuthError::Unauthenticated(_) => ApiError::new(ErrorCode::Unauthorized, message),
-            AuthError::TokenExpired => ApiError::new(ErrorCode::TokenExpired, message),
+            AuthError::TokenExpired | AuthError::AppTokenExpired => {
+                ApiError::new(ErrorCode::TokenExpired, message)
+            }
             AuthError::PasswordChangeRequired => {
                 ApiError::new(ErrorCode::PasswordChangeRequired, message)
             }

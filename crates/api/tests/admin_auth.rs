@@ -54,8 +54,14 @@ async fn first_login_must_change_password_then_everything_opens() {
     for code in topup_auth::perm::ALL {
         assert!(permissions.contains(code), "{code}");
     }
-    let system = &me["menus"][0];
-    assert_eq!(system["key"], "system");
+    let roots: Vec<&str> = me["menus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(roots, ["users", "system"], "ordered by `order`");
+    let system = &me["menus"][1];
     let children: Vec<&str> = system["children"]
         .as_array()
         .unwrap()

@@ -459,7 +459,11 @@ async fn menus_are_managed_and_me_shows_only_what_the_user_may_open() {
     let admin = app.admin_token().await;
     let (status, tree) = status_and_body(app.get("/menus", &admin).await).await;
     assert_eq!(status, 200);
-    let system = &tree[0];
+    assert_eq!(
+        tree[0]["key"], "users",
+        "ordered: users (100) before system (900)"
+    );
+    let system = root(&tree, "system");
     assert_eq!(
         (system["key"].as_str(), system["kind"].as_str()),
         (Some("system"), Some("directory"))
@@ -595,9 +599,10 @@ async fn menus_are_managed_and_me_shows_only_what_the_user_may_open() {
     // Re-seeding keeps staff edits to presentation and adds nothing twice.
     assert!(app.auth.prepare().await.unwrap().is_none());
     let (_, tree) = status_and_body(app.get("/menus", &admin).await).await;
-    assert_eq!(tree.as_array().unwrap().len(), 1);
-    assert_eq!(tree[0]["children"][0]["visible"], false);
-    assert_eq!(tree[0]["children"][0]["name"], "Staff");
+    assert_eq!(tree.as_array().unwrap().len(), 2, "users and system");
+    let system = root(&tree, "system");
+    assert_eq!(system["children"][0]["visible"], false);
+    assert_eq!(system["children"][0]["name"], "Staff");
     let seeded = topup_auth::seed::MENU_SEED.len();
     let count = |node: &Value| -> usize {
         fn walk(n: &Value) -> usize {
@@ -610,5 +615,14 @@ async fn menus_are_managed_and_me_shows_only_what_the_user_may_open() {
         }
         walk(node)
     };
-    assert_eq!(count(&tree[0]), seeded);
+    let total: usize = tree.as_array().unwrap().iter().map(count).sum();
+    assert_eq!(total, seeded);
+}
+
+fn root<'a>(tree: &'a Value, key: &str) -> &'a Value {
+    tree.as_array()
+        .unwrap()
+        .iter()
+        .find(|node| node["key"] == key)
+        .unwrap_or_else(|| panic!("no root {key} in {tree}"))
 }

@@ -121,6 +121,9 @@ pub enum AuthError {
     Unauthenticated(&'static str),
     #[error("the access token has expired; refresh it")]
     TokenExpired,
+    /// App tokens are not refreshed: the mini-program logs in again silently.
+    #[error("the app token has expired; log in again")]
+    AppTokenExpired,
     #[error("the password must be changed before anything else")]
     PasswordChangeRequired,
     #[error("missing permission {0}")]

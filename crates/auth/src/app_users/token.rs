@@ -79,7 +79,7 @@ impl AppTokenKeys {
             return Err(invalid());
         }
         if data.claims.exp <= now.unix_seconds() {
-            return Err(AuthError::TokenExpired);
+            return Err(AuthError::AppTokenExpired);
         }
         data.claims.sub.parse().map_err(|_| invalid())
     }
@@ -100,7 +100,7 @@ mod tests {
         assert_eq!(keys.verify(&token, now).unwrap(), user);
         assert!(matches!(
             keys.verify(&token, now.plus(TimeDelta::days(7))),
-            Err(AuthError::TokenExpired)
+            Err(AuthError::AppTokenExpired)
         ));
         // Same key, staff audience: refused.
         let staff = jsonwebtoken::encode(
