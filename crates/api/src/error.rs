@@ -240,3 +240,38 @@ pub fn path_config() -> web::PathConfig {
         ApiError::new(ErrorCode::InvalidPath, format!("invalid path: {error}")).into()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_user_errors_have_their_codes() {
+        let cases = [
+            (AuthError::UserBlocked, 403, "USER_BLOCKED"),
+            (AuthError::IpBlocked, 403, "IP_BLOCKED"),
+            (AuthError::SavedNumberLimit(20), 409, "SAVED_NUMBER_LIMIT"),
+            (AuthError::WechatCodeInvalid, 401, "WECHAT_CODE_INVALID"),
+            (AuthError::WechatCodeUsed, 401, "WECHAT_CODE_USED"),
+            (AuthError::WechatRateLimited, 429, "WECHAT_RATE_LIMITED"),
+            (AuthError::WechatUserRisky, 403, "WECHAT_USER_RISKY"),
+            (AuthError::WechatUnavailable, 503, "WECHAT_UNAVAILABLE"),
+            (AuthError::AppTokenExpired, 401, "TOKEN_EXPIRED"),
+            (
+                AuthError::Core(CoreError::InvalidPhone("1".into())),
+                400,
+                "INVALID_PHONE",
+            ),
+        ];
+        for (error, status, code) in cases {
+            let api = ApiError::from(error);
+            assert_eq!((api.code.http_status(), api.code.as_str()), (status, code));
+        }
+        // Our credentials problem is the operator's: a generic 502 that names nothing.
+        let api = ApiError::from(AuthError::WechatFailed(
+            "WeChat refused our app credentials (errcode 40125)".into(),
+        ));
+        assert_eq!(api.code, ErrorCode::UpstreamFailed);
+        assert!(!api.message.contains("40125"));
+    }
+}

@@ -224,3 +224,33 @@ pub(crate) fn validate_with_secrets(
     }
     errors.into_result()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wechat_errors_become_clear_login_errors_without_details_of_ours() {
+        let cases = [
+            (WechatError::InvalidCode, "WechatCodeInvalid"),
+            (WechatError::CodeUsed, "WechatCodeUsed"),
+            (WechatError::RateLimited, "WechatRateLimited"),
+            (WechatError::HighRiskUser, "WechatUserRisky"),
+            (WechatError::Busy, "WechatUnavailable"),
+            (WechatError::Timeout, "WechatUnavailable"),
+            (
+                WechatError::Transport("refused".into()),
+                "WechatUnavailable",
+            ),
+            (WechatError::Credentials(40125), "WechatFailed"),
+            (WechatError::Decode("junk".into()), "WechatFailed"),
+        ];
+        for (wechat, expected) in cases {
+            let error = AuthError::from(wechat.clone());
+            assert!(
+                format!("{error:?}").starts_with(expected),
+                "{wechat:?} → {error:?}"
+            );
+        }
+    }
+}

@@ -107,7 +107,7 @@ mod tests {
             &Header::new(Algorithm::HS256),
             &serde_json::json!({"sub": user.to_string(), "sid": "x", "iat": 0,
                 "exp": now.unix_seconds() + 60, "iss": ISSUER, "aud": "topup-admin"}),
-            &EncodingKey::from_secret(key.expose()),
+            &EncodingKey::from_secret(key.expose()).unwrap(),
         )
         .unwrap();
         assert!(matches!(
