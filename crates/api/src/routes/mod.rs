@@ -1,4 +1,5 @@
 pub mod admin;
+pub mod app;
 pub mod system;
 
 use actix_web::{HttpRequest, web};
@@ -12,7 +13,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").route(web::get().to(system::healthz)))
         .service(web::resource("/readyz").route(web::get().to(system::readyz)))
         .service(web::resource("/metrics").route(web::get().to(system::metrics)))
-        .configure(admin::configure);
+        .configure(admin::configure)
+        .configure(app::configure);
 }
 
 pub async fn route_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
