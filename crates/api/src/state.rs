@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use topup_auth::AuthService;
+use topup_auth::{AppUserService, AuthService};
 use topup_core::{SharedClock, Timestamp};
 use topup_payment::PaymentService;
 use topup_store::Store;
@@ -17,6 +17,8 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     /// Orders: checkout, lifecycle, admin actions (absent in apps built without them).
     pub orders: Option<Arc<topup_orders::OrdersService>>,
+    /// Mini-program users: silent login, profile, saved numbers, blacklist, visitors.
+    pub app_users: Arc<AppUserService>,
     pub started_at: Timestamp,
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
@@ -25,7 +27,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, clock: SharedClock, auth: Arc<AuthService>) -> Self {
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        auth: Arc<AuthService>,
+        app_users: Arc<AppUserService>,
+    ) -> Self {
         let started_at = clock.now();
         AppState {
             store,
@@ -33,6 +40,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             auth,
             orders: None,
+            app_users,
             started_at,
             max_json_bytes: 64 * 1024,
             payments: None,

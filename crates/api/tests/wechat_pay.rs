@@ -242,7 +242,29 @@ async fn harness_with(payments_configured: bool) -> Harness {
         .clone();
     actix_web::rt::spawn(auth.take_access_log_writer().unwrap().run());
 
-    let mut state = AppState::new(store.clone(), shared.clone(), auth);
+    // Never called here: mini-program login only needs somewhere to point.
+    let mini_program = topup_wechat::MiniProgramClient::new(
+        topup_wechat::MiniProgramConfig::new(
+            "wxunused",
+            Secret::new("unused".to_owned()),
+            "http://127.0.0.1:9",
+        ),
+        shared.clone(),
+    )
+    .unwrap();
+    let app_users = Arc::new(
+        topup_auth::AppUserService::new(
+            store.clone(),
+            shared.clone(),
+            topup_auth::AppUserConfig::default(),
+            &Secret::new(vec![42u8; 64]),
+            &topup_auth::generate_at_rest_key().unwrap(),
+            Arc::new(mini_program),
+        )
+        .unwrap(),
+    );
+
+    let mut state = AppState::new(store.clone(), shared.clone(), auth, app_users);
     if payments_configured {
         state = state.with_payments(service.clone());
     }

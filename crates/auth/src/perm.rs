@@ -61,6 +61,17 @@ permissions! {
     OrderRetry = "order:order:retry";
     /// Read the recharge log (every provider attempt).
     OrderRechargeList = "order:recharge:list";
+    /// List, search and view mini-program users.
+    UserAppUserList = "user:app_user:list";
+    /// Disable a mini-program user: every app route refuses them at once.
+    UserAppUserDisable = "user:app_user:disable";
+    UserAppUserEnable = "user:app_user:enable";
+    /// List blacklist entries (phone numbers, openids, addresses).
+    UserBlacklistList = "user:blacklist:list";
+    UserBlacklistCreate = "user:blacklist:create";
+    UserBlacklistDelete = "user:blacklist:delete";
+    /// Daily new and active mini-program users.
+    UserVisitorList = "user:visitor:list";
     /// See payment alerts: WeChat Pay reports that disagree with our records.
     PaymentAlertList = "payment:alert:list";
 }

@@ -23,6 +23,7 @@ const ENV_SECTIONS: &[&str] = &[
     "wechat_pay",
     "recharge",
     "auth",
+    "app",
     "payment",
 ];
 
@@ -94,6 +95,9 @@ pub struct Config {
     /// Staff sign-in, sessions, lockout, password policy and audit logs.
     #[serde(default)]
     pub auth: topup_auth::AuthConfig,
+    /// Mini-program users: app token lifetime, login rate limit, visitor-day offset.
+    #[serde(default)]
+    pub app: topup_auth::AppUserConfig,
     /// Payment expiry, refund retries and the payment sync job.
     #[serde(default)]
     pub payment: topup_payment::PaymentSettings,
@@ -145,6 +149,7 @@ impl Default for Config {
             wechat_pay: None,
             recharge: topup_recharge::ProvidersConfig::default(),
             auth: topup_auth::AuthConfig::default(),
+            app: topup_auth::AppUserConfig::default(),
             payment: topup_payment::PaymentSettings::default(),
         }
     }
@@ -219,6 +224,7 @@ impl Config {
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ServerError::Config(format!("log.level: {e}")))?;
         self.auth.validate().map_err(ServerError::Config)?;
+        self.app.validate().map_err(ServerError::Config)?;
         self.payment.validate().map_err(ServerError::Config)?;
         Ok(())
     }
@@ -324,6 +330,27 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(error.contains("auth.access_log_sample_rate"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn app_section_has_defaults_and_takes_overrides() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.app, topup_auth::AppUserConfig::default());
+            assert_eq!(config.app.token_ttl_minutes, 7 * 24 * 60);
+            jail.create_file("topup.toml", "[app]\nlogin_rate_per_minute = 5\n")?;
+            jail.set_env("TOPUP_APP__VISITOR_DAY_UTC_OFFSET_MINUTES", "0");
+            let config =
+                Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
+            assert_eq!(config.app.login_rate_per_minute, 5);
+            assert_eq!(config.app.visitor_day_utc_offset_minutes, 0);
+            jail.set_env("TOPUP_APP__TOKEN_TTL_MINUTES", "0");
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("app.token_ttl_minutes"), "{error}");
             Ok(())
         });
     }

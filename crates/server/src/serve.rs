@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use actix_web::HttpServer;
 use topup_api::AppState;
-use topup_auth::AuthService;
-use topup_core::{SharedClock, SystemClock};
+use topup_auth::{AppUserService, AuthService};
+use topup_core::{Secret, SharedClock, SystemClock};
 use topup_payment::PaymentService;
 use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
 use tracing_subscriber::EnvFilter;
@@ -82,9 +82,9 @@ async fn start_auth(
     config: &Config,
     store: Store,
     clock: SharedClock,
+    key: &Secret<Vec<u8>>,
 ) -> Result<Arc<AuthService>, ServerError> {
-    let key = secrets::load_or_create_jwt_key(&config.data_dir)?;
-    let auth = Arc::new(AuthService::new(store, clock, config.auth.clone(), &key)?);
+    let auth = Arc::new(AuthService::new(store, clock, config.auth.clone(), key)?);
     if let Some(admin) = auth.prepare().await? {
         secrets::publish_initial_admin(&config.data_dir, &admin)?;
     }
@@ -103,6 +103,35 @@ async fn start_auth(
         }
     });
     Ok(auth)
+}
+
+/// Mini-program users: at-rest key, indexes, the WeChat login client.
+async fn start_app_users(
+    config: &Config,
+    store: Store,
+    clock: SharedClock,
+    jwt_key: &Secret<Vec<u8>>,
+    mini_program: Arc<topup_wechat::MiniProgramClient>,
+) -> Result<Arc<AppUserService>, ServerError> {
+    let at_rest_key = secrets::load_or_create_at_rest_key(&config.data_dir)?;
+    let app_users = Arc::new(AppUserService::new(
+        store,
+        clock,
+        config.app.clone(),
+        jwt_key,
+        &at_rest_key,
+        mini_program,
+    )?);
+    app_users.prepare().await?;
+    let idle = Arc::clone(&app_users);
+    actix_web::rt::spawn(async move {
+        let mut every = tokio::time::interval(PURGE_EVERY);
+        loop {
+            every.tick().await;
+            idle.forget_idle_addresses();
+        }
+    });
+    Ok(app_users)
 }
 
 /// Payments and refunds over the configured WeChat Pay merchant; the caller starts its sync
@@ -137,9 +166,8 @@ async fn serve(config: Config) -> Result<(), ServerError> {
     create_data_dir(&config)?;
     let store = open_store(&config).await?;
     let clock: SharedClock = Arc::new(SystemClock);
-    let auth = start_auth(&config, store.clone(), clock.clone()).await?;
-    let mut state = AppState::new(store, clock.clone(), auth);
-    state.max_json_bytes = config.server.max_json_bytes;
+    let jwt_key = secrets::load_or_create_jwt_key(&config.data_dir)?;
+    let auth = start_auth(&config, store.clone(), clock.clone(), &jwt_key).await?;
 
     // Bind first: the embedded integrations need the real port to reach the sandboxes.
     let listener =
@@ -157,6 +185,16 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let integrations = integrations::build(&config, &base_url, clock.clone())?;
+    let app_users = start_app_users(
+        &config,
+        store.clone(),
+        clock.clone(),
+        &jwt_key,
+        integrations.mini_program.clone(),
+    )
+    .await?;
+    let mut state = AppState::new(store, clock.clone(), auth, app_users);
+    state.max_json_bytes = config.server.max_json_bytes;
     let delivery = integrations
         .wechat_pay_sandbox
         .as_ref()

@@ -1,4 +1,5 @@
 pub mod admin;
+pub mod app;
 pub mod pay;
 pub mod system;
 
@@ -23,7 +24,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .app_data(web::PayloadConfig::new(pay::MAX_NOTIFICATION_BYTES))
                 .route(web::post().to(pay::refund_notify)),
         )
-        .configure(admin::configure);
+        .configure(admin::configure)
+        .configure(app::configure);
 }
 
 pub async fn route_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
