@@ -1289,3 +1289,43 @@ async fn staff_see_payment_alerts_in_the_admin_api() {
         .unwrap();
     assert_eq!(bad_page.status(), 400);
 }
+
+#[actix_web::test]
+async fn a_refund_wechat_refuses_is_closed_and_its_amount_refundable_again() {
+    let h = harness().await;
+    // Our record says paid (a genuine notification) while the sandbox's order never was,
+    // so WeChat refuses the refund with a signed 400.
+    h.prepaid("T2026112900018", 1000).await;
+    let (body, headers) = h.notification(
+        "TRANSACTION.SUCCESS",
+        "transaction",
+        &h.transaction("T2026112900018", 1000, APPID),
+        PLATFORM_KEY,
+        h.now().unix_seconds(),
+    );
+    assert_eq!(h.post(NOTIFY, body, &headers).await.0, 204);
+
+    let refused = h.refund("T2026112900018", "RF-T18", 600).await;
+    assert!(
+        matches!(refused, Err(PaymentError::RefundRefused { .. })),
+        "{refused:?}"
+    );
+    let refund = h.refund_record("RF-T18").await;
+    assert_eq!(refund.state, RefundState::Closed);
+    assert!(
+        refund
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("INVALID_REQUEST")
+    );
+    assert!(refund.pending_events.is_empty());
+    let payment = h.payment("T2026112900018").await;
+    assert_eq!(payment.refund_reserved, Money::cny(0), "released");
+    assert_eq!(payment.refundable(), 1000);
+    assert_eq!(payment.state, PaymentState::Succeeded);
+    assert_eq!(h.events.count(EventKind::RefundClosed, "T2026112900018"), 1);
+    // Nothing for the sync job to do with it.
+    h.advance(3600);
+    assert_eq!(h.service.run_sync().await.unwrap().refunds_sent, 0);
+}
