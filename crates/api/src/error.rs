@@ -11,6 +11,7 @@ use serde_json::Value;
 use topup_auth::AuthError;
 use topup_catalog::CatalogError;
 use topup_core::{CoreError, ErrorCode};
+use topup_payment::PaymentError;
 use topup_store::StoreError;
 use utoipa::ToSchema;
 
@@ -158,6 +159,47 @@ impl From<CatalogError> for ApiError {
     }
 }
 
+impl From<PaymentError> for ApiError {
+    fn from(error: PaymentError) -> Self {
+        if error.is_authentication_failure() {
+            return ApiError::new(
+                ErrorCode::Unauthorized,
+                format!("WeChat Pay signature check failed: {error}"),
+            );
+        }
+        let error = match error {
+            PaymentError::Store(store) => return ApiError::from(store),
+            other => other,
+        };
+        let code = match &error {
+            PaymentError::PaymentNotFound(_) | PaymentError::RefundNotFound(_) => {
+                ErrorCode::NotFound
+            }
+            PaymentError::Mismatch { field } => {
+                return ApiError::new(ErrorCode::Conflict, error.to_string())
+                    .with_details(serde_json::json!({ "field": field }));
+            }
+            PaymentError::InvalidRequest(_) => ErrorCode::ValidationFailed,
+            PaymentError::UnsupportedEvent(_) | PaymentError::UnknownBizType(_) => {
+                ErrorCode::BadRequest
+            }
+            PaymentError::InvalidState { .. }
+            | PaymentError::DuplicateOutTradeNo(_)
+            | PaymentError::DuplicateOutRefundNo(_)
+            | PaymentError::RefundExceedsRefundable { .. }
+            | PaymentError::Contention(_) => ErrorCode::Conflict,
+            PaymentError::Transport(_)
+            | PaymentError::Api { .. }
+            | PaymentError::UnverifiedResponse { .. }
+            | PaymentError::Decode(_)
+            | PaymentError::PrepayFailed { .. }
+            | PaymentError::RefundRefused { .. } => ErrorCode::UpstreamFailed,
+            _ => return ApiError::internal(error),
+        };
+        ApiError::new(code, error.to_string())
+    }
+}
+
 /// The one place staff-identity errors become HTTP answers.
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
@@ -180,7 +222,9 @@ impl From<AuthError> for ApiError {
                 .with_details(serde_json::json!({ "retry_after_seconds": retry_after_seconds })),
             AuthError::AccountDisabled => ApiError::new(ErrorCode::AccountDisabled, message),
             AuthError::Unauthenticated(_) => ApiError::new(ErrorCode::Unauthorized, message),
-            AuthError::TokenExpired => ApiError::new(ErrorCode::TokenExpired, message),
+            AuthError::TokenExpired | AuthError::AppTokenExpired => {
+                ApiError::new(ErrorCode::TokenExpired, message)
+            }
             AuthError::PasswordChangeRequired => {
                 ApiError::new(ErrorCode::PasswordChangeRequired, message)
             }
@@ -194,6 +238,27 @@ impl From<AuthError> for ApiError {
             AuthError::SelfModification(_) => ApiError::new(ErrorCode::SelfModification, message),
             AuthError::BuiltinProtected(_) => ApiError::new(ErrorCode::BuiltinProtected, message),
             AuthError::MenuHasChildren(_) => ApiError::new(ErrorCode::MenuHasChildren, message),
+            AuthError::UserBlocked => ApiError::new(ErrorCode::UserBlocked, message),
+            AuthError::IpBlocked => ApiError::new(ErrorCode::IpBlocked, message),
+            AuthError::SavedNumberLimit(max) => ApiError::new(ErrorCode::SavedNumberLimit, message)
+                .with_details(serde_json::json!({ "max": max })),
+            AuthError::Core(error) => error.into(),
+            AuthError::WechatCodeInvalid => ApiError::new(ErrorCode::WechatCodeInvalid, message),
+            AuthError::WechatCodeUsed => ApiError::new(ErrorCode::WechatCodeUsed, message),
+            AuthError::WechatRateLimited => ApiError::new(ErrorCode::WechatRateLimited, message),
+            AuthError::WechatUserRisky => ApiError::new(ErrorCode::WechatUserRisky, message),
+            AuthError::WechatUnavailable => {
+                tracing::warn!("WeChat busy or unreachable");
+                ApiError::new(ErrorCode::WechatUnavailable, message)
+            }
+            AuthError::WechatFailed(cause) => {
+                // Usually our app id or secret: an operator's problem, not the user's.
+                tracing::error!(%cause, "WeChat login failed");
+                ApiError::new(
+                    ErrorCode::UpstreamFailed,
+                    "WeChat login failed; retry later",
+                )
+            }
             AuthError::Store(error) => error.into(),
             AuthError::Internal(cause) => ApiError::internal(cause),
         }
@@ -267,5 +332,40 @@ impl From<topup_orders::OrdersError> for ApiError {
             E::Money(cause) => ApiError::internal(cause),
             E::Store(cause) => cause.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_user_errors_have_their_codes() {
+        let cases = [
+            (AuthError::UserBlocked, 403, "USER_BLOCKED"),
+            (AuthError::IpBlocked, 403, "IP_BLOCKED"),
+            (AuthError::SavedNumberLimit(20), 409, "SAVED_NUMBER_LIMIT"),
+            (AuthError::WechatCodeInvalid, 401, "WECHAT_CODE_INVALID"),
+            (AuthError::WechatCodeUsed, 401, "WECHAT_CODE_USED"),
+            (AuthError::WechatRateLimited, 429, "WECHAT_RATE_LIMITED"),
+            (AuthError::WechatUserRisky, 403, "WECHAT_USER_RISKY"),
+            (AuthError::WechatUnavailable, 503, "WECHAT_UNAVAILABLE"),
+            (AuthError::AppTokenExpired, 401, "TOKEN_EXPIRED"),
+            (
+                AuthError::Core(CoreError::InvalidPhone("1".into())),
+                400,
+                "INVALID_PHONE",
+            ),
+        ];
+        for (error, status, code) in cases {
+            let api = ApiError::from(error);
+            assert_eq!((api.code.http_status(), api.code.as_str()), (status, code));
+        }
+        // Our credentials problem is the operator's: a generic 502 that names nothing.
+        let api = ApiError::from(AuthError::WechatFailed(
+            "WeChat refused our app credentials (errcode 40125)".into(),
+        ));
+        assert_eq!(api.code, ErrorCode::UpstreamFailed);
+        assert!(!api.message.contains("40125"));
     }
 }

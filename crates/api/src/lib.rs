@@ -20,7 +20,8 @@ pub use error::{ApiError, ErrorBody, json_config, path_config, query_config};
 pub use middleware::{Metrics, REQUEST_ID_HEADER, current_request_id};
 pub use openapi::document as openapi_document;
 pub use routes::admin::PREFIX as ADMIN_PREFIX;
-pub use security::{Actor, Authenticated, Client, Require, client_info};
+pub use routes::app::PREFIX as APP_PREFIX;
+pub use security::{Actor, AppUser, Authenticated, Client, Require, client_info};
 pub use state::AppState;
 
 /// Extra routes the composition root mounts beside the API (the sandbox in embedded mode).

@@ -10,9 +10,10 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::ErrorBody;
 use crate::routes::admin::catalog as admin_catalog;
-use crate::routes::admin::{auth, logs, menus, orders, roles, sessions, users};
-use crate::routes::catalog;
-use crate::routes::system;
+use crate::routes::admin::{
+    app_users, auth, blacklist, logs, menus, orders, payments, roles, sessions, users,
+};
+use crate::routes::{app, catalog, pay, system};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -59,6 +60,23 @@ use crate::routes::system;
         logs::login,
         logs::operations,
         logs::access,
+        app_users::list,
+        app_users::get,
+        app_users::disable,
+        app_users::enable,
+        app_users::visitors_daily,
+        blacklist::list,
+        blacklist::create,
+        blacklist::delete,
+        app::auth::login,
+        app::me::get,
+        app::me::update,
+        app::me::list_numbers,
+        app::me::add_number,
+        app::me::delete_number,
+        payments::alerts,
+        pay::notify,
+        pay::refund_notify,
     ),
     components(schemas(
         ErrorBody,
@@ -73,6 +91,8 @@ use crate::routes::system;
         topup_catalog::AppOperator,
         topup_catalog::AppPlan,
         topup_catalog::PlanType,
+        pay::WechatPayNotification,
+        pay::WechatPayEncryptedResource,
     )),
     tags(
         (name = "system", description = "Health, readiness, metrics and this document"),
@@ -83,6 +103,14 @@ use crate::routes::system;
         (name = "admin-menus", description = "The menu/permission tree"),
         (name = "admin-sessions", description = "Online staff and forced logout"),
         (name = "admin-logs", description = "Login, operation and access logs"),
+        (name = "admin-app-users", description = "Mini-program users and daily visitor counts"),
+        (name = "admin-blacklist", description = "Blacklisted phone numbers, openids and addresses"),
+        (name = "app-auth", description = "Mini-program silent login (wx.login code → app token)"),
+        (name = "app-me", description = "The mini-program user's profile and saved numbers"),
+        (name = "admin-payments", description = "Payment alerts: WeChat Pay reports that \
+            disagree with our records"),
+        (name = "payment", description = "WeChat Pay callbacks: payment and refund notifications, \
+            verified over the raw body before anything is read"),
     ),
 )]
 struct ApiDoc;
@@ -96,8 +124,15 @@ struct ApiDoc;
         orders::refund,
         orders::retry,
         orders::recharges,
+        app::orders::checkout,
+        app::orders::list,
+        app::orders::get,
+        app::orders::cancel,
     ),
-    tags((name = "admin-orders", description = "Orders, refunds, held orders and the recharge log")),
+    tags(
+        (name = "admin-orders", description = "Orders, refunds, held orders and the recharge log"),
+        (name = "app-orders", description = "Checkout, my orders, cancel"),
+    ),
 )]
 struct OrdersDoc;
 
@@ -136,6 +171,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(CatalogDoc::openapi());
     add_document_routes(&mut doc);
     add_admin_security(&mut doc);
+    add_app_security(&mut doc);
     add_default_error_responses(&mut doc);
     doc
 }
@@ -222,6 +258,66 @@ fn add_admin_security(doc: &mut utoipa::openapi::OpenApi) {
                     envelope("`FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED`")
                 });
             }
+        }
+    }
+}
+
+fn envelope(description: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody"))))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// App operations marked `x-app-user` need an app token (never a staff token): say so, and
+/// document the 401 and 403 `USER_BLOCKED` they answer.
+fn add_app_security(doc: &mut utoipa::openapi::OpenApi) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "app_bearer",
+        SecurityScheme::Http(
+            Http::builder()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "App token from `POST /api/v1/app/auth/login` (staff tokens are refused).",
+                ))
+                .build(),
+        ),
+    );
+    for item in doc.paths.paths.values_mut() {
+        for operation in operations_mut(item) {
+            let marked = operation
+                .extensions
+                .as_ref()
+                .is_some_and(|e| e.contains_key("x-app-user"));
+            if !marked {
+                continue;
+            }
+            let requirement =
+                "Requires an app token of an active, not blacklisted mini-program user.";
+            operation.description = Some(match operation.description.take() {
+                Some(text) if !text.is_empty() => format!("{text}\n\n{requirement}"),
+                _ => requirement.to_owned(),
+            });
+            operation.security = Some(vec![SecurityRequirement::new(
+                "app_bearer",
+                Vec::<String>::new(),
+            )]);
+            let responses = &mut operation.responses.responses;
+            responses.entry("401".into()).or_insert_with(|| {
+                envelope("No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again)")
+            });
+            responses
+                .entry("403".into())
+                .or_insert_with(|| envelope("`USER_BLOCKED`: the user is disabled or blacklisted"));
         }
     }
 }

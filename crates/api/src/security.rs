@@ -12,7 +12,7 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{AUTHORIZATION, USER_AGENT};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use topup_auth::{AccessLog, AuthError, ClientInfo, LogId, Permission, Principal};
+use topup_auth::{AccessLog, AppPrincipal, AuthError, ClientInfo, LogId, Permission, Principal};
 use topup_core::ErrorCode;
 
 use crate::{ApiError, AppState, current_request_id};
@@ -214,4 +214,76 @@ pub async fn access_log(
         });
     }
     Ok(response)
+}
+
+/// What the app-token check concluded, for the [`AppUser`] extractor.
+#[derive(Clone)]
+enum AppAuthOutcome {
+    Signed(AppPrincipal),
+    Rejected(ApiError),
+}
+
+/// Middleware for `/api/v1/app`: checks a bearer app token if one is sent — its user must
+/// be active and not blacklisted, read fresh on every request. Routes that need a user take
+/// [`AppUser`]; login works without a token.
+pub async fn authenticate_app(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .map(|value| value.to_str().unwrap_or_default().to_owned());
+    if let Some(header) = header {
+        let outcome = match header.strip_prefix("Bearer ").map(str::trim) {
+            Some(token) if !token.is_empty() => {
+                match req.app_data::<web::Data<AppState>>().cloned() {
+                    Some(state) => match state
+                        .app_users
+                        .authenticate(token, client_info(req.request()))
+                        .await
+                    {
+                        Ok(principal) => AppAuthOutcome::Signed(principal),
+                        Err(error) => AppAuthOutcome::Rejected(error.into()),
+                    },
+                    None => AppAuthOutcome::Rejected(ApiError::internal("no app state")),
+                }
+            }
+            _ => AppAuthOutcome::Rejected(ApiError::new(
+                ErrorCode::Unauthorized,
+                "expected Authorization: Bearer <token>",
+            )),
+        };
+        req.extensions_mut().insert(outcome);
+    }
+    next.call(req).await
+}
+
+/// A signed-in mini-program user, active and not blacklisted. Refuses with 401 without a
+/// valid app token (staff tokens are not app tokens) and 403 `USER_BLOCKED` for a disabled
+/// or blacklisted user.
+pub struct AppUser(pub AppPrincipal);
+
+impl Deref for AppUser {
+    type Target = AppPrincipal;
+    fn deref(&self) -> &AppPrincipal {
+        &self.0
+    }
+}
+
+impl FromRequest for AppUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let outcome = match req.extensions().get::<AppAuthOutcome>() {
+            Some(AppAuthOutcome::Signed(principal)) => Ok(AppUser(principal.clone())),
+            Some(AppAuthOutcome::Rejected(error)) => Err(error.clone()),
+            None => Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "log in first (POST /api/v1/app/auth/login), then send Authorization: Bearer <token>",
+            )),
+        };
+        ready(outcome)
+    }
 }

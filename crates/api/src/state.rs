@@ -1,8 +1,9 @@
 use std::sync::Arc;
 
-use topup_auth::AuthService;
+use topup_auth::{AppUserService, AuthService};
 use topup_catalog::Catalog;
 use topup_core::{SharedClock, Timestamp};
+use topup_payment::PaymentService;
 use topup_store::Store;
 
 use crate::Metrics;
@@ -19,13 +20,22 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     /// Orders: checkout, lifecycle, admin actions (absent in apps built without them).
     pub orders: Option<Arc<topup_orders::OrdersService>>,
+    /// Mini-program users: silent login, profile, saved numbers, blacklist, visitors.
+    pub app_users: Arc<AppUserService>,
     pub started_at: Timestamp,
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
+    /// Payments and refunds with WeChat Pay; the callbacks answer 503 without it.
+    pub payments: Option<Arc<PaymentService>>,
 }
 
 impl AppState {
-    pub fn new(store: Store, clock: SharedClock, auth: Arc<AuthService>) -> Self {
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        auth: Arc<AuthService>,
+        app_users: Arc<AppUserService>,
+    ) -> Self {
         let started_at = clock.now();
         AppState {
             catalog: Catalog::empty(store.clone(), clock.clone()),
@@ -34,14 +44,21 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             auth,
             orders: None,
+            app_users,
             started_at,
             max_json_bytes: 64 * 1024,
+            payments: None,
         }
     }
 
     /// The catalog the composition root built (the default one sells nothing).
     pub fn with_catalog(mut self, catalog: Catalog) -> Self {
         self.catalog = catalog;
+        self
+    }
+
+    pub fn with_payments(mut self, payments: Arc<PaymentService>) -> Self {
+        self.payments = Some(payments);
         self
     }
 }

@@ -54,12 +54,18 @@ async fn first_login_must_change_password_then_everything_opens() {
     for code in topup_auth::perm::ALL {
         assert!(permissions.contains(code), "{code}");
     }
-    let system = me["menus"]
+    let roots: Vec<&str> = me["menus"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["key"] == "system")
-        .expect("the system directory");
+        .map(|m| m["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roots,
+        ["users", "catalog", "order", "payment", "system"],
+        "ordered by `order`"
+    );
+    let system = &me["menus"][4];
     let children: Vec<&str> = system["children"]
         .as_array()
         .unwrap()

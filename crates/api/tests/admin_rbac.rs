@@ -459,12 +459,11 @@ async fn menus_are_managed_and_me_shows_only_what_the_user_may_open() {
     let admin = app.admin_token().await;
     let (status, tree) = status_and_body(app.get("/menus", &admin).await).await;
     assert_eq!(status, 200);
-    let system = tree
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|node| node["key"] == "system")
-        .expect("the system directory");
+    assert_eq!(
+        tree[0]["key"], "users",
+        "ordered: users (100) before system (900)"
+    );
+    let system = root(&tree, "system");
     assert_eq!(
         (system["key"].as_str(), system["kind"].as_str()),
         (Some("system"), Some("directory"))
@@ -600,23 +599,34 @@ async fn menus_are_managed_and_me_shows_only_what_the_user_may_open() {
     // Re-seeding keeps staff edits to presentation and adds nothing twice.
     assert!(app.auth.prepare().await.unwrap().is_none());
     let (_, tree) = status_and_body(app.get("/menus", &admin).await).await;
-    let roots = tree.as_array().unwrap();
     let seeded_roots = topup_auth::seed::MENU_SEED
         .iter()
-        .filter(|n| n.parent.is_none())
+        .filter(|node| node.parent.is_none())
         .count();
-    assert_eq!(roots.len(), seeded_roots);
-    let system = roots.iter().find(|n| n["key"] == "system").unwrap();
+    assert_eq!(tree.as_array().unwrap().len(), seeded_roots);
+    let system = root(&tree, "system");
     assert_eq!(system["children"][0]["visible"], false);
     assert_eq!(system["children"][0]["name"], "Staff");
     let seeded = topup_auth::seed::MENU_SEED.len();
-    fn walk(n: &Value) -> usize {
-        1 + n["children"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(walk)
-            .sum::<usize>()
-    }
-    assert_eq!(roots.iter().map(walk).sum::<usize>(), seeded);
+    let count = |node: &Value| -> usize {
+        fn walk(n: &Value) -> usize {
+            1 + n["children"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(walk)
+                .sum::<usize>()
+        }
+        walk(node)
+    };
+    let total: usize = tree.as_array().unwrap().iter().map(count).sum();
+    assert_eq!(total, seeded);
+}
+
+fn root<'a>(tree: &'a Value, key: &str) -> &'a Value {
+    tree.as_array()
+        .unwrap()
+        .iter()
+        .find(|node| node["key"] == key)
+        .unwrap_or_else(|| panic!("no root {key} in {tree}"))
 }

@@ -2,93 +2,29 @@
 //! as in the embedded mode.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-
-use actix_web::{HttpServer, web};
-use serde_json::{Value, json};
-use topup_api::{AppState, Mount};
-use topup_auth::{AuthConfig, AuthService};
-use topup_catalog::{Catalog, CatalogConfig};
-use topup_core::{ErrorCode, Secret, SharedClock, SystemClock};
+use serde_json::Value;
+use topup_catalog::Catalog;
+use topup_core::ErrorCode;
 use topup_orders::PlanCatalog;
-use topup_recharge::ProvidersConfig;
-use topup_sandbox::reloadly::{self, ReloadlySandbox, ReloadlySandboxConfig};
-use topup_store::{SqliteBackend, SqliteOptions, Store};
+
+mod common;
 
 struct TestServer {
+    // Keeps the server running.
+    _app: common::TestApp,
     base: String,
     catalog: Catalog,
-    _dir: tempfile::TempDir,
-    handle: actix_web::dev::ServerHandle,
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        tokio::spawn(async move { handle.stop(false).await });
-    }
 }
 
 async fn start() -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let backend = SqliteBackend::open(&SqliteOptions::new(dir.path().join("t.db"))).unwrap();
-    let store = Store::new(Arc::new(backend));
-    let clock: SharedClock = Arc::new(SystemClock);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-
-    let sandbox = ReloadlySandbox::new(ReloadlySandboxConfig {
-        rate_limit_per_second: 100_000,
-        clock: clock.clone(),
-        ..ReloadlySandboxConfig::default()
-    });
-    let mounts: Vec<Mount> = vec![Arc::new(move |cfg: &mut web::ServiceConfig| {
-        cfg.service(
-            web::scope("/sandbox/reloadly").configure(reloadly::configure(sandbox.clone())),
-        );
-    })];
-    let providers: ProvidersConfig = serde_json::from_value(json!({"providers": [{
-        "id": "sandbox", "kind": "reloadly",
-        "client_id": "sandbox-client-id", "client_secret": "sandbox-client-secret",
-        "auth_url": format!("{base}/sandbox/reloadly/auth"),
-        "api_url": format!("{base}/sandbox/reloadly/topups"),
-        "audience": "https://topups-sandbox.reloadly.com",
-    }]}))
-    .unwrap();
-    let router = Arc::new(providers.build_router(clock.clone()).unwrap());
-    let catalog = Catalog::new(
-        store.clone(),
-        router,
-        clock.clone(),
-        &CatalogConfig::default(),
-    )
-    .unwrap();
-    catalog.start().await.unwrap();
-    let auth = Arc::new(
-        AuthService::new(
-            store.clone(),
-            clock.clone(),
-            AuthConfig::default(),
-            &Secret::new(vec![42u8; 64]),
-        )
-        .unwrap(),
-    );
-    let state = AppState::new(store, clock, auth).with_catalog(catalog.clone());
-
-    let server = HttpServer::new(move || topup_api::app(state.clone(), mounts.clone()))
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-    let handle = server.handle();
-    tokio::spawn(server);
+    let app = common::start_with_catalog().await;
+    let catalog = app.catalog.clone().unwrap();
     let report = catalog.sync("test").await.unwrap();
     assert!(report.ok, "{report:?}");
     TestServer {
-        base,
+        base: app.base.clone(),
         catalog,
-        _dir: dir,
-        handle,
+        _app: app,
     }
 }
 

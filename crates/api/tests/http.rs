@@ -62,7 +62,31 @@ async fn start() -> TestServer {
         &topup_core::Secret::new(vec![7u8; 32]),
     )
     .unwrap();
-    let mut state = AppState::new(store, Arc::new(SystemClock), Arc::new(auth));
+    // Never called here: the login client only needs somewhere to point.
+    let mini_program = topup_wechat::MiniProgramClient::new(
+        topup_wechat::MiniProgramConfig::new(
+            "wxunused",
+            topup_core::Secret::new("unused".to_owned()),
+            "http://127.0.0.1:9",
+        ),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let app_users = topup_auth::AppUserService::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        topup_auth::AppUserConfig::default(),
+        &topup_core::Secret::new(vec![7u8; 32]),
+        &topup_auth::generate_at_rest_key().unwrap(),
+        Arc::new(mini_program),
+    )
+    .unwrap();
+    let mut state = AppState::new(
+        store,
+        Arc::new(SystemClock),
+        Arc::new(auth),
+        Arc::new(app_users),
+    );
     state.max_json_bytes = 1024;
     let mounts: Vec<Mount> = vec![Arc::new(test_routes)];
     let server = HttpServer::new(move || topup_api::app(state.clone(), mounts.clone()))

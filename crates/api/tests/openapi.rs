@@ -92,3 +92,42 @@ fn every_admin_operation_declares_its_permission_or_says_why_not() {
     let unique: std::collections::HashSet<&&str> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "operation ids are unique");
 }
+
+#[test]
+fn every_app_operation_needs_an_app_token_except_login() {
+    let doc = serde_json::to_value(topup_api::openapi_document()).unwrap();
+    let mut app_operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with(topup_api::APP_PREFIX) {
+            continue;
+        }
+        for (method, operation) in item.as_object().unwrap() {
+            app_operations += 1;
+            let public = operation["x-public"] == true;
+            let app_user = operation["x-app-user"] == true;
+            assert!(
+                public != app_user,
+                "{method} {path} needs exactly one of x-public, x-app-user"
+            );
+            assert!(
+                operation["x-permission"].is_null(),
+                "{method} {path}: app routes take no staff permission"
+            );
+            if public {
+                // Login, and browsing the catalog (what can be bought needs no account).
+                assert!(
+                    path == "/api/v1/app/auth/login" || path.starts_with("/api/v1/app/catalog/"),
+                    "{method} {path} must not be public"
+                );
+            } else {
+                assert_eq!(
+                    operation["security"][0]["app_bearer"],
+                    serde_json::json!([])
+                );
+                assert!(operation["responses"]["401"].is_object());
+                assert!(operation["responses"]["403"].is_object());
+            }
+        }
+    }
+    assert!(app_operations >= 6, "{app_operations}");
+}

@@ -66,6 +66,7 @@ fn is_secret_key(key: &str) -> bool {
         "private_key",
         "api_key",
         "apikey",
+        "session_key",
     ]
     .iter()
     .any(|needle| key.contains(needle))
@@ -174,6 +175,7 @@ mod tests {
             "must_change_password": true,
             "password_changed_at": "2026-01-01T00:00:00.000Z",
             "nested": [{"api_key": "k", "refresh_token": "t", "name": "x"}],
+            "session_key_sealed": "v1.abc",
             "client_secret": null,
         });
         mask_secrets(&mut value);
@@ -183,6 +185,7 @@ mod tests {
         assert_eq!(value["nested"][0]["api_key"], "***");
         assert_eq!(value["nested"][0]["refresh_token"], "***");
         assert_eq!(value["nested"][0]["name"], "x");
+        assert_eq!(value["session_key_sealed"], "***");
         assert_eq!(value["client_secret"], Value::Null);
     }
 }

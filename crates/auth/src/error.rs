@@ -2,8 +2,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use thiserror::Error;
-use topup_core::{Secret, Timestamp};
+use topup_core::{CoreError, Secret, Timestamp};
 use topup_store::StoreError;
+use topup_wechat::WechatError;
 
 /// Per-field validation messages: `{"username": ["must be 3 to 32 characters"]}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -120,6 +121,9 @@ pub enum AuthError {
     Unauthenticated(&'static str),
     #[error("the access token has expired; refresh it")]
     TokenExpired,
+    /// App tokens are not refreshed: the mini-program logs in again silently.
+    #[error("the app token has expired; log in again")]
+    AppTokenExpired,
     #[error("the password must be changed before anything else")]
     PasswordChangeRequired,
     #[error("missing permission {0}")]
@@ -138,11 +142,53 @@ pub enum AuthError {
     BuiltinProtected(String),
     #[error("the menu node has {0} child node(s); delete or move them first")]
     MenuHasChildren(u64),
+    /// A mini-program user who is disabled or blacklisted (by openid).
+    #[error("this account is blocked")]
+    UserBlocked,
+    /// Mini-program logins from a blacklisted address.
+    #[error("logins from this address are blocked")]
+    IpBlocked,
+    #[error("at most {0} saved numbers; delete one first")]
+    SavedNumberLimit(usize),
+    /// A phone number or country code that does not parse.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("invalid or expired login code; call wx.login() again")]
+    WechatCodeInvalid,
+    #[error("login code already used; call wx.login() again")]
+    WechatCodeUsed,
+    #[error("WeChat rate-limits this user's logins; retry later")]
+    WechatRateLimited,
+    #[error("WeChat refused the login of a high-risk user")]
+    WechatUserRisky,
+    #[error("WeChat is busy or unreachable; retry shortly")]
+    WechatUnavailable,
+    /// WeChat refused our app credentials or answered nonsense: our problem, logged.
+    #[error("WeChat login failed: {0}")]
+    WechatFailed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Our own failure (randomness, hashing, signing); logged, never shown.
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl From<WechatError> for AuthError {
+    fn from(error: WechatError) -> Self {
+        match error {
+            WechatError::InvalidCode => AuthError::WechatCodeInvalid,
+            WechatError::CodeUsed => AuthError::WechatCodeUsed,
+            WechatError::RateLimited => AuthError::WechatRateLimited,
+            WechatError::HighRiskUser => AuthError::WechatUserRisky,
+            WechatError::Busy | WechatError::Timeout | WechatError::Transport(_) => {
+                AuthError::WechatUnavailable
+            }
+            other @ (WechatError::Credentials(_)
+            | WechatError::TokenRejected(_)
+            | WechatError::Api { .. }
+            | WechatError::Decode(_)) => AuthError::WechatFailed(other.to_string()),
+        }
+    }
 }
 
 impl AuthError {
@@ -177,4 +223,34 @@ pub(crate) fn validate_with_secrets(
         }
     }
     errors.into_result()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wechat_errors_become_clear_login_errors_without_details_of_ours() {
+        let cases = [
+            (WechatError::InvalidCode, "WechatCodeInvalid"),
+            (WechatError::CodeUsed, "WechatCodeUsed"),
+            (WechatError::RateLimited, "WechatRateLimited"),
+            (WechatError::HighRiskUser, "WechatUserRisky"),
+            (WechatError::Busy, "WechatUnavailable"),
+            (WechatError::Timeout, "WechatUnavailable"),
+            (
+                WechatError::Transport("refused".into()),
+                "WechatUnavailable",
+            ),
+            (WechatError::Credentials(40125), "WechatFailed"),
+            (WechatError::Decode("junk".into()), "WechatFailed"),
+        ];
+        for (wechat, expected) in cases {
+            let error = AuthError::from(wechat.clone());
+            assert!(
+                format!("{error:?}").starts_with(expected),
+                "{wechat:?} → {error:?}"
+            );
+        }
+    }
 }

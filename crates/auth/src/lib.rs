@@ -2,8 +2,12 @@
 //! staff users with argon2id passwords, roles holding `module:resource:action` permission
 //! codes, the menu/permission tree the SPA renders, revocable sessions (short JWTs naming a
 //! stored session + rotating refresh tokens), lockout and a per-address login limit, and the
-//! login, operation and access logs. No HTTP here: `topup-api` maps this to routes.
+//! login, operation and access logs. Also the mini-program's end users ([`app_users`]):
+//! silent login through WeChat's code2session, profile, saved numbers, the blacklist and
+//! visitor days. No HTTP here: `topup-api` maps this to routes.
 
+pub mod app_users;
+mod at_rest;
 mod audit;
 mod config;
 mod error;
@@ -22,6 +26,8 @@ mod token;
 mod users;
 mod views;
 
+pub use app_users::{AppPrincipal, AppUserConfig, AppUserService};
+pub use at_rest::{AT_REST_KEY_LEN, AtRestCipher, Sealed, generate_at_rest_key};
 pub use audit::{AccessLogSink, AccessLogWriter, Audited, Change, mask_secrets, snapshot};
 pub use config::AuthConfig;
 pub use error::{AuthError, FieldErrors};

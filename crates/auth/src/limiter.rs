@@ -9,8 +9,6 @@ use governor::state::keyed::HashMapStateStore;
 use governor::{Quota, RateLimiter};
 use topup_core::SharedClock;
 
-use crate::config::AuthConfig;
-
 /// Lets governor read our clock, so tests drive the limit with a `ManualClock`.
 #[derive(Clone)]
 struct ClockAdapter(SharedClock);
@@ -32,10 +30,11 @@ pub(crate) struct LoginLimiter {
 }
 
 impl LoginLimiter {
-    pub(crate) fn new(config: &AuthConfig, clock: SharedClock) -> Self {
+    /// `rate_per_minute` 0 turns the limit off.
+    pub(crate) fn new(rate_per_minute: u32, burst: u32, clock: SharedClock) -> Self {
         let clock = ClockAdapter(clock);
-        let limiter = NonZeroU32::new(config.login_rate_per_minute).map(|rate| {
-            let burst = NonZeroU32::new(config.login_rate_burst).unwrap_or(rate);
+        let limiter = NonZeroU32::new(rate_per_minute).map(|rate| {
+            let burst = NonZeroU32::new(burst).unwrap_or(rate);
             RateLimiter::hashmap_with_clock(
                 Quota::per_minute(rate).allow_burst(burst),
                 clock.clone(),
@@ -77,12 +76,7 @@ mod tests {
     #[test]
     fn refuses_after_the_burst_and_recovers_with_the_clock() {
         let clock = ManualClock::new(Timestamp::parse("2026-01-01T00:00:00Z").unwrap());
-        let config = AuthConfig {
-            login_rate_per_minute: 6,
-            login_rate_burst: 2,
-            ..AuthConfig::default()
-        };
-        let limiter = LoginLimiter::new(&config, Arc::new(clock.clone()));
+        let limiter = LoginLimiter::new(6, 2, Arc::new(clock.clone()));
         assert!(limiter.check("10.0.0.1").is_ok());
         assert!(limiter.check("10.0.0.1").is_ok());
         let wait = limiter.check("10.0.0.1").unwrap_err();

@@ -83,6 +83,19 @@ permissions! {
     CatalogSyncRun = "catalog:sync:run";
     /// Read sync reports.
     CatalogSyncList = "catalog:sync:list";
+    /// List, search and view mini-program users.
+    UserAppUserList = "user:app_user:list";
+    /// Disable a mini-program user: every app route refuses them at once.
+    UserAppUserDisable = "user:app_user:disable";
+    UserAppUserEnable = "user:app_user:enable";
+    /// List blacklist entries (phone numbers, openids, addresses).
+    UserBlacklistList = "user:blacklist:list";
+    UserBlacklistCreate = "user:blacklist:create";
+    UserBlacklistDelete = "user:blacklist:delete";
+    /// Daily new and active mini-program users.
+    UserVisitorList = "user:visitor:list";
+    /// See payment alerts: WeChat Pay reports that disagree with our records.
+    PaymentAlertList = "payment:alert:list";
 }
 
 /// `module:resource:action`, each part lower-case letters, digits, `-` or `_`, starting

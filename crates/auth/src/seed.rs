@@ -102,6 +102,62 @@ const fn button(
 
 /// The whole seeded tree. Add new modules' nodes here.
 pub const MENU_SEED: &[SeedNode] = &[
+    directory("users", "Users", "/users", "team", 100),
+    // Mini-program users.
+    menu(
+        "users.app-users",
+        "users",
+        "Mini-program users",
+        perm::UserAppUserList::CODE,
+        10,
+    )
+    .page("/users/app-users", "users/app-users/index", "user"),
+    button(
+        "users.app-users.disable",
+        "users.app-users",
+        "Disable",
+        perm::UserAppUserDisable::CODE,
+        1,
+    ),
+    button(
+        "users.app-users.enable",
+        "users.app-users",
+        "Enable",
+        perm::UserAppUserEnable::CODE,
+        2,
+    ),
+    // Blacklist.
+    menu(
+        "users.blacklist",
+        "users",
+        "Blacklist",
+        perm::UserBlacklistList::CODE,
+        20,
+    )
+    .page("/users/blacklist", "users/blacklist/index", "stop"),
+    button(
+        "users.blacklist.create",
+        "users.blacklist",
+        "Add",
+        perm::UserBlacklistCreate::CODE,
+        1,
+    ),
+    button(
+        "users.blacklist.delete",
+        "users.blacklist",
+        "Remove",
+        perm::UserBlacklistDelete::CODE,
+        2,
+    ),
+    // Visitor statistics.
+    menu(
+        "users.visitors",
+        "users",
+        "Visitors",
+        perm::UserVisitorList::CODE,
+        30,
+    )
+    .page("/users/visitors", "users/visitors/index", "line-chart"),
     directory("system", "System", "/system", "setting", 900),
     // Staff users.
     menu(
@@ -263,7 +319,7 @@ pub const MENU_SEED: &[SeedNode] = &[
     )
     .page("/system/logs/access", "system/logs/access", "history"),
     // Orders.
-    directory("order", "Orders", "/order", "shopping", 100),
+    directory("order", "Orders", "/order", "shopping", 200),
     menu("order.orders", "order", "Orders", perm::OrderList::CODE, 10).page(
         "/order/orders",
         "order/orders/index",
@@ -299,7 +355,7 @@ pub const MENU_SEED: &[SeedNode] = &[
     )
     .page("/order/recharges", "order/recharges/index", "thunderbolt"),
     // Catalog (各国家套餐管理).
-    directory("catalog", "Catalog", "/catalog", "appstore", 200),
+    directory("catalog", "Catalog", "/catalog", "appstore", 150),
     menu(
         "catalog.countries",
         "catalog",
@@ -389,6 +445,16 @@ pub const MENU_SEED: &[SeedNode] = &[
         perm::CatalogSyncRun::CODE,
         1,
     ),
+    // Payments.
+    directory("payment", "Payments", "/payment", "wallet", 300),
+    menu(
+        "payment.alerts",
+        "payment",
+        "Payment alerts",
+        perm::PaymentAlertList::CODE,
+        10,
+    )
+    .page("/payment/alerts", "payment/alerts/index", "alert"),
 ];
 
 #[cfg(test)]

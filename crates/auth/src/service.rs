@@ -111,7 +111,11 @@ impl AuthService {
     ) -> Result<Self, AuthError> {
         config.validate().map_err(AuthError::Internal)?;
         let keys = TokenKeys::new(signing_key)?;
-        let limiter = LoginLimiter::new(&config, clock.clone());
+        let limiter = LoginLimiter::new(
+            config.login_rate_per_minute,
+            config.login_rate_burst,
+            clock.clone(),
+        );
         let (access_log, writer) =
             access_log_channel(store.collection(), config.access_log_sample_rate);
         Ok(AuthService {

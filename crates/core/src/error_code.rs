@@ -53,6 +53,16 @@ error_codes! {
     AccountDisabled = (403, "ACCOUNT_DISABLED"),
     /// The password must be changed (`PUT /api/v1/admin/auth/password`) before anything else.
     PasswordChangeRequired = (403, "PASSWORD_CHANGE_REQUIRED"),
+    /// The mini-program user is disabled or blacklisted; every app route refuses them.
+    UserBlocked = (403, "USER_BLOCKED"),
+    /// The caller's address is blacklisted for mini-program login.
+    IpBlocked = (403, "IP_BLOCKED"),
+    /// WeChat flags this user as high-risk (errcode 40226) and refuses the login.
+    WechatUserRisky = (403, "WECHAT_USER_RISKY"),
+    /// The `wx.login()` code is unknown or expired; call `wx.login()` again.
+    WechatCodeInvalid = (401, "WECHAT_CODE_INVALID"),
+    /// The `wx.login()` code was already exchanged; each code works once.
+    WechatCodeUsed = (401, "WECHAT_CODE_USED"),
     /// No route matches the path.
     RouteNotFound = (404, "ROUTE_NOT_FOUND"),
     /// The addressed resource does not exist.
@@ -71,6 +81,8 @@ error_codes! {
     BuiltinProtected = (409, "BUILTIN_PROTECTED"),
     /// The menu node still has children.
     MenuHasChildren = (409, "MENU_HAS_CHILDREN"),
+    /// The user already keeps the most saved numbers allowed; delete one first.
+    SavedNumberLimit = (409, "SAVED_NUMBER_LIMIT"),
     /// The body is larger than the route accepts.
     PayloadTooLarge = (413, "PAYLOAD_TOO_LARGE"),
     /// The body has a content type the route does not accept.
@@ -97,12 +109,16 @@ error_codes! {
     PaymentUnavailable = (502, "PAYMENT_UNAVAILABLE"),
     /// Too many requests; retry later.
     RateLimited = (429, "RATE_LIMITED"),
+    /// WeChat rate-limits this user's logins (errcode 45011); retry later.
+    WechatRateLimited = (429, "WECHAT_RATE_LIMITED"),
     /// Something failed on our side; the request id helps find it in the logs.
     Internal = (500, "INTERNAL"),
     /// A service we depend on did not answer properly.
     UpstreamFailed = (502, "UPSTREAM_FAILED"),
     /// A dependency (the store) is not reachable right now.
     Unavailable = (503, "UNAVAILABLE"),
+    /// WeChat is busy or unreachable; retry the login shortly.
+    WechatUnavailable = (503, "WECHAT_UNAVAILABLE"),
 }
 
 impl Serialize for ErrorCode {

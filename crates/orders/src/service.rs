@@ -455,6 +455,20 @@ impl OrdersService {
         .map(|_| ())
     }
 
+    /// The payment will not be paid (prepay failed, or it expired and was closed at WeChat).
+    pub async fn payment_closed(&self, order_no: &str) -> Result<(), OrdersError> {
+        self.update_with(order_no, |order, now| {
+            if order.state == OrderState::AwaitingPayment {
+                order.state = OrderState::Closed;
+                order.next_action_at = None;
+                order.note(now, "wechat", "closed: payment closed", None);
+            }
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
     /// A refund settled at WeChat (`succeeded = false` for closed/abnormal ones).
     pub async fn refund_settled(
         &self,

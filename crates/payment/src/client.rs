@@ -537,7 +537,7 @@ fn api_error(status: u16, body: &[u8]) -> PaymentError {
             status,
             code: answer.code,
             message: answer.message,
-            detail: answer.detail,
+            detail: answer.detail.map(Box::new),
         },
         Err(_) => PaymentError::Api {
             status,
@@ -574,7 +574,7 @@ fn encode_component(text: &str) -> String {
     out
 }
 
-fn validate_out_trade_no(no: &str) -> Result<(), PaymentError> {
+pub(crate) fn validate_out_trade_no(no: &str) -> Result<(), PaymentError> {
     let ok = (6..=32).contains(&no.len())
         && no
             .bytes()
@@ -588,7 +588,7 @@ fn validate_out_trade_no(no: &str) -> Result<(), PaymentError> {
     }
 }
 
-fn validate_out_refund_no(no: &str) -> Result<(), PaymentError> {
+pub(crate) fn validate_out_refund_no(no: &str) -> Result<(), PaymentError> {
     let ok = (1..=64).contains(&no.len())
         && no
             .bytes()

@@ -25,7 +25,8 @@ pub enum PaymentError {
         status: u16,
         code: String,
         message: String,
-        detail: Option<serde_json::Value>,
+        /// Boxed: keeps every `Result<_, PaymentError>` small.
+        detail: Option<Box<serde_json::Value>>,
     },
     /// A response whose signature did not check out; its body is not trusted.
     #[error("WeChat Pay response (status {status}) failed verification: {reason}")]
@@ -57,6 +58,44 @@ pub enum PaymentError {
     /// A verified message that does not match our own record of the payment.
     #[error("notification does not match our record: {field} differs")]
     Mismatch { field: &'static str },
+
+    // Payment and refund records.
+    #[error("store: {0}")]
+    Store(#[from] topup_store::StoreError),
+    #[error("payment {0} not found")]
+    PaymentNotFound(String),
+    #[error("refund {0} not found")]
+    RefundNotFound(String),
+    #[error("out_trade_no {0} is already used")]
+    DuplicateOutTradeNo(String),
+    #[error("out_refund_no {0} is already used for another refund")]
+    DuplicateOutRefundNo(String),
+    /// The operation does not apply to the record in its current state.
+    #[error("{what} is {state}: cannot {action}")]
+    InvalidState {
+        what: String,
+        state: String,
+        action: &'static str,
+    },
+    #[error("refund of {requested} fen exceeds the {refundable} fen still refundable")]
+    RefundExceedsRefundable { requested: i64, refundable: i64 },
+    #[error("no payment event handler is registered for biz_type {0:?}")]
+    UnknownBizType(String),
+    /// Prepay was refused or failed; the payment is closed and nothing was charged.
+    #[error("WeChat Pay prepay failed, payment {out_trade_no} closed: {cause}")]
+    PrepayFailed {
+        out_trade_no: String,
+        cause: Box<PaymentError>,
+    },
+    /// The refund request was refused; the refund is closed and its amount refundable again.
+    #[error("WeChat Pay refused refund {out_refund_no}: {cause}")]
+    RefundRefused {
+        out_refund_no: String,
+        cause: Box<PaymentError>,
+    },
+    /// A record kept changing under us; try again.
+    #[error("{0} changed concurrently too often; retry")]
+    Contention(String),
 }
 
 impl PaymentError {

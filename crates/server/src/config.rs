@@ -24,6 +24,8 @@ const ENV_SECTIONS: &[&str] = &[
     "recharge",
     "catalog",
     "auth",
+    "app",
+    "payment",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +99,12 @@ pub struct Config {
     /// Staff sign-in, sessions, lockout, password policy and audit logs.
     #[serde(default)]
     pub auth: topup_auth::AuthConfig,
+    /// Mini-program users: app token lifetime, login rate limit, visitor-day offset.
+    #[serde(default)]
+    pub app: topup_auth::AppUserConfig,
+    /// Payment expiry, refund retries and the payment sync job.
+    #[serde(default)]
+    pub payment: topup_payment::PaymentSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -146,6 +154,8 @@ impl Default for Config {
             recharge: topup_recharge::ProvidersConfig::default(),
             catalog: topup_catalog::CatalogConfig::default(),
             auth: topup_auth::AuthConfig::default(),
+            app: topup_auth::AppUserConfig::default(),
+            payment: topup_payment::PaymentSettings::default(),
         }
     }
 }
@@ -222,6 +232,8 @@ impl Config {
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ServerError::Config(format!("log.level: {e}")))?;
         self.auth.validate().map_err(ServerError::Config)?;
+        self.app.validate().map_err(ServerError::Config)?;
+        self.payment.validate().map_err(ServerError::Config)?;
         Ok(())
     }
 
@@ -357,6 +369,54 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(error.contains("auth.access_log_sample_rate"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn app_section_has_defaults_and_takes_overrides() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.app, topup_auth::AppUserConfig::default());
+            assert_eq!(config.app.token_ttl_minutes, 7 * 24 * 60);
+            jail.create_file("topup.toml", "[app]\nlogin_rate_per_minute = 5\n")?;
+            jail.set_env("TOPUP_APP__VISITOR_DAY_UTC_OFFSET_MINUTES", "0");
+            let config =
+                Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
+            assert_eq!(config.app.login_rate_per_minute, 5);
+            assert_eq!(config.app.visitor_day_utc_offset_minutes, 0);
+            jail.set_env("TOPUP_APP__TOKEN_TTL_MINUTES", "0");
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("app.token_ttl_minutes"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn payment_section_has_defaults_and_takes_overrides() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.payment, topup_payment::PaymentSettings::default());
+            jail.create_file("topup.toml", "[payment]\nsync_period_secs = 5\n")?;
+            jail.set_env("TOPUP_PAYMENT__PAYMENT_TTL_SECS", "600");
+            let config =
+                Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
+            assert_eq!(config.payment.sync_period_secs, 5);
+            assert_eq!(config.payment.payment_ttl_secs, 600);
+            assert_eq!(config.payment.query_unpaid_after_secs, 120);
+            jail.set_env("TOPUP_PAYMENT__PAYMENT_TTL_SECS", "30");
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("payment.payment_ttl_secs"), "{error}");
+            jail.set_env("TOPUP_PAYMENT__PAYMENT_TTL_SECS", "600");
+            jail.create_file("bad.toml", "[payment]\nsync_every = 5\n")?;
+            let error = Config::load(Some(Path::new("bad.toml")), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("sync_every"), "{error}");
             Ok(())
         });
     }

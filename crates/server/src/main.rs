@@ -25,6 +25,8 @@ pub enum ServerError {
     Catalog(#[from] topup_catalog::CatalogError),
     #[error("staff identity: {0}")]
     Auth(#[from] topup_auth::AuthError),
+    #[error("payments: {0}")]
+    Payment(#[from] topup_payment::PaymentError),
     #[error("secret file {path}: {cause}")]
     Secret { path: String, cause: std::io::Error },
     #[error("cannot listen on {addr}: {cause}")]

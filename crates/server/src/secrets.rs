@@ -43,38 +43,81 @@ pub fn jwt_key_path(data_dir: &Path) -> PathBuf {
     data_dir.join("secrets").join("jwt.key")
 }
 
-/// The HS256 signing key for staff access tokens: read from `<data-dir>/secrets/jwt.key`,
-/// or generated there (mode 0600) on first start, so tokens survive restarts.
-pub fn load_or_create_jwt_key(data_dir: &Path) -> Result<Secret<Vec<u8>>, ServerError> {
-    let path = jwt_key_path(data_dir);
+/// A key kept in a private file: read from `path`, or generated there (mode 0600) on first
+/// start. `check` says what is wrong with the bytes of an existing file, if anything.
+fn load_or_create_key(
+    path: &Path,
+    what: &str,
+    generate: impl FnOnce() -> Result<Secret<Vec<u8>>, ServerError>,
+    check: impl FnOnce(usize) -> Option<String>,
+) -> Result<Secret<Vec<u8>>, ServerError> {
     if let Some(dir) = path.parent() {
         private_dir(dir)?;
     }
-    match create_private(&path) {
+    match create_private(path) {
         Ok(mut file) => {
-            let key = topup_auth::generate_signing_key()?;
+            let key = generate()?;
             file.write_all(key.expose())
                 .and_then(|()| file.sync_all())
-                .map_err(secret_error(&path))?;
-            tracing::info!(path = %path.display(), "generated the JWT signing key");
+                .map_err(secret_error(path))?;
+            tracing::info!(path = %path.display(), "generated the {what}");
             Ok(key)
         }
         Err(error) if error.kind() == ErrorKind::AlreadyExists => {
             let mut bytes = Vec::new();
-            std::fs::File::open(&path)
+            std::fs::File::open(path)
                 .and_then(|mut file| file.read_to_end(&mut bytes))
-                .map_err(secret_error(&path))?;
-            if bytes.len() < 32 {
+                .map_err(secret_error(path))?;
+            if let Some(problem) = check(bytes.len()) {
                 return Err(ServerError::Config(format!(
-                    "{} holds {} bytes; a signing key needs at least 32 (delete it to generate a new one)",
+                    "{} holds {} bytes; {problem}",
                     path.display(),
                     bytes.len()
                 )));
             }
             Ok(Secret::new(bytes))
         }
-        Err(error) => Err(secret_error(&path)(error)),
+        Err(error) => Err(secret_error(path)(error)),
     }
+}
+
+/// The HS256 signing key for staff access tokens and app tokens: read from
+/// `<data-dir>/secrets/jwt.key`, or generated there (mode 0600) on first start, so tokens
+/// survive restarts.
+pub fn load_or_create_jwt_key(data_dir: &Path) -> Result<Secret<Vec<u8>>, ServerError> {
+    load_or_create_key(
+        &jwt_key_path(data_dir),
+        "JWT signing key",
+        || Ok(topup_auth::generate_signing_key()?),
+        |len| {
+            (len < 32).then(|| {
+                "a signing key needs at least 32 (delete it to generate a new one)".to_owned()
+            })
+        },
+    )
+}
+
+pub fn at_rest_key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("secrets").join("at-rest.key")
+}
+
+/// The AES-256-GCM key that encrypts secrets stored in documents (WeChat session keys):
+/// read from `<data-dir>/secrets/at-rest.key`, or generated there (mode 0600) on first
+/// start. Losing it makes those values unreadable; back it up with the database.
+pub fn load_or_create_at_rest_key(data_dir: &Path) -> Result<Secret<Vec<u8>>, ServerError> {
+    load_or_create_key(
+        &at_rest_key_path(data_dir),
+        "at-rest encryption key",
+        || Ok(topup_auth::generate_at_rest_key()?),
+        |len| {
+            (len != topup_auth::AT_REST_KEY_LEN).then(|| {
+                format!(
+                    "an at-rest key is exactly {} (restore the right file; a new key cannot read existing data)",
+                    topup_auth::AT_REST_KEY_LEN
+                )
+            })
+        },
+    )
 }
 
 pub fn initial_password_path(data_dir: &Path) -> PathBuf {
@@ -129,6 +172,22 @@ mod tests {
         assert_eq!(mode(&jwt_key_path(dir.path())), 0o600);
         let second = load_or_create_jwt_key(dir.path()).unwrap();
         assert_eq!(first.expose(), second.expose());
+    }
+
+    #[test]
+    fn the_at_rest_key_is_generated_once_privately_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create_at_rest_key(dir.path()).unwrap();
+        assert_eq!(first.expose().len(), 32);
+        #[cfg(unix)]
+        assert_eq!(mode(&at_rest_key_path(dir.path())), 0o600);
+        let second = load_or_create_at_rest_key(dir.path()).unwrap();
+        assert_eq!(first.expose(), second.expose());
+        std::fs::write(at_rest_key_path(dir.path()), [1u8; 40]).unwrap();
+        let error = load_or_create_at_rest_key(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("exactly 32"), "{error}");
     }
 
     #[test]

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use actix_web::HttpServer;
 use topup_api::AppState;
-use topup_auth::AuthService;
-use topup_core::{SharedClock, SystemClock};
+use topup_auth::{AppUserService, AuthService};
+use topup_core::{Secret, SharedClock, SystemClock};
+use topup_payment::PaymentService;
 use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
 use tracing_subscriber::EnvFilter;
 
@@ -81,9 +82,9 @@ async fn start_auth(
     config: &Config,
     store: Store,
     clock: SharedClock,
+    key: &Secret<Vec<u8>>,
 ) -> Result<Arc<AuthService>, ServerError> {
-    let key = secrets::load_or_create_jwt_key(&config.data_dir)?;
-    let auth = Arc::new(AuthService::new(store, clock, config.auth.clone(), &key)?);
+    let auth = Arc::new(AuthService::new(store, clock, config.auth.clone(), key)?);
     if let Some(admin) = auth.prepare().await? {
         secrets::publish_initial_admin(&config.data_dir, &admin)?;
     }
@@ -104,6 +105,58 @@ async fn start_auth(
     Ok(auth)
 }
 
+/// Mini-program users: at-rest key, indexes, the WeChat login client.
+async fn start_app_users(
+    config: &Config,
+    store: Store,
+    clock: SharedClock,
+    jwt_key: &Secret<Vec<u8>>,
+    mini_program: Arc<topup_wechat::MiniProgramClient>,
+) -> Result<Arc<AppUserService>, ServerError> {
+    let at_rest_key = secrets::load_or_create_at_rest_key(&config.data_dir)?;
+    let app_users = Arc::new(AppUserService::new(
+        store,
+        clock,
+        config.app.clone(),
+        jwt_key,
+        &at_rest_key,
+        mini_program,
+    )?);
+    app_users.prepare().await?;
+    let idle = Arc::clone(&app_users);
+    actix_web::rt::spawn(async move {
+        let mut every = tokio::time::interval(PURGE_EVERY);
+        loop {
+            every.tick().await;
+            idle.forget_idle_addresses();
+        }
+    });
+    Ok(app_users)
+}
+
+/// Payments and refunds over the configured WeChat Pay merchant; the caller starts its sync
+/// job. Owners of `biz_type`s register their event handlers on the service.
+async fn start_payments(
+    config: &Config,
+    store: &Store,
+    integrations: &integrations::Integrations,
+    clock: SharedClock,
+) -> Result<Arc<PaymentService>, ServerError> {
+    let payments = PaymentService::new(
+        store,
+        Arc::clone(&integrations.wechat_pay),
+        clock,
+        config.payment.clone(),
+    )?;
+    payments.prepare().await?;
+    tracing::info!(
+        sync_period_secs = config.payment.sync_period_secs,
+        payment_ttl_secs = config.payment.payment_ttl_secs,
+        "payments ready"
+    );
+    Ok(Arc::new(payments))
+}
+
 pub fn run(config: Config) -> Result<(), ServerError> {
     init_logging(&config);
     actix_web::rt::System::new().block_on(serve(config))
@@ -113,9 +166,8 @@ async fn serve(config: Config) -> Result<(), ServerError> {
     create_data_dir(&config)?;
     let store = open_store(&config).await?;
     let clock: SharedClock = Arc::new(SystemClock);
-    let auth = start_auth(&config, store.clone(), clock.clone()).await?;
-    let mut state = AppState::new(store, clock.clone(), auth);
-    state.max_json_bytes = config.server.max_json_bytes;
+    let jwt_key = secrets::load_or_create_jwt_key(&config.data_dir)?;
+    let auth = start_auth(&config, store.clone(), clock.clone(), &jwt_key).await?;
 
     // Bind first: the embedded integrations need the real port to reach the sandboxes.
     let listener =
@@ -133,6 +185,16 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let integrations = integrations::build(&config, &base_url, clock.clone())?;
+    let app_users = start_app_users(
+        &config,
+        store.clone(),
+        clock.clone(),
+        &jwt_key,
+        integrations.mini_program.clone(),
+    )
+    .await?;
+    let mut state = AppState::new(store, clock.clone(), auth, app_users);
+    state.max_json_bytes = config.server.max_json_bytes;
     let delivery = integrations
         .wechat_pay_sandbox
         .as_ref()
@@ -153,11 +215,14 @@ async fn serve(config: Config) -> Result<(), ServerError> {
     let catalog = topup_catalog::Catalog::new(
         state.store.clone(),
         integrations.recharge.clone(),
-        clock,
+        clock.clone(),
         &config.catalog,
     )?;
     catalog.start().await?;
     let state = state.with_catalog(catalog.clone());
+    let payments = start_payments(&config, &state.store, &integrations, clock).await?;
+    let state = state.with_payments(Arc::clone(&payments));
+    let payment_sync = payments.spawn_sync_loop();
 
     let mounts = integrations.mounts.clone();
     let app_state = state.clone();
@@ -186,6 +251,7 @@ async fn serve(config: Config) -> Result<(), ServerError> {
     for task in background {
         task.abort();
     }
+    payment_sync.abort();
     if let Some(delivery) = delivery {
         delivery.abort();
     }

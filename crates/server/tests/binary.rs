@@ -111,6 +111,18 @@ async fn serves_health_docs_and_errors_then_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
+    // WeChat Pay callbacks are served by the payment service (503 without it): an unsigned
+    // one is refused as unauthentic.
+    let unsigned = client
+        .post(format!("{}/api/v1/pay/wechat/notify", server.base))
+        .header("Content-Type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
+    let body: serde_json::Value = unsigned.json().await.unwrap();
+    assert_eq!(body["code"], "UNAUTHORIZED");
 
     let missing = client
         .get(format!("{}/nope", server.base))
@@ -231,6 +243,52 @@ async fn first_start_creates_an_admin_whose_password_is_in_a_private_file() {
         password
     );
     assert_eq!(me(server.base.clone(), token).await, 200);
+}
+
+/// The README's two calls: a `wx.login()` code from the embedded sandbox, then the app login.
+#[tokio::test]
+async fn a_mini_program_user_logs_in_with_a_sandbox_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let server = start(&data_dir);
+    let client = reqwest::Client::new();
+    let issued: serde_json::Value = client
+        .post(format!("{}/sandbox/wechat/codes", server.base))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code = issued["code"].as_str().unwrap();
+    let login = client
+        .post(format!("{}/api/v1/app/auth/login", server.base))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "code": code }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let login: serde_json::Value = login.json().await.unwrap();
+    assert_eq!(login["new_user"], true);
+    assert!(login["expires_in"].as_u64().unwrap() > 0);
+    let token = login["token"].as_str().unwrap();
+    let me = client
+        .get(format!("{}/api/v1/app/me", server.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let me: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(me["id"], login["user"]["id"]);
+    // The at-rest key that encrypts session keys was generated privately.
+    let key = data_dir.join("secrets").join("at-rest.key");
+    assert_eq!(std::fs::read(&key).unwrap().len(), 32);
+    #[cfg(unix)]
+    assert_eq!(mode(&key), 0o600);
 }
 
 #[test]

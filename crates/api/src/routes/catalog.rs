@@ -48,7 +48,8 @@ fn json_bytes(body: &web::Bytes) -> HttpResponse {
 /// Every country with something on sale, with Chinese and English names, flag, calling
 /// code and currency. Not paged.
 #[utoipa::path(get, path = "/api/v1/app/catalog/countries", tag = "catalog",
-    responses((status = 200, description = "Countries on sale", body = CountryList)))]
+    responses((status = 200, description = "Countries on sale", body = CountryList)),
+    extensions(("x-public" = json!(true))))]
 pub async fn countries(state: web::Data<AppState>) -> HttpResponse {
     json_bytes(state.catalog.snapshot().countries_json())
 }
@@ -59,7 +60,8 @@ pub async fn countries(state: web::Data<AppState>) -> HttpResponse {
     responses(
         (status = 200, description = "Plans on sale", body = PlanList),
         (status = 400, description = "`INVALID_COUNTRY` (unknown or not sold), `INVALID_QUERY` (bad type or operator)", body = ErrorBody),
-    ))]
+    ),
+    extensions(("x-public" = json!(true))))]
 pub async fn plans(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let mut country: Option<Cow<'_, str>> = None;
     let mut plan_type: Option<Cow<'_, str>> = None;
@@ -90,7 +92,8 @@ pub async fn plans(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     responses(
         (status = 200, description = "Country, operator and plans", body = Detection),
         (status = 400, description = "`INVALID_PHONE` (not a valid mobile number), `INVALID_COUNTRY` (unknown or not sold)", body = ErrorBody),
-    ))]
+    ),
+    extensions(("x-public" = json!(true))))]
 pub async fn detect(
     query: web::Query<DetectQuery>,
     state: web::Data<AppState>,
@@ -102,6 +105,8 @@ pub async fn detect(
     Ok(web::Json(detection))
 }
 
+/// Registered before the app scope (which requires an app token for everything under
+/// `/api/v1/app`): these full-path resources match first, so browsing needs no login.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/v1/app/catalog/countries").route(web::get().to(countries)))
         .service(web::resource("/api/v1/app/catalog/plans").route(web::get().to(plans)))

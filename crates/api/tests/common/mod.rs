@@ -1,25 +1,33 @@
-//! A real admin API on loopback for each test: its own temp dir, port 0, a `ManualClock`.
+//! A real API on loopback for each test: its own temp dir, port 0, a `ManualClock`, and the
+//! WeChat mini-program sandbox mounted beside it with the login client pointed at it.
 
 #![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::HttpServer;
+use actix_web::{HttpServer, web};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use topup_api::{AppState, Mount};
-use topup_auth::{AuthConfig, AuthService};
+use topup_auth::{AppUserConfig, AppUserService, AuthConfig, AuthService};
 use topup_core::{ManualClock, Secret, Timestamp};
+use topup_sandbox::wechat_mp::{MiniProgramSandbox, MiniProgramSandboxConfig};
 use topup_store::{SqliteBackend, SqliteOptions, Store};
+use topup_wechat::{MiniProgramClient, MiniProgramConfig};
 
 pub const ADMIN_PASSWORD: &str = "Admin-pass-2026";
 pub const STAFF_PASSWORD: &str = "Staff-pass-2026";
+pub const WX_APP_ID: &str = "wxtestapp0000001";
+const WX_APP_SECRET: &str = "test-app-secret";
 
 pub struct TestApp {
     pub base: String,
     pub clock: ManualClock,
     pub auth: Arc<AuthService>,
+    pub app_users: Arc<AppUserService>,
+    /// The WeChat mini-program sandbox the login client talks to.
+    pub sandbox: MiniProgramSandbox,
     pub store: Store,
     pub client: reqwest::Client,
     /// The generated first-start password of `admin`.
@@ -49,17 +57,39 @@ pub async fn start() -> TestApp {
     start_with(test_config()).await
 }
 
+/// App defaults, but without the per-address login limit.
+pub fn test_app_config() -> AppUserConfig {
+    AppUserConfig {
+        login_rate_per_minute: 0,
+        ..AppUserConfig::default()
+    }
+}
+
 pub async fn start_with(config: AuthConfig) -> TestApp {
-    start_custom(config, false).await
+    start_full(config, test_app_config(), None).await
 }
 
 /// Like [`start`], with the Reloadly sandbox mounted at `/sandbox/reloadly` and a catalog
 /// syncing from it (not yet synced).
 pub async fn start_with_catalog() -> TestApp {
-    start_custom(test_config(), true).await
+    start_custom(test_config(), test_app_config(), None, true).await
 }
 
-async fn start_custom(config: AuthConfig, with_catalog: bool) -> TestApp {
+/// `wechat_base`: where the login client sends code2session (default: the mounted sandbox).
+pub async fn start_full(
+    config: AuthConfig,
+    app_config: AppUserConfig,
+    wechat_base: Option<String>,
+) -> TestApp {
+    start_custom(config, app_config, wechat_base, false).await
+}
+
+async fn start_custom(
+    config: AuthConfig,
+    app_config: AppUserConfig,
+    wechat_base: Option<String>,
+    with_catalog: bool,
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let backend = SqliteBackend::open(&SqliteOptions::new(dir.path().join("t.db"))).unwrap();
     let store = Store::new(Arc::new(backend));
@@ -80,24 +110,60 @@ async fn start_custom(config: AuthConfig, with_catalog: bool) -> TestApp {
         .expect("first start creates admin");
     assert!(auth.prepare().await.unwrap().is_none(), "only once");
     tokio::spawn(auth.take_access_log_writer().unwrap().run());
-    let mut state = AppState::new(store.clone(), Arc::new(clock.clone()), auth.clone());
+
+    // Bound first: the login client needs the port to reach the mounted sandbox.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut mounts: Vec<Mount> = Vec::new();
+    let sandbox = MiniProgramSandbox::new(
+        MiniProgramSandboxConfig::new(WX_APP_ID, WX_APP_SECRET),
+        Arc::new(clock.clone()),
+    );
+    let mini_program = MiniProgramClient::new(
+        MiniProgramConfig::new(
+            WX_APP_ID,
+            Secret::new(WX_APP_SECRET.to_owned()),
+            wechat_base.unwrap_or_else(|| format!("http://{addr}/sandbox/wechat")),
+        ),
+        Arc::new(clock.clone()),
+    )
+    .unwrap();
+    let app_users = Arc::new(
+        AppUserService::new(
+            store.clone(),
+            Arc::new(clock.clone()),
+            app_config,
+            &Secret::new(vec![42u8; 64]),
+            &topup_auth::generate_at_rest_key().unwrap(),
+            Arc::new(mini_program),
+        )
+        .unwrap(),
+    );
+    app_users.prepare().await.unwrap();
+    let mut state = AppState::new(
+        store.clone(),
+        Arc::new(clock.clone()),
+        auth.clone(),
+        app_users.clone(),
+    );
+    let served = sandbox.clone();
+    let mut mounts: Vec<Mount> = vec![Arc::new(move |cfg: &mut web::ServiceConfig| {
+        let sandbox = served.clone();
+        cfg.service(web::scope("/sandbox/wechat").configure(move |cfg| sandbox.configure(cfg)));
+    })];
     let mut catalog = None;
     if with_catalog {
         let shared: topup_core::SharedClock = Arc::new(clock.clone());
-        let sandbox = topup_sandbox::reloadly::ReloadlySandbox::new(
+        let provider = topup_sandbox::reloadly::ReloadlySandbox::new(
             topup_sandbox::reloadly::ReloadlySandboxConfig {
                 rate_limit_per_second: 100_000,
                 clock: shared.clone(),
                 ..Default::default()
             },
         );
-        mounts.push(Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {
+        mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
             cfg.service(
-                actix_web::web::scope("/sandbox/reloadly")
-                    .configure(topup_sandbox::reloadly::configure(sandbox.clone())),
+                web::scope("/sandbox/reloadly")
+                    .configure(topup_sandbox::reloadly::configure(provider.clone())),
             );
         }));
         let providers: topup_recharge::ProvidersConfig =
@@ -132,6 +198,8 @@ async fn start_custom(config: AuthConfig, with_catalog: bool) -> TestApp {
         base: format!("http://{addr}"),
         clock,
         auth,
+        app_users,
+        sandbox,
         store,
         client: reqwest::Client::new(),
         initial_password: initial.password.expose().clone(),
@@ -144,6 +212,66 @@ async fn start_custom(config: AuthConfig, with_catalog: bool) -> TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}/api/v1/admin{path}", self.base)
+    }
+
+    /// A request to `/api/v1/app{path}`, with an app token when given.
+    pub async fn app_send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}/api/v1/app{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Plays `wx.login()` over HTTP against the mounted sandbox: `(code, openid)`.
+    pub async fn wx_code(&self, openid: Option<&str>) -> (String, String) {
+        let body = match openid {
+            Some(openid) => json!({"openid": openid}),
+            None => json!({}),
+        };
+        let issued: Value = self
+            .client
+            .post(format!("{}/sandbox/wechat/codes", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (
+            issued["code"].as_str().unwrap().to_owned(),
+            issued["openid"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn app_login(&self, code: &str) -> Response {
+        self.app_send(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({ "code": code })),
+        )
+        .await
+    }
+
+    /// A fresh code for `openid` (a new user when `None`), logged in: the login answer.
+    pub async fn app_login_ok(&self, openid: Option<&str>) -> Value {
+        let (code, _) = self.wx_code(openid).await;
+        let response = self.app_login(&code).await;
+        assert_eq!(response.status(), 200, "app login");
+        response.json().await.unwrap()
     }
 
     pub async fn send(

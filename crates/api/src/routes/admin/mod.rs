@@ -3,11 +3,14 @@
 //! operation (`x-permission`). Self-service routes take `Authenticated` and say
 //! `x-authenticated-only`; only login and refresh are public.
 
+pub mod app_users;
 pub mod auth;
+pub mod blacklist;
 pub mod catalog;
 pub mod logs;
 pub mod menus;
 pub mod orders;
+pub mod payments;
 pub mod roles;
 pub mod sessions;
 pub mod users;
@@ -91,6 +94,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/orders/{order_no}/retry").route(web::post().to(orders::retry)))
             .service(web::resource("/recharges").route(web::get().to(orders::recharges)))
+            .service(web::resource("/app-users").route(web::get().to(app_users::list)))
+            .service(web::resource("/app-users/{id}").route(web::get().to(app_users::get)))
+            .service(
+                web::resource("/app-users/{id}/disable").route(web::post().to(app_users::disable)),
+            )
+            .service(
+                web::resource("/app-users/{id}/enable").route(web::post().to(app_users::enable)),
+            )
+            .service(
+                web::resource("/visitors/daily").route(web::get().to(app_users::visitors_daily)),
+            )
+            .service(
+                web::resource("/blacklist")
+                    .route(web::get().to(blacklist::list))
+                    .route(web::post().to(blacklist::create)),
+            )
+            .service(web::resource("/blacklist/{id}").route(web::delete().to(blacklist::delete)))
+            .service(web::resource("/payments/alerts").route(web::get().to(payments::alerts)))
             .configure(catalog::configure),
     );
 }

@@ -1,0 +1,110 @@
+//! Mini-program users as staff see them, and the daily visitor counts.
+
+use actix_web::web;
+use topup_auth::Permission;
+use topup_auth::app_users::{
+    AppUserAdminView, AppUserId, AppUserQuery, AppUserStatus, VisitorDay, VisitorQuery,
+};
+use topup_auth::perm::{UserAppUserDisable, UserAppUserEnable, UserAppUserList, UserVisitorList};
+use topup_core::{Page, PageRequest};
+
+use crate::routes::admin::audited;
+use crate::security::Require;
+use crate::{ApiError, AppState, ErrorBody};
+
+/// Search mini-program users: by openid or nickname (`q`), saved number, status, creation
+/// time; sorted and paged.
+#[utoipa::path(get, path = "/api/v1/admin/app-users", tag = "admin-app-users", operation_id = "admin_app_users_list",
+    params(PageRequest, AppUserQuery),
+    responses(
+        (status = 200, description = "One page of mini-program users", body = Page<AppUserAdminView>),
+        (status = 400, description = "Bad filter, sort or page", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(UserAppUserList::CODE))))]
+pub async fn list(
+    _who: Require<UserAppUserList>,
+    state: web::Data<AppState>,
+    page: web::Query<PageRequest>,
+    query: web::Query<AppUserQuery>,
+) -> Result<web::Json<Page<AppUserAdminView>>, ApiError> {
+    Ok(web::Json(
+        state.app_users.list_app_users(&query, *page).await?,
+    ))
+}
+
+/// One mini-program user with their saved numbers.
+#[utoipa::path(get, path = "/api/v1/admin/app-users/{id}", tag = "admin-app-users", operation_id = "admin_app_users_get",
+    params(("id" = String, Path, description = "App user id (ULID)")),
+    responses(
+        (status = 200, description = "The user", body = AppUserAdminView),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(UserAppUserList::CODE))))]
+pub async fn get(
+    _who: Require<UserAppUserList>,
+    state: web::Data<AppState>,
+    id: web::Path<AppUserId>,
+) -> Result<web::Json<AppUserAdminView>, ApiError> {
+    Ok(web::Json(state.app_users.get_app_user(*id).await?))
+}
+
+/// Disable a mini-program user: their very next request answers 403 `USER_BLOCKED`.
+#[utoipa::path(post, path = "/api/v1/admin/app-users/{id}/disable", tag = "admin-app-users", operation_id = "admin_app_users_disable",
+    params(("id" = String, Path, description = "App user id (ULID)")),
+    responses(
+        (status = 200, description = "Disabled", body = AppUserAdminView),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(UserAppUserDisable::CODE))))]
+pub async fn disable(
+    who: Require<UserAppUserDisable>,
+    state: web::Data<AppState>,
+    id: web::Path<AppUserId>,
+) -> Result<web::Json<AppUserAdminView>, ApiError> {
+    let work = state
+        .app_users
+        .set_app_user_status(&who, *id, AppUserStatus::Disabled);
+    let target = Some(id.to_string());
+    Ok(web::Json(
+        audited(&state, &who, "disable app user", "app_user", target, work).await?,
+    ))
+}
+
+/// Enable a mini-program user again.
+#[utoipa::path(post, path = "/api/v1/admin/app-users/{id}/enable", tag = "admin-app-users", operation_id = "admin_app_users_enable",
+    params(("id" = String, Path, description = "App user id (ULID)")),
+    responses(
+        (status = 200, description = "Enabled", body = AppUserAdminView),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(UserAppUserEnable::CODE))))]
+pub async fn enable(
+    who: Require<UserAppUserEnable>,
+    state: web::Data<AppState>,
+    id: web::Path<AppUserId>,
+) -> Result<web::Json<AppUserAdminView>, ApiError> {
+    let work = state
+        .app_users
+        .set_app_user_status(&who, *id, AppUserStatus::Active);
+    let target = Some(id.to_string());
+    Ok(web::Json(
+        audited(&state, &who, "enable app user", "app_user", target, work).await?,
+    ))
+}
+
+/// New and active mini-program users per calendar day (in the configured visitor-day
+/// offset), every day of the range, oldest first.
+#[utoipa::path(get, path = "/api/v1/admin/visitors/daily", tag = "admin-app-users", operation_id = "admin_visitors_daily",
+    params(VisitorQuery),
+    responses(
+        (status = 200, description = "One row per day", body = Vec<VisitorDay>),
+        (status = 400, description = "Bad dates or a range over 366 days (`VALIDATION_FAILED`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(UserVisitorList::CODE))))]
+pub async fn visitors_daily(
+    _who: Require<UserVisitorList>,
+    state: web::Data<AppState>,
+    query: web::Query<VisitorQuery>,
+) -> Result<web::Json<Vec<VisitorDay>>, ApiError> {
+    Ok(web::Json(state.app_users.visitors_per_day(&query).await?))
+}

@@ -1,0 +1,33 @@
+//! Silent login with a `wx.login()` code.
+
+use actix_web::web;
+use topup_auth::app_users::{AppLoginRequest, AppLoginResponse};
+
+use crate::security::Client;
+use crate::{ApiError, AppState, ErrorBody};
+
+/// Log in with the code from `wx.login()`.
+///
+/// The server exchanges the code with WeChat (`jscode2session`), creates the user on their
+/// first login and answers an app token. Each code works once and for five minutes.
+#[utoipa::path(post, path = "/api/v1/app/auth/login", tag = "app-auth", operation_id = "app_auth_login",
+    request_body = AppLoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = AppLoginResponse),
+        (status = 400, description = "`VALIDATION_FAILED` (empty or malformed code) or `MALFORMED_JSON`", body = ErrorBody),
+        (status = 401, description = "`WECHAT_CODE_INVALID` (unknown or expired) or `WECHAT_CODE_USED`", body = ErrorBody),
+        (status = 403, description = "`USER_BLOCKED` (disabled or blacklisted), `IP_BLOCKED`, `WECHAT_USER_RISKY`", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED` for this address, or `WECHAT_RATE_LIMITED`", body = ErrorBody),
+        (status = 502, description = "`UPSTREAM_FAILED`: WeChat refused our app credentials", body = ErrorBody),
+        (status = 503, description = "`WECHAT_UNAVAILABLE`: WeChat busy or unreachable", body = ErrorBody),
+    ),
+    extensions(("x-public" = json!(true))))]
+pub async fn login(
+    state: web::Data<AppState>,
+    client: Client,
+    body: web::Json<AppLoginRequest>,
+) -> Result<web::Json<AppLoginResponse>, ApiError> {
+    Ok(web::Json(
+        state.app_users.login(body.into_inner(), client.0).await?,
+    ))
+}

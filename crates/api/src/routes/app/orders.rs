@@ -1,0 +1,271 @@
+//! The mini-program's orders: checkout, my orders, one order, cancel.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use topup_core::{CountryCode, ErrorCode, Money, Page, PageRequest, Timestamp};
+use topup_orders::{
+    CheckoutKey, CheckoutRequest, Order, OrderState, PlanKind, PriceLine, RefundState,
+};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::routes::admin::orders::service;
+use crate::security::{AppUser, client_info};
+use crate::{ApiError, AppState, ErrorBody};
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutBody {
+    /// The plan to buy (from `/api/v1/app/catalog/plans`).
+    pub plan_id: String,
+    /// The number to recharge: E.164 (`+639171234567`) or national with `country`.
+    pub phone: String,
+    #[schema(value_type = Option<String>, example = "PH")]
+    pub country: Option<CountryCode>,
+    /// A coupon to apply (coupons arrive with the marketing module).
+    pub coupon_id: Option<String>,
+}
+
+/// What the user sees of a plan they bought.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppOrderPlan {
+    pub plan_id: String,
+    pub kind: PlanKind,
+    #[schema(value_type = String)]
+    pub country: CountryCode,
+    pub operator_name: String,
+    pub title: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppOrderRefund {
+    pub amount: Money,
+    pub state: RefundState,
+    pub requested_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}
+
+/// An order as its buyer sees it: no provider internals.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppOrder {
+    pub order_no: String,
+    pub state: OrderState,
+    pub phone: String,
+    pub plan: AppOrderPlan,
+    pub price_lines: Vec<PriceLine>,
+    pub total: Money,
+    pub created_at: Timestamp,
+    /// Pay before this moment, or the order closes.
+    pub pay_deadline: Timestamp,
+    pub paid_at: Option<Timestamp>,
+    pub refunds: Vec<AppOrderRefund>,
+}
+
+impl From<Order> for AppOrder {
+    fn from(order: Order) -> Self {
+        AppOrder {
+            order_no: order.id,
+            state: order.state,
+            phone: order.phone,
+            plan: AppOrderPlan {
+                plan_id: order.plan.plan_id,
+                kind: order.plan.kind,
+                country: order.plan.country,
+                operator_name: order.plan.operator_name,
+                title: order.plan.title,
+            },
+            price_lines: order.price_lines,
+            total: order.total,
+            created_at: order.created_at,
+            pay_deadline: order.pay_deadline,
+            paid_at: order.payment.paid_at,
+            refunds: order
+                .refunds
+                .into_iter()
+                .map(|r| AppOrderRefund {
+                    amount: r.amount,
+                    state: r.state,
+                    requested_at: r.requested_at,
+                    finished_at: r.finished_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckoutAnswer {
+    pub order: AppOrder,
+    /// Pass to `wx.requestPayment` (`timeStamp`, `nonceStr`, `package`, `signType`,
+    /// `paySign`). Absent when an `Idempotency-Key` replays an earlier checkout.
+    #[schema(value_type = Option<Object>)]
+    pub pay_params: Option<Value>,
+}
+
+const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+
+fn idempotency(req: &HttpRequest, body: &CheckoutBody) -> Result<Option<CheckoutKey>, ApiError> {
+    let Some(value) = req.headers().get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 64 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::BadRequest,
+                "Idempotency-Key must be 1-64 visible ASCII characters",
+            )
+        })?;
+    let canonical = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    let hash = Sha256::digest(&canonical);
+    Ok(Some(CheckoutKey {
+        key: key.to_owned(),
+        body_hash: hash.iter().map(|b| format!("{b:02x}")).collect(),
+    }))
+}
+
+/// Place an order and get the `wx.requestPayment` parameters.
+#[utoipa::path(post, path = "/api/v1/app/orders", tag = "app-orders", operation_id = "app_orders_checkout",
+    request_body = CheckoutBody,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "Same key and body → the same order; same key, other body → 409")),
+    responses(
+        (status = 201, description = "Order placed; pay with `pay_params`", body = CheckoutAnswer),
+        (status = 200, description = "Replay of an earlier checkout with the same Idempotency-Key", body = CheckoutAnswer),
+        (status = 400, description = "`PLAN_UNAVAILABLE`, `INVALID_PHONE`, `NUMBER_PLAN_MISMATCH`, `MALFORMED_JSON`", body = ErrorBody),
+        (status = 401, description = "No or invalid app token", body = ErrorBody),
+        (status = 403, description = "`USER_BLOCKED` or `NUMBER_BLOCKED`", body = ErrorBody),
+        (status = 409, description = "`ORDER_LIMIT_REACHED` or `IDEMPOTENCY_KEY_REUSED`", body = ErrorBody),
+        (status = 502, description = "`PAYMENT_UNAVAILABLE`: nothing was charged", body = ErrorBody),
+    ),
+    extensions(("x-app-user" = json!(true))))]
+pub async fn checkout(
+    user: AppUser,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<CheckoutBody>,
+) -> Result<(web::Json<CheckoutAnswer>, StatusCode), ApiError> {
+    let orders = service(&state)?;
+    if body.coupon_id.is_some() {
+        return Err(
+            ApiError::new(ErrorCode::ValidationFailed, "coupons are not available yet")
+                .with_details(serde_json::json!({"fields": {"coupon_id": ["unknown"]}})),
+        );
+    }
+    let key = idempotency(&req, &body)?;
+    let client = client_info(&req);
+    let checkout = orders
+        .checkout(CheckoutRequest {
+            user_id: user.user_id.to_string(),
+            openid: user.openid.clone(),
+            plan_id: body.plan_id.clone(),
+            phone: body.phone.clone(),
+            country: body.country,
+            client_ip: client.ip,
+            idempotency: key,
+        })
+        .await?;
+    let status = if checkout.pay_params.is_some() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        web::Json(CheckoutAnswer {
+            order: checkout.order.into(),
+            pay_params: checkout.pay_params,
+        }),
+        status,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MyOrdersFilter {
+    pub state: Option<OrderState>,
+    /// `airtime` or `data`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    pub page: Option<u32>,
+    pub page_size: Option<u32>,
+}
+
+/// My orders, newest first.
+#[utoipa::path(get, path = "/api/v1/app/orders", tag = "app-orders", operation_id = "app_orders_list",
+    params(MyOrdersFilter),
+    responses(
+        (status = 200, description = "One page of my orders", body = Page<AppOrder>),
+        (status = 400, description = "Bad filter", body = ErrorBody),
+        (status = 401, description = "No or invalid app token", body = ErrorBody),
+    ),
+    extensions(("x-app-user" = json!(true))))]
+pub async fn list(
+    user: AppUser,
+    state: web::Data<AppState>,
+    filter: web::Query<MyOrdersFilter>,
+) -> Result<web::Json<Page<AppOrder>>, ApiError> {
+    if let Some(kind) = &filter.kind
+        && kind != "airtime"
+        && kind != "data"
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "type must be airtime or data",
+        ));
+    }
+    let page = PageRequest::new(filter.page.unwrap_or(1), filter.page_size.unwrap_or(20))?;
+    let orders = service(&state)?
+        .list_for_user(
+            &user.user_id.to_string(),
+            filter.state,
+            filter.kind.clone(),
+            page,
+        )
+        .await?;
+    Ok(web::Json(orders.map(AppOrder::from)))
+}
+
+/// One of my orders (another user's is 404).
+#[utoipa::path(get, path = "/api/v1/app/orders/{order_no}", tag = "app-orders", operation_id = "app_orders_get",
+    params(("order_no" = String, Path, description = "Order number")),
+    responses(
+        (status = 200, description = "The order", body = AppOrder),
+        (status = 404, description = "`ORDER_NOT_FOUND`", body = ErrorBody),
+    ),
+    extensions(("x-app-user" = json!(true))))]
+pub async fn get(
+    user: AppUser,
+    state: web::Data<AppState>,
+    order_no: web::Path<String>,
+) -> Result<web::Json<AppOrder>, ApiError> {
+    let order = service(&state)?
+        .get_for_user(&user.user_id.to_string(), &order_no)
+        .await?;
+    Ok(web::Json(order.into()))
+}
+
+/// Cancel an unpaid order (WeChat is asked first; a paid order is not cancelled).
+#[utoipa::path(post, path = "/api/v1/app/orders/{order_no}/cancel", tag = "app-orders", operation_id = "app_orders_cancel",
+    params(("order_no" = String, Path, description = "Order number")),
+    responses(
+        (status = 200, description = "Closed — or paid, if WeChat says it was", body = AppOrder),
+        (status = 404, description = "`ORDER_NOT_FOUND`", body = ErrorBody),
+        (status = 409, description = "`ORDER_STATE_CONFLICT`: not awaiting payment", body = ErrorBody),
+    ),
+    extensions(("x-app-user" = json!(true))))]
+pub async fn cancel(
+    user: AppUser,
+    state: web::Data<AppState>,
+    order_no: web::Path<String>,
+) -> Result<web::Json<AppOrder>, ApiError> {
+    let order = service(&state)?
+        .cancel(&user.user_id.to_string(), &order_no)
+        .await?;
+    Ok(web::Json(order.into()))
+}

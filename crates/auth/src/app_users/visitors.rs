@@ -1,0 +1,162 @@
+//! Visitor records: one document per (user, calendar day) on which the user made a request,
+//! so the dashboard can count new and active users per day with one grouped query.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+
+use chrono::{NaiveDate, TimeDelta};
+use topup_core::Timestamp;
+use topup_store::{Filter, GroupKey};
+
+use super::AppUserService;
+use super::model::{AppUser, AppUserDay, AppUserId};
+use super::views::{VisitorDay, VisitorQuery};
+use crate::AuthError;
+
+/// Longest range the daily counts answer, in days.
+pub const MAX_VISITOR_DAYS: i64 = 366;
+
+/// Users already recorded today by this process, so a request costs no write after the
+/// first of the day. Forgotten when the day changes.
+#[derive(Default)]
+pub(crate) struct VisitorMemo(Mutex<(String, HashSet<AppUserId>)>);
+
+impl VisitorMemo {
+    /// True the first time `user` is seen on `day` by this process.
+    fn first_today(&self, day: &str, user: AppUserId) -> bool {
+        let mut memo = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if memo.0 != day {
+            *memo = (day.to_owned(), HashSet::new());
+        }
+        memo.1.insert(user)
+    }
+
+    fn forget(&self, day: &str, user: AppUserId) {
+        let mut memo = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if memo.0 == day {
+            memo.1.remove(&user);
+        }
+    }
+}
+
+fn local_date(at: Timestamp, offset_minutes: i32) -> NaiveDate {
+    at.plus(TimeDelta::minutes(i64::from(offset_minutes)))
+        .as_datetime()
+        .date_naive()
+}
+
+fn day_text(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+fn parse_day(field: &str, text: &str) -> Result<NaiveDate, AuthError> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| AuthError::field(field, "must be a date, YYYY-MM-DD"))
+}
+
+impl AppUserService {
+    /// The calendar day of `at` in the configured visitor-day offset, `YYYY-MM-DD`.
+    pub fn visitor_day(&self, at: Timestamp) -> String {
+        day_text(local_date(at, self.config.visitor_day_utc_offset_minutes))
+    }
+
+    /// Records that `user` was active at `now` (once per day and process; idempotent in the
+    /// store). Failures are logged, never fail the request.
+    pub(crate) async fn record_visit(&self, user: &AppUser, now: Timestamp) {
+        let day = self.visitor_day(now);
+        if !self.memo.first_today(&day, user.id) {
+            return;
+        }
+        let record = AppUserDay {
+            id: format!("{}:{day}", user.id),
+            user_id: user.id,
+            new_user: i64::from(self.visitor_day(user.created_at) == day),
+            day: day.clone(),
+            first_seen_at: now,
+        };
+        match self.days.insert(&record).await {
+            Ok(()) => {}
+            // Recorded already (another process, or before a restart).
+            Err(e) if e.is_duplicate() => {}
+            Err(error) => {
+                self.memo.forget(&day, user.id);
+                tracing::warn!(%error, "visitor day not recorded");
+            }
+        }
+    }
+
+    /// New and active users per day, every day of the range (zeros included), oldest first.
+    pub async fn visitors_per_day(
+        &self,
+        query: &VisitorQuery,
+    ) -> Result<Vec<VisitorDay>, AuthError> {
+        let today = local_date(self.clock.now(), self.config.visitor_day_utc_offset_minutes);
+        let to = match query.to.as_deref().filter(|t| !t.trim().is_empty()) {
+            Some(text) => parse_day("to", text)?,
+            None => today,
+        };
+        let from = match query.from.as_deref().filter(|t| !t.trim().is_empty()) {
+            Some(text) => parse_day("from", text)?,
+            None => to - TimeDelta::days(29),
+        };
+        if from > to {
+            return Err(AuthError::field("from", "must not be after `to`"));
+        }
+        if (to - from).num_days() >= MAX_VISITOR_DAYS {
+            return Err(AuthError::field(
+                "from",
+                format!("the range may span at most {MAX_VISITOR_DAYS} days"),
+            ));
+        }
+        let filter = Filter::gte("day", day_text(from)).and(Filter::lte("day", day_text(to)));
+        let rows = self
+            .days
+            .group(&filter, GroupKey::Field("day".into()), &["new_user"])
+            .await?;
+        let counted: BTreeMap<String, (u64, u64)> = rows
+            .into_iter()
+            .filter_map(|row| {
+                let day = row.key.as_str()?.to_owned();
+                let new_users = row.sums.first().copied().unwrap_or(0);
+                Some((day, (u64::try_from(new_users).unwrap_or(0), row.count)))
+            })
+            .collect();
+        Ok(from
+            .iter_days()
+            .take_while(|d| *d <= to)
+            .map(|date| {
+                let day = day_text(date);
+                let (new_users, active_users) = counted.get(&day).copied().unwrap_or((0, 0));
+                VisitorDay {
+                    day,
+                    new_users,
+                    active_users,
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_counted_from_the_configured_offset() {
+        let at = Timestamp::parse("2026-03-01T17:30:00Z").unwrap();
+        assert_eq!(day_text(local_date(at, 0)), "2026-03-01");
+        assert_eq!(day_text(local_date(at, 480)), "2026-03-02");
+        assert_eq!(day_text(local_date(at, -600)), "2026-03-01");
+    }
+
+    #[test]
+    fn the_memo_remembers_one_day_at_a_time() {
+        let memo = VisitorMemo::default();
+        let user = AppUserId::new();
+        assert!(memo.first_today("2026-03-01", user));
+        assert!(!memo.first_today("2026-03-01", user));
+        assert!(memo.first_today("2026-03-02", user));
+        memo.forget("2026-03-02", user);
+        assert!(memo.first_today("2026-03-02", user));
+    }
+}
