@@ -49,7 +49,7 @@ for level in $LEVELS; do
   for connections in $CONNECTIONS; do
     echo "-- ${connections} connections, ${DURATION}"
     wrk -t"$THREADS" -c"$connections" -d"$DURATION" --latency "$URL" |
-      grep -E 'Requests/sec|Latency  |50%|90%|99%|Non-2xx|Socket errors'
+      grep -E 'Requests/sec|^ +Latency|^ +(50|90|99)%|Non-2xx|Socket errors'
   done
 done
 echo "load after: $(uptime | sed 's/.*load average: //')"
