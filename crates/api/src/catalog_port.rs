@@ -43,9 +43,21 @@ impl PlanCatalog for CatalogPlans {
         }))
     }
 
-    async fn detect_operator(&self, phone: &Msisdn) -> Option<String> {
+    async fn detect_operators(&self, phone: &Msisdn) -> Option<Vec<String>> {
         match self.0.detect(phone.e164(), None).await {
-            Ok(detection) => detection.operator.map(|o| o.id.to_string()),
+            Ok(detection) if detection.detected => {
+                // A brand's airtime and data are separate operators: any of them matches.
+                let mut ids: Vec<String> = detection
+                    .plans
+                    .iter()
+                    .map(|p| p.operator.id.to_string())
+                    .chain(detection.operator.map(|o| o.id.to_string()))
+                    .collect();
+                ids.sort();
+                ids.dedup();
+                Some(ids)
+            }
+            Ok(_) => None,
             Err(error) => {
                 tracing::debug!(%error, "no operator detected for checkout");
                 None

@@ -20,8 +20,9 @@ pub struct CheckoutPlan {
 pub trait PlanCatalog: Send + Sync {
     async fn checkout_plan(&self, plan_id: &str) -> Result<Option<CheckoutPlan>, OrdersError>;
 
-    /// The catalog operator id of the number's operator, when detection knows it.
-    async fn detect_operator(&self, phone: &Msisdn) -> Option<String>;
+    /// The catalog operator ids of the number's operator (its airtime and data lines), when
+    /// detection knows them.
+    async fn detect_operators(&self, phone: &Msisdn) -> Option<Vec<String>>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

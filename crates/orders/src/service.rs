@@ -193,11 +193,11 @@ impl OrdersService {
                 plan_country: snapshot.country.to_string(),
             });
         }
-        if let Some(detected) = self.catalog.detect_operator(&phone).await
-            && detected != snapshot.operator_id
+        if let Some(detected) = self.catalog.detect_operators(&phone).await
+            && !detected.contains(&snapshot.operator_id)
         {
             return Err(OrdersError::OperatorMismatch {
-                detected,
+                detected: detected.join(", "),
                 plan: snapshot.operator_id.clone(),
             });
         }

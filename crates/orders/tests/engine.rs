@@ -54,7 +54,7 @@ impl PlanCatalog for Catalog {
         }))
     }
 
-    async fn detect_operator(&self, _phone: &Msisdn) -> Option<String> {
+    async fn detect_operators(&self, _phone: &Msisdn) -> Option<Vec<String>> {
         None
     }
 }

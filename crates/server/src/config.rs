@@ -24,6 +24,7 @@ const ENV_SECTIONS: &[&str] = &[
     "recharge",
     "catalog",
     "auth",
+    "orders",
     "app",
     "payment",
 ];
@@ -99,6 +100,9 @@ pub struct Config {
     /// Staff sign-in, sessions, lockout, password policy and audit logs.
     #[serde(default)]
     pub auth: topup_auth::AuthConfig,
+    /// Payment timeout, per-number limits, recharge retries and the order worker.
+    #[serde(default)]
+    pub orders: topup_orders::OrdersConfig,
     /// Mini-program users: app token lifetime, login rate limit, visitor-day offset.
     #[serde(default)]
     pub app: topup_auth::AppUserConfig,
@@ -153,6 +157,7 @@ impl Default for Config {
             wechat_pay: None,
             recharge: topup_recharge::ProvidersConfig::default(),
             catalog: topup_catalog::CatalogConfig::default(),
+            orders: topup_orders::OrdersConfig::default(),
             auth: topup_auth::AuthConfig::default(),
             app: topup_auth::AppUserConfig::default(),
             payment: topup_payment::PaymentSettings::default(),

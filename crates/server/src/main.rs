@@ -3,6 +3,7 @@
 
 mod config;
 mod integrations;
+mod orders;
 mod secrets;
 mod serve;
 
@@ -27,6 +28,8 @@ pub enum ServerError {
     Auth(#[from] topup_auth::AuthError),
     #[error("payments: {0}")]
     Payment(#[from] topup_payment::PaymentError),
+    #[error("orders: {0}")]
+    Orders(#[from] topup_orders::OrdersError),
     #[error("secret file {path}: {cause}")]
     Secret { path: String, cause: std::io::Error },
     #[error("cannot listen on {addr}: {cause}")]

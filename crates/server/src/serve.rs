@@ -9,13 +9,14 @@ use actix_web::HttpServer;
 use topup_api::AppState;
 use topup_auth::{AppUserService, AuthService};
 use topup_core::{Secret, SharedClock, SystemClock};
+use topup_orders::{OrderEngine, OrdersService, PaymentPort};
 use topup_payment::PaymentService;
 use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat, StoreLocation};
 use crate::secrets;
-use crate::{ServerError, integrations};
+use crate::{ServerError, integrations, orders};
 
 /// How often expired log entries, sessions and counters are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
@@ -157,6 +158,42 @@ async fn start_payments(
     Ok(Arc::new(payments))
 }
 
+/// The order service (checkout, events, admin actions) and its engine (the worker side),
+/// registered as the owner of `topup_order` payments.
+async fn start_orders(
+    config: &Config,
+    state: &AppState,
+    integrations: &integrations::Integrations,
+    catalog: &topup_catalog::Catalog,
+    payments: &Arc<PaymentService>,
+    clock: SharedClock,
+) -> Result<(Arc<OrdersService>, Arc<OrderEngine>), ServerError> {
+    let payment_port: Arc<dyn PaymentPort> = Arc::new(orders::WechatPayments(Arc::clone(payments)));
+    let service = Arc::new(OrdersService::new(
+        &state.store,
+        clock.clone(),
+        Arc::new(topup_api::CatalogPlans(catalog.clone())),
+        Arc::new(orders::UserBlocklist(Arc::clone(&state.app_users))),
+        Arc::clone(&payment_port),
+        config.orders.clone(),
+    ));
+    service.prepare().await?;
+    payments.register_events(
+        orders::BIZ_TYPE,
+        Arc::new(orders::OrderPaymentEvents(Arc::clone(&service))),
+    );
+    let worker_id = format!("{}-{}", std::process::id(), ulid::Ulid::new());
+    let engine = Arc::new(OrderEngine::new(
+        &state.store,
+        clock,
+        Arc::clone(&integrations.recharge),
+        payment_port,
+        config.orders.clone(),
+        worker_id,
+    ));
+    Ok((service, engine))
+}
+
 pub fn run(config: Config) -> Result<(), ServerError> {
     init_logging(&config);
     actix_web::rt::System::new().block_on(serve(config))
@@ -220,9 +257,12 @@ async fn serve(config: Config) -> Result<(), ServerError> {
     )?;
     catalog.start().await?;
     let state = state.with_catalog(catalog.clone());
-    let payments = start_payments(&config, &state.store, &integrations, clock).await?;
-    let state = state.with_payments(Arc::clone(&payments));
+    let payments = start_payments(&config, &state.store, &integrations, clock.clone()).await?;
+    let mut state = state.with_payments(Arc::clone(&payments));
     let payment_sync = payments.spawn_sync_loop();
+    let (order_service, order_engine) =
+        start_orders(&config, &state, &integrations, &catalog, &payments, clock).await?;
+    state.orders = Some(order_service);
 
     let mounts = integrations.mounts.clone();
     let app_state = state.clone();
@@ -246,12 +286,17 @@ async fn serve(config: Config) -> Result<(), ServerError> {
     // Started once the server accepts connections: the first sync may call the in-process
     // sandbox over HTTP. It syncs at once when the catalog was never synced.
     let background = catalog.spawn_background();
+    let order_worker = orders::spawn_worker(
+        order_engine,
+        Duration::from_secs(config.orders.worker_period_seconds.max(1)),
+    );
     // actix stops accepting on SIGINT/SIGTERM and lets in-flight requests finish.
     running.await.map_err(ServerError::Serve)?;
     for task in background {
         task.abort();
     }
     payment_sync.abort();
+    order_worker.abort();
     if let Some(delivery) = delivery {
         delivery.abort();
     }
