@@ -9,7 +9,7 @@ use crate::AuthError;
 use crate::model::{SessionId, StaffUserId};
 use crate::password::random_bytes;
 
-const ISSUER: &str = "topup";
+pub(crate) const ISSUER: &str = "topup";
 /// Keeps staff tokens apart from the mini-program's end-user tokens.
 const AUDIENCE: &str = "topup-admin";
 
@@ -23,34 +23,59 @@ struct Claims {
     aud: String,
 }
 
-/// Signs and checks access tokens with the server's key.
-pub(crate) struct TokenKeys {
+/// HS256 signing and checking under the server's key for one audience. Expiry is left to the
+/// caller, who checks it against the injected clock rather than the system time.
+pub(crate) struct Jwt {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
 }
 
-impl TokenKeys {
-    pub(crate) fn new(key: &Secret<Vec<u8>>) -> Result<Self, AuthError> {
+impl Jwt {
+    pub(crate) fn new(key: &Secret<Vec<u8>>, audience: &str) -> Result<Self, AuthError> {
         if key.expose().len() < 32 {
             return Err(AuthError::Internal(
                 "the JWT signing key must be at least 32 bytes".into(),
             ));
         }
         let mut validation = Validation::new(Algorithm::HS256);
-        // Expiry is checked against the injected clock below, not the system time.
         validation.validate_exp = false;
         validation.leeway = 0;
         validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
+        validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
         let unusable = |e: jsonwebtoken::errors::Error| {
             AuthError::Internal(format!("unusable JWT signing key: {e}"))
         };
-        Ok(TokenKeys {
+        Ok(Jwt {
             encoding: EncodingKey::from_secret(key.expose()).map_err(unusable)?,
             decoding: DecodingKey::from_secret(key.expose()).map_err(unusable)?,
             validation,
+        })
+    }
+
+    pub(crate) fn encode(&self, claims: &impl Serialize) -> Result<String, AuthError> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .map_err(|e| AuthError::Internal(format!("token signing failed: {e}")))
+    }
+
+    /// The claims of a token signed with our key for this audience; `None` otherwise.
+    pub(crate) fn decode<C: serde::de::DeserializeOwned>(&self, token: &str) -> Option<C> {
+        jsonwebtoken::decode::<C>(token, &self.decoding, &self.validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+}
+
+/// Signs and checks access tokens with the server's key.
+pub(crate) struct TokenKeys {
+    jwt: Jwt,
+}
+
+impl TokenKeys {
+    pub(crate) fn new(key: &Secret<Vec<u8>>) -> Result<Self, AuthError> {
+        Ok(TokenKeys {
+            jwt: Jwt::new(key, AUDIENCE)?,
         })
     }
 
@@ -69,8 +94,7 @@ impl TokenKeys {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| AuthError::Internal(format!("token signing failed: {e}")))
+        self.jwt.encode(&claims)
     }
 
     /// The user and session a valid, unexpired token names.
@@ -80,14 +104,15 @@ impl TokenKeys {
         now: Timestamp,
     ) -> Result<(StaffUserId, SessionId), AuthError> {
         let invalid = AuthError::Unauthenticated("invalid access token");
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| AuthError::Unauthenticated("invalid access token"))?;
-        if data.claims.exp <= now.unix_seconds() {
+        let claims: Claims = self
+            .jwt
+            .decode(token)
+            .ok_or(AuthError::Unauthenticated("invalid access token"))?;
+        if claims.exp <= now.unix_seconds() {
             return Err(AuthError::TokenExpired);
         }
-        let user = data.claims.sub.parse().map_err(|_| invalid)?;
-        let session = data
-            .claims
+        let user = claims.sub.parse().map_err(|_| invalid)?;
+        let session = claims
             .sid
             .parse()
             .map_err(|_| AuthError::Unauthenticated("invalid access token"))?;

@@ -2,14 +2,13 @@
 //! `typ` claim, so a staff token is never accepted on app routes nor an app token on admin
 //! routes, even though both are signed with the server's one JWT key.
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use topup_core::{Secret, Timestamp};
 
 use super::model::AppUserId;
 use crate::AuthError;
+use crate::token::{ISSUER, Jwt};
 
-const ISSUER: &str = "topup";
 const AUDIENCE: &str = "topup-app";
 const TYPE: &str = "app";
 
@@ -24,32 +23,13 @@ struct Claims {
 }
 
 pub(crate) struct AppTokenKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    jwt: Jwt,
 }
 
 impl AppTokenKeys {
     pub(crate) fn new(key: &Secret<Vec<u8>>) -> Result<Self, AuthError> {
-        if key.expose().len() < 32 {
-            return Err(AuthError::Internal(
-                "the JWT signing key must be at least 32 bytes".into(),
-            ));
-        }
-        let mut validation = Validation::new(Algorithm::HS256);
-        // Expiry is checked against the injected clock, not the system time.
-        validation.validate_exp = false;
-        validation.leeway = 0;
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
-        let unusable = |e: jsonwebtoken::errors::Error| {
-            AuthError::Internal(format!("unusable JWT signing key: {e}"))
-        };
         Ok(AppTokenKeys {
-            encoding: EncodingKey::from_secret(key.expose()).map_err(unusable)?,
-            decoding: DecodingKey::from_secret(key.expose()).map_err(unusable)?,
-            validation,
+            jwt: Jwt::new(key, AUDIENCE)?,
         })
     }
 
@@ -67,21 +47,19 @@ impl AppTokenKeys {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| AuthError::Internal(format!("token signing failed: {e}")))
+        self.jwt.encode(&claims)
     }
 
     pub(crate) fn verify(&self, token: &str, now: Timestamp) -> Result<AppUserId, AuthError> {
         let invalid = || AuthError::Unauthenticated("invalid app token; log in again");
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| invalid())?;
-        if data.claims.typ != TYPE {
+        let claims: Claims = self.jwt.decode(token).ok_or_else(invalid)?;
+        if claims.typ != TYPE {
             return Err(invalid());
         }
-        if data.claims.exp <= now.unix_seconds() {
+        if claims.exp <= now.unix_seconds() {
             return Err(AuthError::AppTokenExpired);
         }
-        data.claims.sub.parse().map_err(|_| invalid())
+        claims.sub.parse().map_err(|_| invalid())
     }
 }
 
@@ -89,6 +67,7 @@ impl AppTokenKeys {
 mod tests {
     use super::*;
     use chrono::TimeDelta;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
     #[test]
     fn app_tokens_verify_until_expiry_and_only_as_app_tokens() {
