@@ -782,9 +782,14 @@ async fn the_buyer_cancels_an_unpaid_order_but_not_a_paid_one() {
     let (status, order) = cancel(placed.order_no.clone()).await;
     assert_eq!(status, 200, "{order}");
     assert_eq!(order["state"], "closed");
+    // WeChat was asked before the payment was closed there.
     let calls = shop.wechat_calls(&placed.order_no);
-    assert!(calls.iter().any(|c| c.starts_with("GET")), "{calls:?}");
-    assert!(calls.last().unwrap().ends_with("/close"), "{calls:?}");
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[0].starts_with("GET"), "{calls:?}");
+    assert!(
+        calls[1].starts_with("POST") && calls[1].ends_with("/close"),
+        "{calls:?}"
+    );
     assert_eq!(
         shop.payment(&placed.order_no).await.state,
         PaymentState::Closed

@@ -28,20 +28,15 @@ use topup_store::{SqliteBackend, SqliteOptions, Store};
 
 mod common;
 
-// The keys the hand-built notifications of `common` seal and sign with.
-use common::{APIV3_KEY, PUBLIC_KEY_ID};
+use common::{
+    APIV3_KEY, MCHID, MERCHANT_KEY, MERCHANT_PUBLIC_KEY, MERCHANT_SERIAL, PLATFORM_KEY,
+    PLATFORM_PUBLIC_KEY, PUBLIC_KEY_ID,
+};
 
-const MERCHANT_KEY: &str = include_str!("../../payment/tests/fixtures/wechatpay_doc_test_key.pem");
-const MERCHANT_PUBLIC_KEY: &str =
-    include_str!("../../payment/tests/fixtures/wechatpay_doc_test_key.pub.pem");
-const PLATFORM_KEY: &str = include_str!("../../payment/tests/fixtures/platform_key.pem");
-const PLATFORM_PUBLIC_KEY: &str = include_str!("../../payment/tests/fixtures/platform_key.pub.pem");
 const WRONG_PLATFORM_KEY: &str =
     include_str!("../../payment/tests/fixtures/wrong_platform_key.pem");
 
-const MCHID: &str = "1900007291";
 const APPID: &str = "wxd678efh567hg6787";
-const MERCHANT_SERIAL: &str = "3775B6A45ACD588826D15E583A95F5DD2C5F1B0E";
 const OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
 const BIZ: &str = "test_order";
 

@@ -138,16 +138,16 @@ pub const PROVIDER_HANG: Duration = Duration::from_secs(3);
 pub const PROVIDER_READ_TIMEOUT_MS: u64 = 1_000;
 /// How long after a refund is accepted the WeChat Pay sandbox settles it (on the clock).
 pub const REFUND_DELAY_SECS: u64 = 60;
-/// The merchant of the orders app's WeChat Pay sandbox.
+/// The WeChat Pay merchant of the test apps, and its keys (fixtures of `topup-payment`).
 pub const MCHID: &str = "1900007291";
-const MERCHANT_KEY: &str =
+pub const MERCHANT_KEY: &str =
     include_str!("../../../payment/tests/fixtures/wechatpay_doc_test_key.pem");
 pub const MERCHANT_PUBLIC_KEY: &str =
     include_str!("../../../payment/tests/fixtures/wechatpay_doc_test_key.pub.pem");
 pub const PLATFORM_KEY: &str = include_str!("../../../payment/tests/fixtures/platform_key.pem");
-const PLATFORM_PUBLIC_KEY: &str =
+pub const PLATFORM_PUBLIC_KEY: &str =
     include_str!("../../../payment/tests/fixtures/platform_key.pub.pem");
-const MERCHANT_SERIAL: &str = "3775B6A45ACD588826D15E583A95F5DD2C5F1B0E";
+pub const MERCHANT_SERIAL: &str = "3775B6A45ACD588826D15E583A95F5DD2C5F1B0E";
 pub const PUBLIC_KEY_ID: &str = "PUB_KEY_ID_0119007291202611290000000001";
 pub const APIV3_KEY: &str = "Topup0sandbox0apiv3key0for0tests";
 
