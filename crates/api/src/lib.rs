@@ -5,6 +5,7 @@ mod catalog_port;
 mod error;
 mod middleware;
 mod openapi;
+pub mod order_ports;
 mod routes;
 mod security;
 mod state;

@@ -10,17 +10,15 @@ use std::sync::{Arc, Mutex};
 use actix_web::HttpServer;
 use actix_web::dev::ServerHandle;
 use async_trait::async_trait;
-use base64::Engine;
 use chrono::TimeDelta;
-use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use serde_json::{Value, json};
 use topup_api::{AppState, Mount};
 use topup_auth::{AuthConfig, AuthService};
 use topup_core::{Clock, ManualClock, Money, PageRequest, Secret, SharedClock, Timestamp};
 use topup_payment::{
-    AlertKind, EventKind, HandlerError, HttpSettings, MerchantSigner, NewPayment, NewRefund,
-    PaymentError, PaymentEvents, PaymentRecord, PaymentService, PaymentSettings, PaymentState,
-    PemSource, RefundRecord, RefundState, RequestPaymentParams, SignatureVerifier, WechatPayClient,
+    AlertKind, EventKind, HandlerError, HttpSettings, NewPayment, NewRefund, PaymentError,
+    PaymentEvents, PaymentRecord, PaymentService, PaymentSettings, PaymentState, PemSource,
+    RefundRecord, RefundState, RequestPaymentParams, SignatureVerifier, WechatPayClient,
     WechatPayConfig, pay_sign_message,
 };
 use topup_sandbox::wechat_pay::{
@@ -28,19 +26,17 @@ use topup_sandbox::wechat_pay::{
 };
 use topup_store::{SqliteBackend, SqliteOptions, Store};
 
-const MERCHANT_KEY: &str = include_str!("../../payment/tests/fixtures/wechatpay_doc_test_key.pem");
-const MERCHANT_PUBLIC_KEY: &str =
-    include_str!("../../payment/tests/fixtures/wechatpay_doc_test_key.pub.pem");
-const PLATFORM_KEY: &str = include_str!("../../payment/tests/fixtures/platform_key.pem");
-const PLATFORM_PUBLIC_KEY: &str = include_str!("../../payment/tests/fixtures/platform_key.pub.pem");
+mod common;
+
+use common::{
+    APIV3_KEY, MCHID, MERCHANT_KEY, MERCHANT_PUBLIC_KEY, MERCHANT_SERIAL, PLATFORM_KEY,
+    PLATFORM_PUBLIC_KEY, PUBLIC_KEY_ID,
+};
+
 const WRONG_PLATFORM_KEY: &str =
     include_str!("../../payment/tests/fixtures/wrong_platform_key.pem");
 
-const MCHID: &str = "1900007291";
 const APPID: &str = "wxd678efh567hg6787";
-const MERCHANT_SERIAL: &str = "3775B6A45ACD588826D15E583A95F5DD2C5F1B0E";
-const PUBLIC_KEY_ID: &str = "PUB_KEY_ID_0119007291202611290000000001";
-const APIV3_KEY: &str = "Topup0sandbox0apiv3key0for0tests";
 const OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
 const BIZ: &str = "test_order";
 
@@ -386,56 +382,7 @@ impl Harness {
         key_pem: &str,
         timestamp: i64,
     ) -> (Vec<u8>, Vec<(&'static str, String)>) {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let nonce = format!("{n:012}");
-        let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, APIV3_KEY.as_bytes()).unwrap());
-        let mut sealed = resource.to_string().into_bytes();
-        key.seal_in_place_append_tag(
-            Nonce::try_assume_unique_for_key(nonce.as_bytes()).unwrap(),
-            Aad::from(original_type.as_bytes()),
-            &mut sealed,
-        )
-        .unwrap();
-        let body = json!({
-            "id": format!("EV-HAND-{n}"),
-            "create_time": "2026-11-29T12:00:00+08:00",
-            "resource_type": "encrypt-resource",
-            "event_type": event_type,
-            "summary": "hand-built",
-            "resource": {
-                "original_type": original_type,
-                "algorithm": "AEAD_AES_256_GCM",
-                "ciphertext": base64::engine::general_purpose::STANDARD.encode(&sealed),
-                "associated_data": original_type,
-                "nonce": nonce,
-            },
-        })
-        .to_string()
-        .into_bytes();
-        let header_nonce = format!("HDRNONCE{n:08}");
-        let mut message = Vec::new();
-        for line in [
-            timestamp.to_string().as_bytes(),
-            header_nonce.as_bytes(),
-            body.as_slice(),
-        ] {
-            message.extend_from_slice(line);
-            message.push(b'\n');
-        }
-        let signer = MerchantSigner::from_pem(&Secret::new(key_pem.into())).unwrap();
-        let signature = signer.sign(&message).unwrap();
-        let headers = vec![
-            ("Wechatpay-Timestamp", timestamp.to_string()),
-            ("Wechatpay-Nonce", header_nonce),
-            ("Wechatpay-Signature", signature),
-            ("Wechatpay-Serial", PUBLIC_KEY_ID.to_owned()),
-            (
-                "Wechatpay-Signature-Type",
-                "WECHATPAY2-SHA256-RSA2048".to_owned(),
-            ),
-        ];
-        (body, headers)
+        common::wechat_notification(event_type, original_type, resource, key_pem, timestamp)
     }
 
     fn transaction(&self, out_trade_no: &str, fen: i64, appid: &str) -> Value {

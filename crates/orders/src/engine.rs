@@ -21,6 +21,9 @@ use crate::{
     RechargeAttempt, RechargeLogEntry, RefundState,
 };
 
+/// The timeline entry of an unpaid order whose payment is being closed for being late.
+const DEADLINE_PASSED: &str = "not paid in time; closing its payment";
+
 /// What to do after a step: look again now, or stop until `next_action_at`.
 enum Step {
     Continue,
@@ -215,6 +218,12 @@ impl OrderEngine {
             order.next_action_at = Some(order.pay_deadline);
             self.finish(order).await?;
             return Ok(Step::Done);
+        }
+        if order.timeline.last().map(|e| e.what.as_str()) != Some(DEADLINE_PASSED) {
+            // Noted before WeChat is asked: closing the payment closes the order through the
+            // payment's event, usually before the answer is back here.
+            order.note(now, "system", DEADLINE_PASSED, None);
+            self.save(order).await?;
         }
         match self
             .payments

@@ -542,6 +542,15 @@ impl OrdersService {
                 action: "cancel".into(),
             });
         }
+        // Noted before WeChat is asked: closing the payment closes the order through the
+        // payment's event, usually before the answer is back here.
+        self.update_with(order_no, |order, now| {
+            if order.state == OrderState::AwaitingPayment {
+                order.note(now, format!("user:{user_id}"), "cancel requested", None);
+            }
+            Ok(())
+        })
+        .await?;
         let outcome = self
             .payments
             .close_unpaid(&order.payment.out_trade_no)
@@ -554,7 +563,7 @@ impl OrdersService {
                 CloseOutcome::Closed => {
                     order.state = OrderState::Closed;
                     order.next_action_at = None;
-                    order.note(now, format!("user:{user_id}"), "cancelled", None);
+                    order.note(now, format!("user:{user_id}"), "closed: cancelled", None);
                     Ok(())
                 }
                 CloseOutcome::Paid {

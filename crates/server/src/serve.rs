@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use actix_web::HttpServer;
 use topup_api::AppState;
+use topup_api::order_ports::{BIZ_TYPE, OrderPaymentEvents, UserBlocklist, WechatPayments};
 use topup_auth::{AppUserService, AuthService};
 use topup_core::{Secret, SharedClock, SystemClock};
 use topup_orders::{OrderEngine, OrdersService, PaymentPort};
@@ -168,20 +169,17 @@ async fn start_orders(
     payments: &Arc<PaymentService>,
     clock: SharedClock,
 ) -> Result<(Arc<OrdersService>, Arc<OrderEngine>), ServerError> {
-    let payment_port: Arc<dyn PaymentPort> = Arc::new(orders::WechatPayments(Arc::clone(payments)));
+    let payment_port: Arc<dyn PaymentPort> = Arc::new(WechatPayments(Arc::clone(payments)));
     let service = Arc::new(OrdersService::new(
         &state.store,
         clock.clone(),
         Arc::new(topup_api::CatalogPlans(catalog.clone())),
-        Arc::new(orders::UserBlocklist(Arc::clone(&state.app_users))),
+        Arc::new(UserBlocklist(Arc::clone(&state.app_users))),
         Arc::clone(&payment_port),
         config.orders.clone(),
     ));
     service.prepare().await?;
-    payments.register_events(
-        orders::BIZ_TYPE,
-        Arc::new(orders::OrderPaymentEvents(Arc::clone(&service))),
-    );
+    payments.register_events(BIZ_TYPE, Arc::new(OrderPaymentEvents(Arc::clone(&service))));
     let worker_id = format!("{}-{}", std::process::id(), ulid::Ulid::new());
     let engine = Arc::new(OrderEngine::new(
         &state.store,

@@ -26,7 +26,7 @@ pub use payments::ReportSource;
 pub use sync::SyncReport;
 
 /// Compare-and-set attempts before giving up on a record that keeps changing.
-const MAX_CAS_ATTEMPTS: usize = 8;
+const MAX_CAS_ATTEMPTS: usize = 16;
 
 /// Notifications kept per record (WeChat retries at most 16 times; duplicates are rare).
 const MAX_KEPT_NOTIFICATIONS: usize = 100;
@@ -236,13 +236,16 @@ pub(crate) async fn edit<T, R>(
 where
     T: Document,
 {
-    for _ in 0..MAX_CAS_ATTEMPTS {
+    for attempt in 0..MAX_CAS_ATTEMPTS {
         let mut document = collection.get(id).await?.ok_or_else(&missing)?;
         match edit(&mut document)? {
             Edit::Keep(result) => return Ok((document, result)),
             Edit::Write(result) => match collection.replace(&document).await {
                 Ok(stored) => return Ok((stored, result)),
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => {
+                    tokio::time::sleep(cas_backoff(attempt)).await;
+                    continue;
+                }
                 Err(error) => return Err(error.into()),
             },
         }
@@ -251,6 +254,14 @@ where
         "{}/{id}",
         collection.name()
     )))
+}
+
+/// A random pause of up to `2^attempt` ms (at most 64) after a lost compare-and-set: writers
+/// that collided (a burst of duplicate callbacks, say) stop colliding in lockstep.
+pub(crate) fn cas_backoff(attempt: usize) -> std::time::Duration {
+    let ceiling = 1u128 << attempt.min(6);
+    let random = ulid::Ulid::new().random();
+    std::time::Duration::from_millis(u64::try_from(random % (ceiling + 1)).unwrap_or(0))
 }
 
 /// Keeps a received notification, dropping the oldest beyond the cap.

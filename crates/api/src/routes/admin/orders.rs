@@ -254,6 +254,7 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
     /// Fen to refund; omit for everything still refundable.
+    #[schema(minimum = 1)]
     pub amount: Option<i64>,
     /// Shown to the user and kept in the timeline (1–80 characters).
     pub reason: String,
@@ -284,6 +285,12 @@ pub async fn refund(
             "reason must be 1 to 80 characters",
         )
         .with_details(serde_json::json!({"fields": {"reason": ["length"]}})));
+    }
+    if body.amount.is_some_and(|fen| fen <= 0) {
+        return Err(
+            ApiError::new(ErrorCode::ValidationFailed, "amount must be at least 1 fen")
+                .with_details(serde_json::json!({"fields": {"amount": ["range"]}})),
+        );
     }
     let amount = body.amount.map(Money::cny);
     let staff = who.user_id.to_string();

@@ -1,0 +1,177 @@
+//! The orders module's ports filled with the real services: the blacklist of app users and
+//! WeChat Pay (payments and refunds, and the events that move an order along). The server and
+//! the API tests wire orders with these same adapters.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use topup_auth::AppUserService;
+use topup_auth::app_users::BlacklistKind;
+use topup_core::Money;
+use topup_orders::{
+    BlockKind, Blocklist, CloseOutcome, OrdersError, OrdersService, PaymentPort, PaymentStart,
+};
+use topup_payment::{
+    HandlerError, NewPayment, NewRefund, PaymentError, PaymentEvents, PaymentRecord,
+    PaymentService, PaymentState, RefundRecord,
+};
+
+/// The `biz_type` of top-up orders' payments.
+pub const BIZ_TYPE: &str = "topup_order";
+
+/// Checkout's blacklist: phone numbers, openids and addresses staff have blocked.
+pub struct UserBlocklist(pub Arc<AppUserService>);
+
+#[async_trait]
+impl Blocklist for UserBlocklist {
+    async fn is_blocked(&self, kind: BlockKind, value: &str) -> Result<bool, OrdersError> {
+        let kind = match kind {
+            BlockKind::Phone => BlacklistKind::Phone,
+            BlockKind::Openid => BlacklistKind::Openid,
+            BlockKind::Ip => BlacklistKind::Ip,
+        };
+        self.0
+            .is_blocked(kind, value)
+            .await
+            .map_err(|e| OrdersError::Payment(format!("blacklist: {e}")))
+    }
+}
+
+/// Orders' payments and refunds as `topup_order` payment records at WeChat Pay.
+pub struct WechatPayments(pub Arc<PaymentService>);
+
+fn payment_error(error: PaymentError) -> OrdersError {
+    OrdersError::Payment(error.to_string())
+}
+
+#[async_trait]
+impl PaymentPort for WechatPayments {
+    async fn start(&self, start: PaymentStart) -> Result<Value, OrdersError> {
+        let created = self
+            .0
+            .create(NewPayment {
+                biz_type: BIZ_TYPE.to_owned(),
+                biz_id: start.out_trade_no.clone(),
+                out_trade_no: Some(start.out_trade_no.clone()),
+                amount: start.amount,
+                payer_openid: start.payer_openid,
+                description: start.description.chars().take(120).collect(),
+                expires_at: Some(start.expires_at),
+            })
+            .await;
+        if let Err(error) = created {
+            return Err(OrdersError::PaymentFailed(error.to_string()));
+        }
+        let params = self
+            .0
+            .prepay(&start.out_trade_no)
+            .await
+            .map_err(|e| OrdersError::PaymentFailed(e.to_string()))?;
+        serde_json::to_value(params).map_err(|e| OrdersError::Payment(e.to_string()))
+    }
+
+    async fn close_unpaid(&self, out_trade_no: &str) -> Result<CloseOutcome, OrdersError> {
+        match self.0.payment_by_out_trade_no(out_trade_no).await {
+            Ok(_) => {}
+            // The order was written but its payment never was: nothing can have been paid.
+            Err(PaymentError::PaymentNotFound(_)) => return Ok(CloseOutcome::Closed),
+            Err(other) => return Err(payment_error(other)),
+        }
+        let record = self.0.close(out_trade_no).await.map_err(payment_error)?;
+        Ok(match record.state {
+            PaymentState::Closed | PaymentState::Created | PaymentState::Prepaid => {
+                CloseOutcome::Closed
+            }
+            PaymentState::Succeeded | PaymentState::PartiallyRefunded | PaymentState::Refunded => {
+                CloseOutcome::Paid {
+                    transaction_id: record.transaction_id.clone().unwrap_or_default(),
+                    paid_at: record.success_time.unwrap_or(record.updated_at),
+                }
+            }
+        })
+    }
+
+    async fn request_refund(
+        &self,
+        out_trade_no: &str,
+        out_refund_no: &str,
+        amount: Money,
+        reason: &str,
+        initiator: &str,
+    ) -> Result<(), OrdersError> {
+        self.0
+            .refund(NewRefund {
+                out_trade_no: out_trade_no.to_owned(),
+                out_refund_no: Some(out_refund_no.to_owned()),
+                amount,
+                reason: Some(reason.chars().take(80).collect()),
+                initiator: initiator.to_owned(),
+            })
+            .await
+            .map(|_| ())
+            .map_err(payment_error)
+    }
+}
+
+/// Moves orders on payment events; register it for [`BIZ_TYPE`]. Idempotent: the order's own state decides.
+pub struct OrderPaymentEvents(pub Arc<OrdersService>);
+
+fn handler_error(error: OrdersError) -> HandlerError {
+    Box::new(error)
+}
+
+#[async_trait]
+impl PaymentEvents for OrderPaymentEvents {
+    async fn on_payment_succeeded(&self, payment: &PaymentRecord) -> Result<(), HandlerError> {
+        self.0
+            .payment_succeeded(
+                &payment.biz_id,
+                payment.transaction_id.as_deref().unwrap_or_default(),
+                payment.amount,
+                payment.success_time.unwrap_or(payment.updated_at),
+            )
+            .await
+            .map_err(handler_error)
+    }
+
+    async fn on_payment_closed(&self, payment: &PaymentRecord) -> Result<(), HandlerError> {
+        self.0
+            .payment_closed(&payment.biz_id)
+            .await
+            .map_err(handler_error)
+    }
+
+    async fn on_refund_succeeded(
+        &self,
+        payment: &PaymentRecord,
+        refund: &RefundRecord,
+    ) -> Result<(), HandlerError> {
+        self.0
+            .refund_settled(&payment.biz_id, &refund.out_refund_no, true)
+            .await
+            .map_err(handler_error)
+    }
+
+    async fn on_refund_closed(
+        &self,
+        payment: &PaymentRecord,
+        refund: &RefundRecord,
+    ) -> Result<(), HandlerError> {
+        self.0
+            .refund_settled(&payment.biz_id, &refund.out_refund_no, false)
+            .await
+            .map_err(handler_error)
+    }
+
+    async fn on_refund_abnormal(
+        &self,
+        payment: &PaymentRecord,
+        refund: &RefundRecord,
+    ) -> Result<(), HandlerError> {
+        self.0
+            .refund_settled(&payment.biz_id, &refund.out_refund_no, false)
+            .await
+            .map_err(handler_error)
+    }
+}
