@@ -39,6 +39,14 @@ impl Blocklist for UserBlocklist {
 }
 
 /// Orders' payments and refunds as `topup_order` payment records at WeChat Pay.
+/// Whether WeChat Pay took the money (refunds since do not undo that).
+fn paid(state: &PaymentState) -> bool {
+    matches!(
+        state,
+        PaymentState::Succeeded | PaymentState::PartiallyRefunded | PaymentState::Refunded
+    )
+}
+
 pub struct WechatPayments(pub Arc<PaymentService>);
 
 fn payment_error(error: PaymentError) -> OrdersError {
@@ -72,23 +80,26 @@ impl PaymentPort for WechatPayments {
     }
 
     async fn close_unpaid(&self, out_trade_no: &str) -> Result<CloseOutcome, OrdersError> {
-        match self.0.payment_by_out_trade_no(out_trade_no).await {
-            Ok(_) => {}
+        let known = match self.0.payment_by_out_trade_no(out_trade_no).await {
+            Ok(record) => record,
             // The order was written but its payment never was: nothing can have been paid.
             Err(PaymentError::PaymentNotFound(_)) => return Ok(CloseOutcome::Closed),
             Err(other) => return Err(payment_error(other)),
-        }
-        let record = self.0.close(out_trade_no).await.map_err(payment_error)?;
-        Ok(match record.state {
-            PaymentState::Closed | PaymentState::Created | PaymentState::Prepaid => {
-                CloseOutcome::Closed
+        };
+        // Already known to be paid (its event may not have reached the order): nothing to
+        // close, and nothing to ask WeChat.
+        let record = if paid(&known.state) {
+            known
+        } else {
+            self.0.close(out_trade_no).await.map_err(payment_error)?
+        };
+        Ok(if paid(&record.state) {
+            CloseOutcome::Paid {
+                transaction_id: record.transaction_id.clone().unwrap_or_default(),
+                paid_at: record.success_time.unwrap_or(record.updated_at),
             }
-            PaymentState::Succeeded | PaymentState::PartiallyRefunded | PaymentState::Refunded => {
-                CloseOutcome::Paid {
-                    transaction_id: record.transaction_id.clone().unwrap_or_default(),
-                    paid_at: record.success_time.unwrap_or(record.updated_at),
-                }
-            }
+        } else {
+            CloseOutcome::Closed
         })
     }
 
