@@ -943,3 +943,47 @@ async fn the_background_loop_delivers_on_real_time() {
     task.abort();
     assert_eq!(h.received()[0].event_type, "TRANSACTION.SUCCESS");
 }
+
+/// The load-test hook: a paid order's notification, freshly signed, POSTed as WeChat's
+/// duplicate would be; an unpaid order has none.
+#[actix_web::test]
+async fn a_replayed_notification_is_the_delivered_one_signed_anew() {
+    let h = harness(Verification::PublicKey(PLATFORM_PUBLIC_KEY)).await;
+    let http = reqwest::Client::new();
+    let replay_url = |no: &str| format!("{}/notifications/{no}/replay", h.base_url);
+    let prepay_id = h
+        .client
+        .prepay_jsapi(&order("T2026112900071", 500))
+        .await
+        .unwrap();
+    let unpaid = http.get(replay_url("T2026112900071")).send().await.unwrap();
+    assert_eq!(unpaid.status(), 404);
+    let (status, _) = h.confirm(&prepay_id).await;
+    assert_eq!(status, 200);
+    assert_eq!(h.sandbox.deliver_due().await.delivered, 1);
+
+    let replay: Value = http
+        .get(replay_url("T2026112900071"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(replay["url"], format!("{}/notify", h.notify_base));
+    let mut request = http.post(replay["url"].as_str().unwrap());
+    for (name, value) in replay["headers"].as_object().unwrap() {
+        request = request.header(name.as_str(), value.as_str().unwrap());
+    }
+    let answer = request
+        .body(replay["body"].as_str().unwrap().to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 204);
+    let received = h.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0], received[1], "the same notification again");
+    let unknown = http.get(replay_url("T2026112900072")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+}

@@ -37,6 +37,13 @@ fn a_generated_key_set_is_saved_once_and_builds_a_sandbox() {
     );
     assert_eq!(again.platform_public_key_id, keys.platform_public_key_id);
     assert_eq!(again.apiv3_key, keys.apiv3_key);
+    // Another process that uses this sandbox reads the same keys, and never makes its own.
+    let shared = SandboxKeySet::load(dir.path()).unwrap();
+    assert_eq!(shared.merchant_serial_no, keys.merchant_serial_no);
+    assert_eq!(shared.apiv3_key, keys.apiv3_key);
+    let empty = tempfile::tempdir().unwrap();
+    assert!(SandboxKeySet::load(empty.path()).is_err());
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
 
     #[cfg(unix)]
     {

@@ -27,6 +27,7 @@ const ENV_SECTIONS: &[&str] = &[
     "orders",
     "app",
     "payment",
+    "sandbox",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +77,21 @@ pub struct LogSection {
     pub level: String,
 }
 
+/// Embedded mode only: whose sandboxes stand in for WeChat and the provider.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxSection {
+    /// Base URL of another embedded `topup serve` (e.g. `http://127.0.0.1:8080`) whose
+    /// `/sandbox/*` this process uses instead of mounting its own. Several processes then
+    /// share one outside world that outlives any of them (crash tests, several processes on
+    /// one database). Unset: this process serves its own sandboxes.
+    pub external_url: Option<String>,
+    /// With `external_url`: the directory holding that process's
+    /// `wechat_pay_sandbox_keys.json` (its `<data_dir>/secrets`), the merchant keys its
+    /// WeChat Pay sandbox knows. Read only; never generated here.
+    pub keys_dir: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -109,6 +125,9 @@ pub struct Config {
     /// Payment expiry, refund retries and the payment sync job.
     #[serde(default)]
     pub payment: topup_payment::PaymentSettings,
+    /// Embedded mode: use another process's sandboxes.
+    #[serde(default)]
+    pub sandbox: SandboxSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -161,6 +180,7 @@ impl Default for Config {
             auth: topup_auth::AuthConfig::default(),
             app: topup_auth::AppUserConfig::default(),
             payment: topup_payment::PaymentSettings::default(),
+            sandbox: SandboxSection::default(),
         }
     }
 }
@@ -239,6 +259,34 @@ impl Config {
         self.auth.validate().map_err(ServerError::Config)?;
         self.app.validate().map_err(ServerError::Config)?;
         self.payment.validate().map_err(ServerError::Config)?;
+        self.validate_sandbox()?;
+        Ok(())
+    }
+
+    fn validate_sandbox(&self) -> Result<(), ServerError> {
+        let Some(url) = &self.sandbox.external_url else {
+            if self.sandbox.keys_dir.is_some() {
+                return Err(ServerError::Config(
+                    "sandbox.keys_dir: only meaningful with sandbox.external_url".into(),
+                ));
+            }
+            return Ok(());
+        };
+        if self.mode != Mode::Embedded {
+            return Err(ServerError::Config(
+                "sandbox.external_url: only the embedded mode uses a sandbox".into(),
+            ));
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ServerError::Config(
+                "sandbox.external_url: must be an http:// or https:// base URL".into(),
+            ));
+        }
+        if self.sandbox.keys_dir.is_none() {
+            return Err(ServerError::Config(
+                "sandbox.keys_dir: required with sandbox.external_url (the other process's secrets directory)".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -422,6 +470,41 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(error.contains("sync_every"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_external_sandbox_needs_its_keys_and_the_embedded_mode() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert!(config.sandbox.external_url.is_none());
+            jail.set_env("TOPUP_SANDBOX__EXTERNAL_URL", "http://127.0.0.1:9000");
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("sandbox.keys_dir"), "{error}");
+            jail.set_env("TOPUP_SANDBOX__KEYS_DIR", "/srv/sandbox/secrets");
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(
+                config.sandbox.external_url.as_deref(),
+                Some("http://127.0.0.1:9000")
+            );
+            assert_eq!(
+                config.sandbox.keys_dir,
+                Some(PathBuf::from("/srv/sandbox/secrets"))
+            );
+            jail.set_env("TOPUP_MODE", "production");
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("sandbox.external_url"), "{error}");
+            jail.set_env("TOPUP_MODE", "embedded");
+            jail.set_env("TOPUP_SANDBOX__EXTERNAL_URL", "127.0.0.1:9000");
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("sandbox.external_url"), "{error}");
             Ok(())
         });
     }

@@ -1,7 +1,8 @@
 //! The outside world: WeChat (mini-program and Pay) and the top-up providers. In the embedded
 //! mode every one of them is the in-process sandbox, mounted under `/sandbox/*` and reached
-//! over real HTTP with real cryptography; in production they come from configuration and the
-//! sandbox is refused.
+//! over real HTTP with real cryptography — or, with `sandbox.external_url`, another embedded
+//! process's sandbox, which outlives this one; in production they come from configuration
+//! and the sandbox is refused.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,33 +60,40 @@ fn embedded(
     base_url: &str,
     clock: SharedClock,
 ) -> Result<Integrations, ServerError> {
-    let mut mounts: Vec<Mount> = Vec::new();
+    let external = config
+        .sandbox
+        .external_url
+        .as_deref()
+        .map(|url| url.trim_end_matches('/'));
+    let (keys, mounts, wechat_pay_sandbox, sandbox_base) = match external {
+        Some(url) => {
+            // Another process plays the outside world: only its merchant keys are needed.
+            let keys_dir = config.sandbox.keys_dir.as_ref().ok_or_else(|| {
+                config_error("sandbox.keys_dir", "required with sandbox.external_url")
+            })?;
+            let keys =
+                SandboxKeySet::load(keys_dir).map_err(|e| config_error("sandbox.keys_dir", e))?;
+            tracing::info!(url, "using the sandboxes of another process");
+            (keys, Vec::new(), None, url.to_owned())
+        }
+        None => {
+            let keys = SandboxKeySet::load_or_generate(&config.data_dir.join("secrets"))
+                .map_err(|e| config_error("wechat_pay (sandbox keys)", e))?;
+            let (mounts, pay_sandbox) = sandboxes(&keys, clock.clone())?;
+            (keys, mounts, Some(pay_sandbox), base_url.to_owned())
+        }
+    };
 
-    let mini_program_sandbox = MiniProgramSandbox::new(
-        MiniProgramSandboxConfig::new(SANDBOX_APP_ID, SANDBOX_APP_SECRET),
-        clock.clone(),
-    );
     let mini_program = MiniProgramClient::new(
         MiniProgramConfig::new(
             SANDBOX_APP_ID,
             Secret::new(SANDBOX_APP_SECRET.to_owned()),
-            format!("{base_url}/sandbox/wechat"),
+            format!("{sandbox_base}/sandbox/wechat"),
         ),
         clock.clone(),
     )
     .map_err(|e| config_error("wechat", e))?;
 
-    let keys = SandboxKeySet::load_or_generate(&config.data_dir.join("secrets"))
-        .map_err(|e| config_error("wechat_pay (sandbox keys)", e))?;
-    let mut sandbox_config = keys.sandbox_config(SANDBOX_MCHID, SANDBOX_APP_ID);
-    // Refunds settle quickly in the demo so the whole story is visible in a minute.
-    sandbox_config.refund_delay_secs = 5;
-    let pay_sandbox = WechatPaySandbox::new(sandbox_config, clock.clone())
-        .map_err(|e| config_error("wechat_pay (sandbox)", e))?;
-    let served = pay_sandbox.clone();
-    mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
-        cfg.service(served.scope());
-    }));
     let pay_config = WechatPayConfig {
         mchid: SANDBOX_MCHID.to_owned(),
         appid: SANDBOX_APP_ID.to_owned(),
@@ -97,41 +105,23 @@ fn embedded(
         ))),
         wechatpay_public_key_id: Some(keys.platform_public_key_id.clone()),
         platform_certificates: false,
+        // Notifications come to this process, wherever the sandbox runs.
         notify_url: format!("{base_url}/api/v1/pay/wechat/notify"),
         refund_notify_url: format!("{base_url}/api/v1/pay/wechat/refund-notify"),
-        base_url: format!("{base_url}/sandbox/wechat/pay"),
+        base_url: format!("{sandbox_base}/sandbox/wechat/pay"),
         http: Default::default(),
     };
     let wechat_pay = WechatPayClient::new(&pay_config, clock.clone())
         .map_err(|e| config_error("wechat_pay", e))?;
 
-    // After the Pay scope: `/sandbox/wechat` would otherwise swallow `/sandbox/wechat/pay`.
-    mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
-        let sandbox = mini_program_sandbox.clone();
-        cfg.service(web::scope("/sandbox/wechat").configure(move |cfg| sandbox.configure(cfg)));
-    }));
-
-    let provider_sandbox = ReloadlySandbox::new(ReloadlySandboxConfig {
-        // A demo that can be load-tested without tripping the sandbox's own limits.
-        rate_limit_per_second: 100_000,
-        starting_balance: Decimal::new(100_000_000, 2),
-        clock: clock.clone(),
-        ..ReloadlySandboxConfig::default()
-    });
-    mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
-        cfg.service(
-            web::scope("/sandbox/reloadly")
-                .configure(topup_sandbox::reloadly::configure(provider_sandbox.clone())),
-        );
-    }));
     let providers = if config.recharge.providers.is_empty() {
         let mut sandbox = ProviderConfig::reloadly(
             "sandbox",
             Secret::new(SANDBOX_PROVIDER_CLIENT_ID.to_owned()),
             Secret::new(SANDBOX_PROVIDER_CLIENT_SECRET.to_owned()),
         );
-        sandbox.auth_url = format!("{base_url}/sandbox/reloadly/auth");
-        sandbox.api_url = format!("{base_url}/sandbox/reloadly/topups");
+        sandbox.auth_url = format!("{sandbox_base}/sandbox/reloadly/auth");
+        sandbox.api_url = format!("{sandbox_base}/sandbox/reloadly/topups");
         sandbox.audience = Some(SANDBOX_PROVIDER_AUDIENCE.to_owned());
         ProvidersConfig {
             providers: vec![sandbox],
@@ -149,8 +139,52 @@ fn embedded(
         mini_program: Arc::new(mini_program),
         wechat_pay: Arc::new(wechat_pay),
         recharge: Arc::new(recharge),
-        wechat_pay_sandbox: Some(pay_sandbox),
+        wechat_pay_sandbox,
     })
+}
+
+/// The in-process sandboxes (mini-program, WeChat Pay, Reloadly) as routes to mount under
+/// `/sandbox/*`, and the WeChat Pay sandbox whose notification loop the server runs.
+fn sandboxes(
+    keys: &SandboxKeySet,
+    clock: SharedClock,
+) -> Result<(Vec<Mount>, WechatPaySandbox), ServerError> {
+    let mut mounts: Vec<Mount> = Vec::new();
+
+    let mut sandbox_config = keys.sandbox_config(SANDBOX_MCHID, SANDBOX_APP_ID);
+    // Refunds settle quickly in the demo so the whole story is visible in a minute.
+    sandbox_config.refund_delay_secs = 5;
+    let pay_sandbox = WechatPaySandbox::new(sandbox_config, clock.clone())
+        .map_err(|e| config_error("wechat_pay (sandbox)", e))?;
+    let served = pay_sandbox.clone();
+    mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
+        cfg.service(served.scope());
+    }));
+
+    // After the Pay scope: `/sandbox/wechat` would otherwise swallow `/sandbox/wechat/pay`.
+    let mini_program_sandbox = MiniProgramSandbox::new(
+        MiniProgramSandboxConfig::new(SANDBOX_APP_ID, SANDBOX_APP_SECRET),
+        clock.clone(),
+    );
+    mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
+        let sandbox = mini_program_sandbox.clone();
+        cfg.service(web::scope("/sandbox/wechat").configure(move |cfg| sandbox.configure(cfg)));
+    }));
+
+    let provider_sandbox = ReloadlySandbox::new(ReloadlySandboxConfig {
+        // A demo that can be load-tested without tripping the sandbox's own limits.
+        rate_limit_per_second: 100_000,
+        starting_balance: Decimal::new(100_000_000, 2),
+        clock,
+        ..ReloadlySandboxConfig::default()
+    });
+    mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
+        cfg.service(
+            web::scope("/sandbox/reloadly")
+                .configure(topup_sandbox::reloadly::configure(provider_sandbox.clone())),
+        );
+    }));
+    Ok((mounts, pay_sandbox))
 }
 
 fn refuse_sandbox(key: &str, url: &str) -> Result<(), ServerError> {

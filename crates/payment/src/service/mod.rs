@@ -231,13 +231,31 @@ pub(crate) async fn edit<T, R>(
     collection: &Collection<T>,
     id: &str,
     missing: impl Fn() -> PaymentError,
+    edit: impl FnMut(&mut T) -> Result<Edit<R>, PaymentError>,
+) -> Result<(T, R), PaymentError>
+where
+    T: Document,
+{
+    edit_from(collection, id, None, missing, edit).await
+}
+
+/// [`edit`] whose first attempt starts from `fresh`, a copy the caller has just read (so it
+/// is not read twice); a lost race re-reads as usual.
+pub(crate) async fn edit_from<T, R>(
+    collection: &Collection<T>,
+    id: &str,
+    mut fresh: Option<T>,
+    missing: impl Fn() -> PaymentError,
     mut edit: impl FnMut(&mut T) -> Result<Edit<R>, PaymentError>,
 ) -> Result<(T, R), PaymentError>
 where
     T: Document,
 {
     for attempt in 0..MAX_CAS_ATTEMPTS {
-        let mut document = collection.get(id).await?.ok_or_else(&missing)?;
+        let mut document = match fresh.take() {
+            Some(document) => document,
+            None => collection.get(id).await?.ok_or_else(&missing)?,
+        };
         match edit(&mut document)? {
             Edit::Keep(result) => return Ok((document, result)),
             Edit::Write(result) => match collection.replace(&document).await {

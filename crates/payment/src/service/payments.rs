@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use topup_core::{Currency, Money, Timestamp};
 use topup_store::{Filter, StoreError, Update};
 
-use super::{Applied, Edit, PaymentService, edit, keep_notification, push_event, short};
+use super::{Applied, Edit, PaymentService, edit, edit_from, keep_notification, push_event, short};
 use crate::PaymentError;
 use crate::client::validate_out_trade_no;
 use crate::model::{ExpectedPayment, JsapiOrder, RequestPaymentParams, TradeState, Transaction};
@@ -317,9 +317,10 @@ impl PaymentService {
         let fallback = now.plus(self.secs(self.settings.event_retry_secs));
         let id = payment.id.to_string();
         let paid = transaction.is_paid();
-        let (stored, (applied, was_closed)) = edit(
+        let (stored, (applied, was_closed)) = edit_from(
             &self.payments,
             &id,
+            Some(payment),
             || PaymentError::PaymentNotFound(id.clone()),
             |p: &mut PaymentRecord| {
                 keep_notification(&mut p.notifications, notification);

@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use topup_core::Timestamp;
 
 use super::crypto::{random_alphanumeric, random_bytes};
-use super::{Inner, lock};
+use super::{Inner, WechatPaySandboxError, lock};
 
 /// Waits after the 1st, 2nd, … failed attempt (A3); after the last one WeChat gives up.
 const RETRY_DELAYS: [TimeDelta; 15] = [
@@ -159,34 +159,43 @@ impl Inner {
         percent > 0 && random_bytes::<1>().is_ok_and(|[b]| b % 100 < percent)
     }
 
-    /// One signed POST; true when answered 200 or 204 (A3's success answers).
-    async fn post(&self, url: &str, body: &Arc<Vec<u8>>) -> bool {
+    /// The headers of one delivery of `body`: a fresh timestamp and nonce, signed now.
+    pub(crate) fn notification_headers(
+        &self,
+        body: &[u8],
+    ) -> Result<Vec<(String, String)>, WechatPaySandboxError> {
         let timestamp = self.clock.now().unix_seconds().to_string();
-        let Ok(nonce) = random_alphanumeric(32) else {
-            return false;
-        };
+        let nonce = random_alphanumeric(32)?;
         let (signer, serial) = self.current_signer();
         let mut message = Vec::with_capacity(body.len() + 64);
-        for line in [timestamp.as_bytes(), nonce.as_bytes(), body.as_slice()] {
+        for line in [timestamp.as_bytes(), nonce.as_bytes(), body] {
             message.extend_from_slice(line);
             message.push(b'\n');
         }
-        let Ok(signature) = signer.sign_base64(&message) else {
+        let signature = signer.sign_base64(&message)?;
+        Ok(vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("Wechatpay-Timestamp".into(), timestamp),
+            ("Wechatpay-Nonce".into(), nonce),
+            ("Wechatpay-Signature".into(), signature),
+            ("Wechatpay-Serial".into(), serial),
+            (
+                "Wechatpay-Signature-Type".into(),
+                "WECHATPAY2-SHA256-RSA2048".into(),
+            ),
+        ])
+    }
+
+    /// One signed POST; true when answered 200 or 204 (A3's success answers).
+    async fn post(&self, url: &str, body: &Arc<Vec<u8>>) -> bool {
+        let Ok(headers) = self.notification_headers(body) else {
             return false;
         };
-        let serial = serial.to_string();
-        let sent = self
-            .notifier
-            .post(url)
-            .header("Content-Type", "application/json")
-            .header("Wechatpay-Timestamp", timestamp)
-            .header("Wechatpay-Nonce", nonce)
-            .header("Wechatpay-Signature", signature)
-            .header("Wechatpay-Serial", serial)
-            .header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048")
-            .body(body.as_ref().clone())
-            .send()
-            .await;
+        let mut request = self.notifier.post(url);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let sent = request.body(body.as_ref().clone()).send().await;
         match sent {
             Ok(response) => matches!(response.status().as_u16(), 200 | 204),
             Err(error) => {

@@ -73,22 +73,30 @@ impl SandboxKeySet {
         })
     }
 
+    /// Reads the key set saved in `dir` by [`SandboxKeySet::load_or_generate`]; a missing
+    /// file is an error (for a process that uses another process's sandbox).
+    pub fn load(dir: &Path) -> Result<Self, WechatPaySandboxError> {
+        let path = dir.join(KEY_FILE_NAME);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| WechatPaySandboxError::Config(format!("{}: {e}", path.display())))?;
+        let file: KeyFile = serde_json::from_str(&text)
+            .map_err(|e| WechatPaySandboxError::Config(format!("{KEY_FILE_NAME}: {e}")))?;
+        Ok(SandboxKeySet {
+            merchant_private_key_pem: Secret::new(file.merchant_private_key_pem),
+            merchant_public_key_pem: file.merchant_public_key_pem,
+            merchant_serial_no: file.merchant_serial_no,
+            platform_private_key_pem: Secret::new(file.platform_private_key_pem),
+            platform_public_key_pem: file.platform_public_key_pem,
+            platform_public_key_id: file.platform_public_key_id,
+            apiv3_key: Secret::new(file.apiv3_key),
+        })
+    }
+
     /// Reads the key set saved in `dir`, or generates and saves one (owner-only file).
     pub fn load_or_generate(dir: &Path) -> Result<Self, WechatPaySandboxError> {
         let path = dir.join(KEY_FILE_NAME);
         if path.exists() {
-            let text = std::fs::read_to_string(&path)?;
-            let file: KeyFile = serde_json::from_str(&text)
-                .map_err(|e| WechatPaySandboxError::Config(format!("{KEY_FILE_NAME}: {e}")))?;
-            return Ok(SandboxKeySet {
-                merchant_private_key_pem: Secret::new(file.merchant_private_key_pem),
-                merchant_public_key_pem: file.merchant_public_key_pem,
-                merchant_serial_no: file.merchant_serial_no,
-                platform_private_key_pem: Secret::new(file.platform_private_key_pem),
-                platform_public_key_pem: file.platform_public_key_pem,
-                platform_public_key_id: file.platform_public_key_id,
-                apiv3_key: Secret::new(file.apiv3_key),
-            });
+            return Self::load(dir);
         }
         let keys = SandboxKeySet::generate()?;
         let file = KeyFile {

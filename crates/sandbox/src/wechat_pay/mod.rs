@@ -6,7 +6,9 @@
 //! Mount [`WechatPaySandbox::scope`] in the actix `App` (it lives under [`MOUNT_PATH`]) and
 //! point the merchant client's `base_url` at `http://<host>:<port>/sandbox/wechat/pay`.
 //! `POST {MOUNT_PATH}/confirm {"prepay_id": "…"}` plays the user paying;
-//! `GET {MOUNT_PATH}/cashier?prepay_id=…` is a page with a "Pay" button that does the same.
+//! `GET {MOUNT_PATH}/cashier?prepay_id=…` is a page with a "Pay" button that does the same;
+//! `GET {MOUNT_PATH}/notifications/{out_trade_no}/replay` hands out a paid order's
+//! notification freshly signed, for load tests that replay WeChat's duplicates.
 //!
 //! Wiring (embedded default): `SandboxKeySet::load_or_generate(data_dir)` once, then
 //! - sandbox: `WechatPaySandbox::new(keys.sandbox_config(mchid, appid), clock)`;
@@ -202,6 +204,10 @@ impl WechatPaySandbox {
             )
             .route("/v3/certificates", web::get().to(certificates))
             .route("/confirm", web::post().to(confirm))
+            .route(
+                "/notifications/{out_trade_no}/replay",
+                web::get().to(replay_notification),
+            )
             .route("/cashier", web::get().to(cashier))
     }
 
@@ -284,6 +290,21 @@ impl WechatPaySandbox {
         let now = self.inner.clock.now();
         self.inner
             .confirm(prepay_id, now)
+            .map_err(|e| WechatPaySandboxError::Refused {
+                code: e.code,
+                message: e.message,
+            })
+    }
+
+    /// The payment notification of a paid order as WeChat would send it again now (same
+    /// envelope, fresh signature): what `GET {MOUNT_PATH}/notifications/{out_trade_no}/replay`
+    /// answers. Load tests replay it as WeChat's duplicates.
+    pub fn replay_payment_notification(
+        &self,
+        out_trade_no: &str,
+    ) -> Result<SignedNotification, WechatPaySandboxError> {
+        self.inner
+            .replay_payment_notification(out_trade_no)
             .map_err(|e| WechatPaySandboxError::Refused {
                 code: e.code,
                 message: e.message,
@@ -501,6 +522,38 @@ fn html_escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// One notification ready to POST: where, with which headers, and the exact body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedNotification {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// Test support, like the cashier: unauthenticated, unsigned.
+async fn replay_notification(sandbox: Sandbox, req: HttpRequest) -> HttpResponse {
+    let out_trade_no = path_param(&req, "out_trade_no");
+    match sandbox.inner.replay_payment_notification(&out_trade_no) {
+        Ok(notification) => {
+            let headers: serde_json::Map<String, serde_json::Value> = notification
+                .headers
+                .into_iter()
+                .map(|(name, value)| (name, serde_json::Value::String(value)))
+                .collect();
+            HttpResponse::Ok().json(serde_json::json!({
+                "url": notification.url,
+                "headers": headers,
+                "body": notification.body,
+            }))
+        }
+        Err(error) => HttpResponse::build(
+            actix_web::http::StatusCode::from_u16(error.status)
+                .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
+        )
+        .json(error.body()),
+    }
 }
 
 #[derive(Deserialize)]

@@ -1,6 +1,7 @@
 //! Orders, payments and refunds as WeChat Pay keeps them, in memory.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use chrono::{FixedOffset, TimeDelta};
 use serde_json::{Value, json};
@@ -60,6 +61,8 @@ struct Transaction {
     state: TradeState,
     transaction_id: Option<String>,
     success_time: Option<Timestamp>,
+    /// The TRANSACTION.SUCCESS envelope sent for it (for [`Inner::replay_payment_notification`]).
+    notification: Option<Arc<Vec<u8>>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -354,6 +357,7 @@ impl Inner {
                     state: TradeState::NotPay,
                     transaction_id: None,
                     success_time: None,
+                    notification: None,
                     request,
                 },
             );
@@ -474,8 +478,35 @@ impl Inner {
             &resource,
             now,
         )?;
+        txn.notification = Some(Arc::new(envelope.clone()));
         state.enqueue(url, envelope, now);
         Ok(resource)
+    }
+
+    /// The payment notification sent for `out_trade_no`, as WeChat would send it again now:
+    /// the same envelope (same id and ciphertext) under a fresh timestamp, nonce and
+    /// signature. A test-support hook (load tests replay duplicates), not a WeChat API.
+    pub(crate) fn replay_payment_notification(
+        &self,
+        out_trade_no: &str,
+    ) -> Result<super::SignedNotification, ApiError> {
+        let (url, body) = {
+            let state = lock(&self.state);
+            let txn = state
+                .transactions
+                .get(out_trade_no)
+                .ok_or_else(|| ApiError::new(404, "ORDER_NOT_EXIST", "order does not exist"))?;
+            let body = txn.notification.clone().ok_or_else(|| {
+                ApiError::new(404, "NOT_PAID", "no payment notification was sent")
+            })?;
+            (txn.notify_url.clone(), body)
+        };
+        let headers = self.notification_headers(&body).map_err(internal)?;
+        Ok(super::SignedNotification {
+            url,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
     }
 
     /// What the cashier page shows for a prepay_id: order number, description, fen, state.
