@@ -113,11 +113,12 @@ fn free_port() -> u16 {
 
 /// The outside world and one shop that uses it; each test has its own.
 struct World {
-    dir: tempfile::TempDir,
+    // Dropped first (fields drop in order): the outside process stops before its dir goes.
     outside: Server,
     shop_port: u16,
     lives: u32,
     http: reqwest::Client,
+    dir: tempfile::TempDir,
 }
 
 impl World {
@@ -130,13 +131,13 @@ impl World {
             &[],
         );
         World {
-            dir,
             outside,
             // The same address in every life, as a real deployment has: WeChat Pay keeps
             // the notify URL it was given.
             shop_port: free_port(),
             lives: 0,
             http: reqwest::Client::new(),
+            dir,
         }
     }
 

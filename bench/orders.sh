@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Load test of the order money path on a release build of `topup serve` over a fresh data dir
+# (embedded mode: SQLite + the WeChat Pay, mini-program and Reloadly sandboxes, on loopback):
+#
+#  1. checkouts: POST /api/v1/app/orders, each a fresh number (operator detection at the
+#     provider sandbox, order + payment records, JSAPI prepay at the WeChat Pay sandbox with
+#     signed request and verified answer, paySign) — requests/s and p99;
+#  2. payment notifications: POST /api/v1/pay/wechat/notify with real notifications of paid
+#     orders, freshly signed by the sandbox (verified, decrypted, matched against the payment,
+#     answered 204 as WeChat's duplicates are) — requests/s and p99;
+#  3. resident memory (VmRSS) of the server before and after, and its CPU time per request
+#     (user + system from /proc, so other load on the machine does not distort it).
+#
+# Needs wrk (Debian: apt-get install -y wrk), curl and jq.
+#
+#   bench/orders.sh                         # 64 connections, 10 s per phase
+#   DURATION=30s CONNECTIONS=128 bench/orders.sh
+#   SANDBOX=external bench/orders.sh        # the sandboxes in a second process (see below)
+#   PROFILE_DIR=/tmp/prof bench/orders.sh   # also `perf record` the server in each phase
+#
+# By default the sandboxes run inside the measured server, so its CPU includes the work
+# WeChat and the provider do in production (one of the three RSA signatures of a checkout
+# is the sandbox's). SANDBOX=external runs them in a second `topup serve` (the measured one
+# uses it through `sandbox.external_url`): throughput still shares the machine, but the CPU
+# per request is the server's own.
+#
+# Targets on 2 cores: >= 1,200 checkouts/s with p99 < 50 ms at 64 connections, and
+# >= 2,000 notifications/s.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+USERS=${USERS:-64}
+PAID=${PAID:-1000}
+PORT=${PORT:-18090}
+SANDBOX=${SANDBOX:-embedded}
+BASE="http://127.0.0.1:${PORT}"
+PROBE_PHONE="%2B639171234500"
+
+for tool in wrk curl jq; do
+  command -v "$tool" >/dev/null || { echo "$tool not found (apt-get install -y $tool)" >&2; exit 1; }
+done
+cargo build --release -q -p topup-server
+
+DATA=$(mktemp -d)
+PID=""
+WORLD_PID=""
+stop() {
+  for pid in $PID $WORLD_PID; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  PID=""
+  WORLD_PID=""
+}
+trap 'stop; rm -rf "$DATA"' EXIT
+
+# Per-number limits off (every checkout is a new number anyway) and app logins unthrottled
+# for the preparation; everything else is the default.
+cat >"$DATA/topup.toml" <<'TOML'
+[orders]
+max_orders_per_number_per_day = 0
+
+[app]
+login_rate_per_minute = 0
+TOML
+
+rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$PID/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+TICKS_PER_SECOND=$(getconf CLK_TCK)
+json_post() { curl -sf -XPOST "$1" -H 'content-type: application/json' "${@:3}" -d "$2"; }
+wait_healthy() {
+  for _ in $(seq 1 600); do
+    curl -sf "$1/healthz" >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "$1 did not start; see $DATA" >&2
+  exit 1
+}
+
+echo "machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //'); sandboxes: $SANDBOX"
+WORLD=$BASE
+if [[ "$SANDBOX" == external ]]; then
+  WORLD="http://127.0.0.1:$((PORT + 1))"
+  RUST_LOG=warn target/release/topup serve --listen "127.0.0.1:$((PORT + 1))" \
+    --data-dir "$DATA/world" --log-format json >"$DATA/world.log" 2>&1 &
+  WORLD_PID=$!
+  wait_healthy "$WORLD"
+  export TOPUP_SANDBOX__EXTERNAL_URL=$WORLD TOPUP_SANDBOX__KEYS_DIR=$DATA/world/secrets
+fi
+target/release/topup serve --listen "127.0.0.1:${PORT}" --data-dir "$DATA/data" \
+  --config "$DATA/topup.toml" --log-format json >"$DATA/server.log" 2>&1 &
+PID=$!
+# The first start syncs the catalog from the provider; wait until Globe PH plans are on sale.
+PLAN=""
+for _ in $(seq 1 600); do
+  PLAN=$(curl -s "$BASE/api/v1/app/catalog/detect?phone=$PROBE_PHONE" | jq -r '.plans[0].id // empty' 2>/dev/null || true)
+  [[ -n "$PLAN" ]] && break
+  sleep 0.1
+done
+[[ -n "$PLAN" ]] || { echo "catalog not ready; see $DATA/server.log" >&2; exit 1; }
+RSS_START=$(rss)
+echo "server pid $PID ready; RSS $RSS_START; plan $PLAN"
+
+# App users: a wx.login() code from the mini-program sandbox, then the app login.
+: >"$DATA/tokens"
+for _ in $(seq 1 "$USERS"); do
+  code=$(json_post "$WORLD/sandbox/wechat/codes" '{}' | jq -r .code)
+  json_post "$BASE/api/v1/app/auth/login" "{\"code\":\"$code\"}" | jq -r .token >>"$DATA/tokens"
+done
+
+summary() { # wrk output -> "requests/s p99"
+  awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {printf "%s req/s, p99 %s", rps, p99}'
+}
+show() { grep -E 'requests in|Requests/sec|^ +Latency|^ +(50|90|99)%|Non-2xx|Socket errors' "$1"; }
+# Runs one measured wrk phase: wrk's report in $DATA/<name>.txt, the server's CPU per
+# request in $DATA/<name>.cpu, and a perf profile of the server when PROFILE_DIR is set.
+measure() {
+  local name=$1 script=$2 before after requests perf_pid=""
+  if [[ -n "${PROFILE_DIR:-}" ]]; then
+    mkdir -p "$PROFILE_DIR"
+    perf record -F 499 -g -p "$PID" -o "$PROFILE_DIR/perf-$name.data" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+  before=$(cpu_ticks)
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$BASE" >"$DATA/$name.txt"
+  after=$(cpu_ticks)
+  if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+  requests=$(awk '/requests in/ {print $1}' "$DATA/$name.txt")
+  awk -v t=$((after - before)) -v hz="$TICKS_PER_SECOND" -v n="$requests" \
+    'BEGIN {printf "%.2f ms", (n > 0 ? t / hz * 1000 / n : 0)}' >"$DATA/$name.cpu"
+  show "$DATA/$name.txt"
+  echo "    server CPU per request: $(cat "$DATA/$name.cpu")"
+}
+
+echo "== checkouts: ${CONNECTIONS} connections, ${DURATION}"
+TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=1 \
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s bench/checkout.lua "$BASE" >/dev/null # warm-up
+TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=2 measure checkout bench/checkout.lua
+RSS_CHECKOUTS=$(rss)
+
+# Orders that are paid (at the WeChat Pay sandbox's cashier) and recharged (numbers ending
+# in 00: the provider sandbox succeeds at once), whose notifications are then replayed.
+echo "== preparing ${PAID} paid orders"
+prepare_one() {
+  local i=$1 token checkout prepay
+  token=$(sed -n "$(((i % USERS) + 1))p" "$DATA/tokens")
+  checkout=$(json_post "$BASE/api/v1/app/orders" \
+    "{\"plan_id\":\"$PLAN\",\"phone\":\"+639179$(printf %04d "$i")00\"}" \
+    -H "authorization: Bearer $token")
+  prepay=$(jq -r '.pay_params.package | sub("prepay_id="; "")' <<<"$checkout")
+  json_post "$WORLD/sandbox/wechat/pay/confirm" "{\"prepay_id\":\"$prepay\"}" >/dev/null
+  echo "$(jq -r .order.order_no <<<"$checkout") $token"
+}
+# Waits (with a deadline) until the order is recharged, so the worker is idle again.
+recharged() {
+  local order_no=$1 token=$2 deadline=$((SECONDS + 120))
+  until [[ $(curl -s "$BASE/api/v1/app/orders/$order_no" -H "authorization: Bearer $token" | jq -r .state) == succeeded ]]; do
+    ((SECONDS < deadline)) || { echo "order $order_no not recharged in time" >&2; exit 1; }
+    sleep 0.2
+  done
+}
+# Its notification freshly signed (WeChat's timestamps are good for 5 minutes), one line.
+replay() {
+  curl -sf "$WORLD/sandbox/wechat/pay/notifications/$1/replay" |
+    jq -r '[.headers["Wechatpay-Timestamp"], .headers["Wechatpay-Nonce"],
+            .headers["Wechatpay-Signature"], .headers["Wechatpay-Serial"], .body] | join("\t")'
+}
+export -f prepare_one recharged replay json_post
+export BASE WORLD DATA PLAN USERS
+seq 1 "$PAID" | xargs -P 8 -I{} bash -c 'prepare_one {}' >"$DATA/paid"
+xargs -P 8 -L 1 bash -c 'recharged "$0" "$1"' <"$DATA/paid"
+cut -d' ' -f1 "$DATA/paid" | xargs -P 8 -I{} bash -c 'replay {}' >"$DATA/notifications"
+[[ $(wc -l <"$DATA/notifications") -eq $(wc -l <"$DATA/paid") ]] || { echo "missing notifications" >&2; exit 1; }
+
+echo "== payment notifications: ${CONNECTIONS} connections, ${DURATION}"
+NOTIFICATIONS_FILE="$DATA/notifications" measure notify bench/notify.lua
+RSS_END=$(rss)
+
+orders=$(wc -l <"$DATA/paid")
+echo "== summary ($(nproc) cores, sandboxes $SANDBOX; load after: $(uptime | sed 's/.*load average: //'))"
+echo "checkouts:      $(summary <"$DATA/checkout.txt"); server CPU $(cat "$DATA/checkout.cpu") each"
+echo "notifications:  $(summary <"$DATA/notify.txt"); server CPU $(cat "$DATA/notify.cpu") each (duplicates of ${orders} paid orders)"
+echo "RSS:            ${RSS_START} at start, ${RSS_CHECKOUTS} after checkouts, ${RSS_END} at the end"
