@@ -77,6 +77,20 @@ fn parse_id<K: topup_core::IdKind>(what: &'static str, id: &str) -> Result<Id<K>
         .map_err(|_| CatalogError::not_found(what, id.chars().take(40).collect::<String>()))
 }
 
+/// The document `id` names, after checking it is an id of kind `K`; a malformed or unknown
+/// id is the same "not found".
+async fn fetch_by_id<K: topup_core::IdKind, T: Document>(
+    collection: &Collection<T>,
+    what: &'static str,
+    id: &str,
+) -> Result<T, CatalogError> {
+    let id = parse_id::<K>(what, id)?.to_string();
+    collection
+        .get(&id)
+        .await?
+        .ok_or_else(|| CatalogError::not_found(what, id))
+}
+
 async fn page_of<T: Document>(
     collection: &Collection<T>,
     filter: Filter,
@@ -245,12 +259,7 @@ impl Catalog {
     }
 
     pub async fn country(&self, id: &str) -> Result<CountryDoc, CatalogError> {
-        let id = parse_id::<crate::model::CountryKind>("country", id)?;
-        self.db()
-            .countries
-            .get(&id.to_string())
-            .await?
-            .ok_or_else(|| CatalogError::not_found("country", id.to_string()))
+        fetch_by_id::<crate::model::CountryKind, _>(&self.db().countries, "country", id).await
     }
 
     pub async fn update_country(
@@ -313,12 +322,7 @@ impl Catalog {
     }
 
     pub async fn operator(&self, id: &str) -> Result<OperatorDoc, CatalogError> {
-        let id = parse_id::<crate::model::OperatorKind>("operator", id)?;
-        self.db()
-            .operators
-            .get(&id.to_string())
-            .await?
-            .ok_or_else(|| CatalogError::not_found("operator", id.to_string()))
+        fetch_by_id::<crate::model::OperatorKind, _>(&self.db().operators, "operator", id).await
     }
 
     pub async fn update_operator(
@@ -386,12 +390,7 @@ impl Catalog {
     }
 
     pub async fn plan(&self, id: &str) -> Result<PlanDoc, CatalogError> {
-        let id = parse_id::<crate::model::PlanKind>("plan", id)?;
-        self.db()
-            .plans
-            .get(&id.to_string())
-            .await?
-            .ok_or_else(|| CatalogError::not_found("plan", id.to_string()))
+        fetch_by_id::<crate::model::PlanKind, _>(&self.db().plans, "plan", id).await
     }
 
     pub async fn update_plan(
@@ -801,12 +800,7 @@ impl Catalog {
     }
 
     pub async fn sync_report(&self, id: &str) -> Result<SyncReport, CatalogError> {
-        let id = parse_id::<crate::model::SyncReportKind>("sync report", id)?;
-        self.db()
-            .reports
-            .get(&id.to_string())
-            .await?
-            .ok_or_else(|| CatalogError::not_found("sync report", id.to_string()))
+        fetch_by_id::<crate::model::SyncReportKind, _>(&self.db().reports, "sync report", id).await
     }
 
     pub fn plan_id(text: &str) -> Result<PlanId, CatalogError> {
