@@ -4,9 +4,32 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use topup_core::ErrorCode;
 use topup_payment::{PaymentError, PaymentService, WechatPayHeaders};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::{ApiError, AppState, ErrorBody};
+
+/// The signature headers of every WeChat Pay callback (documentation only: the handlers read
+/// them from the request before anything else).
+#[allow(dead_code)]
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+struct CallbackHeaders {
+    /// Unix seconds the notification was signed at
+    #[param(rename = "Wechatpay-Timestamp")]
+    timestamp: String,
+    /// Random string in the signed message
+    #[param(rename = "Wechatpay-Nonce")]
+    nonce: String,
+    /// Base64 RSASSA-PKCS1-v1_5 SHA-256 over `timestamp\nnonce\nbody\n`
+    #[param(rename = "Wechatpay-Signature")]
+    signature: String,
+    /// `PUB_KEY_ID_…` or the platform certificate serial
+    #[param(rename = "Wechatpay-Serial")]
+    serial: String,
+    /// `WECHATPAY2-SHA256-RSA2048`
+    #[param(rename = "Wechatpay-Signature-Type")]
+    signature_type: Option<String>,
+}
 
 /// Largest callback body accepted; WeChat's are about a kilobyte.
 pub const MAX_NOTIFICATION_BYTES: usize = 64 * 1024;
@@ -108,13 +131,7 @@ fn answer(
 /// appid, out_trade_no, amount) and applied once; duplicates answer 204 and change
 /// nothing. Called by WeChat Pay only; no user credentials.
 #[utoipa::path(post, path = "/api/v1/pay/wechat/notify", tag = "payment",
-    params(
-        ("Wechatpay-Timestamp" = String, Header, description = "Unix seconds the notification was signed at"),
-        ("Wechatpay-Nonce" = String, Header, description = "Random string in the signed message"),
-        ("Wechatpay-Signature" = String, Header, description = "Base64 RSASSA-PKCS1-v1_5 SHA-256 over `timestamp\\nnonce\\nbody\\n`"),
-        ("Wechatpay-Serial" = String, Header, description = "`PUB_KEY_ID_…` or the platform certificate serial"),
-        ("Wechatpay-Signature-Type" = Option<String>, Header, description = "`WECHATPAY2-SHA256-RSA2048`"),
-    ),
+    params(CallbackHeaders),
     request_body(content = WechatPayNotification, content_type = "application/json"),
     responses(
         (status = 204, description = "Processed (or already processed: a duplicate)"),
@@ -143,13 +160,7 @@ pub async fn notify(
 /// (mchid, out_trade_no, refund and total amounts) and applied once; the payment becomes
 /// `partially_refunded` or `refunded` as refunds succeed. Called by WeChat Pay only.
 #[utoipa::path(post, path = "/api/v1/pay/wechat/refund-notify", tag = "payment",
-    params(
-        ("Wechatpay-Timestamp" = String, Header, description = "Unix seconds the notification was signed at"),
-        ("Wechatpay-Nonce" = String, Header, description = "Random string in the signed message"),
-        ("Wechatpay-Signature" = String, Header, description = "Base64 RSASSA-PKCS1-v1_5 SHA-256 over `timestamp\\nnonce\\nbody\\n`"),
-        ("Wechatpay-Serial" = String, Header, description = "`PUB_KEY_ID_…` or the platform certificate serial"),
-        ("Wechatpay-Signature-Type" = Option<String>, Header, description = "`WECHATPAY2-SHA256-RSA2048`"),
-    ),
+    params(CallbackHeaders),
     request_body(content = WechatPayNotification, content_type = "application/json"),
     responses(
         (status = 204, description = "Processed (or already processed: a duplicate)"),
