@@ -23,18 +23,34 @@ pub const BIZ_TYPE: &str = "topup_order";
 /// Checkout's blacklist: phone numbers, openids and addresses staff have blocked.
 pub struct UserBlocklist(pub Arc<AppUserService>);
 
+fn blacklist_kind(kind: BlockKind) -> BlacklistKind {
+    match kind {
+        BlockKind::Phone => BlacklistKind::Phone,
+        BlockKind::Openid => BlacklistKind::Openid,
+        BlockKind::Ip => BlacklistKind::Ip,
+    }
+}
+
 #[async_trait]
 impl Blocklist for UserBlocklist {
-    async fn is_blocked(&self, kind: BlockKind, value: &str) -> Result<bool, OrdersError> {
-        let kind = match kind {
-            BlockKind::Phone => BlacklistKind::Phone,
-            BlockKind::Openid => BlacklistKind::Openid,
-            BlockKind::Ip => BlacklistKind::Ip,
-        };
-        self.0
-            .is_blocked(kind, value)
+    async fn blocked(
+        &self,
+        candidates: &[(BlockKind, &str)],
+    ) -> Result<Vec<BlockKind>, OrdersError> {
+        let asked: Vec<(BlacklistKind, &str)> = candidates
+            .iter()
+            .map(|(kind, value)| (blacklist_kind(*kind), *value))
+            .collect();
+        let blocked = self
+            .0
+            .blocked_kinds(&asked)
             .await
-            .map_err(|e| OrdersError::Payment(format!("blacklist: {e}")))
+            .map_err(|e| OrdersError::Payment(format!("blacklist: {e}")))?;
+        Ok(candidates
+            .iter()
+            .map(|(kind, _)| *kind)
+            .filter(|kind| blocked.contains(&blacklist_kind(*kind)))
+            .collect())
     }
 }
 
@@ -56,24 +72,17 @@ fn payment_error(error: PaymentError) -> OrdersError {
 #[async_trait]
 impl PaymentPort for WechatPayments {
     async fn start(&self, start: PaymentStart) -> Result<Value, OrdersError> {
-        let created = self
+        let params = self
             .0
-            .create(NewPayment {
+            .create_and_prepay(NewPayment {
                 biz_type: BIZ_TYPE.to_owned(),
                 biz_id: start.out_trade_no.clone(),
-                out_trade_no: Some(start.out_trade_no.clone()),
+                out_trade_no: Some(start.out_trade_no),
                 amount: start.amount,
                 payer_openid: start.payer_openid,
                 description: start.description.chars().take(120).collect(),
                 expires_at: Some(start.expires_at),
             })
-            .await;
-        if let Err(error) = created {
-            return Err(OrdersError::PaymentFailed(error.to_string()));
-        }
-        let params = self
-            .0
-            .prepay(&start.out_trade_no)
             .await
             .map_err(|e| OrdersError::PaymentFailed(e.to_string()))?;
         serde_json::to_value(params).map_err(|e| OrdersError::Payment(e.to_string()))

@@ -34,7 +34,11 @@ pub enum BlockKind {
 
 #[async_trait]
 pub trait Blocklist: Send + Sync {
-    async fn is_blocked(&self, kind: BlockKind, value: &str) -> Result<bool, OrdersError>;
+    /// The kinds among `candidates` whose value is blocked right now (one lookup for all).
+    async fn blocked(
+        &self,
+        candidates: &[(BlockKind, &str)],
+    ) -> Result<Vec<BlockKind>, OrdersError>;
 }
 
 /// The payment an order needs started.

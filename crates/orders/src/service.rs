@@ -334,32 +334,25 @@ impl OrdersService {
         request: &CheckoutRequest,
         phone: &Msisdn,
     ) -> Result<(), OrdersError> {
-        if self
-            .blocklist
-            .is_blocked(BlockKind::Phone, phone.e164())
-            .await?
-        {
-            return Err(OrdersError::Blocked(
-                "this number cannot be recharged".into(),
-            ));
+        let mut candidates = vec![
+            (BlockKind::Phone, phone.e164()),
+            (BlockKind::Openid, request.openid.as_str()),
+        ];
+        if let Some(ip) = &request.client_ip {
+            candidates.push((BlockKind::Ip, ip.as_str()));
         }
-        if self
-            .blocklist
-            .is_blocked(BlockKind::Openid, &request.openid)
-            .await?
-        {
-            return Err(OrdersError::Blocked(
-                "this account cannot place orders".into(),
-            ));
-        }
-        if let Some(ip) = &request.client_ip
-            && self.blocklist.is_blocked(BlockKind::Ip, ip).await?
-        {
-            return Err(OrdersError::Blocked(
-                "orders from this address are refused".into(),
-            ));
-        }
-        Ok(())
+        let blocked = self.blocklist.blocked(&candidates).await?;
+        // The number first: it is what the user can change.
+        let message = if blocked.contains(&BlockKind::Phone) {
+            "this number cannot be recharged"
+        } else if blocked.contains(&BlockKind::Openid) {
+            "this account cannot place orders"
+        } else if blocked.contains(&BlockKind::Ip) {
+            "orders from this address are refused"
+        } else {
+            return Ok(());
+        };
+        Err(OrdersError::Blocked(message.into()))
     }
 
     async fn check_limits(&self, phone: &Msisdn) -> Result<(), OrdersError> {

@@ -64,8 +64,16 @@ struct Blocked(Mutex<Vec<String>>);
 
 #[async_trait]
 impl Blocklist for Blocked {
-    async fn is_blocked(&self, _kind: BlockKind, value: &str) -> Result<bool, OrdersError> {
-        Ok(self.0.lock().unwrap().iter().any(|v| v == value))
+    async fn blocked(
+        &self,
+        candidates: &[(BlockKind, &str)],
+    ) -> Result<Vec<BlockKind>, OrdersError> {
+        let blocked = self.0.lock().unwrap();
+        Ok(candidates
+            .iter()
+            .filter(|(_, value)| blocked.iter().any(|v| v == value))
+            .map(|(kind, _)| *kind)
+            .collect())
     }
 }
 

@@ -3,9 +3,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use ring::rand::{SecureRandom, SystemRandom};
-use ring::signature::{
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::signature::{
     RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey,
 };
 use rustls_pki_types::pem::PemObject;
@@ -55,7 +55,7 @@ impl MerchantSigner {
 
     /// base64(RSASSA-PKCS1-v1_5 SHA-256 over `message`). Deterministic.
     pub fn sign(&self, message: &[u8]) -> Result<String, PaymentError> {
-        let mut signature = vec![0u8; self.key.public().modulus_len()];
+        let mut signature = vec![0u8; self.key.public_modulus_len()];
         self.key
             .sign(&RSA_PKCS1_SHA256, &self.rng, message, &mut signature)
             .map_err(|_| PaymentError::InvalidKey("RSA signing failed".into()))?;

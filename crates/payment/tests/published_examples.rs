@@ -140,7 +140,7 @@ fn keys() -> PlatformKeys {
 /// A TRANSACTION.SUCCESS envelope encrypted under APIV3_KEY, sealed here with ring directly
 /// rather than through the crate's own code.
 fn transaction_envelope() -> Vec<u8> {
-    use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
     let plaintext = br#"{"appid":"wxd678efh567hg6787","mchid":"1900007291","out_trade_no":"T20261129000001","transaction_id":"4200000000202611290000000001","trade_type":"JSAPI","trade_state":"SUCCESS","trade_state_desc":"ok","bank_type":"OTHERS","attach":"","success_time":"2026-11-29T21:17:28+08:00","payer":{"openid":"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},"amount":{"total":100,"payer_total":100,"currency":"CNY","payer_currency":"CNY"}}"#;
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, APIV3_KEY.as_bytes()).unwrap());
     let mut in_out = plaintext.to_vec();

@@ -601,7 +601,7 @@ pub fn wechat_notification(
     timestamp: i64,
 ) -> (Vec<u8>, Vec<(&'static str, String)>) {
     use base64::Engine;
-    use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
     use std::sync::atomic::{AtomicU32, Ordering};
 
     static COUNTER: AtomicU32 = AtomicU32::new(0);

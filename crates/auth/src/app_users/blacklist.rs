@@ -84,6 +84,33 @@ impl AppUserService {
         Ok(self.blacklist.count(&filter).await? > 0)
     }
 
+    /// Which kinds among these `(kind, value)` pairs are blacklisted right now, in one store
+    /// query (a checkout asks about its number, user and address at once). Values are
+    /// normalised as in [`Self::is_blocked`]; one that cannot be is not on the list.
+    pub async fn blocked_kinds(
+        &self,
+        candidates: &[(BlacklistKind, &str)],
+    ) -> Result<HashSet<BlacklistKind>, AuthError> {
+        let pairs: Vec<Filter> = candidates
+            .iter()
+            .filter_map(|(kind, value)| {
+                let value = normalize(*kind, value, None).ok()?;
+                Some(Filter::eq("kind", kind_value(*kind)).and(Filter::eq("value", value)))
+            })
+            .collect();
+        if pairs.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let filter = Filter::Or(pairs).and(active_at(self.clock.now()));
+        Ok(self
+            .blacklist
+            .find(&topup_store::FindQuery::new(filter))
+            .await?
+            .into_iter()
+            .map(|entry| entry.kind)
+            .collect())
+    }
+
     /// Which of these (already normalised) values are blacklisted right now.
     pub(crate) async fn blocked_values(
         &self,

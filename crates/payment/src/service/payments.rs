@@ -163,6 +163,27 @@ impl PaymentService {
     #[tracing::instrument(skip_all, fields(out_trade_no = %out_trade_no))]
     pub async fn prepay(&self, out_trade_no: &str) -> Result<RequestPaymentParams, PaymentError> {
         let payment = self.payment_by_out_trade_no(out_trade_no).await?;
+        self.prepay_payment(payment).await
+    }
+
+    /// [`Self::create`] then [`Self::prepay`], without reading back the record just written:
+    /// a checkout's one call.
+    #[tracing::instrument(skip_all, fields(biz_id = %new.biz_id))]
+    pub async fn create_and_prepay(
+        &self,
+        new: NewPayment,
+    ) -> Result<RequestPaymentParams, PaymentError> {
+        let payment = self.create(new).await?;
+        self.prepay_payment(payment).await
+    }
+
+    /// Prepays `payment` as just read or written; a concurrent change is caught by the
+    /// compare-and-set that records the prepay_id.
+    async fn prepay_payment(
+        &self,
+        payment: PaymentRecord,
+    ) -> Result<RequestPaymentParams, PaymentError> {
+        let out_trade_no = payment.out_trade_no.as_str();
         let now = self.now();
         match (payment.state, &payment.prepay_id, payment.prepay_expires_at) {
             (PaymentState::Prepaid, Some(prepay_id), Some(valid_until)) if valid_until > now => {
@@ -198,9 +219,10 @@ impl PaymentService {
                     .plus(self.secs(self.settings.query_unpaid_after_secs))
                     .min(payment.expires_at);
                 let id = payment.id.to_string();
-                let (stored, _) = edit(
+                let (stored, _) = edit_from(
                     &self.payments,
                     &id,
+                    Some(payment.clone()),
                     || PaymentError::PaymentNotFound(id.clone()),
                     |p: &mut PaymentRecord| {
                         if !p.state.is_open() {

@@ -3,9 +3,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-use ring::rand::{SecureRandom, SystemRandom};
-use ring::signature::{self, RsaKeyPair, UnparsedPublicKey};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::signature::{self, RsaKeyPair, UnparsedPublicKey};
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::{RsaPrivateKey, RsaPublicKey};
@@ -38,7 +38,7 @@ impl Signer {
     }
 
     pub fn sign_base64(&self, message: &[u8]) -> Result<String, WechatPaySandboxError> {
-        let mut out = vec![0u8; self.key.public().modulus_len()];
+        let mut out = vec![0u8; self.key.public_modulus_len()];
         self.key
             .sign(&signature::RSA_PKCS1_SHA256, &self.rng, message, &mut out)
             .map_err(|_| WechatPaySandboxError::Key("signing failed".into()))?;
