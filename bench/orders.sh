@@ -17,6 +17,7 @@
 #   DURATION=30s CONNECTIONS=128 bench/orders.sh
 #   SANDBOX=external bench/orders.sh        # the sandboxes in a second process (see below)
 #   PROFILE_DIR=/tmp/prof bench/orders.sh   # also `perf record` the server in each phase
+#   PHASES=checkout bench/orders.sh         # only some phases (checkout, notify)
 #
 # By default the sandboxes run inside the measured server, so its CPU includes the work
 # WeChat and the provider do in production (one of the three RSA signatures of a checkout
@@ -36,6 +37,7 @@ USERS=${USERS:-64}
 PAID=${PAID:-1000}
 PORT=${PORT:-18090}
 SANDBOX=${SANDBOX:-embedded}
+PHASES=${PHASES:-checkout notify}
 BASE="http://127.0.0.1:${PORT}"
 PROBE_PHONE="%2B639171234500"
 
@@ -54,12 +56,8 @@ stop() {
 }
 trap 'stop; rm -rf "$DATA"' EXIT
 
-# Per-number limits off (every checkout is a new number anyway) and app logins unthrottled
-# for the preparation; everything else is the default.
+# App logins unthrottled for the preparation; everything else is the default.
 cat >"$DATA/topup.toml" <<'TOML'
-[orders]
-max_orders_per_number_per_day = 0
-
 [app]
 login_rate_per_minute = 0
 TOML
@@ -81,13 +79,13 @@ echo "machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //'); san
 WORLD=$BASE
 if [[ "$SANDBOX" == external ]]; then
   WORLD="http://127.0.0.1:$((PORT + 1))"
-  RUST_LOG=warn target/release/topup serve --listen "127.0.0.1:$((PORT + 1))" \
+  RUST_LOG=warn "${CARGO_TARGET_DIR:-target}/release/topup" serve --listen "127.0.0.1:$((PORT + 1))" \
     --data-dir "$DATA/world" --log-format json >"$DATA/world.log" 2>&1 &
   WORLD_PID=$!
   wait_healthy "$WORLD"
   export TOPUP_SANDBOX__EXTERNAL_URL=$WORLD TOPUP_SANDBOX__KEYS_DIR=$DATA/world/secrets
 fi
-target/release/topup serve --listen "127.0.0.1:${PORT}" --data-dir "$DATA/data" \
+"${CARGO_TARGET_DIR:-target}/release/topup" serve --listen "127.0.0.1:${PORT}" --data-dir "$DATA/data" \
   --config "$DATA/topup.toml" --log-format json >"$DATA/server.log" 2>&1 &
 PID=$!
 # The first start syncs the catalog from the provider; wait until Globe PH plans are on sale.
@@ -132,52 +130,90 @@ measure() {
   echo "    server CPU per request: $(cat "$DATA/$name.cpu")"
 }
 
-echo "== checkouts: ${CONNECTIONS} connections, ${DURATION}"
-TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=1 \
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s bench/checkout.lua "$BASE" >/dev/null # warm-up
-TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=2 measure checkout bench/checkout.lua
-RSS_CHECKOUTS=$(rss)
-
-# Orders that are paid (at the WeChat Pay sandbox's cashier) and recharged (numbers ending
-# in 00: the provider sandbox succeeds at once), whose notifications are then replayed.
-echo "== preparing ${PAID} paid orders"
-prepare_one() {
-  local i=$1 token checkout prepay
-  token=$(sed -n "$(((i % USERS) + 1))p" "$DATA/tokens")
-  checkout=$(json_post "$BASE/api/v1/app/orders" \
-    "{\"plan_id\":\"$PLAN\",\"phone\":\"+639179$(printf %04d "$i")00\"}" \
-    -H "authorization: Bearer $token")
-  prepay=$(jq -r '.pay_params.package | sub("prepay_id="; "")' <<<"$checkout")
-  json_post "$WORLD/sandbox/wechat/pay/confirm" "{\"prepay_id\":\"$prepay\"}" >/dev/null
-  echo "$(jq -r .order.order_no <<<"$checkout") $token"
-}
-# Waits (with a deadline) until the order is recharged, so the worker is idle again.
-recharged() {
-  local order_no=$1 token=$2 deadline=$((SECONDS + 120))
-  until [[ $(curl -s "$BASE/api/v1/app/orders/$order_no" -H "authorization: Bearer $token" | jq -r .state) == succeeded ]]; do
-    ((SECONDS < deadline)) || { echo "order $order_no not recharged in time" >&2; exit 1; }
-    sleep 0.2
+# The numbers bench/checkout.lua orders for in run $1: "+63917 <run> <wrk thread> <counter>".
+checkout_numbers() {
+  local run=$1 per_thread=$2
+  for ((thread = 0; thread < THREADS; thread++)); do
+    seq -f "+63917${run}${thread}%05g" 1 "$per_thread"
   done
 }
-# Its notification freshly signed (WeChat's timestamps are good for 5 minutes), one line.
-replay() {
-  curl -sf "$WORLD/sandbox/wechat/pay/notifications/$1/replay" |
-    jq -r '[.headers["Wechatpay-Timestamp"], .headers["Wechatpay-Nonce"],
-            .headers["Wechatpay-Signature"], .headers["Wechatpay-Serial"], .body] | join("\t")'
+# The mini-program detects a number's operator as it is typed, before a plan is chosen; do
+# the same (outside the measured window) for every number the measured checkouts will use,
+# up to 2,000 checkouts/s. A number past that is detected by its checkout, as when the
+# detection has expired.
+detect_ahead() {
+  local per_thread=$(( $(duration_seconds) * 2000 / THREADS ))
+  checkout_numbers "$1" "$per_thread" |
+    awk -v base="$BASE" '{sub(/^\+/, "%2B"); printf "url = \"%s/api/v1/app/catalog/detect?phone=%s\"\noutput = \"/dev/null\"\n", base, $0}' \
+      >"$DATA/detect.curl"
+  curl -sf --no-progress-meter --parallel --parallel-max 32 -K "$DATA/detect.curl"
 }
-export -f prepare_one recharged replay json_post
-export BASE WORLD DATA PLAN USERS
-seq 1 "$PAID" | xargs -P 8 -I{} bash -c 'prepare_one {}' >"$DATA/paid"
-xargs -P 8 -L 1 bash -c 'recharged "$0" "$1"' <"$DATA/paid"
-cut -d' ' -f1 "$DATA/paid" | xargs -P 8 -I{} bash -c 'replay {}' >"$DATA/notifications"
-[[ $(wc -l <"$DATA/notifications") -eq $(wc -l <"$DATA/paid") ]] || { echo "missing notifications" >&2; exit 1; }
+duration_seconds() {
+  case "$DURATION" in
+    *m) echo $(( ${DURATION%m} * 60 )) ;;
+    *s) echo "${DURATION%s}" ;;
+    *) echo "$DURATION" ;;
+  esac
+}
 
-echo "== payment notifications: ${CONNECTIONS} connections, ${DURATION}"
-NOTIFICATIONS_FILE="$DATA/notifications" measure notify bench/notify.lua
+phase() { [[ " $PHASES " == *" $1 "* ]]; }
+
+if phase checkout; then
+  echo "== checkouts: ${CONNECTIONS} connections, ${DURATION}"
+  TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=1 \
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s bench/checkout.lua "$BASE" >/dev/null # warm-up
+  started=$SECONDS
+  detect_ahead 2
+  echo "    (numbers detected ahead in $((SECONDS - started)) s)"
+  TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=2 measure checkout bench/checkout.lua
+fi
+RSS_CHECKOUTS=$(rss)
+
+if phase notify; then
+  # Orders that are paid (at the WeChat Pay sandbox's cashier) and recharged (numbers ending
+  # in 00: the provider sandbox succeeds at once), whose notifications are then replayed.
+  echo "== preparing ${PAID} paid orders"
+  prepare_one() {
+    local i=$1 token checkout prepay
+    token=$(sed -n "$(((i % USERS) + 1))p" "$DATA/tokens")
+    checkout=$(json_post "$BASE/api/v1/app/orders" \
+      "{\"plan_id\":\"$PLAN\",\"phone\":\"+639179$(printf %04d "$i")00\"}" \
+      -H "authorization: Bearer $token")
+    prepay=$(jq -r '.pay_params.package | sub("prepay_id="; "")' <<<"$checkout")
+    json_post "$WORLD/sandbox/wechat/pay/confirm" "{\"prepay_id\":\"$prepay\"}" >/dev/null
+    echo "$(jq -r .order.order_no <<<"$checkout") $token"
+  }
+  # Waits (with a deadline) until the order is recharged, so the worker is idle again.
+  recharged() {
+    local order_no=$1 token=$2 deadline=$((SECONDS + 120))
+    until [[ $(curl -s "$BASE/api/v1/app/orders/$order_no" -H "authorization: Bearer $token" | jq -r .state) == succeeded ]]; do
+      ((SECONDS < deadline)) || { echo "order $order_no not recharged in time" >&2; exit 1; }
+      sleep 0.2
+    done
+  }
+  # Its notification freshly signed (WeChat's timestamps are good for 5 minutes), one line.
+  replay() {
+    curl -sf "$WORLD/sandbox/wechat/pay/notifications/$1/replay" |
+      jq -r '[.headers["Wechatpay-Timestamp"], .headers["Wechatpay-Nonce"],
+              .headers["Wechatpay-Signature"], .headers["Wechatpay-Serial"], .body] | join("\t")'
+  }
+  export -f prepare_one recharged replay json_post
+  export BASE WORLD DATA PLAN USERS
+  seq 1 "$PAID" | xargs -P 8 -I{} bash -c 'prepare_one {}' >"$DATA/paid"
+  xargs -P 8 -L 1 bash -c 'recharged "$0" "$1"' <"$DATA/paid"
+  cut -d' ' -f1 "$DATA/paid" | xargs -P 8 -I{} bash -c 'replay {}' >"$DATA/notifications"
+  [[ $(wc -l <"$DATA/notifications") -eq $(wc -l <"$DATA/paid") ]] || { echo "missing notifications" >&2; exit 1; }
+
+  echo "== payment notifications: ${CONNECTIONS} connections, ${DURATION}"
+  NOTIFICATIONS_FILE="$DATA/notifications" measure notify bench/notify.lua
+fi
 RSS_END=$(rss)
 
-orders=$(wc -l <"$DATA/paid")
 echo "== summary ($(nproc) cores, sandboxes $SANDBOX; load after: $(uptime | sed 's/.*load average: //'))"
-echo "checkouts:      $(summary <"$DATA/checkout.txt"); server CPU $(cat "$DATA/checkout.cpu") each"
-echo "notifications:  $(summary <"$DATA/notify.txt"); server CPU $(cat "$DATA/notify.cpu") each (duplicates of ${orders} paid orders)"
+if phase checkout; then
+  echo "checkouts:      $(summary <"$DATA/checkout.txt"); server CPU $(cat "$DATA/checkout.cpu") each"
+fi
+if phase notify; then
+  echo "notifications:  $(summary <"$DATA/notify.txt"); server CPU $(cat "$DATA/notify.cpu") each (duplicates of $(wc -l <"$DATA/paid") paid orders)"
+fi
 echo "RSS:            ${RSS_START} at start, ${RSS_CHECKOUTS} after checkouts, ${RSS_END} at the end"

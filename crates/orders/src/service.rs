@@ -355,39 +355,39 @@ impl OrdersService {
         Err(OrdersError::Blocked(message.into()))
     }
 
+    /// One open order per number, and at most `max_orders_per_number_per_day` (not closed)
+    /// in the last 24 hours — decided from one query.
     async fn check_limits(&self, phone: &Msisdn) -> Result<(), OrdersError> {
-        let open = self
+        const OPEN: [OrderState; 3] = [
+            OrderState::AwaitingPayment,
+            OrderState::Paid,
+            OrderState::Recharging,
+        ];
+        let limit = self.config.max_orders_per_number_per_day;
+        let since = self.now().minus(TimeDelta::days(1));
+        let counted = |order: &Order| order.created_at >= since && order.state != OrderState::Closed;
+        let mut relevant = Filter::is_in("state", OPEN);
+        if limit > 0 {
+            relevant = relevant.or(Filter::gte("created_at", since)
+                .and(Filter::ne("state", OrderState::Closed)));
+        }
+        // `limit + 1` of them decide both rules: either one is open, or they are all counted.
+        let orders = self
             .orders
-            .count(&Filter::eq("phone", phone.e164()).and(Filter::is_in(
-                "state",
-                [
-                    OrderState::AwaitingPayment,
-                    OrderState::Paid,
-                    OrderState::Recharging,
-                ],
-            )))
+            .find(
+                &FindQuery::new(Filter::eq("phone", phone.e164()).and(relevant))
+                    .lookup(u64::from(limit) + 1),
+            )
             .await?;
-        if open > 0 {
+        if orders.iter().any(|order| OPEN.contains(&order.state)) {
             return Err(OrdersError::LimitReached(
                 "an order for this number is still unpaid or recharging".into(),
             ));
         }
-        let limit = self.config.max_orders_per_number_per_day;
-        if limit > 0 {
-            let since = self.now().minus(TimeDelta::days(1));
-            let today = self
-                .orders
-                .count(
-                    &Filter::eq("phone", phone.e164())
-                        .and(Filter::gte("created_at", since))
-                        .and(Filter::ne("state", OrderState::Closed)),
-                )
-                .await?;
-            if today >= u64::from(limit) {
-                return Err(OrdersError::LimitReached(format!(
-                    "at most {limit} orders per number per day"
-                )));
-            }
+        if limit > 0 && orders.iter().filter(|order| counted(order)).count() >= limit as usize {
+            return Err(OrdersError::LimitReached(format!(
+                "at most {limit} orders per number per day"
+            )));
         }
         Ok(())
     }

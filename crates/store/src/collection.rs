@@ -142,8 +142,10 @@ impl<T: Document> Collection<T> {
         self.decode_all(values)
     }
 
+    /// The document a unique key (or an index on a small collection) finds: a lookup (see
+    /// [`FindQuery::lookup`]).
     pub async fn find_one(&self, filter: Filter) -> Result<Option<T>> {
-        let mut found = self.find(&FindQuery::new(filter).limit(1)).await?;
+        let mut found = self.find(&FindQuery::new(filter).lookup(1)).await?;
         Ok(found.pop())
     }
 

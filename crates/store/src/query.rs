@@ -186,6 +186,8 @@ pub struct FindQuery {
     pub sort: Vec<(Field, SortOrder)>,
     pub skip: u64,
     pub limit: Option<u64>,
+    /// Served by an index and bounded by `limit`: see [`FindQuery::lookup`].
+    pub lookup: bool,
 }
 
 impl FindQuery {
@@ -195,7 +197,18 @@ impl FindQuery {
             sort: Vec::new(),
             skip: 0,
             limit: None,
+            lookup: false,
         }
+    }
+
+    /// Declares the query a lookup: an equality on an indexed field narrows it to a few
+    /// documents and `limit` bounds it (a checkout's "is this number blocked?"). A backend may
+    /// then answer it on the calling thread, as it does a read by id, instead of handing it
+    /// to a thread that may wait on disk.
+    pub fn lookup(mut self, limit: u64) -> Self {
+        self.limit = Some(limit);
+        self.lookup = true;
+        self
     }
 
     pub fn sort(mut self, field: &str, order: SortOrder) -> Self {

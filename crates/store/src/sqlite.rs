@@ -1,6 +1,11 @@
 //! The embedded backend: one SQLite file in WAL mode, one writer connection and a few readers,
 //! a table per collection holding JSONB documents, expression indexes on JSON paths.
-//! Every call runs on the blocking pool so the async runtime never waits on disk.
+//!
+//! Work bounded by one primary-key lookup (get, insert, replace, update, delete of one
+//! document) takes a few microseconds, less than handing it to another thread and back, so it
+//! runs on the calling thread when a connection is free at once. Everything else (queries,
+//! counts, bulk writes), and point work when the connection is busy, runs on the blocking pool.
+//! The WAL is checkpointed by a thread of its own, so no commit ever pays for a checkpoint.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -74,7 +79,8 @@ impl SqliteBackend {
                  PRAGMA synchronous = NORMAL;
                  PRAGMA busy_timeout = 5000;
                  PRAGMA temp_store = MEMORY;
-                 PRAGMA cache_size = -32768;",
+                 PRAGMA cache_size = -32768;
+                 PRAGMA wal_autocheckpoint = 0;",
             )
             .map_err(backend_error)?;
         writer.set_prepared_statement_cache_capacity(256);
@@ -104,15 +110,16 @@ impl SqliteBackend {
             reader.set_prepared_statement_cache_capacity(256);
             readers.push(reader);
         }
-        Ok(SqliteBackend {
-            inner: Arc::new(Inner {
-                path: options.path.clone(),
-                writer: Mutex::new(writer),
-                readers: Mutex::new(readers),
-                reader_slots: Semaphore::new(reader_count),
-                tables: RwLock::new(tables),
-            }),
-        })
+        let checkpointer = Connection::open(&options.path).map_err(backend_error)?;
+        let inner = Arc::new(Inner {
+            path: options.path.clone(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(readers),
+            reader_slots: Semaphore::new(reader_count),
+            tables: RwLock::new(tables),
+        });
+        spawn_checkpointer(checkpointer, Arc::downgrade(&inner))?;
+        Ok(SqliteBackend { inner })
     }
 
     pub fn path(&self) -> &Path {
@@ -135,6 +142,38 @@ impl SqliteBackend {
         .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
     }
 
+    /// [`Self::write`] for work bounded by one primary-key lookup: done right here when the
+    /// writer is free, on the blocking pool when another holds it.
+    async fn write_one<R, F>(&self, collection: &str, work: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection, &str) -> Result<R> + Send + 'static,
+    {
+        let table = validate_collection(collection)?;
+        if let Ok(mut connection) = self.inner.writer.try_lock() {
+            self.inner.ensure_table(&connection, table)?;
+            return work(&mut connection, table);
+        }
+        self.write(collection, work).await
+    }
+
+    /// [`Self::read`] for work bounded by one primary-key lookup: done right here when a
+    /// reader is free, on the blocking pool otherwise.
+    async fn read_one<R, F>(&self, collection: &str, work: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection, &str) -> Result<R> + Send + 'static,
+    {
+        let table = validate_collection(collection)?;
+        if self.inner.has_table(table)
+            && let Ok(_slot) = self.inner.reader_slots.try_acquire()
+        {
+            let connection = ReaderGuard::take(&self.inner)?;
+            return work(&connection, table);
+        }
+        self.read(collection, work).await
+    }
+
     async fn read<R, F>(&self, collection: &str, work: F) -> Result<R>
     where
         R: Send + 'static,
@@ -153,16 +192,77 @@ impl SqliteBackend {
             .map_err(|_| StoreError::Unavailable("store is shutting down".into()))?;
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            let connection = lock(&inner.readers)
-                .pop()
-                .ok_or_else(|| StoreError::Unavailable("no reader connection free".into()))?;
-            let result = work(&connection, &table);
-            lock(&inner.readers).push(connection);
-            result
+            let connection = ReaderGuard::take(&inner)?;
+            work(&connection, &table)
         })
         .await
         .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
     }
+}
+
+/// A reader connection out of the pool (the caller holds one of `reader_slots`), put back
+/// when dropped, even by a panic.
+struct ReaderGuard<'a> {
+    inner: &'a Inner,
+    connection: Option<Connection>,
+}
+
+impl<'a> ReaderGuard<'a> {
+    fn take(inner: &'a Inner) -> Result<Self> {
+        let connection = lock(&inner.readers)
+            .pop()
+            .ok_or_else(|| StoreError::Unavailable("no reader connection free".into()))?;
+        Ok(ReaderGuard {
+            inner,
+            connection: Some(connection),
+        })
+    }
+}
+
+impl std::ops::Deref for ReaderGuard<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        // Only `drop` takes it out.
+        self.connection
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("reader taken twice"))
+    }
+}
+
+impl Drop for ReaderGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(connection) = self.connection.take() {
+            lock(&self.inner.readers).push(connection);
+        }
+    }
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_PERIOD: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Checkpoints the WAL on a connection and thread of its own while the store is open. PASSIVE
+/// never waits for (or blocks) the writer or the readers; frames a reader still uses are
+/// copied on a later pass.
+fn spawn_checkpointer(connection: Connection, store: std::sync::Weak<Inner>) -> Result<()> {
+    std::thread::Builder::new()
+        .name("store-checkpoint".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(CHECKPOINT_PERIOD);
+                if store.strong_count() == 0 {
+                    break;
+                }
+                let done = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                    row.get::<_, i64>(0)
+                });
+                if let Err(error) = done {
+                    tracing::warn!(%error, "WAL checkpoint failed");
+                }
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| StoreError::Unavailable(format!("checkpoint thread: {e}")))
 }
 
 impl Inner {
@@ -351,6 +451,36 @@ impl Sql {
     }
 }
 
+/// Most a lookup may ask for and still run on the calling thread.
+const LOOKUP_LIMIT: u64 = 100;
+
+fn query_is_lookup(query: &FindQuery) -> bool {
+    query.lookup && query.skip == 0 && query.limit.is_some_and(|l| l <= LOOKUP_LIMIT)
+}
+
+/// A find's statement. LIMIT and OFFSET are literals: a bound LIMIT makes SQLite compile the
+/// statement again on every run (its planner reads the value), and a cached statement is
+/// worth more than one text per page size.
+fn find_sql(table: &str, query: &FindQuery) -> Result<Sql> {
+    let mut sql = Sql::new();
+    sql.push(&format!("SELECT json(doc) FROM \"{table}\" WHERE "));
+    sql.filter(&query.filter)?;
+    sql.push(" ORDER BY ");
+    for (field, order) in &query.sort {
+        sql.push(&format!("{} {}, ", field_expr(field)?, order_sql(*order)));
+    }
+    let limit = query
+        .limit
+        .map(|l| i64::try_from(l).unwrap_or(i64::MAX))
+        .unwrap_or(-1);
+    let offset = i64::try_from(query.skip).unwrap_or(i64::MAX);
+    sql.push(&format!(
+        "id {} LIMIT {limit} OFFSET {offset}",
+        order_sql(query.tie_break_order())
+    ));
+    Ok(sql)
+}
+
 fn order_sql(order: SortOrder) -> &'static str {
     match order {
         SortOrder::Asc => "ASC",
@@ -426,14 +556,10 @@ impl Backend for SqliteBackend {
             .map_err(|_| StoreError::Unavailable("store is shutting down".into()))?;
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            let connection = lock(&inner.readers)
-                .pop()
-                .ok_or_else(|| StoreError::Unavailable("no reader connection free".into()))?;
-            let result = connection
+            ReaderGuard::take(&inner)?
                 .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))
-                .map_err(|e| StoreError::Unavailable(e.to_string()));
-            lock(&inner.readers).push(connection);
-            result.map(|_| ())
+                .map(|_| ())
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
         })
         .await
         .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
@@ -465,7 +591,7 @@ impl Backend for SqliteBackend {
     async fn insert(&self, collection: &str, document: Value) -> Result<()> {
         let id = document_id(&document)?;
         let text = document.to_string();
-        self.write(collection, move |connection, table| {
+        self.write_one(collection, move |connection, table| {
             connection
                 .prepare_cached(&format!(
                     "INSERT INTO \"{table}\" (id, doc) VALUES (?1, jsonb(?2))"
@@ -504,7 +630,7 @@ impl Backend for SqliteBackend {
     async fn upsert(&self, collection: &str, document: Value) -> Result<()> {
         let id = document_id(&document)?;
         let text = document.to_string();
-        self.write(collection, move |connection, table| {
+        self.write_one(collection, move |connection, table| {
             connection
                 .prepare_cached(&format!(
                     "INSERT INTO \"{table}\" (id, doc) VALUES (?1, jsonb(?2))
@@ -519,7 +645,7 @@ impl Backend for SqliteBackend {
 
     async fn get(&self, collection: &str, id: &str) -> Result<Option<Value>> {
         let id = id.to_owned();
-        self.read(collection, move |connection, table| {
+        self.read_one(collection, move |connection, table| {
             let mut sql = Sql::new();
             sql.push(&format!("SELECT json(doc) FROM \"{table}\" WHERE id = "));
             sql.bind(SqlValue::Text(id));
@@ -530,30 +656,16 @@ impl Backend for SqliteBackend {
 
     async fn find(&self, collection: &str, query: &FindQuery) -> Result<Vec<Value>> {
         query.validate()?;
+        let lookup = query_is_lookup(query);
         let query = query.clone();
-        self.read(collection, move |connection, table| {
-            let mut sql = Sql::new();
-            sql.push(&format!("SELECT json(doc) FROM \"{table}\" WHERE "));
-            sql.filter(&query.filter)?;
-            sql.push(" ORDER BY ");
-            for (field, order) in &query.sort {
-                sql.push(&format!("{} {}, ", field_expr(field)?, order_sql(*order)));
-            }
-            sql.push(&format!("id {}", order_sql(query.tie_break_order())));
-            sql.push(" LIMIT ");
-            sql.bind(SqlValue::Integer(
-                query
-                    .limit
-                    .map(|l| i64::try_from(l).unwrap_or(i64::MAX))
-                    .unwrap_or(-1),
-            ));
-            sql.push(" OFFSET ");
-            sql.bind(SqlValue::Integer(
-                i64::try_from(query.skip).unwrap_or(i64::MAX),
-            ));
-            read_documents(connection, &sql, table)
-        })
-        .await
+        let work = move |connection: &Connection, table: &str| {
+            read_documents(connection, &find_sql(table, &query)?, table)
+        };
+        if lookup {
+            self.read_one(collection, work).await
+        } else {
+            self.read(collection, work).await
+        }
     }
 
     async fn count(&self, collection: &str, filter: &Filter) -> Result<u64> {
@@ -582,7 +694,7 @@ impl Backend for SqliteBackend {
     ) -> Result<()> {
         let id = document_id(&document)?;
         let text = document.to_string();
-        self.write(collection, move |connection, table| {
+        self.write_one(collection, move |connection, table| {
             let changed = connection
                 .prepare_cached(&format!(
                     "UPDATE \"{table}\" SET doc = jsonb(?1)
@@ -644,7 +756,7 @@ impl Backend for SqliteBackend {
         }
         let id = id.to_owned();
         let guard = guard.clone();
-        self.write(collection, move |connection, table| {
+        self.write_one(collection, move |connection, table| {
             sql.push(&format!("UPDATE \"{table}\" SET doc = {expr} WHERE id = "));
             sql.params.extend(params);
             sql.bind(SqlValue::Text(id));
@@ -670,7 +782,7 @@ impl Backend for SqliteBackend {
 
     async fn delete(&self, collection: &str, id: &str) -> Result<bool> {
         let id = id.to_owned();
-        self.write(collection, move |connection, table| {
+        self.write_one(collection, move |connection, table| {
             let changed = connection
                 .prepare_cached(&format!("DELETE FROM \"{table}\" WHERE id = ?1"))
                 .and_then(|mut s| s.execute([id]))
@@ -754,5 +866,72 @@ impl Backend for SqliteBackend {
                 .map_err(backend_error)
         })
         .await
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use rusqlite::StatementStatus;
+    use serde_json::json;
+
+    use super::*;
+    use crate::{FindQuery, SortOrder};
+
+    /// Compiling a statement costs more than running it: a cached one must be reused as is
+    /// when only the values change.
+    #[tokio::test]
+    async fn a_page_query_is_compiled_once_whatever_its_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = SqliteBackend::open(&SqliteOptions {
+            path: dir.path().join("store.db"),
+            readers: 1,
+        })
+        .unwrap();
+        let index = Index::new("phone_created", &["phone", "created_at"]);
+        backend.ensure_index("orders", &index).await.unwrap();
+        for i in 0..20 {
+            let order = json!({"id": format!("o{i:02}"), "phone": format!("p{}", i % 4), "created_at": i});
+            backend.insert("orders", order).await.unwrap();
+        }
+        let page = |phone: &str| {
+            FindQuery::new(Filter::eq("phone", phone))
+                .sort("created_at", SortOrder::Desc)
+                .limit(2)
+                .skip(1)
+        };
+        for phone in ["p0", "p1", "p2", "p3", "p0"] {
+            let found = backend.find("orders", &page(phone)).await.unwrap();
+            assert_eq!(found.len(), 2, "{phone}");
+        }
+        let sql = find_sql("orders", &page("p0")).unwrap();
+        let readers = lock(&backend.inner.readers);
+        let statement = readers[0].prepare_cached(&sql.text).unwrap();
+        assert_eq!(statement.get_status(StatementStatus::RePrepare), 0);
+    }
+
+    /// Commits never checkpoint (they would stall whoever committed): the checkpoint thread
+    /// moves what the WAL holds into the database file on its own.
+    #[tokio::test]
+    async fn the_wal_is_checkpointed_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let backend = SqliteBackend::open(&SqliteOptions::new(&path)).unwrap();
+        let filler = "x".repeat(1_000);
+        for i in 0..300 {
+            let document = json!({"id": format!("d{i:03}"), "filler": filler});
+            backend.insert("docs", document).await.unwrap();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::metadata(&path).unwrap().len() < 300 * 1_000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file never received the WAL's pages"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(backend.get("docs", "d299").await.unwrap().unwrap()["filler"], filler);
     }
 }

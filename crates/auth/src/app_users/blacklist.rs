@@ -81,7 +81,7 @@ impl AppUserService {
         let filter = Filter::eq("kind", kind_value(kind))
             .and(Filter::eq("value", value))
             .and(active_at(self.clock.now()));
-        Ok(self.blacklist.count(&filter).await? > 0)
+        Ok(self.blacklist.find_one(filter).await?.is_some())
     }
 
     /// Which kinds among these `(kind, value)` pairs are blacklisted right now, in one store
@@ -101,10 +101,11 @@ impl AppUserService {
         if pairs.is_empty() {
             return Ok(HashSet::new());
         }
+        let lookups = pairs.len() as u64;
         let filter = Filter::Or(pairs).and(active_at(self.clock.now()));
         Ok(self
             .blacklist
-            .find(&topup_store::FindQuery::new(filter))
+            .find(&topup_store::FindQuery::new(filter).lookup(lookups))
             .await?
             .into_iter()
             .map(|entry| entry.kind)
