@@ -38,6 +38,7 @@ PAID=${PAID:-1000}
 PORT=${PORT:-18090}
 SANDBOX=${SANDBOX:-embedded}
 PHASES=${PHASES:-checkout notify}
+WRK=${WRK:-wrk}
 BASE="http://127.0.0.1:${PORT}"
 PROBE_PHONE="%2B639171234500"
 
@@ -120,7 +121,7 @@ measure() {
     perf_pid=$!
   fi
   before=$(cpu_ticks)
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$BASE" >"$DATA/$name.txt"
+  $WRK -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$BASE" >"$DATA/$name.txt"
   after=$(cpu_ticks)
   if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   requests=$(awk '/requests in/ {print $1}' "$DATA/$name.txt")
