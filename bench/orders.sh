@@ -45,7 +45,12 @@ PROBE_PHONE="%2B639171234500"
 for tool in wrk curl jq; do
   command -v "$tool" >/dev/null || { echo "$tool not found (apt-get install -y $tool)" >&2; exit 1; }
 done
-cargo build --release -q -p topup-server
+# TOPUP_BIN: a binary built already (to compare two builds); otherwise a release build here.
+BIN=${TOPUP_BIN:-}
+if [[ -z "$BIN" ]]; then
+  cargo build --release -q -p topup-server
+  BIN="${CARGO_TARGET_DIR:-target}/release/topup"
+fi
 
 DATA=$(mktemp -d)
 PID=""
@@ -80,13 +85,13 @@ echo "machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //'); san
 WORLD=$BASE
 if [[ "$SANDBOX" == external ]]; then
   WORLD="http://127.0.0.1:$((PORT + 1))"
-  RUST_LOG=warn "${CARGO_TARGET_DIR:-target}/release/topup" serve --listen "127.0.0.1:$((PORT + 1))" \
+  RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$((PORT + 1))" \
     --data-dir "$DATA/world" --log-format json >"$DATA/world.log" 2>&1 &
   WORLD_PID=$!
   wait_healthy "$WORLD"
   export TOPUP_SANDBOX__EXTERNAL_URL=$WORLD TOPUP_SANDBOX__KEYS_DIR=$DATA/world/secrets
 fi
-"${CARGO_TARGET_DIR:-target}/release/topup" serve --listen "127.0.0.1:${PORT}" --data-dir "$DATA/data" \
+"$BIN" serve --listen "127.0.0.1:${PORT}" --data-dir "$DATA/data" \
   --config "$DATA/topup.toml" --log-format json >"$DATA/server.log" 2>&1 &
 PID=$!
 # The first start syncs the catalog from the provider; wait until Globe PH plans are on sale.

@@ -11,6 +11,7 @@ use tokio::sync::Mutex as AsyncMutex;
 use topup_core::{Currency, SharedClock, Timestamp};
 
 use crate::PaymentError;
+use crate::http::{ClientSettings, PerThreadClient};
 use crate::config::{HttpSettings, WechatPayConfig};
 use crate::crypto::{
     ApiV3Key, MerchantSigner, SignatureVerifier, authorization_header, pay_sign_message,
@@ -57,7 +58,7 @@ struct Inner {
     signer: MerchantSigner,
     api_key: ApiV3Key,
     keys: PlatformKeys,
-    http: reqwest::Client,
+    http: PerThreadClient,
     clock: SharedClock,
     refresh: AsyncMutex<RefreshState>,
 }
@@ -121,13 +122,11 @@ impl WechatPayClient {
         let base_url = config.base_url.trim_end_matches('/').to_string();
         Url::parse(&base_url)
             .map_err(|e| PaymentError::Config(format!("base_url {base_url:?}: {e}")))?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_millis(config.http.connect_timeout_ms))
-            .timeout(Duration::from_millis(config.http.request_timeout_ms))
-            .user_agent(config.http.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| PaymentError::Config(format!("HTTP client: {e}")))?;
+        let http = PerThreadClient::new(ClientSettings {
+            connect_timeout: Duration::from_millis(config.http.connect_timeout_ms),
+            request_timeout: Duration::from_millis(config.http.request_timeout_ms),
+            user_agent: config.http.user_agent.clone(),
+        })?;
         Ok(WechatPayClient {
             inner: Arc::new(Inner {
                 mchid: config.mchid.clone(),
@@ -479,6 +478,7 @@ impl WechatPayClient {
         let mut request = self
             .inner
             .http
+            .get()?
             .request(method, url.clone())
             .header(
                 AUTHORIZATION,

@@ -16,6 +16,7 @@ mod config;
 mod crypto;
 mod error;
 mod events;
+mod http;
 mod model;
 mod notification;
 mod platform;
