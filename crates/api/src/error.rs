@@ -323,6 +323,7 @@ impl From<topup_orders::OrdersError> for ApiError {
                 ApiError::new(ErrorCode::NumberPlanMismatch, message)
             }
             E::Blocked(_) => ApiError::new(ErrorCode::NumberBlocked, message),
+            E::UserBlocked(_) => ApiError::new(ErrorCode::UserBlocked, message),
             E::LimitReached(_) => ApiError::new(ErrorCode::OrderLimitReached, message),
             E::IdempotencyMismatch => ApiError::new(ErrorCode::IdempotencyKeyReused, message),
             E::InvalidState { .. } => ApiError::new(ErrorCode::OrderStateConflict, message),

@@ -923,6 +923,34 @@ async fn bad_checkouts_are_refused_with_their_code_and_create_nothing() {
     assert_error(status, &body, 403, "NUMBER_BLOCKED");
     assert_eq!(shop.counts().await, before);
 
+    // The address the app calls from, blacklisted: refused for any number, until lifted.
+    let (status, entry) = shop
+        .admin(
+            Method::POST,
+            "/blacklist",
+            Some(json!({"kind": "ip", "value": "127.0.0.1", "reason": "card testing"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{entry}");
+    let (status, body) = shop
+        .checkout(
+            &buyer,
+            json!({"plan_id": plan_id, "phone": "+639171234577"}),
+            None,
+        )
+        .await;
+    assert_error(status, &body, 403, "USER_BLOCKED");
+    assert!(
+        body["message"].as_str().unwrap().contains("address"),
+        "{body}"
+    );
+    assert_eq!(shop.counts().await, before);
+    let entry_id = entry["id"].as_str().unwrap();
+    let (status, body) = shop
+        .admin(Method::DELETE, &format!("/blacklist/{entry_id}"), None)
+        .await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+
     // One unpaid order per number.
     let phone = "+639171234500";
     let first = shop.place(&buyer, phone).await;

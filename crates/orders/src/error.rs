@@ -17,8 +17,12 @@ pub enum OrdersError {
     },
     #[error("the number is on operator {detected}, the plan is for {plan}")]
     OperatorMismatch { detected: String, plan: String },
+    /// The number to top up is blacklisted.
     #[error("blocked: {0}")]
     Blocked(String),
+    /// The user or the address they call from is blacklisted.
+    #[error("blocked: {0}")]
+    UserBlocked(String),
     #[error("limit reached: {0}")]
     LimitReached(String),
     #[error("the same Idempotency-Key was used with another request body")]

@@ -343,16 +343,21 @@ impl OrdersService {
         }
         let blocked = self.blocklist.blocked(&candidates).await?;
         // The number first: it is what the user can change.
-        let message = if blocked.contains(&BlockKind::Phone) {
-            "this number cannot be recharged"
+        if blocked.contains(&BlockKind::Phone) {
+            Err(OrdersError::Blocked(
+                "this number cannot be recharged".into(),
+            ))
         } else if blocked.contains(&BlockKind::Openid) {
-            "this account cannot place orders"
+            Err(OrdersError::UserBlocked(
+                "this account cannot place orders".into(),
+            ))
         } else if blocked.contains(&BlockKind::Ip) {
-            "orders from this address are refused"
+            Err(OrdersError::UserBlocked(
+                "orders from this address are refused".into(),
+            ))
         } else {
-            return Ok(());
-        };
-        Err(OrdersError::Blocked(message.into()))
+            Ok(())
+        }
     }
 
     /// One open order per number, and at most `max_orders_per_number_per_day` (not closed)
@@ -365,11 +370,12 @@ impl OrdersService {
         ];
         let limit = self.config.max_orders_per_number_per_day;
         let since = self.now().minus(TimeDelta::days(1));
-        let counted = |order: &Order| order.created_at >= since && order.state != OrderState::Closed;
+        let counted =
+            |order: &Order| order.created_at >= since && order.state != OrderState::Closed;
         let mut relevant = Filter::is_in("state", OPEN);
         if limit > 0 {
-            relevant = relevant.or(Filter::gte("created_at", since)
-                .and(Filter::ne("state", OrderState::Closed)));
+            relevant = relevant
+                .or(Filter::gte("created_at", since).and(Filter::ne("state", OrderState::Closed)));
         }
         // `limit + 1` of them decide both rules: either one is open, or they are all counted.
         let orders = self

@@ -11,12 +11,12 @@ use tokio::sync::Mutex as AsyncMutex;
 use topup_core::{Currency, SharedClock, Timestamp};
 
 use crate::PaymentError;
-use crate::http::{ClientSettings, PerThreadClient};
 use crate::config::{HttpSettings, WechatPayConfig};
 use crate::crypto::{
     ApiV3Key, MerchantSigner, SignatureVerifier, authorization_header, pay_sign_message,
     random_nonce, request_message,
 };
+use crate::http::{ClientSettings, PerThreadClient};
 use crate::model::{
     CloseBody, ErrorAnswer, JsapiOrder, JsapiPrepayBody, PrepayAnswer, Refund, RefundBody,
     RefundRequest, RequestPaymentParams, Transaction, WireAmount, WirePayer, WireRefundAmount,

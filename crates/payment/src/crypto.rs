@@ -1,13 +1,13 @@
 //! The cryptographic primitives of APIv3: RSA-SHA256 (PKCS#1 v1.5) signatures and
 //! AEAD_AES_256_GCM. `ring` does the work; PEM/DER parsing stays in small helpers here.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{
     RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey,
 };
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{PrivateKeyDer, SubjectPublicKeyInfoDer};
 use topup_core::Secret;

@@ -168,8 +168,8 @@ impl SqliteBackend {
         if self.inner.has_table(table)
             && let Ok(_slot) = self.inner.reader_slots.try_acquire()
         {
-            let connection = ReaderGuard::take(&self.inner)?;
-            return work(&connection, table);
+            let reader = ReaderGuard::take(&self.inner)?;
+            return work(reader.connection()?, table);
         }
         self.read(collection, work).await
     }
@@ -192,8 +192,8 @@ impl SqliteBackend {
             .map_err(|_| StoreError::Unavailable("store is shutting down".into()))?;
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            let connection = ReaderGuard::take(&inner)?;
-            work(&connection, &table)
+            let reader = ReaderGuard::take(&inner)?;
+            work(reader.connection()?, &table)
         })
         .await
         .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
@@ -217,16 +217,12 @@ impl<'a> ReaderGuard<'a> {
             connection: Some(connection),
         })
     }
-}
 
-impl std::ops::Deref for ReaderGuard<'_> {
-    type Target = Connection;
-
-    fn deref(&self) -> &Connection {
+    fn connection(&self) -> Result<&Connection> {
         // Only `drop` takes it out.
         self.connection
             .as_ref()
-            .unwrap_or_else(|| unreachable!("reader taken twice"))
+            .ok_or_else(|| StoreError::Unavailable("reader connection already returned".into()))
     }
 }
 
@@ -557,6 +553,7 @@ impl Backend for SqliteBackend {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             ReaderGuard::take(&inner)?
+                .connection()?
                 .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))
                 .map(|_| ())
                 .map_err(|e| StoreError::Unavailable(e.to_string()))
@@ -869,7 +866,6 @@ impl Backend for SqliteBackend {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -893,7 +889,8 @@ mod tests {
         let index = Index::new("phone_created", &["phone", "created_at"]);
         backend.ensure_index("orders", &index).await.unwrap();
         for i in 0..20 {
-            let order = json!({"id": format!("o{i:02}"), "phone": format!("p{}", i % 4), "created_at": i});
+            let order =
+                json!({"id": format!("o{i:02}"), "phone": format!("p{}", i % 4), "created_at": i});
             backend.insert("orders", order).await.unwrap();
         }
         let page = |phone: &str| {
@@ -932,6 +929,9 @@ mod tests {
             );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        assert_eq!(backend.get("docs", "d299").await.unwrap().unwrap()["filler"], filler);
+        assert_eq!(
+            backend.get("docs", "d299").await.unwrap().unwrap()["filler"],
+            filler
+        );
     }
 }

@@ -600,8 +600,8 @@ pub fn wechat_notification(
     key_pem: &str,
     timestamp: i64,
 ) -> (Vec<u8>, Vec<(&'static str, String)>) {
-    use base64::Engine;
     use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    use base64::Engine;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     static COUNTER: AtomicU32 = AtomicU32::new(0);

@@ -1,11 +1,11 @@
 //! The sandbox's own cryptography, written from the spec side (it shares nothing with the
 //! client it checks): RSA-SHA256 PKCS#1 v1.5 with ring, keys parsed with the `rsa` crate.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{self, RsaKeyPair, UnparsedPublicKey};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::{RsaPrivateKey, RsaPublicKey};
