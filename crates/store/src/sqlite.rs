@@ -2,9 +2,10 @@
 //! a table per collection holding JSONB documents, expression indexes on JSON paths.
 //!
 //! Work bounded by one primary-key lookup (get, insert, replace, update, delete of one
-//! document) takes a few microseconds, less than handing it to another thread and back, so it
-//! runs on the calling thread when a connection is free at once. Everything else (queries,
-//! counts, bulk writes), and point work when the connection is busy, runs on the blocking pool.
+//! document) or declared a lookup ([`FindQuery::lookup`]) takes a few microseconds, less than
+//! handing it to another thread and back, so it runs on the calling thread when a connection
+//! is free at once. Everything else (queries, counts, bulk writes), and such work when the
+//! connection is busy, runs on the blocking pool.
 //! The WAL is checkpointed by a thread of its own, so no commit ever pays for a checkpoint.
 
 use std::collections::HashSet;
