@@ -128,10 +128,11 @@ struct ApiDoc;
         app::orders::list,
         app::orders::get,
         app::orders::cancel,
+        app::orders::pay,
     ),
     tags(
         (name = "admin-orders", description = "Orders, refunds, held orders and the recharge log"),
-        (name = "app-orders", description = "Checkout, my orders, cancel"),
+        (name = "app-orders", description = "Checkout, my orders, pay again, cancel"),
     ),
 )]
 struct OrdersDoc;

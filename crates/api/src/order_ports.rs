@@ -88,6 +88,15 @@ impl PaymentPort for WechatPayments {
         serde_json::to_value(params).map_err(|e| OrdersError::Payment(e.to_string()))
     }
 
+    async fn resume(&self, out_trade_no: &str) -> Result<Value, OrdersError> {
+        let params = self
+            .0
+            .prepay(out_trade_no)
+            .await
+            .map_err(|e| OrdersError::PaymentFailed(e.to_string()))?;
+        serde_json::to_value(params).map_err(|e| OrdersError::Payment(e.to_string()))
+    }
+
     async fn close_unpaid(&self, out_trade_no: &str) -> Result<CloseOutcome, OrdersError> {
         let known = match self.0.payment_by_out_trade_no(out_trade_no).await {
             Ok(record) => record,

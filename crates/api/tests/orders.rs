@@ -125,6 +125,22 @@ impl Shop {
         status_and_body(request.send().await.unwrap()).await
     }
 
+    /// `POST /app/orders/{order_no}/pay` as `buyer`.
+    async fn pay_again(&self, buyer: &Buyer, order_no: &str) -> (u16, Value) {
+        let response = self
+            .app
+            .client
+            .post(format!(
+                "{}/api/v1/app/orders/{order_no}/pay",
+                self.app.base
+            ))
+            .bearer_auth(&buyer.token)
+            .send()
+            .await
+            .unwrap();
+        status_and_body(response).await
+    }
+
     /// Checkout of a plan of `phone`'s operator: 201, awaiting payment, signed pay parameters.
     async fn place(&self, buyer: &Buyer, phone: &str) -> Placed {
         let plan = self.plan_for(phone, false).await;
@@ -997,13 +1013,29 @@ async fn bad_checkouts_are_refused_with_their_code_and_create_nothing() {
     let (status, created) = shop.checkout(&other, body.clone(), Some("key-1")).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(shop.counts().await, (before.0 + 1, before.1 + 1));
+    // The client lost the first answer: the replay pays the same prepay_id, signed afresh.
     let (status, replayed) = shop.checkout(&other, body.clone(), Some("key-1")).await;
     assert_eq!(status, 200, "{replayed}");
     assert_eq!(replayed["order"]["order_no"], created["order"]["order_no"]);
-    assert!(replayed["pay_params"].is_null(), "{replayed}");
+    assert_eq!(
+        replayed["pay_params"]["package"], created["pay_params"]["package"],
+        "{replayed}"
+    );
     assert_eq!(shop.counts().await, (before.0 + 1, before.1 + 1));
     let prepays = shop.wechat_calls("/v3/pay/transactions/jsapi");
     assert_eq!(prepays.len(), 2, "one prepay per order: {prepays:?}");
+    // The payment sheet closed: paying again is the same prepay_id too, for its owner only.
+    let order_no = created["order"]["order_no"].as_str().unwrap();
+    let (status, again) = shop.pay_again(&other, order_no).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        again["pay_params"]["package"],
+        created["pay_params"]["package"]
+    );
+    assert_eq!(again["order"]["state"], "awaiting_payment");
+    let (status, body) = shop.pay_again(&buyer, order_no).await;
+    assert_error(status, &body, 404, "ORDER_NOT_FOUND");
+    assert_eq!(shop.wechat_calls("/v3/pay/transactions/jsapi").len(), 2);
     let (status, body) = shop
         .checkout(
             &other,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 pub struct OrdersConfig {
     /// An unpaid order is closed (after asking WeChat) this many minutes after checkout.
     pub pay_timeout_minutes: i64,
-    /// At most this many orders per number per day (UTC+8 day); 0 = unlimited.
+    /// At most this many orders per number in the last 24 hours; 0 = unlimited.
     pub max_orders_per_number_per_day: u32,
     /// Send attempts (over all providers) before a retryable failure becomes final.
     pub max_recharge_attempts: u32,

@@ -67,6 +67,10 @@ pub trait PaymentPort: Send + Sync {
     /// Creates the payment and its prepay; answers the `wx.requestPayment` parameters.
     async fn start(&self, start: PaymentStart) -> Result<Value, OrdersError>;
 
+    /// The `wx.requestPayment` parameters of a payment started before, to pay it now: its
+    /// prepay_id signed afresh while WeChat still honours it, a new prepay otherwise.
+    async fn resume(&self, out_trade_no: &str) -> Result<Value, OrdersError>;
+
     /// Closes an unpaid payment after querying WeChat.
     async fn close_unpaid(&self, out_trade_no: &str) -> Result<CloseOutcome, OrdersError>;
 

@@ -33,6 +33,8 @@ pub struct CheckoutRequest {
 pub struct Checkout {
     pub order: Order,
     pub pay_params: Option<Value>,
+    /// An earlier checkout answered again (its `Idempotency-Key` came back).
+    pub replayed: bool,
 }
 
 /// Filters of the admin order list.
@@ -172,7 +174,7 @@ impl OrdersService {
                 .find_by_checkout_key(&request.user_id, &key.key)
                 .await?
         {
-            return self.replay(existing, key);
+            return self.replay(existing, key).await;
         }
         let plan = self
             .catalog
@@ -264,7 +266,7 @@ impl OrdersService {
                 if let Some(existing) = self.find_by_checkout_key(&request.user_id, key).await?
                     && let Some(checkout_key) = &request.idempotency
                 {
-                    return self.replay(existing, checkout_key);
+                    return self.replay(existing, checkout_key).await;
                 }
                 return Err(OrdersError::IdempotencyMismatch);
             }
@@ -281,6 +283,7 @@ impl OrdersService {
             Ok(pay_params) => Ok(Checkout {
                 order,
                 pay_params: Some(pay_params),
+                replayed: false,
             }),
             Err(error) => {
                 let reason = error.to_string();
@@ -303,19 +306,50 @@ impl OrdersService {
         }
     }
 
-    fn replay(&self, existing: Order, key: &CheckoutKey) -> Result<Checkout, OrdersError> {
-        if existing
+    /// The answer to a checkout sent again with its key: the same order, and while it is
+    /// unpaid what pays it (the client may have lost the first answer).
+    async fn replay(&self, existing: Order, key: &CheckoutKey) -> Result<Checkout, OrdersError> {
+        let same_body = existing
             .checkout_key
             .as_ref()
-            .is_some_and(|k| k.body_hash == key.body_hash)
-        {
-            Ok(Checkout {
-                order: existing,
-                pay_params: None,
-            })
-        } else {
-            Err(OrdersError::IdempotencyMismatch)
+            .is_some_and(|k| k.body_hash == key.body_hash);
+        if !same_body {
+            return Err(OrdersError::IdempotencyMismatch);
         }
+        let pay_params = if existing.state == OrderState::AwaitingPayment {
+            match self.payments.resume(&existing.payment.out_trade_no).await {
+                Ok(params) => Some(params),
+                Err(error) => {
+                    tracing::debug!(%error, "replayed checkout answered without pay params");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Ok(Checkout {
+            order: existing,
+            pay_params,
+            replayed: true,
+        })
+    }
+
+    /// What pays the user's unpaid order again (they closed WeChat's payment sheet, or lost
+    /// the checkout's answer). Nothing new is placed at WeChat while its prepay_id is valid.
+    pub async fn pay(&self, user_id: &str, order_no: &str) -> Result<Checkout, OrdersError> {
+        let order = self.get_for_user(user_id, order_no).await?;
+        if order.state != OrderState::AwaitingPayment {
+            return Err(OrdersError::InvalidState {
+                state: order.state.as_str().into(),
+                action: "pay".into(),
+            });
+        }
+        let pay_params = self.payments.resume(&order.payment.out_trade_no).await?;
+        Ok(Checkout {
+            order,
+            pay_params: Some(pay_params),
+            replayed: false,
+        })
     }
 
     async fn find_by_checkout_key(

@@ -90,6 +90,10 @@ impl PaymentPort for Payments {
         Ok(json!({"package": format!("prepay_id=wx{}", start.out_trade_no)}))
     }
 
+    async fn resume(&self, out_trade_no: &str) -> Result<Value, OrdersError> {
+        Ok(json!({"package": format!("prepay_id=wx{out_trade_no}")}))
+    }
+
     async fn close_unpaid(&self, out_trade_no: &str) -> Result<CloseOutcome, OrdersError> {
         if self
             .paid_at_wechat

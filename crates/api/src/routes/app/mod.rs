@@ -37,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/orders/{order_no}").route(web::get().to(orders::get)))
             .service(
                 web::resource("/orders/{order_no}/cancel").route(web::post().to(orders::cancel)),
-            ),
+            )
+            .service(web::resource("/orders/{order_no}/pay").route(web::post().to(orders::pay))),
     );
 }

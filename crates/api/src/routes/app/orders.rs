@@ -1,4 +1,4 @@
-//! The mini-program's orders: checkout, my orders, one order, cancel.
+//! The mini-program's orders: checkout, my orders, one order, pay again, cancel.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
@@ -99,7 +99,8 @@ impl From<Order> for AppOrder {
 pub struct CheckoutAnswer {
     pub order: AppOrder,
     /// Pass to `wx.requestPayment` (`timeStamp`, `nonceStr`, `package`, `signType`,
-    /// `paySign`). Absent when an `Idempotency-Key` replays an earlier checkout.
+    /// `paySign`). Absent when an `Idempotency-Key` replays a checkout whose order is no longer
+    /// awaiting payment.
     #[schema(value_type = Option<Object>)]
     pub pay_params: Option<Value>,
 }
@@ -169,10 +170,10 @@ pub async fn checkout(
             idempotency: key,
         })
         .await?;
-    let status = if checkout.pay_params.is_some() {
-        StatusCode::CREATED
-    } else {
+    let status = if checkout.replayed {
         StatusCode::OK
+    } else {
+        StatusCode::CREATED
     };
     Ok((
         web::Json(CheckoutAnswer {
@@ -248,6 +249,32 @@ pub async fn get(
         .get_for_user(&user.user_id.to_string(), &order_no)
         .await?;
     Ok(web::Json(order.into()))
+}
+
+/// Pay an unpaid order again: fresh `wx.requestPayment` parameters, for when the payment
+/// sheet was closed or the checkout's answer lost. Nothing new is placed at WeChat while the
+/// order's prepay_id is valid.
+#[utoipa::path(post, path = "/api/v1/app/orders/{order_no}/pay", tag = "app-orders", operation_id = "app_orders_pay",
+    params(("order_no" = String, Path, description = "Order number")),
+    responses(
+        (status = 200, description = "The order and its `pay_params`", body = CheckoutAnswer),
+        (status = 404, description = "`ORDER_NOT_FOUND`", body = ErrorBody),
+        (status = 409, description = "`ORDER_STATE_CONFLICT`: not awaiting payment", body = ErrorBody),
+        (status = 502, description = "`PAYMENT_UNAVAILABLE`: WeChat Pay could not be reached, or the payment is about to expire", body = ErrorBody),
+    ),
+    extensions(("x-app-user" = json!(true))))]
+pub async fn pay(
+    user: AppUser,
+    state: web::Data<AppState>,
+    order_no: web::Path<String>,
+) -> Result<web::Json<CheckoutAnswer>, ApiError> {
+    let checkout = service(&state)?
+        .pay(&user.user_id.to_string(), &order_no)
+        .await?;
+    Ok(web::Json(CheckoutAnswer {
+        order: checkout.order.into(),
+        pay_params: checkout.pay_params,
+    }))
 }
 
 /// Cancel an unpaid order (WeChat is asked first; a paid order is not cancelled).
