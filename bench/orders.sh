@@ -18,12 +18,18 @@
 #   SANDBOX=external bench/orders.sh        # the sandboxes in a second process (see below)
 #   PROFILE_DIR=/tmp/prof bench/orders.sh   # also `perf record` the server in each phase
 #   PHASES=checkout bench/orders.sh         # only some phases (checkout, notify)
+#   PACE_MS=40 PHASES=checkout bench/orders.sh   # checkouts offered at a steady rate (below)
 #
 # By default the sandboxes run inside the measured server, so its CPU includes the work
 # WeChat and the provider do in production (one of the three RSA signatures of a checkout
 # is the sandbox's). SANDBOX=external runs them in a second `topup serve` (the measured one
 # uses it through `sandbox.external_url`): throughput still shares the machine, but the CPU
 # per request is the server's own.
+#
+# wrk keeps every connection busy, so at saturation the mean latency is connections /
+# throughput and the p99 measures the queue. PACE_MS makes each connection pause after
+# every answer, offering less than the server can take: the p99 is then a checkout's own
+# latency at that rate (wrk's latencies do not count the pauses).
 #
 # Targets on 2 cores: >= 1,200 checkouts/s with p99 < 50 ms at 64 connections, and
 # >= 2,000 notifications/s.
@@ -167,11 +173,11 @@ phase() { [[ " $PHASES " == *" $1 "* ]]; }
 if phase checkout; then
   echo "== checkouts: ${CONNECTIONS} connections, ${DURATION}"
   TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=1 \
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s bench/checkout.lua "$BASE" >/dev/null # warm-up
+    PACE_MS=0 wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s bench/checkout.lua "$BASE" >/dev/null # warm-up
   started=$SECONDS
   detect_ahead 2
   echo "    (numbers detected ahead in $((SECONDS - started)) s)"
-  TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=2 measure checkout bench/checkout.lua
+  TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=2 PACE_MS=${PACE_MS:-0} measure checkout bench/checkout.lua
 fi
 RSS_CHECKOUTS=$(rss)
 
