@@ -81,7 +81,8 @@ impl SqliteBackend {
                  PRAGMA busy_timeout = 5000;
                  PRAGMA temp_store = MEMORY;
                  PRAGMA cache_size = -32768;
-                 PRAGMA wal_autocheckpoint = 0;",
+                 PRAGMA wal_autocheckpoint = 0;
+                 PRAGMA journal_size_limit = 67108864;",
             )
             .map_err(backend_error)?;
         writer.set_prepared_statement_cache_capacity(256);
@@ -236,23 +237,27 @@ impl Drop for ReaderGuard<'_> {
 }
 
 /// How often the WAL is copied back into the database file.
-const CHECKPOINT_PERIOD: std::time::Duration = std::time::Duration::from_millis(200);
+const CHECKPOINT_PERIOD: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// Checkpoints the WAL on a connection and thread of its own while the store is open. PASSIVE
-/// never waits for (or blocks) the writer or the readers; frames a reader still uses are
-/// copied on a later pass.
+/// Checkpoints the WAL on a connection and thread of its own while the store is open, so no
+/// commit (possibly on an async worker) pays for one. Writers wait meanwhile, on the blocking
+/// pool: a checkpoint no write races completes, and the next write starts the WAL over from
+/// its beginning. Racing it, the checkpoint never catches up under steady load and the WAL
+/// file grows for ever, every frame landing on newly allocated disk.
 fn spawn_checkpointer(connection: Connection, store: std::sync::Weak<Inner>) -> Result<()> {
     std::thread::Builder::new()
         .name("store-checkpoint".into())
         .spawn(move || {
             loop {
                 std::thread::sleep(CHECKPOINT_PERIOD);
-                if store.strong_count() == 0 {
+                let Some(inner) = store.upgrade() else {
                     break;
-                }
+                };
+                let writer = lock(&inner.writer);
                 let done = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
                     row.get::<_, i64>(0)
                 });
+                drop(writer);
                 if let Err(error) = done {
                     tracing::warn!(%error, "WAL checkpoint failed");
                 }
