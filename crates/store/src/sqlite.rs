@@ -239,11 +239,16 @@ impl Drop for ReaderGuard<'_> {
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_PERIOD: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// WAL frames (pages) past which a checkpoint holds the writer, so that the WAL can start over
+/// (32 MiB of 4 KiB pages).
+const RESTART_WAL_FRAMES: i64 = 8_192;
+
 /// Checkpoints the WAL on a connection and thread of its own while the store is open, so no
-/// commit (possibly on an async worker) pays for one. Writers wait meanwhile, on the blocking
-/// pool: a checkpoint no write races completes, and the next write starts the WAL over from
-/// its beginning. Racing it, the checkpoint never catches up under steady load and the WAL
-/// file grows for ever, every frame landing on newly allocated disk.
+/// commit (possibly on an async worker) pays for one. Each pass runs beside the writer. Under
+/// steady writes such a pass never copies the very last frames, and a WAL not copied to its
+/// end never starts over: it would grow for ever, every frame landing on newly allocated disk.
+/// So once it holds [`RESTART_WAL_FRAMES`], a second pass holds the writer (writers wait on the
+/// blocking pool, a few milliseconds) and copies the rest; the next write starts the WAL over.
 fn spawn_checkpointer(connection: Connection, store: std::sync::Weak<Inner>) -> Result<()> {
     std::thread::Builder::new()
         .name("store-checkpoint".into())
@@ -253,18 +258,25 @@ fn spawn_checkpointer(connection: Connection, store: std::sync::Weak<Inner>) -> 
                 let Some(inner) = store.upgrade() else {
                     break;
                 };
-                let writer = lock(&inner.writer);
-                let done = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                    row.get::<_, i64>(0)
-                });
-                drop(writer);
-                if let Err(error) = done {
+                let mut frames = checkpoint(&connection);
+                if frames.as_ref().is_ok_and(|&f| f > RESTART_WAL_FRAMES) {
+                    let writer = lock(&inner.writer);
+                    frames = checkpoint(&connection);
+                    drop(writer);
+                }
+                if let Err(error) = frames {
                     tracing::warn!(%error, "WAL checkpoint failed");
                 }
             }
         })
         .map(|_| ())
         .map_err(|e| StoreError::Unavailable(format!("checkpoint thread: {e}")))
+}
+
+/// One PASSIVE checkpoint (it never waits for the writer or the readers); how many frames the
+/// WAL holds.
+fn checkpoint(connection: &Connection) -> rusqlite::Result<i64> {
+    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
 }
 
 impl Inner {
