@@ -44,7 +44,7 @@ impl PlanCatalog for CatalogPlans {
     }
 
     async fn detect_operators(&self, phone: &Msisdn) -> Option<Vec<String>> {
-        match self.0.detect(phone.e164(), None).await {
+        match self.0.detect_number(phone).await {
             Ok(detection) if detection.detected => {
                 // A brand's airtime and data are separate operators: any of them matches.
                 let mut ids: Vec<String> = detection

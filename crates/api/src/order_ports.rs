@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use topup_auth::AppUserService;
 use topup_auth::app_users::BlacklistKind;
-use topup_core::Money;
+use topup_core::{Money, Msisdn};
 use topup_orders::{
     BlockKind, Blocklist, CloseOutcome, OrdersError, OrdersService, PaymentPort, PaymentStart,
 };
@@ -23,33 +23,26 @@ pub const BIZ_TYPE: &str = "topup_order";
 /// Checkout's blacklist: phone numbers, openids and addresses staff have blocked.
 pub struct UserBlocklist(pub Arc<AppUserService>);
 
-fn blacklist_kind(kind: BlockKind) -> BlacklistKind {
-    match kind {
-        BlockKind::Phone => BlacklistKind::Phone,
-        BlockKind::Openid => BlacklistKind::Openid,
-        BlockKind::Ip => BlacklistKind::Ip,
-    }
-}
-
 #[async_trait]
 impl Blocklist for UserBlocklist {
     async fn blocked(
         &self,
-        candidates: &[(BlockKind, &str)],
+        number: &Msisdn,
+        openid: &str,
+        ip: Option<&str>,
     ) -> Result<Vec<BlockKind>, OrdersError> {
-        let asked: Vec<(BlacklistKind, &str)> = candidates
-            .iter()
-            .map(|(kind, value)| (blacklist_kind(*kind), *value))
-            .collect();
         let blocked = self
             .0
-            .blocked_kinds(&asked)
+            .checkout_blocks(number, openid, ip)
             .await
             .map_err(|e| OrdersError::Payment(format!("blacklist: {e}")))?;
-        Ok(candidates
-            .iter()
-            .map(|(kind, _)| *kind)
-            .filter(|kind| blocked.contains(&blacklist_kind(*kind)))
+        Ok(blocked
+            .into_iter()
+            .map(|kind| match kind {
+                BlacklistKind::Phone => BlockKind::Phone,
+                BlacklistKind::Openid => BlockKind::Openid,
+                BlacklistKind::Ip => BlockKind::Ip,
+            })
             .collect())
     }
 }

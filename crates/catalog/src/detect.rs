@@ -45,12 +45,17 @@ impl Catalog {
             None => None,
         };
         let number = Msisdn::parse(phone, default_country).map_err(phone_error)?;
+        self.detect_number(&number).await
+    }
+
+    /// [`Self::detect`] for a number parsed already (a checkout's).
+    pub async fn detect_number(&self, number: &Msisdn) -> Result<Detection, CatalogError> {
         let code = number.country();
         let snapshot = self.snapshot();
         let Some(country) = snapshot.country(code).cloned() else {
             return Err(unknown_country(code.as_str()));
         };
-        let found = self.detected_operator(&number).await;
+        let found = self.detected_operator(number).await;
         let operator = found
             .as_ref()
             .and_then(|key| snapshot.by_provider_ref.get(key))

@@ -34,10 +34,13 @@ pub enum BlockKind {
 
 #[async_trait]
 pub trait Blocklist: Send + Sync {
-    /// The kinds among `candidates` whose value is blocked right now (one lookup for all).
+    /// Which of a checkout's number, user (openid) and address are blocked right now (one
+    /// lookup for all).
     async fn blocked(
         &self,
-        candidates: &[(BlockKind, &str)],
+        number: &Msisdn,
+        openid: &str,
+        ip: Option<&str>,
     ) -> Result<Vec<BlockKind>, OrdersError>;
 }
 

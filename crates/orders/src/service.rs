@@ -368,14 +368,10 @@ impl OrdersService {
         request: &CheckoutRequest,
         phone: &Msisdn,
     ) -> Result<(), OrdersError> {
-        let mut candidates = vec![
-            (BlockKind::Phone, phone.e164()),
-            (BlockKind::Openid, request.openid.as_str()),
-        ];
-        if let Some(ip) = &request.client_ip {
-            candidates.push((BlockKind::Ip, ip.as_str()));
-        }
-        let blocked = self.blocklist.blocked(&candidates).await?;
+        let blocked = self
+            .blocklist
+            .blocked(phone, &request.openid, request.client_ip.as_deref())
+            .await?;
         // The number first: it is what the user can change.
         if blocked.contains(&BlockKind::Phone) {
             Err(OrdersError::Blocked(

@@ -66,13 +66,20 @@ struct Blocked(Mutex<Vec<String>>);
 impl Blocklist for Blocked {
     async fn blocked(
         &self,
-        candidates: &[(BlockKind, &str)],
+        number: &Msisdn,
+        openid: &str,
+        ip: Option<&str>,
     ) -> Result<Vec<BlockKind>, OrdersError> {
         let blocked = self.0.lock().unwrap();
+        let candidates = [
+            (BlockKind::Phone, Some(number.e164())),
+            (BlockKind::Openid, Some(openid)),
+            (BlockKind::Ip, ip),
+        ];
         Ok(candidates
-            .iter()
-            .filter(|(_, value)| blocked.iter().any(|v| v == value))
-            .map(|(kind, _)| *kind)
+            .into_iter()
+            .filter(|(_, value)| value.is_some_and(|value| blocked.iter().any(|v| v == value)))
+            .map(|(kind, _)| kind)
             .collect())
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 
 use serde_json::Value;
-use topup_core::{Page, PageRequest, Timestamp};
+use topup_core::{Msisdn, Page, PageRequest, Timestamp};
 use topup_store::{Filter, SortOrder};
 
 use super::AppUserService;
@@ -84,25 +84,33 @@ impl AppUserService {
         Ok(self.blacklist.find_one(filter).await?.is_some())
     }
 
-    /// Which kinds among these `(kind, value)` pairs are blacklisted right now, in one store
-    /// query (a checkout asks about its number, user and address at once). Values are
-    /// normalised as in [`Self::is_blocked`]; one that cannot be is not on the list.
-    pub async fn blocked_kinds(
+    /// Which of a checkout's number, user and address are blacklisted right now, in one
+    /// store query. The number is already parsed (its E.164 form is the stored one); the
+    /// openid and address are normalised as in [`Self::is_blocked`].
+    pub async fn checkout_blocks(
         &self,
-        candidates: &[(BlacklistKind, &str)],
+        number: &Msisdn,
+        openid: &str,
+        ip: Option<&str>,
     ) -> Result<HashSet<BlacklistKind>, AuthError> {
-        let pairs: Vec<Filter> = candidates
-            .iter()
-            .filter_map(|(kind, value)| {
-                let value = normalize(*kind, value, None).ok()?;
-                Some(Filter::eq("kind", kind_value(*kind)).and(Filter::eq("value", value)))
-            })
-            .collect();
-        if pairs.is_empty() {
-            return Ok(HashSet::new());
+        let mut pairs = vec![(BlacklistKind::Phone, number.e164().to_owned())];
+        let others = [
+            (BlacklistKind::Openid, Some(openid)),
+            (BlacklistKind::Ip, ip),
+        ];
+        for (kind, value) in others {
+            if let Some(value) = value.and_then(|v| normalize(kind, v, None).ok()) {
+                pairs.push((kind, value));
+            }
         }
         let lookups = pairs.len() as u64;
-        let filter = Filter::Or(pairs).and(active_at(self.clock.now()));
+        let any_pair = pairs
+            .into_iter()
+            .map(|(kind, value)| {
+                Filter::eq("kind", kind_value(kind)).and(Filter::eq("value", value))
+            })
+            .collect();
+        let filter = Filter::Or(any_pair).and(active_at(self.clock.now()));
         Ok(self
             .blacklist
             .find(&topup_store::FindQuery::new(filter).lookup(lookups))
