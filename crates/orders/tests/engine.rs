@@ -614,3 +614,34 @@ async fn checkout_validation() {
         Err(OrdersError::IdempotencyMismatch)
     ));
 }
+
+#[actix_web::test]
+async fn a_number_takes_at_most_ten_orders_in_24_hours() {
+    let s = setup(1).await;
+    let phone = "+639171234500";
+    for _ in 0..10 {
+        let order_no = s.paid_order(phone).await;
+        s.engine.run_until_idle().await.unwrap();
+        assert_eq!(s.state(&order_no).await, OrderState::Succeeded);
+        s.clock.advance(TimeDelta::minutes(30));
+    }
+    let next = CheckoutRequest {
+        user_id: "u2".into(),
+        openid: "o2".into(),
+        plan_id: "globe-5usd".into(),
+        phone: phone.into(),
+        country: None,
+        client_ip: None,
+        idempotency: None,
+    };
+    match s.service.checkout(next.clone()).await {
+        Err(OrdersError::LimitReached(reason)) => {
+            assert!(reason.contains("at most 10"), "{reason}")
+        }
+        other => panic!("expected the daily limit, got {other:?}"),
+    }
+    // 24 hours after the first of them (placed 300 minutes ago), one slot is free again.
+    s.clock
+        .advance(TimeDelta::hours(24) - TimeDelta::minutes(300) + TimeDelta::seconds(1));
+    s.service.checkout(next).await.unwrap();
+}
