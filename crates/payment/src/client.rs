@@ -16,7 +16,6 @@ use crate::crypto::{
     ApiV3Key, MerchantSigner, SignatureVerifier, authorization_header, pay_sign_message,
     random_nonce, request_message,
 };
-use crate::http::{ClientSettings, PerThreadClient};
 use crate::model::{
     CloseBody, ErrorAnswer, JsapiOrder, JsapiPrepayBody, PrepayAnswer, Refund, RefundBody,
     RefundRequest, RequestPaymentParams, Transaction, WireAmount, WirePayer, WireRefundAmount,
@@ -58,7 +57,7 @@ struct Inner {
     signer: MerchantSigner,
     api_key: ApiV3Key,
     keys: PlatformKeys,
-    http: PerThreadClient,
+    http: reqwest::Client,
     clock: SharedClock,
     refresh: AsyncMutex<RefreshState>,
 }
@@ -122,11 +121,13 @@ impl WechatPayClient {
         let base_url = config.base_url.trim_end_matches('/').to_string();
         Url::parse(&base_url)
             .map_err(|e| PaymentError::Config(format!("base_url {base_url:?}: {e}")))?;
-        let http = PerThreadClient::new(ClientSettings {
-            connect_timeout: Duration::from_millis(config.http.connect_timeout_ms),
-            request_timeout: Duration::from_millis(config.http.request_timeout_ms),
-            user_agent: config.http.user_agent.clone(),
-        })?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(config.http.connect_timeout_ms))
+            .timeout(Duration::from_millis(config.http.request_timeout_ms))
+            .user_agent(config.http.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| PaymentError::Config(format!("HTTP client: {e}")))?;
         Ok(WechatPayClient {
             inner: Arc::new(Inner {
                 mchid: config.mchid.clone(),
@@ -478,7 +479,6 @@ impl WechatPayClient {
         let mut request = self
             .inner
             .http
-            .get()?
             .request(method, url.clone())
             .header(
                 AUTHORIZATION,

@@ -16,7 +16,6 @@ mod config;
 mod crypto;
 mod error;
 mod events;
-mod http;
 mod model;
 mod notification;
 mod platform;
