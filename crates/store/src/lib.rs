@@ -10,6 +10,8 @@ mod error;
 mod mongo;
 mod query;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use backend::Backend;
 pub use collection::{Collection, Document, Lease, Store};
