@@ -305,9 +305,20 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
+/// A path parameter that does not parse names itself (the route's parameter, or `path` when
+/// the route has several).
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|error: PathError, _| {
-        ApiError::new(ErrorCode::InvalidPath, format!("invalid path: {error}")).into()
+    web::PathConfig::default().error_handler(|error: PathError, req: &HttpRequest| {
+        let names: Vec<&str> = req.match_info().iter().map(|(name, _)| name).collect();
+        let field = match names.as_slice() {
+            [one] => (*one).to_owned(),
+            _ => "path".to_owned(),
+        };
+        let reason = match &error {
+            PathError::Deserialize(cause) => cause.to_string(),
+            other => other.to_string(),
+        };
+        crate::extract::field_error(&field, reason).into()
     })
 }
 
@@ -330,6 +341,7 @@ impl From<topup_orders::OrdersError> for ApiError {
             E::RefundTooLarge { .. } => ApiError::new(ErrorCode::RefundTooLarge, message),
             E::PaymentFailed(_) => ApiError::new(ErrorCode::PaymentUnavailable, message),
             E::Payment(cause) => ApiError::internal(cause),
+            E::Dependency { port, cause } => ApiError::internal(format!("{port}: {cause}")),
             E::Money(cause) => ApiError::internal(cause),
             E::Store(cause) => cause.into(),
         }

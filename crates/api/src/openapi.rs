@@ -111,6 +111,8 @@ use crate::routes::{app, catalog, pay, system};
             disagree with our records"),
         (name = "payment", description = "WeChat Pay callbacks: payment and refund notifications, \
             verified over the raw body before anything is read"),
+        (name = "sandbox", description = "Embedded mode only: the stand-ins for the user's phone and \
+            WeChat that the walkthrough in the README uses (a production server has none of these)"),
     ),
 )]
 struct ApiDoc;
@@ -171,10 +173,125 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(OrdersDoc::openapi());
     doc.merge(CatalogDoc::openapi());
     add_document_routes(&mut doc);
+    add_sandbox_routes(&mut doc);
     add_admin_security(&mut doc);
     add_app_security(&mut doc);
     add_default_error_responses(&mut doc);
+    add_request_examples(&mut doc);
     doc
+}
+
+/// An example of every request body, for integrators and Swagger's "Try it out". Kept here,
+/// beside each other, rather than on the structs in several crates; a test fails when a
+/// request body has none.
+fn request_examples() -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        (
+            "LoginRequest",
+            json!({"username": "admin", "password": "a-new-passw0rd"}),
+        ),
+        (
+            "ChangePasswordRequest",
+            json!({"old": "generated-first-password", "new": "a-new-passw0rd"}),
+        ),
+        (
+            "RefreshRequest",
+            json!({"refresh_token": "rt_01JDZ8Q7Y7E3K9V6S2M4T1R0PA.9f2c"}),
+        ),
+        (
+            "NewBlacklistEntry",
+            json!({"kind": "phone", "value": "+639171234567", "reason": "chargeback fraud", "expires_at": "2027-01-01T00:00:00.000Z"}),
+        ),
+        (
+            "BulkEnable",
+            json!({"ids": ["01JDZ8Q7Y7E3K9V6S2M4T1R0PA", "01JDZ8Q7Y7E3K9V6S2M4T1R0PB"], "enabled": false}),
+        ),
+        (
+            "CountryPatch",
+            json!({"name_zh": "菲律宾", "name_en": "Philippines", "enabled": true, "sort": 10}),
+        ),
+        (
+            "OperatorPatch",
+            json!({"name": "Globe", "brand": "Globe Telecom", "enabled": true, "sort": 1}),
+        ),
+        (
+            "NewPlan",
+            json!({"operator_id": "01JDZ8Q7Y7E3K9V6S2M4T1R0PA", "amount": "15", "title_zh": "菲律宾话费 15 美元", "title_en": "PH airtime USD 15", "tags": ["hot"], "sort": 5}),
+        ),
+        (
+            "PlanPatch",
+            json!({"title_zh": "菲律宾话费 5 美元", "enabled": true, "pinned_price": {"amount": 3600, "currency": "CNY"}}),
+        ),
+        (
+            "PricingRulesUpdate",
+            json!({"markup": "0.08", "country_markups": {"PH": "0.06"}, "operator_markups": {}, "step_fen": 10, "version": 3}),
+        ),
+        (
+            "MenuNodeInput",
+            json!({"kind": "menu", "name": "Orders", "parent_id": null, "path": "/orders", "component": "orders/index", "icon": "shopping", "permission": "order:order:list", "order": 10, "visible": true}),
+        ),
+        (
+            "NewRole",
+            json!({"code": "support", "name": "Customer support", "description": "Reads orders, refunds them", "permissions": ["order:order:list", "order:order:refund"]}),
+        ),
+        (
+            "UpdateRole",
+            json!({"name": "Customer support", "description": "Reads orders, refunds them", "enabled": true}),
+        ),
+        (
+            "AssignPermissionsRequest",
+            json!({"permissions": ["order:order:list", "order:order:export"]}),
+        ),
+        (
+            "NewStaffUser",
+            json!({"username": "alice", "display_name": "Alice", "password": "Start-pass-2026", "role_ids": ["01JDZ8Q7Y7E3K9V6S2M4T1R0PA"], "must_change_password": true}),
+        ),
+        ("UpdateStaffUser", json!({"display_name": "Alice Wang"})),
+        (
+            "ResetPasswordRequest",
+            json!({"password": "Reset-pass-2026"}),
+        ),
+        (
+            "AssignRolesRequest",
+            json!({"role_ids": ["01JDZ8Q7Y7E3K9V6S2M4T1R0PA"]}),
+        ),
+        ("AppLoginRequest", json!({"code": "0a1b2c3d4e5f"})),
+        (
+            "UpdateAppProfile",
+            json!({"nickname": "小王", "avatar_url": "https://example.com/a.png", "language": "zh"}),
+        ),
+        (
+            "NewSavedNumber",
+            json!({"label": "Mum", "number": "+639171234500"}),
+        ),
+        (
+            "CheckoutBody",
+            json!({"plan_id": "01JDZ8Q7Y7E3K9V6S2M4T1R0PA", "phone": "+639171234500"}),
+        ),
+    ]
+}
+
+fn add_request_examples(doc: &mut utoipa::openapi::OpenApi) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    for (name, example) in request_examples() {
+        if let Some(RefOr::T(schema)) = components.schemas.get_mut(name) {
+            set_example(schema, example);
+        }
+    }
+}
+
+fn set_example(schema: &mut utoipa::openapi::Schema, example: serde_json::Value) {
+    use utoipa::openapi::Schema;
+    match schema {
+        Schema::Object(object) => object.examples = vec![example],
+        Schema::AllOf(all) => all.examples = vec![example],
+        Schema::OneOf(one) => one.examples = vec![example],
+        Schema::AnyOf(any) => any.examples = vec![example],
+        _ => {}
+    }
 }
 
 fn operations_mut(
@@ -355,6 +472,104 @@ fn add_document_routes(doc: &mut utoipa::openapi::OpenApi) {
     doc.paths
         .paths
         .insert("/docs/".into(), PathItem::new(HttpMethod::Get, docs));
+}
+
+/// The sandbox routes the README's walkthrough uses. They exist only in the embedded mode (a
+/// production server answers 404); they play the user's phone, not WeChat's API, so they are
+/// neither signed nor authenticated.
+fn add_sandbox_routes(doc: &mut utoipa::openapi::OpenApi) {
+    use serde_json::json;
+    use utoipa::openapi::request_body::RequestBodyBuilder;
+    let json_body = |example: serde_json::Value| {
+        RequestBodyBuilder::new()
+            .content(
+                "application/json",
+                ContentBuilder::new().example(Some(example)).build(),
+            )
+            .build()
+    };
+    let answer = |description: &str, example: serde_json::Value| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new().example(Some(example)).build(),
+            )
+            .build()
+    };
+    const ONLY: &str = "Embedded mode only: the sandbox standing in for WeChat.";
+    let codes = OperationBuilder::new()
+        .tag("sandbox")
+        .operation_id(Some("sandbox_wechat_codes"))
+        .summary(Some("Play wx.login(): a one-time login code"))
+        .description(Some(format!(
+            "{ONLY} The code works once, for five minutes, at `POST /api/v1/app/auth/login`.              Send an `openid` to be the same user again; omit it for a new one."
+        )))
+        .request_body(Some(json_body(json!({"openid": "o_alice"}))))
+        .response(
+            "200",
+            answer(
+                "A code and the openid it logs in as",
+                json!({"code": "01jq3v6p0s5x8k2m4n7r9t1w3y", "openid": "o_alice"}),
+            ),
+        )
+        .build();
+    let confirm = OperationBuilder::new()
+        .tag("sandbox")
+        .operation_id(Some("sandbox_wechat_pay_confirm"))
+        .summary(Some("Play the user pressing \"pay\" in WeChat's payment sheet"))
+        .description(Some(format!(
+            "{ONLY} `prepay_id` is the part after `prepay_id=` of the checkout's              `pay_params.package`. The sandbox then notifies this server as WeChat would              (signed, encrypted, repeated until answered)."
+        )))
+        .request_body(Some(json_body(json!({"prepay_id": "wx01jq3v6p0s5x8k2m4n7r9t1w3y"}))))
+        .response(
+            "200",
+            answer(
+                "The transaction, now paid",
+                json!({"out_trade_no": "01JQ3V6P0S5X8K2M4N7R9T1W3Y", "trade_state": "SUCCESS"}),
+            ),
+        )
+        .response(
+            "404",
+            answer(
+                "Unknown prepay_id",
+                json!({"code": "ORDER_NOT_EXIST", "message": "unknown prepay_id"}),
+            ),
+        )
+        .build();
+    let cashier = OperationBuilder::new()
+        .tag("sandbox")
+        .operation_id(Some("sandbox_wechat_pay_cashier"))
+        .summary(Some(
+            "A cashier page for a prepay (a browser's stand-in for the payment sheet)",
+        ))
+        .description(Some(format!(
+            "{ONLY} Opens with `?prepay_id=…`; its button confirms."
+        )))
+        .parameter(
+            utoipa::openapi::path::ParameterBuilder::new()
+                .name("prepay_id")
+                .parameter_in(utoipa::openapi::path::ParameterIn::Query)
+                .required(utoipa::openapi::Required::True)
+                .build(),
+        )
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("HTML page")
+                .content("text/html", ContentBuilder::new().build())
+                .build(),
+        )
+        .build();
+    for (path, method, operation) in [
+        ("/sandbox/wechat/codes", HttpMethod::Post, codes),
+        ("/sandbox/wechat/pay/confirm", HttpMethod::Post, confirm),
+        ("/sandbox/wechat/pay/cashier", HttpMethod::Get, cashier),
+    ] {
+        doc.paths
+            .paths
+            .insert(path.into(), PathItem::new(method, operation));
+    }
 }
 
 /// Every operation may fail with the envelope; say so once, as the `default` response.

@@ -17,7 +17,8 @@ use topup_catalog::{
 use topup_core::{CountryCode, Decimal, ManualClock, Money, PageRequest, SharedClock, Timestamp};
 use topup_recharge::{ProviderRouter, ProvidersConfig};
 use topup_sandbox::reloadly::{self, ReloadlySandbox, ReloadlySandboxConfig};
-use topup_store::{SqliteBackend, SqliteOptions, Store};
+use topup_store::Store;
+use topup_store::testing::TestStore;
 
 const AUDIENCE: &str = "https://topups-sandbox.reloadly.com";
 
@@ -27,7 +28,8 @@ struct World {
     b: ReloadlySandbox,
     base: String,
     store: Store,
-    _dir: tempfile::TempDir,
+    /// Keeps the store (SQLite, or MongoDB with TOPUP_TEST_MONGODB_URI) alive.
+    _store: TestStore,
 }
 
 fn dec(text: &str) -> Decimal {
@@ -72,15 +74,14 @@ async fn world() -> World {
     .unwrap();
     let addr = server.addrs()[0];
     tokio::spawn(server.run());
-    let dir = tempfile::tempdir().unwrap();
-    let backend = SqliteBackend::open(&SqliteOptions::new(dir.path().join("t.db"))).unwrap();
+    let test_store = TestStore::open().await.unwrap();
     World {
         clock,
         a,
         b,
         base: format!("http://{addr}"),
-        store: Store::new(Arc::new(backend)),
-        _dir: dir,
+        store: test_store.store.clone(),
+        _store: test_store,
     }
 }
 

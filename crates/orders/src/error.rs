@@ -38,6 +38,9 @@ pub enum OrdersError {
     PaymentFailed(String),
     #[error("payment service: {0}")]
     Payment(String),
+    /// Another domain behind one of the ports failed in a way that is not ours to explain.
+    #[error("{port}: {cause}")]
+    Dependency { port: &'static str, cause: String },
     #[error("money arithmetic: {0}")]
     Money(#[from] CoreError),
     #[error(transparent)]

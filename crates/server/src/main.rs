@@ -1,44 +1,13 @@
 //! `topup`: serve the API (and, in the embedded mode, the sandbox), or print the OpenAPI
 //! document.
 
-mod config;
-mod integrations;
-mod orders;
-mod secrets;
-mod serve;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use topup_app::{AppError, Config, LogFormat, Overrides};
 
-use crate::config::{Config, LogFormat, Overrides};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    #[error("configuration: {0}")]
-    Config(String),
-    #[error("data directory {path}: {cause}")]
-    DataDir { path: String, cause: std::io::Error },
-    #[error("store: {0}")]
-    Store(#[from] topup_store::StoreError),
-    #[error("catalog: {0}")]
-    Catalog(#[from] topup_catalog::CatalogError),
-    #[error("staff identity: {0}")]
-    Auth(#[from] topup_auth::AuthError),
-    #[error("payments: {0}")]
-    Payment(#[from] topup_payment::PaymentError),
-    #[error("orders: {0}")]
-    Orders(#[from] topup_orders::OrdersError),
-    #[error("secret file {path}: {cause}")]
-    Secret { path: String, cause: std::io::Error },
-    #[error("cannot listen on {addr}: {cause}")]
-    Listen { addr: String, cause: std::io::Error },
-    #[error("server stopped with an error: {0}")]
-    Serve(std::io::Error),
-    #[error("{0}")]
-    Output(String),
-}
+mod logging;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -98,7 +67,7 @@ fn main() -> ExitCode {
                 listen,
                 log_format,
             };
-            Config::load(config.as_deref(), &overrides).and_then(serve::run)
+            Config::load(config.as_deref(), &overrides).and_then(run)
         }
     };
     match result {
@@ -110,10 +79,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn print_openapi() -> Result<(), ServerError> {
+fn run(config: Config) -> Result<(), AppError> {
+    logging::init(&config);
+    actix_web::rt::System::new().block_on(topup_app::serve(config))
+}
+
+fn print_openapi() -> Result<(), AppError> {
     let json = topup_api::openapi_document()
         .to_pretty_json()
-        .map_err(|e| ServerError::Output(e.to_string()))?;
+        .map_err(|e| AppError::Config(format!("OpenAPI document: {e}")))?;
     println!("{json}");
     Ok(())
 }

@@ -11,6 +11,7 @@ use topup_catalog::{CountryList, Detection, PlanList, PlanType};
 use topup_core::ErrorCode;
 use utoipa::IntoParams;
 
+use crate::extract::{Json, Query};
 use crate::{ApiError, AppState, ErrorBody};
 
 /// Query of `GET /api/v1/app/catalog/plans` (documentation; parsed by hand on the hot path).
@@ -95,20 +96,20 @@ pub async fn plans(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     ),
     extensions(("x-public" = json!(true))))]
 pub async fn detect(
-    query: web::Query<DetectQuery>,
+    query: Query<DetectQuery>,
     state: web::Data<AppState>,
-) -> Result<web::Json<Detection>, ApiError> {
+) -> Result<Json<Detection>, ApiError> {
     let detection = state
         .catalog
         .detect(&query.phone, query.country.as_deref())
         .await?;
-    Ok(web::Json(detection))
+    Ok(Json(detection))
 }
 
-/// Registered before the app scope (which requires an app token for everything under
-/// `/api/v1/app`): these full-path resources match first, so browsing needs no login.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/app/catalog/countries").route(web::get().to(countries)))
-        .service(web::resource("/api/v1/app/catalog/plans").route(web::get().to(plans)))
-        .service(web::resource("/api/v1/app/catalog/detect").route(web::get().to(detect)));
+// Registered before the app scope (which requires an app token for everything under
+// `/api/v1/app`): these full-path resources match first, so browsing needs no login.
+routes! {
+    get "/api/v1/app/catalog/countries" => countries,
+    get "/api/v1/app/catalog/plans" => plans,
+    get "/api/v1/app/catalog/detect" => detect,
 }

@@ -2,8 +2,7 @@
 //! covers exactly what was sent, so nothing is parsed before it is verified.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use topup_core::ErrorCode;
-use topup_payment::{PaymentError, PaymentService, WechatPayHeaders};
+use topup_payment::{PaymentError, WechatPayHeaders};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{ApiError, AppState, ErrorBody};
@@ -79,15 +78,6 @@ pub struct WechatPayEncryptedResource {
     nonce: String,
 }
 
-fn service(state: &AppState) -> Result<&PaymentService, ApiError> {
-    state.payments.as_deref().ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::Unavailable,
-            "WeChat Pay is not configured on this server",
-        )
-    })
-}
-
 fn headers(req: &HttpRequest) -> Result<WechatPayHeaders, PaymentError> {
     WechatPayHeaders::from_lookup(|name| req.headers().get(name).and_then(|v| v.to_str().ok()))
 }
@@ -146,7 +136,7 @@ pub async fn notify(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let payments = service(&state)?;
+    let payments = &state.payments;
     let result = match headers(&req) {
         Ok(headers) => payments.handle_payment_notification(&headers, &body).await,
         Err(error) => Err(error),
@@ -175,10 +165,18 @@ pub async fn refund_notify(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let payments = service(&state)?;
+    let payments = &state.payments;
     let result = match headers(&req) {
         Ok(headers) => payments.handle_refund_notification(&headers, &body).await,
         Err(error) => Err(error),
     };
     answer(result)
+}
+
+/// Where WeChat Pay's callbacks arrive.
+pub const PREFIX: &str = "/api/v1/pay/wechat";
+
+routes! {
+    post "/notify" => notify,
+    post "/refund-notify" => refund_notify,
 }

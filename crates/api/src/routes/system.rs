@@ -7,6 +7,7 @@ use serde::Serialize;
 use topup_core::ErrorCode;
 use utoipa::ToSchema;
 
+use crate::extract::Json;
 use crate::{ApiError, AppState, ErrorBody};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,8 +33,8 @@ pub struct Readiness {
 /// Liveness: the process is up and serving.
 #[utoipa::path(get, path = "/healthz", tag = "system",
     responses((status = 200, description = "Alive", body = Health)))]
-pub async fn healthz(state: web::Data<AppState>) -> web::Json<Health> {
-    web::Json(Health {
+pub async fn healthz(state: web::Data<AppState>) -> Json<Health> {
+    Json(Health {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         uptime_seconds: state.clock.now().since(state.started_at).num_seconds(),
@@ -46,9 +47,9 @@ pub async fn healthz(state: web::Data<AppState>) -> web::Json<Health> {
         (status = 200, description = "Ready to serve", body = Readiness),
         (status = 503, description = "The store is unreachable", body = ErrorBody),
     ))]
-pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, ApiError> {
+pub async fn readyz(state: web::Data<AppState>) -> Result<Json<Readiness>, ApiError> {
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
-        Ok(Ok(())) => Ok(web::Json(Readiness {
+        Ok(Ok(())) => Ok(Json(Readiness {
             status: "ready".into(),
             store: state.store.kind().into(),
         })),
@@ -71,4 +72,10 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())
+}
+
+routes! {
+    get "/healthz" => healthz,
+    get "/readyz" => readyz,
+    get "/metrics" => metrics,
 }

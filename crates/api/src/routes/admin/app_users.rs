@@ -8,6 +8,7 @@ use topup_auth::app_users::{
 use topup_auth::perm::{UserAppUserDisable, UserAppUserEnable, UserAppUserList, UserVisitorList};
 use topup_core::{Page, PageRequest};
 
+use crate::extract::{Json, Paging, Query};
 use crate::routes::admin::audited;
 use crate::security::Require;
 use crate::{ApiError, AppState, ErrorBody};
@@ -24,12 +25,10 @@ use crate::{ApiError, AppState, ErrorBody};
 pub async fn list(
     _who: Require<UserAppUserList>,
     state: web::Data<AppState>,
-    page: web::Query<PageRequest>,
-    query: web::Query<AppUserQuery>,
-) -> Result<web::Json<Page<AppUserAdminView>>, ApiError> {
-    Ok(web::Json(
-        state.app_users.list_app_users(&query, *page).await?,
-    ))
+    page: Paging,
+    query: Query<AppUserQuery>,
+) -> Result<Json<Page<AppUserAdminView>>, ApiError> {
+    Ok(Json(state.app_users.list_app_users(&query, *page).await?))
 }
 
 /// One mini-program user with their saved numbers.
@@ -44,8 +43,8 @@ pub async fn get(
     _who: Require<UserAppUserList>,
     state: web::Data<AppState>,
     id: web::Path<AppUserId>,
-) -> Result<web::Json<AppUserAdminView>, ApiError> {
-    Ok(web::Json(state.app_users.get_app_user(*id).await?))
+) -> Result<Json<AppUserAdminView>, ApiError> {
+    Ok(Json(state.app_users.get_app_user(*id).await?))
 }
 
 /// Disable a mini-program user: their very next request answers 403 `USER_BLOCKED`.
@@ -60,12 +59,12 @@ pub async fn disable(
     who: Require<UserAppUserDisable>,
     state: web::Data<AppState>,
     id: web::Path<AppUserId>,
-) -> Result<web::Json<AppUserAdminView>, ApiError> {
+) -> Result<Json<AppUserAdminView>, ApiError> {
     let work = state
         .app_users
         .set_app_user_status(&who, *id, AppUserStatus::Disabled);
     let target = Some(id.to_string());
-    Ok(web::Json(
+    Ok(Json(
         audited(&state, &who, "disable app user", "app_user", target, work).await?,
     ))
 }
@@ -82,12 +81,12 @@ pub async fn enable(
     who: Require<UserAppUserEnable>,
     state: web::Data<AppState>,
     id: web::Path<AppUserId>,
-) -> Result<web::Json<AppUserAdminView>, ApiError> {
+) -> Result<Json<AppUserAdminView>, ApiError> {
     let work = state
         .app_users
         .set_app_user_status(&who, *id, AppUserStatus::Active);
     let target = Some(id.to_string());
-    Ok(web::Json(
+    Ok(Json(
         audited(&state, &who, "enable app user", "app_user", target, work).await?,
     ))
 }
@@ -104,7 +103,7 @@ pub async fn enable(
 pub async fn visitors_daily(
     _who: Require<UserVisitorList>,
     state: web::Data<AppState>,
-    query: web::Query<VisitorQuery>,
-) -> Result<web::Json<Vec<VisitorDay>>, ApiError> {
-    Ok(web::Json(state.app_users.visitors_per_day(&query).await?))
+    query: Query<VisitorQuery>,
+) -> Result<Json<Vec<VisitorDay>>, ApiError> {
+    Ok(Json(state.app_users.visitors_per_day(&query).await?))
 }

@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 use topup_auth::{ChangePasswordRequest, LoginRequest, Me, RefreshRequest, TokenPair};
 
+use crate::extract::Json;
 use crate::routes::admin::audited;
 use crate::security::{Authenticated, Client};
 use crate::{ApiError, AppState, ErrorBody};
@@ -26,11 +27,9 @@ use crate::{ApiError, AppState, ErrorBody};
 pub async fn login(
     state: web::Data<AppState>,
     client: Client,
-    body: web::Json<LoginRequest>,
-) -> Result<web::Json<TokenPair>, ApiError> {
-    Ok(web::Json(
-        state.auth.login(body.into_inner(), client.0).await?,
-    ))
+    body: Json<LoginRequest>,
+) -> Result<Json<TokenPair>, ApiError> {
+    Ok(Json(state.auth.login(body.into_inner(), client.0).await?))
 }
 
 /// Exchange a refresh token for a new pair. Each refresh token works once; reusing one ends
@@ -45,9 +44,9 @@ pub async fn login(
     extensions(("x-public" = json!(true))))]
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
-) -> Result<web::Json<TokenPair>, ApiError> {
-    Ok(web::Json(state.auth.refresh(body.into_inner()).await?))
+    body: Json<RefreshRequest>,
+) -> Result<Json<TokenPair>, ApiError> {
+    Ok(Json(state.auth.refresh(body.into_inner()).await?))
 }
 
 /// End the current session; its tokens stop working at once.
@@ -81,8 +80,8 @@ pub async fn logout(
 pub async fn change_password(
     who: Authenticated,
     state: web::Data<AppState>,
-    body: web::Json<ChangePasswordRequest>,
-) -> Result<web::Json<TokenPair>, ApiError> {
+    body: Json<ChangePasswordRequest>,
+) -> Result<Json<TokenPair>, ApiError> {
     let target = Some(who.user_id.to_string());
     let work = state.auth.change_password(&who, body.into_inner());
     let pair = audited(
@@ -94,13 +93,13 @@ pub async fn change_password(
         work,
     )
     .await?;
-    Ok(web::Json(pair))
+    Ok(Json(pair))
 }
 
 /// Who you are: profile, roles, permission codes and the navigation tree you may see.
 #[utoipa::path(get, path = "/api/v1/admin/auth/me", tag = "admin-auth", operation_id = "admin_auth_me",
     responses((status = 200, description = "The signed-in staff member", body = Me)),
     extensions(("x-authenticated-only" = json!(true))))]
-pub async fn me(who: Authenticated, state: web::Data<AppState>) -> Result<web::Json<Me>, ApiError> {
-    Ok(web::Json(state.auth.me(&who).await?))
+pub async fn me(who: Authenticated, state: web::Data<AppState>) -> Result<Json<Me>, ApiError> {
+    Ok(Json(state.auth.me(&who).await?))
 }

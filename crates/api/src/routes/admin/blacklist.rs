@@ -9,6 +9,7 @@ use topup_auth::app_users::{
 use topup_auth::perm::{UserBlacklistCreate, UserBlacklistDelete, UserBlacklistList};
 use topup_core::{Page, PageRequest};
 
+use crate::extract::{Json, Paging, Query};
 use crate::routes::admin::audited;
 use crate::security::Require;
 use crate::{ApiError, AppState, ErrorBody};
@@ -24,12 +25,10 @@ use crate::{ApiError, AppState, ErrorBody};
 pub async fn list(
     _who: Require<UserBlacklistList>,
     state: web::Data<AppState>,
-    page: web::Query<PageRequest>,
-    query: web::Query<BlacklistQuery>,
-) -> Result<web::Json<Page<BlacklistEntryView>>, ApiError> {
-    Ok(web::Json(
-        state.app_users.list_blacklist(&query, *page).await?,
-    ))
+    page: Paging,
+    query: Query<BlacklistQuery>,
+) -> Result<Json<Page<BlacklistEntryView>>, ApiError> {
+    Ok(Json(state.app_users.list_blacklist(&query, *page).await?))
 }
 
 /// Blacklist a phone number (orders refused), an openid (every app route refused at once)
@@ -45,8 +44,8 @@ pub async fn list(
 pub async fn create(
     who: Require<UserBlacklistCreate>,
     state: web::Data<AppState>,
-    body: web::Json<NewBlacklistEntry>,
-) -> Result<(web::Json<BlacklistEntryView>, StatusCode), ApiError> {
+    body: Json<NewBlacklistEntry>,
+) -> Result<(Json<BlacklistEntryView>, StatusCode), ApiError> {
     let work = state.app_users.add_blacklist(&who, body.into_inner());
     let entry = audited(
         &state,
@@ -57,7 +56,7 @@ pub async fn create(
         work,
     )
     .await?;
-    Ok((web::Json(entry), StatusCode::CREATED))
+    Ok((Json(entry), StatusCode::CREATED))
 }
 
 /// Remove a blacklist entry; it stops blocking at once.

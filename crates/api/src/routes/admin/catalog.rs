@@ -18,16 +18,13 @@ use topup_catalog::{
 use topup_core::{CountryCode, Page, PageRequest};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::extract::{Json, Paging, Query};
 use crate::routes::admin::audited;
 use crate::security::{Actor, Require};
 use crate::{ApiError, AppState, ErrorBody};
 
 fn actor(who: &impl Actor) -> String {
     format!("staff:{}", who.principal().username)
-}
-
-fn page_of(page: Option<u32>, page_size: Option<u32>) -> Result<PageRequest, ApiError> {
-    PageRequest::new(page.unwrap_or(1), page_size.unwrap_or(20)).map_err(Into::into)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -37,8 +34,6 @@ pub struct CountryQuery {
     pub enabled: Option<bool>,
     /// Code or name contains.
     pub q: Option<String>,
-    pub page: Option<u32>,
-    pub page_size: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -52,8 +47,6 @@ pub struct OperatorQuery {
     /// Still listed upstream (`false`: gone at the last sync).
     pub available: Option<bool>,
     pub q: Option<String>,
-    pub page: Option<u32>,
-    pub page_size: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -69,16 +62,6 @@ pub struct PlanQuery {
     pub enabled: Option<bool>,
     pub available: Option<bool>,
     pub tag: Option<String>,
-    pub page: Option<u32>,
-    pub page_size: Option<u32>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct PagingQuery {
-    pub page: Option<u32>,
-    pub page_size: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -87,8 +70,6 @@ pub struct PagingQuery {
 pub struct PriceChangeQuery {
     /// Only this plan's changes.
     pub plan: Option<String>,
-    pub page: Option<u32>,
-    pub page_size: Option<u32>,
 }
 
 /// Enable or disable many items at once.
@@ -138,22 +119,21 @@ async fn edit<T: Serialize>(
 
 /// List catalog countries (filters, paging), with provider-owned and staff-owned fields.
 #[utoipa::path(get, path = "/api/v1/admin/catalog/countries", tag = "admin-catalog", operation_id = "admin_catalog_countries_list",
-    params(CountryQuery),
+    params(PageRequest, CountryQuery),
     responses((status = 200, description = "One page of countries", body = Page<CountryDoc>)),
     extensions(("x-permission" = json!(CatalogCountryList::CODE))))]
 pub async fn list_countries(
     _who: Require<CatalogCountryList>,
     state: web::Data<AppState>,
-    query: web::Query<CountryQuery>,
-) -> Result<web::Json<Page<CountryDoc>>, ApiError> {
+    paging: Paging,
+    query: Query<CountryQuery>,
+) -> Result<Json<Page<CountryDoc>>, ApiError> {
     let filter = CountryFilter {
         enabled: query.enabled,
         q: query.q.clone(),
     };
-    let page = page_of(query.page, query.page_size)?;
-    Ok(web::Json(
-        state.catalog.list_countries(&filter, page).await?,
-    ))
+    let page = *paging;
+    Ok(Json(state.catalog.list_countries(&filter, page).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/catalog/countries/{id}", tag = "admin-catalog", operation_id = "admin_catalog_countries_get",
@@ -165,8 +145,8 @@ pub async fn get_country(
     _who: Require<CatalogCountryList>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-) -> Result<web::Json<CountryDoc>, ApiError> {
-    Ok(web::Json(state.catalog.country(&id).await?))
+) -> Result<Json<CountryDoc>, ApiError> {
+    Ok(Json(state.catalog.country(&id).await?))
 }
 
 /// Change a country's staff fields (names, enabled, sort); absent fields stay, `null` clears.
@@ -181,8 +161,8 @@ pub async fn update_country(
     who: Require<CatalogCountryUpdate>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<CountryPatch>,
-) -> Result<web::Json<CountryDoc>, ApiError> {
+    body: Json<CountryPatch>,
+) -> Result<Json<CountryDoc>, ApiError> {
     let before = state.catalog.country(&id).await?;
     let staff = actor(&who);
     let work = state.catalog.update_country(&id, body.into_inner(), &staff);
@@ -196,20 +176,21 @@ pub async fn update_country(
         work,
     )
     .await?;
-    Ok(web::Json(after))
+    Ok(Json(after))
 }
 
 // ---------- operators ----------
 
 #[utoipa::path(get, path = "/api/v1/admin/catalog/operators", tag = "admin-catalog", operation_id = "admin_catalog_operators_list",
-    params(OperatorQuery),
+    params(PageRequest, OperatorQuery),
     responses((status = 200, description = "One page of operators", body = Page<OperatorDoc>)),
     extensions(("x-permission" = json!(CatalogOperatorList::CODE))))]
 pub async fn list_operators(
     _who: Require<CatalogOperatorList>,
     state: web::Data<AppState>,
-    query: web::Query<OperatorQuery>,
-) -> Result<web::Json<Page<OperatorDoc>>, ApiError> {
+    paging: Paging,
+    query: Query<OperatorQuery>,
+) -> Result<Json<Page<OperatorDoc>>, ApiError> {
     let filter = OperatorFilter {
         country: query.country,
         provider: query.provider.clone(),
@@ -217,10 +198,8 @@ pub async fn list_operators(
         available: query.available,
         q: query.q.clone(),
     };
-    let page = page_of(query.page, query.page_size)?;
-    Ok(web::Json(
-        state.catalog.list_operators(&filter, page).await?,
-    ))
+    let page = *paging;
+    Ok(Json(state.catalog.list_operators(&filter, page).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/catalog/operators/{id}", tag = "admin-catalog", operation_id = "admin_catalog_operators_get",
@@ -232,8 +211,8 @@ pub async fn get_operator(
     _who: Require<CatalogOperatorList>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-) -> Result<web::Json<OperatorDoc>, ApiError> {
-    Ok(web::Json(state.catalog.operator(&id).await?))
+) -> Result<Json<OperatorDoc>, ApiError> {
+    Ok(Json(state.catalog.operator(&id).await?))
 }
 
 /// Change an operator's staff fields (name, logo, brand, enabled, sort).
@@ -248,8 +227,8 @@ pub async fn update_operator(
     who: Require<CatalogOperatorUpdate>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<OperatorPatch>,
-) -> Result<web::Json<OperatorDoc>, ApiError> {
+    body: Json<OperatorPatch>,
+) -> Result<Json<OperatorDoc>, ApiError> {
     let before = state.catalog.operator(&id).await?;
     let staff = actor(&who);
     let work = state
@@ -265,20 +244,21 @@ pub async fn update_operator(
         work,
     )
     .await?;
-    Ok(web::Json(after))
+    Ok(Json(after))
 }
 
 // ---------- plans ----------
 
 #[utoipa::path(get, path = "/api/v1/admin/catalog/plans", tag = "admin-catalog", operation_id = "admin_catalog_plans_list",
-    params(PlanQuery),
+    params(PageRequest, PlanQuery),
     responses((status = 200, description = "One page of plans", body = Page<PlanDoc>)),
     extensions(("x-permission" = json!(CatalogPlanList::CODE))))]
 pub async fn list_plans(
     _who: Require<CatalogPlanList>,
     state: web::Data<AppState>,
-    query: web::Query<PlanQuery>,
-) -> Result<web::Json<Page<PlanDoc>>, ApiError> {
+    paging: Paging,
+    query: Query<PlanQuery>,
+) -> Result<Json<Page<PlanDoc>>, ApiError> {
     let operator_id = match query.operator.as_deref() {
         Some(text) => Some(topup_core::Id::parse(text)?),
         None => None,
@@ -291,8 +271,8 @@ pub async fn list_plans(
         available: query.available,
         tag: query.tag.clone(),
     };
-    let page = page_of(query.page, query.page_size)?;
-    Ok(web::Json(state.catalog.list_plans(&filter, page).await?))
+    let page = *paging;
+    Ok(Json(state.catalog.list_plans(&filter, page).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/catalog/plans/{id}", tag = "admin-catalog", operation_id = "admin_catalog_plans_get",
@@ -304,8 +284,8 @@ pub async fn get_plan(
     _who: Require<CatalogPlanList>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-) -> Result<web::Json<PlanDoc>, ApiError> {
-    Ok(web::Json(state.catalog.plan(&id).await?))
+) -> Result<Json<PlanDoc>, ApiError> {
+    Ok(Json(state.catalog.plan(&id).await?))
 }
 
 /// Change a plan's staff fields: titles, descriptions, validity, tags, sort, enabled, and a
@@ -321,8 +301,8 @@ pub async fn update_plan(
     who: Require<CatalogPlanUpdate>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<PlanPatch>,
-) -> Result<web::Json<PlanDoc>, ApiError> {
+    body: Json<PlanPatch>,
+) -> Result<Json<PlanDoc>, ApiError> {
     let before = state.catalog.plan(&id).await?;
     let staff = actor(&who);
     let work = state.catalog.update_plan(&id, body.into_inner(), &staff);
@@ -336,7 +316,7 @@ pub async fn update_plan(
         work,
     )
     .await?;
-    Ok(web::Json(after))
+    Ok(Json(after))
 }
 
 /// Make a custom-amount plan on an operator (within its range or one of its amounts).
@@ -350,7 +330,7 @@ pub async fn update_plan(
 pub async fn create_plan(
     who: Require<CatalogPlanCreate>,
     state: web::Data<AppState>,
-    body: web::Json<NewPlan>,
+    body: Json<NewPlan>,
 ) -> Result<HttpResponse, ApiError> {
     let staff = actor(&who);
     let work = async {
@@ -398,7 +378,7 @@ async fn bulk(
     who: &impl Actor,
     target: BulkTarget,
     body: BulkEnable,
-) -> Result<web::Json<BulkResult>, ApiError> {
+) -> Result<Json<BulkResult>, ApiError> {
     let staff = actor(who);
     let (operation, kind) = match target {
         BulkTarget::Countries => ("enable/disable countries", "catalog_country"),
@@ -414,7 +394,7 @@ async fn bulk(
         change.after = Some(serde_json::json!({"ids": body.ids, "enabled": body.enabled}));
         Ok::<_, CatalogError>(Audited::new(BulkResult { changed }, change))
     };
-    Ok(web::Json(
+    Ok(Json(
         audited(state, who, operation, kind, None, work).await?,
     ))
 }
@@ -428,8 +408,8 @@ async fn bulk(
 pub async fn enable_countries(
     who: Require<CatalogCountryUpdate>,
     state: web::Data<AppState>,
-    body: web::Json<BulkEnable>,
-) -> Result<web::Json<BulkResult>, ApiError> {
+    body: Json<BulkEnable>,
+) -> Result<Json<BulkResult>, ApiError> {
     bulk(&state, &who, BulkTarget::Countries, body.into_inner()).await
 }
 
@@ -442,8 +422,8 @@ pub async fn enable_countries(
 pub async fn enable_operators(
     who: Require<CatalogOperatorUpdate>,
     state: web::Data<AppState>,
-    body: web::Json<BulkEnable>,
-) -> Result<web::Json<BulkResult>, ApiError> {
+    body: Json<BulkEnable>,
+) -> Result<Json<BulkResult>, ApiError> {
     bulk(&state, &who, BulkTarget::Operators, body.into_inner()).await
 }
 
@@ -456,8 +436,8 @@ pub async fn enable_operators(
 pub async fn enable_plans(
     who: Require<CatalogPlanUpdate>,
     state: web::Data<AppState>,
-    body: web::Json<BulkEnable>,
-) -> Result<web::Json<BulkResult>, ApiError> {
+    body: Json<BulkEnable>,
+) -> Result<Json<BulkResult>, ApiError> {
     bulk(&state, &who, BulkTarget::Plans, body.into_inner()).await
 }
 
@@ -470,8 +450,8 @@ pub async fn enable_plans(
 pub async fn get_pricing(
     _who: Require<CatalogPricingView>,
     state: web::Data<AppState>,
-) -> Result<web::Json<PricingRules>, ApiError> {
-    Ok(web::Json(state.catalog.pricing_rules().await?))
+) -> Result<Json<PricingRules>, ApiError> {
+    Ok(Json(state.catalog.pricing_rules().await?))
 }
 
 /// Replace the pricing rules (send the `version` you read) and reprice every plan; each
@@ -485,8 +465,8 @@ pub async fn get_pricing(
 pub async fn update_pricing(
     who: Require<CatalogPricingUpdate>,
     state: web::Data<AppState>,
-    body: web::Json<PricingRulesUpdate>,
-) -> Result<web::Json<PricingUpdated>, ApiError> {
+    body: Json<PricingRulesUpdate>,
+) -> Result<Json<PricingUpdated>, ApiError> {
     let staff = actor(&who);
     let work = async {
         let before = state.catalog.pricing_rules().await?;
@@ -508,21 +488,22 @@ pub async fn update_pricing(
         work,
     )
     .await?;
-    Ok(web::Json(updated))
+    Ok(Json(updated))
 }
 
 /// The price-change log, newest first: who, when, old and new price, why.
 #[utoipa::path(get, path = "/api/v1/admin/catalog/price-changes", tag = "admin-catalog", operation_id = "admin_catalog_price_changes",
-    params(PriceChangeQuery),
+    params(PageRequest, PriceChangeQuery),
     responses((status = 200, description = "One page of changes", body = Page<PriceChange>)),
     extensions(("x-permission" = json!(CatalogPricingView::CODE))))]
 pub async fn price_changes(
     _who: Require<CatalogPricingView>,
     state: web::Data<AppState>,
-    query: web::Query<PriceChangeQuery>,
-) -> Result<web::Json<Page<PriceChange>>, ApiError> {
-    let page = page_of(query.page, query.page_size)?;
-    Ok(web::Json(
+    paging: Paging,
+    query: Query<PriceChangeQuery>,
+) -> Result<Json<Page<PriceChange>>, ApiError> {
+    let page = *paging;
+    Ok(Json(
         state
             .catalog
             .price_changes(query.plan.as_deref(), page)
@@ -540,7 +521,7 @@ pub async fn price_changes(
 pub async fn sync(
     who: Require<CatalogSyncRun>,
     state: web::Data<AppState>,
-) -> Result<web::Json<SyncReport>, ApiError> {
+) -> Result<Json<SyncReport>, ApiError> {
     let trigger = actor(&who);
     let work = async {
         let report = state.catalog.sync(&trigger).await?;
@@ -548,20 +529,20 @@ pub async fn sync(
         Ok::<_, CatalogError>(Audited::new(report, change))
     };
     let report = audited(&state, &who, "sync catalog", "catalog_sync", None, work).await?;
-    Ok(web::Json(report))
+    Ok(Json(report))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/catalog/sync-reports", tag = "admin-catalog", operation_id = "admin_catalog_sync_reports",
-    params(PagingQuery),
+    params(PageRequest),
     responses((status = 200, description = "Sync reports, newest first", body = Page<SyncReport>)),
     extensions(("x-permission" = json!(CatalogSyncList::CODE))))]
 pub async fn sync_reports(
     _who: Require<CatalogSyncList>,
     state: web::Data<AppState>,
-    query: web::Query<PagingQuery>,
-) -> Result<web::Json<Page<SyncReport>>, ApiError> {
-    let page = page_of(query.page, query.page_size)?;
-    Ok(web::Json(state.catalog.sync_reports(page).await?))
+    paging: Paging,
+) -> Result<Json<Page<SyncReport>>, ApiError> {
+    let page = *paging;
+    Ok(Json(state.catalog.sync_reports(page).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/catalog/sync-reports/{id}", tag = "admin-catalog", operation_id = "admin_catalog_sync_report",
@@ -573,49 +554,30 @@ pub async fn sync_report(
     _who: Require<CatalogSyncList>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-) -> Result<web::Json<SyncReport>, ApiError> {
-    Ok(web::Json(state.catalog.sync_report(&id).await?))
+) -> Result<Json<SyncReport>, ApiError> {
+    Ok(Json(state.catalog.sync_report(&id).await?))
 }
 
-/// Registers the routes inside the admin scope.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/catalog/countries").route(web::get().to(list_countries)))
-        .service(
-            web::resource("/catalog/countries/enabled").route(web::post().to(enable_countries)),
-        )
-        .service(
-            web::resource("/catalog/countries/{id}")
-                .route(web::get().to(get_country))
-                .route(web::put().to(update_country)),
-        )
-        .service(web::resource("/catalog/operators").route(web::get().to(list_operators)))
-        .service(
-            web::resource("/catalog/operators/enabled").route(web::post().to(enable_operators)),
-        )
-        .service(
-            web::resource("/catalog/operators/{id}")
-                .route(web::get().to(get_operator))
-                .route(web::put().to(update_operator)),
-        )
-        .service(
-            web::resource("/catalog/plans")
-                .route(web::get().to(list_plans))
-                .route(web::post().to(create_plan)),
-        )
-        .service(web::resource("/catalog/plans/enabled").route(web::post().to(enable_plans)))
-        .service(
-            web::resource("/catalog/plans/{id}")
-                .route(web::get().to(get_plan))
-                .route(web::put().to(update_plan))
-                .route(web::delete().to(delete_plan)),
-        )
-        .service(
-            web::resource("/catalog/pricing")
-                .route(web::get().to(get_pricing))
-                .route(web::put().to(update_pricing)),
-        )
-        .service(web::resource("/catalog/price-changes").route(web::get().to(price_changes)))
-        .service(web::resource("/catalog/sync").route(web::post().to(sync)))
-        .service(web::resource("/catalog/sync-reports").route(web::get().to(sync_reports)))
-        .service(web::resource("/catalog/sync-reports/{id}").route(web::get().to(sync_report)));
+// Registered inside the admin scope.
+routes! {
+    get "/catalog/countries" => list_countries,
+    post "/catalog/countries/enabled" => enable_countries,
+    get "/catalog/countries/{id}" => get_country,
+    put "/catalog/countries/{id}" => update_country,
+    get "/catalog/operators" => list_operators,
+    post "/catalog/operators/enabled" => enable_operators,
+    get "/catalog/operators/{id}" => get_operator,
+    put "/catalog/operators/{id}" => update_operator,
+    get "/catalog/plans" => list_plans,
+    post "/catalog/plans" => create_plan,
+    post "/catalog/plans/enabled" => enable_plans,
+    get "/catalog/plans/{id}" => get_plan,
+    put "/catalog/plans/{id}" => update_plan,
+    delete "/catalog/plans/{id}" => delete_plan,
+    get "/catalog/pricing" => get_pricing,
+    put "/catalog/pricing" => update_pricing,
+    get "/catalog/price-changes" => price_changes,
+    post "/catalog/sync" => sync,
+    get "/catalog/sync-reports" => sync_reports,
+    get "/catalog/sync-reports/{id}" => sync_report,
 }

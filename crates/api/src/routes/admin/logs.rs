@@ -7,6 +7,7 @@ use topup_auth::{
 };
 use topup_core::{Page, PageRequest};
 
+use crate::extract::{Json, Paging, Query};
 use crate::security::Require;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -21,10 +22,10 @@ use crate::{ApiError, AppState, ErrorBody};
 pub async fn login(
     _who: Require<SystemLoginLogList>,
     state: web::Data<AppState>,
-    page: web::Query<PageRequest>,
-    query: web::Query<LoginLogQuery>,
-) -> Result<web::Json<Page<LoginLog>>, ApiError> {
-    Ok(web::Json(state.auth.list_login_logs(&query, *page).await?))
+    page: Paging,
+    query: Query<LoginLogQuery>,
+) -> Result<Json<Page<LoginLog>>, ApiError> {
+    Ok(Json(state.auth.list_login_logs(&query, *page).await?))
 }
 
 /// Admin writes with before/after snapshots (secrets masked), newest first.
@@ -38,12 +39,10 @@ pub async fn login(
 pub async fn operations(
     _who: Require<SystemOperationLogList>,
     state: web::Data<AppState>,
-    page: web::Query<PageRequest>,
-    query: web::Query<OperationLogQuery>,
-) -> Result<web::Json<Page<OperationLog>>, ApiError> {
-    Ok(web::Json(
-        state.auth.list_operation_logs(&query, *page).await?,
-    ))
+    page: Paging,
+    query: Query<OperationLogQuery>,
+) -> Result<Json<Page<OperationLog>>, ApiError> {
+    Ok(Json(state.auth.list_operation_logs(&query, *page).await?))
 }
 
 /// Sampled admin API requests, newest first.
@@ -57,8 +56,8 @@ pub async fn operations(
 pub async fn access(
     _who: Require<SystemAccessLogList>,
     state: web::Data<AppState>,
-    page: web::Query<PageRequest>,
-    query: web::Query<AccessLogQuery>,
-) -> Result<web::Json<Page<AccessLog>>, ApiError> {
-    Ok(web::Json(state.auth.list_access_logs(&query, *page).await?))
+    page: Paging,
+    query: Query<AccessLogQuery>,
+) -> Result<Json<Page<AccessLog>>, ApiError> {
+    Ok(Json(state.auth.list_access_logs(&query, *page).await?))
 }

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use topup_auth::perm::{SystemMenuCreate, SystemMenuDelete, SystemMenuList, SystemMenuUpdate};
 use topup_auth::{MenuNodeId, MenuNodeInput, MenuNodeView, Permission};
 
+use crate::extract::Json;
 use crate::routes::admin::audited;
 use crate::security::Require;
 use crate::{ApiError, AppState, ErrorBody};
@@ -16,8 +17,8 @@ use crate::{ApiError, AppState, ErrorBody};
 pub async fn tree(
     _who: Require<SystemMenuList>,
     state: web::Data<AppState>,
-) -> Result<web::Json<Vec<MenuNodeView>>, ApiError> {
-    Ok(web::Json(state.auth.menu_tree().await?))
+) -> Result<Json<Vec<MenuNodeView>>, ApiError> {
+    Ok(Json(state.auth.menu_tree().await?))
 }
 
 /// Add a directory, menu or button.
@@ -31,11 +32,11 @@ pub async fn tree(
 pub async fn create(
     who: Require<SystemMenuCreate>,
     state: web::Data<AppState>,
-    body: web::Json<MenuNodeInput>,
-) -> Result<(web::Json<MenuNodeView>, StatusCode), ApiError> {
+    body: Json<MenuNodeInput>,
+) -> Result<(Json<MenuNodeView>, StatusCode), ApiError> {
     let work = state.auth.create_menu(&who, body.into_inner());
     let node = audited(&state, &who, "create menu node", "staff_menu", None, work).await?;
-    Ok((web::Json(node), StatusCode::CREATED))
+    Ok((Json(node), StatusCode::CREATED))
 }
 
 /// Change a node. Built-in nodes take only name, icon, order and visibility changes.
@@ -53,11 +54,11 @@ pub async fn update(
     who: Require<SystemMenuUpdate>,
     state: web::Data<AppState>,
     id: web::Path<MenuNodeId>,
-    body: web::Json<MenuNodeInput>,
-) -> Result<web::Json<MenuNodeView>, ApiError> {
+    body: Json<MenuNodeInput>,
+) -> Result<Json<MenuNodeView>, ApiError> {
     let work = state.auth.update_menu(&who, *id, body.into_inner());
     let target = Some(id.to_string());
-    Ok(web::Json(
+    Ok(Json(
         audited(&state, &who, "update menu node", "staff_menu", target, work).await?,
     ))
 }

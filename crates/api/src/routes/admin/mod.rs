@@ -27,6 +27,52 @@ use crate::{ApiError, AppState};
 
 pub const PREFIX: &str = "/api/v1/admin";
 
+routes! {
+    post "/auth/login" => auth::login,
+    post "/auth/refresh" => auth::refresh,
+    post "/auth/logout" => auth::logout,
+    put "/auth/password" => auth::change_password,
+    get "/auth/me" => auth::me,
+    get "/users" => users::list,
+    post "/users" => users::create,
+    get "/users/{id}" => users::get,
+    put "/users/{id}" => users::update,
+    post "/users/{id}/disable" => users::disable,
+    post "/users/{id}/enable" => users::enable,
+    post "/users/{id}/reset-password" => users::reset_password,
+    put "/users/{id}/roles" => users::assign_roles,
+    get "/roles" => roles::list,
+    post "/roles" => roles::create,
+    get "/roles/{id}" => roles::get,
+    put "/roles/{id}" => roles::update,
+    delete "/roles/{id}" => roles::delete,
+    put "/roles/{id}/permissions" => roles::set_permissions,
+    get "/menus" => menus::tree,
+    post "/menus" => menus::create,
+    put "/menus/{id}" => menus::update,
+    delete "/menus/{id}" => menus::delete,
+    get "/sessions" => sessions::list,
+    delete "/sessions/{id}" => sessions::revoke,
+    get "/logs/login" => logs::login,
+    get "/logs/operations" => logs::operations,
+    get "/logs/access" => logs::access,
+    get "/orders" => orders::list,
+    get "/orders/export" => orders::export,
+    get "/orders/{order_no}" => orders::get,
+    post "/orders/{order_no}/refund" => orders::refund,
+    post "/orders/{order_no}/retry" => orders::retry,
+    get "/recharges" => orders::recharges,
+    get "/app-users" => app_users::list,
+    get "/app-users/{id}" => app_users::get,
+    post "/app-users/{id}/disable" => app_users::disable,
+    post "/app-users/{id}/enable" => app_users::enable,
+    get "/visitors/daily" => app_users::visitors_daily,
+    get "/blacklist" => blacklist::list,
+    post "/blacklist" => blacklist::create,
+    delete "/blacklist/{id}" => blacklist::delete,
+    get "/payments/alerts" => payments::alerts,
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(PREFIX)
@@ -34,85 +80,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             // log sees who the caller was.
             .wrap(from_fn(authenticate))
             .wrap(from_fn(access_log))
-            .service(web::resource("/auth/login").route(web::post().to(auth::login)))
-            .service(web::resource("/auth/refresh").route(web::post().to(auth::refresh)))
-            .service(web::resource("/auth/logout").route(web::post().to(auth::logout)))
-            .service(web::resource("/auth/password").route(web::put().to(auth::change_password)))
-            .service(web::resource("/auth/me").route(web::get().to(auth::me)))
-            .service(
-                web::resource("/users")
-                    .route(web::get().to(users::list))
-                    .route(web::post().to(users::create)),
-            )
-            .service(
-                web::resource("/users/{id}")
-                    .route(web::get().to(users::get))
-                    .route(web::put().to(users::update)),
-            )
-            .service(web::resource("/users/{id}/disable").route(web::post().to(users::disable)))
-            .service(web::resource("/users/{id}/enable").route(web::post().to(users::enable)))
-            .service(
-                web::resource("/users/{id}/reset-password")
-                    .route(web::post().to(users::reset_password)),
-            )
-            .service(web::resource("/users/{id}/roles").route(web::put().to(users::assign_roles)))
-            .service(
-                web::resource("/roles")
-                    .route(web::get().to(roles::list))
-                    .route(web::post().to(roles::create)),
-            )
-            .service(
-                web::resource("/roles/{id}")
-                    .route(web::get().to(roles::get))
-                    .route(web::put().to(roles::update))
-                    .route(web::delete().to(roles::delete)),
-            )
-            .service(
-                web::resource("/roles/{id}/permissions")
-                    .route(web::put().to(roles::set_permissions)),
-            )
-            .service(
-                web::resource("/menus")
-                    .route(web::get().to(menus::tree))
-                    .route(web::post().to(menus::create)),
-            )
-            .service(
-                web::resource("/menus/{id}")
-                    .route(web::put().to(menus::update))
-                    .route(web::delete().to(menus::delete)),
-            )
-            .service(web::resource("/sessions").route(web::get().to(sessions::list)))
-            .service(web::resource("/sessions/{id}").route(web::delete().to(sessions::revoke)))
-            .service(web::resource("/logs/login").route(web::get().to(logs::login)))
-            .service(web::resource("/logs/operations").route(web::get().to(logs::operations)))
-            .service(web::resource("/logs/access").route(web::get().to(logs::access)))
-            .service(web::resource("/orders").route(web::get().to(orders::list)))
-            .service(web::resource("/orders/export").route(web::get().to(orders::export)))
-            .service(web::resource("/orders/{order_no}").route(web::get().to(orders::get)))
-            .service(
-                web::resource("/orders/{order_no}/refund").route(web::post().to(orders::refund)),
-            )
-            .service(web::resource("/orders/{order_no}/retry").route(web::post().to(orders::retry)))
-            .service(web::resource("/recharges").route(web::get().to(orders::recharges)))
-            .service(web::resource("/app-users").route(web::get().to(app_users::list)))
-            .service(web::resource("/app-users/{id}").route(web::get().to(app_users::get)))
-            .service(
-                web::resource("/app-users/{id}/disable").route(web::post().to(app_users::disable)),
-            )
-            .service(
-                web::resource("/app-users/{id}/enable").route(web::post().to(app_users::enable)),
-            )
-            .service(
-                web::resource("/visitors/daily").route(web::get().to(app_users::visitors_daily)),
-            )
-            .service(
-                web::resource("/blacklist")
-                    .route(web::get().to(blacklist::list))
-                    .route(web::post().to(blacklist::create)),
-            )
-            .service(web::resource("/blacklist/{id}").route(web::delete().to(blacklist::delete)))
-            .service(web::resource("/payments/alerts").route(web::get().to(payments::alerts)))
-            .configure(catalog::configure),
+            .configure(register)
+            .configure(catalog::register),
     );
 }
 

@@ -8,20 +8,70 @@ use topup_auth::perm::{OrderExport, OrderList, OrderRechargeList, OrderRefund, O
 use topup_auth::{Audited, Change, Permission};
 use topup_core::{CountryCode, ErrorCode, Money, Page, PageRequest, Timestamp};
 use topup_orders::{
-    Order, OrderQuery, OrderState, OrdersService, RechargeLogEntry, RechargeLogQuery,
+    Hold, Order, OrderQuery, OrderRefund as Refund, OrderState, PaymentInfo, PlanSnapshot,
+    PriceLine, RechargeInfo, RechargeLogEntry, RechargeLogQuery, TimelineEvent,
 };
 use topup_store::SortOrder;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::extract::{Json, Paging, Query, field_error};
 use crate::routes::admin::audited;
 use crate::security::Require;
 use crate::{ApiError, AppState, ErrorBody};
 
-pub(crate) fn service(state: &AppState) -> Result<&OrdersService, ApiError> {
-    state
-        .orders
-        .as_deref()
-        .ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "orders are not configured"))
+/// An order as staff see it: its whole story, without the store's bookkeeping (version,
+/// lease, the worker's schedule, the checkout's idempotency key).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminOrder {
+    pub order_no: String,
+    pub state: OrderState,
+    /// The app user who placed it, and their WeChat openid.
+    pub user_id: String,
+    pub openid: String,
+    /// The number recharged (E.164).
+    pub phone: String,
+    #[schema(value_type = String, example = "PH")]
+    pub country: CountryCode,
+    pub plan: PlanSnapshot,
+    pub price_lines: Vec<PriceLine>,
+    pub total: Money,
+    pub payment: PaymentInfo,
+    pub recharge: RechargeInfo,
+    pub refunds: Vec<Refund>,
+    pub timeline: Vec<TimelineEvent>,
+    /// Present while the order waits for staff (a provider precondition failed).
+    pub hold: Option<Hold>,
+    /// An unpaid order closes at this moment.
+    pub pay_deadline: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// The address the checkout came from.
+    pub client_ip: Option<String>,
+}
+
+impl From<Order> for AdminOrder {
+    fn from(order: Order) -> Self {
+        AdminOrder {
+            order_no: order.id,
+            state: order.state,
+            user_id: order.user_id,
+            openid: order.openid,
+            phone: order.phone,
+            country: order.country,
+            plan: order.plan,
+            price_lines: order.price_lines,
+            total: order.total,
+            payment: order.payment,
+            recharge: order.recharge,
+            refunds: order.refunds,
+            timeline: order.timeline,
+            hold: order.hold,
+            pay_deadline: order.pay_deadline,
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+            client_ip: order.client_ip,
+        }
+    }
 }
 
 /// Filters of the order list and export.
@@ -56,12 +106,6 @@ pub struct OrderFilter {
     pub held: Option<bool>,
     /// `created_at` (default), `-created_at`, `total`, `-total`, `updated_at`, `-updated_at`.
     pub sort: Option<String>,
-    #[serde(default)]
-    #[param(minimum = 1)]
-    pub page: Option<u32>,
-    #[serde(default)]
-    #[param(minimum = 1, maximum = 100)]
-    pub page_size: Option<u32>,
 }
 
 impl OrderFilter {
@@ -111,30 +155,27 @@ impl OrderFilter {
         };
         Ok(vec![(field, order)])
     }
-
-    fn page(&self) -> Result<PageRequest, ApiError> {
-        PageRequest::new(self.page.unwrap_or(1), self.page_size.unwrap_or(20)).map_err(Into::into)
-    }
 }
 
 /// List orders (filters, sort, paging).
 #[utoipa::path(get, path = "/api/v1/admin/orders", tag = "admin-orders", operation_id = "admin_orders_list",
-    params(OrderFilter),
+    params(PageRequest, OrderFilter),
     responses(
-        (status = 200, description = "One page of orders", body = Page<Order>),
+        (status = 200, description = "One page of orders", body = Page<AdminOrder>),
         (status = 400, description = "Bad filter", body = ErrorBody),
     ),
     extensions(("x-permission" = json!(OrderList::CODE))))]
 pub async fn list(
     _who: Require<OrderList>,
     state: web::Data<AppState>,
-    filter: web::Query<OrderFilter>,
-) -> Result<web::Json<Page<Order>>, ApiError> {
-    let orders = service(&state)?;
+    paging: Paging,
+    filter: Query<OrderFilter>,
+) -> Result<Json<Page<AdminOrder>>, ApiError> {
+    let orders = &state.orders;
     let page = orders
-        .list(&filter.query()?, &filter.sort()?, filter.page()?)
+        .list(&filter.query()?, &filter.sort()?, *paging)
         .await?;
-    Ok(web::Json(page))
+    Ok(Json(page.map(AdminOrder::from)))
 }
 
 fn csv_field(text: &str) -> String {
@@ -189,9 +230,8 @@ const CSV_HEADER: &str = "order_no,created_at,state,type,country,operator,plan,p
 pub async fn export(
     _who: Require<OrderExport>,
     state: web::Data<AppState>,
-    filter: web::Query<OrderFilter>,
+    filter: Query<OrderFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    service(&state)?;
     let query = filter.query()?;
     const BATCH: u64 = 500;
     let stream = futures_util::stream::unfold(
@@ -200,10 +240,7 @@ pub async fn export(
             if done {
                 return None;
             }
-            let orders = match service(&state) {
-                Ok(orders) => orders,
-                Err(_) => return None,
-            };
+            let orders = &state.orders;
             if skip == 0 {
                 // The header goes out first, then batches.
                 return Some((
@@ -238,7 +275,7 @@ pub async fn export(
 #[utoipa::path(get, path = "/api/v1/admin/orders/{order_no}", tag = "admin-orders", operation_id = "admin_orders_get",
     params(("order_no" = String, Path, description = "Order number")),
     responses(
-        (status = 200, description = "The order", body = Order),
+        (status = 200, description = "The order", body = AdminOrder),
         (status = 404, description = "`ORDER_NOT_FOUND`", body = ErrorBody),
     ),
     extensions(("x-permission" = json!(OrderList::CODE))))]
@@ -246,16 +283,17 @@ pub async fn get(
     _who: Require<OrderList>,
     state: web::Data<AppState>,
     order_no: web::Path<String>,
-) -> Result<web::Json<Order>, ApiError> {
-    Ok(web::Json(service(&state)?.get(&order_no).await?))
+) -> Result<Json<AdminOrder>, ApiError> {
+    Ok(Json(state.orders.get(&order_no).await?.into()))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": {"amount": 500, "currency": "CNY"}, "reason": "customer asked"}))]
 pub struct RefundRequest {
-    /// Fen to refund; omit for everything still refundable.
-    #[schema(minimum = 1)]
-    pub amount: Option<i64>,
+    /// How much to refund, in the order's currency (CNY fen); omit it for everything still
+    /// refundable.
+    pub amount: Option<Money>,
     /// Shown to the user and kept in the timeline (1–80 characters).
     pub reason: String,
 }
@@ -265,7 +303,7 @@ pub struct RefundRequest {
     params(("order_no" = String, Path, description = "Order number")),
     request_body = RefundRequest,
     responses(
-        (status = 200, description = "Refund requested; the order is `refunding`", body = Order),
+        (status = 200, description = "Refund requested; the order is `refunding`", body = AdminOrder),
         (status = 400, description = "`REFUND_TOO_LARGE` or `VALIDATION_FAILED`", body = ErrorBody),
         (status = 404, description = "`ORDER_NOT_FOUND`", body = ErrorBody),
         (status = 409, description = "`ORDER_STATE_CONFLICT`: only succeeded orders", body = ErrorBody),
@@ -275,24 +313,22 @@ pub async fn refund(
     who: Require<OrderRefund>,
     state: web::Data<AppState>,
     order_no: web::Path<String>,
-    body: web::Json<RefundRequest>,
-) -> Result<web::Json<Order>, ApiError> {
-    let orders = service(&state)?;
+    body: Json<RefundRequest>,
+) -> Result<Json<AdminOrder>, ApiError> {
+    let orders = &state.orders;
     let reason = body.reason.trim();
     if reason.is_empty() || reason.chars().count() > 80 {
-        return Err(ApiError::new(
-            ErrorCode::ValidationFailed,
-            "reason must be 1 to 80 characters",
-        )
-        .with_details(serde_json::json!({"fields": {"reason": ["length"]}})));
+        return Err(field_error("reason", "must be 1 to 80 characters"));
     }
-    if body.amount.is_some_and(|fen| fen <= 0) {
-        return Err(
-            ApiError::new(ErrorCode::ValidationFailed, "amount must be at least 1 fen")
-                .with_details(serde_json::json!({"fields": {"amount": ["range"]}})),
-        );
+    if let Some(amount) = body.amount {
+        if amount.currency != topup_core::Currency::CNY {
+            return Err(field_error("amount.currency", "must be CNY"));
+        }
+        if !amount.is_positive() {
+            return Err(field_error("amount.amount", "must be at least 1 fen"));
+        }
     }
-    let amount = body.amount.map(Money::cny);
+    let amount = body.amount;
     let staff = who.user_id.to_string();
     let work = async {
         let before = orders.get(&order_no).await?;
@@ -311,14 +347,14 @@ pub async fn refund(
         work,
     )
     .await?;
-    Ok(web::Json(order))
+    Ok(Json(order.into()))
 }
 
 /// Send a held order back to recharging (after the wallet is topped up, say).
 #[utoipa::path(post, path = "/api/v1/admin/orders/{order_no}/retry", tag = "admin-orders", operation_id = "admin_orders_retry",
     params(("order_no" = String, Path, description = "Order number")),
     responses(
-        (status = 200, description = "Released; the workers pick it up at once", body = Order),
+        (status = 200, description = "Released; the workers pick it up at once", body = AdminOrder),
         (status = 404, description = "`ORDER_NOT_FOUND`", body = ErrorBody),
         (status = 409, description = "`ORDER_STATE_CONFLICT`: only held orders", body = ErrorBody),
     ),
@@ -327,8 +363,8 @@ pub async fn retry(
     who: Require<OrderRetry>,
     state: web::Data<AppState>,
     order_no: web::Path<String>,
-) -> Result<web::Json<Order>, ApiError> {
-    let orders = service(&state)?;
+) -> Result<Json<AdminOrder>, ApiError> {
+    let orders = &state.orders;
     let staff = who.user_id.to_string();
     let work = async {
         let before = orders.get(&order_no).await?;
@@ -347,7 +383,7 @@ pub async fn retry(
         work,
     )
     .await?;
-    Ok(web::Json(order))
+    Ok(Json(order.into()))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -362,13 +398,11 @@ pub struct RechargeFilter {
     pub from: Option<Timestamp>,
     #[param(value_type = Option<String>)]
     pub to: Option<Timestamp>,
-    pub page: Option<u32>,
-    pub page_size: Option<u32>,
 }
 
 /// The recharge log: every provider attempt (send, lookup, status), newest first.
 #[utoipa::path(get, path = "/api/v1/admin/recharges", tag = "admin-orders", operation_id = "admin_recharges_list",
-    params(RechargeFilter),
+    params(PageRequest, RechargeFilter),
     responses(
         (status = 200, description = "One page of attempts", body = Page<RechargeLogEntry>),
         (status = 400, description = "Bad filter", body = ErrorBody),
@@ -377,9 +411,10 @@ pub struct RechargeFilter {
 pub async fn recharges(
     _who: Require<OrderRechargeList>,
     state: web::Data<AppState>,
-    filter: web::Query<RechargeFilter>,
-) -> Result<web::Json<Page<RechargeLogEntry>>, ApiError> {
-    let page = PageRequest::new(filter.page.unwrap_or(1), filter.page_size.unwrap_or(20))?;
+    paging: Paging,
+    filter: Query<RechargeFilter>,
+) -> Result<Json<Page<RechargeLogEntry>>, ApiError> {
+    let page = *paging;
     let query = RechargeLogQuery {
         order_no: filter.order_no.clone(),
         provider_id: filter.provider.clone(),
@@ -387,7 +422,5 @@ pub async fn recharges(
         from: filter.from,
         to: filter.to,
     };
-    Ok(web::Json(
-        service(&state)?.recharge_log(&query, page).await?,
-    ))
+    Ok(Json(state.orders.recharge_log(&query, page).await?))
 }

@@ -5,9 +5,10 @@
 use actix_web::web;
 use topup_auth::Permission;
 use topup_auth::perm::PaymentAlertList;
-use topup_core::{ErrorCode, Page, PageRequest};
+use topup_core::{Page, PageRequest};
 use topup_payment::PaymentAlert;
 
+use crate::extract::{Json, Paging};
 use crate::security::Require;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -17,20 +18,13 @@ use crate::{ApiError, AppState, ErrorBody};
     responses(
         (status = 200, description = "One page of alerts", body = Page<PaymentAlert>),
         (status = 400, description = "Bad page", body = ErrorBody),
-        (status = 503, description = "WeChat Pay is not configured", body = ErrorBody),
     ),
     extensions(("x-permission" = json!(PaymentAlertList::CODE))))]
 pub async fn alerts(
     _who: Require<PaymentAlertList>,
     state: web::Data<AppState>,
-    page: web::Query<PageRequest>,
-) -> Result<web::Json<Page<PaymentAlert>>, ApiError> {
-    let payments = state.payments.as_deref().ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::Unavailable,
-            "WeChat Pay is not configured on this server",
-        )
-    })?;
-    let page = page.into_inner().validated()?;
-    Ok(web::Json(payments.alerts(page).await?))
+    page: Paging,
+) -> Result<Json<Page<PaymentAlert>>, ApiError> {
+    let page = *page;
+    Ok(Json(state.payments.alerts(page).await?))
 }

@@ -11,6 +11,7 @@ use topup_auth::{
 };
 use topup_core::{Page, PageRequest};
 
+use crate::extract::{Json, Paging, Query};
 use crate::routes::admin::audited;
 use crate::security::Require;
 use crate::{ApiError, AppState, ErrorBody};
@@ -26,10 +27,10 @@ use crate::{ApiError, AppState, ErrorBody};
 pub async fn list(
     _who: Require<SystemRoleList>,
     state: web::Data<AppState>,
-    page: web::Query<PageRequest>,
-    query: web::Query<RoleQuery>,
-) -> Result<web::Json<Page<RoleView>>, ApiError> {
-    Ok(web::Json(state.auth.list_roles(&query, *page).await?))
+    page: Paging,
+    query: Query<RoleQuery>,
+) -> Result<Json<Page<RoleView>>, ApiError> {
+    Ok(Json(state.auth.list_roles(&query, *page).await?))
 }
 
 /// Create a role.
@@ -44,11 +45,11 @@ pub async fn list(
 pub async fn create(
     who: Require<SystemRoleCreate>,
     state: web::Data<AppState>,
-    body: web::Json<NewRole>,
-) -> Result<(web::Json<RoleView>, StatusCode), ApiError> {
+    body: Json<NewRole>,
+) -> Result<(Json<RoleView>, StatusCode), ApiError> {
     let work = state.auth.create_role(&who, body.into_inner());
     let role = audited(&state, &who, "create role", "staff_role", None, work).await?;
-    Ok((web::Json(role), StatusCode::CREATED))
+    Ok((Json(role), StatusCode::CREATED))
 }
 
 /// One role.
@@ -63,8 +64,8 @@ pub async fn get(
     _who: Require<SystemRoleList>,
     state: web::Data<AppState>,
     id: web::Path<RoleId>,
-) -> Result<web::Json<RoleView>, ApiError> {
-    Ok(web::Json(state.auth.get_role(*id).await?))
+) -> Result<Json<RoleView>, ApiError> {
+    Ok(Json(state.auth.get_role(*id).await?))
 }
 
 /// Change a role's name, description or enabled flag (the built-in role stays enabled).
@@ -82,11 +83,11 @@ pub async fn update(
     who: Require<SystemRoleUpdate>,
     state: web::Data<AppState>,
     id: web::Path<RoleId>,
-    body: web::Json<UpdateRole>,
-) -> Result<web::Json<RoleView>, ApiError> {
+    body: Json<UpdateRole>,
+) -> Result<Json<RoleView>, ApiError> {
     let work = state.auth.update_role(&who, *id, body.into_inner());
     let target = Some(id.to_string());
-    Ok(web::Json(
+    Ok(Json(
         audited(&state, &who, "update role", "staff_role", target, work).await?,
     ))
 }
@@ -133,13 +134,13 @@ pub async fn set_permissions(
     who: Require<SystemRoleAssignPermissions>,
     state: web::Data<AppState>,
     id: web::Path<RoleId>,
-    body: web::Json<AssignPermissionsRequest>,
-) -> Result<web::Json<RoleView>, ApiError> {
+    body: Json<AssignPermissionsRequest>,
+) -> Result<Json<RoleView>, ApiError> {
     let work = state
         .auth
         .set_role_permissions(&who, *id, body.into_inner());
     let target = Some(id.to_string());
-    Ok(web::Json(
+    Ok(Json(
         audited(
             &state,
             &who,

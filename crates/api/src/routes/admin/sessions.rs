@@ -5,6 +5,7 @@ use topup_auth::perm::{SystemSessionList, SystemSessionRevoke};
 use topup_auth::{Permission, SessionId, SessionQuery, SessionView};
 use topup_core::{Page, PageRequest};
 
+use crate::extract::{Json, Paging, Query};
 use crate::routes::admin::audited;
 use crate::security::Require;
 use crate::{ApiError, AppState, ErrorBody};
@@ -20,12 +21,10 @@ use crate::{ApiError, AppState, ErrorBody};
 pub async fn list(
     who: Require<SystemSessionList>,
     state: web::Data<AppState>,
-    page: web::Query<PageRequest>,
-    query: web::Query<SessionQuery>,
-) -> Result<web::Json<Page<SessionView>>, ApiError> {
-    Ok(web::Json(
-        state.auth.list_sessions(&who, &query, *page).await?,
-    ))
+    page: Paging,
+    query: Query<SessionQuery>,
+) -> Result<Json<Page<SessionView>>, ApiError> {
+    Ok(Json(state.auth.list_sessions(&who, &query, *page).await?))
 }
 
 /// Force a session to log out; its next request gets 401.
@@ -40,10 +39,10 @@ pub async fn revoke(
     who: Require<SystemSessionRevoke>,
     state: web::Data<AppState>,
     id: web::Path<SessionId>,
-) -> Result<web::Json<SessionView>, ApiError> {
+) -> Result<Json<SessionView>, ApiError> {
     let work = state.auth.force_logout(&who, *id);
     let target = Some(id.to_string());
-    Ok(web::Json(
+    Ok(Json(
         audited(&state, &who, "force logout", "staff_session", target, work).await?,
     ))
 }

@@ -12,6 +12,7 @@ use topup_auth::{
 };
 use topup_core::{Page, PageRequest};
 
+use crate::extract::{Json, Paging, Query};
 use crate::routes::admin::audited;
 use crate::security::Require;
 use crate::{ApiError, AppState, ErrorBody};
@@ -27,10 +28,10 @@ use crate::{ApiError, AppState, ErrorBody};
 pub async fn list(
     _who: Require<SystemUserList>,
     state: web::Data<AppState>,
-    page: web::Query<PageRequest>,
-    query: web::Query<UserQuery>,
-) -> Result<web::Json<Page<StaffUserView>>, ApiError> {
-    Ok(web::Json(state.auth.list_users(&query, *page).await?))
+    page: Paging,
+    query: Query<UserQuery>,
+) -> Result<Json<Page<StaffUserView>>, ApiError> {
+    Ok(Json(state.auth.list_users(&query, *page).await?))
 }
 
 /// Create a staff user.
@@ -45,11 +46,11 @@ pub async fn list(
 pub async fn create(
     who: Require<SystemUserCreate>,
     state: web::Data<AppState>,
-    body: web::Json<NewStaffUser>,
-) -> Result<(web::Json<StaffUserView>, StatusCode), ApiError> {
+    body: Json<NewStaffUser>,
+) -> Result<(Json<StaffUserView>, StatusCode), ApiError> {
     let work = state.auth.create_user(&who, body.into_inner());
     let user = audited(&state, &who, "create staff user", "staff_user", None, work).await?;
-    Ok((web::Json(user), StatusCode::CREATED))
+    Ok((Json(user), StatusCode::CREATED))
 }
 
 /// One staff user.
@@ -64,8 +65,8 @@ pub async fn get(
     _who: Require<SystemUserList>,
     state: web::Data<AppState>,
     id: web::Path<StaffUserId>,
-) -> Result<web::Json<StaffUserView>, ApiError> {
-    Ok(web::Json(state.auth.get_user(*id).await?))
+) -> Result<Json<StaffUserView>, ApiError> {
+    Ok(Json(state.auth.get_user(*id).await?))
 }
 
 /// Change a staff user's profile.
@@ -82,11 +83,11 @@ pub async fn update(
     who: Require<SystemUserUpdate>,
     state: web::Data<AppState>,
     id: web::Path<StaffUserId>,
-    body: web::Json<UpdateStaffUser>,
-) -> Result<web::Json<StaffUserView>, ApiError> {
+    body: Json<UpdateStaffUser>,
+) -> Result<Json<StaffUserView>, ApiError> {
     let work = state.auth.update_user(&who, *id, body.into_inner());
     let target = Some(id.to_string());
-    Ok(web::Json(
+    Ok(Json(
         audited(
             &state,
             &who,
@@ -113,10 +114,10 @@ pub async fn disable(
     who: Require<SystemUserDisable>,
     state: web::Data<AppState>,
     id: web::Path<StaffUserId>,
-) -> Result<web::Json<StaffUserView>, ApiError> {
+) -> Result<Json<StaffUserView>, ApiError> {
     let work = state.auth.set_user_enabled(&who, *id, false);
     let target = Some(id.to_string());
-    Ok(web::Json(
+    Ok(Json(
         audited(
             &state,
             &who,
@@ -141,10 +142,10 @@ pub async fn enable(
     who: Require<SystemUserEnable>,
     state: web::Data<AppState>,
     id: web::Path<StaffUserId>,
-) -> Result<web::Json<StaffUserView>, ApiError> {
+) -> Result<Json<StaffUserView>, ApiError> {
     let work = state.auth.set_user_enabled(&who, *id, true);
     let target = Some(id.to_string());
-    Ok(web::Json(
+    Ok(Json(
         audited(
             &state,
             &who,
@@ -171,11 +172,11 @@ pub async fn reset_password(
     who: Require<SystemUserResetPassword>,
     state: web::Data<AppState>,
     id: web::Path<StaffUserId>,
-    body: web::Json<ResetPasswordRequest>,
-) -> Result<web::Json<StaffUserView>, ApiError> {
+    body: Json<ResetPasswordRequest>,
+) -> Result<Json<StaffUserView>, ApiError> {
     let work = state.auth.reset_password(&who, *id, body.into_inner());
     let target = Some(id.to_string());
-    Ok(web::Json(
+    Ok(Json(
         audited(
             &state,
             &who,
@@ -203,11 +204,11 @@ pub async fn assign_roles(
     who: Require<SystemUserAssignRoles>,
     state: web::Data<AppState>,
     id: web::Path<StaffUserId>,
-    body: web::Json<AssignRolesRequest>,
-) -> Result<web::Json<StaffUserView>, ApiError> {
+    body: Json<AssignRolesRequest>,
+) -> Result<Json<StaffUserView>, ApiError> {
     let work = state.auth.assign_roles(&who, *id, body.into_inner());
     let target = Some(id.to_string());
-    Ok(web::Json(
+    Ok(Json(
         audited(
             &state,
             &who,

@@ -3,6 +3,7 @@
 use actix_web::web;
 use topup_auth::app_users::{AppLoginRequest, AppLoginResponse};
 
+use crate::extract::Json;
 use crate::security::Client;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -25,9 +26,9 @@ use crate::{ApiError, AppState, ErrorBody};
 pub async fn login(
     state: web::Data<AppState>,
     client: Client,
-    body: web::Json<AppLoginRequest>,
-) -> Result<web::Json<AppLoginResponse>, ApiError> {
-    Ok(web::Json(
+    body: Json<AppLoginRequest>,
+) -> Result<Json<AppLoginResponse>, ApiError> {
+    Ok(Json(
         state.app_users.login(body.into_inner(), client.0).await?,
     ))
 }

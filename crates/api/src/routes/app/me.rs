@@ -6,6 +6,7 @@ use topup_auth::app_users::{
     AppUserView, NewSavedNumber, SavedNumberId, SavedNumberView, UpdateAppProfile,
 };
 
+use crate::extract::Json;
 use crate::security::AppUser;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -13,11 +14,8 @@ use crate::{ApiError, AppState, ErrorBody};
 #[utoipa::path(get, path = "/api/v1/app/me", tag = "app-me", operation_id = "app_me_get",
     responses((status = 200, description = "The signed-in user", body = AppUserView)),
     extensions(("x-app-user" = json!(true))))]
-pub async fn get(
-    who: AppUser,
-    state: web::Data<AppState>,
-) -> Result<web::Json<AppUserView>, ApiError> {
-    Ok(web::Json(state.app_users.me(&who).await?))
+pub async fn get(who: AppUser, state: web::Data<AppState>) -> Result<Json<AppUserView>, ApiError> {
+    Ok(Json(state.app_users.me(&who).await?))
 }
 
 /// Change your nickname, avatar or language; fields left out stay as they are.
@@ -31,9 +29,9 @@ pub async fn get(
 pub async fn update(
     who: AppUser,
     state: web::Data<AppState>,
-    body: web::Json<UpdateAppProfile>,
-) -> Result<web::Json<AppUserView>, ApiError> {
-    Ok(web::Json(
+    body: Json<UpdateAppProfile>,
+) -> Result<Json<AppUserView>, ApiError> {
+    Ok(Json(
         state.app_users.update_me(&who, body.into_inner()).await?,
     ))
 }
@@ -45,8 +43,8 @@ pub async fn update(
 pub async fn list_numbers(
     who: AppUser,
     state: web::Data<AppState>,
-) -> Result<web::Json<Vec<SavedNumberView>>, ApiError> {
-    Ok(web::Json(state.app_users.list_numbers(&who).await?))
+) -> Result<Json<Vec<SavedNumberView>>, ApiError> {
+    Ok(Json(state.app_users.list_numbers(&who).await?))
 }
 
 /// Save a number (at most 20, no duplicates). A blacklisted number is saved but flagged
@@ -62,10 +60,10 @@ pub async fn list_numbers(
 pub async fn add_number(
     who: AppUser,
     state: web::Data<AppState>,
-    body: web::Json<NewSavedNumber>,
-) -> Result<(web::Json<SavedNumberView>, StatusCode), ApiError> {
+    body: Json<NewSavedNumber>,
+) -> Result<(Json<SavedNumberView>, StatusCode), ApiError> {
     let saved = state.app_users.add_number(&who, body.into_inner()).await?;
-    Ok((web::Json(saved), StatusCode::CREATED))
+    Ok((Json(saved), StatusCode::CREATED))
 }
 
 /// Forget a saved number.

@@ -13,31 +13,24 @@ use crate::security::authenticate_app;
 
 pub const PREFIX: &str = "/api/v1/app";
 
+routes! {
+    post "/auth/login" => auth::login,
+    get "/me" => me::get,
+    put "/me" => me::update,
+    get "/me/numbers" => me::list_numbers,
+    post "/me/numbers" => me::add_number,
+    delete "/me/numbers/{id}" => me::delete_number,
+    get "/orders" => orders::list,
+    post "/orders" => orders::checkout,
+    get "/orders/{order_no}" => orders::get,
+    post "/orders/{order_no}/cancel" => orders::cancel,
+    post "/orders/{order_no}/pay" => orders::pay,
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(PREFIX)
             .wrap(from_fn(authenticate_app))
-            .service(web::resource("/auth/login").route(web::post().to(auth::login)))
-            .service(
-                web::resource("/me")
-                    .route(web::get().to(me::get))
-                    .route(web::put().to(me::update)),
-            )
-            .service(
-                web::resource("/me/numbers")
-                    .route(web::get().to(me::list_numbers))
-                    .route(web::post().to(me::add_number)),
-            )
-            .service(web::resource("/me/numbers/{id}").route(web::delete().to(me::delete_number)))
-            .service(
-                web::resource("/orders")
-                    .route(web::get().to(orders::list))
-                    .route(web::post().to(orders::checkout)),
-            )
-            .service(web::resource("/orders/{order_no}").route(web::get().to(orders::get)))
-            .service(
-                web::resource("/orders/{order_no}/cancel").route(web::post().to(orders::cancel)),
-            )
-            .service(web::resource("/orders/{order_no}/pay").route(web::post().to(orders::pay))),
+            .configure(register),
     );
 }

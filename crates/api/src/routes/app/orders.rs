@@ -11,7 +11,7 @@ use topup_orders::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use crate::routes::admin::orders::service;
+use crate::extract::{Json, Paging, Query};
 use crate::security::{AppUser, client_info};
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -148,9 +148,9 @@ pub async fn checkout(
     user: AppUser,
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<CheckoutBody>,
-) -> Result<(web::Json<CheckoutAnswer>, StatusCode), ApiError> {
-    let orders = service(&state)?;
+    body: Json<CheckoutBody>,
+) -> Result<(Json<CheckoutAnswer>, StatusCode), ApiError> {
+    let orders = &state.orders;
     if body.coupon_id.is_some() {
         return Err(
             ApiError::new(ErrorCode::ValidationFailed, "coupons are not available yet")
@@ -176,7 +176,7 @@ pub async fn checkout(
         StatusCode::CREATED
     };
     Ok((
-        web::Json(CheckoutAnswer {
+        Json(CheckoutAnswer {
             order: checkout.order.into(),
             pay_params: checkout.pay_params,
         }),
@@ -193,13 +193,11 @@ pub struct MyOrdersFilter {
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub kind: Option<String>,
-    pub page: Option<u32>,
-    pub page_size: Option<u32>,
 }
 
 /// My orders, newest first.
 #[utoipa::path(get, path = "/api/v1/app/orders", tag = "app-orders", operation_id = "app_orders_list",
-    params(MyOrdersFilter),
+    params(PageRequest, MyOrdersFilter),
     responses(
         (status = 200, description = "One page of my orders", body = Page<AppOrder>),
         (status = 400, description = "Bad filter", body = ErrorBody),
@@ -209,8 +207,9 @@ pub struct MyOrdersFilter {
 pub async fn list(
     user: AppUser,
     state: web::Data<AppState>,
-    filter: web::Query<MyOrdersFilter>,
-) -> Result<web::Json<Page<AppOrder>>, ApiError> {
+    paging: Paging,
+    filter: Query<MyOrdersFilter>,
+) -> Result<Json<Page<AppOrder>>, ApiError> {
     if let Some(kind) = &filter.kind
         && kind != "airtime"
         && kind != "data"
@@ -220,8 +219,9 @@ pub async fn list(
             "type must be airtime or data",
         ));
     }
-    let page = PageRequest::new(filter.page.unwrap_or(1), filter.page_size.unwrap_or(20))?;
-    let orders = service(&state)?
+    let page = *paging;
+    let orders = state
+        .orders
         .list_for_user(
             &user.user_id.to_string(),
             filter.state,
@@ -229,7 +229,7 @@ pub async fn list(
             page,
         )
         .await?;
-    Ok(web::Json(orders.map(AppOrder::from)))
+    Ok(Json(orders.map(AppOrder::from)))
 }
 
 /// One of my orders (another user's is 404).
@@ -244,11 +244,12 @@ pub async fn get(
     user: AppUser,
     state: web::Data<AppState>,
     order_no: web::Path<String>,
-) -> Result<web::Json<AppOrder>, ApiError> {
-    let order = service(&state)?
+) -> Result<Json<AppOrder>, ApiError> {
+    let order = state
+        .orders
         .get_for_user(&user.user_id.to_string(), &order_no)
         .await?;
-    Ok(web::Json(order.into()))
+    Ok(Json(order.into()))
 }
 
 /// Pay an unpaid order again: fresh `wx.requestPayment` parameters, for when the payment
@@ -267,11 +268,12 @@ pub async fn pay(
     user: AppUser,
     state: web::Data<AppState>,
     order_no: web::Path<String>,
-) -> Result<web::Json<CheckoutAnswer>, ApiError> {
-    let checkout = service(&state)?
+) -> Result<Json<CheckoutAnswer>, ApiError> {
+    let checkout = state
+        .orders
         .pay(&user.user_id.to_string(), &order_no)
         .await?;
-    Ok(web::Json(CheckoutAnswer {
+    Ok(Json(CheckoutAnswer {
         order: checkout.order.into(),
         pay_params: checkout.pay_params,
     }))
@@ -290,9 +292,10 @@ pub async fn cancel(
     user: AppUser,
     state: web::Data<AppState>,
     order_no: web::Path<String>,
-) -> Result<web::Json<AppOrder>, ApiError> {
-    let order = service(&state)?
+) -> Result<Json<AppOrder>, ApiError> {
+    let order = state
+        .orders
         .cancel(&user.user_id.to_string(), &order_no)
         .await?;
-    Ok(web::Json(order.into()))
+    Ok(Json(order.into()))
 }

@@ -9,7 +9,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-use crate::ServerError;
+use crate::AppError;
 
 /// Top-level keys that environment variables may set; other `TOPUP_*` variables (such as the
 /// test suite's) are not configuration.
@@ -28,6 +28,7 @@ const ENV_SECTIONS: &[&str] = &[
     "app",
     "payment",
     "sandbox",
+    "web",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +93,17 @@ pub struct SandboxSection {
     pub keys_dir: Option<PathBuf>,
 }
 
+/// Where the front ends come from. Unset: the copies built into the binary
+/// (`docs/front-ends.md`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSection {
+    /// Serve the admin console from this folder (a `vite build` output) instead.
+    pub admin_dir: Option<PathBuf>,
+    /// Serve the H5 client (embedded mode, at `/h5/`) from this folder instead.
+    pub h5_dir: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -128,6 +140,9 @@ pub struct Config {
     /// Embedded mode: use another process's sandboxes.
     #[serde(default)]
     pub sandbox: SandboxSection,
+    /// The admin console and the H5 client.
+    #[serde(default)]
+    pub web: WebSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -181,6 +196,7 @@ impl Default for Config {
             app: topup_auth::AppUserConfig::default(),
             payment: topup_payment::PaymentSettings::default(),
             sandbox: SandboxSection::default(),
+            web: WebSection::default(),
         }
     }
 }
@@ -204,11 +220,11 @@ pub enum StoreLocation {
 }
 
 impl Config {
-    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ServerError> {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, AppError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             if !file.is_file() {
-                return Err(ServerError::Config(format!(
+                return Err(AppError::Config(format!(
                     "config file {} does not exist",
                     file.display()
                 )));
@@ -234,70 +250,70 @@ impl Config {
         }
         let config: Config = figment
             .extract()
-            .map_err(|error| ServerError::Config(describe(error)))?;
+            .map_err(|error| AppError::Config(describe(error)))?;
         config.validate()?;
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), ServerError> {
+    fn validate(&self) -> Result<(), AppError> {
         self.store_location()?;
         self.catalog
             .validate()
-            .map_err(|e| ServerError::Config(e.to_string()))?;
+            .map_err(|e| AppError::Config(e.to_string()))?;
         if self.server.max_json_bytes < 1024 {
-            return Err(ServerError::Config(
+            return Err(AppError::Config(
                 "server.max_json_bytes: must be at least 1024".into(),
             ));
         }
         if self.server.workers == Some(0) {
-            return Err(ServerError::Config(
+            return Err(AppError::Config(
                 "server.workers: must be at least 1".into(),
             ));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
-            .map_err(|e| ServerError::Config(format!("log.level: {e}")))?;
-        self.auth.validate().map_err(ServerError::Config)?;
-        self.app.validate().map_err(ServerError::Config)?;
-        self.payment.validate().map_err(ServerError::Config)?;
+            .map_err(|e| AppError::Config(format!("log.level: {e}")))?;
+        self.auth.validate().map_err(AppError::Config)?;
+        self.app.validate().map_err(AppError::Config)?;
+        self.payment.validate().map_err(AppError::Config)?;
         self.validate_sandbox()?;
         Ok(())
     }
 
-    fn validate_sandbox(&self) -> Result<(), ServerError> {
+    fn validate_sandbox(&self) -> Result<(), AppError> {
         let Some(url) = &self.sandbox.external_url else {
             if self.sandbox.keys_dir.is_some() {
-                return Err(ServerError::Config(
+                return Err(AppError::Config(
                     "sandbox.keys_dir: only meaningful with sandbox.external_url".into(),
                 ));
             }
             return Ok(());
         };
         if self.mode != Mode::Embedded {
-            return Err(ServerError::Config(
+            return Err(AppError::Config(
                 "sandbox.external_url: only the embedded mode uses a sandbox".into(),
             ));
         }
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(ServerError::Config(
+            return Err(AppError::Config(
                 "sandbox.external_url: must be an http:// or https:// base URL".into(),
             ));
         }
         if self.sandbox.keys_dir.is_none() {
-            return Err(ServerError::Config(
+            return Err(AppError::Config(
                 "sandbox.keys_dir: required with sandbox.external_url (the other process's secrets directory)".into(),
             ));
         }
         Ok(())
     }
 
-    pub fn store_location(&self) -> Result<StoreLocation, ServerError> {
+    pub fn store_location(&self) -> Result<StoreLocation, AppError> {
         let url = self.store.url.trim();
         if url.is_empty() {
             return Ok(StoreLocation::Sqlite(self.data_dir.join("topup.db")));
         }
         if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
-                return Err(ServerError::Config(
+                return Err(AppError::Config(
                     "store.url: sqlite:// needs a file path, e.g. sqlite://./data/topup.db".into(),
                 ));
             }
@@ -306,7 +322,7 @@ impl Config {
         if url.starts_with("mongodb://") {
             return Ok(StoreLocation::Mongo(url.to_owned()));
         }
-        Err(ServerError::Config(
+        Err(AppError::Config(
             "store.url: must start with sqlite:// or mongodb://".into(),
         ))
     }

@@ -1,6 +1,5 @@
 //! The orders module's ports filled with the real services: the blacklist of app users and
-//! WeChat Pay (payments and refunds, and the events that move an order along). The server and
-//! the API tests wire orders with these same adapters.
+//! WeChat Pay (payments and refunds, and the events that move an order along).
 
 use std::sync::Arc;
 
@@ -31,11 +30,17 @@ impl Blocklist for UserBlocklist {
         openid: &str,
         ip: Option<&str>,
     ) -> Result<Vec<BlockKind>, OrdersError> {
-        let blocked = self
-            .0
-            .checkout_blocks(number, openid, ip)
-            .await
-            .map_err(|e| OrdersError::Payment(format!("blacklist: {e}")))?;
+        let blocked =
+            self.0
+                .checkout_blocks(number, openid, ip)
+                .await
+                .map_err(|error| match error {
+                    topup_auth::AuthError::Store(store) => OrdersError::Store(store),
+                    other => OrdersError::Dependency {
+                        port: "blacklist",
+                        cause: other.to_string(),
+                    },
+                })?;
         Ok(blocked
             .into_iter()
             .map(|kind| match kind {

@@ -2,7 +2,7 @@
 //! bulk enable/disable, pricing rules, custom plans.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use topup_tests as common;
 
 use serde_json::{Value, json};
 

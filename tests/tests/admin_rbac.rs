@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use topup_tests as common;
 
 use common::{STAFF_PASSWORD, TestApp, start, status_and_body};
 use reqwest::Method;

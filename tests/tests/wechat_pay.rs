@@ -7,13 +7,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use actix_web::HttpServer;
-use actix_web::dev::ServerHandle;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use serde_json::{Value, json};
-use topup_api::{AppState, Mount};
-use topup_auth::{AuthConfig, AuthService};
 use topup_core::{Clock, ManualClock, Money, PageRequest, Secret, SharedClock, Timestamp};
 use topup_payment::{
     AlertKind, EventKind, HandlerError, HttpSettings, NewPayment, NewRefund, PaymentError,
@@ -21,12 +17,10 @@ use topup_payment::{
     RefundRecord, RefundState, RequestPaymentParams, SignatureVerifier, WechatPayClient,
     WechatPayConfig, pay_sign_message,
 };
-use topup_sandbox::wechat_pay::{
-    MOUNT_PATH, PlatformMode, WechatPaySandbox, WechatPaySandboxConfig,
-};
-use topup_store::{SqliteBackend, SqliteOptions, Store};
+use topup_sandbox::wechat_pay::{MOUNT_PATH, WechatPaySandbox};
+use topup_store::Store;
 
-mod common;
+use topup_tests as common;
 
 use common::{
     APIV3_KEY, MCHID, MERCHANT_KEY, MERCHANT_PUBLIC_KEY, MERCHANT_SERIAL, PLATFORM_KEY,
@@ -34,9 +28,9 @@ use common::{
 };
 
 const WRONG_PLATFORM_KEY: &str =
-    include_str!("../../payment/tests/fixtures/wrong_platform_key.pem");
+    include_str!("../../crates/payment/tests/fixtures/wrong_platform_key.pem");
 
-const APPID: &str = "wxd678efh567hg6787";
+const APPID: &str = common::WX_APP_ID;
 const OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
 const BIZ: &str = "test_order";
 
@@ -120,7 +114,6 @@ struct Harness {
     clock: ManualClock,
     shared: SharedClock,
     sandbox: WechatPaySandbox,
-    client: Arc<WechatPayClient>,
     service: Arc<PaymentService>,
     store: Store,
     events: Arc<Recorder>,
@@ -128,31 +121,8 @@ struct Harness {
     http: reqwest::Client,
     /// `admin`'s generated first-start password.
     admin_password: String,
-    handle: ServerHandle,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-    }
-}
-
-fn sandbox_config() -> WechatPaySandboxConfig {
-    WechatPaySandboxConfig {
-        mchid: MCHID.into(),
-        appid: APPID.into(),
-        merchant_serial_no: MERCHANT_SERIAL.into(),
-        merchant_public_key_pem: MERCHANT_PUBLIC_KEY.into(),
-        apiv3_key: Secret::new(APIV3_KEY.into()),
-        platform_private_key_pem: Secret::new(PLATFORM_KEY.into()),
-        platform_public_key_id: PUBLIC_KEY_ID.into(),
-        certificate_private_key_pem: None,
-        sign_with: PlatformMode::PublicKey,
-        refund_delay_secs: 60,
-        duplicate_percent: 0,
-        allow_loopback_http_notify: true,
-    }
+    /// Keeps the application serving.
+    _app: common::TestApp,
 }
 
 fn settings() -> PaymentSettings {
@@ -169,125 +139,60 @@ fn settings() -> PaymentSettings {
     }
 }
 
+/// The whole application (its WeChat Pay sandbox mounted, as in the embedded mode), with a
+/// recording owner of `test_order` payments beside the orders module.
 async fn harness() -> Harness {
-    harness_with(true).await
+    let app = common::spawn_app(common::TestOptions {
+        payment: settings(),
+        start: Timestamp::parse("2026-11-29T04:00:00Z").unwrap(),
+        ..common::TestOptions::default()
+    })
+    .await;
+    let events = Arc::new(Recorder::default());
+    let service = app.kit().payments.clone();
+    service.register_events(BIZ, events.clone());
+    Harness {
+        clock: app.clock.clone(),
+        shared: Arc::new(app.clock.clone()),
+        sandbox: app.kit().pay_sandbox.clone(),
+        service,
+        store: app.store.clone(),
+        events,
+        base: app.base.clone(),
+        http: reqwest::Client::new(),
+        admin_password: app.initial_password.clone(),
+        _app: app,
+    }
 }
 
-async fn harness_with(payments_configured: bool) -> Harness {
-    let clock = ManualClock::new(Timestamp::parse("2026-11-29T04:00:00Z").unwrap());
-    let shared: SharedClock = Arc::new(clock.clone());
-    let sandbox = WechatPaySandbox::new(sandbox_config(), shared.clone()).unwrap();
-
-    // Bind first: the client's URLs need the port.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let client = WechatPayClient::new(
-        &WechatPayConfig {
-            mchid: MCHID.into(),
-            appid: APPID.into(),
-            merchant_serial_no: MERCHANT_SERIAL.into(),
-            merchant_private_key: PemSource::pem(MERCHANT_KEY),
-            apiv3_key: Secret::new(APIV3_KEY.into()),
-            wechatpay_public_key: Some(PemSource::pem(PLATFORM_PUBLIC_KEY)),
-            wechatpay_public_key_id: Some(PUBLIC_KEY_ID.into()),
-            platform_certificates: false,
-            notify_url: format!("{base}/api/v1/pay/wechat/notify"),
-            refund_notify_url: format!("{base}/api/v1/pay/wechat/refund-notify"),
-            base_url: format!("{base}{MOUNT_PATH}"),
-            http: HttpSettings {
-                // One request per call, so injected failures land where the test says.
-                max_retries: 0,
-                retry_backoff_ms: 1,
-                request_timeout_ms: 5_000,
-                ..HttpSettings::default()
-            },
-        },
-        shared.clone(),
-    )
-    .unwrap();
-    let client = Arc::new(client);
-
-    let dir = tempfile::tempdir().unwrap();
-    let backend = SqliteBackend::open(&SqliteOptions::new(dir.path().join("t.db"))).unwrap();
-    let store = Store::new(Arc::new(backend));
-    let service =
-        Arc::new(PaymentService::new(&store, client.clone(), shared.clone(), settings()).unwrap());
-    service.prepare().await.unwrap();
-    let events = Arc::new(Recorder::default());
-    service.register_events(BIZ, events.clone());
-
-    let auth = Arc::new(
-        AuthService::new(
-            store.clone(),
-            shared.clone(),
-            AuthConfig {
-                login_rate_per_minute: 0,
-                ..AuthConfig::default()
-            },
-            &Secret::new(vec![42u8; 64]),
+impl Harness {
+    /// A second WeChat Pay client like the application's (another server process's).
+    fn client(&self) -> Arc<WechatPayClient> {
+        Arc::new(
+            WechatPayClient::new(
+                &WechatPayConfig {
+                    mchid: MCHID.into(),
+                    appid: APPID.into(),
+                    merchant_serial_no: MERCHANT_SERIAL.into(),
+                    merchant_private_key: PemSource::pem(MERCHANT_KEY),
+                    apiv3_key: Secret::new(APIV3_KEY.into()),
+                    wechatpay_public_key: Some(PemSource::pem(PLATFORM_PUBLIC_KEY)),
+                    wechatpay_public_key_id: Some(PUBLIC_KEY_ID.into()),
+                    platform_certificates: false,
+                    notify_url: format!("{}/api/v1/pay/wechat/notify", self.base),
+                    refund_notify_url: format!("{}/api/v1/pay/wechat/refund-notify", self.base),
+                    base_url: format!("{}{MOUNT_PATH}", self.base),
+                    http: HttpSettings {
+                        max_retries: 0,
+                        retry_backoff_ms: 1,
+                        request_timeout_ms: 5_000,
+                        ..HttpSettings::default()
+                    },
+                },
+                self.shared.clone(),
+            )
+            .unwrap(),
         )
-        .unwrap(),
-    );
-    let admin_password = auth
-        .prepare()
-        .await
-        .unwrap()
-        .unwrap()
-        .password
-        .expose()
-        .clone();
-    actix_web::rt::spawn(auth.take_access_log_writer().unwrap().run());
-
-    // Never called here: mini-program login only needs somewhere to point.
-    let mini_program = topup_wechat::MiniProgramClient::new(
-        topup_wechat::MiniProgramConfig::new(
-            "wxunused",
-            Secret::new("unused".to_owned()),
-            "http://127.0.0.1:9",
-        ),
-        shared.clone(),
-    )
-    .unwrap();
-    let app_users = Arc::new(
-        topup_auth::AppUserService::new(
-            store.clone(),
-            shared.clone(),
-            topup_auth::AppUserConfig::default(),
-            &Secret::new(vec![42u8; 64]),
-            &topup_auth::generate_at_rest_key().unwrap(),
-            Arc::new(mini_program),
-        )
-        .unwrap(),
-    );
-
-    let mut state = AppState::new(store.clone(), shared.clone(), auth, app_users);
-    if payments_configured {
-        state = state.with_payments(service.clone());
-    }
-    let served = sandbox.clone();
-    let mounts: Vec<Mount> = vec![Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {
-        cfg.service(served.scope());
-    })];
-    let server = HttpServer::new(move || topup_api::app(state.clone(), mounts.clone()))
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
-    Harness {
-        clock,
-        shared,
-        sandbox,
-        client,
-        service,
-        store,
-        events,
-        base,
-        http: reqwest::Client::new(),
-        admin_password,
-        handle,
-        _dir: dir,
     }
 }
 
@@ -1075,8 +980,7 @@ async fn two_sync_workers_never_work_on_the_same_payment() {
     for no in &numbers {
         h.prepaid(no, 100).await;
     }
-    let other =
-        PaymentService::new(&h.store, h.client.clone(), h.shared.clone(), settings()).unwrap();
+    let other = PaymentService::new(&h.store, h.client(), h.shared.clone(), settings()).unwrap();
     other.register_events(BIZ, h.events.clone());
     h.advance(121);
     let (a, b) = tokio::join!(h.service.run_sync(), other.run_sync());
@@ -1142,14 +1046,6 @@ async fn payments_cannot_be_created_for_unknown_owners_or_reuse_numbers() {
         h.service.payments_of(BIZ, "o2").await.unwrap()[0].id,
         generated.id
     );
-}
-
-#[actix_web::test]
-async fn callbacks_answer_503_when_wechat_pay_is_not_configured() {
-    let h = harness_with(false).await;
-    let (status, body) = h.post(NOTIFY, b"{}".to_vec(), &[]).await;
-    assert_eq!(status, 503, "{body}");
-    assert_eq!(body["code"], "UNAVAILABLE");
 }
 
 impl Harness {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use actix_web::web;
 use topup_api::Mount;
 use topup_core::{Decimal, Secret, SharedClock};
+use topup_payment::HttpSettings;
 use topup_payment::{PemSource, WechatPayClient, WechatPayConfig};
 use topup_recharge::{ProviderConfig, ProviderRouter, ProvidersConfig};
 use topup_sandbox::reloadly::{ReloadlySandbox, ReloadlySandboxConfig};
@@ -17,12 +18,13 @@ use topup_sandbox::wechat_mp::{MiniProgramSandbox, MiniProgramSandboxConfig};
 use topup_sandbox::wechat_pay::{SandboxKeySet, WechatPaySandbox};
 use topup_wechat::{MiniProgramClient, MiniProgramConfig};
 
-use crate::ServerError;
+use crate::AppError;
 use crate::config::{Config, Mode};
 
 /// The mini-program app the embedded sandbox recognises.
 pub const SANDBOX_APP_ID: &str = "wx0000sandbox0000";
-const SANDBOX_APP_SECRET: &str = "sandbox-app-secret";
+/// Its secret (the embedded sandbox is no secret).
+pub const SANDBOX_APP_SECRET: &str = "sandbox-app-secret";
 /// The merchant number the embedded WeChat Pay sandbox recognises.
 pub const SANDBOX_MCHID: &str = "1900000109";
 const SANDBOX_PROVIDER_CLIENT_ID: &str = "sandbox-client-id";
@@ -35,12 +37,41 @@ pub struct Integrations {
     pub mini_program: Arc<MiniProgramClient>,
     pub wechat_pay: Arc<WechatPayClient>,
     pub recharge: Arc<ProviderRouter>,
-    /// The embedded WeChat Pay sandbox, whose notification loop the server runs.
-    pub wechat_pay_sandbox: Option<WechatPaySandbox>,
+    /// The in-process sandboxes, when this process serves them.
+    pub sandboxes: Option<Sandboxes>,
 }
 
-fn config_error(key: &str, cause: impl std::fmt::Display) -> ServerError {
-    ServerError::Config(format!("{key}: {cause}"))
+/// The in-process stand-ins for the outside world, for tests to inspect and steer.
+#[derive(Clone)]
+pub struct Sandboxes {
+    pub mini_program: MiniProgramSandbox,
+    /// Its notification loop runs with the other background work.
+    pub wechat_pay: WechatPaySandbox,
+    pub reloadly: ReloadlySandbox,
+}
+
+/// Adjustments of the in-process sandboxes and of our clients of them, for tests; every
+/// `None` keeps the embedded default.
+#[derive(Clone, Default)]
+pub struct SandboxTuning {
+    /// Fixed WeChat Pay keys instead of the ones generated into the data dir.
+    pub keys: Option<SandboxKeySet>,
+    /// How long the provider withholds a digit-5 answer (real time).
+    pub provider_hang: Option<Duration>,
+    /// Our provider client's read timeout.
+    pub provider_read_timeout_ms: Option<u64>,
+    /// How long after acceptance the WeChat Pay sandbox settles a refund (on the clock).
+    pub refund_delay_secs: Option<u64>,
+    /// Share of WeChat Pay notifications the sandbox sends twice.
+    pub duplicate_percent: Option<u8>,
+    /// Our WeChat Pay client's retries and timeouts.
+    pub wechat_pay_http: Option<HttpSettings>,
+    /// Where our mini-program client sends code2session (default: the mounted sandbox).
+    pub mini_program_base_url: Option<String>,
+}
+
+fn config_error(key: &str, cause: impl std::fmt::Display) -> AppError {
+    AppError::Config(format!("{key}: {cause}"))
 }
 
 /// `base_url` is where this server is reachable (notify URLs and the embedded sandboxes).
@@ -48,9 +79,10 @@ pub fn build(
     config: &Config,
     base_url: &str,
     clock: SharedClock,
-) -> Result<Integrations, ServerError> {
+    tuning: &SandboxTuning,
+) -> Result<Integrations, AppError> {
     match config.mode {
-        Mode::Embedded => embedded(config, base_url, clock),
+        Mode::Embedded => embedded(config, base_url, clock, tuning),
         Mode::Production => production(config, clock),
     }
 }
@@ -59,13 +91,14 @@ fn embedded(
     config: &Config,
     base_url: &str,
     clock: SharedClock,
-) -> Result<Integrations, ServerError> {
+    tuning: &SandboxTuning,
+) -> Result<Integrations, AppError> {
     let external = config
         .sandbox
         .external_url
         .as_deref()
         .map(|url| url.trim_end_matches('/'));
-    let (keys, mounts, wechat_pay_sandbox, sandbox_base) = match external {
+    let (keys, mounts, sandboxes, sandbox_base) = match external {
         Some(url) => {
             // Another process plays the outside world: only its merchant keys are needed.
             let keys_dir = config.sandbox.keys_dir.as_ref().ok_or_else(|| {
@@ -77,10 +110,13 @@ fn embedded(
             (keys, Vec::new(), None, url.to_owned())
         }
         None => {
-            let keys = SandboxKeySet::load_or_generate(&config.data_dir.join("secrets"))
-                .map_err(|e| config_error("wechat_pay (sandbox keys)", e))?;
-            let (mounts, pay_sandbox) = sandboxes(&keys, clock.clone())?;
-            (keys, mounts, Some(pay_sandbox), base_url.to_owned())
+            let keys = match &tuning.keys {
+                Some(keys) => keys.clone(),
+                None => SandboxKeySet::load_or_generate(&config.data_dir.join("secrets"))
+                    .map_err(|e| config_error("wechat_pay (sandbox keys)", e))?,
+            };
+            let (mounts, sandboxes) = sandboxes(&keys, clock.clone(), tuning)?;
+            (keys, mounts, Some(sandboxes), base_url.to_owned())
         }
     };
 
@@ -88,7 +124,10 @@ fn embedded(
         MiniProgramConfig::new(
             SANDBOX_APP_ID,
             Secret::new(SANDBOX_APP_SECRET.to_owned()),
-            format!("{sandbox_base}/sandbox/wechat"),
+            tuning
+                .mini_program_base_url
+                .clone()
+                .unwrap_or_else(|| format!("{sandbox_base}/sandbox/wechat")),
         ),
         clock.clone(),
     )
@@ -109,7 +148,7 @@ fn embedded(
         notify_url: format!("{base_url}/api/v1/pay/wechat/notify"),
         refund_notify_url: format!("{base_url}/api/v1/pay/wechat/refund-notify"),
         base_url: format!("{sandbox_base}/sandbox/wechat/pay"),
-        http: Default::default(),
+        http: tuning.wechat_pay_http.clone().unwrap_or_default(),
     };
     let wechat_pay = WechatPayClient::new(&pay_config, clock.clone())
         .map_err(|e| config_error("wechat_pay", e))?;
@@ -123,6 +162,9 @@ fn embedded(
         sandbox.auth_url = format!("{sandbox_base}/sandbox/reloadly/auth");
         sandbox.api_url = format!("{sandbox_base}/sandbox/reloadly/topups");
         sandbox.audience = Some(SANDBOX_PROVIDER_AUDIENCE.to_owned());
+        if let Some(timeout) = tuning.provider_read_timeout_ms {
+            sandbox.read_timeout_ms = timeout;
+        }
         ProvidersConfig {
             providers: vec![sandbox],
             circuit_breaker: config.recharge.circuit_breaker,
@@ -139,7 +181,7 @@ fn embedded(
         mini_program: Arc::new(mini_program),
         wechat_pay: Arc::new(wechat_pay),
         recharge: Arc::new(recharge),
-        wechat_pay_sandbox,
+        sandboxes,
     })
 }
 
@@ -148,12 +190,16 @@ fn embedded(
 fn sandboxes(
     keys: &SandboxKeySet,
     clock: SharedClock,
-) -> Result<(Vec<Mount>, WechatPaySandbox), ServerError> {
+    tuning: &SandboxTuning,
+) -> Result<(Vec<Mount>, Sandboxes), AppError> {
     let mut mounts: Vec<Mount> = Vec::new();
 
     let mut sandbox_config = keys.sandbox_config(SANDBOX_MCHID, SANDBOX_APP_ID);
     // Refunds settle quickly in the demo so the whole story is visible in a minute.
-    sandbox_config.refund_delay_secs = 5;
+    sandbox_config.refund_delay_secs = tuning.refund_delay_secs.unwrap_or(5);
+    if let Some(percent) = tuning.duplicate_percent {
+        sandbox_config.duplicate_percent = percent;
+    }
     let pay_sandbox = WechatPaySandbox::new(sandbox_config, clock.clone())
         .map_err(|e| config_error("wechat_pay (sandbox)", e))?;
     let served = pay_sandbox.clone();
@@ -166,28 +212,39 @@ fn sandboxes(
         MiniProgramSandboxConfig::new(SANDBOX_APP_ID, SANDBOX_APP_SECRET),
         clock.clone(),
     );
+    let served = mini_program_sandbox.clone();
     mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
-        let sandbox = mini_program_sandbox.clone();
+        let sandbox = served.clone();
         cfg.service(web::scope("/sandbox/wechat").configure(move |cfg| sandbox.configure(cfg)));
     }));
 
+    let defaults = ReloadlySandboxConfig::default();
     let provider_sandbox = ReloadlySandbox::new(ReloadlySandboxConfig {
         // A demo that can be load-tested without tripping the sandbox's own limits.
         rate_limit_per_second: 100_000,
         starting_balance: Decimal::new(100_000_000, 2),
+        hang: tuning.provider_hang.unwrap_or(defaults.hang),
         clock,
-        ..ReloadlySandboxConfig::default()
+        ..defaults
     });
+    let served = provider_sandbox.clone();
     mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
         cfg.service(
             web::scope("/sandbox/reloadly")
-                .configure(topup_sandbox::reloadly::configure(provider_sandbox.clone())),
+                .configure(topup_sandbox::reloadly::configure(served.clone())),
         );
     }));
-    Ok((mounts, pay_sandbox))
+    Ok((
+        mounts,
+        Sandboxes {
+            mini_program: mini_program_sandbox,
+            wechat_pay: pay_sandbox,
+            reloadly: provider_sandbox,
+        },
+    ))
 }
 
-fn refuse_sandbox(key: &str, url: &str) -> Result<(), ServerError> {
+fn refuse_sandbox(key: &str, url: &str) -> Result<(), AppError> {
     if url.contains("/sandbox/") || url.starts_with("http://") {
         return Err(config_error(
             key,
@@ -197,7 +254,7 @@ fn refuse_sandbox(key: &str, url: &str) -> Result<(), ServerError> {
     Ok(())
 }
 
-fn production(config: &Config, clock: SharedClock) -> Result<Integrations, ServerError> {
+fn production(config: &Config, clock: SharedClock) -> Result<Integrations, AppError> {
     let wechat = &config.wechat;
     if wechat.app_id.is_empty() || wechat.app_secret.expose().is_empty() {
         return Err(config_error(
@@ -243,7 +300,7 @@ fn production(config: &Config, clock: SharedClock) -> Result<Integrations, Serve
         mini_program: Arc::new(mini_program),
         wechat_pay: Arc::new(wechat_pay),
         recharge: Arc::new(recharge),
-        wechat_pay_sandbox: None,
+        sandboxes: None,
     })
 }
 

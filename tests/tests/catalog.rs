@@ -7,7 +7,7 @@ use topup_catalog::Catalog;
 use topup_core::ErrorCode;
 use topup_orders::PlanCatalog;
 
-mod common;
+use topup_tests as common;
 
 struct TestServer {
     // Keeps the server running.
@@ -109,7 +109,7 @@ async fn countries_plans_and_detection_for_the_mini_program() {
     assert_eq!(national["operator"], detected["operator"]);
 
     // What checkout gets through the orders port.
-    let port = topup_api::CatalogPlans(server.catalog.clone());
+    let port = topup_app::adapters::CatalogPlans(server.catalog.clone());
     let plan_id = items[0]["id"].as_str().unwrap();
     let checkout = port.checkout_plan(plan_id).await.unwrap().unwrap();
     assert_eq!(checkout.snapshot.plan_id, plan_id);

@@ -2,105 +2,63 @@
 
 use std::sync::Arc;
 
-use actix_web::{HttpServer, web};
+use actix_web::web;
 use serde::Deserialize;
-use serde_json::Value;
-use topup_api::{ApiError, AppState, Mount};
-use topup_core::{ErrorCode, SystemClock};
-use topup_store::{SqliteBackend, SqliteOptions, Store};
+use serde_json::{Value, json};
+use topup_api::ApiError;
+use topup_api::extract::{Json, Paging, Query};
+use topup_core::ErrorCode;
+use topup_tests as common;
 
 struct TestServer {
     base: String,
-    _dir: tempfile::TempDir,
-    handle: actix_web::dev::ServerHandle,
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        tokio::spawn(async move { handle.stop(false).await });
-    }
+    app: common::TestApp,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Echo {
     name: String,
 }
 
 #[derive(Deserialize)]
-struct Paging {
+#[serde(deny_unknown_fields)]
+struct Filter {
     #[allow(dead_code)]
-    page: u32,
+    min: Option<u32>,
 }
 
 /// Routes that exist only in this test, to exercise the shared extractor configuration.
 fn test_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/test/echo").route(web::post().to(
-        |body: web::Json<Echo>| async move { web::Json(serde_json::json!({"name": body.name})) },
-    )))
-    .service(web::resource("/test/query").route(
-        web::get().to(|_q: web::Query<Paging>| async move { web::Json(serde_json::json!({})) }),
-    ))
-    .service(
-        web::resource("/test/items/{n}").route(
-            web::get().to(|_n: web::Path<u32>| async move { web::Json(serde_json::json!({})) }),
+    cfg.service(
+        web::resource("/test/echo").route(
+            web::post().to(|body: Json<Echo>| async move { Json(json!({"name": body.name})) }),
         ),
     )
+    .service(web::resource("/test/query").route(
+        web::get().to(|paging: Paging, _q: Query<Filter>| async move {
+            Json(json!({"page": paging.page}))
+        }),
+    ))
+    .service(
+        web::resource("/test/items/{n}")
+            .route(web::get().to(|_n: web::Path<u32>| async move { Json(json!({})) })),
+    )
     .service(web::resource("/test/boom").route(web::get().to(|| async {
-        Err::<web::Json<Value>, _>(ApiError::internal("database password is hunter2"))
+        Err::<Json<Value>, _>(ApiError::internal("database password is hunter2"))
     })));
 }
 
 async fn start() -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let backend = SqliteBackend::open(&SqliteOptions::new(dir.path().join("t.db"))).unwrap();
-    let store = Store::new(Arc::new(backend));
-    let auth = topup_auth::AuthService::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        topup_auth::AuthConfig::default(),
-        &topup_core::Secret::new(vec![7u8; 32]),
-    )
-    .unwrap();
-    // Never called here: the login client only needs somewhere to point.
-    let mini_program = topup_wechat::MiniProgramClient::new(
-        topup_wechat::MiniProgramConfig::new(
-            "wxunused",
-            topup_core::Secret::new("unused".to_owned()),
-            "http://127.0.0.1:9",
-        ),
-        Arc::new(SystemClock),
-    )
-    .unwrap();
-    let app_users = topup_auth::AppUserService::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        topup_auth::AppUserConfig::default(),
-        &topup_core::Secret::new(vec![7u8; 32]),
-        &topup_auth::generate_at_rest_key().unwrap(),
-        Arc::new(mini_program),
-    )
-    .unwrap();
-    let mut state = AppState::new(
-        store,
-        Arc::new(SystemClock),
-        Arc::new(auth),
-        Arc::new(app_users),
-    );
-    state.max_json_bytes = 1024;
-    let mounts: Vec<Mount> = vec![Arc::new(test_routes)];
-    let server = HttpServer::new(move || topup_api::app(state.clone(), mounts.clone()))
-        .workers(1)
-        .bind(("127.0.0.1", 0))
-        .unwrap();
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    tokio::spawn(server);
+    let app = common::spawn_app(common::TestOptions {
+        mounts: vec![Arc::new(test_routes)],
+        max_json_bytes: 1024,
+        ..common::TestOptions::default()
+    })
+    .await;
     TestServer {
-        base: format!("http://{addr}"),
-        _dir: dir,
-        handle,
+        base: app.base.clone(),
+        app,
     }
 }
 
@@ -138,7 +96,7 @@ async fn health_and_readiness() {
         .unwrap();
     assert_eq!(ready.status(), 200);
     let ready: Value = ready.json().await.unwrap();
-    assert_eq!(ready["store"], "sqlite");
+    assert_eq!(ready["store"], server.app.store.kind());
 }
 
 #[actix_web::test]
@@ -147,7 +105,7 @@ async fn unknown_route_and_wrong_method_answer_the_envelope() {
     let client = reqwest::Client::new();
     let body = assert_envelope(
         client
-            .get(format!("{}/nope", server.base))
+            .get(format!("{}/api/v1/nope", server.base))
             .send()
             .await
             .unwrap(),
@@ -155,7 +113,7 @@ async fn unknown_route_and_wrong_method_answer_the_envelope() {
         ErrorCode::RouteNotFound,
     )
     .await;
-    assert!(body["message"].as_str().unwrap().contains("/nope"));
+    assert!(body["message"].as_str().unwrap().contains("/api/v1/nope"));
     assert_envelope(
         client
             .post(format!("{}/healthz", server.base))
@@ -173,7 +131,7 @@ async fn request_id_is_accepted_or_generated_and_echoed() {
     let server = start().await;
     let client = reqwest::Client::new();
     let given = client
-        .get(format!("{}/nope", server.base))
+        .get(format!("{}/api/v1/nope", server.base))
         .header("X-Request-Id", "trace-abc-123")
         .send()
         .await
@@ -219,17 +177,21 @@ async fn malformed_oversized_and_mistyped_bodies_are_refused() {
         ErrorCode::MalformedJson,
     )
     .await;
-    assert_envelope(
-        client
-            .post(&url)
-            .json(&serde_json::json!({"name": 5}))
-            .send()
-            .await
-            .unwrap(),
-        400,
-        ErrorCode::MalformedJson,
-    )
-    .await;
+    // A wrong type, a missing field and an unknown one name the field.
+    for (body, field, reason) in [
+        (json!({"name": 5}), "name", "invalid type"),
+        (json!({}), "name", "required"),
+        (json!({"name": "x", "nmae": "y"}), "nmae", "unknown field"),
+    ] {
+        let answer = assert_envelope(
+            client.post(&url).json(&body).send().await.unwrap(),
+            400,
+            ErrorCode::ValidationFailed,
+        )
+        .await;
+        let reasons = answer["details"]["fields"][field].as_array().unwrap();
+        assert!(reasons[0].as_str().unwrap().contains(reason), "{answer}");
+    }
     assert_envelope(
         client
             .post(&url)
@@ -259,26 +221,48 @@ async fn malformed_oversized_and_mistyped_bodies_are_refused() {
 async fn bad_query_and_path_values_are_refused() {
     let server = start().await;
     let client = reqwest::Client::new();
-    assert_envelope(
-        client
-            .get(format!("{}/test/query?page=abc", server.base))
-            .send()
-            .await
-            .unwrap(),
-        400,
-        ErrorCode::InvalidQuery,
-    )
-    .await;
-    assert_envelope(
+    for (query, field) in [
+        ("page=abc", "page"),
+        ("page=-1", "page"),
+        ("page_size=1000", "page_size"),
+        ("min=ten", "min"),
+        ("colour=red", "colour"),
+    ] {
+        let answer = assert_envelope(
+            client
+                .get(format!("{}/test/query?{query}", server.base))
+                .send()
+                .await
+                .unwrap(),
+            400,
+            ErrorCode::ValidationFailed,
+        )
+        .await;
+        assert!(
+            answer["details"]["fields"][field].is_array(),
+            "{query}: {answer}"
+        );
+    }
+    let fine: Value = client
+        .get(format!("{}/test/query?page=3&min=2", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fine["page"], 3);
+    let answer = assert_envelope(
         client
             .get(format!("{}/test/items/not-a-number", server.base))
             .send()
             .await
             .unwrap(),
         400,
-        ErrorCode::InvalidPath,
+        ErrorCode::ValidationFailed,
     )
     .await;
+    assert!(answer["details"]["fields"]["n"].is_array(), "{answer}");
 }
 
 #[actix_web::test]
@@ -308,7 +292,7 @@ async fn metrics_count_requests_by_route_template_and_status() {
         .await
         .unwrap();
     client
-        .get(format!("{}/nope/1", server.base))
+        .get(format!("{}/api/v1/nope/1", server.base))
         .send()
         .await
         .unwrap();

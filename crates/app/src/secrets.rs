@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use topup_auth::InitialAdmin;
 use topup_core::Secret;
 
-use crate::ServerError;
+use crate::AppError;
 
-fn secret_error(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
-    move |cause| ServerError::Secret {
+fn secret_error(path: &Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
+    move |cause| AppError::Secret {
         path: path.display().to_string(),
         cause,
     }
@@ -28,7 +28,7 @@ fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     options.open(path)
 }
 
-fn private_dir(path: &Path) -> Result<(), ServerError> {
+fn private_dir(path: &Path) -> Result<(), AppError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -48,9 +48,9 @@ pub fn jwt_key_path(data_dir: &Path) -> PathBuf {
 fn load_or_create_key(
     path: &Path,
     what: &str,
-    generate: impl FnOnce() -> Result<Secret<Vec<u8>>, ServerError>,
+    generate: impl FnOnce() -> Result<Secret<Vec<u8>>, AppError>,
     check: impl FnOnce(usize) -> Option<String>,
-) -> Result<Secret<Vec<u8>>, ServerError> {
+) -> Result<Secret<Vec<u8>>, AppError> {
     if let Some(dir) = path.parent() {
         private_dir(dir)?;
     }
@@ -69,7 +69,7 @@ fn load_or_create_key(
                 .and_then(|mut file| file.read_to_end(&mut bytes))
                 .map_err(secret_error(path))?;
             if let Some(problem) = check(bytes.len()) {
-                return Err(ServerError::Config(format!(
+                return Err(AppError::Config(format!(
                     "{} holds {} bytes; {problem}",
                     path.display(),
                     bytes.len()
@@ -84,7 +84,7 @@ fn load_or_create_key(
 /// The HS256 signing key for staff access tokens and app tokens: read from
 /// `<data-dir>/secrets/jwt.key`, or generated there (mode 0600) on first start, so tokens
 /// survive restarts.
-pub fn load_or_create_jwt_key(data_dir: &Path) -> Result<Secret<Vec<u8>>, ServerError> {
+pub fn load_or_create_jwt_key(data_dir: &Path) -> Result<Secret<Vec<u8>>, AppError> {
     load_or_create_key(
         &jwt_key_path(data_dir),
         "JWT signing key",
@@ -104,7 +104,7 @@ pub fn at_rest_key_path(data_dir: &Path) -> PathBuf {
 /// The AES-256-GCM key that encrypts secrets stored in documents (WeChat session keys):
 /// read from `<data-dir>/secrets/at-rest.key`, or generated there (mode 0600) on first
 /// start. Losing it makes those values unreadable; back it up with the database.
-pub fn load_or_create_at_rest_key(data_dir: &Path) -> Result<Secret<Vec<u8>>, ServerError> {
+pub fn load_or_create_at_rest_key(data_dir: &Path) -> Result<Secret<Vec<u8>>, AppError> {
     load_or_create_key(
         &at_rest_key_path(data_dir),
         "at-rest encryption key",
@@ -126,7 +126,7 @@ pub fn initial_password_path(data_dir: &Path) -> PathBuf {
 
 /// Writes the first administrator's password to `<data-dir>/initial-admin-password`
 /// (mode 0600, replacing a stale one) and prints it once to the console.
-pub fn publish_initial_admin(data_dir: &Path, admin: &InitialAdmin) -> Result<(), ServerError> {
+pub fn publish_initial_admin(data_dir: &Path, admin: &InitialAdmin) -> Result<(), AppError> {
     let path = initial_password_path(data_dir);
     match std::fs::remove_file(&path) {
         Ok(()) => {}

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use topup_tests as common;
 
 use chrono::TimeDelta;
 use common::{ADMIN_PASSWORD, eventually, start, start_with, status_and_body, test_config};

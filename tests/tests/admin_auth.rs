@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use topup_tests as common;
 
 use chrono::TimeDelta;
 use common::{ADMIN_PASSWORD, STAFF_PASSWORD, start, start_with, status_and_body, test_config};
@@ -436,7 +436,11 @@ async fn bad_input_is_refused_per_field_and_writes_nothing() {
     let (status, _) = status_and_body(app.get("/users?page_size=1000", &admin).await).await;
     assert_eq!(status, 400);
     let (status, body) = status_and_body(app.get("/users/not-a-ulid", &admin).await).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_PATH")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("VALIDATION_FAILED"))
+    );
+    assert!(body["details"]["fields"]["id"].is_array(), "{body}");
     let (_, roles) = status_and_body(app.get("/roles", &admin).await).await;
     assert_eq!(roles["total"], 1, "nothing written");
 }

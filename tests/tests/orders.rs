@@ -6,7 +6,7 @@
 //! is moved, so nothing waits on real time except the provider's read timeout.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use topup_tests as common;
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -888,9 +888,9 @@ async fn bad_checkouts_are_refused_with_their_code_and_create_nothing() {
         (
             json!({"plan_id": plan_id, "phone": phone, "surprise": true}),
             400,
-            "MALFORMED_JSON",
+            "VALIDATION_FAILED",
         ),
-        (json!({"phone": phone}), 400, "MALFORMED_JSON"),
+        (json!({"phone": phone}), 400, "VALIDATION_FAILED"),
     ];
     for (body, status, code) in refused {
         let before = shop.counts().await;

@@ -1,0 +1,11 @@
+//! The ports one domain declares, filled with another domain's service. Orders declare what
+//! they need (`topup_orders::{PlanCatalog, Blocklist, PaymentPort}`); these adapters connect
+//! them to the catalog, the app users' blacklist and WeChat Pay, and carry the policy that
+//! belongs to the connection (a paid payment is never closed; checkout proceeds when operator
+//! detection fails).
+
+mod catalog;
+mod orders;
+
+pub use catalog::CatalogPlans;
+pub use orders::{BIZ_TYPE, OrderPaymentEvents, UserBlocklist, WechatPayments};

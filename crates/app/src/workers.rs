@@ -1,0 +1,76 @@
+//! The background loops of a serving process. Each is a thin timer around a method the tests
+//! call directly (`OrderEngine::run_once`, `PaymentService::run_sync`, `Catalog::sync`, …).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use topup_api::AppState;
+use topup_orders::OrderEngine;
+
+use crate::application::PURGE_EVERY;
+use crate::config::Config;
+use crate::integrations::{SANDBOX_DELIVERY_PERIOD, Sandboxes};
+
+/// Starts every loop; the caller aborts them when the server stops.
+pub fn spawn_all(
+    config: &Config,
+    state: &AppState,
+    engine: Arc<OrderEngine>,
+    sandboxes: Option<&Sandboxes>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    tasks.push(state.payments.spawn_sync_loop());
+    // The first catalog sync may call the in-process sandbox over HTTP: the server already
+    // accepts connections when this runs. It syncs at once when the catalog never synced.
+    tasks.extend(state.catalog.spawn_background());
+    tasks.push(spawn_order_worker(
+        engine,
+        Duration::from_secs(config.orders.worker_period_seconds.max(1)),
+    ));
+    let auth = Arc::clone(&state.auth);
+    let app_users = Arc::clone(&state.app_users);
+    tasks.push(tokio::spawn(async move {
+        let mut every = tokio::time::interval(PURGE_EVERY);
+        loop {
+            every.tick().await;
+            match auth.purge().await {
+                Ok(report) => tracing::debug!(?report, "purged expired staff records"),
+                Err(error) => tracing::warn!(%error, "purge of expired staff records failed"),
+            }
+            app_users.forget_idle_addresses();
+        }
+    }));
+    if let Some(sandboxes) = sandboxes {
+        tasks.push(
+            sandboxes
+                .wechat_pay
+                .spawn_delivery_loop(SANDBOX_DELIVERY_PERIOD),
+        );
+    }
+    tasks
+}
+
+/// Drives due orders every `period` until the process stops.
+pub fn spawn_order_worker(
+    engine: Arc<OrderEngine>,
+    period: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(period);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            // Keep going while there is work, then wait for the next tick.
+            loop {
+                match engine.run_once().await {
+                    Ok(0) => break,
+                    Ok(_) => continue,
+                    Err(error) => {
+                        tracing::warn!(%error, "order worker pass failed");
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
