@@ -158,7 +158,8 @@ impl Shop {
         assert_eq!(order["plan"]["plan_id"], plan["id"]);
         assert_eq!(order["total"], plan["price"], "charged the listed price");
         let pay_params = body["pay_params"].clone();
-        // What `wx.requestPayment` gets verifies with the merchant key (PROTOCOLS A4).
+        // What `wx.requestPayment` gets verifies with the merchant key
+        // (`docs/protocols.md#jsapi-and-paysign`).
         let message = pay_sign_message(
             common::WX_APP_ID,
             pay_params["timeStamp"].as_str().unwrap(),
@@ -342,7 +343,7 @@ fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str) {
     );
 }
 
-// 1. One end-to-end purchase per sandbox outcome (PROTOCOLS §D).
+// 1. One end-to-end purchase per sandbox outcome (`docs/protocols.md#sandbox-outcomes`).
 
 #[actix_web::test]
 async fn digit_0_is_recharged_exactly_once() {

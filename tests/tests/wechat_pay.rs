@@ -342,7 +342,8 @@ async fn a_payment_succeeds_once_despite_a_duplicate_notification_and_keeps_both
     assert_eq!(created.expires_at, h.now().plus(TimeDelta::minutes(15)));
 
     let params = h.service.prepay("T2026112900001").await.unwrap();
-    // What the mini-program gets verifies with the merchant public key (A4).
+    // What the mini-program gets verifies with the merchant public key
+    // (`docs/protocols.md#jsapi-and-paysign`).
     let message = pay_sign_message(
         APPID,
         &params.time_stamp,

@@ -1,10 +1,10 @@
-//! Staff identity and role-based access control for the admin console (DESIGN §6, §7):
-//! staff users with argon2id passwords, roles holding `module:resource:action` permission
-//! codes, the menu/permission tree the SPA renders, revocable sessions (short JWTs naming a
-//! stored session + rotating refresh tokens), lockout and a per-address login limit, and the
-//! login, operation and access logs. Also the mini-program's end users ([`app_users`]):
-//! silent login through WeChat's code2session, profile, saved numbers, the blacklist and
-//! visitor days. No HTTP here: `topup-api` maps this to routes.
+//! Staff identity and role-based access control for the admin console
+//! (`docs/architecture.md#api-conventions`, `#money-rules`): staff users with argon2id passwords,
+//! roles holding `module:resource:action` permission codes, the menu/permission tree the SPA
+//! renders, revocable sessions (short JWTs naming a stored session + rotating refresh tokens),
+//! lockout and a per-address login limit, and the login, operation and access logs. Also the
+//! mini-program's end users ([`app_users`]): silent login through WeChat's code2session, profile,
+//! saved numbers, the blacklist and visitor days. No HTTP here: `topup-api` maps this to routes.
 
 pub mod app_users;
 mod at_rest;

@@ -1,5 +1,6 @@
-//! The top-up order (DESIGN §3, §7): checkout, one state machine, and the workers that drive
-//! it from payment to recharge to refund, exactly once whatever crashes in between.
+//! The top-up order (`docs/architecture.md#storage`, `#money-rules`): checkout, one state machine,
+//! and the workers that drive it from payment to recharge to refund, exactly once whatever crashes
+//! in between.
 
 mod config;
 mod engine;

@@ -1,5 +1,5 @@
-//! The order document: one unit of consistency that carries its own whole story — state,
-//! price lines, payment, every recharge attempt, refunds and a timeline (DESIGN §3).
+//! The order document: one unit of consistency that carries its own whole story — state, price
+//! lines, payment, every recharge attempt, refunds and a timeline (`docs/architecture.md#storage`).
 
 use serde::{Deserialize, Serialize};
 use topup_core::{CountryCode, Money, Timestamp};

@@ -1,4 +1,5 @@
-//! The APIv3 HTTP client: every request signed (A1), every response verified (A2).
+//! The APIv3 HTTP client: every request signed (`docs/protocols.md#signing-requests`), every
+//! response verified (`docs/protocols.md#verifying-responses-and-callbacks`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -189,7 +190,8 @@ impl WechatPayClient {
         Ok(answer.prepay_id)
     }
 
-    /// The parameters for `wx.requestPayment` (A4), signed with the merchant key.
+    /// The parameters for `wx.requestPayment` (`docs/protocols.md#jsapi-and-paysign`), signed
+    /// with the merchant key.
     pub fn request_payment_params(
         &self,
         prepay_id: &str,
@@ -265,8 +267,8 @@ impl WechatPayClient {
         self.call_json(Method::GET, &path, None::<&()>).await
     }
 
-    /// Verifies a callback and decrypts it (A2, A3). `raw_body` must be the bytes as
-    /// received. On an unknown certificate serial, certificates are downloaded once.
+    /// Verifies a callback and decrypts it (`docs/protocols.md#callbacks`). `raw_body` must be the
+    /// bytes as received. On an unknown certificate serial, certificates are downloaded once.
     pub async fn verify_notification(
         &self,
         headers: &WechatPayHeaders,
@@ -355,7 +357,8 @@ impl WechatPayClient {
         }
     }
 
-    /// A2 with one certificate download on an unknown certificate serial.
+    /// Verification (`docs/protocols.md#verifying-responses-and-callbacks`) with one
+    /// certificate download on an unknown certificate serial.
     async fn verify_signed(
         &self,
         headers: &WechatPayHeaders,

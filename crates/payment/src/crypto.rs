@@ -150,7 +150,8 @@ impl ApiV3Key {
     }
 }
 
-/// The A1 message: `METHOD\nPATH_WITH_QUERY\nTIMESTAMP\nNONCE\nBODY\n`.
+/// The signed request message (`docs/protocols.md#signing-requests`):
+/// `METHOD\nPATH_WITH_QUERY\nTIMESTAMP\nNONCE\nBODY\n`.
 pub fn request_message(
     method: &str,
     path_and_query: &str,
@@ -172,7 +173,9 @@ pub fn request_message(
     message
 }
 
-/// The A2 message over a response or callback: `TIMESTAMP\nNONCE\nRAW_BODY\n`.
+/// The signed message of a response or callback
+/// (`docs/protocols.md#verifying-responses-and-callbacks`):
+/// `TIMESTAMP\nNONCE\nRAW_BODY\n`.
 pub fn response_message(timestamp: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
     let mut message = Vec::with_capacity(body.len() + timestamp.len() + nonce.len() + 3);
     message.extend_from_slice(timestamp.as_bytes());

@@ -1,6 +1,6 @@
 //! WeChat Pay APIv3 for a direct merchant selling in a mini-program (JSAPI payments).
 //!
-//! - [`WechatPayClient`]: signs every request (A1), verifies every response (A2) with the
+//! - [`WechatPayClient`]: signs every request, verifies every response with the
 //!   WeChat Pay public key and/or platform certificates, places JSAPI orders, builds
 //!   `wx.requestPayment` parameters, queries, closes, refunds.
 //! - [`WechatPayClient::verify_notification`] / [`verify_and_decrypt_notification`]: the

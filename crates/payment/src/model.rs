@@ -22,7 +22,8 @@ pub struct JsapiOrder {
     pub attach: Option<String>,
 }
 
-/// What `wx.requestPayment` needs (A4); serialises with the mini-program's field names.
+/// What `wx.requestPayment` needs (`docs/protocols.md#jsapi-and-paysign`); serialises with the
+/// mini-program's field names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestPaymentParams {
@@ -121,7 +122,8 @@ pub struct ExpectedPayment<'a> {
 }
 
 impl Transaction {
-    /// Checks mchid, appid, out_trade_no and amount.total against our own record (A3).
+    /// Checks mchid, appid, out_trade_no and amount.total against our own record
+    /// (`docs/protocols.md#callbacks`).
     pub fn ensure_matches(&self, expected: &ExpectedPayment<'_>) -> Result<(), PaymentError> {
         if self.mchid != expected.mchid {
             return Err(PaymentError::Mismatch { field: "mchid" });

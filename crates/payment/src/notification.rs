@@ -1,4 +1,5 @@
-//! Payment and refund notifications (A3): verified over the raw body, then decrypted.
+//! Payment and refund notifications (`docs/protocols.md#callbacks`): verified over the raw
+//! body, then decrypted.
 
 use serde::Deserialize;
 use topup_core::Timestamp;

@@ -1,4 +1,5 @@
-//! WeChat Pay's verification keys, by serial, and the A2 check of a signed message.
+//! WeChat Pay's verification keys, by serial, and the check of a signed message
+//! (`docs/protocols.md#verifying-responses-and-callbacks`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -77,7 +78,7 @@ impl PlatformKeys {
         serials
     }
 
-    /// A2: timestamp window first, then the signature with the key named by the serial.
+    /// Timestamp window first, then the signature with the key named by the serial.
     pub fn verify(
         &self,
         headers: &WechatPayHeaders,

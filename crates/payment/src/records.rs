@@ -1,5 +1,6 @@
-//! Payments, refunds and alerts as documents of their own (DESIGN §3). A payment belongs to
-//! something being bought, named by `biz_type` + `biz_id`; this crate never knows what that is.
+//! Payments, refunds and alerts as documents of their own (`docs/architecture.md#storage`). A
+//! payment belongs to something being bought, named by `biz_type` + `biz_id`; this crate never
+//! knows what that is.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,5 +1,5 @@
-//! PROTOCOLS §A6: the official documentation's examples, byte for byte, plus the ways a
-//! signed message must be refused.
+//! `docs/protocols.md#published-test-vectors`: the official documentation's examples, byte for
+//! byte, plus the ways a signed message must be refused.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use base64::Engine;
@@ -108,7 +108,7 @@ fn keys_that_are_not_rsa_pem_are_refused() {
     assert!(SignatureVerifier::from_spki_pem(DOC_KEY_PKCS8).is_err());
 }
 
-// --- A2 over a signed callback ---------------------------------------------------------
+// --- a signed callback: verification (docs/protocols.md#verifying-responses-and-callbacks) ---
 
 const APIV3_KEY: &str = "0123456789abcdefghijklmnopqrstuv";
 const SERIAL: &str = "PUB_KEY_ID_0114232134912410000000000000";

@@ -16,7 +16,8 @@ pub trait Document: Serialize + DeserializeOwned + Send + Sync + 'static {
     const COLLECTION: &'static str;
 }
 
-/// Who holds a document for work, and until when (DESIGN §3: workers claim due documents).
+/// Who holds a document for work, and until when (workers claim due documents:
+/// `docs/architecture.md#storage`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
     pub owner: String,

@@ -1,5 +1,6 @@
-//! The document-store port (DESIGN §3): collections of serde documents with typed filters,
-//! compare-and-set updates, guarded increments, unique indexes, grouped sums and leases.
+//! The document-store port (`docs/architecture.md#storage`): collections of serde documents with
+//! typed filters, compare-and-set updates, guarded increments, unique indexes, grouped sums and
+//! leases.
 //!
 //! Domain crates use [`Store`] and [`Collection`]; only the server names a concrete backend:
 //! [`SqliteBackend`] (embedded, the default) or [`MongoBackend`] (scale-out).

@@ -36,7 +36,8 @@ const DUPLICATE_KEY_CODES: [i32; 3] = [11000, 11001, 12582];
 /// already exists with another definition.
 const INDEX_CONFLICT_CODES: [i32; 2] = [85, 86];
 
-/// The MongoDB backend (DESIGN §3). Cheap to clone: clones share the driver's connection pool.
+/// The MongoDB backend (`docs/architecture.md#storage`). Cheap to clone: clones share the
+/// driver's connection pool.
 ///
 /// Connect with [`MongoBackend::connect`] and a `mongodb://` URL whose path names the
 /// database. `mongodb+srv://` URLs are not supported: the driver is built without its DNS

@@ -1,5 +1,5 @@
-//! WeChat mini-program server APIs (PROTOCOLS §B): exchanging a `wx.login()` code for the
-//! user's openid, and the app's access token, cached and refreshed early.
+//! WeChat mini-program server APIs (`docs/protocols.md#mini-program`): exchanging a `wx.login()`
+//! code for the user's openid, and the app's access token, cached and refreshed early.
 
 use std::time::Duration;
 

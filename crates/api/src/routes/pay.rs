@@ -1,5 +1,6 @@
-//! WeChat Pay callbacks (PROTOCOLS A2, A3). The body is taken as raw bytes: the signature
-//! covers exactly what was sent, so nothing is parsed before it is verified.
+//! WeChat Pay callbacks (`docs/protocols.md#verifying-responses-and-callbacks`, `#callbacks`). The
+//! body is taken as raw bytes: the signature covers exactly what was sent, so nothing is parsed
+//! before it is verified.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use topup_payment::{PaymentError, WechatPayHeaders};

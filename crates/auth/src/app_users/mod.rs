@@ -1,6 +1,6 @@
-//! Mini-program users (DESIGN §1, PROTOCOLS §B): silent login by exchanging a `wx.login()`
-//! code with WeChat, the app token, profile and saved numbers, the blacklist (phone, openid,
-//! address) and the per-day visitor records the dashboard counts.
+//! Mini-program users (`docs/architecture.md#overview`, `docs/protocols.md#mini-program`): silent
+//! login by exchanging a `wx.login()` code with WeChat, the app token, profile and saved numbers,
+//! the blacklist (phone, openid, address) and the per-day visitor records the dashboard counts.
 //!
 //! Every app request goes through [`AppUserService::authenticate`], which reads the user's
 //! status and the openid blacklist fresh, so disabling or blacklisting applies to the very

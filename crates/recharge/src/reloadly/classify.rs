@@ -1,4 +1,4 @@
-//! Reloadly's answers mapped to outcome classes (PROTOCOLS §C).
+//! Reloadly's answers mapped to outcome classes (`docs/protocols.md#outcome-classification`).
 
 use crate::TopupOutcome;
 

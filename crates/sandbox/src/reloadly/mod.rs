@@ -1,8 +1,8 @@
 //! A stand-in for Reloadly's Airtime API: the auth host's `POST /oauth/token` and the topups
 //! host's catalog, top-up, status, report and balance endpoints, with Reloadly's paths, headers,
-//! JSON shapes and error bodies. Outcomes follow the phone number (PROTOCOLS §D): the last
-//! digit picks the outcome, the digit before it the delay (0 none, 1 ≈ 2 s, 2 ≈ 20 s of
-//! PROCESSING), measured on the injected clock.
+//! JSON shapes and error bodies. Outcomes follow the phone number
+//! (`docs/protocols.md#sandbox-outcomes`): the last digit picks the outcome, the digit before
+//! it the delay (0 none, 1 ≈ 2 s, 2 ≈ 20 s of PROCESSING), measured on the injected clock.
 //!
 //! Mount it with [`configure`] inside a scope; the two hosts become path prefixes:
 //! `{scope}/auth/oauth/token` and `{scope}/topups/...` (so a top-up is

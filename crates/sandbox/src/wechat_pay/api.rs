@@ -1,5 +1,6 @@
-//! The HTTP face of the sandbox: request authentication (A1 from the receiving side),
-//! signed answers (A2 from the sending side), WeChat's error shape.
+//! The HTTP face of the sandbox: request authentication (`docs/protocols.md#signing-requests`
+//! from the receiving side), signed answers (`#verifying-responses-and-callbacks` from the
+//! sending side), WeChat's error shape.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};

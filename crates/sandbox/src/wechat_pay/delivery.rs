@@ -11,7 +11,8 @@ use topup_core::Timestamp;
 use super::crypto::{random_alphanumeric, random_bytes};
 use super::{Inner, WechatPaySandboxError, lock};
 
-/// Waits after the 1st, 2nd, … failed attempt (A3); after the last one WeChat gives up.
+/// Waits after the 1st, 2nd, … failed attempt (`docs/protocols.md#callbacks`); after the last
+/// one WeChat gives up.
 const RETRY_DELAYS: [TimeDelta; 15] = [
     TimeDelta::seconds(15),
     TimeDelta::seconds(15),
@@ -186,7 +187,8 @@ impl Inner {
         ])
     }
 
-    /// One signed POST; true when answered 200 or 204 (A3's success answers).
+    /// One signed POST; true when answered 200 or 204 (the success answers of
+    /// `docs/protocols.md#callbacks`).
     async fn post(&self, url: &str, body: &Arc<Vec<u8>>) -> bool {
         let Ok(headers) = self.notification_headers(body) else {
             return false;

@@ -1,7 +1,7 @@
-//! A WeChat Pay APIv3 stand-in that speaks the protocol as WeChat does (PROTOCOLS §A): it
-//! checks our request signatures with the merchant public key, signs its answers with its
-//! own platform key, tracks orders and refunds, and delivers encrypted, signed
-//! notifications on WeChat's retry schedule, duplicates included.
+//! A WeChat Pay APIv3 stand-in that speaks the protocol as WeChat does
+//! (`docs/protocols.md#wechat-pay`): it checks our request signatures with the merchant public key,
+//! signs its answers with its own platform key, tracks orders and refunds, and delivers encrypted,
+//! signed notifications on WeChat's retry schedule, duplicates included.
 //!
 //! Mount [`WechatPaySandbox::scope`] in the actix `App` (it lives under [`MOUNT_PATH`]) and
 //! point the merchant client's `base_url` at `http://<host>:<port>/sandbox/wechat/pay`.
