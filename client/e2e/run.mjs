@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
+import os, { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
@@ -226,6 +226,7 @@ async function main() {
     const cdp = await context.newCDPSession(page)
     await cdp.send('Network.enable')
     await cdp.send('Network.setCacheDisabled', { cacheDisabled: true })
+    await cdp.send('Performance.enable')
     let bytes = 0
     const perUrl = new Map()
     cdp.on('Network.responseReceived', (e) => perUrl.set(e.requestId, e.response.url))
@@ -246,6 +247,12 @@ async function main() {
       return { domInteractive: Math.round(n.domInteractive), load: Math.round(n.loadEventEnd) }
     })
     metrics.domInteractiveMs = nav.domInteractive
+    // CPU time the page spent, apart from waiting: telling on a busy machine.
+    const perf = Object.fromEntries(
+      (await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]),
+    )
+    metrics.taskMs = Math.round((perf.TaskDuration ?? 0) * 1000)
+    metrics.load = loadavg()[0].toFixed(1)
     await cdp.send('Network.setCacheDisabled', { cacheDisabled: false })
     await cdp.detach()
     // Silent login happened: the sandbox openid is kept for this browser.
@@ -390,9 +397,14 @@ async function main() {
 
   log(
     `H5 first screen: ${metrics.firstScreenBytes} bytes transferred (${(metrics.firstScreenBytes / 1024).toFixed(1)} KB, target ≤ 300 KB); ` +
-      `time to interactive ${metrics.ttiMs} ms (target ≤ 1000 ms; domInteractive ${metrics.domInteractiveMs} ms); ` +
+      `time to interactive ${metrics.ttiMs} ms (target ≤ 1000 ms; domInteractive ${metrics.domInteractiveMs} ms, ` +
+      `renderer main-thread busy ${metrics.taskMs} ms; load average ${metrics.load} on ${navigatorCpus()} CPUs); ` +
       `refund reason: ${metrics.refundReason ?? 'n/a'}; held order: ${metrics.held ?? 'n/a'}`,
   )
+}
+
+function navigatorCpus() {
+  return os.cpus().length
 }
 
 let fatal

@@ -1,6 +1,6 @@
 // A small static server for the H5 build under /h5/ that proxies /api and /sandbox to a
 // topup server: how the embedded server serves the client, for servers that do not yet.
-import { createReadStream, existsSync, statSync } from 'node:fs'
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 import zlib from 'node:zlib'
@@ -17,6 +17,17 @@ const TYPES = {
   '.ttf': 'font/ttf',
 }
 const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.json', '.svg'])
+
+// Compressed once per file, as a server with precompressed assets would.
+const gzipped = new Map()
+function gzipOf(file) {
+  let body = gzipped.get(file)
+  if (!body) {
+    body = zlib.gzipSync(readFileSync(file), { level: 9 })
+    gzipped.set(file, body)
+  }
+  return body
+}
 
 export function startStatic({ dir, apiPort, port = 0 }) {
   const server = http.createServer((req, res) => {
@@ -60,8 +71,14 @@ export function startStatic({ dir, apiPort, port = 0 }) {
     }
     const gzip = COMPRESSIBLE.has(ext) && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')
     if (gzip) {
-      res.writeHead(200, { ...headers, 'content-encoding': 'gzip', vary: 'accept-encoding' })
-      createReadStream(file).pipe(zlib.createGzip({ level: 9 })).pipe(res)
+      const body = gzipOf(file)
+      res.writeHead(200, {
+        ...headers,
+        'content-encoding': 'gzip',
+        'content-length': body.length,
+        vary: 'accept-encoding',
+      })
+      res.end(body)
     } else {
       res.writeHead(200, headers)
       createReadStream(file).pipe(res)
