@@ -1,0 +1,57 @@
+import type { AppOrder, OrderState } from '../api/types'
+import type { MessageKey } from '../i18n'
+
+/** States after which the order no longer changes by itself. */
+const FINAL: ReadonlySet<OrderState> = new Set<OrderState>(['succeeded', 'refunded', 'closed'])
+
+export function isFinal(order: AppOrder): boolean {
+  return FINAL.has(order.state)
+}
+
+/** Held for staff (the provider's wallet or credentials): shown as "delayed". */
+export function isHeld(order: AppOrder): boolean {
+  return Boolean(order.hold) && !isFinal(order)
+}
+
+export type Phase = 'unpaid' | 'processing' | 'delayed' | 'succeeded' | 'refunding' | 'refunded' | 'closed'
+
+export function phaseOf(order: AppOrder): Phase {
+  if (isHeld(order)) return 'delayed'
+  switch (order.state) {
+    case 'awaiting_payment':
+      return 'unpaid'
+    case 'paid':
+    case 'recharging':
+      return 'processing'
+    case 'succeeded':
+      return 'succeeded'
+    case 'failed':
+    case 'refunding':
+      return 'refunding'
+    case 'refunded':
+      return 'refunded'
+    case 'closed':
+      return 'closed'
+  }
+}
+
+export const STATE_KEYS: Record<OrderState, MessageKey> = {
+  awaiting_payment: 'state.awaiting_payment',
+  paid: 'state.paid',
+  recharging: 'state.recharging',
+  succeeded: 'state.succeeded',
+  failed: 'state.failed',
+  refunding: 'state.refunding',
+  refunded: 'state.refunded',
+  closed: 'state.closed',
+}
+
+/** Why the money went back, from the order's timeline when it carries one. */
+export function refundReason(order: AppOrder): string | undefined {
+  const events = [...(order.timeline ?? [])].reverse()
+  const failed =
+    events.find((e) => e.what === 'recharge failed') ??
+    events.find((e) => /fail|declin/i.test(e.what))
+  if (!failed) return undefined
+  return failed.detail ? `${failed.what}: ${failed.detail}` : failed.what
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest'
+import type { AppOrder } from '../src/api/types'
+import { isFinal, phaseOf, refundReason } from '../src/utils/orders'
+
+function order(patch: Partial<AppOrder>): AppOrder {
+  return {
+    order_no: '01',
+    state: 'recharging',
+    phone: '+639171234500',
+    plan: { plan_id: 'p', kind: 'airtime', country: 'PH', operator_name: 'Globe', title: 'PHP 58.12' },
+    price_lines: [],
+    total: { amount: 770, currency: 'CNY' },
+    created_at: '2026-12-05T00:00:00Z',
+    pay_deadline: '2026-12-05T00:15:00Z',
+    refunds: [],
+    ...patch,
+  } as AppOrder
+}
+
+describe('order phases', () => {
+  it('shows a held order as delayed until it settles', () => {
+    expect(phaseOf(order({ hold: { reason: 'wallet empty', since: '2026-12-05T00:01:00Z' } }))).toBe('delayed')
+    expect(phaseOf(order({ state: 'refunded', hold: { reason: 'x', since: '' } }))).toBe('refunded')
+    expect(phaseOf(order({ state: 'failed' }))).toBe('refunding')
+    expect(phaseOf(order({ state: 'awaiting_payment' }))).toBe('unpaid')
+  })
+
+  it('knows which states are final', () => {
+    expect(isFinal(order({ state: 'succeeded' }))).toBe(true)
+    expect(isFinal(order({ state: 'refunding' }))).toBe(false)
+  })
+
+  it('takes the refund reason from the timeline', () => {
+    const o = order({
+      state: 'refunded',
+      timeline: [
+        { at: '1', actor: 'wechat', what: 'paid' },
+        { at: '2', actor: 'provider:sandbox', what: 'recharge failed', detail: 'OPERATOR_DECLINED' },
+        { at: '3', actor: 'system', what: 'automatic full refund requested' },
+      ],
+    })
+    expect(refundReason(o)).toBe('recharge failed: OPERATOR_DECLINED')
+    expect(refundReason(order({ state: 'refunded' }))).toBeUndefined()
+  })
+})
