@@ -13,8 +13,7 @@ import { startStatic } from './serve.mjs'
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const h5Dir = path.join(root, 'dist', 'build', 'h5')
 const shots = path.join(root, 'test-results')
-const BIN = process.env.TOPUP_BIN || '/tmp/topup-dev/topup'
-const READY = path.join(path.dirname(BIN), 'READY')
+const BIN = process.env.TOPUP_BIN || path.join(root, '..', 'target', 'debug', 'topup')
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
 
 const results = []
@@ -56,11 +55,9 @@ async function json(url, init) {
   return { status: res.status, body: await res.json().catch(() => null) }
 }
 
-/** Whether the binary serves the H5 build itself (it says so in READY). */
+/** The binary serves the H5 build itself (`web.h5_dir`); E2E_PROXY=1 serves it from Node. */
 function binaryServesH5() {
-  if (process.env.E2E_PROXY === '1') return false
-  if (!existsSync(READY)) return false
-  return /h5/i.test(readFileSync(READY, 'utf8'))
+  return process.env.E2E_PROXY !== '1'
 }
 
 async function startTopup(serveH5) {
