@@ -170,14 +170,17 @@ async fn start_orders(
     clock: SharedClock,
 ) -> Result<(Arc<OrdersService>, Arc<OrderEngine>), ServerError> {
     let payment_port: Arc<dyn PaymentPort> = Arc::new(WechatPayments(Arc::clone(payments)));
-    let service = Arc::new(OrdersService::new(
-        &state.store,
-        clock.clone(),
-        Arc::new(topup_api::CatalogPlans(catalog.clone())),
-        Arc::new(UserBlocklist(Arc::clone(&state.app_users))),
-        Arc::clone(&payment_port),
-        config.orders.clone(),
-    ));
+    let service = Arc::new(
+        OrdersService::new(
+            &state.store,
+            clock.clone(),
+            Arc::new(topup_api::CatalogPlans(catalog.clone())),
+            Arc::new(UserBlocklist(Arc::clone(&state.app_users))),
+            Arc::clone(&payment_port),
+            config.orders.clone(),
+        )
+        .with_providers(Arc::clone(&integrations.recharge)),
+    );
     service.prepare().await?;
     payments.register_events(BIZ_TYPE, Arc::new(OrderPaymentEvents(Arc::clone(&service))));
     let worker_id = format!("{}-{}", std::process::id(), ulid::Ulid::new());

@@ -279,14 +279,17 @@ async fn start_custom(
         let payments = payment_service(&store, shared.clone(), &format!("http://{addr}")).await;
         let payment_port: Arc<dyn PaymentPort> = Arc::new(WechatPayments(Arc::clone(&payments)));
         let config = OrdersConfig::default();
-        let service = Arc::new(OrdersService::new(
-            &store,
-            shared.clone(),
-            Arc::new(topup_api::CatalogPlans(catalog.clone())),
-            Arc::new(UserBlocklist(app_users.clone())),
-            Arc::clone(&payment_port),
-            config.clone(),
-        ));
+        let service = Arc::new(
+            OrdersService::new(
+                &store,
+                shared.clone(),
+                Arc::new(topup_api::CatalogPlans(catalog.clone())),
+                Arc::new(UserBlocklist(app_users.clone())),
+                Arc::clone(&payment_port),
+                config.clone(),
+            )
+            .with_providers(router.clone()),
+        );
         service.prepare().await.unwrap();
         payments.register_events(BIZ_TYPE, Arc::new(OrderPaymentEvents(service.clone())));
         let engine = Arc::new(OrderEngine::new(

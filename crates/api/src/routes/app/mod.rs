@@ -38,6 +38,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/orders/{order_no}/cancel").route(web::post().to(orders::cancel)),
             )
-            .service(web::resource("/orders/{order_no}/pay").route(web::post().to(orders::pay))),
+            .service(web::resource("/orders/{order_no}/pay").route(web::post().to(orders::pay)))
+            .service(
+                web::resource("/orders/{order_no}/refund-request")
+                    .route(web::post().to(orders::refund_request)),
+            ),
     );
 }
