@@ -87,7 +87,7 @@ impl Held {
 
 #[actix_web::test]
 async fn the_buyer_sees_a_held_order_delayed_and_gets_the_money_back_on_request() {
-    let h = held("+639171234518").await;
+    let h = held("+639171234508").await;
     let (status, order) = h
         .mine(Method::GET, &format!("/orders/{}", h.order_no))
         .await;
@@ -126,7 +126,7 @@ async fn the_buyer_sees_a_held_order_delayed_and_gets_the_money_back_on_request(
 
 #[actix_web::test]
 async fn staff_refund_a_held_order_and_list_long_holds() {
-    let h = held("+639171234528").await;
+    let h = held("+639171234508").await;
     let (_, alerted) = h
         .staff(Method::GET, "/orders?hold_alerted=true", None)
         .await;
@@ -161,7 +161,7 @@ async fn staff_refund_a_held_order_and_list_long_holds() {
 
 #[actix_web::test]
 async fn a_refund_request_for_an_order_that_is_not_delayed_is_409() {
-    let h = held("+639171234538").await;
+    let h = held("+639171234508").await;
     h.app.kit().provider.set_balance(Decimal::new(1_000, 0));
     let (status, _) = h
         .staff(Method::POST, &format!("/orders/{}/retry", h.order_no), None)
