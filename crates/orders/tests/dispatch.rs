@@ -40,7 +40,9 @@ async fn a_stuck_provider_call_does_not_delay_other_orders() {
         },
         read_timeout_ms: 20_000,
         orders: OrdersConfig {
-            worker_period_seconds: 1,
+            // One buyer places all of them within a second.
+            checkouts_per_user_per_minute: 0,
+            max_unpaid_orders_per_user: 0,
             ..OrdersConfig::default()
         },
         ..Options::default()
