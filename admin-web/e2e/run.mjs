@@ -237,7 +237,7 @@ try {
     await page.locator('input[data-test=user-password], [data-test=user-password] input').first().fill('Viewer-passw0rd')
     await page.locator('[data-test=user-roles]').click()
     await page.locator('.ant-select-dropdown').getByText('Order viewer').click()
-    await page.keyboard.press('Escape')
+    await page.locator('.ant-modal-title').click()
     await page.click('[data-test=user-save]')
     await page.locator('[data-test=users-table]').getByText('viewer', { exact: true }).waitFor()
     await shot(page, '09-staff-users')
@@ -278,7 +278,7 @@ try {
   await step('plans: pin a price and see it in the app catalog', async () => {
     const det = await json('GET', `/api/v1/app/catalog/detect?phone=${encodeURIComponent('+639171234501')}`)
     const plan = det.plans[0]
-    await page.goto(`${BASE}/catalog/plans?country=PH`)
+    await page.goto(`${BASE}/catalog/plans?country=PH&operator=${plan.operator.id}`)
     await page.locator(`[data-plan="${plan.id}"]`).first().waitFor()
     await page.locator(`tr:has([data-plan="${plan.id}"]) [data-test=plan-edit]`).click()
     await page.locator('input[data-test=plan-pin], [data-test=plan-pin] input').first().fill('12.34')

@@ -48,6 +48,6 @@ router.beforeEach(async (to) => {
 })
 
 router.afterEach((to) => {
-  if (to.meta.public || to.name === 'change-password' || to.name === 'not-found') return
+  if (to.meta.public || to.name === 'change-password' || to.name === 'not-found' || to.name === 'forbidden') return
   useTabs().open({ path: to.path, title: to.meta.title ?? String(to.name ?? to.path) })
 })
