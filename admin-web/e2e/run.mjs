@@ -131,7 +131,6 @@ try {
     const assets = new Set()
     page.on('response', (r) => { if (r.url().startsWith(BASE) && !r.url().includes('/api/')) assets.add(new URL(r.url()).pathname) })
     await page.goto(`${BASE}/login`, { waitUntil: 'networkidle' })
-    await page.getByTestId?.('login-submit')
     await page.locator('[data-test=login-submit]').waitFor()
     // What the files weigh gzipped, independent of whether this server compresses.
     let gz = 0
