@@ -13,16 +13,8 @@ export default defineConfig({
     proxy: { '/api': target, '/sandbox': target, '/openapi.json': target },
   },
   build: {
+    // Routes are lazy imports, so each page (and ECharts with the visitors page) is its own chunk.
     chunkSizeWarningLimit: 1500,
-    rollupOptions: {
-      output: {
-        manualChunks(id) {
-          if (id.includes('node_modules/echarts') || id.includes('node_modules/zrender') || id.includes('vue-echarts')) return 'echarts'
-          if (id.includes('libphonenumber-js')) return 'phone'
-          return undefined
-        },
-      },
-    },
   },
   test: {
     environment: 'node',
