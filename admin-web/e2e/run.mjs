@@ -82,6 +82,7 @@ async function cleanup() {
 }
 
 async function json(method, path, body, token, extra = {}) {
+  if (topup.exitCode !== null || topup.signalCode !== null) throw new Error(`topup exited (${topup.exitCode ?? topup.signalCode}): ${topupErr}`)
   const res = await fetch(`${API}${path}`, {
     method,
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra },
@@ -121,7 +122,7 @@ try {
   })
   const admin = await browser.newContext({ viewport: { width: 1366, height: 820 }, acceptDownloads: true })
   const page = await admin.newPage()
-  page.setDefaultTimeout(10000)
+  page.setDefaultTimeout(30000)
 
   await step('login page weight', async () => {
     const cdp = await admin.newCDPSession(page)
@@ -245,7 +246,7 @@ try {
   await step('restricted user sees only permitted menus and gets 403 elsewhere', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1024, height: 768 } })
     const p = await ctx.newPage()
-    p.setDefaultTimeout(10000)
+    p.setDefaultTimeout(30000)
     await p.goto(`${BASE}/login`)
     await p.locator('input[data-test=username], [data-test=username] input').first().fill('viewer')
     await p.locator('input[data-test=password], [data-test=password] input').first().fill('Viewer-passw0rd')
