@@ -1,0 +1,47 @@
+import type { components } from './schema'
+
+type S = components['schemas']
+export type Order = S['Order']
+export type OrderState = S['OrderState']
+export type OrderRefund = S['OrderRefund']
+export type RechargeLogEntry = S['RechargeLogEntry']
+export type PaymentAlert = S['PaymentAlert']
+export type CountryDoc = S['CountryDoc']
+export type OperatorDoc = S['OperatorDoc']
+export type PlanDoc = S['PlanDoc']
+export type PlanPatch = S['PlanPatch']
+export type NewPlan = S['NewPlan']
+export type PricingRules = S['PricingRules']
+export type PricingRulesUpdate = S['PricingRulesUpdate']
+export type PriceChange = S['PriceChange']
+export type SyncReport = S['SyncReport']
+export type AppUser = S['AppUserAdminView']
+export type BlacklistEntry = S['BlacklistEntryView']
+export type NewBlacklistEntry = S['NewBlacklistEntry']
+export type VisitorDay = S['VisitorDay']
+export type StaffUser = S['StaffUserView']
+export type NewStaffUser = S['NewStaffUser']
+export type Role = S['RoleView']
+export type NewRole = S['NewRole']
+export type MenuNodeView = S['MenuNodeView']
+export type MenuNodeInput = S['MenuNodeInput']
+export type SessionView = S['SessionView']
+export type LoginLog = S['LoginLog']
+export type OperationLog = S['OperationLog']
+export type AccessLog = S['AccessLog']
+export type Me = S['Me']
+export type TokenPair = S['TokenPair']
+export type Money = S['Money']
+
+/** Every list answers this shape. */
+export interface Page<T> {
+  items: T[]
+  total: number
+  page: number
+  page_size: number
+}
+
+export interface PageQuery {
+  page: number
+  page_size: number
+}
