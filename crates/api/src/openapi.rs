@@ -131,7 +131,6 @@ struct ApiDoc;
         app::orders::get,
         app::orders::cancel,
         app::orders::pay,
-        app::orders::refund_request,
     ),
     tags(
         (name = "admin-orders", description = "Orders, refunds, held orders and the recharge log"),

@@ -25,9 +25,6 @@ pub enum OrdersError {
     UserBlocked(String),
     #[error("limit reached: {0}")]
     LimitReached(String),
-    /// Too many checkouts in a short time.
-    #[error("rate limited: {0}")]
-    RateLimited(String),
     #[error("the same Idempotency-Key was used with another request body")]
     IdempotencyMismatch,
     #[error("order is {state}; {action} is not possible")]
@@ -37,12 +34,6 @@ pub enum OrdersError {
         requested: String,
         refundable: String,
     },
-    /// A held order's money cannot be returned: something may have been delivered.
-    #[error("not refundable: {0}")]
-    DeliveryNotRuledOut(String),
-    /// A provider that must be asked first could not be.
-    #[error("provider unavailable: {0}")]
-    ProviderUnavailable(String),
     #[error("payment could not be started: {0}")]
     PaymentFailed(String),
     #[error("payment service: {0}")]

@@ -20,6 +20,4 @@ pub use model::{
 pub use ports::{
     BlockKind, Blocklist, CheckoutPlan, CloseOutcome, PaymentPort, PaymentStart, PlanCatalog,
 };
-pub use service::{
-    Checkout, CheckoutRequest, HeldRefundBy, OrderQuery, OrdersService, RechargeLogQuery,
-};
+pub use service::{Checkout, CheckoutRequest, OrderQuery, OrdersService, RechargeLogQuery};
