@@ -1394,6 +1394,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sandbox/wechat/codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Play wx.login(): a one-time login code
+         * @description Embedded mode only: the sandbox standing in for WeChat. The code works once, for five minutes, at `POST /api/v1/app/auth/login`.              Send an `openid` to be the same user again; omit it for a new one.
+         */
+        post: operations["sandbox_wechat_codes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/wechat/pay/cashier": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A cashier page for a prepay (a browser's stand-in for the payment sheet)
+         * @description Embedded mode only: the sandbox standing in for WeChat. Opens with `?prepay_id=…`; its button confirms.
+         */
+        get: operations["sandbox_wechat_pay_cashier"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/wechat/pay/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Play the user pressing "pay" in WeChat's payment sheet
+         * @description Embedded mode only: the sandbox standing in for WeChat. `prepay_id` is the part after `prepay_id=` of the checkout's              `pay_params.package`. The sandbox then notifies this server as WeChat would              (signed, encrypted, repeated until answered).
+         */
+        post: operations["sandbox_wechat_pay_confirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1416,6 +1476,35 @@ export interface components {
             user_agent?: string | null;
         };
         /**
+         * @description An order as staff see it: its whole story, without the store's bookkeeping (version,
+         *     lease, the worker's schedule, the checkout's idempotency key).
+         */
+        AdminOrder: {
+            /** @description The address the checkout came from. */
+            client_ip?: string | null;
+            /** @example PH */
+            country: string;
+            created_at: components["schemas"]["Timestamp"];
+            hold?: null | components["schemas"]["Hold"];
+            openid: string;
+            order_no: string;
+            /** @description An unpaid order closes at this moment. */
+            pay_deadline: components["schemas"]["Timestamp"];
+            payment: components["schemas"]["PaymentInfo"];
+            /** @description The number recharged (E.164). */
+            phone: string;
+            plan: components["schemas"]["PlanSnapshot"];
+            price_lines: components["schemas"]["PriceLine"][];
+            recharge: components["schemas"]["RechargeInfo"];
+            refunds: components["schemas"]["OrderRefund"][];
+            state: components["schemas"]["OrderState"];
+            timeline: components["schemas"]["TimelineEvent"][];
+            total: components["schemas"]["Money"];
+            updated_at: components["schemas"]["Timestamp"];
+            /** @description The app user who placed it, and their WeChat openid. */
+            user_id: string;
+        };
+        /**
          * @description What kind of discrepancy an alert reports.
          * @enum {string}
          */
@@ -1435,7 +1524,12 @@ export interface components {
             /** Format: int32 */
             sort: number;
         };
-        /** @description `POST /api/v1/app/auth/login`. */
+        /**
+         * @description `POST /api/v1/app/auth/login`.
+         * @example {
+         *       "code": "0a1b2c3d4e5f"
+         *     }
+         */
         AppLoginRequest: {
             /**
              * @description The code from `wx.login()`: single use, valid for five minutes.
@@ -1545,9 +1639,24 @@ export interface components {
             language: components["schemas"]["Language"];
             nickname: string;
         };
+        /**
+         * @example {
+         *       "permissions": [
+         *         "order:order:list",
+         *         "order:order:export"
+         *       ]
+         *     }
+         */
         AssignPermissionsRequest: {
             permissions: string[];
         };
+        /**
+         * @example {
+         *       "role_ids": [
+         *         "01JDZ8Q7Y7E3K9V6S2M4T1R0PA"
+         *       ]
+         *     }
+         */
         AssignRolesRequest: {
             role_ids: string[];
         };
@@ -1565,7 +1674,16 @@ export interface components {
         };
         /** @enum {string} */
         BlacklistKind: "phone" | "openid" | "ip";
-        /** @description Enable or disable many items at once. */
+        /**
+         * @description Enable or disable many items at once.
+         * @example {
+         *       "ids": [
+         *         "01JDZ8Q7Y7E3K9V6S2M4T1R0PA",
+         *         "01JDZ8Q7Y7E3K9V6S2M4T1R0PB"
+         *       ],
+         *       "enabled": false
+         *     }
+         */
         BulkEnable: {
             enabled: boolean;
             /** @description 1 to 500 ids; one unknown id refuses the whole request. */
@@ -1578,6 +1696,12 @@ export interface components {
              */
             changed: number;
         };
+        /**
+         * @example {
+         *       "old": "generated-first-password",
+         *       "new": "a-new-passw0rd"
+         *     }
+         */
         ChangePasswordRequest: {
             /**
              * Format: password
@@ -1599,6 +1723,12 @@ export interface components {
              */
             pay_params?: Record<string, never> | null;
         };
+        /**
+         * @example {
+         *       "plan_id": "01JDZ8Q7Y7E3K9V6S2M4T1R0PA",
+         *       "phone": "+639171234500"
+         *     }
+         */
         CheckoutBody: {
             /** @example PH */
             country?: string | null;
@@ -1629,7 +1759,15 @@ export interface components {
             items: components["schemas"]["AppCountry"][];
             total: number;
         };
-        /** @description Staff changes to a country; absent fields stay as they are, `null` clears. */
+        /**
+         * @description Staff changes to a country; absent fields stay as they are, `null` clears.
+         * @example {
+         *       "name_zh": "菲律宾",
+         *       "name_en": "Philippines",
+         *       "enabled": true,
+         *       "sort": 10
+         *     }
+         */
         CountryPatch: {
             enabled?: boolean | null;
             name_en?: string | null;
@@ -1744,6 +1882,12 @@ export interface components {
             /** @description As typed (trimmed, at most 64 characters). */
             username: string;
         };
+        /**
+         * @example {
+         *       "username": "admin",
+         *       "password": "a-new-passw0rd"
+         *     }
+         */
         LoginRequest: {
             /** Format: password */
             password: string;
@@ -1763,6 +1907,19 @@ export interface components {
         };
         /** @enum {string} */
         MenuKind: "directory" | "menu" | "button";
+        /**
+         * @example {
+         *       "kind": "menu",
+         *       "name": "Orders",
+         *       "parent_id": null,
+         *       "path": "/orders",
+         *       "component": "orders/index",
+         *       "icon": "shopping",
+         *       "permission": "order:order:list",
+         *       "order": 10,
+         *       "visible": true
+         *     }
+         */
         MenuNodeInput: {
             component?: string | null;
             icon?: string | null;
@@ -1814,7 +1971,15 @@ export interface components {
          * @example +639171234567
          */
         Msisdn: string;
-        /** @description `POST /api/v1/admin/blacklist`. */
+        /**
+         * @description `POST /api/v1/admin/blacklist`.
+         * @example {
+         *       "kind": "phone",
+         *       "value": "+639171234567",
+         *       "reason": "chargeback fraud",
+         *       "expires_at": "2027-01-01T00:00:00.000Z"
+         *     }
+         */
         NewBlacklistEntry: {
             /** @description For national phone numbers: ISO-3166 alpha-2. */
             country?: string | null;
@@ -1829,7 +1994,19 @@ export interface components {
              */
             value: string;
         };
-        /** @description A staff-made plan: a custom amount on one of an operator's denominations. */
+        /**
+         * @description A staff-made plan: a custom amount on one of an operator's denominations.
+         * @example {
+         *       "operator_id": "01JDZ8Q7Y7E3K9V6S2M4T1R0PA",
+         *       "amount": "15",
+         *       "title_zh": "菲律宾话费 15 美元",
+         *       "title_en": "PH airtime USD 15",
+         *       "tags": [
+         *         "hot"
+         *       ],
+         *       "sort": 5
+         *     }
+         */
         NewPlan: {
             /**
              * @description In the operator's sender currency, within its range (or one of its fixed amounts).
@@ -1848,6 +2025,17 @@ export interface components {
             /** Format: int32 */
             validity_days?: number | null;
         };
+        /**
+         * @example {
+         *       "code": "support",
+         *       "name": "Customer support",
+         *       "description": "Reads orders, refunds them",
+         *       "permissions": [
+         *         "order:order:list",
+         *         "order:order:refund"
+         *       ]
+         *     }
+         */
         NewRole: {
             /** @example operator */
             code: string;
@@ -1858,7 +2046,13 @@ export interface components {
             /** @description Permission codes from the menu tree. */
             permissions?: string[];
         };
-        /** @description `POST /api/v1/app/me/numbers`. */
+        /**
+         * @description `POST /api/v1/app/me/numbers`.
+         * @example {
+         *       "label": "Mum",
+         *       "number": "+639171234500"
+         *     }
+         */
         NewSavedNumber: {
             /**
              * @description ISO-3166 alpha-2, for national numbers.
@@ -1876,6 +2070,17 @@ export interface components {
              */
             number: string;
         };
+        /**
+         * @example {
+         *       "username": "alice",
+         *       "display_name": "Alice",
+         *       "password": "Start-pass-2026",
+         *       "role_ids": [
+         *         "01JDZ8Q7Y7E3K9V6S2M4T1R0PA"
+         *       ],
+         *       "must_change_password": true
+         *     }
+         */
         NewStaffUser: {
             display_name: string;
             /** @description Default true. */
@@ -1935,6 +2140,14 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
+        /**
+         * @example {
+         *       "name": "Globe",
+         *       "brand": "Globe Telecom",
+         *       "enabled": true,
+         *       "sort": 1
+         *     }
+         */
         OperatorPatch: {
             brand?: string | null;
             enabled?: boolean | null;
@@ -1970,31 +2183,6 @@ export interface components {
             product_kind: string;
             sender_currency: components["schemas"]["Currency"];
             synced_at?: null | components["schemas"]["Timestamp"];
-        };
-        Order: {
-            country: components["schemas"]["CountryCode"];
-            created_at: components["schemas"]["Timestamp"];
-            hold?: null | components["schemas"]["Hold"];
-            /** @description The order number; also the WeChat `out_trade_no` (a ULID fits its pattern). */
-            id: string;
-            lease?: Record<string, never> | null;
-            next_action_at?: null | components["schemas"]["Timestamp"];
-            openid: string;
-            /** @description When an unpaid order is closed. */
-            pay_deadline: components["schemas"]["Timestamp"];
-            payment: components["schemas"]["PaymentInfo"];
-            phone: string;
-            plan: components["schemas"]["PlanSnapshot"];
-            price_lines: components["schemas"]["PriceLine"][];
-            recharge?: components["schemas"]["RechargeInfo"];
-            refunds?: components["schemas"]["OrderRefund"][];
-            state: components["schemas"]["OrderState"];
-            timeline?: components["schemas"]["TimelineEvent"][];
-            total: components["schemas"]["Money"];
-            updated_at: components["schemas"]["Timestamp"];
-            user_id: string;
-            /** Format: int64 */
-            version?: number;
         };
         OrderRefund: {
             amount: components["schemas"]["Money"];
@@ -2035,6 +2223,40 @@ export interface components {
                 /** Format: int32 */
                 status: number;
                 user_agent?: string | null;
+            }[];
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        Page_AdminOrder: {
+            items: {
+                /** @description The address the checkout came from. */
+                client_ip?: string | null;
+                /** @example PH */
+                country: string;
+                created_at: components["schemas"]["Timestamp"];
+                hold?: null | components["schemas"]["Hold"];
+                openid: string;
+                order_no: string;
+                /** @description An unpaid order closes at this moment. */
+                pay_deadline: components["schemas"]["Timestamp"];
+                payment: components["schemas"]["PaymentInfo"];
+                /** @description The number recharged (E.164). */
+                phone: string;
+                plan: components["schemas"]["PlanSnapshot"];
+                price_lines: components["schemas"]["PriceLine"][];
+                recharge: components["schemas"]["RechargeInfo"];
+                refunds: components["schemas"]["OrderRefund"][];
+                state: components["schemas"]["OrderState"];
+                timeline: components["schemas"]["TimelineEvent"][];
+                total: components["schemas"]["Money"];
+                updated_at: components["schemas"]["Timestamp"];
+                /** @description The app user who placed it, and their WeChat openid. */
+                user_id: string;
             }[];
             /** Format: int32 */
             page: number;
@@ -2195,40 +2417,6 @@ export interface components {
                 upstream: components["schemas"]["OperatorUpstream"];
                 /** Format: int64 */
                 version: number;
-            }[];
-            /** Format: int32 */
-            page: number;
-            /** Format: int32 */
-            page_size: number;
-            /** Format: int64 */
-            total: number;
-        };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
-        Page_Order: {
-            items: {
-                country: components["schemas"]["CountryCode"];
-                created_at: components["schemas"]["Timestamp"];
-                hold?: null | components["schemas"]["Hold"];
-                /** @description The order number; also the WeChat `out_trade_no` (a ULID fits its pattern). */
-                id: string;
-                lease?: Record<string, never> | null;
-                next_action_at?: null | components["schemas"]["Timestamp"];
-                openid: string;
-                /** @description When an unpaid order is closed. */
-                pay_deadline: components["schemas"]["Timestamp"];
-                payment: components["schemas"]["PaymentInfo"];
-                phone: string;
-                plan: components["schemas"]["PlanSnapshot"];
-                price_lines: components["schemas"]["PriceLine"][];
-                recharge?: components["schemas"]["RechargeInfo"];
-                refunds?: components["schemas"]["OrderRefund"][];
-                state: components["schemas"]["OrderState"];
-                timeline?: components["schemas"]["TimelineEvent"][];
-                total: components["schemas"]["Money"];
-                updated_at: components["schemas"]["Timestamp"];
-                user_id: string;
-                /** Format: int64 */
-                version?: number;
             }[];
             /** Format: int32 */
             page: number;
@@ -2505,6 +2693,16 @@ export interface components {
          * @enum {string}
          */
         PlanOrigin: "sync" | "manual";
+        /**
+         * @example {
+         *       "title_zh": "菲律宾话费 5 美元",
+         *       "enabled": true,
+         *       "pinned_price": {
+         *         "amount": 3600,
+         *         "currency": "CNY"
+         *       }
+         *     }
+         */
         PlanPatch: {
             description_en?: string | null;
             description_zh?: string | null;
@@ -2618,7 +2816,18 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
-        /** @description The whole rule set, replacing the stored one if `version` still matches. */
+        /**
+         * @description The whole rule set, replacing the stored one if `version` still matches.
+         * @example {
+         *       "markup": "0.08",
+         *       "country_markups": {
+         *         "PH": "0.06"
+         *       },
+         *       "operator_markups": {},
+         *       "step_fen": 10,
+         *       "version": 3
+         *     }
+         */
         PricingRulesUpdate: {
             country_markups?: {
                 [key: string]: string;
@@ -2719,21 +2928,36 @@ export interface components {
             provider_id: string;
             summary: Record<string, never>;
         };
+        /**
+         * @example {
+         *       "refresh_token": "rt_01JDZ8Q7Y7E3K9V6S2M4T1R0PA.9f2c"
+         *     }
+         */
         RefreshRequest: {
             /** Format: password */
             refresh_token: string;
         };
+        /**
+         * @example {
+         *       "amount": {
+         *         "amount": 500,
+         *         "currency": "CNY"
+         *       },
+         *       "reason": "customer asked"
+         *     }
+         */
         RefundRequest: {
-            /**
-             * Format: int64
-             * @description Fen to refund; omit for everything still refundable.
-             */
-            amount?: number | null;
+            amount?: null | components["schemas"]["Money"];
             /** @description Shown to the user and kept in the timeline (1–80 characters). */
             reason: string;
         };
         /** @enum {string} */
         RefundState: "requested" | "succeeded" | "failed";
+        /**
+         * @example {
+         *       "password": "Reset-pass-2026"
+         *     }
+         */
         ResetPasswordRequest: {
             /**
              * Format: password
@@ -2842,7 +3066,14 @@ export interface components {
             /** @example Bearer */
             token_type: string;
         };
-        /** @description `PUT /api/v1/app/me`: fields left out stay as they are. */
+        /**
+         * @description `PUT /api/v1/app/me`: fields left out stay as they are.
+         * @example {
+         *       "nickname": "小王",
+         *       "avatar_url": "https://example.com/a.png",
+         *       "language": "zh"
+         *     }
+         */
         UpdateAppProfile: {
             /** @description An `https://` URL of at most 512 characters; empty removes it. */
             avatar_url?: string | null;
@@ -2850,11 +3081,23 @@ export interface components {
             /** @description At most 64 characters; empty clears it. */
             nickname?: string | null;
         };
+        /**
+         * @example {
+         *       "name": "Customer support",
+         *       "description": "Reads orders, refunds them",
+         *       "enabled": true
+         *     }
+         */
         UpdateRole: {
             description?: string;
             enabled: boolean;
             name: string;
         };
+        /**
+         * @example {
+         *       "display_name": "Alice Wang"
+         *     }
+         */
         UpdateStaffUser: {
             display_name: string;
         };
@@ -3621,11 +3864,13 @@ export interface operations {
     admin_catalog_countries_list: {
         parameters: {
             query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
                 enabled?: boolean;
                 /** @description Code or name contains. */
                 q?: string;
-                page?: number;
-                page_size?: number;
             };
             header?: never;
             path?: never;
@@ -3865,14 +4110,16 @@ export interface operations {
     admin_catalog_operators_list: {
         parameters: {
             query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
                 country?: string;
                 provider?: string;
                 enabled?: boolean;
                 /** @description Still listed upstream (`false`: gone at the last sync). */
                 available?: boolean;
                 q?: string;
-                page?: number;
-                page_size?: number;
             };
             header?: never;
             path?: never;
@@ -4112,14 +4359,16 @@ export interface operations {
     admin_catalog_plans_list: {
         parameters: {
             query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
                 country?: string;
                 operator?: string;
                 type?: components["schemas"]["PlanType"];
                 enabled?: boolean;
                 available?: boolean;
                 tag?: string;
-                page?: number;
-                page_size?: number;
             };
             header?: never;
             path?: never;
@@ -4503,10 +4752,12 @@ export interface operations {
     admin_catalog_price_changes: {
         parameters: {
             query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
                 /** @description Only this plan's changes. */
                 plan?: string;
-                page?: number;
-                page_size?: number;
             };
             header?: never;
             path?: never;
@@ -4727,7 +4978,9 @@ export interface operations {
     admin_catalog_sync_reports: {
         parameters: {
             query?: {
+                /** @description Page number, from 1. */
                 page?: number;
+                /** @description Items per page, 1 to 100. */
                 page_size?: number;
             };
             header?: never;
@@ -5297,6 +5550,10 @@ export interface operations {
     admin_orders_list: {
         parameters: {
             query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
                 state?: components["schemas"]["OrderState"];
                 /** @description `airtime` or `data`. */
                 type?: string;
@@ -5319,8 +5576,6 @@ export interface operations {
                 held?: boolean;
                 /** @description `created_at` (default), `-created_at`, `total`, `-total`, `updated_at`, `-updated_at`. */
                 sort?: string;
-                page?: number;
-                page_size?: number;
             };
             header?: never;
             path?: never;
@@ -5334,7 +5589,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_Order"];
+                    "application/json": components["schemas"]["Page_AdminOrder"];
                 };
             };
             /** @description Bad filter */
@@ -5400,8 +5655,6 @@ export interface operations {
                 held?: boolean;
                 /** @description `created_at` (default), `-created_at`, `total`, `-total`, `updated_at`, `-updated_at`. */
                 sort?: string;
-                page?: number;
-                page_size?: number;
             };
             header?: never;
             path?: never;
@@ -5474,7 +5727,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Order"];
+                    "application/json": components["schemas"]["AdminOrder"];
                 };
             };
             /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
@@ -5537,7 +5790,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Order"];
+                    "application/json": components["schemas"]["AdminOrder"];
                 };
             };
             /** @description `REFUND_TOO_LARGE` or `VALIDATION_FAILED` */
@@ -5614,7 +5867,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Order"];
+                    "application/json": components["schemas"]["AdminOrder"];
                 };
             };
             /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
@@ -5714,15 +5967,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description WeChat Pay is not configured */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Error envelope (status per `code`) */
             default: {
                 headers: {
@@ -5737,14 +5981,16 @@ export interface operations {
     admin_recharges_list: {
         parameters: {
             query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
                 order_no?: string;
                 provider?: string;
                 /** @description `succeeded`, `pending`, `failed_retryable`, `failed_final`, `precondition`, `ambiguous`. */
                 outcome?: string;
                 from?: string;
                 to?: string;
-                page?: number;
-                page_size?: number;
             };
             header?: never;
             path?: never;
@@ -7448,11 +7694,13 @@ export interface operations {
     app_orders_list: {
         parameters: {
             query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
                 state?: components["schemas"]["OrderState"];
                 /** @description `airtime` or `data`. */
                 type?: string;
-                page?: number;
-                page_size?: number;
             };
             header?: never;
             path?: never;
@@ -8116,6 +8364,140 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sandbox_wechat_codes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "openid": "o_alice"
+                 *     }
+                 */
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description A code and the openid it logs in as */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "01jq3v6p0s5x8k2m4n7r9t1w3y",
+                     *       "openid": "o_alice"
+                     *     }
+                     */
+                    "application/json": unknown;
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sandbox_wechat_pay_cashier: {
+        parameters: {
+            query: {
+                prepay_id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sandbox_wechat_pay_confirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "prepay_id": "wx01jq3v6p0s5x8k2m4n7r9t1w3y"
+                 *     }
+                 */
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description The transaction, now paid */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "out_trade_no": "01JQ3V6P0S5X8K2M4N7R9T1W3Y",
+                     *       "trade_state": "SUCCESS"
+                     *     }
+                     */
+                    "application/json": unknown;
+                };
+            };
+            /** @description Unknown prepay_id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "ORDER_NOT_EXIST",
+                     *       "message": "unknown prepay_id"
+                     *     }
+                     */
+                    "application/json": unknown;
                 };
             };
             /** @description Error envelope (status per `code`) */

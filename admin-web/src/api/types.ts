@@ -1,7 +1,7 @@
 import type { components } from './schema'
 
 type S = components['schemas']
-export type Order = S['Order']
+export type Order = S['AdminOrder']
 export type OrderState = S['OrderState']
 export type OrderRefund = S['OrderRefund']
 export type RechargeLogEntry = S['RechargeLogEntry']

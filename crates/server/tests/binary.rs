@@ -124,8 +124,9 @@ async fn serves_health_docs_and_errors_then_stops_on_sigterm() {
     let body: serde_json::Value = unsigned.json().await.unwrap();
     assert_eq!(body["code"], "UNAUTHORIZED");
 
+    // An unknown API path keeps its JSON 404 (other paths are the console's client-side routes).
     let missing = client
-        .get(format!("{}/nope", server.base))
+        .get(format!("{}/api/v1/nope", server.base))
         .header("X-Request-Id", "e2e-req-1")
         .send()
         .await
