@@ -161,13 +161,15 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
     let test_store = TestStore::open().await.unwrap();
     let data_dir = test_store.dir.path().join("data");
     let clock = ManualClock::new(options.start);
-    let mut config = Config::default();
-    config.data_dir = data_dir.clone();
+    let mut config = Config {
+        data_dir: data_dir.clone(),
+        auth: options.auth,
+        app: options.app,
+        orders: options.orders,
+        payment: options.payment,
+        ..Config::default()
+    };
     config.server.listen = "127.0.0.1:0".parse().unwrap();
-    config.auth = options.auth;
-    config.app = options.app;
-    config.orders = options.orders;
-    config.payment = options.payment;
     config.server.max_json_bytes = options.max_json_bytes;
     let app_options = AppOptions {
         clock: Arc::new(clock.clone()),
