@@ -176,7 +176,8 @@ async fn countries_plans_and_detection_for_the_mini_program() {
     assert_error(
         &server,
         "/api/v1/app/catalog/detect",
-        ErrorCode::InvalidQuery,
+        // A missing parameter names itself.
+        ErrorCode::ValidationFailed,
     )
     .await;
 }
