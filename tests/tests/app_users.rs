@@ -242,7 +242,7 @@ async fn login_profile_and_saved_numbers() {
         app.app_send(Method::DELETE, "/me/numbers/not-an-id", Some(&token), None)
             .await,
         400,
-        "INVALID_PATH",
+        "VALIDATION_FAILED",
     )
     .await;
     // Up to 20, then refused.
@@ -806,7 +806,7 @@ async fn staff_search_users_by_openid_nickname_number_status_and_date() {
     expect(
         app.get("/app-users?status=gone", &admin).await,
         400,
-        "INVALID_QUERY",
+        "VALIDATION_FAILED",
     )
     .await;
     expect(
@@ -831,7 +831,7 @@ async fn staff_search_users_by_openid_nickname_number_status_and_date() {
     expect(
         app.get("/app-users/nope", &admin).await,
         400,
-        "INVALID_PATH",
+        "VALIDATION_FAILED",
     )
     .await;
 }

@@ -146,13 +146,13 @@ async fn countries_plans_and_detection_for_the_mini_program() {
     assert_error(
         &server,
         "/api/v1/app/catalog/plans",
-        ErrorCode::InvalidQuery,
+        ErrorCode::ValidationFailed,
     )
     .await;
     assert_error(
         &server,
         "/api/v1/app/catalog/plans?country=PH&type=voice",
-        ErrorCode::InvalidQuery,
+        ErrorCode::ValidationFailed,
     )
     .await;
     assert_error(

@@ -7391,7 +7391,7 @@ export interface operations {
                     "application/json": components["schemas"]["PlanList"];
                 };
             };
-            /** @description `INVALID_COUNTRY` (unknown or not sold), `INVALID_QUERY` (bad type or operator) */
+            /** @description `INVALID_COUNTRY` (unknown or not sold), `VALIDATION_FAILED` (no country, bad type or operator) */
             400: {
                 headers: {
                     [name: string]: unknown;

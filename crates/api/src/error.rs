@@ -137,7 +137,9 @@ impl From<CatalogError> for ApiError {
         let code = match &error {
             CatalogError::UnknownCountry(_) => ErrorCode::InvalidCountry,
             CatalogError::InvalidPhone(_) => ErrorCode::InvalidPhone,
-            CatalogError::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            CatalogError::InvalidQuery { field, reason } => {
+                return crate::extract::field_error(field, reason.clone());
+            }
             CatalogError::Invalid(_) => ErrorCode::ValidationFailed,
             CatalogError::NotFound { .. } => ErrorCode::NotFound,
             CatalogError::Conflict(_) | CatalogError::SyncInProgress => ErrorCode::Conflict,

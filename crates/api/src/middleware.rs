@@ -15,6 +15,11 @@ use tracing::Instrument;
 
 use crate::{ApiError, AppState};
 
+/// Marks a 404 answered by a catch-all route (the front ends), so the metrics label it
+/// `unmatched` like any other unknown path.
+#[derive(Debug, Clone, Copy)]
+pub struct UnmatchedRoute;
+
 tokio::task_local! {
     static REQUEST_ID: String;
 }
@@ -124,9 +129,15 @@ pub async fn request_context(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    let unmatched = response
+        .response()
+        .extensions()
+        .get::<UnmatchedRoute>()
+        .is_some();
     let route = response
         .request()
         .match_pattern()
+        .filter(|_| !unmatched)
         .unwrap_or_else(|| "unmatched".to_owned());
     let status = response.status().as_u16();
     let elapsed = started.elapsed();

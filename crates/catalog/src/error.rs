@@ -12,9 +12,9 @@ pub enum CatalogError {
     /// The phone number is not a valid mobile number.
     #[error("{0}")]
     InvalidPhone(String),
-    /// A query value (plan type, operator) is malformed or names nothing sold.
-    #[error("{0}")]
-    InvalidQuery(String),
+    /// A query parameter (plan type, operator) is malformed or names nothing sold.
+    #[error("{field}: {reason}")]
+    InvalidQuery { field: &'static str, reason: String },
     /// Input that fails validation; the message names the field.
     #[error("{0}")]
     Invalid(String),

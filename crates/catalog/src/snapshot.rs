@@ -368,29 +368,43 @@ impl Snapshot {
             .ok_or_else(|| unknown_country(country))?;
         let plan_type = match plan_type {
             None | Some("") => None,
-            Some(text) => Some(PlanType::parse(text).ok_or_else(|| {
-                CatalogError::InvalidQuery(format!(
-                    "type must be airtime or data, not {:?}",
-                    text.chars().take(16).collect::<String>()
-                ))
-            })?),
+            Some(text) => {
+                Some(
+                    PlanType::parse(text).ok_or_else(|| CatalogError::InvalidQuery {
+                        field: "type",
+                        reason: format!(
+                            "must be airtime or data, not {:?}",
+                            text.chars().take(16).collect::<String>()
+                        ),
+                    })?,
+                )
+            }
         };
         let operator = match operator {
             None | Some("") => None,
-            Some(text) => Some(Ulid::from_string(text).map_err(|_| {
-                CatalogError::InvalidQuery(format!(
-                    "operator must be an operator id, not {:?}",
-                    text.chars().take(32).collect::<String>()
-                ))
-            })?),
+            Some(text) => {
+                Some(
+                    Ulid::from_string(text).map_err(|_| CatalogError::InvalidQuery {
+                        field: "operator",
+                        reason: format!(
+                            "must be an operator id, not {:?}",
+                            text.chars().take(32).collect::<String>()
+                        ),
+                    })?,
+                )
+            }
         };
-        entry.lists.get(&(plan_type, operator)).ok_or_else(|| {
-            CatalogError::InvalidQuery(format!(
-                "no operator {} is sold in {}",
-                operator.map(|o| o.to_string()).unwrap_or_default(),
-                entry.country.code
-            ))
-        })
+        entry
+            .lists
+            .get(&(plan_type, operator))
+            .ok_or_else(|| CatalogError::InvalidQuery {
+                field: "operator",
+                reason: format!(
+                    "no operator {} is sold in {}",
+                    operator.map(|o| o.to_string()).unwrap_or_default(),
+                    entry.country.code
+                ),
+            })
     }
 
     /// A country on sale.

@@ -583,11 +583,11 @@ async fn detects_operators_with_their_plans_and_refuses_bad_input() {
     ));
     assert!(matches!(
         snapshot.plans_json("PH", Some("voice"), None),
-        Err(CatalogError::InvalidQuery(_))
+        Err(CatalogError::InvalidQuery { .. })
     ));
     assert!(matches!(
         snapshot.plans_json("PH", None, Some("nope")),
-        Err(CatalogError::InvalidQuery(_))
+        Err(CatalogError::InvalidQuery { .. })
     ));
     let vn_operator = catalog
         .list_operators(
@@ -604,7 +604,7 @@ async fn detects_operators_with_their_plans_and_refuses_bad_input() {
         .to_string();
     assert!(matches!(
         snapshot.plans_json("PH", None, Some(&vn_operator)),
-        Err(CatalogError::InvalidQuery(_))
+        Err(CatalogError::InvalidQuery { .. })
     ));
     let by_operator: Value = serde_json::from_slice(
         snapshot

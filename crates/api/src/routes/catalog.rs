@@ -8,10 +8,9 @@ use actix_web::http::header::ContentType;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use topup_catalog::{CountryList, Detection, PlanList, PlanType};
-use topup_core::ErrorCode;
 use utoipa::IntoParams;
 
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Query, field_error};
 use crate::{ApiError, AppState, ErrorBody};
 
 /// Query of `GET /api/v1/app/catalog/plans` (documentation; parsed by hand on the hot path).
@@ -60,7 +59,7 @@ pub async fn countries(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(get, path = "/api/v1/app/catalog/plans", tag = "catalog", params(PlansQuery),
     responses(
         (status = 200, description = "Plans on sale", body = PlanList),
-        (status = 400, description = "`INVALID_COUNTRY` (unknown or not sold), `INVALID_QUERY` (bad type or operator)", body = ErrorBody),
+        (status = 400, description = "`INVALID_COUNTRY` (unknown or not sold), `VALIDATION_FAILED` (no country, bad type or operator)", body = ErrorBody),
     ),
     extensions(("x-public" = json!(true))))]
 pub async fn plans(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -76,9 +75,9 @@ pub async fn plans(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         }
     }
     let Some(country) = country else {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQuery,
-            "country is required (ISO-3166 alpha-2, e.g. PH)",
+        return Err(field_error(
+            "country",
+            "required (ISO-3166 alpha-2, e.g. PH)",
         ));
     };
     let snapshot = state.catalog.snapshot();

@@ -99,5 +99,10 @@ fn not_found(req: &HttpRequest) -> ApiError {
 
 /// The JSON 404 of an unknown route, for handlers mounted beside the API (the front ends).
 pub fn route_not_found_response(req: &HttpRequest) -> actix_web::HttpResponse {
-    actix_web::ResponseError::error_response(&not_found(req))
+    let mut response = actix_web::ResponseError::error_response(&not_found(req));
+    // A catch-all route answered: its pattern would mislabel the request in the metrics.
+    response
+        .extensions_mut()
+        .insert(crate::middleware::UnmatchedRoute);
+    response
 }

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use topup_auth::perm::{OrderExport, OrderList, OrderRechargeList, OrderRefund, OrderRetry};
 use topup_auth::{Audited, Change, Permission};
-use topup_core::{CountryCode, ErrorCode, Money, Page, PageRequest, Timestamp};
+use topup_core::{CountryCode, Money, Page, PageRequest, Timestamp};
 use topup_orders::{
     Hold, Order, OrderQuery, OrderRefund as Refund, OrderState, PaymentInfo, PlanSnapshot,
     PriceLine, RechargeInfo, RechargeLogEntry, RechargeLogQuery, TimelineEvent,
@@ -114,10 +114,7 @@ impl OrderFilter {
             && kind != "airtime"
             && kind != "data"
         {
-            return Err(ApiError::new(
-                ErrorCode::InvalidQuery,
-                "type must be airtime or data",
-            ));
+            return Err(field_error("type", "must be airtime or data"));
         }
         Ok(OrderQuery {
             state: self.state,
@@ -147,10 +144,7 @@ impl OrderFilter {
             "updated_at" => "updated_at",
             "total" => "total.amount",
             other => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidQuery,
-                    format!("cannot sort by {other:?}"),
-                ));
+                return Err(field_error("sort", format!("cannot sort by {other:?}")));
             }
         };
         Ok(vec![(field, order)])

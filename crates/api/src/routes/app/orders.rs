@@ -11,7 +11,7 @@ use topup_orders::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use crate::extract::{Json, Paging, Query};
+use crate::extract::{Json, Paging, Query, field_error};
 use crate::security::{AppUser, client_info};
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -214,10 +214,7 @@ pub async fn list(
         && kind != "airtime"
         && kind != "data"
     {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQuery,
-            "type must be airtime or data",
-        ));
+        return Err(field_error("type", "must be airtime or data"));
     }
     let page = *paging;
     let orders = state
