@@ -12,5 +12,9 @@ COPY --from=build /src/target/release/topup /usr/local/bin/topup
 USER topup
 WORKDIR /var/lib/topup
 EXPOSE 8080
+# A container is reached from outside, so it runs the production mode: real WeChat and
+# providers from /etc/topup/topup.toml (see deploy/topup.example.toml). The embedded mode's
+# sandbox payments stay on a developer's loopback address.
+ENV TOPUP_MODE=production
 ENTRYPOINT ["topup"]
-CMD ["serve", "--listen", "0.0.0.0:8080", "--data-dir", "/var/lib/topup/data", "--log-format", "json"]
+CMD ["serve", "--config", "/etc/topup/topup.toml", "--listen", "0.0.0.0:8080", "--data-dir", "/var/lib/topup/data", "--log-format", "json"]

@@ -310,7 +310,21 @@ async fn nobody_disables_themselves_or_the_last_super_admin() {
     )
     .await;
 
-    // Another user may not disable or demote the only super-admin.
+    // Nobody changes their own roles, not even the super-admin.
+    expect(
+        &app,
+        app.put(
+            &format!("/users/{admin_id}/roles"),
+            &admin,
+            json!({"role_ids": [super_role]}),
+        )
+        .await,
+        409,
+        "SELF_MODIFICATION",
+    )
+    .await;
+
+    // Only a super-admin disables or demotes a super-admin.
     let (ivan, _, ivan_token) = app
         .staff_with(
             &admin,
@@ -326,8 +340,8 @@ async fn nobody_disables_themselves_or_the_last_super_admin() {
             json!({}),
         )
         .await,
-        409,
-        "LAST_SUPER_ADMIN",
+        403,
+        "GRANT_EXCEEDED",
     )
     .await;
     expect(
@@ -338,8 +352,8 @@ async fn nobody_disables_themselves_or_the_last_super_admin() {
             json!({"role_ids": [ivan_role(&app, &admin, &ivan).await]}),
         )
         .await,
-        409,
-        "LAST_SUPER_ADMIN",
+        403,
+        "GRANT_EXCEEDED",
     )
     .await;
     let response = app
@@ -629,4 +643,193 @@ fn root<'a>(tree: &'a Value, key: &str) -> &'a Value {
         .iter()
         .find(|node| node["key"] == key)
         .unwrap_or_else(|| panic!("no root {key} in {tree}"))
+}
+
+/// The attacks of the security review: a user holding one administrative permission must not
+/// parlay it into more (`docs/security.md#grant-ceiling`). Every refusal changes nothing and is
+/// in the operation log.
+#[actix_web::test]
+async fn nobody_grants_what_they_do_not_hold() {
+    let app = start().await;
+    let admin = app.admin_token().await;
+    let (_, me) = status_and_body(app.get("/auth/me", &admin).await).await;
+    let admin_id = me["user"]["id"].as_str().unwrap().to_owned();
+    let super_role = me["roles"][0]["id"].as_str().unwrap().to_owned();
+
+    // 1. Holding only assign-roles: giving oneself super_admin, or to anyone.
+    let (mallory, _, mallory_token) = app
+        .staff_with(&admin, "mallory", &["system:user:assign-roles"])
+        .await;
+    expect(
+        &app,
+        app.put(
+            &format!("/users/{mallory}/roles"),
+            &mallory_token,
+            json!({"role_ids": [super_role]}),
+        )
+        .await,
+        409,
+        "SELF_MODIFICATION",
+    )
+    .await;
+    let idle = app.create_role(&admin, "idle", &[]).await;
+    let bystander = app.create_user(&admin, "bystander", &[&idle]).await;
+    let refused = expect(
+        &app,
+        app.put(
+            &format!("/users/{bystander}/roles"),
+            &mallory_token,
+            json!({"role_ids": [super_role]}),
+        )
+        .await,
+        403,
+        "GRANT_EXCEEDED",
+    )
+    .await;
+    assert!(refused["message"].as_str().unwrap().contains("super_admin"));
+    // A role carrying a permission she lacks is beyond her too; one within her reach is not.
+    let wider = app
+        .create_role(
+            &admin,
+            "wider",
+            &["system:user:assign-roles", "order:order:list"],
+        )
+        .await;
+    expect(
+        &app,
+        app.put(
+            &format!("/users/{bystander}/roles"),
+            &mallory_token,
+            json!({"role_ids": [wider]}),
+        )
+        .await,
+        403,
+        "GRANT_EXCEEDED",
+    )
+    .await;
+    let narrow = app
+        .create_role(&admin, "narrow", &["system:user:assign-roles"])
+        .await;
+    let response = app
+        .put(
+            &format!("/users/{bystander}/roles"),
+            &mallory_token,
+            json!({"role_ids": [narrow]}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let (_, bystander_view) =
+        status_and_body(app.get(&format!("/users/{bystander}"), &admin).await).await;
+    assert_eq!(bystander_view["roles"][0]["code"], "narrow");
+
+    // 2. Holding only assign-permissions: every permission on one's own role, or another's.
+    let (_, own_role, trent_token) = app
+        .staff_with(&admin, "trent", &["system:role:assign-permissions"])
+        .await;
+    let every: Vec<&str> = topup_auth::perm::ALL.to_vec();
+    expect(
+        &app,
+        app.put(
+            &format!("/roles/{own_role}/permissions"),
+            &trent_token,
+            json!({"permissions": every}),
+        )
+        .await,
+        409,
+        "SELF_MODIFICATION",
+    )
+    .await;
+    expect(
+        &app,
+        app.put(
+            &format!("/roles/{narrow}/permissions"),
+            &trent_token,
+            json!({"permissions": every}),
+        )
+        .await,
+        403,
+        "GRANT_EXCEEDED",
+    )
+    .await;
+    let (_, role) = status_and_body(app.get(&format!("/roles/{narrow}"), &admin).await).await;
+    assert_eq!(role["permissions"], json!(["system:user:assign-roles"]));
+
+    // 3. Holding only reset-password: taking over admin.
+    let (_, _, oscar_token) = app
+        .staff_with(&admin, "oscar", &["system:user:reset-password"])
+        .await;
+    expect(
+        &app,
+        app.post(
+            &format!("/users/{admin_id}/reset-password"),
+            &oscar_token,
+            json!({"password": "Taken-over-2026"}),
+        )
+        .await,
+        403,
+        "GRANT_EXCEEDED",
+    )
+    .await;
+    expect(
+        &app,
+        app.login("admin", "Taken-over-2026").await,
+        401,
+        "INVALID_CREDENTIALS",
+    )
+    .await;
+
+    // 4. Creating a user or role with more than one holds.
+    let (_, _, carol_token) = app
+        .staff_with(
+            &admin,
+            "carol",
+            &["system:user:create", "system:role:create"],
+        )
+        .await;
+    expect(
+        &app,
+        app.post(
+            "/users",
+            &carol_token,
+            json!({"username": "root2", "display_name": "r", "password": common::STAFF_PASSWORD,
+                   "role_ids": [super_role]}),
+        )
+        .await,
+        403,
+        "GRANT_EXCEEDED",
+    )
+    .await;
+    expect(
+        &app,
+        app.post(
+            "/roles",
+            &carol_token,
+            json!({"code": "all_of_it", "name": "x", "permissions": every}),
+        )
+        .await,
+        403,
+        "GRANT_EXCEEDED",
+    )
+    .await;
+    let (_, users) = status_and_body(app.get("/users?q=root2", &admin).await).await;
+    assert_eq!(users["total"], 0);
+
+    // The refusals are in the operation log.
+    let (_, refusals) = status_and_body(
+        app.get("/logs/operations?result=failure&page_size=100", &admin)
+            .await,
+    )
+    .await;
+    let codes: Vec<&str> = refusals["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["error_code"].as_str())
+        .collect();
+    assert_eq!(
+        codes.iter().filter(|c| **c == "GRANT_EXCEEDED").count(),
+        6,
+        "{refusals}"
+    );
+    assert!(codes.contains(&"SELF_MODIFICATION"), "{refusals}");
 }

@@ -313,6 +313,10 @@ async fn metrics_count_requests_by_route_template_and_status() {
         "{text}"
     );
     assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
+    assert!(
+        !text.contains(r#"route="/",status="404""#),
+        "a front-end catch-all must not label unknown paths: {text}"
+    );
     assert!(text.contains("topup_http_request_duration_seconds_bucket"));
 }
 
@@ -334,4 +338,35 @@ async fn openapi_document_and_swagger_ui_are_served() {
     assert!(ui.text().await.unwrap().contains("swagger"));
     let redirect = reqwest::get(format!("{}/docs", server.base)).await.unwrap();
     assert_eq!(redirect.status(), 200, "follows the redirect to /docs/");
+}
+
+/// Invented methods must not become metrics labels: 200 of them leave one `other` series
+/// (`docs/security.md#metrics-labels`).
+#[actix_web::test]
+async fn invented_methods_do_not_grow_the_metrics() {
+    let server = start().await;
+    let client = reqwest::Client::new();
+    for n in 0..200 {
+        let method = reqwest::Method::from_bytes(format!("BREW{n}").as_bytes()).unwrap();
+        client
+            .request(method, format!("{}/healthz", server.base))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("BREW"), "{text}");
+    assert!(text.contains(r#"method="other""#), "{text}");
+    let series = text
+        .lines()
+        .filter(|line| line.starts_with("topup_http_requests_total{"))
+        .count();
+    assert!(series < 10, "{series} series: {text}");
 }

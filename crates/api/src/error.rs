@@ -238,6 +238,7 @@ impl From<AuthError> for ApiError {
                 .with_details(serde_json::json!({ "users": users })),
             AuthError::LastSuperAdmin(_) => ApiError::new(ErrorCode::LastSuperAdmin, message),
             AuthError::SelfModification(_) => ApiError::new(ErrorCode::SelfModification, message),
+            AuthError::BeyondGrant(_) => ApiError::new(ErrorCode::GrantExceeded, message),
             AuthError::BuiltinProtected(_) => ApiError::new(ErrorCode::BuiltinProtected, message),
             AuthError::MenuHasChildren(_) => ApiError::new(ErrorCode::MenuHasChildren, message),
             AuthError::UserBlocked => ApiError::new(ErrorCode::UserBlocked, message),

@@ -15,6 +15,27 @@ use tracing::Instrument;
 
 use crate::{ApiError, AppState};
 
+/// The method as a metrics label: the standard ones by name, anything invented as `other`,
+/// so a client cannot grow the label set (`docs/security.md#metrics-labels`).
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    const STANDARD: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    STANDARD
+        .iter()
+        .find(|(standard, _)| standard == method)
+        .map_or("other", |(_, label)| label)
+}
+
 /// Marks a 404 answered by a catch-all route (the front ends), so the metrics label it
 /// `unmatched` like any other unknown path.
 #[derive(Debug, Clone, Copy)]
@@ -142,7 +163,7 @@ pub async fn request_context(
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
-        metrics.observe(method.as_str(), &route, status, elapsed.as_secs_f64());
+        metrics.observe(method_label(&method), &route, status, elapsed.as_secs_f64());
     }
     span.in_scope(|| {
         tracing::info!(

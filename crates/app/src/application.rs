@@ -285,6 +285,13 @@ impl Application {
                 cause,
             })?
             .run();
+        if config.embedded_in_public() {
+            tracing::warn!(
+                %addr,
+                "embedded mode on a non-loopback address (server.allow_public_embedded): anyone \
+                 who reaches it can sign in as any user and pay through the sandbox"
+            );
+        }
         tracing::info!(
             mode = ?config.mode,
             store = state.store.kind(),

@@ -61,6 +61,10 @@ pub struct ServerSection {
     /// How the outside world reaches this server (WeChat Pay notify URLs); default
     /// `http://<listen address>`.
     pub public_url: Option<String>,
+    /// Embedded mode only: listen on a non-loopback address although anyone who reaches it
+    /// can sign in as any user and "pay" through the sandbox (`docs/security.md#embedded-mode`).
+    #[serde(default)]
+    pub allow_public_embedded: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -181,6 +185,7 @@ impl Default for Config {
                 max_json_bytes: 64 * 1024,
                 shutdown_timeout_seconds: 30,
                 public_url: None,
+                allow_public_embedded: false,
             },
             store: StoreSection { url: String::new() },
             log: LogSection {
@@ -276,7 +281,66 @@ impl Config {
         self.app.validate().map_err(AppError::Config)?;
         self.payment.validate().map_err(AppError::Config)?;
         self.validate_sandbox()?;
+        self.validate_embedded()?;
         Ok(())
+    }
+
+    /// The embedded mode pays only through its sandbox, so it also logs in and recharges only
+    /// through a sandbox, and stays on this machine unless told otherwise
+    /// (`docs/security.md#embedded-mode`). Production endpoints are refused by key.
+    fn validate_embedded(&self) -> Result<(), AppError> {
+        if self.mode != Mode::Embedded {
+            return Ok(());
+        }
+        let production_hint = "set mode = \"production\" to use real services";
+        if self.wechat_pay.is_some() {
+            return Err(AppError::Config(format!(
+                "wechat_pay: the embedded mode pays only through its sandbox; {production_hint}"
+            )));
+        }
+        let wechat = &self.wechat;
+        for (key, configured) in [
+            ("wechat.app_id", !wechat.app_id.is_empty()),
+            ("wechat.app_secret", !wechat.app_secret.expose().is_empty()),
+            (
+                "wechat.api_base_url",
+                wechat.api_base_url != default_wechat_api(),
+            ),
+        ] {
+            if configured {
+                return Err(AppError::Config(format!(
+                    "{key}: the embedded mode logs users in only through its sandbox; {production_hint}"
+                )));
+            }
+        }
+        for (index, provider) in self.recharge.providers.iter().enumerate() {
+            for (field, url) in [
+                ("auth_url", &provider.auth_url),
+                ("api_url", &provider.api_url),
+            ] {
+                if !is_local_sandbox(url) {
+                    return Err(AppError::Config(format!(
+                        "recharge.providers[{index}].{field}: the embedded mode recharges only \
+                         through a sandbox on this machine (http://127.0.0.1:PORT/sandbox/...), \
+                         not {url:?}; {production_hint}"
+                    )));
+                }
+            }
+        }
+        let listen = self.server.listen;
+        if !listen.ip().is_loopback() && !self.server.allow_public_embedded {
+            return Err(AppError::Config(format!(
+                "server.listen: the embedded mode lets anyone who reaches it sign in as any \
+                 user and pay through the sandbox, so it listens on a loopback address; set \
+                 server.allow_public_embedded = true to listen on {listen} anyway"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Embedded mode on a non-loopback address (allowed by `server.allow_public_embedded`).
+    pub fn embedded_in_public(&self) -> bool {
+        self.mode == Mode::Embedded && !self.server.listen.ip().is_loopback()
     }
 
     fn validate_sandbox(&self) -> Result<(), AppError> {
@@ -328,6 +392,21 @@ impl Config {
     }
 }
 
+/// A URL under `/sandbox/` on a loopback host: this process's sandbox or another embedded
+/// process's on the same machine.
+fn is_local_sandbox(text: &str) -> bool {
+    let Ok(url) = url::Url::parse(text) else {
+        return false;
+    };
+    let local = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    local && matches!(url.scheme(), "http" | "https") && url.path().starts_with("/sandbox/")
+}
+
 /// Figment's message, prefixed with the key path when it knows it.
 fn describe(error: figment::Error) -> String {
     error
@@ -368,7 +447,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
                 "topup.toml",
-                "data_dir = \"/srv/topup\"\n[server]\nlisten = \"0.0.0.0:9000\"\n[store]\nurl = \"mongodb://db:27017/topup\"\n",
+                "data_dir = \"/srv/topup\"\n[server]\nlisten = \"0.0.0.0:9000\"\nallow_public_embedded = true\n[store]\nurl = \"mongodb://db:27017/topup\"\n",
             )?;
             jail.set_env("TOPUP_SERVER__LISTEN", "0.0.0.0:9100");
             jail.set_env("TOPUP_TEST_MONGODB_URI", "ignored: not configuration");
@@ -386,6 +465,69 @@ mod tests {
             };
             let config = Config::load(Some(Path::new("topup.toml")), &flags).unwrap();
             assert_eq!(config.server.listen.to_string(), "127.0.0.1:0");
+            Ok(())
+        });
+    }
+
+    /// The embedded mode's sandbox payments must never meet a real provider or WeChat, nor
+    /// strangers (`docs/security.md#embedded-mode`).
+    #[test]
+    fn the_embedded_mode_refuses_real_endpoints_and_public_addresses() {
+        figment::Jail::expect_with(|jail| {
+            let refused = |toml: &str| -> String {
+                std::fs::write("refused.toml", toml).unwrap();
+                Config::load(Some(Path::new("refused.toml")), &Overrides::default())
+                    .unwrap_err()
+                    .to_string()
+            };
+            let reloadly = "[[recharge.providers]]\nid = \"reloadly\"\nkind = \"reloadly\"\n\
+                client_id = \"id\"\nclient_secret = \"secret\"\n\
+                auth_url = \"https://auth.reloadly.com/oauth/token\"\n\
+                api_url = \"https://topups.reloadly.com\"\n";
+            let error = refused(reloadly);
+            assert!(error.contains("recharge.providers[0].auth_url"), "{error}");
+            assert!(!error.contains("secret"), "{error}");
+            let sandbox_elsewhere = reloadly
+                .replace(
+                    "https://auth.reloadly.com/oauth/token",
+                    "http://127.0.0.1:9/sandbox/reloadly/auth",
+                )
+                .replace(
+                    "https://topups.reloadly.com",
+                    "http://10.0.0.8/sandbox/reloadly/topups",
+                );
+            let error = refused(&sandbox_elsewhere);
+            assert!(error.contains("recharge.providers[0].api_url"), "{error}");
+            let local = sandbox_elsewhere.replace("10.0.0.8", "localhost:9");
+            std::fs::write("local.toml", &local).unwrap();
+            Config::load(Some(Path::new("local.toml")), &Overrides::default()).unwrap();
+
+            let error = refused("[wechat]\napp_id = \"wx1234567890abcdef\"\n");
+            assert!(error.contains("wechat.app_id"), "{error}");
+            let error = refused(
+                "[wechat_pay]\nmchid = \"1900000001\"\nappid = \"wx1234567890abcdef\"\n\
+                 merchant_serial_no = \"5157F09EFDC096DE15EBE81A47057A7232F1B8E1\"\n\
+                 merchant_private_key = { file = \"/etc/topup/apiclient_key.pem\" }\n\
+                 apiv3_key = \"0123456789abcdef0123456789abcdef\"\n\
+                 notify_url = \"https://shop.example.com/api/v1/pay/wechat/notify\"\n\
+                 refund_notify_url = \"https://shop.example.com/api/v1/pay/wechat/refund-notify\"\n",
+            );
+            assert!(
+                error.contains("wechat_pay: the embedded mode pays"),
+                "{error}"
+            );
+            assert!(!error.contains("0123456789abcdef"), "{error}");
+
+            let public = Overrides {
+                listen: Some("0.0.0.0:8080".into()),
+                ..Overrides::default()
+            };
+            let error = Config::load(None, &public).unwrap_err().to_string();
+            assert!(error.contains("server.listen"), "{error}");
+            assert!(error.contains("allow_public_embedded"), "{error}");
+            jail.set_env("TOPUP_SERVER__ALLOW_PUBLIC_EMBEDDED", "true");
+            let config = Config::load(None, &public).unwrap();
+            assert!(config.embedded_in_public());
             Ok(())
         });
     }

@@ -278,6 +278,10 @@ fn production(config: &Config, clock: SharedClock) -> Result<Integrations, AppEr
     };
     refuse_sandbox("wechat_pay.base_url", &pay_config.base_url)?;
     refuse_sandbox("wechat_pay.notify_url", &pay_config.notify_url)?;
+    refuse_sandbox(
+        "wechat_pay.refund_notify_url",
+        &pay_config.refund_notify_url,
+    )?;
     let wechat_pay = WechatPayClient::new(pay_config, clock.clone())
         .map_err(|e| config_error("wechat_pay", e))?;
 

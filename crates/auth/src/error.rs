@@ -138,6 +138,9 @@ pub enum AuthError {
     LastSuperAdmin(&'static str),
     #[error("{0}")]
     SelfModification(&'static str),
+    /// The change would grant, or touch someone holding, a permission the actor lacks.
+    #[error("{0}")]
+    BeyondGrant(String),
     #[error("{0}")]
     BuiltinProtected(String),
     #[error("the menu node has {0} child node(s); delete or move them first")]

@@ -9,6 +9,7 @@
 pub mod app_users;
 mod at_rest;
 mod audit;
+mod ceiling;
 mod config;
 mod error;
 mod limiter;

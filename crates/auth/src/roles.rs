@@ -5,6 +5,7 @@ use topup_core::{Page, PageRequest};
 use topup_store::{Filter, SortOrder};
 
 use crate::audit::{Audited, Change};
+use crate::ceiling::{codes_within_reach, role_within_reach};
 use crate::error::validate;
 use crate::listing::{equals, sort_by};
 use crate::model::{Role, RoleId};
@@ -32,6 +33,13 @@ impl AuthService {
             .get(&id.to_string())
             .await?
             .ok_or_else(not_found("role"))
+    }
+
+    /// The role, when the actor holds everything it carries.
+    async fn fetch_managed_role(&self, actor: &Principal, id: RoleId) -> Result<Role, AuthError> {
+        let role = self.fetch_role(id).await?;
+        role_within_reach(actor, &role)?;
+        Ok(role)
     }
 
     /// Sorted, deduplicated codes, each one known to the tree.
@@ -88,11 +96,12 @@ impl AuthService {
 
     pub async fn create_role(
         &self,
-        _actor: &Principal,
+        actor: &Principal,
         input: NewRole,
     ) -> Result<Audited<RoleView>, AuthError> {
         validate(&input)?;
         let permissions = self.checked_permissions(&input.permissions).await?;
+        codes_within_reach(actor, &permissions)?;
         let now = self.clock.now();
         let role = Role {
             id: RoleId::new(),
@@ -119,12 +128,12 @@ impl AuthService {
     /// Name, description and enabled. The built-in role cannot be disabled.
     pub async fn update_role(
         &self,
-        _actor: &Principal,
+        actor: &Principal,
         id: RoleId,
         input: UpdateRole,
     ) -> Result<Audited<RoleView>, AuthError> {
         validate(&input)?;
-        let role = self.fetch_role(id).await?;
+        let role = self.fetch_managed_role(actor, id).await?;
         if role.builtin && !input.enabled {
             return Err(AuthError::BuiltinProtected(format!(
                 "the built-in role {} cannot be disabled",
@@ -146,10 +155,10 @@ impl AuthService {
     /// Refused for built-in roles and for roles still assigned to someone.
     pub async fn delete_role(
         &self,
-        _actor: &Principal,
+        actor: &Principal,
         id: RoleId,
     ) -> Result<Audited<()>, AuthError> {
-        let role = self.fetch_role(id).await?;
+        let role = self.fetch_managed_role(actor, id).await?;
         if role.builtin {
             return Err(AuthError::BuiltinProtected(format!(
                 "the built-in role {} cannot be deleted",
@@ -170,22 +179,34 @@ impl AuthService {
         ))
     }
 
-    /// Replaces a role's permissions; holders feel it on their next request.
+    /// Replaces a role's permissions; holders feel it on their next request. Nobody changes a
+    /// role they hold, and the permissions before and after must be within the actor's reach.
     pub async fn set_role_permissions(
         &self,
-        _actor: &Principal,
+        actor: &Principal,
         id: RoleId,
         input: AssignPermissionsRequest,
     ) -> Result<Audited<RoleView>, AuthError> {
         validate(&input)?;
-        let role = self.fetch_role(id).await?;
+        let role = self.fetch_managed_role(actor, id).await?;
         if role.builtin {
             return Err(AuthError::BuiltinProtected(format!(
                 "the built-in role {} always holds every permission",
                 role.code
             )));
         }
+        let holds_it = self
+            .users
+            .get(&actor.user_id.to_string())
+            .await?
+            .is_some_and(|me| me.role_ids.contains(&id));
+        if holds_it {
+            return Err(AuthError::SelfModification(
+                "you cannot change the permissions of a role you hold",
+            ));
+        }
         let permissions = self.checked_permissions(&input.permissions).await?;
+        codes_within_reach(actor, &permissions)?;
         let mut next = role.clone();
         next.permissions = permissions;
         next.updated_at = self.clock.now();

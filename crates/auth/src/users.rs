@@ -7,6 +7,7 @@ use topup_core::{Page, PageRequest};
 use topup_store::{Filter, FindQuery, SortOrder};
 
 use crate::audit::{Audited, Change};
+use crate::ceiling::roles_within_reach;
 use crate::error::{validate, validate_with_secrets};
 use crate::listing::{equals, sort_by};
 use crate::model::{Role, RoleId, StaffUser, StaffUserId};
@@ -66,6 +67,18 @@ impl AuthService {
             .get(&id.to_string())
             .await?
             .ok_or_else(not_found("staff user"))
+    }
+
+    /// The user, when every role they hold is within the actor's reach: nobody edits, resets,
+    /// disables or re-roles someone who holds more than they do.
+    async fn fetch_managed_user(
+        &self,
+        actor: &Principal,
+        id: StaffUserId,
+    ) -> Result<StaffUser, AuthError> {
+        let user = self.fetch_user(id).await?;
+        roles_within_reach(actor, &user.role_ids, &self.all_roles().await?)?;
+        Ok(user)
     }
 
     pub async fn list_users(
@@ -136,7 +149,7 @@ impl AuthService {
 
     pub async fn create_user(
         &self,
-        _actor: &Principal,
+        actor: &Principal,
         input: NewStaffUser,
     ) -> Result<Audited<StaffUserView>, AuthError> {
         let mut errors = FieldErrors::new();
@@ -153,6 +166,7 @@ impl AuthService {
         }
         errors.into_result()?;
         let role_ids = self.existing_roles(&input.role_ids).await?;
+        roles_within_reach(actor, &role_ids, &self.all_roles().await?)?;
         let now = self.clock.now();
         let username = input.username.trim().to_owned();
         let user = StaffUser {
@@ -183,12 +197,12 @@ impl AuthService {
 
     pub async fn update_user(
         &self,
-        _actor: &Principal,
+        actor: &Principal,
         id: StaffUserId,
         input: UpdateStaffUser,
     ) -> Result<Audited<StaffUserView>, AuthError> {
         validate(&input)?;
-        let user = self.fetch_user(id).await?;
+        let user = self.fetch_managed_user(actor, id).await?;
         let mut next = user.clone();
         next.display_name = input.display_name.trim().to_owned();
         next.updated_at = self.clock.now();
@@ -208,7 +222,7 @@ impl AuthService {
         enabled: bool,
     ) -> Result<Audited<StaffUserView>, AuthError> {
         let _serialised = self.guard.lock().await;
-        let user = self.fetch_user(id).await?;
+        let user = self.fetch_managed_user(actor, id).await?;
         if !enabled {
             if user.id == actor.user_id {
                 return Err(AuthError::SelfModification(
@@ -241,13 +255,13 @@ impl AuthService {
     /// Sets a temporary password the user must change at next login; ends their sessions.
     pub async fn reset_password(
         &self,
-        _actor: &Principal,
+        actor: &Principal,
         id: StaffUserId,
         input: ResetPasswordRequest,
     ) -> Result<Audited<StaffUserView>, AuthError> {
         validate_with_secrets(&input, &[("password", &input.password)])?;
         check_policy(&self.config, "password", input.password.expose())?;
-        let user = self.fetch_user(id).await?;
+        let user = self.fetch_managed_user(actor, id).await?;
         let now = self.clock.now();
         let mut next = user.clone();
         next.password_hash = password::hash(input.password.clone()).await?;
@@ -262,17 +276,24 @@ impl AuthService {
         ))
     }
 
-    /// Replaces a user's roles; the change applies to their very next request.
+    /// Replaces a user's roles; the change applies to their very next request. Nobody changes
+    /// their own roles, and both the roles taken away and those given must be within reach.
     pub async fn assign_roles(
         &self,
-        _actor: &Principal,
+        actor: &Principal,
         id: StaffUserId,
         input: AssignRolesRequest,
     ) -> Result<Audited<StaffUserView>, AuthError> {
         validate(&input)?;
         let role_ids = self.existing_roles(&input.role_ids).await?;
         let _serialised = self.guard.lock().await;
-        let user = self.fetch_user(id).await?;
+        let user = self.fetch_managed_user(actor, id).await?;
+        if user.id == actor.user_id {
+            return Err(AuthError::SelfModification(
+                "you cannot change your own roles",
+            ));
+        }
+        roles_within_reach(actor, &role_ids, &self.all_roles().await?)?;
         let super_admin = self.super_admin_role().await?;
         if user.enabled
             && user.role_ids.contains(&super_admin.id)

@@ -49,6 +49,9 @@ error_codes! {
     TokenExpired = (401, "TOKEN_EXPIRED"),
     /// Authenticated, but not allowed to do this.
     Forbidden = (403, "FORBIDDEN"),
+    /// The change would grant a permission the caller does not hold, or touches a staff user
+    /// or role holding one (the grant ceiling).
+    GrantExceeded = (403, "GRANT_EXCEEDED"),
     /// The staff account is disabled.
     AccountDisabled = (403, "ACCOUNT_DISABLED"),
     /// The password must be changed (`PUT /api/v1/admin/auth/password`) before anything else.
