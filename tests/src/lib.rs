@@ -72,6 +72,8 @@ pub struct TestOptions {
     pub start: Timestamp,
     /// `server.max_json_bytes`.
     pub max_json_bytes: usize,
+    /// `server.trusted_proxies`.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for TestOptions {
@@ -86,6 +88,7 @@ impl Default for TestOptions {
             mounts: Vec::new(),
             start: Timestamp::parse(START).unwrap(),
             max_json_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -171,6 +174,7 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
     };
     config.server.listen = "127.0.0.1:0".parse().unwrap();
     config.server.max_json_bytes = options.max_json_bytes;
+    config.server.trusted_proxies = options.trusted_proxies;
     let app_options = AppOptions {
         clock: Arc::new(clock.clone()),
         store: Some(test_store.store.clone()),

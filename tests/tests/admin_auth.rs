@@ -498,3 +498,203 @@ async fn usernames_are_unique_case_insensitively_and_lists_filter_sort_and_page(
     let user: &Value = &page["items"][0];
     assert!(user.get("password_hash").is_none() && !user.to_string().contains("argon2"));
 }
+
+/// A stranger's wrong passwords lock the name only for the stranger's address, each lock in a
+/// row lasts twice as long, and staff holding `system:user:unlock` (or a password reset) lift
+/// the locks (`docs/security.md#lockout`).
+#[actix_web::test]
+async fn a_stranger_cannot_lock_staff_out() {
+    let app = start().await;
+    let admin = app.admin_token().await;
+    let (erin, _, _) = app.staff_with(&admin, "erin", &["system:user:list"]).await;
+    let stranger = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let login_as_stranger = |password: &'static str| {
+        let stranger = stranger.clone();
+        let url = format!("{}/api/v1/admin/auth/login", app.base);
+        async move {
+            let response = stranger
+                .post(url)
+                .json(&json!({"username": "erin", "password": password}))
+                .send()
+                .await
+                .unwrap();
+            status_and_body(response).await
+        }
+    };
+    for _ in 0..4 {
+        assert_eq!(login_as_stranger("wrong-pass-1").await.0, 401);
+    }
+    let (status, locked) = login_as_stranger("wrong-pass-1").await;
+    assert_eq!(
+        (status, locked["code"].as_str()),
+        (423, Some("ACCOUNT_LOCKED"))
+    );
+    // Erin, from her own address, is not locked out.
+    app.login_ok("erin", STAFF_PASSWORD).await;
+    assert_eq!(login_as_stranger(STAFF_PASSWORD).await.0, 423);
+
+    // The second lock in a row lasts twice as long (30 minutes).
+    app.clock.advance(TimeDelta::minutes(15));
+    for _ in 0..4 {
+        assert_eq!(login_as_stranger("wrong-pass-1").await.0, 401);
+    }
+    let (_, locked) = login_as_stranger("wrong-pass-1").await;
+    app.clock.advance(TimeDelta::minutes(29));
+    assert_eq!(login_as_stranger(STAFF_PASSWORD).await.0, 423, "{locked}");
+
+    // Staff lift it; the right password then works from there too.
+    let admin = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let admin = admin["access_token"].as_str().unwrap();
+    let (_, _, clerk) = app
+        .staff_with(
+            admin,
+            "unlocker",
+            &["system:user:unlock", "system:user:list"],
+        )
+        .await;
+    let (status, body) = status_and_body(
+        app.post(&format!("/users/{erin}/unlock"), &clerk, json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(login_as_stranger(STAFF_PASSWORD).await.0, 200);
+    // The unlock is in the operation log.
+    let (_, logs) = status_and_body(
+        app.get(&format!("/logs/operations?target_id={erin}"), admin)
+            .await,
+    )
+    .await;
+    assert!(
+        logs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|entry| entry["operation"] == "unlock staff user"),
+        "{logs}"
+    );
+
+    // A password reset lifts a lock as well.
+    for _ in 0..5 {
+        login_as_stranger("wrong-pass-1").await;
+    }
+    assert_eq!(login_as_stranger(STAFF_PASSWORD).await.0, 423);
+    let response = app
+        .post(
+            &format!("/users/{erin}/reset-password"),
+            admin,
+            json!({"password": "Fresh-start-2026"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(login_as_stranger("Fresh-start-2026").await.0, 200);
+}
+
+/// Guessing the current password through a signed-in session counts like guessing at the
+/// sign-in: the fifth wrong guess locks the name for that address and ends the session.
+#[actix_web::test]
+async fn guessing_through_the_password_change_locks_too() {
+    let app = start().await;
+    let admin = app.admin_token().await;
+    let (_, _, token) = app.staff_with(&admin, "fay", &["system:user:list"]).await;
+    for _ in 0..4 {
+        let (status, body) = status_and_body(
+            app.send(
+                Method::PUT,
+                "/auth/password",
+                Some(&token),
+                Some(json!({"old": "guess-pass-1", "new": "Another-pass-2026"})),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("VALIDATION_FAILED"))
+        );
+    }
+    let (status, body) = status_and_body(
+        app.send(
+            Method::PUT,
+            "/auth/password",
+            Some(&token),
+            Some(json!({"old": "guess-pass-1", "new": "Another-pass-2026"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (423, Some("ACCOUNT_LOCKED")),
+        "{body}"
+    );
+    assert_eq!(app.get("/users", &token).await.status(), 401);
+    assert_eq!(app.login("fay", STAFF_PASSWORD).await.status(), 423);
+}
+
+/// `X-Forwarded-For` names the client only when the peer is a trusted proxy; otherwise it is
+/// ignored, so a forged header neither hides an attacker nor frames someone else
+/// (`docs/security.md#client-addresses`).
+#[actix_web::test]
+async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+    async fn failed_login_from(app: &common::TestApp, forwarded: &str, username: &str) -> u16 {
+        let response = app
+            .client
+            .post(app.url("/auth/login"))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"username": username, "password": "wrong-pass-1"}))
+            .send()
+            .await
+            .unwrap();
+        response.status().as_u16()
+    }
+    async fn logged_address(app: &common::TestApp, admin: &str, username: &str) -> Value {
+        let (_, logs) = status_and_body(
+            app.get(&format!("/logs/login?username={username}"), admin)
+                .await,
+        )
+        .await;
+        logs["items"][0]["ip"].clone()
+    }
+
+    let direct = start().await;
+    let admin = direct.admin_token().await;
+    assert_eq!(
+        failed_login_from(&direct, "203.0.113.7", "forger").await,
+        401
+    );
+    assert_eq!(logged_address(&direct, &admin, "forger").await, "127.0.0.1");
+
+    let proxied = common::spawn_app(common::TestOptions {
+        trusted_proxies: vec!["127.0.0.1/32".to_owned()],
+        ..common::TestOptions::default()
+    })
+    .await;
+    let admin = proxied.admin_token().await;
+    assert_eq!(
+        failed_login_from(&proxied, "6.6.6.6, 203.0.113.7", "visitor").await,
+        401
+    );
+    assert_eq!(
+        logged_address(&proxied, &admin, "visitor").await,
+        "203.0.113.7"
+    );
+    // Locks follow the client behind the proxy, not the proxy.
+    for attempt in 1..=5 {
+        let status = failed_login_from(&proxied, "203.0.113.9", "admin").await;
+        assert_eq!(status, if attempt < 5 { 401 } else { 423 });
+    }
+    let response = proxied
+        .client
+        .post(proxied.url("/auth/login"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 423);
+    proxied.login_ok("admin", ADMIN_PASSWORD).await;
+}

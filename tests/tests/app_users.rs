@@ -391,7 +391,10 @@ async fn disabled_users_are_refused_at_once_and_enabled_again() {
     .await;
     assert_eq!(enabled["status"], "active");
     assert_eq!(enabled["disabled_at"], Value::Null);
-    ok(app.app_get("/me", &token).await, 200).await;
+    // Tokens from before the disable stay dead; a new login works.
+    expect(app.app_get("/me", &token).await, 401, "UNAUTHORIZED").await;
+    let again = app.app_login_ok(Some("o_bob")).await;
+    ok(app.app_get("/me", &token_of(&again)).await, 200).await;
 
     // Both writes are in the operation log with before/after, and no session key.
     let logs = ok(
@@ -964,4 +967,55 @@ impl ClockNow for TestApp {
         use topup_core::Clock;
         self.clock.now()
     }
+}
+
+/// Logging out ends every app token issued so far, on every device; so does being disabled,
+/// and enabling the user again does not revive them (`docs/security.md#app-tokens`).
+#[actix_web::test]
+async fn logout_and_disable_end_app_tokens() {
+    let app = start().await;
+    let phone = app.app_login_ok(Some("o_logout_1")).await;
+    let tablet = app.app_login_ok(Some("o_logout_1")).await;
+    ok(app.app_get("/me", &token_of(&phone)).await, 200).await;
+    let response = app
+        .app_send(Method::POST, "/auth/logout", Some(&token_of(&phone)), None)
+        .await;
+    assert_eq!(response.status(), 204);
+    expect(
+        app.app_get("/me", &token_of(&phone)).await,
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
+    expect(
+        app.app_get("/me", &token_of(&tablet)).await,
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
+    let again = app.app_login_ok(Some("o_logout_1")).await;
+    ok(app.app_get("/me", &token_of(&again)).await, 200).await;
+
+    let admin = app.admin_token().await;
+    let user = id_of(&again);
+    ok(
+        app.post(&format!("/app-users/{user}/disable"), &admin, json!({}))
+            .await,
+        200,
+    )
+    .await;
+    ok(
+        app.post(&format!("/app-users/{user}/enable"), &admin, json!({}))
+            .await,
+        200,
+    )
+    .await;
+    expect(
+        app.app_get("/me", &token_of(&again)).await,
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
+    let fresh = app.app_login_ok(Some("o_logout_1")).await;
+    ok(app.app_get("/me", &token_of(&fresh)).await, 200).await;
 }

@@ -560,6 +560,13 @@ async fn forged_stale_and_probe_notifications_are_refused_and_change_nothing() {
     let (status, probe) = h.post(NOTIFY, body.clone(), &headers).await;
     assert_eq!(status, 401, "{probe}");
     assert_eq!(probe["code"], "UNAUTHORIZED");
+    // The reasons (unknown serial, a probe, a stale clock) are logged, never answered.
+    for refused in [&forged, &stale, &probe] {
+        assert_eq!(
+            refused["message"], "the notification could not be verified",
+            "{refused}"
+        );
+    }
 
     // No signature headers at all; and a forged refund notification.
     let (status, _) = h.post(NOTIFY, body, &[]).await;

@@ -1006,6 +1006,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/users/{id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift the sign-in locks on a staff user's name (from every address), e.g. after they
+         *     called about being locked out. A password reset does the same.
+         * @description Requires permission `system:user:unlock`.
+         */
+        post: operations["admin_users_unlock"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/visitors/daily": {
         parameters: {
             query?: never;
@@ -1042,6 +1063,27 @@ export interface paths {
          *     first login and answers an app token. Each code works once and for five minutes.
          */
         post: operations["app_auth_login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log out: every app token of this user issued so far stops working at once (on every
+         *     device); the next launch logs in silently again.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        post: operations["app_auth_logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -7137,6 +7179,65 @@ export interface operations {
             };
         };
     };
+    admin_users_unlock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Staff user id (ULID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unlocked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffUserView"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `GRANT_EXCEEDED`: the user holds more than you */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     admin_visitors_daily: {
         parameters: {
             query?: {
@@ -7267,6 +7368,51 @@ export interface operations {
             };
             /** @description `WECHAT_UNAVAILABLE`: WeChat busy or unreachable */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_auth_logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Logged out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `UNAUTHORIZED` (no or dead token) or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,7 @@
 //! The HTTP face of Topup: one actix-web app with the error envelope, request ids, metrics
 //! and the OpenAPI document. Domain crates stay free of actix; this crate maps them to HTTP.
 
+mod client_address;
 mod error;
 pub mod extract;
 mod middleware;
@@ -15,6 +16,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, web};
 
+pub use client_address::TrustedProxies;
 pub use error::{ApiError, ErrorBody, json_config, path_config, query_config};
 pub use middleware::{Metrics, REQUEST_ID_HEADER, current_request_id};
 pub use openapi::document as openapi_document;

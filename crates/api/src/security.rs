@@ -24,11 +24,16 @@ enum AuthOutcome {
     Rejected(ApiError),
 }
 
-/// The address and user agent of the caller. The address is the TCP peer: headers such
-/// as `X-Forwarded-For` are not trusted, so the login rate limit cannot be dodged with them.
+/// The address and user agent of the caller. The address is the TCP peer, or, behind one of
+/// `server.trusted_proxies`, the nearest untrusted `X-Forwarded-For` hop
+/// (`docs/security.md#client-addresses`).
 pub fn client_info(req: &HttpRequest) -> ClientInfo {
+    let address = match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.trusted_proxies.client_of(req),
+        None => req.peer_addr().map(|addr| addr.ip()),
+    };
     ClientInfo::new(
-        req.peer_addr().map(|addr| addr.ip().to_string()),
+        address.map(|ip| ip.to_string()),
         req.headers()
             .get(USER_AGENT)
             .and_then(|value| value.to_str().ok()),

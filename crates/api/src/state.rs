@@ -40,6 +40,8 @@ pub struct AppState {
     pub started_at: Timestamp,
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<crate::TrustedProxies>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             payments,
             started_at,
             max_json_bytes: 64 * 1024,
+            trusted_proxies: Arc::default(),
         }
     }
 }

@@ -235,6 +235,10 @@ impl Application {
             orders,
         });
         state.max_json_bytes = config.server.max_json_bytes;
+        state.trusted_proxies = Arc::new(
+            topup_api::TrustedProxies::parse(&config.server.trusted_proxies)
+                .map_err(|e| AppError::Config(format!("server.trusted_proxies{e}")))?,
+        );
         mounts.extend(options.mounts.iter().cloned());
         // Last: the front ends answer every path the API and the sandboxes leave.
         mounts.push(web::mount(config.mode, &config.web));

@@ -65,6 +65,10 @@ pub struct ServerSection {
     /// can sign in as any user and "pay" through the sandbox (`docs/security.md#embedded-mode`).
     #[serde(default)]
     pub allow_public_embedded: bool,
+    /// Reverse proxies (CIDRs or addresses) whose `X-Forwarded-For` names the client. Empty:
+    /// the TCP peer is the client (`docs/security.md#client-addresses`).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -186,6 +190,7 @@ impl Default for Config {
                 shutdown_timeout_seconds: 30,
                 public_url: None,
                 allow_public_embedded: false,
+                trusted_proxies: Vec::new(),
             },
             store: StoreSection { url: String::new() },
             log: LogSection {
@@ -280,6 +285,8 @@ impl Config {
         self.auth.validate().map_err(AppError::Config)?;
         self.app.validate().map_err(AppError::Config)?;
         self.payment.validate().map_err(AppError::Config)?;
+        topup_api::TrustedProxies::parse(&self.server.trusted_proxies)
+            .map_err(|e| AppError::Config(format!("server.trusted_proxies{e}")))?;
         self.validate_sandbox()?;
         self.validate_embedded()?;
         Ok(())

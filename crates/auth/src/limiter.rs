@@ -48,7 +48,7 @@ impl LoginLimiter {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
-        limiter.check_key(&ip.to_owned()).map_err(|not_until| {
+        limiter.check_key(&bucket(ip)).map_err(|not_until| {
             let wait = not_until
                 .earliest_possible()
                 .duration_since(self.clock.now());
@@ -62,6 +62,21 @@ impl LoginLimiter {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+    }
+}
+
+/// The rate-limit bucket of an address: IPv4 addresses alone, IPv6 addresses by their /64
+/// (one subscriber usually holds a whole /64; `docs/security.md#client-addresses`).
+fn bucket(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let segments = v6.segments();
+            format!(
+                "{:x}:{:x}:{:x}:{:x}::/64",
+                segments[0], segments[1], segments[2], segments[3]
+            )
+        }
+        _ => ip.to_owned(),
     }
 }
 
@@ -87,5 +102,12 @@ mod tests {
         );
         clock.advance(TimeDelta::seconds(10));
         assert!(limiter.check("10.0.0.1").is_ok());
+    }
+
+    #[test]
+    fn ipv6_addresses_share_their_64() {
+        assert_eq!(bucket("2001:db8:1:2::1"), bucket("2001:db8:1:2:ffff::9"));
+        assert_ne!(bucket("2001:db8:1:2::1"), bucket("2001:db8:1:3::1"));
+        assert_eq!(bucket("10.0.0.1"), "10.0.0.1");
     }
 }

@@ -156,15 +156,29 @@ impl Document for RefreshToken {
     const COLLECTION: &'static str = "staff_refresh_tokens";
 }
 
-/// Failed-login bookkeeping per (case-folded) username, known or not.
+/// Failed-login bookkeeping per (case-folded) username, known or not, and client address: a
+/// stranger's failures lock the name only for the stranger's address
+/// (`docs/security.md#lockout`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Lockout {
+    /// `<username_key>|<address>`.
     pub id: String,
+    #[serde(default)]
+    pub username_key: String,
     /// Failures inside the current window, oldest first.
     pub failures: Vec<Timestamp>,
     pub locked_until: Option<Timestamp>,
+    /// Locks in a row without a successful sign-in; each lasts twice as long as the last.
+    #[serde(default)]
+    pub locks: u32,
     pub updated_at: Timestamp,
     pub version: i64,
+}
+
+impl Lockout {
+    pub(crate) fn id_for(username_key: &str, address: &str) -> String {
+        format!("{username_key}|{address}")
+    }
 }
 
 impl Document for Lockout {

@@ -33,6 +33,8 @@ permissions! {
     SystemUserEnable = "system:user:enable";
     SystemUserResetPassword = "system:user:reset-password";
     SystemUserAssignRoles = "system:user:assign-roles";
+    /// Lift the sign-in locks on a staff user's name.
+    SystemUserUnlock = "system:user:unlock";
     /// List and view roles.
     SystemRoleList = "system:role:list";
     SystemRoleCreate = "system:role:create";
@@ -55,6 +57,9 @@ permissions! {
     OrderList = "order:order:list";
     /// Export the order list as CSV.
     OrderExport = "order:order:export";
+    /// See customers' personal data in full (phone numbers, openids, addresses) in orders
+    /// and mini-program users; without it they are masked.
+    OrderPersonalView = "order:personal:view";
     /// Refund a delivered order, fully or partly.
     OrderRefund = "order:order:refund";
     /// Send a held order back to recharging.

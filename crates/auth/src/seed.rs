@@ -210,6 +210,13 @@ pub const MENU_SEED: &[SeedNode] = &[
         perm::SystemUserAssignRoles::CODE,
         6,
     ),
+    button(
+        "system.users.unlock",
+        "system.users",
+        "Unlock sign-in",
+        perm::SystemUserUnlock::CODE,
+        7,
+    ),
     // Roles.
     menu(
         "system.roles",
@@ -345,6 +352,13 @@ pub const MENU_SEED: &[SeedNode] = &[
         "Retry held order",
         perm::OrderRetry::CODE,
         3,
+    ),
+    button(
+        "order.orders.personal",
+        "order.orders",
+        "See personal data",
+        perm::OrderPersonalView::CODE,
+        4,
     ),
     menu(
         "order.recharges",

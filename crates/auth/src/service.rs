@@ -201,6 +201,9 @@ impl AuthService {
         self.lockouts
             .ensure_index(Index::new("staff_lockouts_updated", &["updated_at"]))
             .await?;
+        self.lockouts
+            .ensure_index(Index::new("staff_lockouts_username", &["username_key"]))
+            .await?;
         self.login_logs
             .ensure_index(Index::new("staff_login_logs_at", &["at"]))
             .await?;
@@ -398,7 +401,8 @@ impl AuthService {
             return Err(error);
         }
         let key = typed.to_lowercase();
-        if let Some(until) = self.locked_until(&key, now).await? {
+        let lock_id = Lockout::id_for(&key, &address);
+        if let Some(until) = self.locked_until(&lock_id, now).await? {
             self.log_login(
                 &typed,
                 None,
@@ -422,7 +426,7 @@ impl AuthService {
             Some(user) if matches => user,
             found => {
                 let user_id = found.map(|u| u.id);
-                let locked = self.record_failure(&key, now).await?;
+                let locked = self.record_failure(&key, &lock_id, now).await?;
                 return match locked {
                     Some(until) => {
                         self.log_login(
@@ -465,7 +469,7 @@ impl AuthService {
             .await;
             return Err(AuthError::AccountDisabled);
         }
-        self.lockouts.delete(&key).await?;
+        self.lockouts.delete(&lock_id).await?;
         let pair = self.start_session(&user, &client, now).await?;
         self.users
             .update(
@@ -514,31 +518,36 @@ impl AuthService {
 
     async fn locked_until(
         &self,
-        key: &str,
+        lock_id: &str,
         now: Timestamp,
     ) -> Result<Option<Timestamp>, AuthError> {
         Ok(self
             .lockouts
-            .get(key)
+            .get(lock_id)
             .await?
             .and_then(|l| l.locked_until)
             .filter(|until| *until > now))
     }
 
-    /// Counts a failure; `Some(until)` when it locks the username.
-    async fn record_failure(
+    /// Counts a failure for the username from one address; `Some(until)` when it locks them.
+    /// Each lock in a row lasts twice as long as the one before, up to a day.
+    pub(crate) async fn record_failure(
         &self,
         key: &str,
+        lock_id: &str,
         now: Timestamp,
     ) -> Result<Option<Timestamp>, AuthError> {
+        const LONGEST_LOCK_MINUTES: u32 = 24 * 60;
         let window_start = now.minus(minutes(self.config.lockout_window_minutes));
         let threshold = usize::try_from(self.config.lockout_threshold).unwrap_or(usize::MAX);
         for _ in 0..8 {
-            let current = self.lockouts.get(key).await?;
+            let current = self.lockouts.get(lock_id).await?;
             let mut next = current.clone().unwrap_or(Lockout {
-                id: key.to_owned(),
+                id: lock_id.to_owned(),
+                username_key: key.to_owned(),
                 failures: Vec::new(),
                 locked_until: None,
+                locks: 0,
                 updated_at: now,
                 version: 0,
             });
@@ -547,7 +556,14 @@ impl AuthService {
             next.updated_at = now;
             if next.failures.len() >= threshold {
                 next.failures.clear();
-                next.locked_until = Some(now.plus(minutes(self.config.lockout_minutes)));
+                let doubling = 1_u32.checked_shl(next.locks.min(16)).unwrap_or(u32::MAX);
+                let lock_minutes = self
+                    .config
+                    .lockout_minutes
+                    .saturating_mul(doubling)
+                    .min(LONGEST_LOCK_MINUTES.max(self.config.lockout_minutes));
+                next.locks = next.locks.saturating_add(1);
+                next.locked_until = Some(now.plus(minutes(lock_minutes)));
             }
             let written = match current {
                 None => self.lockouts.insert(&next).await,
@@ -755,7 +771,21 @@ impl AuthService {
             .get(&principal.user_id.to_string())
             .await?
             .ok_or(SESSION_ENDED)?;
+        let address = principal.client.ip.as_deref().unwrap_or("unknown");
+        let lock_id = Lockout::id_for(&user.username_key, address);
+        if let Some(until) = self.locked_until(&lock_id, now).await? {
+            return Err(AuthError::AccountLocked { until });
+        }
         if !password::verify(input.old.clone(), user.password_hash.clone()).await? {
+            // Guessing through a stolen session counts like guessing at the sign-in.
+            if let Some(until) = self
+                .record_failure(&user.username_key, &lock_id, now)
+                .await?
+            {
+                self.revoke_user_sessions(user.id, "password guessed too often")
+                    .await?;
+                return Err(AuthError::AccountLocked { until });
+            }
             return Err(AuthError::field(
                 "old",
                 "does not match the current password",

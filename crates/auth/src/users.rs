@@ -270,6 +270,7 @@ impl AuthService {
         next.updated_at = now;
         let saved = self.users.replace(&next).await?;
         self.revoke_user_sessions(id, "password reset").await?;
+        self.clear_lockouts(&saved).await?;
         Ok(Audited::new(
             self.user_view(&saved).await?,
             Change::new("staff_user", id).before(&user).after(&saved),
@@ -312,5 +313,26 @@ impl AuthService {
             self.user_view(&saved).await?,
             Change::new("staff_user", id).before(&user).after(&saved),
         ))
+    }
+
+    /// Lifts every sign-in lock on the user's name, from any address.
+    pub async fn unlock_user(
+        &self,
+        actor: &Principal,
+        id: StaffUserId,
+    ) -> Result<Audited<StaffUserView>, AuthError> {
+        let user = self.fetch_managed_user(actor, id).await?;
+        let cleared = self.clear_lockouts(&user).await?;
+        Ok(Audited::new(
+            self.user_view(&user).await?,
+            Change::new("staff_user", id).after(&serde_json::json!({ "locks_cleared": cleared })),
+        ))
+    }
+
+    async fn clear_lockouts(&self, user: &StaffUser) -> Result<u64, AuthError> {
+        Ok(self
+            .lockouts
+            .delete_many(&Filter::eq("username_key", user.username_key.as_str()))
+            .await?)
     }
 }

@@ -7,6 +7,7 @@ mod id;
 mod money;
 mod msisdn;
 mod paging;
+pub mod personal;
 mod secret;
 mod timestamp;
 

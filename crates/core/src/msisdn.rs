@@ -155,14 +155,7 @@ impl Msisdn {
 
     /// Masked for logs and lists shown to people who need not see the whole number.
     pub fn masked(&self) -> String {
-        let chars: Vec<char> = self.e164.chars().collect();
-        let keep_tail = 4.min(chars.len());
-        let keep_head = 4.min(chars.len() - keep_tail);
-        let hidden = chars.len() - keep_head - keep_tail;
-        let mut out: String = chars[..keep_head].iter().collect();
-        out.extend(std::iter::repeat_n('*', hidden));
-        out.extend(&chars[chars.len() - keep_tail..]);
-        out
+        crate::personal::mask_phone(&self.e164)
     }
 }
 

@@ -64,6 +64,20 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Creates the database file readable by its owner only, unless it exists: it holds
+/// customers' personal data. SQLite gives its `-wal` and `-shm` files the same mode.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
 impl SqliteBackend {
     /// Opens (creating if needed) the database file. Blocking: call at start-up.
     pub fn open(options: &SqliteOptions) -> Result<Self> {
@@ -73,6 +87,8 @@ impl SqliteBackend {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::Unavailable(format!("{}: {e}", parent.display())))?;
         }
+        create_private(&options.path)
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", options.path.display())))?;
         let writer = Connection::open(&options.path).map_err(backend_error)?;
         writer
             .execute_batch(
@@ -893,6 +909,32 @@ mod tests {
 
     use super::*;
     use crate::{FindQuery, SortOrder};
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_files_are_private_to_their_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data").join("topup.db");
+        let backend = SqliteBackend::open(&SqliteOptions {
+            path: path.clone(),
+            readers: 1,
+        })
+        .unwrap();
+        backend
+            .ensure_index("orders", &Index::new("phone", &["phone"]))
+            .await
+            .unwrap();
+        backend
+            .insert("orders", json!({"id": "a", "phone": "+639171234567"}))
+            .await
+            .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
+    }
 
     /// Compiling a statement costs more than running it: a cached one must be reused as is
     /// when only the values change.

@@ -3,6 +3,7 @@
 //! before it is verified.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use topup_core::ErrorCode;
 use topup_payment::{PaymentError, WechatPayHeaders};
 use utoipa::{IntoParams, ToSchema};
 
@@ -108,7 +109,12 @@ fn answer(
         }
         Err(error) => {
             if error.is_authentication_failure() {
+                // The details (unknown serial, parser positions) help a prober; log them only.
                 tracing::warn!(%error, "WeChat Pay notification refused");
+                return Err(ApiError::new(
+                    ErrorCode::Unauthorized,
+                    "the notification could not be verified",
+                ));
             }
             Err(ApiError::from(error))
         }

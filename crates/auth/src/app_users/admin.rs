@@ -148,6 +148,8 @@ impl AppUserService {
                     Update::set("status", status_value(status)),
                     Update::set("disabled_at", disabled_at),
                     Update::set("updated_at", now),
+                    // Tokens from before a disable stay dead after enabling again.
+                    Update::inc("token_version", 1),
                 ],
             )
             .await?

@@ -178,7 +178,9 @@ impl AppUserService {
         }
         self.record_visit(&user, now).await;
         let ttl = self.token_ttl();
-        let token = self.keys.issue(user.id, now, now.plus(ttl))?;
+        let token = self
+            .keys
+            .issue(user.id, user.token_version, now, now.plus(ttl))?;
         tracing::info!(user = %user.id, new_user, "app user logged in");
         Ok(AppLoginResponse {
             token,
@@ -241,6 +243,7 @@ impl AppUserService {
                 last_login_at: now,
                 last_login_ip: client.ip.clone(),
                 disabled_at: None,
+                token_version: 0,
                 updated_at: now,
                 version: 0,
             };
@@ -264,16 +267,20 @@ impl AppUserService {
         client: ClientInfo,
     ) -> Result<AppPrincipal, AuthError> {
         let now = self.clock.now();
-        let user_id = self.keys.verify(token, now)?;
+        let (user_id, token_version) = self.keys.verify(token, now)?;
         let user = self
             .users
             .get(&user_id.to_string())
             .await?
             .ok_or(AuthError::Unauthenticated("unknown app user; log in again"))?;
+        // Blocked first: a disabled user is told so, not merely asked to log in again.
         if user.status != AppUserStatus::Active
             || self.is_blocked(BlacklistKind::Openid, &user.openid).await?
         {
             return Err(AuthError::UserBlocked);
+        }
+        if token_version != user.token_version {
+            return Err(AuthError::Unauthenticated("signed out; log in again"));
         }
         self.record_visit(&user, now).await;
         if now.since(user.last_seen_at) >= TimeDelta::seconds(60) {
@@ -294,6 +301,22 @@ impl AppUserService {
             openid: user.openid,
             client,
         })
+    }
+
+    /// Ends every app token of the user issued so far (the app's "log out").
+    pub async fn logout(&self, user_id: AppUserId) -> Result<(), AuthError> {
+        self.users
+            .update(
+                &user_id.to_string(),
+                Filter::All,
+                &[
+                    Update::inc("token_version", 1),
+                    Update::set("updated_at", self.clock.now()),
+                ],
+            )
+            .await?
+            .ok_or(AuthError::NotFound("app user"))?;
+        Ok(())
     }
 
     /// The user's current WeChat session key, decrypted (to verify or decrypt data the

@@ -76,6 +76,10 @@ pub struct AppUser {
     pub last_login_at: Timestamp,
     pub last_login_ip: Option<String>,
     pub disabled_at: Option<Timestamp>,
+    /// App tokens carry the version they were issued under; logging out or being disabled
+    /// bumps it, which ends every token issued before.
+    #[serde(default)]
+    pub token_version: i64,
     pub updated_at: Timestamp,
     pub version: i64,
 }

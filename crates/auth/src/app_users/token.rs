@@ -20,6 +20,9 @@ struct Claims {
     exp: i64,
     iss: String,
     aud: String,
+    /// The user's `token_version` when issued.
+    #[serde(default)]
+    ver: i64,
 }
 
 pub(crate) struct AppTokenKeys {
@@ -36,6 +39,7 @@ impl AppTokenKeys {
     pub(crate) fn issue(
         &self,
         user: AppUserId,
+        token_version: i64,
         now: Timestamp,
         expires: Timestamp,
     ) -> Result<String, AuthError> {
@@ -46,11 +50,17 @@ impl AppTokenKeys {
             exp: expires.unix_seconds(),
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
+            ver: token_version,
         };
         self.jwt.encode(&claims)
     }
 
-    pub(crate) fn verify(&self, token: &str, now: Timestamp) -> Result<AppUserId, AuthError> {
+    /// The user and the token version the token was issued under.
+    pub(crate) fn verify(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<(AppUserId, i64), AuthError> {
         let invalid = || AuthError::Unauthenticated("invalid app token; log in again");
         let claims: Claims = self.jwt.decode(token).ok_or_else(invalid)?;
         if claims.typ != TYPE {
@@ -59,7 +69,8 @@ impl AppTokenKeys {
         if claims.exp <= now.unix_seconds() {
             return Err(AuthError::AppTokenExpired);
         }
-        claims.sub.parse().map_err(|_| invalid())
+        let user = claims.sub.parse().map_err(|_| invalid())?;
+        Ok((user, claims.ver))
     }
 }
 
@@ -75,8 +86,10 @@ mod tests {
         let keys = AppTokenKeys::new(&key).unwrap();
         let now = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
         let user = AppUserId::new();
-        let token = keys.issue(user, now, now.plus(TimeDelta::days(7))).unwrap();
-        assert_eq!(keys.verify(&token, now).unwrap(), user);
+        let token = keys
+            .issue(user, 3, now, now.plus(TimeDelta::days(7)))
+            .unwrap();
+        assert_eq!(keys.verify(&token, now).unwrap(), (user, 3));
         assert!(matches!(
             keys.verify(&token, now.plus(TimeDelta::days(7))),
             Err(AuthError::AppTokenExpired)

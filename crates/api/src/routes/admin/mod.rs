@@ -40,6 +40,7 @@ routes! {
     post "/users/{id}/disable" => users::disable,
     post "/users/{id}/enable" => users::enable,
     post "/users/{id}/reset-password" => users::reset_password,
+    post "/users/{id}/unlock" => users::unlock,
     put "/users/{id}/roles" => users::assign_roles,
     get "/roles" => roles::list,
     post "/roles" => roles::create,

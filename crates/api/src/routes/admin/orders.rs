@@ -4,8 +4,11 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use topup_auth::perm::{OrderExport, OrderList, OrderRechargeList, OrderRefund, OrderRetry};
-use topup_auth::{Audited, Change, Permission};
+use topup_auth::perm::{
+    OrderExport, OrderList, OrderPersonalView, OrderRechargeList, OrderRefund, OrderRetry,
+};
+use topup_auth::{Audited, Change, Permission, Principal};
+use topup_core::personal::{mask_openid, mask_phone};
 use topup_core::{CountryCode, Money, Page, PageRequest, Timestamp};
 use topup_orders::{
     Hold, Order, OrderQuery, OrderRefund as Refund, OrderState, PaymentInfo, PlanSnapshot,
@@ -47,6 +50,25 @@ pub struct AdminOrder {
     pub updated_at: Timestamp,
     /// The address the checkout came from.
     pub client_ip: Option<String>,
+}
+
+/// Whether `who` sees customers' numbers, openids and addresses in full
+/// (`docs/security.md#personal-data`).
+pub(crate) fn sees_personal_data(who: &Principal) -> bool {
+    who.can(OrderPersonalView::CODE)
+}
+
+impl AdminOrder {
+    /// The order as this viewer may see it: personal data masked without its permission.
+    fn for_viewer(order: Order, who: &Principal) -> Self {
+        let mut view = AdminOrder::from(order);
+        if !sees_personal_data(who) {
+            view.phone = mask_phone(&view.phone);
+            view.openid = mask_openid(&view.openid);
+            view.client_ip = None;
+        }
+        view
+    }
 }
 
 impl From<Order> for AdminOrder {
@@ -160,7 +182,7 @@ impl OrderFilter {
     ),
     extensions(("x-permission" = json!(OrderList::CODE))))]
 pub async fn list(
-    _who: Require<OrderList>,
+    who: Require<OrderList>,
     state: web::Data<AppState>,
     paging: Paging,
     filter: Query<OrderFilter>,
@@ -169,12 +191,17 @@ pub async fn list(
     let page = orders
         .list(&filter.query()?, &filter.sort()?, *paging)
         .await?;
-    Ok(Json(page.map(AdminOrder::from)))
+    Ok(Json(page.map(|order| AdminOrder::for_viewer(order, &who))))
 }
 
+/// One CSV cell, always quoted. A cell a spreadsheet would read as a formula (leading `=`,
+/// `+`, `-`, `@`, or a tab, carriage return or space before one) gets a leading `'`.
 fn csv_field(text: &str) -> String {
-    // Quote always; double inner quotes; neutralise spreadsheet formulas.
-    let text = if text.starts_with(['=', '+', '-', '@']) {
+    let formula = text
+        .trim_start_matches([' ', '\t', '\r'])
+        .starts_with(['=', '+', '-', '@']);
+    let leading_control = text.starts_with(['\t', '\r']);
+    let text = if formula || leading_control {
         format!("'{text}")
     } else {
         text.to_owned()
@@ -182,7 +209,17 @@ fn csv_field(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-fn csv_row(order: &Order) -> String {
+fn csv_row(order: &Order, personal: bool) -> String {
+    let refunded = order
+        .refunds
+        .iter()
+        .filter(|refund| refund.state == topup_orders::RefundState::Succeeded)
+        .try_fold(0_i64, |sum, refund| sum.checked_add(refund.amount.amount));
+    let phone = if personal {
+        order.phone.clone()
+    } else {
+        mask_phone(&order.phone)
+    };
     let fields = [
         order.id.clone(),
         order.created_at.to_string(),
@@ -191,9 +228,16 @@ fn csv_row(order: &Order) -> String {
         order.country.to_string(),
         order.plan.operator_name.clone(),
         order.plan.title.clone(),
-        order.phone.clone(),
+        phone,
         order.user_id.clone(),
         order.total.to_decimal().to_string(),
+        refunded
+            .map(|fen| {
+                Money::new(fen, order.total.currency)
+                    .to_decimal()
+                    .to_string()
+            })
+            .unwrap_or_default(),
         order.total.currency.to_string(),
         order.payment.transaction_id.clone().unwrap_or_default(),
         order
@@ -211,7 +255,8 @@ fn csv_row(order: &Order) -> String {
     row
 }
 
-const CSV_HEADER: &str = "order_no,created_at,state,type,country,operator,plan,phone,user_id,total,currency,wechat_transaction_id,provider_transaction_id\r\n";
+/// With a UTF-8 byte-order mark, so spreadsheets read operator names and titles right.
+const CSV_HEADER: &str = "\u{feff}order_no,created_at,state,type,country,operator,plan,phone,user_id,total,refunded,currency,wechat_transaction_id,provider_transaction_id\r\n";
 
 /// Export matching orders as CSV, streamed in batches (any range size).
 #[utoipa::path(get, path = "/api/v1/admin/orders/export", tag = "admin-orders", operation_id = "admin_orders_export",
@@ -222,15 +267,16 @@ const CSV_HEADER: &str = "order_no,created_at,state,type,country,operator,plan,p
     ),
     extensions(("x-permission" = json!(OrderExport::CODE))))]
 pub async fn export(
-    _who: Require<OrderExport>,
+    who: Require<OrderExport>,
     state: web::Data<AppState>,
     filter: Query<OrderFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let query = filter.query()?;
+    let personal = sees_personal_data(&who);
     const BATCH: u64 = 500;
     let stream = futures_util::stream::unfold(
         (state, query, 0u64, false),
-        |(state, query, skip, done)| async move {
+        move |(state, query, skip, done)| async move {
             if done {
                 return None;
             }
@@ -245,7 +291,7 @@ pub async fn export(
             match orders.export_batch(&query, skip - 1, BATCH).await {
                 Ok(batch) => {
                     let last = (batch.len() as u64) < BATCH;
-                    let text: String = batch.iter().map(csv_row).collect();
+                    let text: String = batch.iter().map(|order| csv_row(order, personal)).collect();
                     let next = skip + batch.len() as u64;
                     Some((Ok(web::Bytes::from(text)), (state, query, next, last)))
                 }
@@ -274,11 +320,12 @@ pub async fn export(
     ),
     extensions(("x-permission" = json!(OrderList::CODE))))]
 pub async fn get(
-    _who: Require<OrderList>,
+    who: Require<OrderList>,
     state: web::Data<AppState>,
     order_no: web::Path<String>,
 ) -> Result<Json<AdminOrder>, ApiError> {
-    Ok(Json(state.orders.get(&order_no).await?.into()))
+    let order = state.orders.get(&order_no).await?;
+    Ok(Json(AdminOrder::for_viewer(order, &who)))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -341,7 +388,7 @@ pub async fn refund(
         work,
     )
     .await?;
-    Ok(Json(order.into()))
+    Ok(Json(AdminOrder::for_viewer(order, &who)))
 }
 
 /// Send a held order back to recharging (after the wallet is topped up, say).
@@ -377,7 +424,7 @@ pub async fn retry(
         work,
     )
     .await?;
-    Ok(Json(order.into()))
+    Ok(Json(AdminOrder::for_viewer(order, &who)))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -417,4 +464,20 @@ pub async fn recharges(
         to: filter.to,
     };
     Ok(Json(state.orders.recharge_log(&query, page).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        assert_eq!(csv_field("+639171234500"), "\"'+639171234500\"");
+        assert_eq!(csv_field("=1+1"), "\"'=1+1\"");
+        assert_eq!(csv_field(" =cmd"), "\"' =cmd\"");
+        assert_eq!(csv_field("\t@x"), "\"'\t@x\"");
+        assert_eq!(csv_field("\rplain"), "\"'\rplain\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("Globe 话费"), "\"Globe 话费\"");
+    }
 }

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use topup_auth::perm::{
     SystemUserAssignRoles, SystemUserCreate, SystemUserDisable, SystemUserEnable, SystemUserList,
-    SystemUserResetPassword, SystemUserUpdate,
+    SystemUserResetPassword, SystemUserUnlock, SystemUserUpdate,
 };
 use topup_auth::{
     AssignRolesRequest, NewStaffUser, Permission, ResetPasswordRequest, StaffUserId, StaffUserView,
@@ -181,6 +181,36 @@ pub async fn reset_password(
             &state,
             &who,
             "reset staff password",
+            "staff_user",
+            target,
+            work,
+        )
+        .await?,
+    ))
+}
+
+/// Lift the sign-in locks on a staff user's name (from every address), e.g. after they
+/// called about being locked out. A password reset does the same.
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/unlock", tag = "admin-users", operation_id = "admin_users_unlock",
+    params(("id" = String, Path, description = "Staff user id (ULID)")),
+    responses(
+        (status = 200, description = "Unlocked", body = StaffUserView),
+        (status = 403, description = "`GRANT_EXCEEDED`: the user holds more than you", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(SystemUserUnlock::CODE))))]
+pub async fn unlock(
+    who: Require<SystemUserUnlock>,
+    state: web::Data<AppState>,
+    id: web::Path<StaffUserId>,
+) -> Result<Json<StaffUserView>, ApiError> {
+    let work = state.auth.unlock_user(&who, *id);
+    let target = Some(id.to_string());
+    Ok(Json(
+        audited(
+            &state,
+            &who,
+            "unlock staff user",
             "staff_user",
             target,
             work,

@@ -3,8 +3,10 @@
 use actix_web::web;
 use topup_auth::app_users::{AppLoginRequest, AppLoginResponse};
 
+use actix_web::HttpResponse;
+
 use crate::extract::Json;
-use crate::security::Client;
+use crate::security::{AppUser, Client};
 use crate::{ApiError, AppState, ErrorBody};
 
 /// Log in with the code from `wx.login()`.
@@ -31,4 +33,17 @@ pub async fn login(
     Ok(Json(
         state.app_users.login(body.into_inner(), client.0).await?,
     ))
+}
+
+/// Log out: every app token of this user issued so far stops working at once (on every
+/// device); the next launch logs in silently again.
+#[utoipa::path(post, path = "/api/v1/app/auth/logout", tag = "app-auth", operation_id = "app_auth_logout",
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "`UNAUTHORIZED` (no or dead token) or `TOKEN_EXPIRED`", body = ErrorBody),
+    ),
+    extensions(("x-app-user" = json!(true))))]
+pub async fn logout(who: AppUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.app_users.logout(who.user_id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -15,6 +15,7 @@ pub const PREFIX: &str = "/api/v1/app";
 
 routes! {
     post "/auth/login" => auth::login,
+    post "/auth/logout" => auth::logout,
     get "/me" => me::get,
     put "/me" => me::update,
     get "/me/numbers" => me::list_numbers,
