@@ -34,9 +34,10 @@ pub const WX_APP_ID: &str = topup_app::SANDBOX_APP_ID;
 pub const MCHID: &str = topup_app::SANDBOX_MCHID;
 
 /// How long the Reloadly sandbox withholds its answer to a digit-5 top-up (real time).
-pub const PROVIDER_HANG: Duration = Duration::from_secs(3);
-/// The Reloadly adapter's read timeout: well below [`PROVIDER_HANG`].
-pub const PROVIDER_READ_TIMEOUT_MS: u64 = 1_000;
+pub const PROVIDER_HANG: Duration = Duration::from_secs(5);
+/// The Reloadly adapter's read timeout: well below [`PROVIDER_HANG`], and well above a
+/// loaded CI machine's answer time (a detection that times out answers `detected: false`).
+pub const PROVIDER_READ_TIMEOUT_MS: u64 = 2_000;
 /// How long after a refund is accepted the WeChat Pay sandbox settles it (on the clock).
 pub const REFUND_DELAY_SECS: u64 = 60;
 /// The merchant's keys (the published documentation's test key) and the platform's, fixtures

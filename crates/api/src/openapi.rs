@@ -1,5 +1,7 @@
-//! The OpenAPI document, written once with the routes. `topup openapi` prints it and
-//! `openapi/openapi.json` is checked against it by a test.
+//! The OpenAPI document. Each route module contributes its operations (the `Api` its
+//! `routes!` declares); this file adds what is shared: the title, tags, common schemas,
+//! security schemes, default error responses and request examples. `topup openapi` prints it
+//! and `openapi/openapi.json` is checked against it by a test.
 
 use actix_web::web;
 use utoipa::OpenApi;
@@ -9,11 +11,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::ErrorBody;
-use crate::routes::admin::catalog as admin_catalog;
-use crate::routes::admin::{
-    app_users, auth, blacklist, logs, menus, orders, payments, roles, sessions, users,
-};
-use crate::routes::{app, catalog, pay, system};
+use crate::routes::{pay, system};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,61 +22,6 @@ use crate::routes::{app, catalog, pay, system};
             Errors share one envelope (`ErrorBody`); lists take `page` and `page_size`; money is \
             integer minor units with a currency; times are RFC 3339 UTC.",
         license(name = "Apache-2.0"),
-    ),
-    paths(
-        system::healthz,
-        system::readyz,
-        system::metrics,
-        catalog::countries,
-        catalog::plans,
-        catalog::detect,
-        auth::login,
-        auth::refresh,
-        auth::logout,
-        auth::change_password,
-        auth::me,
-        users::list,
-        users::create,
-        users::get,
-        users::update,
-        users::disable,
-        users::enable,
-        users::reset_password,
-        users::unlock,
-        users::assign_roles,
-        roles::list,
-        roles::create,
-        roles::get,
-        roles::update,
-        roles::delete,
-        roles::set_permissions,
-        menus::tree,
-        menus::create,
-        menus::update,
-        menus::delete,
-        sessions::list,
-        sessions::revoke,
-        logs::login,
-        logs::operations,
-        logs::access,
-        app_users::list,
-        app_users::get,
-        app_users::disable,
-        app_users::enable,
-        app_users::visitors_daily,
-        blacklist::list,
-        blacklist::create,
-        blacklist::delete,
-        app::auth::login,
-        app::auth::logout,
-        app::me::get,
-        app::me::update,
-        app::me::list_numbers,
-        app::me::add_number,
-        app::me::delete_number,
-        payments::alerts,
-        pay::notify,
-        pay::refund_notify,
     ),
     components(schemas(
         ErrorBody,
@@ -115,65 +58,19 @@ use crate::routes::{app, catalog, pay, system};
             verified over the raw body before anything is read"),
         (name = "sandbox", description = "Embedded mode only: the stand-ins for the user's phone and \
             WeChat that the walkthrough in the README uses (a production server has none of these)"),
+        (name = "admin-orders", description = "Orders, refunds, held orders and the recharge log"),
+        (name = "app-orders", description = "Checkout, my orders, pay again, cancel"),
+        (name = "admin-catalog", description = "Countries, operators and plans; pricing rules and the price log; provider sync and its reports"),
     ),
 )]
 struct ApiDoc;
 
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        orders::list,
-        orders::export,
-        orders::get,
-        orders::refund,
-        orders::retry,
-        orders::recharges,
-        app::orders::checkout,
-        app::orders::list,
-        app::orders::get,
-        app::orders::cancel,
-        app::orders::pay,
-    ),
-    tags(
-        (name = "admin-orders", description = "Orders, refunds, held orders and the recharge log"),
-        (name = "app-orders", description = "Checkout, my orders, pay again, cancel"),
-    ),
-)]
-struct OrdersDoc;
-
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        admin_catalog::list_countries,
-        admin_catalog::get_country,
-        admin_catalog::update_country,
-        admin_catalog::enable_countries,
-        admin_catalog::list_operators,
-        admin_catalog::get_operator,
-        admin_catalog::update_operator,
-        admin_catalog::enable_operators,
-        admin_catalog::list_plans,
-        admin_catalog::get_plan,
-        admin_catalog::create_plan,
-        admin_catalog::update_plan,
-        admin_catalog::delete_plan,
-        admin_catalog::enable_plans,
-        admin_catalog::get_pricing,
-        admin_catalog::update_pricing,
-        admin_catalog::price_changes,
-        admin_catalog::sync,
-        admin_catalog::sync_reports,
-        admin_catalog::sync_report,
-    ),
-    tags((name = "admin-catalog", description = "Countries, operators and plans; pricing rules and the price log; provider sync and its reports")),
-)]
-struct CatalogDoc;
-
 /// The complete document: every route with its request, response and error schemas.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
-    doc.merge(OrdersDoc::openapi());
-    doc.merge(CatalogDoc::openapi());
+    for module in crate::routes::MODULES {
+        doc.merge((module.openapi)());
+    }
     add_document_routes(&mut doc);
     add_sandbox_routes(&mut doc);
     add_admin_security(&mut doc);

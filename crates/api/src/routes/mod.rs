@@ -3,10 +3,11 @@
 //! or documented unserved (`docs/adding-a-module.md`).
 
 /// Declares a module's routes: `ROUTES` (method, path relative to where the module is
-/// mounted) and `register`, which registers them with one resource per path (so a known path
-/// with another method answers 405), in the order written (literal paths before `{params}`).
+/// mounted), `register`, which registers them with one resource per path (so a known path
+/// with another method answers 405) in the order written (literal paths before `{params}`),
+/// and `Api`, the module's part of the OpenAPI document: exactly these handlers' operations.
 macro_rules! routes {
-    ($($method:ident $path:literal => $handler:expr),* $(,)?) => {
+    ($($method:ident $path:literal => $($handler:ident)::+),* $(,)?) => {
         /// This module's routes: method and path, relative to where it is mounted.
         pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
 
@@ -14,9 +15,14 @@ macro_rules! routes {
         pub fn register(cfg: &mut actix_web::web::ServiceConfig) {
             $crate::routes::register_grouped(
                 cfg,
-                vec![$(($path, actix_web::web::$method().to($handler))),*],
+                vec![$(($path, actix_web::web::$method().to($($handler)::+))),*],
             );
         }
+
+        /// This module's operations in the OpenAPI document (merged by [`crate::openapi`]).
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($($($handler)::+),*))]
+        pub struct Api;
     };
 }
 
@@ -51,24 +57,67 @@ pub(crate) fn register_grouped(
     }
 }
 
-/// Where each module is mounted, and its routes.
-const MODULES: &[(&str, &[(&str, &str)])] = &[
-    ("", system::ROUTES),
-    ("", catalog::ROUTES),
-    (pay::PREFIX, pay::ROUTES),
-    (admin::PREFIX, admin::ROUTES),
-    (admin::PREFIX, admin::catalog::ROUTES),
-    (app::PREFIX, app::ROUTES),
+/// One route module: where it is mounted, its routes and its part of the OpenAPI document.
+pub(crate) struct Module {
+    pub prefix: &'static str,
+    pub routes: &'static [(&'static str, &'static str)],
+    pub openapi: fn() -> utoipa::openapi::OpenApi,
+}
+
+/// Every route module. A new module adds one line here and one `configure` call below.
+pub(crate) const MODULES: &[Module] = &[
+    module(
+        "",
+        system::ROUTES,
+        <system::Api as utoipa::OpenApi>::openapi,
+    ),
+    module(
+        "",
+        catalog::ROUTES,
+        <catalog::Api as utoipa::OpenApi>::openapi,
+    ),
+    module(
+        pay::PREFIX,
+        pay::ROUTES,
+        <pay::Api as utoipa::OpenApi>::openapi,
+    ),
+    module(
+        admin::PREFIX,
+        admin::ROUTES,
+        <admin::Api as utoipa::OpenApi>::openapi,
+    ),
+    module(
+        admin::PREFIX,
+        admin::catalog::ROUTES,
+        <admin::catalog::Api as utoipa::OpenApi>::openapi,
+    ),
+    module(
+        app::PREFIX,
+        app::ROUTES,
+        <app::Api as utoipa::OpenApi>::openapi,
+    ),
 ];
+
+const fn module(
+    prefix: &'static str,
+    routes: &'static [(&'static str, &'static str)],
+    openapi: fn() -> utoipa::openapi::OpenApi,
+) -> Module {
+    Module {
+        prefix,
+        routes,
+        openapi,
+    }
+}
 
 /// Every route the API serves: `(method, full path)`, method in lower case.
 pub fn registered_routes() -> Vec<(String, String)> {
     MODULES
         .iter()
-        .flat_map(|(prefix, routes)| {
-            routes
-                .iter()
-                .map(move |(method, path)| ((*method).to_owned(), format!("{prefix}{path}")))
+        .flat_map(|module| {
+            module.routes.iter().map(move |(method, path)| {
+                ((*method).to_owned(), format!("{}{path}", module.prefix))
+            })
         })
         .collect()
 }

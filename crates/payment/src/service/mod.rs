@@ -282,18 +282,28 @@ pub(crate) fn cas_backoff(attempt: usize) -> std::time::Duration {
     std::time::Duration::from_millis(u64::try_from(random % (ceiling + 1)).unwrap_or(0))
 }
 
-/// Keeps a received notification, dropping the oldest beyond the cap.
+/// Keeps a received notification, dropping the oldest beyond the cap. Returns whether it
+/// was new: a duplicate delivery (same notification id) is not kept again, so a burst of
+/// duplicates of an applied notification reads but never writes.
 pub(crate) fn keep_notification(
     list: &mut Vec<crate::records::ReceivedNotification>,
     notification: Option<&crate::records::ReceivedNotification>,
-) {
-    if let Some(notification) = notification {
-        list.push(notification.clone());
-        if list.len() > MAX_KEPT_NOTIFICATIONS {
-            let excess = list.len() - MAX_KEPT_NOTIFICATIONS;
-            list.drain(..excess);
-        }
+) -> bool {
+    let Some(notification) = notification else {
+        return false;
+    };
+    if list
+        .iter()
+        .any(|kept| kept.notification_id == notification.notification_id)
+    {
+        return false;
     }
+    list.push(notification.clone());
+    if list.len() > MAX_KEPT_NOTIFICATIONS {
+        let excess = list.len() - MAX_KEPT_NOTIFICATIONS;
+        list.drain(..excess);
+    }
+    true
 }
 
 /// Adds an event and makes sure the sync job will deliver it if nobody does sooner.

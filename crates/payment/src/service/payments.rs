@@ -345,7 +345,7 @@ impl PaymentService {
             Some(payment),
             || PaymentError::PaymentNotFound(id.clone()),
             |p: &mut PaymentRecord| {
-                keep_notification(&mut p.notifications, notification);
+                let recorded = keep_notification(&mut p.notifications, notification);
                 let becomes_paid = paid && (p.state.is_open() || p.state == PaymentState::Closed);
                 let was_closed = p.state == PaymentState::Closed;
                 if becomes_paid {
@@ -360,7 +360,7 @@ impl PaymentService {
                         fallback,
                     );
                 }
-                if becomes_paid || notification.is_some() {
+                if becomes_paid || recorded {
                     p.updated_at = now;
                     let applied = if becomes_paid {
                         Applied::Changed

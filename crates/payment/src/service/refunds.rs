@@ -361,7 +361,7 @@ impl PaymentService {
             &id,
             || PaymentError::RefundNotFound(id.clone()),
             |r: &mut RefundRecord| {
-                keep_notification(&mut r.notifications, notification);
+                let mut changed = keep_notification(&mut r.notifications, notification);
                 let target = match (r.state, report.status) {
                     (RefundState::Requested, RefundStatus::Processing) => {
                         Some((RefundState::Processing, None))
@@ -381,9 +381,10 @@ impl PaymentService {
                 };
                 if r.refund_id.is_none() {
                     r.refund_id = Some(report.refund_id.clone());
+                    changed = true;
                 }
                 let Some((state, event)) = target else {
-                    return Ok(if notification.is_some() {
+                    return Ok(if changed {
                         r.updated_at = now;
                         Edit::Write(Applied::Unchanged)
                     } else {
