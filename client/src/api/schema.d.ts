@@ -7498,6 +7498,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `RATE_LIMITED`: this address looked up too many new numbers in the last minute (`catalog.detect_lookups_per_minute`); `details.retry_after_seconds` says when to retry. Numbers looked up lately do not count. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Error envelope (status per `code`) */
             default: {
                 headers: {

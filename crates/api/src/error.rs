@@ -143,6 +143,13 @@ impl From<CatalogError> for ApiError {
             CatalogError::Invalid(_) => ErrorCode::ValidationFailed,
             CatalogError::NotFound { .. } => ErrorCode::NotFound,
             CatalogError::Conflict(_) | CatalogError::SyncInProgress => ErrorCode::Conflict,
+            CatalogError::RateLimited {
+                retry_after_seconds,
+            } => {
+                return ApiError::new(ErrorCode::RateLimited, error.to_string()).with_details(
+                    serde_json::json!({ "retry_after_seconds": retry_after_seconds }),
+                );
+            }
             CatalogError::Provider(cause) => {
                 // Provider errors never carry credentials (topup-recharge's contract).
                 tracing::warn!(%cause, "provider call failed");

@@ -12,7 +12,6 @@ mod audit;
 mod ceiling;
 mod config;
 mod error;
-mod limiter;
 mod listing;
 mod logs;
 mod menus;

@@ -12,7 +12,6 @@ use topup_store::{Collection, Filter, FindQuery, Index, Store, StoreError, Updat
 use crate::audit::{AccessLogSink, AccessLogWriter, Audited, Change, access_log_channel};
 use crate::config::AuthConfig;
 use crate::error::validate_with_secrets;
-use crate::limiter::LoginLimiter;
 use crate::model::{
     AccessLog, Lockout, LogId, LoginLog, LoginResult, MenuNode, OperationLog, PasswordHash,
     RefreshToken, Role, Session, SessionId, StaffUser, StaffUserId,
@@ -22,6 +21,7 @@ use crate::seed::SUPER_ADMIN;
 use crate::token::{TokenKeys, new_refresh_token, refresh_token_hash};
 use crate::views::{ChangePasswordRequest, LoginRequest, Me, RefreshRequest, TokenPair};
 use crate::{AuthError, perm};
+use topup_core::limiter::AddressLimiter;
 
 /// Where a request came from, for logs, sessions and the login rate limit.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub struct AuthService {
     pub(crate) clock: SharedClock,
     pub(crate) config: AuthConfig,
     keys: TokenKeys,
-    limiter: LoginLimiter,
+    limiter: AddressLimiter,
     pub(crate) users: Collection<StaffUser>,
     pub(crate) roles: Collection<Role>,
     pub(crate) menus: Collection<MenuNode>,
@@ -111,7 +111,7 @@ impl AuthService {
     ) -> Result<Self, AuthError> {
         config.validate().map_err(AuthError::Internal)?;
         let keys = TokenKeys::new(signing_key)?;
-        let limiter = LoginLimiter::new(
+        let limiter = AddressLimiter::new(
             config.login_rate_per_minute,
             config.login_rate_burst,
             clock.clone(),

@@ -28,8 +28,11 @@ pub struct CatalogConfig {
     pub refresh_interval_seconds: u64,
     /// How long a detected operator is remembered per number.
     pub detect_cache_ttl_seconds: u64,
-    /// Most numbers remembered at once.
+    /// Most numbers remembered at once; beyond it the least recently used is forgotten.
     pub detect_cache_capacity: usize,
+    /// Provider lookups (numbers not remembered) one client address may start per minute on
+    /// the public detection route; 0 turns the limit off.
+    pub detect_lookups_per_minute: u32,
 }
 
 fn dec(text: &str) -> Decimal {
@@ -52,6 +55,7 @@ impl Default for CatalogConfig {
             refresh_interval_seconds: 5,
             detect_cache_ttl_seconds: 86_400,
             detect_cache_capacity: 100_000,
+            detect_lookups_per_minute: 30,
         }
     }
 }
@@ -67,6 +71,7 @@ pub(crate) struct Settings {
     pub refresh_interval: Duration,
     pub detect_ttl: TimeDelta,
     pub detect_capacity: usize,
+    pub detect_lookups_per_minute: u32,
 }
 
 pub(crate) fn validate_markup(key: &str, markup: Decimal) -> Result<(), String> {
@@ -97,6 +102,7 @@ impl Settings {
             refresh_interval: Duration::from_secs(5),
             detect_ttl: TimeDelta::hours(24),
             detect_capacity: 1,
+            detect_lookups_per_minute: 0,
         }
     }
 }
@@ -145,6 +151,7 @@ impl CatalogConfig {
             refresh_interval: Duration::from_secs(self.refresh_interval_seconds),
             detect_ttl: seconds(self.detect_cache_ttl_seconds),
             detect_capacity: self.detect_cache_capacity.max(1),
+            detect_lookups_per_minute: self.detect_lookups_per_minute,
         })
     }
 }

@@ -1,12 +1,24 @@
 //! Which operator a number belongs to: asked of the provider (libphonenumber has no carrier
 //! data), remembered per number for a while on the injected clock.
+//!
+//! The public detection route spends the provider's quota, so (`docs/security.md#detection`):
+//! lookups of one number in flight at once share one provider call, the most recently used
+//! numbers are remembered (the least recently used is forgotten first), and each client
+//! address may start only so many provider lookups a minute.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+use hashlink::LruCache;
 use serde::Serialize;
-use topup_core::{CoreError, CountryCode, Msisdn};
+use topup_core::limiter::AddressLimiter;
+use topup_core::{CoreError, CountryCode, Msisdn, SharedClock, Timestamp};
 use topup_recharge::ProviderId;
 use utoipa::ToSchema;
 
-use crate::service::Detected;
+use crate::config::Settings;
 use crate::snapshot::{AppCountry, AppOperator, AppPlan, unknown_country};
 use crate::{Catalog, CatalogError};
 
@@ -32,30 +44,97 @@ fn phone_error(error: CoreError) -> CatalogError {
     }
 }
 
+/// The provider's answer for a number: the provider and its operator id, `None` when it
+/// could not tell.
+type Answer = Option<(ProviderId, String)>;
+type Lookup = Shared<BoxFuture<'static, Answer>>;
+
+struct Remembered {
+    answer: Answer,
+    expires_at: Timestamp,
+}
+
+/// Remembered answers, lookups in flight and the per-address lookup limit.
+pub(crate) struct DetectState {
+    remembered: Mutex<LruCache<String, Remembered>>,
+    in_flight: Mutex<HashMap<String, Lookup>>,
+    limiter: AddressLimiter,
+}
+
+impl DetectState {
+    pub(crate) fn new(settings: &Settings, clock: SharedClock) -> Self {
+        DetectState {
+            remembered: Mutex::new(LruCache::new(settings.detect_capacity)),
+            in_flight: Mutex::new(HashMap::new()),
+            limiter: AddressLimiter::new(
+                settings.detect_lookups_per_minute,
+                settings.detect_lookups_per_minute,
+                clock,
+            ),
+        }
+    }
+
+    fn remembered(&self) -> MutexGuard<'_, LruCache<String, Remembered>> {
+        self.remembered
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn in_flight(&self) -> MutexGuard<'_, HashMap<String, Lookup>> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Forgets addresses whose allowance is full again (called by the background job).
+    pub(crate) fn forget_idle_addresses(&self) {
+        self.limiter.forget_idle();
+    }
+}
+
 impl Catalog {
-    /// Detects the operator of `phone` (`+E.164`, or national digits with `country`).
+    /// Detects the operator of `phone` (`+E.164`, or national digits with `country`), for
+    /// trusted callers: no lookup limit.
     #[tracing::instrument(skip_all)]
     pub async fn detect(
         &self,
         phone: &str,
         country: Option<&str>,
     ) -> Result<Detection, CatalogError> {
-        let default_country = match country.map(str::trim).filter(|c| !c.is_empty()) {
-            Some(text) => Some(CountryCode::parse(text).map_err(|_| unknown_country(text))?),
-            None => None,
-        };
-        let number = Msisdn::parse(phone, default_country).map_err(phone_error)?;
-        self.detect_number(&number).await
+        let number = parse_number(phone, country)?;
+        self.detect_number_for(&number, None).await
+    }
+
+    /// [`Self::detect`] for a public caller at `client` (its address): a number nobody
+    /// asked about lately costs a provider lookup, and an address may start only
+    /// `catalog.detect_lookups_per_minute` of those (`CatalogError::RateLimited`).
+    #[tracing::instrument(skip_all)]
+    pub async fn detect_from(
+        &self,
+        client: &str,
+        phone: &str,
+        country: Option<&str>,
+    ) -> Result<Detection, CatalogError> {
+        let number = parse_number(phone, country)?;
+        self.detect_number_for(&number, Some(client)).await
     }
 
     /// [`Self::detect`] for a number parsed already (a checkout's).
     pub async fn detect_number(&self, number: &Msisdn) -> Result<Detection, CatalogError> {
+        self.detect_number_for(number, None).await
+    }
+
+    async fn detect_number_for(
+        &self,
+        number: &Msisdn,
+        client: Option<&str>,
+    ) -> Result<Detection, CatalogError> {
         let code = number.country();
         let snapshot = self.snapshot();
         let Some(country) = snapshot.country(code).cloned() else {
             return Err(unknown_country(code.as_str()));
         };
-        let found = self.detected_operator(number).await;
+        let found = self.detected_operator(number, client).await?;
         let operator = found
             .as_ref()
             .and_then(|key| snapshot.by_provider_ref.get(key))
@@ -83,15 +162,64 @@ impl Catalog {
         })
     }
 
-    /// The provider's answer for the number, from the cache while fresh. Provider failures
-    /// are logged and not cached (the user can still pick an operator).
-    async fn detected_operator(&self, number: &Msisdn) -> Option<(ProviderId, String)> {
+    /// The provider's answer for the number: remembered while fresh, otherwise one provider
+    /// lookup shared by every caller asking meanwhile. Only a caller that starts a lookup
+    /// spends its address's allowance.
+    async fn detected_operator(
+        &self,
+        number: &Msisdn,
+        client: Option<&str>,
+    ) -> Result<Answer, CatalogError> {
+        let key = number.e164();
+        let state = &self.inner.detect;
         let now = self.now();
-        if let Some(hit) = self.detect_cache().get(number.e164())
-            && now < hit.expires_at
         {
-            return hit.operator.clone();
+            let mut remembered = state.remembered();
+            match remembered.get(key) {
+                Some(hit) if now < hit.expires_at => return Ok(hit.answer.clone()),
+                Some(_) => {
+                    remembered.remove(key);
+                }
+                None => {}
+            }
         }
+        let lookup = {
+            let mut in_flight = state.in_flight();
+            match in_flight.get(key) {
+                Some(lookup) => lookup.clone(),
+                None => {
+                    if let Some(client) = client {
+                        state.limiter.check(client).map_err(|retry_after_seconds| {
+                            CatalogError::RateLimited {
+                                retry_after_seconds,
+                            }
+                        })?;
+                    }
+                    let catalog = self.clone();
+                    let number = number.clone();
+                    let lookup = async move { catalog.ask_providers(&number).await }
+                        .boxed()
+                        .shared();
+                    in_flight.insert(key.to_owned(), lookup.clone());
+                    lookup
+                }
+            }
+        };
+        let answer = lookup.clone().await;
+        let mut in_flight = state.in_flight();
+        if in_flight
+            .get(key)
+            .is_some_and(|current| current.ptr_eq(&lookup))
+        {
+            in_flight.remove(key);
+        }
+        Ok(answer)
+    }
+
+    /// Asks the providers serving the number's country, in priority order, and remembers a
+    /// definite answer. Provider failures are logged and not remembered (the user can still
+    /// pick an operator).
+    async fn ask_providers(&self, number: &Msisdn) -> Answer {
         let serving = self.snapshot().providers_in(number.country());
         let candidates = self
             .inner
@@ -102,9 +230,9 @@ impl Catalog {
         for provider in candidates {
             match provider.detect_operator(number).await {
                 Ok(found) => {
-                    let operator = found.map(|op| (provider.id().clone(), op.operator_id));
-                    self.remember(number, operator.clone());
-                    return operator;
+                    let answer = found.map(|op| (provider.id().clone(), op.operator_id));
+                    self.remember(number, answer.clone());
+                    return answer;
                 }
                 Err(error) => {
                     tracing::warn!(provider = %provider.id(), %error, "operator detection failed");
@@ -114,27 +242,25 @@ impl Catalog {
         None
     }
 
-    fn remember(&self, number: &Msisdn, operator: Option<(ProviderId, String)>) {
-        let now = self.now();
-        let settings = &self.inner.settings;
-        let mut cache = self.detect_cache();
-        if cache.len() >= settings.detect_capacity {
-            cache.retain(|_, d| now < d.expires_at);
-            if cache.len() >= settings.detect_capacity {
-                cache.clear();
-            }
-        }
-        cache.insert(
-            number.e164().to_owned(),
-            Detected {
-                operator,
-                expires_at: now.plus(settings.detect_ttl),
-            },
-        );
+    fn remember(&self, number: &Msisdn, answer: Answer) {
+        let expires_at = self.now().plus(self.inner.settings.detect_ttl);
+        // At capacity the least recently used number is forgotten.
+        self.inner
+            .detect
+            .remembered()
+            .insert(number.e164().to_owned(), Remembered { answer, expires_at });
     }
 
     /// Forgets every remembered detection.
     pub fn clear_detect_cache(&self) {
-        self.detect_cache().clear();
+        self.inner.detect.remembered().clear();
     }
+}
+
+fn parse_number(phone: &str, country: Option<&str>) -> Result<Msisdn, CatalogError> {
+    let default_country = match country.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(text) => Some(CountryCode::parse(text).map_err(|_| unknown_country(text))?),
+        None => None,
+    };
+    Msisdn::parse(phone, default_country).map_err(phone_error)
 }

@@ -23,6 +23,9 @@ pub enum CatalogError {
     /// The change is not allowed in the current state (or collides with an existing item).
     #[error("{0}")]
     Conflict(String),
+    /// This client address started too many provider lookups lately.
+    #[error("too many new numbers looked up from this address; retry in {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
     /// Another sync holds the lock.
     #[error("a catalog sync is already running")]
     SyncInProgress,

@@ -1,13 +1,12 @@
 //! The catalog handle: owns the in-memory snapshot, the detection cache and the store
 //! collections; sync, detection and the admin functions are methods on it.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, RwLock};
 
 use chrono::TimeDelta;
 use serde_json::Value;
 use topup_core::{SharedClock, Timestamp};
-use topup_recharge::{BreakerPolicy, ProviderId, ProviderRouter};
+use topup_recharge::{BreakerPolicy, ProviderRouter};
 use topup_store::{Collection, Document, Filter, FindQuery, Index, Lease, Store, Update};
 
 use crate::config::Settings;
@@ -31,12 +30,6 @@ pub(crate) struct Collections {
     pub locks: Collection<SyncLock>,
 }
 
-pub(crate) struct Detected {
-    /// The provider and its operator id; `None` when the provider could not tell.
-    pub operator: Option<(ProviderId, String)>,
-    pub expires_at: Timestamp,
-}
-
 pub(crate) struct Inner {
     pub store: Store,
     pub db: Collections,
@@ -45,7 +38,7 @@ pub(crate) struct Inner {
     pub settings: Settings,
     snapshot: RwLock<Arc<Snapshot>>,
     rebuild: tokio::sync::Mutex<()>,
-    pub detect_cache: Mutex<HashMap<String, Detected>>,
+    pub detect: crate::detect::DetectState,
     /// Names this process as a sync-lock holder.
     pub instance: String,
 }
@@ -97,8 +90,10 @@ impl Catalog {
             stamps: store.collection(),
             locks: store.collection(),
         };
+        let detect = crate::detect::DetectState::new(&settings, clock.clone());
         Catalog {
             inner: Arc::new(Inner {
+                detect,
                 store,
                 db,
                 router,
@@ -106,7 +101,6 @@ impl Catalog {
                 settings,
                 snapshot: RwLock::new(Arc::new(Snapshot::empty())),
                 rebuild: tokio::sync::Mutex::new(()),
-                detect_cache: Mutex::new(HashMap::new()),
                 instance: ulid::Ulid::new().to_string(),
             }),
         }
@@ -314,13 +308,6 @@ impl Catalog {
         }
     }
 
-    pub(crate) fn detect_cache(&self) -> MutexGuard<'_, HashMap<String, Detected>> {
-        self.inner
-            .detect_cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// Runs the background work of one process until aborted: checks the version stamp every
     /// `refresh_interval_seconds` and the sync schedule every minute. Call inside a Tokio
     /// runtime; abort the handles on shutdown.
@@ -333,6 +320,7 @@ impl Catalog {
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
+                    catalog.inner.detect.forget_idle_addresses();
                     if let Err(error) = catalog.refresh_if_stale().await {
                         tracing::warn!(%error, "catalog refresh failed");
                     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use chrono::TimeDelta;
+use futures_util::future::join_all;
 use serde_json::{Value, json};
 use topup_catalog::{
     BulkTarget, Catalog, CatalogConfig, CatalogError, NewPlan, OperatorFilter, PlanDoc, PlanFilter,
@@ -110,14 +111,22 @@ impl World {
     }
 
     async fn catalog(&self, router: Arc<ProviderRouter>) -> Catalog {
-        let config: CatalogConfig = serde_json::from_value(json!({
+        self.catalog_with(router, json!({})).await
+    }
+
+    /// [`Self::catalog`] with some `[catalog]` keys changed.
+    async fn catalog_with(&self, router: Arc<ProviderRouter>, changed: Value) -> Catalog {
+        let mut config = json!({
             "fx_to_cny": {"USD": "7.10"},
             "markup": "0.08",
             "price_step_fen": 10,
             "range_amounts": ["1", "5", "10"],
             "detect_cache_ttl_seconds": 3600,
-        }))
-        .unwrap();
+        });
+        for (key, value) in changed.as_object().unwrap() {
+            config[key] = value.clone();
+        }
+        let config: CatalogConfig = serde_json::from_value(config).unwrap();
         let catalog =
             Catalog::new(self.store.clone(), router, self.shared_clock(), &config).unwrap();
         catalog.start().await.unwrap();
@@ -484,6 +493,70 @@ async fn pricing_rules_give_exact_fen_and_are_logged() {
     let all = plans_json(&catalog, "PH", None);
     assert!(listed_plan(&all, &gosurf.id.to_string()).is_none());
     assert!(listed_plan(&all, &globe_5.id.to_string()).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detection_shares_lookups_forgets_the_least_recently_used_and_limits_each_address() {
+    let w = world().await;
+    let catalog = w
+        .catalog_with(
+            w.router(),
+            json!({"detect_cache_capacity": 2, "detect_lookups_per_minute": 4}),
+        )
+        .await;
+    catalog.sync("test").await.unwrap();
+    let lookups = || w.a.stats().detect_requests + w.b.stats().detect_requests;
+    let detect = |address: &'static str, phone: &'static str| {
+        let catalog = catalog.clone();
+        async move { catalog.detect_from(address, phone, None).await }
+    };
+    let (globe, smart, third) = ("+639171234567", "+639191234567", "+639171234500");
+    assert_eq!(lookups(), 0);
+
+    // Ten callers asking about one new number at once: one provider call among them.
+    let same = join_all((0..10).map(|_| detect("10.0.0.1", globe))).await;
+    assert!(
+        same.iter().all(|d| d.as_ref().unwrap().detected),
+        "{same:?}"
+    );
+    assert_eq!(lookups(), 1);
+    // Remembered: asking again costs no provider call and no allowance.
+    for _ in 0..5 {
+        detect("10.0.0.1", globe).await.unwrap();
+    }
+    assert_eq!(lookups(), 1);
+
+    // Room for two numbers: the least recently used one is forgotten first.
+    detect("10.0.0.1", smart).await.unwrap();
+    detect("10.0.0.1", globe).await.unwrap(); // globe is now the more recently used
+    detect("10.0.0.1", third).await.unwrap(); // forgets smart
+    assert_eq!(lookups(), 3);
+    detect("10.0.0.1", globe).await.unwrap();
+    assert_eq!(lookups(), 3, "globe was kept");
+    detect("10.0.0.1", smart).await.unwrap();
+    assert_eq!(lookups(), 4, "smart was forgotten and asked again");
+
+    // Four lookups started from 10.0.0.1 this minute: a fifth new number is refused...
+    let refused = detect("10.0.0.1", "+639171234511").await.unwrap_err();
+    assert!(
+        matches!(refused, CatalogError::RateLimited { retry_after_seconds } if (1..=60).contains(&retry_after_seconds)),
+        "{refused:?}"
+    );
+    assert_eq!(lookups(), 4);
+    // ...while remembered numbers still answer, another address is not affected, trusted
+    // callers (checkout) are not limited, and the allowance comes back with time.
+    assert!(detect("10.0.0.1", smart).await.unwrap().detected);
+    assert!(detect("10.0.0.2", "+639171234511").await.unwrap().detected);
+    assert!(
+        catalog
+            .detect("+639171234522", None)
+            .await
+            .unwrap()
+            .detected
+    );
+    w.clock.advance(TimeDelta::seconds(60));
+    assert!(detect("10.0.0.1", "+639171234533").await.unwrap().detected);
+    assert_eq!(lookups(), 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@ mod clock;
 mod error;
 mod error_code;
 mod id;
+pub mod limiter;
 mod money;
 mod msisdn;
 mod paging;

@@ -11,6 +11,7 @@ use topup_catalog::{CountryList, Detection, PlanList, PlanType};
 use utoipa::IntoParams;
 
 use crate::extract::{Json, Query, field_error};
+use crate::security::Client;
 use crate::{ApiError, AppState, ErrorBody};
 
 /// Query of `GET /api/v1/app/catalog/plans` (documentation; parsed by hand on the hot path).
@@ -92,15 +93,19 @@ pub async fn plans(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     responses(
         (status = 200, description = "Country, operator and plans", body = Detection),
         (status = 400, description = "`INVALID_PHONE` (not a valid mobile number), `INVALID_COUNTRY` (unknown or not sold)", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: this address looked up too many new numbers in the last minute (`catalog.detect_lookups_per_minute`); `details.retry_after_seconds` says when to retry. Numbers looked up lately do not count.", body = ErrorBody),
     ),
     extensions(("x-public" = json!(true))))]
 pub async fn detect(
     query: Query<DetectQuery>,
+    client: Client,
     state: web::Data<AppState>,
 ) -> Result<Json<Detection>, ApiError> {
+    // Without a known address every such caller shares one allowance.
+    let address = client.0.ip.as_deref().unwrap_or("unknown");
     let detection = state
         .catalog
-        .detect(&query.phone, query.country.as_deref())
+        .detect_from(address, &query.phone, query.country.as_deref())
         .await?;
     Ok(Json(detection))
 }

@@ -25,8 +25,8 @@ use topup_wechat::{MiniProgramClient, WxSession};
 use crate::AuthError;
 use crate::at_rest::AtRestCipher;
 use crate::error::validate;
-use crate::limiter::LoginLimiter;
 use crate::service::ClientInfo;
+use topup_core::limiter::AddressLimiter;
 
 pub use config::AppUserConfig;
 pub use model::{
@@ -60,7 +60,7 @@ pub struct AppUserService {
     config: AppUserConfig,
     keys: AppTokenKeys,
     cipher: AtRestCipher,
-    limiter: LoginLimiter,
+    limiter: AddressLimiter,
     mini_program: Arc<MiniProgramClient>,
     users: Collection<AppUser>,
     blacklist: Collection<BlacklistEntry>,
@@ -84,7 +84,7 @@ impl AppUserService {
         Ok(AppUserService {
             keys: AppTokenKeys::new(signing_key)?,
             cipher: AtRestCipher::new(at_rest_key)?,
-            limiter: LoginLimiter::new(
+            limiter: AddressLimiter::new(
                 config.login_rate_per_minute,
                 config.login_rate_burst,
                 clock.clone(),

@@ -346,6 +346,7 @@ async fn auto_detect(
         Ok(rate) => rate,
         Err(response) => return *response,
     };
+    sandbox.state().count_detect_request();
     let Ok(country) = CountryCode::parse(&iso) else {
         let e = ApiError::new(
             400,

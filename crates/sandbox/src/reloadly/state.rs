@@ -125,6 +125,8 @@ pub struct SandboxStats {
     pub topup_requests: u32,
     pub committed_transactions: u32,
     pub server_errors: u32,
+    /// Operator auto-detection requests that passed authentication.
+    pub detect_requests: u32,
 }
 
 /// A parsed top-up request.
@@ -307,6 +309,10 @@ impl State {
                 }
             }
         }
+    }
+
+    pub fn count_detect_request(&mut self) {
+        self.stats.detect_requests += 1;
     }
 
     pub fn count_topup_request(&mut self, custom_identifier: Option<&str>) {

@@ -1,13 +1,14 @@
-//! Per-IP login rate limit: governor's GCRA keyed by client address, on the injected clock.
+//! A per-client-address rate limit (logins, operator detection): governor's GCRA keyed by
+//! address, on the injected clock.
 
 use std::num::NonZeroU32;
 
+use crate::SharedClock;
 use governor::clock::{Clock as GovernorClockTrait, Reference};
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::keyed::HashMapStateStore;
 use governor::{Quota, RateLimiter};
-use topup_core::SharedClock;
 
 /// Lets governor read our clock, so tests drive the limit with a `ManualClock`.
 #[derive(Clone)]
@@ -24,14 +25,14 @@ impl GovernorClockTrait for ClockAdapter {
 
 type Keyed = RateLimiter<String, HashMapStateStore<String>, ClockAdapter, NoOpMiddleware<Nanos>>;
 
-pub(crate) struct LoginLimiter {
+pub struct AddressLimiter {
     limiter: Option<Keyed>,
     clock: ClockAdapter,
 }
 
-impl LoginLimiter {
+impl AddressLimiter {
     /// `rate_per_minute` 0 turns the limit off.
-    pub(crate) fn new(rate_per_minute: u32, burst: u32, clock: SharedClock) -> Self {
+    pub fn new(rate_per_minute: u32, burst: u32, clock: SharedClock) -> Self {
         let clock = ClockAdapter(clock);
         let limiter = NonZeroU32::new(rate_per_minute).map(|rate| {
             let burst = NonZeroU32::new(burst).unwrap_or(rate);
@@ -40,11 +41,11 @@ impl LoginLimiter {
                 clock.clone(),
             )
         });
-        LoginLimiter { limiter, clock }
+        AddressLimiter { limiter, clock }
     }
 
     /// `Err(seconds to wait)` when this address has used up its attempts.
-    pub(crate) fn check(&self, ip: &str) -> Result<(), u64> {
+    pub fn check(&self, ip: &str) -> Result<(), u64> {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
@@ -57,7 +58,7 @@ impl LoginLimiter {
     }
 
     /// Forgets addresses whose allowance is full again (called by the purge job).
-    pub(crate) fn forget_idle(&self) {
+    pub fn forget_idle(&self) {
         if let Some(limiter) = &self.limiter {
             limiter.retain_recent();
             limiter.shrink_to_fit();
@@ -85,13 +86,13 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
+    use crate::{ManualClock, Timestamp};
     use chrono::TimeDelta;
-    use topup_core::{ManualClock, Timestamp};
 
     #[test]
     fn refuses_after_the_burst_and_recovers_with_the_clock() {
         let clock = ManualClock::new(Timestamp::parse("2026-01-01T00:00:00Z").unwrap());
-        let limiter = LoginLimiter::new(6, 2, Arc::new(clock.clone()));
+        let limiter = AddressLimiter::new(6, 2, Arc::new(clock.clone()));
         assert!(limiter.check("10.0.0.1").is_ok());
         assert!(limiter.check("10.0.0.1").is_ok());
         let wait = limiter.check("10.0.0.1").unwrap_err();
