@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
@@ -579,4 +580,74 @@ async fn against_the_system_clock_too() {
     let result = p.send_topup(&request).await;
     assert_eq!(result.outcome, TopupOutcome::Succeeded, "{result:?}");
     assert_eq!(result.summary.delivered_amount, Some(php("581.20")));
+}
+
+/// Reads one HTTP/1.1 request (head and `Content-Length` body) from `stream`; `false` when the
+/// peer closed the connection instead.
+async fn read_request(stream: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            if seen.len() >= end + 4 + length {
+                return true;
+            }
+        }
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => seen.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+async fn answer(stream: &mut tokio::net::TcpStream, body: &str) {
+    use tokio::io::AsyncWriteExt;
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(reply.as_bytes()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_on_a_connection_the_provider_dropped_is_sent_again() {
+    // Servers close idle keep-alive connections (actix after 5 s); a read that went out on such
+    // a pooled connection meets a reset. A read is idempotent, so it is sent once more on a
+    // fresh connection instead of failing (a detection would answer "not detected").
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let nth = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                if nth == 0 {
+                    // The token, kept alive; the next request on it is read and dropped.
+                    read_request(&mut stream).await;
+                    answer(
+                        &mut stream,
+                        r#"{"access_token":"t","expires_in":3600,"token_type":"Bearer"}"#,
+                    )
+                    .await;
+                    read_request(&mut stream).await;
+                    return;
+                }
+                while read_request(&mut stream).await {
+                    answer(&mut stream, "[]").await;
+                }
+            });
+        }
+    });
+    let clock = manual_clock();
+    let p = provider(&provider_config("flaky", &base, PREFIX), &clock);
+    assert_eq!(p.countries().await.unwrap(), Vec::new());
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
 }

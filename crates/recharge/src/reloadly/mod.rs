@@ -349,10 +349,21 @@ impl ReloadlyProvider {
         }
     }
 
+    /// A read, sent once more when the connection failed under it without a timeout: a
+    /// pooled connection the provider closed while idle fails that way on reuse. Reads are
+    /// idempotent; a top-up is never sent twice (it goes through [`Self::call`] directly).
     async fn get(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Reply, RechargeError> {
-        self.call(Method::GET, segments, query, None)
-            .await
-            .map_err(|f| self.read_failure(f))
+        let reply = match self.call(Method::GET, segments, query, None).await {
+            Err(CallFailure::NoAnswer {
+                timeout: false,
+                reason,
+            }) => {
+                tracing::info!(provider = %self.config.id, %reason, "reloadly connection dropped; reading again");
+                self.call(Method::GET, segments, query, None).await
+            }
+            other => other,
+        };
+        reply.map_err(|f| self.read_failure(f))
     }
 
     /// The classified result of a transaction the provider reported.
