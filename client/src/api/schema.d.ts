@@ -4,6 +4,51 @@
  */
 
 export interface paths {
+    "/api/v1/admin/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * API keys, newest first (never the keys themselves).
+         * @description Requires permission `system:apikey:list`.
+         */
+        get: operations["admin_api_keys_list"];
+        put?: never;
+        /**
+         * Create an API key holding some of one's own permissions. The answer's `key` is shown this
+         *     once; send it as `Authorization: Bearer <key>` on `/api/v1/admin/*` (not `/auth/*`).
+         * @description Requires permission `system:apikey:create`.
+         */
+        post: operations["admin_api_keys_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key: its next request is refused with 401.
+         * @description Requires permission `system:apikey:revoke`.
+         */
+        delete: operations["admin_api_keys_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/app-users": {
         parameters: {
             query?: never;
@@ -1504,6 +1549,8 @@ export interface components {
         AccessLog: {
             actor_id?: string | null;
             actor_username?: string | null;
+            /** @description The API key the request came with, if any (its id). */
+            api_key_id?: string | null;
             at: components["schemas"]["Timestamp"];
             /** Format: int64 */
             duration_ms: number;
@@ -1551,6 +1598,31 @@ export interface components {
          * @enum {string}
          */
         AlertKind: "amount_mismatch" | "id_mismatch" | "unknown_payment" | "unknown_refund" | "paid_after_close";
+        /**
+         * @description Whether a key works now.
+         * @enum {string}
+         */
+        ApiKeyState: "active" | "expired" | "revoked";
+        /** @description An API key as staff see it: never the key itself. */
+        ApiKeyView: {
+            allowed_addresses: string[];
+            created_at: components["schemas"]["Timestamp"];
+            created_by: string;
+            created_by_username: string;
+            expires_at?: null | components["schemas"]["Timestamp"];
+            id: string;
+            last_used_at?: null | components["schemas"]["Timestamp"];
+            last_used_ip?: string | null;
+            name: string;
+            permissions: string[];
+            /** @description The key's public start (`tpk_<id>`), to recognise it. */
+            prefix: string;
+            /** Format: int32 */
+            rate_per_minute: number;
+            revoked_at?: null | components["schemas"]["Timestamp"];
+            revoked_by_username?: string | null;
+            state: components["schemas"]["ApiKeyState"];
+        };
         /** @description A country as the mini-program shows it. */
         AppCountry: {
             /** @example +63 */
@@ -1837,6 +1909,14 @@ export interface components {
             providers: string[];
             synced_at?: null | components["schemas"]["Timestamp"];
         };
+        /** @description A created key: the only time `key` is shown. */
+        CreatedApiKey: components["schemas"]["ApiKeyView"] & {
+            /**
+             * @description Send as `Authorization: Bearer <key>`. Not stored: copy it now.
+             * @example tpk_01JDZ8Q7Y7E3K9V6S2M4T1R0PA_3f5c…
+             */
+            key: string;
+        };
         /**
          * @description ISO-4217 currency code
          * @example CNY
@@ -2014,6 +2094,48 @@ export interface components {
          */
         Msisdn: string;
         /**
+         * @description A new API key for an integrator (`docs/security.md#api-keys`).
+         * @example {
+         *       "name": "warehouse export",
+         *       "permissions": [
+         *         "order:order:list",
+         *         "order:order:export"
+         *       ],
+         *       "expires_at": "2027-01-01T00:00:00Z",
+         *       "allowed_addresses": [
+         *         "203.0.113.0/24"
+         *       ],
+         *       "rate_per_minute": 120
+         *     }
+         */
+        NewApiKey: {
+            /**
+             * @description Addresses or CIDRs the key may be used from; empty or absent: anywhere.
+             * @example [
+             *       "203.0.113.0/24"
+             *     ]
+             */
+            allowed_addresses?: string[];
+            expires_at?: null | components["schemas"]["Timestamp"];
+            /**
+             * @description What the key is for, shown in lists and logs.
+             * @example warehouse export
+             */
+            name: string;
+            /**
+             * @description Permission codes; each one must be held by the creator.
+             * @example [
+             *       "order:order:list"
+             *     ]
+             */
+            permissions: string[];
+            /**
+             * Format: int32
+             * @description Requests per minute (default 600).
+             */
+            rate_per_minute?: number | null;
+        };
+        /**
          * @description `POST /api/v1/admin/blacklist`.
          * @example {
          *       "kind": "phone",
@@ -2150,6 +2272,8 @@ export interface components {
             actor_id: string;
             actor_username: string;
             after?: unknown;
+            /** @description The API key the change came with, if any (its id). */
+            api_key_id?: string | null;
             at: components["schemas"]["Timestamp"];
             before?: unknown;
             /** Format: int64 */
@@ -2253,6 +2377,8 @@ export interface components {
             items: {
                 actor_id?: string | null;
                 actor_username?: string | null;
+                /** @description The API key the request came with, if any (its id). */
+                api_key_id?: string | null;
                 at: components["schemas"]["Timestamp"];
                 /** Format: int64 */
                 duration_ms: number;
@@ -2299,6 +2425,34 @@ export interface components {
                 updated_at: components["schemas"]["Timestamp"];
                 /** @description The app user who placed it, and their WeChat openid. */
                 user_id: string;
+            }[];
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        Page_ApiKeyView: {
+            items: {
+                allowed_addresses: string[];
+                created_at: components["schemas"]["Timestamp"];
+                created_by: string;
+                created_by_username: string;
+                expires_at?: null | components["schemas"]["Timestamp"];
+                id: string;
+                last_used_at?: null | components["schemas"]["Timestamp"];
+                last_used_ip?: string | null;
+                name: string;
+                permissions: string[];
+                /** @description The key's public start (`tpk_<id>`), to recognise it. */
+                prefix: string;
+                /** Format: int32 */
+                rate_per_minute: number;
+                revoked_at?: null | components["schemas"]["Timestamp"];
+                revoked_by_username?: string | null;
+                state: components["schemas"]["ApiKeyState"];
             }[];
             /** Format: int32 */
             page: number;
@@ -2421,6 +2575,8 @@ export interface components {
                 actor_id: string;
                 actor_username: string;
                 after?: unknown;
+                /** @description The API key the change came with, if any (its id). */
+                api_key_id?: string | null;
                 at: components["schemas"]["Timestamp"];
                 before?: unknown;
                 /** Format: int64 */
@@ -3208,6 +3364,188 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    admin_api_keys_list: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
+                /** @description `active`, `expired` or `revoked`. */
+                state?: components["schemas"]["ApiKeyState"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of API keys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ApiKeyView"];
+                };
+            };
+            /** @description Bad filter or page */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_api_keys_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewApiKey"];
+            };
+        };
+        responses: {
+            /** @description Created; `key` is not shown again */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` (per-field `details.fields`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `GRANT_EXCEEDED`: a permission the creator does not hold; `FORBIDDEN`: the caller is an API key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_api_keys_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description API key id (ULID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revoked key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyView"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such key */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     admin_app_users_list: {
         parameters: {
             query?: {

@@ -227,6 +227,9 @@ impl From<AuthError> for ApiError {
                 .with_details(serde_json::json!({ "locked_until": until })),
             AuthError::RateLimited {
                 retry_after_seconds,
+            }
+            | AuthError::KeyRateLimited {
+                retry_after_seconds,
             } => ApiError::new(ErrorCode::RateLimited, message)
                 .with_details(serde_json::json!({ "retry_after_seconds": retry_after_seconds })),
             AuthError::AccountDisabled => ApiError::new(ErrorCode::AccountDisabled, message),

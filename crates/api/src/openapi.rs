@@ -47,6 +47,7 @@ use crate::routes::{pay, system};
         (name = "admin-roles", description = "Roles and their permission codes"),
         (name = "admin-menus", description = "The menu/permission tree"),
         (name = "admin-sessions", description = "Online staff and forced logout"),
+        (name = "admin-api-keys", description = "Integrators' API keys: create (shown once), list, revoke"),
         (name = "admin-logs", description = "Login, operation and access logs"),
         (name = "admin-app-users", description = "Mini-program users and daily visitor counts"),
         (name = "admin-blacklist", description = "Blacklisted phone numbers, openids and addresses"),
@@ -148,6 +149,10 @@ fn request_examples() -> Vec<(&'static str, serde_json::Value)> {
         ),
         ("UpdateStaffUser", json!({"display_name": "Alice Wang"})),
         (
+            "NewApiKey",
+            json!({"name": "warehouse export", "permissions": ["order:order:list", "order:order:export"], "expires_at": "2027-01-01T00:00:00Z", "allowed_addresses": ["203.0.113.0/24"], "rate_per_minute": 120}),
+        ),
+        (
             "ResetPasswordRequest",
             json!({"password": "Reset-pass-2026"}),
         ),
@@ -223,6 +228,20 @@ fn add_admin_security(doc: &mut utoipa::openapi::OpenApi) {
                 .build(),
         ),
     );
+    components.add_security_scheme(
+        "api_key",
+        SecurityScheme::Http(
+            Http::builder()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("tpk_<id>_<secret>")
+                .description(Some(
+                    "An integrator's API key from `POST /api/v1/admin/api-keys`, sent as \
+                     `Authorization: Bearer tpk_…`. Works on every route that names a \
+                     permission, not on `/auth/*`.",
+                ))
+                .build(),
+        ),
+    );
     let envelope = |description: &str| {
         RefOr::T(
             ResponseBuilder::new()
@@ -262,10 +281,12 @@ fn add_admin_security(doc: &mut utoipa::openapi::OpenApi) {
                 Some(text) if !text.is_empty() => format!("{text}\n\n{requirement}"),
                 _ => requirement,
             });
-            operation.security = Some(vec![SecurityRequirement::new(
-                "bearer",
-                Vec::<String>::new(),
-            )]);
+            // Either scheme on permission routes; self-service routes take a session only.
+            let mut schemes = vec![SecurityRequirement::new("bearer", Vec::<String>::new())];
+            if permission {
+                schemes.push(SecurityRequirement::new("api_key", Vec::<String>::new()));
+            }
+            operation.security = Some(schemes);
             let responses = &mut operation.responses.responses;
             responses
                 .entry("401".into())

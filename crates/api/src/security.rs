@@ -12,7 +12,9 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{AUTHORIZATION, USER_AGENT};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use topup_auth::{AccessLog, AppPrincipal, AuthError, ClientInfo, LogId, Permission, Principal};
+use topup_auth::{
+    API_KEY_PREFIX, AccessLog, AppPrincipal, AuthError, ClientInfo, LogId, Permission, Principal,
+};
 use topup_core::ErrorCode;
 
 use crate::{ApiError, AppState, current_request_id};
@@ -40,8 +42,9 @@ pub fn client_info(req: &HttpRequest) -> ClientInfo {
     )
 }
 
-/// Middleware for `/api/v1/admin`: checks a bearer token if one is sent. Routes decide what
-/// they need through their extractors, so public routes (login, refresh) still work.
+/// Middleware for `/api/v1/admin`: checks a bearer token if one is sent — a session's access
+/// token, or an integrator's API key (`tpk_…`, `docs/security.md#api-keys`). Routes decide
+/// what they need through their extractors, so public routes (login, refresh) still work.
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -55,11 +58,13 @@ pub async fn authenticate(
             Some(token) if !token.is_empty() => {
                 match req.app_data::<web::Data<AppState>>().cloned() {
                     Some(state) => {
-                        match state
-                            .auth
-                            .authenticate(token, client_info(req.request()))
-                            .await
-                        {
+                        let client = client_info(req.request());
+                        let checked = if token.starts_with(API_KEY_PREFIX) {
+                            state.auth.authenticate_api_key(token, client).await
+                        } else {
+                            state.auth.authenticate(token, client).await
+                        };
+                        match checked {
                             Ok(principal) => AuthOutcome::Signed(principal),
                             Err(error) => AuthOutcome::Rejected(error.into()),
                         }
@@ -141,7 +146,8 @@ impl<P: Permission> FromRequest for Require<P> {
 }
 
 /// Any signed-in staff member, even one who must still change their password. Only for
-/// self-service routes (me, password, logout), which carry `x-authenticated-only`.
+/// self-service routes (me, password, logout), which carry `x-authenticated-only`. An API key
+/// is refused here (403): those routes belong to a person's session.
 pub struct Authenticated(pub Principal);
 
 impl Deref for Authenticated {
@@ -165,7 +171,15 @@ impl FromRequest for Authenticated {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(signed_in(req).map(Authenticated))
+        ready(signed_in(req).and_then(|principal| {
+            if principal.api_key.is_some() {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "API keys cannot use the staff session routes (/auth/*)",
+                ));
+            }
+            Ok(Authenticated(principal))
+        }))
     }
 }
 
@@ -182,26 +196,27 @@ impl FromRequest for Client {
 }
 
 /// Middleware for `/api/v1/admin`: records method, route template, status, duration, actor,
-/// address and user agent of a sample of requests. Entries go through a bounded channel to
+/// API key, address and user agent of a sample of requests and of every API-key request. Entries go through a bounded channel to
 /// a background writer, so a slow store never slows a request.
 pub async fn access_log(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .cloned()
-        .filter(|state| state.auth.access_log().sampled());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let sampled = state
+        .as_ref()
+        .is_some_and(|state| state.auth.access_log().sampled());
     let method = req.method().to_string();
     let client = client_info(req.request());
     let response = next.call(req).await?.map_into_boxed_body();
-    if let Some(state) = state {
-        let request = response.request();
-        let (actor_id, actor_username) = match request.extensions().get::<AuthOutcome>() {
-            Some(AuthOutcome::Signed(p)) => (Some(p.user_id), Some(p.username.clone())),
-            _ => (None, None),
-        };
+    let request = response.request();
+    let (actor_id, actor_username, api_key_id) = match request.extensions().get::<AuthOutcome>() {
+        Some(AuthOutcome::Signed(p)) => (Some(p.user_id), Some(p.username.clone()), p.api_key),
+        _ => (None, None, None),
+    };
+    // Every use of an API key is logged; staff requests by sample.
+    if let Some(state) = state.filter(|_| sampled || api_key_id.is_some()) {
         state.auth.access_log().record(AccessLog {
             id: LogId::new(),
             method,
@@ -212,6 +227,7 @@ pub async fn access_log(
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             actor_id,
             actor_username,
+            api_key_id,
             ip: client.ip,
             user_agent: client.user_agent,
             request_id: current_request_id(),

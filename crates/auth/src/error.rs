@@ -114,6 +114,8 @@ pub enum AuthError {
     AccountLocked { until: Timestamp },
     #[error("too many login attempts from this address; retry in {retry_after_seconds} s")]
     RateLimited { retry_after_seconds: u64 },
+    #[error("too many requests with this API key; retry in {retry_after_seconds} s")]
+    KeyRateLimited { retry_after_seconds: u64 },
     #[error("this account is disabled")]
     AccountDisabled,
     /// Missing, malformed or revoked credentials; the text says which, without secrets.

@@ -6,6 +6,7 @@
 //! mini-program's end users ([`app_users`]): silent login through WeChat's code2session, profile,
 //! saved numbers, the blacklist and visitor days. No HTTP here: `topup-api` maps this to routes.
 
+mod api_keys;
 pub mod app_users;
 mod at_rest;
 mod audit;
@@ -26,6 +27,7 @@ mod token;
 mod users;
 mod views;
 
+pub use api_keys::API_KEY_PREFIX;
 pub use app_users::{AppPrincipal, AppUserConfig, AppUserService};
 pub use at_rest::{AT_REST_KEY_LEN, AtRestCipher, Sealed, generate_at_rest_key};
 pub use audit::{AccessLogSink, AccessLogWriter, Audited, Change, mask_secrets, snapshot};
@@ -33,8 +35,8 @@ pub use config::AuthConfig;
 pub use error::{AuthError, FieldErrors};
 pub use logs::PurgeReport;
 pub use model::{
-    AccessLog, LogId, LoginLog, LoginResult, MenuKind, MenuNodeId, OperationLog, OperationResult,
-    RoleId, SessionId, StaffUserId,
+    AccessLog, ApiKeyId, LogId, LoginLog, LoginResult, MenuKind, MenuNodeId, OperationLog,
+    OperationResult, RoleId, SessionId, StaffUserId,
 };
 pub use password::generate_password;
 pub use perm::Permission;

@@ -26,6 +26,7 @@ id_kind!(RoleKind, "role", RoleId);
 id_kind!(MenuNodeKind, "menu node", MenuNodeId);
 id_kind!(SessionKind, "session", SessionId);
 id_kind!(LogKind, "log entry", LogId);
+id_kind!(ApiKeyKind, "API key", ApiKeyId);
 
 /// An argon2id PHC string. Useless to an attacker without cracking, but still never shown:
 /// `Debug` hides it and operation-log snapshots mask it.
@@ -139,6 +140,33 @@ impl Document for Session {
     const COLLECTION: &'static str = "staff_sessions";
 }
 
+/// An integrator's key (`docs/security.md#api-keys`). The key itself is shown once at
+/// creation; only its SHA-256 is kept. It acts for its creator, within `permissions`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub name: String,
+    /// Lower-case hex SHA-256 of the whole key.
+    pub secret_hash: String,
+    pub permissions: Vec<String>,
+    /// Addresses or CIDRs the key may be used from; empty: anywhere.
+    pub allowed_addresses: Vec<String>,
+    pub rate_per_minute: u32,
+    pub expires_at: Option<Timestamp>,
+    pub created_by: StaffUserId,
+    pub created_by_username: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub last_used_ip: Option<String>,
+    pub revoked_at: Option<Timestamp>,
+    pub revoked_by_username: Option<String>,
+    pub version: i64,
+}
+
+impl Document for ApiKey {
+    const COLLECTION: &'static str = "staff_api_keys";
+}
+
 /// A refresh token, stored only as its SHA-256 (the id). Kept after rotation so that a
 /// second use is recognised as theft and ends the session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -233,6 +261,10 @@ pub struct OperationLog {
     #[schema(value_type = String)]
     pub actor_id: StaffUserId,
     pub actor_username: String,
+    /// The API key the change came with, if any (its id).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub api_key_id: Option<ApiKeyId>,
     /// The permission the route required, or `authenticated` for self-service routes.
     pub permission: String,
     /// What was done, e.g. `create staff user`.
@@ -267,6 +299,10 @@ pub struct AccessLog {
     #[schema(value_type = Option<String>)]
     pub actor_id: Option<StaffUserId>,
     pub actor_username: Option<String>,
+    /// The API key the request came with, if any (its id).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub api_key_id: Option<ApiKeyId>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,

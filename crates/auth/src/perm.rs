@@ -50,6 +50,11 @@ permissions! {
     SystemSessionList = "system:session:list";
     /// Force a session to log out.
     SystemSessionRevoke = "system:session:revoke";
+    /// List integrators' API keys (never the keys themselves).
+    SystemApiKeyList = "system:apikey:list";
+    /// Create an API key holding some of one's own permissions.
+    SystemApiKeyCreate = "system:apikey:create";
+    SystemApiKeyRevoke = "system:apikey:revoke";
     SystemLoginLogList = "system:login-log:list";
     SystemOperationLogList = "system:operation-log:list";
     SystemAccessLogList = "system:access-log:list";

@@ -300,6 +300,29 @@ pub const MENU_SEED: &[SeedNode] = &[
         perm::SystemSessionRevoke::CODE,
         1,
     ),
+    // Integrators' API keys.
+    menu(
+        "system.api-keys",
+        "system",
+        "API keys",
+        perm::SystemApiKeyList::CODE,
+        45,
+    )
+    .page("/system/api-keys", "system/api-keys/index", "key"),
+    button(
+        "system.api-keys.create",
+        "system.api-keys",
+        "Create",
+        perm::SystemApiKeyCreate::CODE,
+        1,
+    ),
+    button(
+        "system.api-keys.revoke",
+        "system.api-keys",
+        "Revoke",
+        perm::SystemApiKeyRevoke::CODE,
+        2,
+    ),
     // Logs.
     menu(
         "system.login-logs",

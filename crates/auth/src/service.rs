@@ -13,15 +13,15 @@ use crate::audit::{AccessLogSink, AccessLogWriter, Audited, Change, access_log_c
 use crate::config::AuthConfig;
 use crate::error::validate_with_secrets;
 use crate::model::{
-    AccessLog, Lockout, LogId, LoginLog, LoginResult, MenuNode, OperationLog, PasswordHash,
-    RefreshToken, Role, Session, SessionId, StaffUser, StaffUserId,
+    AccessLog, ApiKey, ApiKeyId, Lockout, LogId, LoginLog, LoginResult, MenuNode, OperationLog,
+    PasswordHash, RefreshToken, Role, Session, SessionId, StaffUser, StaffUserId,
 };
 use crate::password::{self, check_policy, generate_password};
 use crate::seed::SUPER_ADMIN;
 use crate::token::{TokenKeys, new_refresh_token, refresh_token_hash};
 use crate::views::{ChangePasswordRequest, LoginRequest, Me, RefreshRequest, TokenPair};
 use crate::{AuthError, perm};
-use topup_core::limiter::AddressLimiter;
+use topup_core::limiter::{AddressLimiter, PerKeyLimiter};
 
 /// Where a request came from, for logs, sessions and the login rate limit.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,7 +46,10 @@ impl ClientInfo {
 pub struct Principal {
     pub user_id: StaffUserId,
     pub username: String,
-    pub session_id: SessionId,
+    /// The session of a signed-in staff member; none for an API key.
+    pub session_id: Option<SessionId>,
+    /// The API key the request came with (`docs/security.md#api-keys`).
+    pub api_key: Option<ApiKeyId>,
     /// Holds the built-in `super_admin` role: every permission.
     pub super_admin: bool,
     /// Union of the permissions of the user's enabled roles.
@@ -83,6 +86,9 @@ pub struct AuthService {
     pub(crate) login_logs: Collection<LoginLog>,
     pub(crate) operation_logs: Collection<OperationLog>,
     pub(crate) access_logs: Collection<AccessLog>,
+    pub(crate) api_keys: Collection<ApiKey>,
+    /// Each API key's requests per minute.
+    pub(crate) key_limiter: PerKeyLimiter,
     access_log: AccessLogSink,
     access_writer: Mutex<Option<AccessLogWriter>>,
     /// Compared against when the username is unknown, so both cases take the same time.
@@ -119,6 +125,7 @@ impl AuthService {
         let (access_log, writer) =
             access_log_channel(store.collection(), config.access_log_sample_rate);
         Ok(AuthService {
+            key_limiter: PerKeyLimiter::new(clock.clone()),
             clock,
             keys,
             limiter,
@@ -131,6 +138,7 @@ impl AuthService {
             login_logs: store.collection(),
             operation_logs: store.collection(),
             access_logs: store.collection(),
+            api_keys: store.collection(),
             access_log,
             access_writer: Mutex::new(Some(writer)),
             dummy_hash: OnceCell::new(),
@@ -168,6 +176,7 @@ impl AuthService {
     /// the first administrator, whose generated password is returned once.
     pub async fn prepare(&self) -> Result<Option<InitialAdmin>, AuthError> {
         self.ensure_indexes().await?;
+        self.ensure_api_key_indexes().await?;
         self.seed_menus().await?;
         let super_admin = self.seed_super_admin().await?;
         self.bootstrap_admin(&super_admin).await
@@ -350,7 +359,8 @@ impl AuthService {
         Ok(Principal {
             user_id,
             username: user.username,
-            session_id,
+            session_id: Some(session_id),
+            api_key: None,
             super_admin: roles.iter().any(|r| r.code == SUPER_ADMIN),
             permissions: roles.into_iter().flat_map(|r| r.permissions).collect(),
             must_change_password: user.must_change_password,
@@ -704,8 +714,11 @@ impl AuthService {
 
     /// Ends the session the request was made with.
     pub async fn logout(&self, principal: &Principal) -> Result<Audited<()>, AuthError> {
-        let (before, after) = self.revoke_session(principal.session_id, "logout").await?;
-        let mut change = Change::new("staff_session", principal.session_id);
+        let session_id = principal.session_id.ok_or(AuthError::Unauthenticated(
+            "an API key has no session to end",
+        ))?;
+        let (before, after) = self.revoke_session(session_id, "logout").await?;
+        let mut change = Change::new("staff_session", session_id);
         if let Some(before) = before {
             change = change.before(&before);
         }

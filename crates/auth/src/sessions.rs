@@ -10,7 +10,7 @@ use crate::model::{Session, SessionId};
 use crate::service::{AuthService, Principal, not_found, session_live};
 use crate::views::{SessionQuery, SessionView};
 
-fn view(session: &Session, current: SessionId) -> SessionView {
+fn view(session: &Session, current: Option<SessionId>) -> SessionView {
     SessionView {
         id: session.id,
         user_id: session.user_id,
@@ -20,7 +20,7 @@ fn view(session: &Session, current: SessionId) -> SessionView {
         created_at: session.created_at,
         last_seen_at: session.last_seen_at,
         expires_at: session.expires_at,
-        current: session.id == current,
+        current: Some(session.id) == current,
     }
 }
 

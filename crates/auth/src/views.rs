@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::{Validate, ValidationError};
 
 use crate::model::{
-    LoginResult, MenuKind, MenuNodeId, OperationResult, RoleId, SessionId, StaffUserId,
+    ApiKeyId, LoginResult, MenuKind, MenuNodeId, OperationResult, RoleId, SessionId, StaffUserId,
 };
 
 fn username_chars(value: &str) -> Result<(), ValidationError> {
@@ -352,4 +352,80 @@ pub struct AccessLogQuery {
     pub from: Option<Timestamp>,
     #[param(value_type = Option<String>)]
     pub to: Option<Timestamp>,
+}
+
+/// A new API key for an integrator (`docs/security.md#api-keys`).
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKey {
+    /// What the key is for, shown in lists and logs.
+    #[validate(length(min = 1, max = 64), custom(function = "not_blank"))]
+    #[schema(example = "warehouse export")]
+    pub name: String,
+    /// Permission codes; each one must be held by the creator.
+    #[validate(length(min = 1, max = 200))]
+    #[schema(example = json!(["order:order:list"]))]
+    pub permissions: Vec<String>,
+    /// When the key stops working; none: never. Must be in the future.
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+    /// Addresses or CIDRs the key may be used from; empty or absent: anywhere.
+    #[serde(default)]
+    #[validate(length(max = 32))]
+    #[schema(example = json!(["203.0.113.0/24"]))]
+    pub allowed_addresses: Vec<String>,
+    /// Requests per minute (default 600).
+    #[serde(default)]
+    #[validate(range(min = 1, max = 100000))]
+    pub rate_per_minute: Option<u32>,
+}
+
+/// Whether a key works now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyState {
+    Active,
+    Expired,
+    Revoked,
+}
+
+/// An API key as staff see it: never the key itself.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApiKeyView {
+    #[schema(value_type = String)]
+    pub id: ApiKeyId,
+    pub name: String,
+    /// The key's public start (`tpk_<id>`), to recognise it.
+    pub prefix: String,
+    pub permissions: Vec<String>,
+    pub allowed_addresses: Vec<String>,
+    pub rate_per_minute: u32,
+    pub expires_at: Option<Timestamp>,
+    pub state: ApiKeyState,
+    #[schema(value_type = String)]
+    pub created_by: StaffUserId,
+    pub created_by_username: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub last_used_ip: Option<String>,
+    pub revoked_at: Option<Timestamp>,
+    pub revoked_by_username: Option<String>,
+}
+
+/// A created key: the only time `key` is shown.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    /// Send as `Authorization: Bearer <key>`. Not stored: copy it now.
+    #[schema(example = "tpk_01JDZ8Q7Y7E3K9V6S2M4T1R0PA_3f5c…")]
+    pub key: String,
+    #[serde(flatten)]
+    pub api_key: ApiKeyView,
+}
+
+/// Filters for the API key list.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ApiKeyQuery {
+    /// `active`, `expired` or `revoked`.
+    pub state: Option<ApiKeyState>,
 }

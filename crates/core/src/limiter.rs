@@ -1,13 +1,16 @@
-//! A per-client-address rate limit (logins, operator detection): governor's GCRA keyed by
-//! address, on the injected clock.
+//! Rate limits on the injected clock, with governor's GCRA: per client address (logins,
+//! operator detection) and per credential with its own rate (API keys).
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::Mutex;
 
 use crate::SharedClock;
 use governor::clock::{Clock as GovernorClockTrait, Reference};
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::keyed::HashMapStateStore;
+use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 
 /// Lets governor read our clock, so tests drive the limit with a `ManualClock`.
@@ -66,6 +69,61 @@ impl AddressLimiter {
     }
 }
 
+type Direct = RateLimiter<NotKeyed, InMemoryState, ClockAdapter, NoOpMiddleware<Nanos>>;
+
+/// One limit per key, each at its own rate (an API key's `rate_per_minute`, which may change
+/// between calls: a new rate starts a fresh allowance).
+pub struct PerKeyLimiter {
+    limiters: Mutex<HashMap<String, (u32, Direct)>>,
+    clock: ClockAdapter,
+}
+
+impl PerKeyLimiter {
+    pub fn new(clock: SharedClock) -> Self {
+        PerKeyLimiter {
+            limiters: Mutex::new(HashMap::new()),
+            clock: ClockAdapter(clock),
+        }
+    }
+
+    /// `Err(seconds to wait)` when `key` has used up `rate_per_minute` (0: no limit).
+    pub fn check(&self, key: &str, rate_per_minute: u32) -> Result<(), u64> {
+        let Some(rate) = NonZeroU32::new(rate_per_minute) else {
+            return Ok(());
+        };
+        let mut limiters = self
+            .limiters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = limiters.entry(key.to_owned()).or_insert_with(|| {
+            (
+                rate_per_minute,
+                RateLimiter::direct_with_clock(Quota::per_minute(rate), self.clock.clone()),
+            )
+        });
+        if entry.0 != rate_per_minute {
+            *entry = (
+                rate_per_minute,
+                RateLimiter::direct_with_clock(Quota::per_minute(rate), self.clock.clone()),
+            );
+        }
+        entry.1.check().map_err(|not_until| {
+            let wait = not_until
+                .earliest_possible()
+                .duration_since(self.clock.now());
+            u64::from(wait).div_ceil(1_000_000_000).max(1)
+        })
+    }
+
+    /// Drops a key's allowance (a revoked key is never checked again).
+    pub fn forget(&self, key: &str) {
+        self.limiters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(key);
+    }
+}
+
 /// The rate-limit bucket of an address: IPv4 addresses alone, IPv6 addresses by their /64
 /// (one subscriber usually holds a whole /64; `docs/security.md#client-addresses`).
 fn bucket(ip: &str) -> String {
@@ -103,6 +161,21 @@ mod tests {
         );
         clock.advance(TimeDelta::seconds(10));
         assert!(limiter.check("10.0.0.1").is_ok());
+    }
+
+    #[test]
+    fn each_key_has_its_own_rate() {
+        let clock = ManualClock::new(Timestamp::parse("2026-01-01T00:00:00Z").unwrap());
+        let limiter = PerKeyLimiter::new(Arc::new(clock.clone()));
+        for _ in 0..3 {
+            assert!(limiter.check("a", 3).is_ok());
+        }
+        let wait = limiter.check("a", 3).unwrap_err();
+        assert!((1..=20).contains(&wait), "{wait}");
+        assert!(limiter.check("b", 3).is_ok(), "other keys are not affected");
+        assert!(limiter.check("c", 0).is_ok(), "0 is unlimited");
+        clock.advance(TimeDelta::seconds(20));
+        assert!(limiter.check("a", 3).is_ok());
     }
 
     #[test]

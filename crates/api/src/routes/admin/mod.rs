@@ -3,6 +3,7 @@
 //! operation (`x-permission`). Self-service routes take `Authenticated` and say
 //! `x-authenticated-only`; only login and refresh are public.
 
+pub mod api_keys;
 pub mod app_users;
 pub mod auth;
 pub mod blacklist;
@@ -72,6 +73,9 @@ routes! {
     post "/blacklist" => blacklist::create,
     delete "/blacklist/{id}" => blacklist::delete,
     get "/payments/alerts" => payments::alerts,
+    get "/api-keys" => api_keys::list,
+    post "/api-keys" => api_keys::create,
+    delete "/api-keys/{id}" => api_keys::revoke,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -106,6 +110,7 @@ where
         id: LogId::new(),
         actor_id: principal.user_id,
         actor_username: principal.username.clone(),
+        api_key_id: principal.api_key,
         permission: actor.permission().to_owned(),
         operation: operation.to_owned(),
         target_type: target_type.to_owned(),
