@@ -48,6 +48,18 @@ async function until(what, fn, ms = 20000, every = 100) {
   throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`)
 }
 
+/** The page's API requests: `settled(ms)` once none is open and none has started or ended for `ms`. */
+function trackApi(page) {
+  const open = new Set()
+  let lastChange = Date.now()
+  const isApi = (r) => new URL(r.url()).pathname.startsWith('/api/')
+  page.on('request', (r) => { if (isApi(r)) { open.add(r); lastChange = Date.now() } })
+  const end = (r) => { if (open.delete(r)) lastChange = Date.now() }
+  page.on('requestfinished', end)
+  page.on('requestfailed', end)
+  return { settled: (ms) => open.size === 0 && Date.now() - lastChange >= ms }
+}
+
 function assert(cond, msg) {
   if (!cond) throw new Error(`assertion failed: ${msg}`)
 }
@@ -71,13 +83,25 @@ if (!servedByTopup) {
   BASE = `http://127.0.0.1:${web.port}`
 }
 
+// Chromium starts while topup does.
+const launching = chromium.launch({
+  executablePath: CHROMIUM,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync'],
+})
+launching.catch(() => {})
 let browser
 const results = []
 const metrics = {}
 async function cleanup() {
-  await browser?.close().catch(() => {})
+  await (browser ?? (await launching.catch(() => null)))?.close().catch(() => {})
   web?.server.close()
-  topup.kill('SIGTERM')
+  if (topup.exitCode === null && topup.signalCode === null) {
+    // Its data dir goes only once it has stopped writing to it.
+    const exited = new Promise((r) => topup.once('exit', r))
+    topup.kill('SIGTERM')
+    const deadline = new Promise((r) => setTimeout(r, 10000).unref())
+    if ((await Promise.race([exited.then(() => true), deadline])) !== true) topup.kill('SIGKILL')
+  }
   rmSync(dataDir, { recursive: true, force: true })
 }
 
@@ -116,13 +140,11 @@ try {
   const initialPw = readFileSync(join(dataDir, 'initial-admin-password'), 'utf8').trim()
   console.log(`topup at ${API}, console at ${BASE}${servedByTopup ? ' (served by topup)' : ' (static server + proxy)'}`)
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  })
+  browser = await launching
   const admin = await browser.newContext({ viewport: { width: 1366, height: 820 }, acceptDownloads: true })
   const page = await admin.newPage()
   page.setDefaultTimeout(30000)
+  const api = trackApi(page)
 
   await step('login page weight', async () => {
     const cdp = await admin.newCDPSession(page)
@@ -292,13 +314,64 @@ try {
     await shot(page, '13-plans')
   })
 
+  await step('api keys: create one shown once, use it, revoke it', async () => {
+    await page.goto(`${BASE}/system/api-keys`)
+    await page.click('[data-test=api-key-create]')
+    await page.locator('input[data-test=api-key-name], [data-test=api-key-name] input').first().fill('e2e export')
+    await page.locator('[data-test=api-key-permissions]').click()
+    // The option list is virtual: narrow it to the code, as a user types it.
+    await page.locator('[data-test=api-key-permissions] input').fill('order:order:list')
+    await page.locator('.ant-select-dropdown .ant-select-item-option').getByText('order:order:list', { exact: true }).click()
+    await page.locator('.ant-modal-title').first().click()
+    await page.click('[data-test=api-key-save]')
+    const secret = page.locator('[data-test=api-key-secret]')
+    await secret.waitFor()
+    const key = (await secret.innerText()).trim()
+    assert(/^tpk_[0-9A-Z]{26}_[0-9a-f]{64}$/.test(key), `the key is shown once: ${key}`)
+    await shot(page, '13a-api-key-created')
+    await page.click('[data-test=api-key-done]')
+    const orders = await json('GET', '/api/v1/admin/orders?page_size=1', undefined, key)
+    assert(orders.total >= 1, `the key lists orders: ${JSON.stringify(orders)}`)
+    const table = page.locator('[data-test=api-keys-table]')
+    await table.getByText('e2e export').waitFor()
+    assert(!(await page.content()).includes(key.slice(-64)), 'the secret is not on the page after closing')
+    await table.locator('[data-test=api-key-revoke]').first().click()
+    await page.locator('.ant-popconfirm .ant-btn-primary').click()
+    await table.getByText('已吊销').waitFor()
+    const res = await fetch(`${API}/api/v1/admin/orders`, { headers: { authorization: `Bearer ${key}` } })
+    assert(res.status === 401, `a revoked key is refused at once, got ${res.status}`)
+    await shot(page, '13b-api-keys')
+  })
+
   await step('every page renders', async () => {
-    const pages = ['/order/recharges', '/payment/alerts', '/catalog/countries', '/catalog/operators', '/catalog/pricing', '/catalog/sync', '/users/app-users', '/users/blacklist', '/users/visitors', '/system/menus', '/system/sessions', '/system/logs/login', '/system/logs/operations', '/system/logs/access', '/profile']
-    for (const path of pages) {
-      await page.goto(`${BASE}${path}`)
-      await page.locator('.ant-table, .ant-card, .echarts').first().waitFor()
-      await page.waitForLoadState('networkidle')
+    // Reached the way a user reaches them, from the side menu (the profile from the user menu), so
+    // each page is checked once its own requests are answered rather than after reloading the app.
+    const pages = [
+      ['/order/recharges', '订单', '充值记录'], ['/payment/alerts', '支付', '支付告警'],
+      ['/catalog/countries', '商品', '国家'], ['/catalog/operators', '商品', '运营商'], ['/catalog/pricing', '商品', '定价'], ['/catalog/sync', '商品', '供应商同步'],
+      ['/users/app-users', '用户', '小程序用户'], ['/users/blacklist', '用户', '黑名单'], ['/users/visitors', '用户', '访客统计'],
+      ['/system/menus', '系统', '菜单与权限'], ['/system/sessions', '系统', '在线员工'], ['/system/api-keys', '系统', 'API 密钥'],
+      ['/system/logs/login', '系统', '登录日志'], ['/system/logs/operations', '系统', '操作日志'], ['/system/logs/access', '系统', '访问日志'],
+      ['/profile', null, '个人中心'],
+    ]
+    const menu = page.locator('[data-test=side-menu]')
+    const content = page.locator('.ant-layout-content')
+    for (const [path, group, label] of pages) {
+      if (group) {
+        const item = menu.locator('li.ant-menu-item').getByText(label, { exact: true })
+        if (!(await item.isVisible())) await menu.locator('.ant-menu-submenu-title').getByText(group, { exact: true }).click()
+        await item.click()
+      } else {
+        await page.hover('[data-test=user-menu]')
+        await page.locator('.ant-dropdown').getByText(label, { exact: true }).click()
+      }
+      await page.waitForURL((u) => u.pathname === path)
+      await page.locator('[data-test=breadcrumb]').getByText(label, { exact: true }).waitFor()
+      await content.locator('.ant-table, .ant-card, .echarts').first().waitFor()
+      await until(`${path} to finish loading`, async () => api.settled(300) && !(await content.locator('.ant-spin-spinning').count()))
       assert(!(await page.locator('[data-test=api-error]').isVisible()), `${path} shows no API error`)
+      // Clicking far down the menu scrolled the window; the picture is of the page's top.
+      await page.evaluate(() => window.scrollTo(0, 0))
       await shot(page, `20${path.replaceAll('/', '-')}`)
     }
   })
@@ -306,7 +379,7 @@ try {
   await step('theme, language and quick jump', async () => {
     await page.goto(`${BASE}/home`)
     await page.click('[data-test=theme-toggle]')
-    assert((await page.getAttribute('html', 'data-theme')) === 'dark', 'dark theme applied')
+    await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark')
     await page.hover('[data-test=lang-switch]')
     await page.click('[data-test=lang-en]')
     await page.locator('[data-test=side-menu]').getByText('System').waitFor()

@@ -1,6 +1,6 @@
 import { api, unwrap } from './client'
 import { clean } from './orders'
-import type { AccessLog, LoginLog, MenuNodeInput, MenuNodeView, NewRole, NewStaffUser, OperationLog, Page, PageQuery, Role, SessionView, StaffUser } from './types'
+import type { AccessLog, ApiKeyState, ApiKeyView, CreatedApiKey, LoginLog, MenuNodeInput, MenuNodeView, NewApiKey, NewRole, NewStaffUser, OperationLog, Page, PageQuery, Role, SessionView, StaffUser } from './types'
 
 export const usersApi = {
   list: (q: PageQuery & { q?: string; enabled?: boolean; role_id?: string }): Promise<Page<StaffUser>> =>
@@ -37,6 +37,13 @@ export const sessionsApi = {
   list: (q: PageQuery & { username?: string }): Promise<Page<SessionView>> =>
     unwrap(api.GET('/api/v1/admin/sessions', { params: { query: clean(q) } })),
   revoke: (id: string): Promise<SessionView> => unwrap(api.DELETE('/api/v1/admin/sessions/{id}', { params: { path: { id } } })),
+}
+
+export const apiKeysApi = {
+  list: (q: PageQuery & { state?: ApiKeyState }): Promise<Page<ApiKeyView>> =>
+    unwrap(api.GET('/api/v1/admin/api-keys', { params: { query: clean(q) } })),
+  create: (body: NewApiKey): Promise<CreatedApiKey> => unwrap(api.POST('/api/v1/admin/api-keys', { body })),
+  revoke: (id: string): Promise<ApiKeyView> => unwrap(api.DELETE('/api/v1/admin/api-keys/{id}', { params: { path: { id } } })),
 }
 
 export type LogQuery = PageQuery & Record<string, string | number | undefined>

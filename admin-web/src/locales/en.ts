@@ -25,14 +25,14 @@ const en: Shape<typeof zh> = {
     payment: { alerts: 'Payment alerts' },
     catalog: { countries: 'Countries', operators: 'Operators', plans: 'Plans', pricing: 'Pricing', sync: 'Provider sync' },
     users: { 'app-users': 'Mini-program users', blacklist: 'Blacklist', visitors: 'Visitors' },
-    system: { users: 'Staff users', roles: 'Roles', menus: 'Menus & permissions', sessions: 'Online staff', 'login-logs': 'Login log', 'operation-logs': 'Operation log', 'access-logs': 'Access log' },
+    system: { users: 'Staff users', roles: 'Roles', menus: 'Menus & permissions', sessions: 'Online staff', 'api-keys': 'API keys', 'login-logs': 'Login log', 'operation-logs': 'Operation log', 'access-logs': 'Access log' },
   },
   nav: {
     users: 'Users', 'users.app-users': 'Mini-program users', 'users.blacklist': 'Blacklist', 'users.visitors': 'Visitors',
     catalog: 'Catalog', 'catalog.countries': 'Countries', 'catalog.operators': 'Operators', 'catalog.plans': 'Plans', 'catalog.pricing': 'Pricing', 'catalog.sync': 'Provider sync',
     order: 'Orders', 'order.orders': 'Orders', 'order.recharges': 'Recharge log',
     payment: 'Payments', 'payment.alerts': 'Payment alerts',
-    system: 'System', 'system.users': 'Staff users', 'system.roles': 'Roles', 'system.menus': 'Menus & permissions', 'system.sessions': 'Online staff',
+    system: 'System', 'system.users': 'Staff users', 'system.roles': 'Roles', 'system.menus': 'Menus & permissions', 'system.sessions': 'Online staff', 'system.api-keys': 'API keys',
     'system.login-logs': 'Login log', 'system.operation-logs': 'Operation log', 'system.access-logs': 'Access log',
   },
   home: {
@@ -82,6 +82,14 @@ const en: Shape<typeof zh> = {
     forceLogoutConfirm: 'End this session?', result: 'Result', reason: 'Reason', operation: 'Operation', target: 'Target', duration: 'Duration',
     before: 'Before', after: 'After', diff: 'Changes', method: 'Method', status: 'Status', actor: 'By', noChanges: 'No field changed',
     mustChange: 'Must change password',
+    apiKeys: {
+      newKey: 'New API key', name: 'Name', prefix: 'Key', rate: 'Requests / minute', addresses: 'Allowed addresses',
+      addressesHint: 'Addresses or CIDRs, e.g. 203.0.113.0/24; empty: anywhere', expires: 'Expires', never: 'Never',
+      permissionsHint: 'Only permissions you hold; a key can never manage keys',
+      createdBy: 'Created by', lastUsed: 'Last used', revoke: 'Revoke', revokeConfirm: 'Revoke this key? Requests with it fail at once.',
+      shownOnce: 'Copy the key now: it is not shown again.', done: 'I have copied it',
+      states: { active: 'Active', expired: 'Expired', revoked: 'Revoked' },
+    },
   },
 }
 

@@ -21,14 +21,14 @@ export default {
     payment: { alerts: '支付告警' },
     catalog: { countries: '国家', operators: '运营商', plans: '套餐', pricing: '定价', sync: '供应商同步' },
     users: { 'app-users': '小程序用户', blacklist: '黑名单', visitors: '访客统计' },
-    system: { users: '员工', roles: '角色', menus: '菜单与权限', sessions: '在线员工', 'login-logs': '登录日志', 'operation-logs': '操作日志', 'access-logs': '访问日志' },
+    system: { users: '员工', roles: '角色', menus: '菜单与权限', sessions: '在线员工', 'api-keys': 'API 密钥', 'login-logs': '登录日志', 'operation-logs': '操作日志', 'access-logs': '访问日志' },
   },
   nav: {
     users: '用户', 'users.app-users': '小程序用户', 'users.blacklist': '黑名单', 'users.visitors': '访客统计',
     catalog: '商品', 'catalog.countries': '国家', 'catalog.operators': '运营商', 'catalog.plans': '套餐', 'catalog.pricing': '定价', 'catalog.sync': '供应商同步',
     order: '订单', 'order.orders': '订单', 'order.recharges': '充值记录',
     payment: '支付', 'payment.alerts': '支付告警',
-    system: '系统', 'system.users': '员工', 'system.roles': '角色', 'system.menus': '菜单与权限', 'system.sessions': '在线员工',
+    system: '系统', 'system.users': '员工', 'system.roles': '角色', 'system.menus': '菜单与权限', 'system.sessions': '在线员工', 'system.api-keys': 'API 密钥',
     'system.login-logs': '登录日志', 'system.operation-logs': '操作日志', 'system.access-logs': '访问日志',
   },
   home: {
@@ -78,5 +78,13 @@ export default {
     forceLogoutConfirm: '确定让该会话下线吗？', result: '结果', reason: '原因', operation: '操作', target: '对象', duration: '耗时',
     before: '修改前', after: '修改后', diff: '变更', method: '方法', status: '状态码', actor: '操作人', noChanges: '无字段变化',
     mustChange: '需改密',
+    apiKeys: {
+      newKey: '新建 API 密钥', name: '名称', prefix: '密钥', rate: '每分钟请求数', addresses: '允许的地址',
+      addressesHint: '地址或 CIDR，如 203.0.113.0/24；留空表示不限', expires: '到期时间', never: '永不',
+      permissionsHint: '只能选择您拥有的权限；密钥不能管理密钥',
+      createdBy: '创建人', lastUsed: '最近使用', revoke: '吊销', revokeConfirm: '吊销此密钥？使用它的请求会立即失败。',
+      shownOnce: '请立即复制密钥：它不会再次显示。', done: '我已复制',
+      states: { active: '有效', expired: '已过期', revoked: '已吊销' },
+    },
   },
 }
