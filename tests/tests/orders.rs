@@ -978,16 +978,16 @@ async fn bad_checkouts_are_refused_with_their_code_and_create_nothing() {
         .await;
     assert!(status == 200 || status == 204, "{status} {body}");
 
-    // One unpaid order per number.
+    // One unpaid order per user and number.
     let phone = "+639171234500";
     let first = shop.place(&buyer, phone).await;
     let before = shop.counts().await;
-    let other = shop.buyer().await;
     let (status, body) = shop
-        .checkout(&other, json!({"plan_id": plan_id, "phone": phone}), None)
+        .checkout(&buyer, json!({"plan_id": plan_id, "phone": phone}), None)
         .await;
     assert_error(status, &body, 409, "ORDER_LIMIT_REACHED");
     assert_eq!(shop.counts().await, before);
+    let other = shop.buyer().await;
 
     // Another user's order does not exist for them.
     let (status, body) = shop.my_order(&other, &first.order_no).await;
@@ -1345,4 +1345,64 @@ async fn personal_data_is_masked_without_its_permission() {
     assert_eq!(seen["phone"], phone);
     assert_eq!(seen["openid"], openid.as_str());
     assert_eq!(seen["client_ip"], "127.0.0.1");
+}
+
+// 6. Limits bind the user who places orders, not everyone else.
+#[actix_web::test]
+async fn unpaid_orders_block_only_their_own_user_and_checkouts_are_rate_limited() {
+    let shop = Shop::open().await;
+    let mallory = shop.buyer().await;
+    let alice = shop.buyer().await;
+    let phone = "+639171234500";
+    let plan = shop.plan_for(phone, false).await;
+
+    // Mallory's unpaid order for Alice's number does not stop Alice paying for it.
+    shop.place_plan(&mallory, phone, &plan).await;
+    let placed = shop.place_plan(&alice, phone, &plan).await;
+    shop.pay(&placed).await;
+    shop.work().await;
+    assert_eq!(shop.order(&placed.order_no).await["state"], "succeeded");
+
+    // Unpaid orders are capped per user (three by default); paying or cancelling frees one.
+    shop.place(&mallory, "+639171234501").await;
+    shop.place(&mallory, "+639171234502").await;
+    let before = shop.counts().await;
+    let (status, body) = shop
+        .checkout(
+            &mallory,
+            json!({"plan_id": plan["id"], "phone": "+639171234503"}),
+            None,
+        )
+        .await;
+    assert_error(status, &body, 409, "ORDER_LIMIT_REACHED");
+    assert!(
+        body["message"].as_str().unwrap().contains("unpaid"),
+        "{body}"
+    );
+    assert_eq!(shop.counts().await, before);
+
+    // Checkouts per user per minute (ten by default), on the clock.
+    let hasty = shop.buyer().await;
+    let mut refused = None;
+    for n in 0..12 {
+        // Numbers of another operator: refused after the limiter counted them, never placed.
+        let (status, body) = shop
+            .checkout(
+                &hasty,
+                json!({"plan_id": plan["id"], "phone": format!("+6391812345{n:02}")}),
+                None,
+            )
+            .await;
+        if status == 429 {
+            refused = Some((n, body));
+            break;
+        }
+        assert_error(status, &body, 400, "NUMBER_PLAN_MISMATCH");
+    }
+    let (n, body) = refused.expect("a checkout refused for its rate");
+    assert_eq!(n, 10, "the eleventh checkout in a minute is refused");
+    assert_error(429, &body, 429, "RATE_LIMITED");
+    assert!(body["details"]["retry_after_seconds"].as_u64().unwrap() >= 1);
+    shop.advance(60);
+    shop.place(&hasty, "+639171234504").await;
 }

@@ -8309,8 +8309,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `ORDER_LIMIT_REACHED` or `IDEMPOTENCY_KEY_REUSED` */
+            /** @description `ORDER_LIMIT_REACHED` (an open order of yours for the number, too many unpaid orders, the number's daily limit) or `IDEMPOTENCY_KEY_REUSED` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `RATE_LIMITED`: `orders.checkout_rate_per_minute`; `details.retry_after_seconds` */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

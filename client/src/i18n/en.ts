@@ -14,6 +14,13 @@ const en: Messages = {
 
   'error.network': 'Network problem, please try again',
   'error.unknown': 'Something went wrong, please try again',
+  'error.code.RATE_LIMITED': 'Too many tries, please wait {seconds} s',
+  'error.code.ORDER_LIMIT_REACHED': 'You already have an unpaid order for this number, or too many unpaid orders. Pay or cancel one first',
+  'error.code.NUMBER_PLAN_MISMATCH': 'This plan is not for this number',
+  'error.code.INVALID_PHONE': 'Please check the phone number',
+  'error.code.PLAN_UNAVAILABLE': 'This plan is no longer on sale',
+  'error.code.NUMBER_BLOCKED': 'This number cannot be topped up',
+  'error.code.USER_BLOCKED': 'This account cannot place orders',
 
   'common.retry': 'Retry',
   'common.loading': 'Loading…',

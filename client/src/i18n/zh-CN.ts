@@ -12,6 +12,13 @@ const zhCN = {
 
   'error.network': '网络不给力，请稍后重试',
   'error.unknown': '出了点问题，请稍后重试',
+  'error.code.RATE_LIMITED': '操作太频繁，请 {seconds} 秒后再试',
+  'error.code.ORDER_LIMIT_REACHED': '该号码已有未支付的订单，或未支付订单过多。请先支付或取消',
+  'error.code.NUMBER_PLAN_MISMATCH': '该套餐不适用于此号码',
+  'error.code.INVALID_PHONE': '请检查手机号码',
+  'error.code.PLAN_UNAVAILABLE': '该套餐已下架',
+  'error.code.NUMBER_BLOCKED': '该号码无法充值',
+  'error.code.USER_BLOCKED': '该账号无法下单',
 
   'common.retry': '重试',
   'common.loading': '加载中…',

@@ -349,6 +349,10 @@ impl From<topup_orders::OrdersError> for ApiError {
             E::Blocked(_) => ApiError::new(ErrorCode::NumberBlocked, message),
             E::UserBlocked(_) => ApiError::new(ErrorCode::UserBlocked, message),
             E::LimitReached(_) => ApiError::new(ErrorCode::OrderLimitReached, message),
+            E::RateLimited {
+                retry_after_seconds,
+            } => ApiError::new(ErrorCode::RateLimited, message)
+                .with_details(serde_json::json!({ "retry_after_seconds": retry_after_seconds })),
             E::IdempotencyMismatch => ApiError::new(ErrorCode::IdempotencyKeyReused, message),
             E::InvalidState { .. } => ApiError::new(ErrorCode::OrderStateConflict, message),
             E::RefundTooLarge { .. } => ApiError::new(ErrorCode::RefundTooLarge, message),

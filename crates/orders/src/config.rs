@@ -7,8 +7,13 @@ use serde::{Deserialize, Serialize};
 pub struct OrdersConfig {
     /// An unpaid order is closed (after asking WeChat) this many minutes after checkout.
     pub pay_timeout_minutes: i64,
-    /// At most this many orders per number in the last 24 hours; 0 = unlimited.
+    /// At most this many paid orders per number in the last 24 hours; 0 = unlimited. Unpaid
+    /// orders never count, so nobody can use up a number's allowance without paying.
     pub max_orders_per_number_per_day: u32,
+    /// At most this many unpaid orders per user at a time; 0 = unlimited.
+    pub max_unpaid_orders_per_user: u32,
+    /// Checkouts a user may start per minute; 0 = unlimited.
+    pub checkout_rate_per_minute: u32,
     /// Send attempts (over all providers) before a retryable failure becomes final.
     pub max_recharge_attempts: u32,
     /// First retry delay after a retryable failure; doubles per attempt.
@@ -30,6 +35,8 @@ impl Default for OrdersConfig {
         OrdersConfig {
             pay_timeout_minutes: 15,
             max_orders_per_number_per_day: 10,
+            max_unpaid_orders_per_user: 3,
+            checkout_rate_per_minute: 10,
             max_recharge_attempts: 5,
             retry_backoff_seconds: 30,
             poll_interval_seconds: 5,

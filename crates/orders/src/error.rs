@@ -25,6 +25,8 @@ pub enum OrdersError {
     UserBlocked(String),
     #[error("limit reached: {0}")]
     LimitReached(String),
+    #[error("too many checkouts; retry in {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
     #[error("the same Idempotency-Key was used with another request body")]
     IdempotencyMismatch,
     #[error("order is {state}; {action} is not possible")]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use serde_json::Value;
+use topup_core::limiter::AddressLimiter;
 use topup_core::{CountryCode, Money, Msisdn, Page, PageRequest, SharedClock, Timestamp};
 use topup_store::{Collection, Filter, FindQuery, Index, SortOrder, Store, StoreError};
 
@@ -113,6 +114,8 @@ pub struct OrdersService {
     catalog: Arc<dyn PlanCatalog>,
     blocklist: Arc<dyn Blocklist>,
     payments: Arc<dyn PaymentPort>,
+    /// `orders.checkout_rate_per_minute`, per user.
+    checkout_limiter: AddressLimiter,
     config: OrdersConfig,
 }
 
@@ -128,6 +131,11 @@ impl OrdersService {
         OrdersService {
             orders: store.collection(),
             log: store.collection(),
+            checkout_limiter: AddressLimiter::new(
+                config.checkout_rate_per_minute,
+                config.checkout_rate_per_minute,
+                clock.clone(),
+            ),
             clock,
             catalog,
             blocklist,
@@ -195,6 +203,12 @@ impl OrdersService {
                 plan_country: snapshot.country.to_string(),
             });
         }
+        // Counted from here: what follows costs a provider lookup and a WeChat prepay.
+        self.checkout_limiter
+            .check(&request.user_id)
+            .map_err(|retry_after_seconds| OrdersError::RateLimited {
+                retry_after_seconds,
+            })?;
         if let Some(detected) = self.catalog.detect_operators(&phone).await
             && !detected.contains(&snapshot.operator_id)
         {
@@ -204,7 +218,7 @@ impl OrdersService {
             });
         }
         self.check_blocklist(&request, &phone).await?;
-        self.check_limits(&phone).await?;
+        self.check_limits(&request.user_id, &phone).await?;
 
         let now = self.now();
         let order_no = ulid::Ulid::new().to_string();
@@ -390,37 +404,63 @@ impl OrdersService {
         }
     }
 
-    /// One open order per number, and at most `max_orders_per_number_per_day` (not closed)
-    /// in the last 24 hours — decided from one query.
-    async fn check_limits(&self, phone: &Msisdn) -> Result<(), OrdersError> {
+    /// The anti-abuse limits (`docs/orders.md#limits`): a user has one open order per number
+    /// and at most `max_unpaid_orders_per_user` unpaid ones; a number takes at most
+    /// `max_orders_per_number_per_day` paid orders a day. Unpaid orders bind only their own
+    /// user, so nobody can block a number for everyone else.
+    async fn check_limits(&self, user_id: &str, phone: &Msisdn) -> Result<(), OrdersError> {
         const OPEN: [OrderState; 3] = [
             OrderState::AwaitingPayment,
             OrderState::Paid,
             OrderState::Recharging,
         ];
-        let limit = self.config.max_orders_per_number_per_day;
-        let since = self.now().minus(TimeDelta::days(1));
-        let counted =
-            |order: &Order| order.created_at >= since && order.state != OrderState::Closed;
-        let mut relevant = Filter::is_in("state", OPEN);
-        if limit > 0 {
-            relevant = relevant
-                .or(Filter::gte("created_at", since).and(Filter::ne("state", OrderState::Closed)));
-        }
-        // `limit + 1` of them decide both rules: either one is open, or they are all counted.
-        let orders = self
-            .orders
-            .find(
-                &FindQuery::new(Filter::eq("phone", phone.e164()).and(relevant))
-                    .lookup(u64::from(limit) + 1),
-            )
-            .await?;
-        if orders.iter().any(|order| OPEN.contains(&order.state)) {
+        let mine =
+            self.orders
+                .find(
+                    &FindQuery::new(Filter::eq("user_id", user_id).and(
+                        Filter::eq("state", OrderState::AwaitingPayment).or(
+                            Filter::eq("phone", phone.e164()).and(Filter::is_in("state", OPEN)),
+                        ),
+                    ))
+                    .lookup(u64::from(self.config.max_unpaid_orders_per_user).max(1) + 1),
+                )
+                .await?;
+        if mine
+            .iter()
+            .any(|order| order.phone == phone.e164() && OPEN.contains(&order.state))
+        {
             return Err(OrdersError::LimitReached(
-                "an order for this number is still unpaid or recharging".into(),
+                "your order for this number is still unpaid or recharging".into(),
             ));
         }
-        if limit > 0 && orders.iter().filter(|order| counted(order)).count() >= limit as usize {
+        let unpaid_limit = self.config.max_unpaid_orders_per_user;
+        let unpaid = mine
+            .iter()
+            .filter(|order| order.state == OrderState::AwaitingPayment)
+            .count();
+        if unpaid_limit > 0 && unpaid >= unpaid_limit as usize {
+            return Err(OrdersError::LimitReached(format!(
+                "at most {unpaid_limit} unpaid orders; pay or cancel one first"
+            )));
+        }
+        let limit = self.config.max_orders_per_number_per_day;
+        if limit == 0 {
+            return Ok(());
+        }
+        let since = self.now().minus(TimeDelta::days(1));
+        let paid = self
+            .orders
+            .find(
+                &FindQuery::new(
+                    Filter::eq("phone", phone.e164())
+                        .and(Filter::gte("created_at", since))
+                        .and(Filter::ne("state", OrderState::AwaitingPayment))
+                        .and(Filter::ne("state", OrderState::Closed)),
+                )
+                .lookup(u64::from(limit)),
+            )
+            .await?;
+        if paid.len() >= limit as usize {
             return Err(OrdersError::LimitReached(format!(
                 "at most {limit} orders per number per day"
             )));

@@ -140,7 +140,8 @@ fn idempotency(req: &HttpRequest, body: &CheckoutBody) -> Result<Option<Checkout
         (status = 400, description = "`PLAN_UNAVAILABLE`, `INVALID_PHONE`, `NUMBER_PLAN_MISMATCH`, `MALFORMED_JSON`", body = ErrorBody),
         (status = 401, description = "No or invalid app token", body = ErrorBody),
         (status = 403, description = "`USER_BLOCKED` or `NUMBER_BLOCKED`", body = ErrorBody),
-        (status = 409, description = "`ORDER_LIMIT_REACHED` or `IDEMPOTENCY_KEY_REUSED`", body = ErrorBody),
+        (status = 409, description = "`ORDER_LIMIT_REACHED` (an open order of yours for the number, too many unpaid orders, the number's daily limit) or `IDEMPOTENCY_KEY_REUSED`", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: `orders.checkout_rate_per_minute`; `details.retry_after_seconds`", body = ErrorBody),
         (status = 502, description = "`PAYMENT_UNAVAILABLE`: nothing was charged", body = ErrorBody),
     ),
     extensions(("x-app-user" = json!(true))))]
