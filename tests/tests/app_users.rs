@@ -1019,3 +1019,40 @@ async fn logout_and_disable_end_app_tokens() {
     let fresh = app.app_login_ok(Some("o_logout_1")).await;
     ok(app.app_get("/me", &token_of(&fresh)).await, 200).await;
 }
+
+#[actix_web::test]
+async fn staff_without_the_personal_data_permission_see_users_masked() {
+    let app = start().await;
+    let admin = app.admin_token().await;
+    let carol = app.app_login_ok(Some("o_carol_personal_7")).await;
+    ok(
+        app.app_post(
+            "/me/numbers",
+            &token_of(&carol),
+            json!({"label": "Home", "number": "+639171234567"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let (_, _, clerk) = app
+        .staff_with(&admin, "clerk", &["user:app_user:list"])
+        .await;
+    let id = id_of(&carol);
+
+    let full = ok(app.get(&format!("/app-users/{id}"), &admin).await, 200).await;
+    assert_eq!(full["openid"], "o_carol_personal_7");
+    assert_eq!(full["saved_numbers"][0]["number"], "+639171234567");
+    assert_eq!(full["last_login_ip"], "127.0.0.1");
+
+    let seen = ok(app.get(&format!("/app-users/{id}"), &clerk).await, 200).await;
+    let listed = ok(app.get("/app-users", &clerk).await, 200).await;
+    for view in [&seen, &listed["items"][0]] {
+        let text = view.to_string();
+        assert!(!text.contains("o_carol_personal_7"), "{text}");
+        assert!(!text.contains("+639171234567"), "{text}");
+        assert!(view["last_login_ip"].is_null(), "{text}");
+        assert_eq!(view["saved_numbers"][0]["number"], "+639*****4567");
+        assert_eq!(view["saved_numbers"][0]["label"], "Home");
+    }
+}

@@ -58,7 +58,8 @@ export interface paths {
         };
         /**
          * Search mini-program users: by openid or nickname (`q`), saved number, status, creation
-         *     time; sorted and paged.
+         *     time; sorted and paged. Openids, numbers and addresses are masked without
+         *     `order:personal:view`.
          * @description Requires permission `user:app_user:list`.
          */
         get: operations["admin_app_users_list"];
@@ -1739,7 +1740,7 @@ export interface components {
             last_seen_at: components["schemas"]["Timestamp"];
             nickname: string;
             openid: string;
-            saved_numbers: components["schemas"]["SavedNumberView"][];
+            saved_numbers: components["schemas"]["StaffSavedNumberView"][];
             status: components["schemas"]["AppUserStatus"];
             unionid?: string | null;
         };
@@ -2498,7 +2499,7 @@ export interface components {
                 last_seen_at: components["schemas"]["Timestamp"];
                 nickname: string;
                 openid: string;
-                saved_numbers: components["schemas"]["SavedNumberView"][];
+                saved_numbers: components["schemas"]["StaffSavedNumberView"][];
                 status: components["schemas"]["AppUserStatus"];
                 unionid?: string | null;
             }[];
@@ -3199,6 +3200,23 @@ export interface components {
             user_agent?: string | null;
             user_id: string;
             username: string;
+        };
+        /**
+         * @description A saved number as staff see it: the number masked (`+63917****567`) for staff without
+         *     `order:personal:view`.
+         */
+        StaffSavedNumberView: {
+            /** @description The number is blacklisted: it is kept, but orders to it will be refused. */
+            blocked: boolean;
+            country: components["schemas"]["CountryCode"];
+            created_at: components["schemas"]["Timestamp"];
+            id: string;
+            label: string;
+            /**
+             * @description `+E.164`, or masked.
+             * @example +639171234567
+             */
+            number: string;
         };
         StaffUserView: {
             created_at: components["schemas"]["Timestamp"];

@@ -12,6 +12,7 @@ export const usersApi = {
   enable: (id: string): Promise<StaffUser> => unwrap(api.POST('/api/v1/admin/users/{id}/enable', { params: { path: { id } } })),
   resetPassword: (id: string, password: string): Promise<StaffUser> =>
     unwrap(api.POST('/api/v1/admin/users/{id}/reset-password', { params: { path: { id } }, body: { password } })),
+  unlock: (id: string): Promise<StaffUser> => unwrap(api.POST('/api/v1/admin/users/{id}/unlock', { params: { path: { id } } })),
   assignRoles: (id: string, role_ids: string[]): Promise<StaffUser> =>
     unwrap(api.PUT('/api/v1/admin/users/{id}/roles', { params: { path: { id } }, body: { role_ids } })),
 }

@@ -82,6 +82,7 @@ const en: Shape<typeof zh> = {
     forceLogoutConfirm: 'End this session?', result: 'Result', reason: 'Reason', operation: 'Operation', target: 'Target', duration: 'Duration',
     before: 'Before', after: 'After', diff: 'Changes', method: 'Method', status: 'Status', actor: 'By', noChanges: 'No field changed',
     mustChange: 'Must change password',
+    unlock: 'Unlock', unlocked: 'Sign-in locks lifted', unlockConfirm: 'Lift the sign-in locks on this name?',
     apiKeys: {
       newKey: 'New API key', name: 'Name', prefix: 'Key', rate: 'Requests / minute', addresses: 'Allowed addresses',
       addressesHint: 'Addresses or CIDRs, e.g. 203.0.113.0/24; empty: anywhere', expires: 'Expires', never: 'Never',

@@ -78,6 +78,7 @@ export default {
     forceLogoutConfirm: '确定让该会话下线吗？', result: '结果', reason: '原因', operation: '操作', target: '对象', duration: '耗时',
     before: '修改前', after: '修改后', diff: '变更', method: '方法', status: '状态码', actor: '操作人', noChanges: '无字段变化',
     mustChange: '需改密',
+    unlock: '解锁', unlocked: '登录锁定已解除', unlockConfirm: '解除该账号的登录锁定？',
     apiKeys: {
       newKey: '新建 API 密钥', name: '名称', prefix: '密钥', rate: '每分钟请求数', addresses: '允许的地址',
       addressesHint: '地址或 CIDR，如 203.0.113.0/24；留空表示不限', expires: '到期时间', never: '永不',

@@ -32,7 +32,7 @@ fn admin_view(
         saved_numbers: user
             .saved_numbers
             .iter()
-            .map(|n| number_view(n, blocked_numbers))
+            .map(|n| number_view(n, blocked_numbers).into())
             .collect(),
         created_at: user.created_at,
         last_seen_at: user.last_seen_at,

@@ -36,7 +36,7 @@ pub use model::{
 pub use views::{
     AppLoginRequest, AppLoginResponse, AppUserAdminView, AppUserQuery, AppUserView,
     BlacklistEntryView, BlacklistQuery, NewBlacklistEntry, NewSavedNumber, SavedNumberView,
-    UpdateAppProfile, VisitorDay, VisitorQuery,
+    StaffSavedNumberView, UpdateAppProfile, VisitorDay, VisitorQuery,
 };
 
 use model::{AppUser, AppUserDay};

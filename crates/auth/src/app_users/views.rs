@@ -2,6 +2,7 @@
 //! blacklist and visitor routes.
 
 use serde::{Deserialize, Serialize};
+use topup_core::personal::{mask_openid, mask_phone};
 use topup_core::{CountryCode, Msisdn, Timestamp};
 use utoipa::{IntoParams, ToSchema};
 use validator::{Validate, ValidationError};
@@ -136,6 +137,35 @@ pub struct SavedNumberView {
     pub blocked: bool,
 }
 
+/// A saved number as staff see it: the number masked (`+63917****567`) for staff without
+/// `order:personal:view`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StaffSavedNumberView {
+    #[schema(value_type = String)]
+    pub id: SavedNumberId,
+    pub label: String,
+    /// `+E.164`, or masked.
+    #[schema(example = "+639171234567")]
+    pub number: String,
+    pub country: CountryCode,
+    pub created_at: Timestamp,
+    /// The number is blacklisted: it is kept, but orders to it will be refused.
+    pub blocked: bool,
+}
+
+impl From<SavedNumberView> for StaffSavedNumberView {
+    fn from(view: SavedNumberView) -> Self {
+        StaffSavedNumberView {
+            id: view.id,
+            label: view.label,
+            number: view.number.e164().to_owned(),
+            country: view.country,
+            created_at: view.created_at,
+            blocked: view.blocked,
+        }
+    }
+}
+
 /// A mini-program user as staff see them. The WeChat session key is never shown.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AppUserAdminView {
@@ -149,7 +179,7 @@ pub struct AppUserAdminView {
     pub status: AppUserStatus,
     /// The openid is on the blacklist right now.
     pub blacklisted: bool,
-    pub saved_numbers: Vec<SavedNumberView>,
+    pub saved_numbers: Vec<StaffSavedNumberView>,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
     pub last_login_at: Timestamp,
@@ -244,4 +274,18 @@ pub struct VisitorDay {
     pub new_users: u64,
     /// Users who made at least one request that day (new ones included).
     pub active_users: u64,
+}
+
+impl AppUserAdminView {
+    /// The user without their personal data (`docs/security.md#personal-data`): openid,
+    /// unionid and saved numbers masked, no address. For staff without `order:personal:view`.
+    pub fn masked(mut self) -> Self {
+        self.openid = mask_openid(&self.openid);
+        self.unionid = self.unionid.as_deref().map(mask_openid);
+        self.last_login_ip = None;
+        for saved in &mut self.saved_numbers {
+            saved.number = mask_phone(&saved.number);
+        }
+        self
+    }
 }

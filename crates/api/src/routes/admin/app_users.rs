@@ -1,20 +1,32 @@
 //! Mini-program users as staff see them, and the daily visitor counts.
 
 use actix_web::web;
-use topup_auth::Permission;
 use topup_auth::app_users::{
     AppUserAdminView, AppUserId, AppUserQuery, AppUserStatus, VisitorDay, VisitorQuery,
 };
 use topup_auth::perm::{UserAppUserDisable, UserAppUserEnable, UserAppUserList, UserVisitorList};
+use topup_auth::{Permission, Principal};
 use topup_core::{Page, PageRequest};
 
 use crate::extract::{Json, Paging, Query};
 use crate::routes::admin::audited;
+use crate::routes::admin::orders::sees_personal_data;
 use crate::security::Require;
 use crate::{ApiError, AppState, ErrorBody};
 
+/// The user as `who` may see them: personal data masked without `order:personal:view`
+/// (`docs/security.md#personal-data`).
+fn for_viewer(view: AppUserAdminView, who: &Principal) -> AppUserAdminView {
+    if sees_personal_data(who) {
+        view
+    } else {
+        view.masked()
+    }
+}
+
 /// Search mini-program users: by openid or nickname (`q`), saved number, status, creation
-/// time; sorted and paged.
+/// time; sorted and paged. Openids, numbers and addresses are masked without
+/// `order:personal:view`.
 #[utoipa::path(get, path = "/api/v1/admin/app-users", tag = "admin-app-users", operation_id = "admin_app_users_list",
     params(PageRequest, AppUserQuery),
     responses(
@@ -23,12 +35,13 @@ use crate::{ApiError, AppState, ErrorBody};
     ),
     extensions(("x-permission" = json!(UserAppUserList::CODE))))]
 pub async fn list(
-    _who: Require<UserAppUserList>,
+    who: Require<UserAppUserList>,
     state: web::Data<AppState>,
     page: Paging,
     query: Query<AppUserQuery>,
 ) -> Result<Json<Page<AppUserAdminView>>, ApiError> {
-    Ok(Json(state.app_users.list_app_users(&query, *page).await?))
+    let page = state.app_users.list_app_users(&query, *page).await?;
+    Ok(Json(page.map(|view| for_viewer(view, &who))))
 }
 
 /// One mini-program user with their saved numbers.
@@ -40,11 +53,12 @@ pub async fn list(
     ),
     extensions(("x-permission" = json!(UserAppUserList::CODE))))]
 pub async fn get(
-    _who: Require<UserAppUserList>,
+    who: Require<UserAppUserList>,
     state: web::Data<AppState>,
     id: web::Path<AppUserId>,
 ) -> Result<Json<AppUserAdminView>, ApiError> {
-    Ok(Json(state.app_users.get_app_user(*id).await?))
+    let view = state.app_users.get_app_user(*id).await?;
+    Ok(Json(for_viewer(view, &who)))
 }
 
 /// Disable a mini-program user: their very next request answers 403 `USER_BLOCKED`.
@@ -64,9 +78,8 @@ pub async fn disable(
         .app_users
         .set_app_user_status(&who, *id, AppUserStatus::Disabled);
     let target = Some(id.to_string());
-    Ok(Json(
-        audited(&state, &who, "disable app user", "app_user", target, work).await?,
-    ))
+    let view = audited(&state, &who, "disable app user", "app_user", target, work).await?;
+    Ok(Json(for_viewer(view, &who)))
 }
 
 /// Enable a mini-program user again.
@@ -86,9 +99,8 @@ pub async fn enable(
         .app_users
         .set_app_user_status(&who, *id, AppUserStatus::Active);
     let target = Some(id.to_string());
-    Ok(Json(
-        audited(&state, &who, "enable app user", "app_user", target, work).await?,
-    ))
+    let view = audited(&state, &who, "enable app user", "app_user", target, work).await?;
+    Ok(Json(for_viewer(view, &who)))
 }
 
 /// New and active mini-program users per calendar day (in the configured visitor-day
