@@ -26,6 +26,14 @@ impl GovernorClockTrait for ClockAdapter {
     }
 }
 
+impl ClockAdapter {
+    /// Whole seconds (at least one) until a refused request would be allowed.
+    fn seconds_until(&self, not_until: &governor::NotUntil<Nanos>) -> u64 {
+        let wait = not_until.earliest_possible().duration_since(self.now());
+        u64::from(wait).div_ceil(1_000_000_000).max(1)
+    }
+}
+
 type Keyed = RateLimiter<String, HashMapStateStore<String>, ClockAdapter, NoOpMiddleware<Nanos>>;
 
 pub struct AddressLimiter {
@@ -52,12 +60,9 @@ impl AddressLimiter {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
-        limiter.check_key(&bucket(ip)).map_err(|not_until| {
-            let wait = not_until
-                .earliest_possible()
-                .duration_since(self.clock.now());
-            u64::from(wait).div_ceil(1_000_000_000).max(1)
-        })
+        limiter
+            .check_key(&bucket(ip))
+            .map_err(|not_until| self.clock.seconds_until(&not_until))
     }
 
     /// Forgets addresses whose allowance is full again (called by the purge job).
@@ -107,12 +112,10 @@ impl PerKeyLimiter {
                 RateLimiter::direct_with_clock(Quota::per_minute(rate), self.clock.clone()),
             );
         }
-        entry.1.check().map_err(|not_until| {
-            let wait = not_until
-                .earliest_possible()
-                .duration_since(self.clock.now());
-            u64::from(wait).div_ceil(1_000_000_000).max(1)
-        })
+        entry
+            .1
+            .check()
+            .map_err(|not_until| self.clock.seconds_until(&not_until))
     }
 
     /// Drops a key's allowance (a revoked key is never checked again).
