@@ -309,8 +309,8 @@ impl Catalog {
     }
 
     /// Runs the background work of one process until aborted: checks the version stamp every
-    /// `refresh_interval_seconds` and the sync schedule every minute. Call inside a Tokio
-    /// runtime; abort the handles on shutdown.
+    /// `refresh_interval_seconds`; every minute, the sync schedule and the detection limiter's
+    /// idle addresses. Call inside a Tokio runtime; abort the handles on shutdown.
     pub fn spawn_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
         let refresher = {
             let catalog = self.clone();
@@ -320,7 +320,6 @@ impl Catalog {
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
-                    catalog.inner.detect.forget_idle_addresses();
                     if let Err(error) = catalog.refresh_if_stale().await {
                         tracing::warn!(%error, "catalog refresh failed");
                     }
@@ -335,6 +334,8 @@ impl Catalog {
                 let mut trigger = "startup";
                 loop {
                     tick.tick().await;
+                    // An address idle for a minute has its whole allowance back: forget it.
+                    catalog.inner.detect.forget_idle_addresses();
                     match catalog.sync_if_due(trigger).await {
                         Ok(Some(report)) => tracing::info!(
                             trigger,
