@@ -978,7 +978,7 @@ async fn bad_checkouts_are_refused_with_their_code_and_create_nothing() {
         .await;
     assert!(status == 200 || status == 204, "{status} {body}");
 
-    // One unpaid order per user and number.
+    // One unpaid order per user and number (another user's order does not block it).
     let phone = "+639171234500";
     let first = shop.place(&buyer, phone).await;
     let before = shop.counts().await;

@@ -741,7 +741,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Refund a delivered order, fully or partly.
+         * Refund a delivered order, fully or partly; or a held order, in full, once its provider
+         *     confirms nothing was delivered under any of its keys.
          * @description Requires permission `order:order:refund`.
          */
         post: operations["admin_orders_refund"];
@@ -1352,6 +1353,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/app/orders/{order_no}/refund-request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for the money of a delayed order back. Granted at once (the order becomes
+         *     `refunding`) when the provider confirms nothing was delivered.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        post: operations["app_orders_refund_request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/pay/wechat/notify": {
         parameters: {
             query?: never;
@@ -1676,6 +1698,7 @@ export interface components {
         /** @description An order as its buyer sees it: no provider internals. */
         AppOrder: {
             created_at: components["schemas"]["Timestamp"];
+            delay?: null | components["schemas"]["AppOrderDelay"];
             order_no: string;
             paid_at?: null | components["schemas"]["Timestamp"];
             /** @description Pay before this moment, or the order closes. */
@@ -1686,6 +1709,15 @@ export interface components {
             refunds: components["schemas"]["AppOrderRefund"][];
             state: components["schemas"]["OrderState"];
             total: components["schemas"]["Money"];
+        };
+        /** @description Why a paid order is not recharged yet, as the buyer is told. */
+        AppOrderDelay: {
+            /** @description `provider_unavailable`: stable, for the client's own wording. */
+            code: string;
+            message: string;
+            /** @description Whether a refund request is possible now. */
+            refundable: boolean;
+            since: components["schemas"]["Timestamp"];
         };
         /** @description What the user sees of a plan they bought. */
         AppOrderPlan: {
@@ -1974,6 +2006,7 @@ export interface components {
         };
         /** @description Why an order waits for staff (a provider precondition: wallet empty, credentials). */
         Hold: {
+            alerted_at?: null | components["schemas"]["Timestamp"];
             reason: string;
             since: components["schemas"]["Timestamp"];
         };
@@ -2466,6 +2499,7 @@ export interface components {
         Page_AppOrder: {
             items: {
                 created_at: components["schemas"]["Timestamp"];
+                delay?: null | components["schemas"]["AppOrderDelay"];
                 order_no: string;
                 paid_at?: null | components["schemas"]["Timestamp"];
                 /** @description Pay before this moment, or the order closes. */
@@ -5972,6 +6006,8 @@ export interface operations {
                 max_amount?: number;
                 /** @description Only orders held for staff (`true`) or not held (`false`). */
                 held?: boolean;
+                /** @description Only orders held longer than `orders.hold_alert_minutes` (`true`): the hold alert. */
+                hold_alerted?: boolean;
                 /** @description `created_at` (default), `-created_at`, `total`, `-total`, `updated_at`, `-updated_at`. */
                 sort?: string;
             };
@@ -6051,6 +6087,8 @@ export interface operations {
                 max_amount?: number;
                 /** @description Only orders held for staff (`true`) or not held (`false`). */
                 held?: boolean;
+                /** @description Only orders held longer than `orders.hold_alert_minutes` (`true`): the hold alert. */
+                hold_alerted?: boolean;
                 /** @description `created_at` (default), `-created_at`, `total`, `-total`, `updated_at`, `-updated_at`. */
                 sort?: string;
             };
@@ -6227,8 +6265,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `ORDER_STATE_CONFLICT`: only succeeded orders */
+            /** @description `ORDER_STATE_CONFLICT`: only succeeded or held orders; a held order the provider reports delivered or in progress */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `UNAVAILABLE`: the provider could not be asked whether a held order was delivered */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8551,6 +8598,83 @@ export interface operations {
             };
             /** @description `PAYMENT_UNAVAILABLE`: WeChat Pay could not be reached, or the payment is about to expire */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_orders_refund_request: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Order number */
+                order_no: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Refund granted; the order is `refunding` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppOrder"];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `ORDER_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `ORDER_STATE_CONFLICT`: the order is not delayed, or the provider reports the top-up delivered or in progress */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `UNAVAILABLE`: the provider could not be asked; try again later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

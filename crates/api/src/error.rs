@@ -356,6 +356,8 @@ impl From<topup_orders::OrdersError> for ApiError {
             E::IdempotencyMismatch => ApiError::new(ErrorCode::IdempotencyKeyReused, message),
             E::InvalidState { .. } => ApiError::new(ErrorCode::OrderStateConflict, message),
             E::RefundTooLarge { .. } => ApiError::new(ErrorCode::RefundTooLarge, message),
+            E::DeliveryNotRuledOut(_) => ApiError::new(ErrorCode::OrderStateConflict, message),
+            E::ProviderUnavailable(_) => ApiError::new(ErrorCode::Unavailable, message),
             E::PaymentFailed(_) => ApiError::new(ErrorCode::PaymentUnavailable, message),
             E::Payment(cause) => ApiError::internal(cause),
             E::Dependency { port, cause } => ApiError::internal(format!("{port}: {cause}")),

@@ -205,14 +205,18 @@ impl Application {
 
         // Orders reach the other domains through these adapters (`crate::adapters`).
         let payment_port: Arc<dyn PaymentPort> = Arc::new(WechatPayments(Arc::clone(&payments)));
-        let orders = Arc::new(OrdersService::new(
-            &store,
-            clock.clone(),
-            Arc::new(CatalogPlans(catalog.clone())),
-            Arc::new(UserBlocklist(Arc::clone(&app_users))),
-            Arc::clone(&payment_port),
-            config.orders.clone(),
-        ));
+        let orders = Arc::new(
+            OrdersService::new(
+                &store,
+                clock.clone(),
+                Arc::new(CatalogPlans(catalog.clone())),
+                Arc::new(UserBlocklist(Arc::clone(&app_users))),
+                Arc::clone(&payment_port),
+                config.orders.clone(),
+            )
+            // Held orders are refunded only after the provider confirms nothing was delivered.
+            .with_providers(Arc::clone(&recharge)),
+        );
         orders.prepare().await?;
         payments.register_events(BIZ_TYPE, Arc::new(OrderPaymentEvents(Arc::clone(&orders))));
         let worker_id = format!("{}-{}", std::process::id(), ulid::Ulid::new());

@@ -28,6 +28,11 @@ pub struct OrdersConfig {
     pub batch_size: usize,
     /// How often the worker looks for due orders (seconds, real time).
     pub worker_period_seconds: u64,
+    /// An order held for staff longer than this raises an alert (error log, and the staff
+    /// order list's `hold_alerted` filter).
+    pub hold_alert_minutes: i64,
+    /// How many orders one worker drives at once (each may wait seconds on a provider).
+    pub dispatch_concurrency: usize,
 }
 
 impl Default for OrdersConfig {
@@ -44,11 +49,17 @@ impl Default for OrdersConfig {
             lease_seconds: 60,
             batch_size: 20,
             worker_period_seconds: 1,
+            hold_alert_minutes: 30,
+            dispatch_concurrency: 64,
         }
     }
 }
 
 impl OrdersConfig {
+    pub fn hold_alert(&self) -> TimeDelta {
+        TimeDelta::minutes(self.hold_alert_minutes.max(0))
+    }
+
     pub fn pay_timeout(&self) -> TimeDelta {
         TimeDelta::minutes(self.pay_timeout_minutes)
     }

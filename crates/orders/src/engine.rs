@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use futures_util::StreamExt;
 use topup_core::{Msisdn, SharedClock, Timestamp};
 use topup_recharge::{
     ProviderAmount, ProviderId, ProviderRouter, RechargeProvider, TopupOutcome, TopupRequest,
@@ -40,17 +41,6 @@ pub struct OrderEngine {
     worker_id: String,
 }
 
-fn transition(order: &mut Order, next: OrderState) -> Result<(), OrdersError> {
-    if !order.state.can_become(next) {
-        return Err(OrdersError::InvalidState {
-            state: order.state.as_str().to_owned(),
-            action: format!("becoming {}", next.as_str()),
-        });
-    }
-    order.state = next;
-    Ok(())
-}
-
 impl OrderEngine {
     pub fn new(
         store: &Store,
@@ -75,11 +65,11 @@ impl OrderEngine {
         self.clock.now()
     }
 
-    /// Claims due orders and drives each; answers how many were looked at.
-    pub async fn run_once(&self) -> Result<usize, OrdersError> {
+    /// Claims up to `limit` due orders under this worker's lease.
+    async fn claim(&self, limit: usize) -> Result<Vec<Order>, OrdersError> {
         let now = self.now();
         let due = Filter::lte("next_action_at", now);
-        let claimed = self
+        Ok(self
             .orders
             .claim(
                 due,
@@ -87,30 +77,92 @@ impl OrderEngine {
                 &self.worker_id,
                 now,
                 now.plus(TimeDelta::seconds(self.config.lease_seconds)),
-                self.config.batch_size,
+                limit,
             )
-            .await?;
+            .await?)
+    }
+
+    /// Drives one claimed order; a failed step gives the lease back and is looked at again
+    /// shortly (not at once: the cause may last).
+    async fn drive_claimed(&self, order: Order) {
+        let order_no = order.id.clone();
+        if let Err(error) = self.drive(order).await {
+            tracing::warn!(%order_no, %error, "order step failed; it will be retried");
+            let retry_at = self.now().plus(TimeDelta::seconds(30));
+            let _ = self
+                .orders
+                .update(
+                    &order_no,
+                    Filter::eq("lease.owner", self.worker_id.as_str()),
+                    &[
+                        Update::unset("lease"),
+                        Update::set("next_action_at", retry_at),
+                    ],
+                )
+                .await;
+        }
+    }
+
+    fn concurrency(&self) -> usize {
+        self.config.dispatch_concurrency.max(1)
+    }
+
+    /// Claims one batch of due orders and drives them concurrently (at most
+    /// `dispatch_concurrency` at once); answers how many were looked at.
+    pub async fn run_once(&self) -> Result<usize, OrdersError> {
+        let claimed = self.claim(self.config.batch_size.max(1)).await?;
         let count = claimed.len();
-        for order in claimed {
-            let order_no = order.id.clone();
-            if let Err(error) = self.drive(order).await {
-                tracing::warn!(%order_no, %error, "order step failed; it will be retried");
-                // Give the lease back and look again shortly (not at once: the cause may last).
-                let retry_at = self.now().plus(TimeDelta::seconds(30));
-                let _ = self
-                    .orders
-                    .update(
-                        &order_no,
-                        Filter::eq("lease.owner", self.worker_id.as_str()),
-                        &[
-                            Update::unset("lease"),
-                            Update::set("next_action_at", retry_at),
-                        ],
-                    )
-                    .await;
+        futures_util::stream::iter(claimed)
+            .for_each_concurrent(self.concurrency(), |order| self.drive_claimed(order))
+            .await;
+        Ok(count)
+    }
+
+    /// The worker: keeps up to `dispatch_concurrency` orders in progress, claiming more as
+    /// soon as any finishes, so one slow provider call never holds up the others. Looks for
+    /// due orders every `period` when it has nothing to claim. Runs until dropped.
+    pub async fn run(self: Arc<Self>, period: std::time::Duration) {
+        let permits = Arc::new(tokio::sync::Semaphore::new(self.concurrency()));
+        loop {
+            // Wait for room before claiming: a claimed order must be driven at once, or its
+            // lease runs out while it waits.
+            let first = match permits.clone().acquire_owned().await {
+                Ok(permit) => permit,
+                Err(_) => return,
+            };
+            let free = permits.available_permits() + 1;
+            let claimed = match self.claim(free.min(self.config.batch_size.max(1))).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(%error, "claiming due orders failed");
+                    drop(first);
+                    tokio::time::sleep(period).await;
+                    continue;
+                }
+            };
+            let wanted = free.min(self.config.batch_size.max(1));
+            let full_batch = claimed.len() == wanted;
+            let mut first = Some(first);
+            for order in claimed {
+                let permit = match first.take() {
+                    Some(permit) => permit,
+                    None => match permits.clone().acquire_owned().await {
+                        Ok(permit) => permit,
+                        Err(_) => return,
+                    },
+                };
+                let engine = Arc::clone(&self);
+                tokio::spawn(async move {
+                    engine.drive_claimed(order).await;
+                    drop(permit);
+                });
+            }
+            drop(first);
+            if !full_batch {
+                // Nothing more is due now.
+                tokio::time::sleep(period).await;
             }
         }
-        Ok(count)
     }
 
     /// Runs `run_once` until nothing is due (tests and the shutdown path).
@@ -160,14 +212,14 @@ impl OrderEngine {
         match order.state {
             OrderState::AwaitingPayment => self.close_if_expired(order, now).await,
             OrderState::Paid => {
-                transition(order, OrderState::Recharging)?;
+                order.transition_to(OrderState::Recharging)?;
                 order.note(now, "system", "recharge started", None);
                 self.save(order).await?;
                 Ok(Step::Continue)
             }
             OrderState::Recharging => {
                 if order.hold.is_some() {
-                    order.next_action_at = None;
+                    self.check_hold(order, now);
                     self.finish(order).await?;
                     return Ok(Step::Done);
                 }
@@ -181,7 +233,7 @@ impl OrderEngine {
             }
             OrderState::Failed => {
                 let refundable = order.total.checked_sub(order.refunded_or_pending()?)?;
-                transition(order, OrderState::Refunding)?;
+                order.transition_to(OrderState::Refunding)?;
                 if refundable.is_positive() {
                     let number = order.refunds.len() + 1;
                     order.refunds.push(OrderRefund {
@@ -231,7 +283,7 @@ impl OrderEngine {
             .await
         {
             Ok(CloseOutcome::Closed) => {
-                transition(order, OrderState::Closed)?;
+                order.transition_to(OrderState::Closed)?;
                 order.next_action_at = None;
                 order.note(now, "system", "closed: not paid in time", None);
                 self.finish(order).await?;
@@ -260,6 +312,41 @@ impl OrderEngine {
         }
     }
 
+    /// Parks the order for staff; the engine looks at it again only to raise the alert when
+    /// the hold outlasts `hold_alert_minutes`.
+    fn hold(&self, order: &mut Order, reason: String, now: Timestamp) {
+        order.note(now, "system", "held for staff", Some(reason.clone()));
+        order.hold = Some(Hold::new(reason, now));
+        order.next_action_at = Some(now.plus(self.config.hold_alert()));
+    }
+
+    /// Raises the alert of a hold that lasted too long, once: an error in the log and
+    /// `hold.alerted_at`, which the staff order list filters on.
+    fn check_hold(&self, order: &mut Order, now: Timestamp) {
+        let Some(hold) = order.hold.as_mut() else {
+            return;
+        };
+        if hold.alerted_at.is_some() {
+            order.next_action_at = None;
+            return;
+        }
+        let due = hold.since.plus(self.config.hold_alert());
+        if now < due {
+            order.next_action_at = Some(due);
+            return;
+        }
+        hold.alerted_at = Some(now);
+        let (reason, since) = (hold.reason.clone(), hold.since);
+        tracing::error!(order_no = %order.id, %reason, held_since = %since, "order held longer than the alert threshold; the user's money waits");
+        order.note(
+            now,
+            "system",
+            "hold alert raised",
+            Some(format!("held since {since}")),
+        );
+        order.next_action_at = None;
+    }
+
     fn send_attempts(order: &Order) -> u32 {
         let sends = order
             .recharge
@@ -285,18 +372,13 @@ impl OrderEngine {
         let attempts = Self::send_attempts(order);
         let Some(provider) = candidates.into_iter().next() else {
             if let Some(reason) = order.recharge.precondition.clone() {
-                order.hold = Some(Hold {
-                    reason: reason.clone(),
-                    since: now,
-                });
-                order.next_action_at = None;
-                order.note(now, "system", "held for staff", Some(reason.clone()));
                 tracing::error!(order_no = %order.id, %reason, "order held: no provider can deliver it now");
+                self.hold(order, reason, now);
                 self.finish(order).await?;
                 return Ok(Step::Done);
             }
             if attempts >= self.config.max_recharge_attempts {
-                transition(order, OrderState::Failed)?;
+                order.transition_to(OrderState::Failed)?;
                 order.note(
                     now,
                     "system",
@@ -308,12 +390,31 @@ impl OrderEngine {
                 return Ok(Step::Continue);
             }
             order.recharge.exhausted_providers.clear();
-            order.next_action_at = Some(now.plus(self.config.retry_backoff(attempts)));
+            // Back off as the retry policy says, but no longer than a resting provider
+            // takes to be tried again.
+            let backoff = now.plus(self.config.retry_backoff(attempts));
+            let next = self
+                .router
+                .reopens_at(order.country)
+                .map_or(backoff, |reopen| reopen.min(backoff));
+            order.next_action_at = Some(next);
             self.finish(order).await?;
             return Ok(Step::Done);
         };
         let number = attempts + 1;
         let key = format!("{}-{number}", order.id);
+        self.send(order, provider, key, number, now).await
+    }
+
+    /// Records the send in flight, then calls the provider and applies its answer.
+    async fn send(
+        &self,
+        order: &mut Order,
+        provider: Arc<dyn RechargeProvider>,
+        key: String,
+        number: u32,
+        now: Timestamp,
+    ) -> Result<Step, OrdersError> {
         let provider_id = provider.id().to_string();
         // Written before the call: after a crash this says "look the key up first".
         order.recharge.in_flight = Some(InFlight {
@@ -348,7 +449,7 @@ impl OrderEngine {
         };
         let started = std::time::Instant::now();
         let result = provider.send_topup(&request).await;
-        self.router.record(provider.id(), &result.outcome);
+        self.router.record_result(provider.id(), &result);
         let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         self.record_result(order, &provider_id, &key, "send", latency, result)
             .await
@@ -370,12 +471,8 @@ impl OrderEngine {
                 "provider {} is no longer configured; the outcome of {} is unknown",
                 in_flight.provider_id, in_flight.key
             );
-            order.hold = Some(Hold {
-                reason: reason.clone(),
-                since: now,
-            });
-            order.next_action_at = None;
-            order.note(now, "system", "held for staff", Some(reason));
+            tracing::error!(order_no = %order.id, %reason, "order held: its provider is gone");
+            self.hold(order, reason, now);
             self.finish(order).await?;
             return Ok(Step::Done);
         };
@@ -420,16 +517,36 @@ impl OrderEngine {
                     self.finish(order).await?;
                     return Ok(Step::Done);
                 }
-                order.recharge.in_flight = None;
+                // "Not found" does not prove the first request will never arrive (it may be
+                // held in transit): send again under the *same* identifier, which the
+                // provider commits at most once, until an answer says what happened.
+                let attempts = Self::send_attempts(order);
+                if attempts >= self.config.max_recharge_attempts {
+                    order.recharge.in_flight = None;
+                    order.note(
+                        now,
+                        "system",
+                        "earlier attempt never reached the provider",
+                        Some(in_flight.key),
+                    );
+                    self.save(order).await?;
+                    return Ok(Step::Continue);
+                }
                 order.note(
                     now,
                     "system",
-                    "earlier attempt never reached the provider",
-                    Some(in_flight.key),
+                    "earlier attempt not found at the provider; sending again under the same key",
+                    Some(in_flight.key.clone()),
                 );
-                order.recharge.exhausted_providers.clear();
-                self.save(order).await?;
-                Ok(Step::Continue)
+                let number = order
+                    .recharge
+                    .attempts
+                    .iter()
+                    .rev()
+                    .find(|a| a.key == in_flight.key)
+                    .map(|a| a.number)
+                    .unwrap_or(attempts + 1);
+                self.send(order, provider, in_flight.key, number, now).await
             }
             Err(error) => {
                 tracing::warn!(%error, key = %in_flight.key, "lookup failed; will retry, never resend");
@@ -626,7 +743,7 @@ pub(crate) fn mark_paid(
     now: Timestamp,
     how: &str,
 ) -> Result<(), OrdersError> {
-    transition(order, OrderState::Paid)?;
+    order.transition_to(OrderState::Paid)?;
     order.payment.transaction_id = Some(transaction_id.to_owned());
     order.payment.paid_at = Some(paid_at);
     order.next_action_at = Some(now);
@@ -673,7 +790,7 @@ fn apply_result(
             order.recharge.pending = None;
             order.recharge.provider_transaction_id = result.summary.provider_transaction_id.clone();
             order.recharge.delivered_by = Some(provider_id.to_owned());
-            transition(order, OrderState::Succeeded)?;
+            order.transition_to(OrderState::Succeeded)?;
             order.next_action_at = None;
             order.note(
                 now,
@@ -725,7 +842,7 @@ fn apply_result(
         TopupOutcome::FailedFinal => {
             order.recharge.in_flight = None;
             order.recharge.pending = None;
-            transition(order, OrderState::Failed)?;
+            order.transition_to(OrderState::Failed)?;
             order.next_action_at = Some(now);
             order.note(now, actor, "recharge failed", code);
         }

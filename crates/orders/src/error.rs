@@ -36,6 +36,12 @@ pub enum OrdersError {
         requested: String,
         refundable: String,
     },
+    /// A held order's money cannot be returned: something may have been delivered.
+    #[error("not refundable: {0}")]
+    DeliveryNotRuledOut(String),
+    /// A provider that must be asked first could not be.
+    #[error("provider unavailable: {0}")]
+    ProviderUnavailable(String),
     #[error("payment could not be started: {0}")]
     PaymentFailed(String),
     #[error("payment service: {0}")]

@@ -20,4 +20,6 @@ pub use model::{
 pub use ports::{
     BlockKind, Blocklist, CheckoutPlan, CloseOutcome, PaymentPort, PaymentStart, PlanCatalog,
 };
-pub use service::{Checkout, CheckoutRequest, OrderQuery, OrdersService, RechargeLogQuery};
+pub use service::{
+    Checkout, CheckoutRequest, HeldRefundBy, OrderQuery, OrdersService, RechargeLogQuery,
+};

@@ -55,6 +55,16 @@ impl OrderState {
                 | (Refunding, Refunded)
                 // A partial staff refund completes back into the delivered state.
                 | (Refunding, Succeeded)
+                // A payment that arrived after the order closed is returned.
+                | (Closed, Refunding)
+        )
+    }
+
+    /// Unpaid, paid or recharging: the user's number is taken by this order.
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self,
+            OrderState::AwaitingPayment | OrderState::Paid | OrderState::Recharging
         )
     }
 
@@ -192,6 +202,19 @@ pub struct PendingTopup {
 pub struct Hold {
     pub reason: String,
     pub since: Timestamp,
+    /// When the hold outlasted `orders.hold_alert_minutes` and was reported (once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerted_at: Option<Timestamp>,
+}
+
+impl Hold {
+    pub fn new(reason: impl Into<String>, since: Timestamp) -> Self {
+        Hold {
+            reason: reason.into(),
+            since,
+            alerted_at: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -268,6 +291,18 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
     pub checkout_key: Option<CheckoutKey>,
+    /// `<user_id>:<e164>` while the order is open (unpaid, paid or recharging), absent once
+    /// it closes or finishes: a unique index on it makes "one open order per user and
+    /// number" a store-level guarantee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub open_slot: Option<String>,
+    /// Set by the user's cancel before WeChat is asked to close the payment. A checkout
+    /// still placing its prepay reads it afterwards and never hands that prepay out, so a
+    /// cancel that found nothing to close at WeChat cannot be followed by a payable prepay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub cancel_requested_at: Option<Timestamp>,
     /// When an unpaid order is closed.
     pub pay_deadline: Timestamp,
     pub created_at: Timestamp,
@@ -285,6 +320,37 @@ impl Document for Order {
 impl Order {
     pub fn order_no(&self) -> &str {
         &self.id
+    }
+
+    /// The one way an order changes state: refuses any edge the machine does not allow.
+    /// Unpaid, and nobody asked to cancel it: its pay parameters may be handed out.
+    pub fn is_payable(&self) -> bool {
+        self.state == OrderState::AwaitingPayment && self.cancel_requested_at.is_none()
+    }
+
+    pub fn transition_to(&mut self, next: OrderState) -> Result<(), crate::OrdersError> {
+        if !self.state.can_become(next) {
+            return Err(crate::OrdersError::InvalidState {
+                state: self.state.as_str().to_owned(),
+                action: format!("becoming {}", next.as_str()),
+            });
+        }
+        self.state = next;
+        if !next.is_open() {
+            // Frees the user's slot for this number (see `open_slot`).
+            self.open_slot = None;
+        }
+        Ok(())
+    }
+
+    /// The value of `open_slot` for a user and number.
+    pub fn slot_of(user_id: &str, e164: &str) -> String {
+        format!("{user_id}:{e164}")
+    }
+
+    /// Whether the order waits for staff (recharging, no provider can deliver it now).
+    pub fn is_held(&self) -> bool {
+        self.state == OrderState::Recharging && self.hold.is_some()
     }
 
     /// Appends to the timeline.
@@ -340,6 +406,7 @@ mod tests {
             (Succeeded, Refunding),
             (Refunding, Refunded),
             (Refunding, Succeeded),
+            (Closed, Refunding),
         ];
         for from in all {
             for to in all {
@@ -352,6 +419,37 @@ mod tests {
         }
         assert!(!Closed.can_become(Paid), "a closed order is never paid");
         assert!(!Refunded.can_become(Recharging));
+    }
+
+    fn order_in(state: super::OrderState) -> super::Order {
+        serde_json::from_value(serde_json::json!({
+            "id": "01J", "user_id": "u", "openid": "o", "phone": "+639171234500",
+            "country": "PH",
+            "plan": {"plan_id": "p", "kind": "airtime", "country": "PH", "operator_id": "op",
+                "operator_name": "Globe", "title": "t", "provider_id": "a",
+                "provider_operator_id": "173",
+                "provider_amount": {"value": "5", "currency": "USD"}, "use_local_amount": false},
+            "price_lines": [], "total": {"amount": 3800, "currency": "CNY"},
+            "state": state, "payment": {"out_trade_no": "01J"},
+            "pay_deadline": "2026-01-01T00:15:00Z", "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_illegal_edge_is_refused_and_leaves_the_state_alone() {
+        let mut order = order_in(Succeeded);
+        let refused = order.transition_to(Paid);
+        assert!(
+            matches!(refused, Err(crate::OrdersError::InvalidState { .. })),
+            "{refused:?}"
+        );
+        assert_eq!(order.state, Succeeded);
+        let mut closed = order_in(Closed);
+        assert!(closed.transition_to(Recharging).is_err());
+        assert!(closed.transition_to(Refunding).is_ok());
+        assert_eq!(closed.state, Refunding);
     }
 }
 

@@ -7,6 +7,7 @@ use chrono::TimeDelta;
 use serde_json::Value;
 use topup_core::limiter::AddressLimiter;
 use topup_core::{CountryCode, Money, Msisdn, Page, PageRequest, SharedClock, Timestamp};
+use topup_recharge::{ProviderId, ProviderRouter, TopupOutcome, TransactionLookup};
 use topup_store::{Collection, Filter, FindQuery, Index, SortOrder, Store, StoreError};
 
 use crate::engine::mark_paid;
@@ -52,6 +53,8 @@ pub struct OrderQuery {
     pub min_total: Option<i64>,
     pub max_total: Option<i64>,
     pub held: Option<bool>,
+    /// Held longer than `orders.hold_alert_minutes` (the alert was raised).
+    pub hold_alerted: Option<bool>,
 }
 
 impl OrderQuery {
@@ -92,8 +95,49 @@ impl OrderQuery {
             Some(false) => filter = filter.and(Filter::missing("hold")),
             None => {}
         }
+        match self.hold_alerted {
+            Some(true) => filter = filter.and(Filter::exists("hold.alerted_at")),
+            Some(false) => filter = filter.and(Filter::missing("hold.alerted_at")),
+            None => {}
+        }
         filter
     }
+}
+
+/// A payment that arrived for a closed order (the user paid a prepay handed out while the
+/// order was being closed) is returned in full, once: the order records the payment and moves
+/// to `refunding`, so a repeated notification finds it no longer closed.
+fn refund_paid_after_close(
+    order: &mut Order,
+    transaction_id: &str,
+    amount: Money,
+    paid_at: Timestamp,
+    now: Timestamp,
+) -> Result<(), OrdersError> {
+    tracing::error!(order_no = %order.id, %amount, "payment arrived for a closed order; refunding it");
+    order.transition_to(OrderState::Refunding)?;
+    order.payment.transaction_id = Some(transaction_id.to_owned());
+    order.payment.paid_at = Some(paid_at);
+    order.note(
+        now,
+        "wechat",
+        "paid after the order closed",
+        Some(transaction_id.to_owned()),
+    );
+    let number = order.refunds.len() + 1;
+    order.refunds.push(OrderRefund {
+        out_refund_no: format!("{}R{number}", order.id),
+        amount,
+        reason: "paid after the order closed".into(),
+        initiator: "system".into(),
+        state: RefundState::Requested,
+        requested_at: now,
+        finished_at: None,
+        submitted: false,
+    });
+    order.note(now, "system", "automatic full refund requested", None);
+    order.next_action_at = Some(now);
+    Ok(())
 }
 
 /// Filters of the recharge log.
@@ -117,6 +161,24 @@ pub struct OrdersService {
     /// `orders.checkout_rate_per_minute`, per user.
     checkout_limiter: AddressLimiter,
     config: OrdersConfig,
+    /// Asked before a held order is refunded: was anything delivered under its keys?
+    providers: Option<Arc<ProviderRouter>>,
+}
+
+/// Who asks for a held order's money back.
+#[derive(Debug, Clone, Copy)]
+pub enum HeldRefundBy<'a> {
+    Staff(&'a str),
+    User(&'a str),
+}
+
+impl HeldRefundBy<'_> {
+    fn actor(&self) -> String {
+        match self {
+            HeldRefundBy::Staff(id) => format!("staff:{id}"),
+            HeldRefundBy::User(id) => format!("user:{id}"),
+        }
+    }
 }
 
 impl OrdersService {
@@ -141,7 +203,15 @@ impl OrdersService {
             blocklist,
             payments,
             config,
+            providers: None,
         }
+    }
+
+    /// The providers a held order's keys are looked up at before it is refunded; without
+    /// them held orders cannot be refunded (nothing could confirm nothing was delivered).
+    pub fn with_providers(mut self, router: Arc<ProviderRouter>) -> Self {
+        self.providers = Some(router);
+        self
     }
 
     pub fn config(&self) -> &OrdersConfig {
@@ -157,6 +227,8 @@ impl OrdersService {
             Index::new("phone_created", &["phone", "created_at"]),
             Index::new("created", &["created_at"]),
             Index::unique("checkout_key", &["user_id", "checkout_key.key"]),
+            // Present only while open; absent values are not constrained.
+            Index::unique("open_slot", &["open_slot"]),
         ] {
             self.orders.ensure_index(index).await?;
         }
@@ -218,7 +290,18 @@ impl OrdersService {
             });
         }
         self.check_blocklist(&request, &phone).await?;
-        self.check_limits(&request.user_id, &phone).await?;
+        if let Err(error) = self.check_limits(&request.user_id, &phone).await {
+            // A concurrent request with the same key may have placed the order just now:
+            // that is a replay, not a limit.
+            if let Some(key) = &request.idempotency
+                && let Some(existing) = self
+                    .find_by_checkout_key(&request.user_id, &key.key)
+                    .await?
+            {
+                return self.replay(existing, key).await;
+            }
+            return Err(error);
+        }
 
         let now = self.now();
         let order_no = ulid::Ulid::new().to_string();
@@ -256,6 +339,8 @@ impl OrdersService {
             next_action_at: None,
             lease: None,
             checkout_key: request.idempotency.clone(),
+            open_slot: Some(Order::slot_of(&request.user_id, phone.e164())),
+            cancel_requested_at: None,
             pay_deadline: now.plus(self.config.pay_timeout()),
             created_at: now,
             updated_at: now,
@@ -270,19 +355,19 @@ impl OrdersService {
         order.next_action_at = Some(order.pay_deadline);
         match self.orders.insert(&order).await {
             Ok(()) => {}
-            Err(StoreError::Duplicate { .. }) if request.idempotency.is_some() => {
-                // A concurrent request with the same key won the race.
-                let key = request
-                    .idempotency
-                    .as_ref()
-                    .map(|k| k.key.as_str())
-                    .unwrap_or("");
-                if let Some(existing) = self.find_by_checkout_key(&request.user_id, key).await?
-                    && let Some(checkout_key) = &request.idempotency
+            Err(StoreError::Duplicate { .. }) => {
+                // A concurrent request won: with the same key it is this checkout (replay);
+                // otherwise it holds the user's slot for this number.
+                if let Some(checkout_key) = &request.idempotency
+                    && let Some(existing) = self
+                        .find_by_checkout_key(&request.user_id, &checkout_key.key)
+                        .await?
                 {
                     return self.replay(existing, checkout_key).await;
                 }
-                return Err(OrdersError::IdempotencyMismatch);
+                return Err(OrdersError::LimitReached(
+                    "an order for this number is still unpaid or recharging".into(),
+                ));
             }
             Err(other) => return Err(other.into()),
         }
@@ -294,16 +379,40 @@ impl OrdersService {
             expires_at: order.pay_deadline,
         };
         match self.payments.start(start).await {
-            Ok(pay_params) => Ok(Checkout {
-                order,
-                pay_params: Some(pay_params),
-                replayed: false,
-            }),
+            Ok(pay_params) => {
+                // A cancel may have closed the order while its payment was being placed (it
+                // found no payment to close): then the prepay is never handed out, and the
+                // payment now placed is closed at WeChat.
+                let current = self.get(&order_no).await?;
+                if !current.is_payable() {
+                    if let Err(error) = self.payments.close_unpaid(&order_no).await {
+                        tracing::warn!(%error, %order_no, "closing the payment of an order cancelled during checkout failed; the deadline pass retries");
+                    }
+                    return Err(OrdersError::InvalidState {
+                        state: current.state.as_str().into(),
+                        action: "paying (it was cancelled during checkout)".into(),
+                    });
+                }
+                Ok(Checkout {
+                    order,
+                    pay_params: Some(pay_params),
+                    replayed: false,
+                })
+            }
             Err(error) => {
+                if let Ok(current) = self.get(&order_no).await
+                    && current.state != OrderState::AwaitingPayment
+                {
+                    // Cancelled meanwhile: that, not the payment service, is why.
+                    return Err(OrdersError::InvalidState {
+                        state: current.state.as_str().into(),
+                        action: "paying (it was cancelled during checkout)".into(),
+                    });
+                }
                 let reason = error.to_string();
                 self.update_with(&order_no, |order, now| {
                     if order.state == OrderState::AwaitingPayment {
-                        order.state = OrderState::Closed;
+                        order.transition_to(OrderState::Closed)?;
                         order.next_action_at = None;
                         order.note(
                             now,
@@ -330,7 +439,7 @@ impl OrdersService {
         if !same_body {
             return Err(OrdersError::IdempotencyMismatch);
         }
-        let pay_params = if existing.state == OrderState::AwaitingPayment {
+        let pay_params = if existing.is_payable() {
             match self.payments.resume(&existing.payment.out_trade_no).await {
                 Ok(params) => Some(params),
                 Err(error) => {
@@ -352,13 +461,30 @@ impl OrdersService {
     /// the checkout's answer). Nothing new is placed at WeChat while its prepay_id is valid.
     pub async fn pay(&self, user_id: &str, order_no: &str) -> Result<Checkout, OrdersError> {
         let order = self.get_for_user(user_id, order_no).await?;
-        if order.state != OrderState::AwaitingPayment {
+        if !order.is_payable() {
             return Err(OrdersError::InvalidState {
                 state: order.state.as_str().into(),
-                action: "pay".into(),
+                action: if order.state == OrderState::AwaitingPayment {
+                    "pay (it is being cancelled)".into()
+                } else {
+                    "pay".into()
+                },
             });
         }
-        let pay_params = self.payments.resume(&order.payment.out_trade_no).await?;
+        let pay_params = match self.payments.resume(&order.payment.out_trade_no).await {
+            Ok(params) => params,
+            Err(error) => {
+                let current = self.get(order_no).await?;
+                if current.state != OrderState::AwaitingPayment {
+                    // A cancel (or the payment) won the race: a conflict, not an outage.
+                    return Err(OrdersError::InvalidState {
+                        state: current.state.as_str().into(),
+                        action: "pay".into(),
+                    });
+                }
+                return Err(error);
+            }
+        };
         Ok(Checkout {
             order,
             pay_params: Some(pay_params),
@@ -404,44 +530,40 @@ impl OrdersService {
         }
     }
 
-    /// The anti-abuse limits (`docs/orders.md#limits`): a user has one open order per number
-    /// and at most `max_unpaid_orders_per_user` unpaid ones; a number takes at most
+    /// The anti-abuse limits (`docs/security.md#checkout-limits`): a user has one open order
+    /// per number (the `open_slot` unique index guarantees it; this check answers first) and at
+    /// most `max_unpaid_orders_per_user` unpaid ones; a number takes at most
     /// `max_orders_per_number_per_day` paid orders a day. Unpaid orders bind only their own
     /// user, so nobody can block a number for everyone else.
     async fn check_limits(&self, user_id: &str, phone: &Msisdn) -> Result<(), OrdersError> {
-        const OPEN: [OrderState; 3] = [
-            OrderState::AwaitingPayment,
-            OrderState::Paid,
-            OrderState::Recharging,
-        ];
-        let mine =
-            self.orders
-                .find(
-                    &FindQuery::new(Filter::eq("user_id", user_id).and(
-                        Filter::eq("state", OrderState::AwaitingPayment).or(
-                            Filter::eq("phone", phone.e164()).and(Filter::is_in("state", OPEN)),
-                        ),
-                    ))
-                    .lookup(u64::from(self.config.max_unpaid_orders_per_user).max(1) + 1),
-                )
-                .await?;
-        if mine
-            .iter()
-            .any(|order| order.phone == phone.e164() && OPEN.contains(&order.state))
+        let slot = Order::slot_of(user_id, phone.e164());
+        if self
+            .orders
+            .find_one(Filter::eq("open_slot", slot.as_str()))
+            .await?
+            .is_some()
         {
             return Err(OrdersError::LimitReached(
                 "your order for this number is still unpaid or recharging".into(),
             ));
         }
         let unpaid_limit = self.config.max_unpaid_orders_per_user;
-        let unpaid = mine
-            .iter()
-            .filter(|order| order.state == OrderState::AwaitingPayment)
-            .count();
-        if unpaid_limit > 0 && unpaid >= unpaid_limit as usize {
-            return Err(OrdersError::LimitReached(format!(
-                "at most {unpaid_limit} unpaid orders; pay or cancel one first"
-            )));
+        if unpaid_limit > 0 {
+            let unpaid = self
+                .orders
+                .find(
+                    &FindQuery::new(
+                        Filter::eq("user_id", user_id)
+                            .and(Filter::eq("state", OrderState::AwaitingPayment)),
+                    )
+                    .lookup(u64::from(unpaid_limit)),
+                )
+                .await?;
+            if unpaid.len() >= unpaid_limit as usize {
+                return Err(OrdersError::LimitReached(format!(
+                    "at most {unpaid_limit} unpaid orders; pay or cancel one first"
+                )));
+            }
         }
         let limit = self.config.max_orders_per_number_per_day;
         if limit == 0 {
@@ -508,10 +630,10 @@ impl OrdersService {
         paid_at: Timestamp,
     ) -> Result<(), OrdersError> {
         self.update_with(out_trade_no, |order, now| {
+            if order.state == OrderState::Closed {
+                return refund_paid_after_close(order, transaction_id, amount, paid_at, now);
+            }
             if order.state != OrderState::AwaitingPayment {
-                if order.state == OrderState::Closed {
-                    tracing::error!(order_no = %order.id, "payment reported for a closed order");
-                }
                 return Ok(());
             }
             if amount != order.total {
@@ -528,7 +650,7 @@ impl OrdersService {
     pub async fn payment_closed(&self, order_no: &str) -> Result<(), OrdersError> {
         self.update_with(order_no, |order, now| {
             if order.state == OrderState::AwaitingPayment {
-                order.state = OrderState::Closed;
+                order.transition_to(OrderState::Closed)?;
                 order.next_action_at = None;
                 order.note(now, "wechat", "closed: payment closed", None);
             }
@@ -584,15 +706,15 @@ impl OrdersService {
                         s.checked_add(r.amount)
                     })?;
                 if refunded == order.total {
-                    order.state = OrderState::Refunded;
+                    order.transition_to(OrderState::Refunded)?;
                 } else if order.recharge.delivered_by.is_some() {
-                    order.state = OrderState::Succeeded;
+                    order.transition_to(OrderState::Succeeded)?;
                 } else {
                     // A refund of an undelivered order failed: staff must look.
-                    order.hold = Some(crate::Hold {
-                        reason: format!("refund {out_refund_no} did not complete"),
-                        since: now,
-                    });
+                    order.hold = Some(crate::Hold::new(
+                        format!("refund {out_refund_no} did not complete"),
+                        now,
+                    ));
                 }
                 order.next_action_at = None;
             }
@@ -614,7 +736,8 @@ impl OrdersService {
         // Noted before WeChat is asked: closing the payment closes the order through the
         // payment's event, usually before the answer is back here.
         self.update_with(order_no, |order, now| {
-            if order.state == OrderState::AwaitingPayment {
+            if order.state == OrderState::AwaitingPayment && order.cancel_requested_at.is_none() {
+                order.cancel_requested_at = Some(now);
                 order.note(now, format!("user:{user_id}"), "cancel requested", None);
             }
             Ok(())
@@ -630,7 +753,7 @@ impl OrdersService {
             }
             match &outcome {
                 CloseOutcome::Closed => {
-                    order.state = OrderState::Closed;
+                    order.transition_to(OrderState::Closed)?;
                     order.next_action_at = None;
                     order.note(now, format!("user:{user_id}"), "closed: cancelled", None);
                     Ok(())
@@ -658,6 +781,23 @@ impl OrdersService {
         reason: &str,
         staff_id: &str,
     ) -> Result<Order, OrdersError> {
+        let current = self.get(order_no).await?;
+        if current.is_held() {
+            let full = current.total.checked_sub(current.refunded_or_pending()?)?;
+            if let Some(amount) = amount
+                && amount != full
+            {
+                return Err(OrdersError::InvalidState {
+                    state: "held".into(),
+                    action: format!(
+                        "a partial refund ({amount} of {full}; nothing was delivered, so it is refunded in full)"
+                    ),
+                });
+            }
+            return self
+                .refund_held(current, HeldRefundBy::Staff(staff_id), reason)
+                .await;
+        }
         self.update_with(order_no, |order, now| {
             if order.state != OrderState::Succeeded {
                 return Err(OrdersError::InvalidState {
@@ -687,7 +827,7 @@ impl OrdersService {
                 finished_at: None,
                 submitted: false,
             });
-            order.state = OrderState::Refunding;
+            order.transition_to(OrderState::Refunding)?;
             order.next_action_at = Some(now);
             order.note(
                 now,
@@ -698,6 +838,154 @@ impl OrdersService {
             Ok(())
         })
         .await
+    }
+
+    /// The user asks for the money of their held order back: granted at once when every
+    /// provider it was sent to confirms nothing was delivered.
+    pub async fn request_refund(
+        &self,
+        user_id: &str,
+        order_no: &str,
+    ) -> Result<Order, OrdersError> {
+        let order = self.get_for_user(user_id, order_no).await?;
+        if !order.is_held() {
+            let state = if order.state == OrderState::Recharging {
+                "recharging (not delayed)"
+            } else {
+                order.state.as_str()
+            };
+            return Err(OrdersError::InvalidState {
+                state: state.into(),
+                action: "a refund request (only delayed orders can be refunded on request)".into(),
+            });
+        }
+        self.refund_held(order, HeldRefundBy::User(user_id), "requested by the user")
+            .await
+    }
+
+    /// Refunds a held order in full once its providers confirm nothing was delivered under
+    /// any of its keys. The hold keeps the engine away meanwhile; the write checks the order
+    /// still has exactly the sends that were confirmed.
+    async fn refund_held(
+        &self,
+        order: Order,
+        by: HeldRefundBy<'_>,
+        reason: &str,
+    ) -> Result<Order, OrdersError> {
+        let sends = self.confirm_nothing_delivered(&order).await?;
+        let actor = by.actor();
+        self.update_with(&order.id, |order, now| {
+            let unchanged = order
+                .recharge
+                .attempts
+                .iter()
+                .filter(|a| a.action == "send")
+                .count()
+                == sends;
+            if !order.is_held() || !unchanged || order.recharge.pending.is_some() {
+                return Err(OrdersError::InvalidState {
+                    state: order.state.as_str().into(),
+                    action: "refunding a held order (it changed meanwhile; look again)".into(),
+                });
+            }
+            let refundable = order.total.checked_sub(order.refunded_or_pending()?)?;
+            order.transition_to(OrderState::Failed)?;
+            order.hold = None;
+            order.note(
+                now,
+                actor.clone(),
+                "held order given up",
+                Some("the provider confirmed nothing was delivered".into()),
+            );
+            order.transition_to(OrderState::Refunding)?;
+            if refundable.is_positive() {
+                let number = order.refunds.len() + 1;
+                order.refunds.push(OrderRefund {
+                    out_refund_no: format!("{}R{number}", order.id),
+                    amount: refundable,
+                    reason: reason.to_owned(),
+                    initiator: actor.clone(),
+                    state: RefundState::Requested,
+                    requested_at: now,
+                    finished_at: None,
+                    submitted: false,
+                });
+                order.note(
+                    now,
+                    actor.clone(),
+                    "refund requested",
+                    Some(format!("{refundable}: {reason}")),
+                );
+            }
+            order.next_action_at = Some(now);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Looks every key the order was sent under up at its provider; answers how many sends
+    /// were confirmed. Anything delivered, still processing or unknown refuses the refund.
+    async fn confirm_nothing_delivered(&self, order: &Order) -> Result<usize, OrdersError> {
+        let Some(router) = &self.providers else {
+            return Err(OrdersError::ProviderUnavailable(
+                "no provider is configured to confirm nothing was delivered".into(),
+            ));
+        };
+        if order.recharge.in_flight.is_some() || order.recharge.pending.is_some() {
+            return Err(OrdersError::DeliveryNotRuledOut(
+                "a top-up of this order is still in progress at the provider".into(),
+            ));
+        }
+        let mut keys: Vec<(&str, &str)> = Vec::new();
+        for attempt in order
+            .recharge
+            .attempts
+            .iter()
+            .filter(|a| a.action == "send")
+        {
+            let key = (attempt.provider_id.as_str(), attempt.key.as_str());
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        for (provider_id, key) in &keys {
+            let provider = router
+                .provider(&ProviderId::new(*provider_id))
+                .ok_or_else(|| {
+                    OrdersError::ProviderUnavailable(format!(
+                        "provider {provider_id} is no longer configured; {key} cannot be looked up"
+                    ))
+                })?;
+            match provider.find_by_custom_identifier(key).await {
+                Ok(TransactionLookup::NotFound) => {}
+                Ok(TransactionLookup::Found(result)) => match result.outcome {
+                    TopupOutcome::FailedFinal
+                    | TopupOutcome::FailedRetryable
+                    | TopupOutcome::Precondition => {}
+                    TopupOutcome::Succeeded => {
+                        return Err(OrdersError::DeliveryNotRuledOut(format!(
+                            "the provider reports top-up {key} delivered"
+                        )));
+                    }
+                    TopupOutcome::Pending { .. } | TopupOutcome::Ambiguous => {
+                        return Err(OrdersError::DeliveryNotRuledOut(format!(
+                            "the provider reports top-up {key} still in progress"
+                        )));
+                    }
+                },
+                Err(error) => {
+                    return Err(OrdersError::ProviderUnavailable(format!(
+                        "top-up {key} could not be looked up: {error}"
+                    )));
+                }
+            }
+        }
+        Ok(order
+            .recharge
+            .attempts
+            .iter()
+            .filter(|a| a.action == "send")
+            .count())
     }
 
     /// Staff releases a held order for another recharge round.

@@ -379,7 +379,11 @@ async fn empty_wallet_holds_the_order_until_staff_retry() {
         "{}",
         hold.reason
     );
-    assert_eq!(order.next_action_at, None);
+    // Looked at again only to raise the hold alert.
+    assert_eq!(
+        order.next_action_at,
+        Some(s.clock.now().plus(TimeDelta::minutes(30)))
+    );
     // Nothing happens by itself.
     s.clock.advance(TimeDelta::hours(1));
     s.engine.run_until_idle().await.unwrap();

@@ -155,6 +155,19 @@ impl ProviderRouter {
             .collect()
     }
 
+    /// When the first rested provider serving `country` can be tried again (`None` when
+    /// none is resting): an order waiting only on the breaker is looked at again then.
+    pub fn reopens_at(&self, country: CountryCode) -> Option<Timestamp> {
+        let now = self.clock.now();
+        let breakers = self.breakers();
+        self.entries
+            .iter()
+            .filter(|e| e.serves(country))
+            .filter_map(|e| breakers.get(e.provider.id()).and_then(|b| b.open_until))
+            .filter(|until| now < *until)
+            .min()
+    }
+
     /// Feeds a top-up result into the provider's circuit breaker. Successes close it;
     /// retryable, precondition and ambiguous results count as failures; final failures are
     /// the request's fault, not the provider's, and count as neither.
@@ -172,9 +185,29 @@ impl ProviderRouter {
                 if breaker.consecutive_failures >= self.policy.failure_threshold {
                     breaker.open_until = Some(now.plus(self.policy.cool_down));
                     tracing::warn!(provider = %id, failures = breaker.consecutive_failures, "provider circuit opened");
+                    // After the rest the provider gets a full `failure_threshold` again, not
+                    // one strike: a single unlucky order must not re-open it.
+                    breaker.consecutive_failures = 0;
                 }
             }
         }
+    }
+
+    /// Like [`Self::record`], but a retryable refusal the provider *answered* about this one
+    /// request (an operator unavailable, a number recently recharged: a 4xx with an error
+    /// code) says nothing about the provider's health and is not counted, so one failing
+    /// operator's orders never rest the provider for everyone else's.
+    pub fn record_result(&self, id: &ProviderId, result: &TopupResult) {
+        let answered_for_this_request = matches!(result.outcome, TopupOutcome::FailedRetryable)
+            && result
+                .summary
+                .http_status
+                .is_some_and(|status| (400..500).contains(&status) && status != 429)
+            && result.summary.error_code.is_some();
+        if answered_for_this_request {
+            return;
+        }
+        self.record(id, &result.outcome);
     }
 
     /// Sends a top-up through the providers serving `country`, in priority order.
@@ -198,7 +231,7 @@ impl ProviderRouter {
                 continue;
             };
             let result = provider.send_topup(&request).await;
-            self.record(&id, &result.outcome);
+            self.record_result(&id, &result);
             let allows_failover = result.outcome.allows_failover();
             if let Some((_, previous)) = last.take() {
                 failed_over.push(previous);

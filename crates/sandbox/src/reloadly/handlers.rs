@@ -444,6 +444,11 @@ async fn submit(
         return error_with(&sandbox, &e, path, Some(rate));
     }
     let parsed = parse_topup(&body);
+    let latency = sandbox.config().topup_latency;
+    if !latency.is_zero() {
+        // The provider's processing time: the request is committed at its end.
+        tokio::time::sleep(latency).await;
+    }
     let now = sandbox.now();
     let outcome = {
         let mut state = sandbox.state();

@@ -53,6 +53,9 @@ pub struct ReloadlySandboxConfig {
     /// How long the answer to a digit-5 top-up is withheld (real time: it is about HTTP
     /// timeouts, so it must outlast the client's read timeout).
     pub hang: Duration,
+    /// How long every top-up request takes to answer (real time), as a real provider's
+    /// synchronous top-up does (Reloadly: usually 1–3 s). Zero answers at once.
+    pub topup_latency: Duration,
     /// Requests per second (on the injected clock) per client before 429.
     pub rate_limit_per_second: u32,
     /// Account balance in USD at start.
@@ -75,6 +78,7 @@ impl Default for ReloadlySandboxConfig {
             audience: "https://topups-sandbox.reloadly.com".to_owned(),
             token_ttl: TimeDelta::hours(24),
             hang: Duration::from_secs(30),
+            topup_latency: Duration::ZERO,
             rate_limit_per_second: 100,
             starting_balance: Decimal::new(100_000, 2),
             recent_recharge_window: TimeDelta::minutes(2),

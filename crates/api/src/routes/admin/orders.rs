@@ -126,6 +126,8 @@ pub struct OrderFilter {
     pub max_amount: Option<i64>,
     /// Only orders held for staff (`true`) or not held (`false`).
     pub held: Option<bool>,
+    /// Only orders held longer than `orders.hold_alert_minutes` (`true`): the hold alert.
+    pub hold_alerted: Option<bool>,
     /// `created_at` (default), `-created_at`, `total`, `-total`, `updated_at`, `-updated_at`.
     pub sort: Option<String>,
 }
@@ -150,6 +152,7 @@ impl OrderFilter {
             min_total: self.min_amount,
             max_total: self.max_amount,
             held: self.held,
+            hold_alerted: self.hold_alerted,
         })
     }
 
@@ -339,7 +342,8 @@ pub struct RefundRequest {
     pub reason: String,
 }
 
-/// Refund a delivered order, fully or partly.
+/// Refund a delivered order, fully or partly; or a held order, in full, once its provider
+/// confirms nothing was delivered under any of its keys.
 #[utoipa::path(post, path = "/api/v1/admin/orders/{order_no}/refund", tag = "admin-orders", operation_id = "admin_orders_refund",
     params(("order_no" = String, Path, description = "Order number")),
     request_body = RefundRequest,
@@ -347,7 +351,8 @@ pub struct RefundRequest {
         (status = 200, description = "Refund requested; the order is `refunding`", body = AdminOrder),
         (status = 400, description = "`REFUND_TOO_LARGE` or `VALIDATION_FAILED`", body = ErrorBody),
         (status = 404, description = "`ORDER_NOT_FOUND`", body = ErrorBody),
-        (status = 409, description = "`ORDER_STATE_CONFLICT`: only succeeded orders", body = ErrorBody),
+        (status = 409, description = "`ORDER_STATE_CONFLICT`: only succeeded or held orders; a held order the provider reports delivered or in progress", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the provider could not be asked whether a held order was delivered", body = ErrorBody),
     ),
     extensions(("x-permission" = json!(OrderRefund::CODE))))]
 pub async fn refund(

@@ -26,6 +26,7 @@ routes! {
     get "/orders/{order_no}" => orders::get,
     post "/orders/{order_no}/cancel" => orders::cancel,
     post "/orders/{order_no}/pay" => orders::pay,
+    post "/orders/{order_no}/refund-request" => orders::refund_request,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -61,10 +61,37 @@ pub struct AppOrder {
     pub pay_deadline: Timestamp,
     pub paid_at: Option<Timestamp>,
     pub refunds: Vec<AppOrderRefund>,
+    /// Set while the recharge is delayed on our side (the provider cannot deliver now): the
+    /// order waits for staff, and the user may ask for their money back
+    /// (`POST /api/v1/app/orders/{order_no}/refund-request`).
+    pub delay: Option<AppOrderDelay>,
+}
+
+/// Why a paid order is not recharged yet, as the buyer is told.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppOrderDelay {
+    pub since: Timestamp,
+    /// `provider_unavailable`: stable, for the client's own wording.
+    pub code: String,
+    pub message: String,
+    /// Whether a refund request is possible now.
+    pub refundable: bool,
 }
 
 impl From<Order> for AppOrder {
     fn from(order: Order) -> Self {
+        let delay = order
+            .hold
+            .as_ref()
+            .filter(|_| order.is_held())
+            .map(|hold| AppOrderDelay {
+                since: hold.since,
+                code: "provider_unavailable".into(),
+                message: "Your recharge is delayed: our provider cannot deliver it right now. \
+                          We are on it; you can also ask for your money back."
+                    .into(),
+                refundable: true,
+            });
         AppOrder {
             order_no: order.id,
             state: order.state,
@@ -91,6 +118,7 @@ impl From<Order> for AppOrder {
                     finished_at: r.finished_at,
                 })
                 .collect(),
+            delay,
         }
     }
 }
@@ -294,6 +322,29 @@ pub async fn cancel(
     let order = state
         .orders
         .cancel(&user.user_id.to_string(), &order_no)
+        .await?;
+    Ok(Json(order.into()))
+}
+
+/// Ask for the money of a delayed order back. Granted at once (the order becomes
+/// `refunding`) when the provider confirms nothing was delivered.
+#[utoipa::path(post, path = "/api/v1/app/orders/{order_no}/refund-request", tag = "app-orders", operation_id = "app_orders_refund_request",
+    params(("order_no" = String, Path, description = "Order number")),
+    responses(
+        (status = 200, description = "Refund granted; the order is `refunding`", body = AppOrder),
+        (status = 404, description = "`ORDER_NOT_FOUND`", body = ErrorBody),
+        (status = 409, description = "`ORDER_STATE_CONFLICT`: the order is not delayed, or the provider reports the top-up delivered or in progress", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the provider could not be asked; try again later", body = ErrorBody),
+    ),
+    extensions(("x-app-user" = json!(true))))]
+pub async fn refund_request(
+    user: AppUser,
+    state: web::Data<AppState>,
+    order_no: web::Path<String>,
+) -> Result<Json<AppOrder>, ApiError> {
+    let order = state
+        .orders
+        .request_refund(&user.user_id.to_string(), &order_no)
         .await?;
     Ok(Json(order.into()))
 }

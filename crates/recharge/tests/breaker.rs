@@ -1,0 +1,92 @@
+//! The circuit breaker's timing: once rested, a provider gets a full threshold again, and a
+//! refusal about one request (one operator) never rests the provider for everyone.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chrono::TimeDelta;
+use common::{manual_clock, shared};
+use topup_core::CountryCode;
+use topup_recharge::{
+    AttemptSummary, ProviderId, ProviderRouter, ProvidersConfig, TopupOutcome, TopupResult,
+};
+
+fn router(clock: &topup_core::ManualClock) -> ProviderRouter {
+    // Never called: these tests feed the breaker directly.
+    let config: ProvidersConfig = serde_json::from_value(serde_json::json!({
+        "providers": [{
+            "id": "a", "kind": "reloadly", "priority": 10,
+            "client_id": "id", "client_secret": "secret",
+            "auth_url": "http://127.0.0.1:9/auth", "api_url": "http://127.0.0.1:9/topups",
+            "audience": "https://topups-sandbox.reloadly.com"
+        }],
+        "circuit_breaker": {"failure_threshold": 3, "cool_down_secs": 60}
+    }))
+    .unwrap();
+    config.build_router(shared(clock)).unwrap()
+}
+
+fn ph() -> CountryCode {
+    CountryCode::parse("PH").unwrap()
+}
+
+fn open(router: &ProviderRouter) -> bool {
+    router.candidates(ph()).is_empty()
+}
+
+fn failed(http_status: Option<u16>, code: Option<&str>) -> TopupResult {
+    TopupResult::new(
+        TopupOutcome::FailedRetryable,
+        AttemptSummary {
+            http_status,
+            error_code: code.map(str::to_owned),
+            ..AttemptSummary::default()
+        },
+    )
+}
+
+#[test]
+fn after_its_rest_a_provider_gets_a_full_threshold_again() {
+    let clock = manual_clock();
+    let router = router(&clock);
+    let a = ProviderId::new("a");
+    let server_error = failed(Some(500), Some("INTERNAL_SERVER_ERROR"));
+    for _ in 0..2 {
+        router.record_result(&a, &server_error);
+    }
+    assert!(!open(&router), "two failures of three");
+    router.record_result(&a, &server_error);
+    assert!(open(&router), "the third opens it");
+    clock.advance(TimeDelta::seconds(61));
+    assert!(!open(&router), "closed after the cool-down");
+    router.record_result(&a, &server_error);
+    assert!(
+        !open(&router),
+        "one failure after the rest does not re-open it"
+    );
+    router.record_result(&a, &server_error);
+    router.record_result(&a, &server_error);
+    assert!(open(&router), "a full threshold again does");
+}
+
+#[test]
+fn one_operators_refusals_do_not_rest_the_provider() {
+    let clock = manual_clock();
+    let router = router(&clock);
+    let a = ProviderId::new("a");
+    for _ in 0..10 {
+        router.record_result(
+            &a,
+            &failed(
+                Some(400),
+                Some("OPERATOR_UNAVAILABLE_OR_CURRENTLY_INACTIVE"),
+            ),
+        );
+    }
+    assert!(!open(&router), "answered refusals are about the request");
+    // Rate limiting and transport failures are about the provider.
+    for _ in 0..3 {
+        router.record_result(&a, &failed(Some(429), Some("TOO_MANY_REQUESTS")));
+    }
+    assert!(open(&router));
+}
