@@ -99,6 +99,9 @@ pub struct SandboxSection {
     /// `wechat_pay_sandbox_keys.json` (its `<data_dir>/secrets`), the merchant keys its
     /// WeChat Pay sandbox knows. Read only; never generated here.
     pub keys_dir: Option<PathBuf>,
+    /// How long the in-process provider sandbox takes to answer each top-up (ms), as a real
+    /// provider's synchronous top-up does (Reloadly: usually 1–3 s). 0 answers at once.
+    pub provider_latency_ms: u64,
 }
 
 /// Where the front ends come from. Unset: the copies built into the binary

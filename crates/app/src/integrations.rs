@@ -115,7 +115,8 @@ fn embedded(
                 None => SandboxKeySet::load_or_generate(&config.data_dir.join("secrets"))
                     .map_err(|e| config_error("wechat_pay (sandbox keys)", e))?,
             };
-            let (mounts, sandboxes) = sandboxes(&keys, clock.clone(), tuning)?;
+            let latency_ms = config.sandbox.provider_latency_ms;
+            let (mounts, sandboxes) = sandboxes(&keys, clock.clone(), tuning, latency_ms)?;
             (keys, mounts, Some(sandboxes), base_url.to_owned())
         }
     };
@@ -191,6 +192,7 @@ fn sandboxes(
     keys: &SandboxKeySet,
     clock: SharedClock,
     tuning: &SandboxTuning,
+    provider_latency_ms: u64,
 ) -> Result<(Vec<Mount>, Sandboxes), AppError> {
     let mut mounts: Vec<Mount> = Vec::new();
 
@@ -224,6 +226,7 @@ fn sandboxes(
         rate_limit_per_second: 100_000,
         starting_balance: Decimal::new(100_000_000, 2),
         hang: tuning.provider_hang.unwrap_or(defaults.hang),
+        topup_latency: Duration::from_millis(provider_latency_ms),
         clock,
         ..defaults
     });
