@@ -499,24 +499,87 @@ async fn a_full_refund_makes_the_payment_refunded() {
     );
 }
 
-#[actix_web::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_refunds_never_add_up_to_more_than_was_paid() {
+    let h = Arc::new(harness().await);
+    // Rounds of eight refunds of 600 fen started together on a 1,000 fen payment: any two
+    // accepted would add up to more than was paid, so exactly one may win each round.
+    for round in 0..12 {
+        let out_trade_no = format!("T20261129004{round:02}");
+        h.paid(&out_trade_no, 1000).await;
+        let start = Arc::new(tokio::sync::Barrier::new(8));
+        let racers: Vec<_> = (0..8)
+            .map(|n| {
+                let (h, start, out_trade_no) = (h.clone(), start.clone(), out_trade_no.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    h.refund(&out_trade_no, &format!("RF-T4-{round}-{n}"), 600)
+                        .await
+                })
+            })
+            .collect();
+        let mut accepted = 0;
+        for racer in racers {
+            match racer.await.unwrap() {
+                Ok(_) => accepted += 1,
+                Err(PaymentError::RefundExceedsRefundable { .. }) => {}
+                Err(other) => panic!("round {round}: {other:?}"),
+            }
+        }
+        assert_eq!(accepted, 1, "round {round}");
+        let payment = h.payment(&out_trade_no).await;
+        assert_eq!(payment.refund_reserved, Money::cny(600), "round {round}");
+    }
+    assert_eq!(h.recorded("POST", "/v3/refund/domestic/refunds").len(), 12);
+}
+
+/// The request's own check passed on a payment read before another refund was reserved
+/// (here: recorded, then the process died before reserving). The guarded reservation alone
+/// must stop it, at exactly one fen over, before anything reaches WeChat.
+#[actix_web::test]
+async fn a_refund_checked_against_a_stale_payment_is_stopped_by_the_reservation() {
     let h = harness().await;
-    h.paid("T2026112900004", 1000).await;
-    let (a, b) = tokio::join!(
-        h.refund("T2026112900004", "RF-T4-A", 600),
-        h.refund("T2026112900004", "RF-T4-B", 600),
+    h.paid("T2026112900040", 1000).await;
+    h.refund("T2026112900040", "RF-T40-A", 500).await.unwrap();
+    let template = h.refund_record("RF-T40-A").await;
+    let recorded = |out_refund_no: &str, fen: i64| RefundRecord {
+        id: topup_payment::RefundId::new(),
+        version: 0,
+        out_refund_no: out_refund_no.into(),
+        amount: Money::cny(fen),
+        state: RefundState::Requested,
+        refund_id: None,
+        attempts: 0,
+        last_error: None,
+        next_check_at: Some(h.now()),
+        ..template.clone()
+    };
+    let refunds = h.store.collection::<RefundRecord>();
+    refunds.insert(&recorded("RF-T40-B", 501)).await.unwrap();
+    h.service.run_sync().await.unwrap();
+    assert_eq!(
+        h.refund_record("RF-T40-B").await.state,
+        RefundState::Closed,
+        "one fen over what is left: closed, never sent"
     );
-    let accepted = [&a, &b].iter().filter(|r| r.is_ok()).count();
-    assert_eq!(accepted, 1, "{a:?} {b:?}");
-    assert!(
-        [&a, &b]
-            .iter()
-            .any(|r| matches!(r, Err(PaymentError::RefundExceedsRefundable { .. })))
+    assert_eq!(
+        h.payment("T2026112900040").await.refund_reserved,
+        Money::cny(500)
     );
-    let payment = h.payment("T2026112900004").await;
-    assert_eq!(payment.refund_reserved, Money::cny(600));
     assert_eq!(h.recorded("POST", "/v3/refund/domestic/refunds").len(), 1);
+
+    // Exactly what is left still fits.
+    refunds.insert(&recorded("RF-T40-C", 500)).await.unwrap();
+    h.service.run_sync().await.unwrap();
+    assert_eq!(
+        h.refund_record("RF-T40-C").await.state,
+        RefundState::Processing
+    );
+    assert_eq!(
+        h.payment("T2026112900040").await.refund_reserved,
+        Money::cny(1000)
+    );
+    assert_eq!(h.recorded("POST", "/v3/refund/domestic/refunds").len(), 2);
 }
 
 #[actix_web::test]

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use topup_core::{Id, IdKind, Timestamp};
@@ -203,9 +204,50 @@ pub struct Lockout {
     pub version: i64,
 }
 
+/// How failed sign-ins turn into locks (`auth.lockout_*`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LockoutPolicy {
+    /// Failures inside the window that lock.
+    pub threshold: u32,
+    pub window: TimeDelta,
+    /// The first lock's length; each lock in a row doubles it.
+    pub lock_minutes: u32,
+}
+
 impl Lockout {
+    /// The longest lock, however many came before it (unless the first is longer).
+    const LONGEST_LOCK_MINUTES: u32 = 24 * 60;
+
     pub(crate) fn id_for(username_key: &str, address: &str) -> String {
         format!("{username_key}|{address}")
+    }
+
+    /// Counts one failure at `now`; `Some(until)` when it locks. Failures older than the
+    /// window are forgotten; a lock starts a new count.
+    pub(crate) fn count_failure(
+        &mut self,
+        now: Timestamp,
+        policy: &LockoutPolicy,
+    ) -> Option<Timestamp> {
+        let window_start = now.minus(policy.window);
+        self.failures.retain(|at| *at > window_start);
+        self.failures.push(now);
+        self.updated_at = now;
+        let threshold = usize::try_from(policy.threshold).unwrap_or(usize::MAX);
+        if self.failures.len() < threshold {
+            return None;
+        }
+        self.failures.clear();
+        let doubling = 1_u32.checked_shl(self.locks.min(16)).unwrap_or(u32::MAX);
+        let lock_minutes = policy
+            .lock_minutes
+            .saturating_mul(doubling)
+            .min(Self::LONGEST_LOCK_MINUTES.max(policy.lock_minutes));
+        self.locks = self.locks.saturating_add(1);
+        let until = now.plus(TimeDelta::minutes(i64::from(lock_minutes)));
+        self.locked_until = Some(until);
+        // A zero-minute lock (`auth.lockout_minutes = 0`) locks nobody.
+        Some(until).filter(|until| *until > now)
     }
 }
 
@@ -311,4 +353,85 @@ pub struct AccessLog {
 
 impl Document for AccessLog {
     const COLLECTION: &'static str = "staff_access_logs";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minute: i64) -> Timestamp {
+        Timestamp::parse("2026-01-01T00:00:00Z")
+            .unwrap()
+            .plus(TimeDelta::minutes(minute))
+    }
+
+    fn fresh() -> Lockout {
+        Lockout {
+            id: Lockout::id_for("alice", "127.0.0.1"),
+            username_key: "alice".into(),
+            failures: Vec::new(),
+            locked_until: None,
+            locks: 0,
+            updated_at: at(0),
+            version: 0,
+        }
+    }
+
+    const POLICY: LockoutPolicy = LockoutPolicy {
+        threshold: 5,
+        window: TimeDelta::minutes(15),
+        lock_minutes: 15,
+    };
+
+    #[test]
+    fn the_threshold_th_failure_in_the_window_locks_and_not_one_before() {
+        let mut lockout = fresh();
+        for minute in 0..4 {
+            assert_eq!(lockout.count_failure(at(minute), &POLICY), None);
+        }
+        assert_eq!(lockout.count_failure(at(4), &POLICY), Some(at(19)));
+        assert_eq!(lockout.locked_until, Some(at(19)));
+        assert!(lockout.failures.is_empty(), "a lock starts a new count");
+    }
+
+    #[test]
+    fn failures_older_than_the_window_are_forgotten() {
+        let mut lockout = fresh();
+        for minute in [0, 1, 2, 3] {
+            lockout.count_failure(at(minute), &POLICY);
+        }
+        // 16 minutes on, the first failures have left the window: four in it, not five.
+        assert_eq!(lockout.count_failure(at(16), &POLICY), None);
+        assert_eq!(lockout.failures.len(), 3);
+    }
+
+    #[test]
+    fn locks_in_a_row_double_up_to_a_day() {
+        let mut lockout = fresh();
+        let mut lengths = Vec::new();
+        for lock in 0..9_i64 {
+            let start = lock * 10_000;
+            for n in 0..4 {
+                lockout.count_failure(at(start + n), &POLICY);
+            }
+            let until = lockout.count_failure(at(start + 4), &POLICY).unwrap();
+            lengths.push((until.unix_seconds() - at(start + 4).unix_seconds()) / 60);
+        }
+        assert_eq!(
+            lengths,
+            [15, 30, 60, 120, 240, 480, 960, 1440, 1440],
+            "doubling, capped at a day"
+        );
+    }
+
+    #[test]
+    fn a_zero_minute_lock_locks_nobody() {
+        let mut lockout = fresh();
+        let policy = LockoutPolicy {
+            threshold: 1,
+            lock_minutes: 0,
+            ..POLICY
+        };
+        assert_eq!(lockout.count_failure(at(0), &policy), None);
+    }
 }

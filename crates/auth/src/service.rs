@@ -13,8 +13,8 @@ use crate::audit::{AccessLogSink, AccessLogWriter, Audited, Change, access_log_c
 use crate::config::AuthConfig;
 use crate::error::validate_with_secrets;
 use crate::model::{
-    AccessLog, ApiKey, ApiKeyId, Lockout, LogId, LoginLog, LoginResult, MenuNode, OperationLog,
-    PasswordHash, RefreshToken, Role, Session, SessionId, StaffUser, StaffUserId,
+    AccessLog, ApiKey, ApiKeyId, Lockout, LockoutPolicy, LogId, LoginLog, LoginResult, MenuNode,
+    OperationLog, PasswordHash, RefreshToken, Role, Session, SessionId, StaffUser, StaffUserId,
 };
 use crate::password::{self, check_policy, generate_password};
 use crate::seed::SUPER_ADMIN;
@@ -547,9 +547,11 @@ impl AuthService {
         lock_id: &str,
         now: Timestamp,
     ) -> Result<Option<Timestamp>, AuthError> {
-        const LONGEST_LOCK_MINUTES: u32 = 24 * 60;
-        let window_start = now.minus(minutes(self.config.lockout_window_minutes));
-        let threshold = usize::try_from(self.config.lockout_threshold).unwrap_or(usize::MAX);
+        let policy = LockoutPolicy {
+            threshold: self.config.lockout_threshold,
+            window: minutes(self.config.lockout_window_minutes),
+            lock_minutes: self.config.lockout_minutes,
+        };
         for _ in 0..8 {
             let current = self.lockouts.get(lock_id).await?;
             let mut next = current.clone().unwrap_or(Lockout {
@@ -561,30 +563,13 @@ impl AuthService {
                 updated_at: now,
                 version: 0,
             });
-            next.failures.retain(|at| *at > window_start);
-            next.failures.push(now);
-            next.updated_at = now;
-            if next.failures.len() >= threshold {
-                next.failures.clear();
-                let doubling = 1_u32.checked_shl(next.locks.min(16)).unwrap_or(u32::MAX);
-                let lock_minutes = self
-                    .config
-                    .lockout_minutes
-                    .saturating_mul(doubling)
-                    .min(LONGEST_LOCK_MINUTES.max(self.config.lockout_minutes));
-                next.locks = next.locks.saturating_add(1);
-                next.locked_until = Some(now.plus(minutes(lock_minutes)));
-            }
+            let locked = next.count_failure(now, &policy);
             let written = match current {
                 None => self.lockouts.insert(&next).await,
                 Some(_) => self.lockouts.replace(&next).await.map(|_| ()),
             };
             match written {
-                Ok(()) => {
-                    return Ok(next
-                        .locked_until
-                        .filter(|until| *until > now && next.failures.is_empty()));
-                }
+                Ok(()) => return Ok(locked),
                 // Another attempt for the same name landed first; count again on top of it.
                 Err(e) if e.is_duplicate() || e.is_conflict() => continue,
                 Err(e) => return Err(e.into()),
@@ -862,5 +847,36 @@ pub(crate) fn duplicate_as(message: &'static str) -> impl FnOnce(StoreError) -> 
         } else {
             error.into()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(super_admin: bool, permissions: &[&str]) -> Principal {
+        Principal {
+            user_id: StaffUserId::new(),
+            username: "alice".into(),
+            session_id: None,
+            api_key: None,
+            super_admin,
+            permissions: permissions.iter().map(|code| (*code).to_owned()).collect(),
+            must_change_password: false,
+            client: ClientInfo::default(),
+        }
+    }
+
+    #[test]
+    fn a_permission_is_held_exactly_or_through_super_admin_only() {
+        let staff = principal(false, &["order:order:list", "system:user:list"]);
+        assert!(staff.can("order:order:list"));
+        assert!(!staff.can("order:order:refund"), "default deny");
+        assert!(!staff.can("order:order"), "no prefix matching");
+        assert!(!staff.can("order:order:list:extra"));
+        assert!(!staff.can("ORDER:ORDER:LIST"), "codes are exact");
+        assert!(!staff.can(""));
+        assert!(!principal(false, &[]).can("order:order:list"));
+        assert!(principal(true, &[]).can("order:order:refund"));
     }
 }

@@ -8,6 +8,8 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use actix_web::dev::Service;
+use actix_web::http::Method;
 use actix_web::{App, HttpServer, web};
 use async_trait::async_trait;
 use chrono::TimeDelta;
@@ -17,13 +19,13 @@ use topup_core::{
     Timestamp,
 };
 use topup_orders::{
-    BlockKind, Blocklist, CheckoutPlan, CheckoutRequest, CloseOutcome, OrderEngine, OrderState,
-    OrdersConfig, OrdersError, OrdersService, PaymentPort, PaymentStart, PlanCatalog, PlanKind,
-    PlanSnapshot,
+    BlockKind, Blocklist, CheckoutPlan, CheckoutRequest, CloseOutcome, Order, OrderEngine,
+    OrderState, OrdersConfig, OrdersError, OrdersService, PaymentPort, PaymentStart, PlanCatalog,
+    PlanKind, PlanSnapshot,
 };
 use topup_recharge::{ProviderAmount, ProviderConfig, ProvidersConfig};
 use topup_sandbox::reloadly::{self, ReloadlySandbox, ReloadlySandboxConfig};
-use topup_store::{SqliteBackend, SqliteOptions, Store};
+use topup_store::{Filter, FindQuery, SqliteBackend, SqliteOptions, Store};
 
 struct Catalog;
 
@@ -141,6 +143,9 @@ struct Setup {
     payments: Arc<Payments>,
     blocked: Arc<Blocked>,
     sandboxes: Vec<ReloadlySandbox>,
+    /// For each top-up request the providers received: did every recharging order already
+    /// record its send in flight when it arrived (the record that makes a crash safe)?
+    in_flight_when_sent: Arc<Mutex<Vec<bool>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -156,9 +161,33 @@ async fn setup(providers: usize) -> Setup {
             })
         })
         .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(Arc::new(
+        SqliteBackend::open(&SqliteOptions::new(dir.path().join("o.db"))).unwrap(),
+    ));
+    let in_flight_when_sent = Arc::new(Mutex::new(Vec::new()));
     let served = sandboxes.clone();
+    let (orders, seen) = (store.collection::<Order>(), in_flight_when_sent.clone());
     let server = HttpServer::new(move || {
-        let mut app = App::new();
+        let (orders, seen) = (orders.clone(), seen.clone());
+        let mut app = App::new().wrap_fn(move |request, service| {
+            let is_send = request.method() == Method::POST && request.path().ends_with("/topups");
+            let (orders, seen) = (orders.clone(), seen.clone());
+            let answer = service.call(request);
+            async move {
+                if is_send {
+                    let recharging = orders
+                        .find(&FindQuery::new(Filter::eq("state", OrderState::Recharging)))
+                        .await
+                        .unwrap();
+                    seen.lock().unwrap().push(
+                        !recharging.is_empty()
+                            && recharging.iter().all(|o| o.recharge.in_flight.is_some()),
+                    );
+                }
+                answer.await
+            }
+        });
         for (i, sandbox) in served.iter().enumerate() {
             app = app.service(
                 web::scope(&format!("/p{i}")).configure(reloadly::configure(sandbox.clone())),
@@ -196,10 +225,6 @@ async fn setup(providers: usize) -> Setup {
         .build_router(shared.clone())
         .unwrap(),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::new(Arc::new(
-        SqliteBackend::open(&SqliteOptions::new(dir.path().join("o.db"))).unwrap(),
-    ));
     let payments = Arc::new(Payments::default());
     let blocked = Arc::new(Blocked::default());
     let config = OrdersConfig {
@@ -223,6 +248,7 @@ async fn setup(providers: usize) -> Setup {
         payments,
         blocked,
         sandboxes,
+        in_flight_when_sent,
         _dir: dir,
     }
 }
@@ -277,6 +303,11 @@ async fn paid_order_is_recharged_once() {
     assert_eq!(order.recharge.delivered_by.as_deref(), Some("a"));
     assert!(order.recharge.provider_transaction_id.is_some());
     assert_eq!(s.sent_for(0, &order_no), 1);
+    assert_eq!(
+        *s.in_flight_when_sent.lock().unwrap(),
+        [true],
+        "the send is recorded in flight before the provider sees it"
+    );
     let log = s
         .service
         .recharge_log(
