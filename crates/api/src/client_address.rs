@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use actix_web::HttpRequest;
 use ipnet::IpNet;
+use topup_core::network::parse_network;
 
 /// The proxies whose `X-Forwarded-For` is believed. Empty: none (the default).
 #[derive(Debug, Clone, Default)]
@@ -20,10 +21,9 @@ impl TrustedProxies {
             .iter()
             .enumerate()
             .map(|(index, entry)| {
-                let text = entry.trim();
-                text.parse::<IpNet>()
-                    .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| format!("[{index}]: {text:?} is not an address or CIDR"))
+                parse_network(entry).ok_or_else(|| {
+                    format!("[{index}]: {:?} is not an address or CIDR", entry.trim())
+                })
             })
             .collect::<Result<Vec<_>, _>>()
             .map(TrustedProxies)

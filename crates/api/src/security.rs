@@ -196,8 +196,9 @@ impl FromRequest for Client {
 }
 
 /// Middleware for `/api/v1/admin`: records method, route template, status, duration, actor,
-/// API key, address and user agent of a sample of requests and of every API-key request. Entries go through a bounded channel to
-/// a background writer, so a slow store never slows a request.
+/// API key, address and user agent of a sample of requests and of every API-key request.
+/// Entries go through a bounded channel to a background writer, so a slow store never slows
+/// a request.
 pub async fn access_log(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use chrono::TimeDelta;
 use ipnet::IpNet;
+use topup_core::network::parse_network;
 use topup_core::{Page, PageRequest, Timestamp};
 use topup_store::{Filter, Index, SortOrder, Update};
 
@@ -63,14 +64,10 @@ fn parse_networks(entries: &[String]) -> Result<Vec<IpNet>, AuthError> {
     let mut errors = FieldErrors::new();
     let mut networks = Vec::new();
     for entry in entries {
-        let text = entry.trim();
-        match text
-            .parse::<IpNet>()
-            .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
-        {
-            Ok(net) => networks.push(net),
-            Err(_) => {
-                let shown: String = text.chars().take(64).collect();
+        match parse_network(entry) {
+            Some(net) => networks.push(net),
+            None => {
+                let shown: String = entry.trim().chars().take(64).collect();
                 errors.add(
                     "allowed_addresses",
                     format!("{shown:?} is not an address or CIDR"),

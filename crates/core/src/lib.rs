@@ -7,6 +7,7 @@ mod id;
 pub mod limiter;
 mod money;
 mod msisdn;
+pub mod network;
 mod paging;
 pub mod personal;
 mod secret;
