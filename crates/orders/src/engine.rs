@@ -18,8 +18,8 @@ use topup_store::{Collection, Filter, Store, StoreError, Update};
 use crate::model::outcome_class;
 use crate::ports::{CloseOutcome, PaymentPort};
 use crate::{
-    Hold, InFlight, Order, OrderRefund, OrderState, OrdersConfig, OrdersError, PendingTopup,
-    RechargeAttempt, RechargeLogEntry, RefundState,
+    Hold, InFlight, Order, OrderState, OrdersConfig, OrdersError, PendingTopup, RechargeAttempt,
+    RechargeLogEntry, RefundState,
 };
 
 /// The timeline entry of an unpaid order whose payment is being closed for being late.
@@ -235,17 +235,7 @@ impl OrderEngine {
                 let refundable = order.total.checked_sub(order.refunded_or_pending()?)?;
                 order.transition_to(OrderState::Refunding)?;
                 if refundable.is_positive() {
-                    let number = order.refunds.len() + 1;
-                    order.refunds.push(OrderRefund {
-                        out_refund_no: format!("{}R{number}", order.id),
-                        amount: refundable,
-                        reason: "recharge failed".into(),
-                        initiator: "system".into(),
-                        state: RefundState::Requested,
-                        requested_at: now,
-                        finished_at: None,
-                        submitted: false,
-                    });
+                    order.add_refund(refundable, "recharge failed", "system", now);
                     order.note(now, "system", "automatic full refund requested", None);
                 }
                 order.next_action_at = Some(now);

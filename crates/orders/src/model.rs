@@ -323,6 +323,22 @@ impl Order {
     }
 
     /// The one way an order changes state: refuses any edge the machine does not allow.
+    /// Adds a refund of `amount` to be requested at WeChat, numbered `<order_no>R<n>` so a
+    /// retried request is the same refund there.
+    pub fn add_refund(&mut self, amount: Money, reason: &str, initiator: &str, now: Timestamp) {
+        let number = self.refunds.len() + 1;
+        self.refunds.push(OrderRefund {
+            out_refund_no: format!("{}R{number}", self.id),
+            amount,
+            reason: reason.to_owned(),
+            initiator: initiator.to_owned(),
+            state: RefundState::Requested,
+            requested_at: now,
+            finished_at: None,
+            submitted: false,
+        });
+    }
+
     /// Unpaid, and nobody asked to cancel it: its pay parameters may be handed out.
     pub fn is_payable(&self) -> bool {
         self.state == OrderState::AwaitingPayment && self.cancel_requested_at.is_none()

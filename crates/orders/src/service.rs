@@ -13,7 +13,7 @@ use topup_store::{Collection, Filter, FindQuery, Index, SortOrder, Store, StoreE
 use crate::engine::mark_paid;
 use crate::ports::{BlockKind, Blocklist, CloseOutcome, PaymentPort, PaymentStart, PlanCatalog};
 use crate::{
-    CheckoutKey, Order, OrderRefund, OrderState, OrdersConfig, OrdersError, PaymentInfo, PriceLine,
+    CheckoutKey, Order, OrderState, OrdersConfig, OrdersError, PaymentInfo, PriceLine,
     RechargeInfo, RechargeLogEntry, RefundState,
 };
 
@@ -124,17 +124,7 @@ fn refund_paid_after_close(
         "paid after the order closed",
         Some(transaction_id.to_owned()),
     );
-    let number = order.refunds.len() + 1;
-    order.refunds.push(OrderRefund {
-        out_refund_no: format!("{}R{number}", order.id),
-        amount,
-        reason: "paid after the order closed".into(),
-        initiator: "system".into(),
-        state: RefundState::Requested,
-        requested_at: now,
-        finished_at: None,
-        submitted: false,
-    });
+    order.add_refund(amount, "paid after the order closed", "system", now);
     order.note(now, "system", "automatic full refund requested", None);
     order.next_action_at = Some(now);
     Ok(())
@@ -816,17 +806,7 @@ impl OrdersService {
                     refundable: refundable.to_string(),
                 });
             }
-            let number = order.refunds.len() + 1;
-            order.refunds.push(OrderRefund {
-                out_refund_no: format!("{}R{number}", order.id),
-                amount,
-                reason: reason.to_owned(),
-                initiator: format!("staff:{staff_id}"),
-                state: RefundState::Requested,
-                requested_at: now,
-                finished_at: None,
-                submitted: false,
-            });
+            order.add_refund(amount, reason, &format!("staff:{staff_id}"), now);
             order.transition_to(OrderState::Refunding)?;
             order.next_action_at = Some(now);
             order.note(
@@ -899,17 +879,7 @@ impl OrdersService {
             );
             order.transition_to(OrderState::Refunding)?;
             if refundable.is_positive() {
-                let number = order.refunds.len() + 1;
-                order.refunds.push(OrderRefund {
-                    out_refund_no: format!("{}R{number}", order.id),
-                    amount: refundable,
-                    reason: reason.to_owned(),
-                    initiator: actor.clone(),
-                    state: RefundState::Requested,
-                    requested_at: now,
-                    finished_at: None,
-                    submitted: false,
-                });
+                order.add_refund(refundable, reason, &actor, now);
                 order.note(
                     now,
                     actor.clone(),
