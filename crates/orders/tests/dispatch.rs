@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Options, setup, success_number};
+use topup_core::Decimal;
 use topup_orders::{OrderState, OrdersConfig};
 use topup_sandbox::reloadly::ReloadlySandboxConfig;
 
@@ -111,6 +112,9 @@ async fn fulfilment_throughput_with_two_second_provider_latency() {
         sandbox: ReloadlySandboxConfig {
             topup_latency: Duration::from_secs(2),
             rate_limit_per_second: 1_000_000,
+            // Enough for every order (the default wallet empties after about 200 top-ups,
+            // and an empty wallet holds orders for staff).
+            starting_balance: Decimal::new(100_000_000, 2),
             ..ReloadlySandboxConfig::default()
         },
         read_timeout_ms: 30_000,
