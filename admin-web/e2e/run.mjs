@@ -235,6 +235,33 @@ try {
     await page.keyboard.press('Escape')
   })
 
+  await step('held order: refunded in full once the provider confirms nothing was delivered', async () => {
+    const HELD = '+639171234506' // the sandbox provider's empty wallet: the order is held
+    const { code } = await json('POST', '/sandbox/wechat/codes', {})
+    const { token } = await json('POST', '/api/v1/app/auth/login', { code })
+    const det = await json('GET', `/api/v1/app/catalog/detect?phone=${encodeURIComponent(HELD)}`)
+    const co = await json('POST', '/api/v1/app/orders', { plan_id: det.plans[0].id, phone: HELD }, token, { 'idempotency-key': `e2e-held-${Date.now()}` })
+    const heldNo = co.order.order_no
+    await json('POST', '/sandbox/wechat/pay/confirm', { prepay_id: co.pay_params.package.split('=')[1] })
+    await until('the order to be held', async () => !!(await json('GET', `/api/v1/admin/orders/${heldNo}`, undefined, adminToken)).hold, 20000, 300)
+    await page.goto(`${BASE}/order/orders`)
+    await page.locator('input[data-test=filter-phone], [data-test=filter-phone] input').first().fill('9171234506')
+    await page.click('[data-test=order-search]')
+    await page.click(`[data-test=order-link]:has-text("${heldNo}")`)
+    await page.locator('[data-test=order-retry]').waitFor()
+    await page.click('[data-test=order-refund]')
+    await page.locator('[data-test=refund-held-note]').waitFor()
+    assert((await page.locator('[data-test=refund-amount]').count()) === 0, 'a held order offers no partial refund')
+    await page.locator('input[data-test=refund-reason], [data-test=refund-reason] input').first().fill('e2e provider wallet empty')
+    await shot(page, '06b-held-refund')
+    await page.getByRole('button', { name: '提交退款' }).click()
+    await until('the held order to be refunding', async () => {
+      const o = await json('GET', `/api/v1/admin/orders/${heldNo}`, undefined, adminToken)
+      return (o.state === 'refunding' || o.state === 'refunded') && o.refunds.length === 1 && o.refunds[0].amount.amount === o.total.amount
+    }, 10000, 300)
+    await page.keyboard.press('Escape')
+  })
+
   let roleCode = 'order_viewer'
   await step('roles: create a role holding only order viewing', async () => {
     await page.goto(`${BASE}/system/roles`)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { AppOrder } from '../src/api/types'
-import { isFinal, phaseOf, refundReason } from '../src/utils/orders'
+import { canAskRefund, isFinal, phaseOf, refundReason } from '../src/utils/orders'
 
 function order(patch: Partial<AppOrder>): AppOrder {
   return {
@@ -19,8 +19,12 @@ function order(patch: Partial<AppOrder>): AppOrder {
 
 describe('order phases', () => {
   it('shows a held order as delayed until it settles', () => {
-    expect(phaseOf(order({ hold: { reason: 'wallet empty', since: '2026-12-05T00:01:00Z' } }))).toBe('delayed')
-    expect(phaseOf(order({ state: 'refunded', hold: { reason: 'x', since: '' } }))).toBe('refunded')
+    const delay = { since: '2026-12-05T00:01:00Z', code: 'provider_unavailable', message: 'delayed', refundable: true }
+    expect(phaseOf(order({ state: 'recharging', delay }))).toBe('delayed')
+    expect(canAskRefund(order({ state: 'recharging', delay }))).toBe(true)
+    expect(canAskRefund(order({ state: 'recharging', delay: { ...delay, refundable: false } }))).toBe(false)
+    expect(canAskRefund(order({ state: 'recharging' }))).toBe(false)
+    expect(phaseOf(order({ state: 'refunded', delay }))).toBe('refunded')
     expect(phaseOf(order({ state: 'failed' }))).toBe('refunding')
     expect(phaseOf(order({ state: 'awaiting_payment' }))).toBe('unpaid')
   })

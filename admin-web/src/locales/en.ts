@@ -47,7 +47,7 @@ const en: Shape<typeof zh> = {
     requestedAt: 'Requested', attempts: 'Recharge attempts', noAttempts: 'No attempts yet', provider: 'Provider', action: 'Action', outcome: 'Outcome', latency: 'Latency',
     startedAt: 'Started', timeline: 'Timeline', refund: 'Refund', refundSubmit: 'Refund', refundable: 'Refundable', refundKind: 'Refund',
     refundPartial: 'Part of it', refundFull: 'Everything refundable', refundAmount: 'Amount (yuan)', refundReason: 'Reason',
-    refundAmountFormat: 'Enter an amount with at most two decimals', refundAmountPositive: 'The amount must be above 0', refundAmountTooLarge: 'At most the refundable {max}',
+    refundHeldNote: 'Held: nothing was delivered. The provider is asked first; the order is refunded in full.', refundAmountFormat: 'Enter an amount with at most two decimals', refundAmountPositive: 'The amount must be above 0', refundAmountTooLarge: 'At most the refundable {max}',
     refundRequested: 'Refund requested', retry: 'Retry recharge', retryConfirm: 'Send this top-up again?', retried: 'Recharge retried',
     states: { awaiting_payment: 'Awaiting payment', paid: 'Paid', recharging: 'Recharging', succeeded: 'Succeeded', failed: 'Failed', refunding: 'Refunding', refunded: 'Refunded', closed: 'Closed' },
     refundStates: { requested: 'Processing', succeeded: 'Succeeded', failed: 'Failed' },

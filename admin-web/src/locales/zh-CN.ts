@@ -43,7 +43,7 @@ export default {
     requestedAt: '申请时间', attempts: '充值尝试', noAttempts: '暂无充值尝试', provider: '供应商', action: '动作', outcome: '结果', latency: '耗时',
     startedAt: '开始时间', timeline: '时间线', refund: '退款', refundSubmit: '提交退款', refundable: '可退金额', refundKind: '退款方式',
     refundPartial: '部分退款', refundFull: '全额退款', refundAmount: '退款金额（元）', refundReason: '退款原因',
-    refundAmountFormat: '请输入金额，最多两位小数', refundAmountPositive: '金额必须大于 0', refundAmountTooLarge: '不能超过可退金额 {max}',
+    refundHeldNote: '挂起订单未到账：先向供应商确认未充值，再全额退款。', refundAmountFormat: '请输入金额，最多两位小数', refundAmountPositive: '金额必须大于 0', refundAmountTooLarge: '不能超过可退金额 {max}',
     refundRequested: '退款已提交', retry: '重新充值', retryConfirm: '确定重新发起充值吗？', retried: '已重新发起充值',
     states: { awaiting_payment: '待支付', paid: '已支付', recharging: '充值中', succeeded: '成功', failed: '失败', refunding: '退款中', refunded: '已退款', closed: '已关闭' },
     refundStates: { requested: '处理中', succeeded: '成功', failed: '失败' },

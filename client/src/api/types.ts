@@ -30,16 +30,16 @@ export type CheckoutAnswer = Omit<S['CheckoutAnswer'], 'order' | 'pay_params'> &
   pay_params?: PayParams | null
 }
 export type TimelineEvent = S['TimelineEvent']
-export type Hold = S['Hold']
+export type AppOrderDelay = S['AppOrderDelay']
 export type ErrorBody = S['ErrorBody']
 
 /**
- * An order as the buyer sees it. `timeline` and `hold` are read when the server sends them
- * (the buyer's view gains them as the server grows); the pages cope with their absence.
+ * An order as the buyer sees it. `timeline` is read when the server sends it (the buyer's
+ * view may gain it); the pages cope with its absence. `delay` is set while the recharge is
+ * delayed on the shop's side and the buyer may ask for the money back.
  */
 export type AppOrder = S['AppOrder'] & {
   timeline?: TimelineEvent[]
-  hold?: Hold | null
 }
 
 export interface Page<T> {

@@ -8,9 +8,14 @@ export function isFinal(order: AppOrder): boolean {
   return FINAL.has(order.state)
 }
 
-/** Held for staff (the provider's wallet or credentials): shown as "delayed". */
+/** Delayed on the shop's side (held for staff: the provider's wallet or credentials). */
 export function isHeld(order: AppOrder): boolean {
-  return Boolean(order.hold) && !isFinal(order)
+  return Boolean(order.delay) && !isFinal(order)
+}
+
+/** A delayed order whose money the buyer may ask back now. */
+export function canAskRefund(order: AppOrder): boolean {
+  return isHeld(order) && order.delay?.refundable === true
 }
 
 export type Phase = 'unpaid' | 'processing' | 'delayed' | 'succeeded' | 'refunding' | 'refunded' | 'closed'
