@@ -57,10 +57,28 @@ impl RouteEntry {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+/// How many of a provider's latest results the breaker weighs.
+const BREAKER_WINDOW: usize = 20;
+
+#[derive(Debug, Clone, Default)]
 struct Breaker {
     consecutive_failures: u32,
+    /// The latest results, newest last (`true`: a failure), at most [`BREAKER_WINDOW`].
+    recent: std::collections::VecDeque<bool>,
     open_until: Option<Timestamp>,
+}
+
+impl Breaker {
+    fn remember(&mut self, failed: bool) {
+        if self.recent.len() == BREAKER_WINDOW {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(failed);
+    }
+
+    fn failures(&self) -> usize {
+        self.recent.iter().filter(|failed| **failed).count()
+    }
 }
 
 /// A provider's routing state for a dashboard.
@@ -176,18 +194,37 @@ impl ProviderRouter {
         let mut breakers = self.breakers();
         let breaker = breakers.entry(id.clone()).or_default();
         match outcome {
-            TopupOutcome::Succeeded | TopupOutcome::Pending { .. } => *breaker = Breaker::default(),
+            TopupOutcome::Succeeded | TopupOutcome::Pending { .. } => {
+                breaker.consecutive_failures = 0;
+                breaker.open_until = None;
+                breaker.remember(false);
+            }
             TopupOutcome::FailedFinal => {}
             TopupOutcome::FailedRetryable
             | TopupOutcome::Precondition
             | TopupOutcome::Ambiguous => {
                 breaker.consecutive_failures = breaker.consecutive_failures.saturating_add(1);
-                if breaker.consecutive_failures >= self.policy.failure_threshold {
+                breaker.remember(true);
+                // Open on `failure_threshold` failures that are also most of the recent
+                // results (weighed over at least `2 × threshold - 1` of them): a provider
+                // that is down fails nearly every call, while one whose failures are a few
+                // orders' own (a quarter of them, say) keeps serving the rest. A count of
+                // failures in a row would trip on those too whenever many orders are in
+                // flight (README, "The circuit breaker").
+                let failures = breaker.failures();
+                let threshold =
+                    usize::try_from(self.policy.failure_threshold).unwrap_or(usize::MAX);
+                let weighed = breaker
+                    .recent
+                    .len()
+                    .max(threshold.saturating_mul(2).saturating_sub(1));
+                if failures >= threshold && failures.saturating_mul(2) > weighed {
                     breaker.open_until = Some(now.plus(self.policy.cool_down));
-                    tracing::warn!(provider = %id, failures = breaker.consecutive_failures, "provider circuit opened");
+                    tracing::warn!(provider = %id, failures, of = breaker.recent.len(), "provider circuit opened");
                     // After the rest the provider gets a full `failure_threshold` again, not
                     // one strike: a single unlucky order must not re-open it.
                     breaker.consecutive_failures = 0;
+                    breaker.recent.clear();
                 }
             }
         }
@@ -282,7 +319,7 @@ impl ProviderRouter {
         self.entries
             .iter()
             .map(|e| {
-                let breaker = breakers.get(e.provider.id()).copied().unwrap_or_default();
+                let breaker = breakers.get(e.provider.id()).cloned().unwrap_or_default();
                 ProviderHealth {
                     provider: e.provider.id().clone(),
                     priority: e.priority,

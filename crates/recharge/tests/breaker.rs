@@ -90,3 +90,46 @@ fn one_operators_refusals_do_not_rest_the_provider() {
     }
     assert!(open(&router));
 }
+
+#[test]
+fn a_minority_of_failing_orders_never_rests_the_provider_but_an_outage_does() {
+    let clock = manual_clock();
+    let router = router(&clock);
+    let a = ProviderId::new("a");
+    let server_error = failed(Some(500), Some("INTERNAL_SERVER_ERROR"));
+    let succeeded = TopupResult::new(TopupOutcome::Succeeded, AttemptSummary::default());
+    // Results as many orders in flight interleave them: a quarter fail, some in runs of three.
+    for _ in 0..10 {
+        router.record_result(&a, &succeeded);
+    }
+    for round in 0..20 {
+        let pattern: &[bool] = if round % 4 == 0 {
+            &[
+                true, true, true, false, false, false, false, false, false, false, false, false,
+            ]
+        } else {
+            &[true, false, false, false]
+        };
+        for failed_now in pattern {
+            router.record_result(
+                &a,
+                if *failed_now {
+                    &server_error
+                } else {
+                    &succeeded
+                },
+            );
+            assert!(
+                !open(&router),
+                "round {round}: healthy orders keep their provider"
+            );
+        }
+    }
+    // The provider goes down: every call fails, and it rests before long.
+    let mut calls = 0;
+    while !open(&router) {
+        router.record_result(&a, &server_error);
+        calls += 1;
+        assert!(calls <= 20, "an outage opens the circuit within the window");
+    }
+}

@@ -1,0 +1,168 @@
+// How fast the console's orders page answers with many orders in the store: seeds ORDERS
+// orders (default 10,000) through the app API into a fresh embedded `topup serve` that serves
+// the built console, then measures in Chromium, several times, the time from navigating to
+// the orders page until its first rows are shown, and the staff list API alone (first page,
+// a phone filter, a state filter). Prints the figures with the machine's load.
+//
+//   npm run build && node e2e/orders-at-scale.mjs
+//   ORDERS=2000 TOPUP_BIN=../target/release/topup node e2e/orders-at-scale.mjs
+//
+// Stops by itself; the server is killed and its data dir removed at the end.
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { chromium } from 'playwright-core'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const DIST = join(ROOT, 'dist')
+const BIN = process.env.TOPUP_BIN ?? new URL('../../target/debug/topup', import.meta.url).pathname
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
+const ORDERS = Number(process.env.ORDERS ?? 10_000)
+const ROUNDS = Number(process.env.ROUNDS ?? 5)
+const NEW_PW = 'Adm1n-scale-passw0rd'
+
+if (!existsSync(join(DIST, 'index.html'))) {
+  console.error('dist/ is missing: run `npm run build` first')
+  process.exit(2)
+}
+
+function freePort() {
+  return new Promise((res) => {
+    const s = net.createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port
+      s.close(() => res(p))
+    })
+  })
+}
+
+async function until(what, fn, timeoutMs) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      if (await fn()) return
+    } catch {
+      // not ready yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+const port = await freePort()
+const API = `http://127.0.0.1:${port}`
+const dataDir = mkdtempSync(join(tmpdir(), 'topup-scale-'))
+// Limits meant for buyers are off: one buyer places every order here.
+const topup = spawn(BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+  env: {
+    ...process.env,
+    TOPUP_LOG__LEVEL: 'warn',
+    TOPUP_WEB__ADMIN_DIR: DIST,
+    TOPUP_ORDERS__MAX_UNPAID_ORDERS_PER_USER: '0',
+    TOPUP_ORDERS__CHECKOUT_RATE_PER_MINUTE: '0',
+    TOPUP_ORDERS__MAX_ORDERS_PER_NUMBER_PER_DAY: '0',
+    TOPUP_ORDERS__PAY_TIMEOUT_MINUTES: '1440',
+    TOPUP_CATALOG__DETECT_LOOKUPS_PER_MINUTE: '0',
+  },
+  stdio: ['ignore', 'ignore', 'inherit'],
+})
+let browser
+function stop() {
+  topup.kill('SIGKILL')
+  rmSync(dataDir, { recursive: true, force: true })
+}
+process.on('exit', stop)
+
+async function json(method, path, body, token, extra = {}) {
+  const res = await fetch(`${API}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`)
+  return text ? JSON.parse(text) : null
+}
+
+function median(list) {
+  const sorted = [...list].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+try {
+  await until('topup to listen', () => fetch(`${API}/healthz`).then((r) => r.ok), 60_000)
+  await until('the catalog sync', async () => (await json('GET', '/api/v1/app/catalog/countries')).items?.length > 0, 60_000)
+  const initialPw = readFileSync(join(dataDir, 'initial-admin-password'), 'utf8').trim()
+  const first = await json('POST', '/api/v1/admin/auth/login', { username: 'admin', password: initialPw })
+  await json('PUT', '/api/v1/admin/auth/password', { old: initialPw, new: NEW_PW }, first.access_token)
+  const staff = (await json('POST', '/api/v1/admin/auth/login', { username: 'admin', password: NEW_PW })).access_token
+
+  // Seed: unpaid orders, each for its own number, a few at a time.
+  const { code } = await json('POST', '/sandbox/wechat/codes', {})
+  const { token } = await json('POST', '/api/v1/app/auth/login', { code })
+  const plan = (await json('GET', '/api/v1/app/catalog/detect?phone=%2B639171000000')).plans[0].id
+  const seeding = Date.now()
+  let next = 0
+  async function seeder() {
+    for (;;) {
+      const n = next++
+      if (n >= ORDERS) return
+      const phone = `+63917${String(n).padStart(7, '0')}`
+      await json('POST', '/api/v1/app/orders', { plan_id: plan, phone }, token, { 'idempotency-key': `scale-${n}` })
+    }
+  }
+  await Promise.all(Array.from({ length: 8 }, seeder))
+  const seeded = (await json('GET', '/api/v1/admin/orders?page_size=1', undefined, staff)).total
+  console.log(`seeded ${seeded} orders in ${((Date.now() - seeding) / 1000).toFixed(1)} s`)
+
+  // The list API alone.
+  const apiTimes = { first_page: [], by_phone: [], by_state: [] }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, query] of [
+      ['first_page', 'page=1&page_size=20'],
+      ['by_phone', 'phone=9170004321'],
+      ['by_state', 'state=awaiting_payment&page=3&page_size=20'],
+    ]) {
+      const t = performance.now()
+      await json('GET', `/api/v1/admin/orders?${query}`, undefined, staff)
+      apiTimes[name].push(performance.now() - t)
+    }
+  }
+
+  // The page, as staff open it.
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  })
+  const page = await (await browser.newContext({ viewport: { width: 1366, height: 820 } })).newPage()
+  page.setDefaultTimeout(30_000)
+  await page.goto(`${API}/login`)
+  await page.locator('[data-test=username] input, input[data-test=username]').first().fill('admin')
+  await page.locator('[data-test=password] input, input[data-test=password]').first().fill(NEW_PW)
+  await page.click('[data-test=login-submit]')
+  await page.waitForURL('**/home')
+  const pageTimes = []
+  for (let round = 0; round < ROUNDS; round++) {
+    await page.goto(`${API}/home`)
+    await page.locator('[data-test=side-menu]').waitFor()
+    const t = Date.now()
+    await page.goto(`${API}/order/orders`)
+    await page.locator('[data-test=orders-table] [data-test=order-link]').first().waitFor()
+    pageTimes.push(Date.now() - t)
+  }
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+  const ms = (v) => `${v.toFixed(0)} ms`
+  console.log(`orders in store: ${seeded}; rounds: ${ROUNDS}; load average: ${load}`)
+  console.log(`orders page, navigation → first rows: median ${ms(median(pageTimes))} (all: ${pageTimes.join(', ')} ms)`)
+  for (const [name, list] of Object.entries(apiTimes)) {
+    console.log(`GET /api/v1/admin/orders ${name}: median ${ms(median(list))}`)
+  }
+  await browser.close()
+  process.exit(0)
+} catch (error) {
+  console.error(error)
+  await browser?.close()
+  process.exit(1)
+}

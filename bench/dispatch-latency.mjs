@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+// How long a paid order waits for its first provider call when healthy and failing orders
+// are mixed, over two `topup serve` processes on one store (issue: healthy orders must not
+// wait behind a failing operator's).
+//
+// Starts an "outside world" (an embedded `topup serve` whose sandboxes play WeChat and the
+// provider) and two shops on one data dir that use it (`sandbox.external_url`), buys ORDERS
+// orders round-robin over the two shops with numbers whose last digit cycles through every
+// sandbox outcome (0 success … 7 HTTP 500 twice), pays each at the WeChat Pay sandbox, then
+// reads every order from the staff API: the time from payment to its first provider call,
+// median, p90 and max, per outcome digit, and how many sends each order took so far.
+//
+//   node bench/dispatch-latency.mjs                     # 200 orders, release binary
+//   ORDERS=400 TOPUP_BIN=target/debug/topup node bench/dispatch-latency.mjs
+//
+// Stops by itself: the processes are killed at the end (or on any failure).
+
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const BIN = process.env.TOPUP_BIN ?? 'target/release/topup'
+const ORDERS = Number(process.env.ORDERS ?? 200)
+const SETTLE_MS = Number(process.env.SETTLE_MS ?? 20_000)
+const NEW_PW = 'Bench-passw0rd-1'
+
+const children = []
+const dirs = []
+function cleanup() {
+  for (const child of children) child.kill('SIGKILL')
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+}
+process.on('exit', cleanup)
+process.on('SIGINT', () => process.exit(130))
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function until(what, check, timeoutMs) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      if (await check()) return
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+async function serve(dataDir, env = {}) {
+  const port = await freePort()
+  const child = spawn(BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+    env: { ...process.env, TOPUP_LOG__LEVEL: 'error', ...env },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  })
+  children.push(child)
+  const base = `http://127.0.0.1:${port}`
+  await until(`${base} to answer`, async () => (await fetch(`${base}/healthz`)).ok, 60_000)
+  return base
+}
+
+async function call(base, method, path, body, token, headers = {}) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`)
+  return text ? JSON.parse(text) : null
+}
+
+function quantile(sorted, q) {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
+}
+
+async function main() {
+  const worldDir = mkdtempSync(join(tmpdir(), 'topup-world-'))
+  const shopDir = mkdtempSync(join(tmpdir(), 'topup-shop-'))
+  dirs.push(worldDir, shopDir)
+  const world = await serve(worldDir)
+  const shopEnv = {
+    TOPUP_SANDBOX__EXTERNAL_URL: world,
+    TOPUP_SANDBOX__KEYS_DIR: join(worldDir, 'secrets'),
+    // Every buyer comes from this one address: the per-address limits meant for the public
+    // are off.
+    TOPUP_APP__LOGIN_RATE_PER_MINUTE: '0',
+    TOPUP_CATALOG__DETECT_LOOKUPS_PER_MINUTE: '0',
+  }
+  const first = await serve(shopDir, shopEnv)
+  const second = await serve(shopDir, shopEnv)
+  const shops = [first, second]
+
+  // Staff access: the first administrator's password, changed as the first sign-in requires.
+  const initial = readFileSync(join(shopDir, 'initial-admin-password'), 'utf8').trim()
+  const firstLogin = await call(first, 'POST', '/api/v1/admin/auth/login', { username: 'admin', password: initial })
+  await call(first, 'PUT', '/api/v1/admin/auth/password', { old: initial, new: NEW_PW }, firstLogin.access_token)
+  const staff = (await call(first, 'POST', '/api/v1/admin/auth/login', { username: 'admin', password: NEW_PW })).access_token
+
+  const plan = (await call(first, 'GET', '/api/v1/app/catalog/detect?phone=%2B639171000000')).plans[0].id
+  const paidAt = new Map()
+  const started = Date.now()
+  // A few buyers at a time, as users arrive; each buyer is a fresh mini-program user.
+  let next = 0
+  async function buyer() {
+    for (;;) {
+      const n = next++
+      if (n >= ORDERS) return
+      const shop = shops[n % 2]
+      const digit = n % 8
+      const phone = `+639171${String(n).padStart(4, '0')}0${digit}`
+      const { code } = await call(world, 'POST', '/sandbox/wechat/codes', {})
+      const { token } = await call(shop, 'POST', '/api/v1/app/auth/login', { code })
+      const checkout = await call(shop, 'POST', '/api/v1/app/orders', { plan_id: plan, phone }, token, {
+        'idempotency-key': `bench-${n}`,
+      })
+      await call(world, 'POST', '/sandbox/wechat/pay/confirm', {
+        prepay_id: checkout.pay_params.package.split('=')[1],
+      })
+      paidAt.set(checkout.order.order_no, { at: Date.now(), digit })
+    }
+  }
+  await Promise.all(Array.from({ length: 8 }, buyer))
+  const buying = Date.now() - started
+  await new Promise((r) => setTimeout(r, SETTLE_MS))
+
+  const waits = []
+  const byDigit = new Map()
+  let notSent = 0
+  const waiting = new Map()
+  let sends = 0
+  for (const [orderNo, { at, digit }] of paidAt) {
+    const order = await call(first, 'GET', `/api/v1/admin/orders/${orderNo}`, undefined, staff)
+    const attempts = (order.recharge?.attempts ?? []).filter((a) => a.action === 'send')
+    sends += attempts.length
+    // A call still waiting for its answer (digit 5 hangs) is shown as in flight only.
+    const inFlight = order.recharge?.in_flight?.since
+    if (attempts.length === 0 && inFlight) attempts.push({ started_at: inFlight })
+    if (attempts.length === 0) {
+      notSent++
+      const last = order.timeline?.[order.timeline.length - 1]?.what ?? '-'
+      const key = `${order.state} after "${last}"`
+      waiting.set(key, (waiting.get(key) ?? 0) + 1)
+      continue
+    }
+    const wait = Date.parse(attempts[0].started_at) - at
+    waits.push(wait)
+    if (!byDigit.has(digit)) byDigit.set(digit, [])
+    byDigit.get(digit).push(wait)
+  }
+  waits.sort((a, b) => a - b)
+  const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`
+  console.log(
+    `orders=${ORDERS} shops=2 store=sqlite bought_in=${fmt(buying)} settle=${fmt(SETTLE_MS)} ` +
+      `load=${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(',')}`,
+  )
+  console.log(
+    `payment → first provider call: median ${fmt(quantile(waits, 0.5))}, p90 ${fmt(quantile(waits, 0.9))}, ` +
+      `max ${fmt(waits[waits.length - 1] ?? NaN)}; not sent yet: ${notSent}; sends answered so far: ${sends}`,
+  )
+  if (notSent > 0) console.log(`  not sent yet, by state: ${JSON.stringify(Object.fromEntries(waiting))}`)
+  for (const digit of [...byDigit.keys()].sort()) {
+    const list = byDigit.get(digit).sort((a, b) => a - b)
+    console.log(`  digit ${digit}: n=${list.length} median ${fmt(quantile(list, 0.5))} max ${fmt(list[list.length - 1])}`)
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  },
+)
