@@ -23,7 +23,7 @@ pub struct ProvidersConfig {
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 pub struct CircuitBreakerConfig {
-    /// Consecutive failures that open a provider's circuit.
+    /// Failures that open a provider's circuit when they are also most of its recent results.
     #[serde(default = "default_failure_threshold")]
     pub failure_threshold: u32,
     /// How long an open circuit skips the provider.
