@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,52 +13,18 @@ use actix_web::{App, HttpServer, web};
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use serde_json::{Value, json};
-use topup_core::{
-    Clock, CountryCode, Currency, Decimal, ManualClock, Money, Msisdn, Secret, SharedClock,
-    Timestamp,
-};
+use topup_core::{Clock, Decimal, ManualClock, Money, Msisdn, Secret, SharedClock, Timestamp};
 use topup_orders::{
-    BlockKind, Blocklist, CheckoutPlan, CheckoutRequest, CloseOutcome, Order, OrderEngine,
-    OrderState, OrdersConfig, OrdersError, OrdersService, PaymentPort, PaymentStart, PlanCatalog,
-    PlanKind, PlanSnapshot,
+    BlockKind, Blocklist, CheckoutRequest, CloseOutcome, Order, OrderEngine, OrderState,
+    OrdersConfig, OrdersError, OrdersService, PaymentPort, PaymentStart,
 };
-use topup_recharge::{ProviderAmount, ProviderConfig, ProvidersConfig};
+use topup_recharge::{ProviderConfig, ProvidersConfig};
 use topup_sandbox::reloadly::{self, ReloadlySandbox, ReloadlySandboxConfig};
 use topup_store::{Filter, FindQuery, SqliteBackend, SqliteOptions, Store};
 
-struct Catalog;
+mod common;
 
-#[async_trait]
-impl PlanCatalog for Catalog {
-    async fn checkout_plan(&self, plan_id: &str) -> Result<Option<CheckoutPlan>, OrdersError> {
-        if plan_id != "globe-5usd" {
-            return Ok(None);
-        }
-        Ok(Some(CheckoutPlan {
-            snapshot: PlanSnapshot {
-                plan_id: plan_id.into(),
-                kind: PlanKind::Airtime,
-                country: CountryCode::parse("PH").unwrap(),
-                operator_id: "op-globe".into(),
-                operator_name: "Globe".into(),
-                title: "Globe 5 USD".into(),
-                provider_id: "a".into(),
-                provider_operator_id: "173".into(),
-                provider_amount: ProviderAmount::new(
-                    Decimal::from_str("5").unwrap(),
-                    Currency::USD,
-                ),
-                use_local_amount: false,
-            },
-            retail: Some(Money::cny(3800)),
-            enabled: true,
-        }))
-    }
-
-    async fn detect_operators(&self, _phone: &Msisdn) -> Option<Vec<String>> {
-        None
-    }
-}
+use common::Catalog;
 
 #[derive(Default)]
 struct Blocked(Mutex<Vec<String>>);
