@@ -129,10 +129,12 @@ async function main() {
       const checkout = await call(shop, 'POST', '/api/v1/app/orders', { plan_id: plan, phone }, token, {
         'idempotency-key': `bench-${n}`,
       })
+      // The buyer presses "pay": the clock starts before the cashier answers.
+      const at = Date.now()
       await call(world, 'POST', '/sandbox/wechat/pay/confirm', {
         prepay_id: checkout.pay_params.package.split('=')[1],
       })
-      paidAt.set(checkout.order.order_no, { at: Date.now(), digit })
+      paidAt.set(checkout.order.order_no, { at, digit })
     }
   }
   await Promise.all(Array.from({ length: 8 }, buyer))
@@ -144,8 +146,11 @@ async function main() {
   let notSent = 0
   const waiting = new Map()
   let sends = 0
+  const states = new Map()
   for (const [orderNo, { at, digit }] of paidAt) {
     const order = await call(first, 'GET', `/api/v1/admin/orders/${orderNo}`, undefined, staff)
+    const state = `${order.state}${order.hold ? ' (held)' : ''}`
+    states.set(state, (states.get(state) ?? 0) + 1)
     const attempts = (order.recharge?.attempts ?? []).filter((a) => a.action === 'send')
     sends += attempts.length
     // A call still waiting for its answer (digit 5 hangs) is shown as in flight only.
@@ -173,6 +178,7 @@ async function main() {
     `payment → first provider call: median ${fmt(quantile(waits, 0.5))}, p90 ${fmt(quantile(waits, 0.9))}, ` +
       `max ${fmt(waits[waits.length - 1] ?? NaN)}; not sent yet: ${notSent}; sends answered so far: ${sends}`,
   )
+  console.log(`  states after settling: ${JSON.stringify(Object.fromEntries(states))}`)
   if (notSent > 0) console.log(`  not sent yet, by state: ${JSON.stringify(Object.fromEntries(waiting))}`)
   for (const digit of [...byDigit.keys()].sort()) {
     const list = byDigit.get(digit).sort((a, b) => a - b)

@@ -220,14 +220,18 @@ impl Application {
         orders.prepare().await?;
         payments.register_events(BIZ_TYPE, Arc::new(OrderPaymentEvents(Arc::clone(&orders))));
         let worker_id = format!("{}-{}", std::process::id(), ulid::Ulid::new());
-        let engine = Arc::new(OrderEngine::new(
-            &store,
-            clock.clone(),
-            recharge,
-            payment_port,
-            config.orders.clone(),
-            worker_id,
-        ));
+        let engine = Arc::new(
+            OrderEngine::new(
+                &store,
+                clock.clone(),
+                recharge,
+                payment_port,
+                config.orders.clone(),
+                worker_id,
+            )
+            // A payment landing here is dispatched at once, not at the worker's next look.
+            .woken_by(orders.due_signal()),
+        );
 
         let mut state = AppState::new(Services {
             store,

@@ -23,10 +23,12 @@ pub fn spawn_all(
     // The first catalog sync may call the in-process sandbox over HTTP: the server already
     // accepts connections when this runs. It syncs at once when the catalog never synced.
     tasks.extend(state.catalog.spawn_background());
-    tasks.push(spawn_order_worker(
-        engine,
-        Duration::from_secs(config.orders.worker_period_seconds.max(1)),
-    ));
+    if config.orders.run_worker {
+        tasks.push(spawn_order_worker(
+            engine,
+            Duration::from_secs(config.orders.worker_period_seconds.max(1)),
+        ));
+    }
     let auth = Arc::clone(&state.auth);
     let app_users = Arc::clone(&state.app_users);
     tasks.push(tokio::spawn(async move {

@@ -26,7 +26,11 @@ pub struct OrdersConfig {
     pub lease_seconds: i64,
     /// How many due orders one worker pass claims.
     pub batch_size: usize,
-    /// How often the worker looks for due orders (seconds, real time).
+    /// Whether this process drives orders at all. Off for a process that only serves the API
+    /// while others on the same store run the worker.
+    pub run_worker: bool,
+    /// How often the worker looks for due orders (seconds, real time); a payment accepted by
+    /// this process wakes it at once.
     pub worker_period_seconds: u64,
     /// An order held for staff longer than this raises an alert (error log, and the staff
     /// order list's `hold_alerted` filter).
@@ -48,6 +52,7 @@ impl Default for OrdersConfig {
             lookup_delay_seconds: 5,
             lease_seconds: 60,
             batch_size: 20,
+            run_worker: true,
             worker_period_seconds: 1,
             hold_alert_minutes: 30,
             dispatch_concurrency: 64,

@@ -15,6 +15,7 @@ use topup_recharge::{
 };
 use topup_store::{Collection, Filter, Store, StoreError, Update};
 
+use crate::DueSignal;
 use crate::model::outcome_class;
 use crate::ports::{CloseOutcome, PaymentPort};
 use crate::{
@@ -39,6 +40,8 @@ pub struct OrderEngine {
     pub(crate) payments: Arc<dyn PaymentPort>,
     pub(crate) config: OrdersConfig,
     worker_id: String,
+    /// Wakes [`Self::run`] when this process makes an order due.
+    due: DueSignal,
 }
 
 impl OrderEngine {
@@ -58,6 +61,22 @@ impl OrderEngine {
             payments,
             config,
             worker_id: worker_id.into(),
+            due: DueSignal::default(),
+        }
+    }
+
+    /// Wakes the worker loop ([`Self::run`]) when `due` is raised, e.g. by the
+    /// [`crate::OrdersService`] of this process on a payment.
+    pub fn woken_by(mut self, due: DueSignal) -> Self {
+        self.due = due;
+        self
+    }
+
+    /// Sleeps until `period` passes or an order is made due in this process.
+    async fn idle(&self, period: std::time::Duration) {
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            () = self.due.raised() => {}
         }
     }
 
@@ -136,7 +155,7 @@ impl OrderEngine {
                 Err(error) => {
                     tracing::warn!(%error, "claiming due orders failed");
                     drop(first);
-                    tokio::time::sleep(period).await;
+                    self.idle(period).await;
                     continue;
                 }
             };
@@ -160,7 +179,7 @@ impl OrderEngine {
             drop(first);
             if !full_batch {
                 // Nothing more is due now.
-                tokio::time::sleep(period).await;
+                self.idle(period).await;
             }
         }
     }
@@ -438,8 +457,9 @@ impl OrderEngine {
             sender_phone: None,
         };
         let started = std::time::Instant::now();
+        let call = self.router.call_started(provider.id());
         let result = provider.send_topup(&request).await;
-        self.router.record_result(provider.id(), &result);
+        self.router.record_result(provider.id(), call, &result);
         let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         self.record_result(order, &provider_id, &key, "send", latency, result)
             .await

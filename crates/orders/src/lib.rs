@@ -3,6 +3,7 @@
 //! in between.
 
 mod config;
+mod due;
 mod engine;
 mod error;
 mod model;
@@ -10,6 +11,7 @@ mod ports;
 mod service;
 
 pub use config::OrdersConfig;
+pub use due::DueSignal;
 pub use engine::OrderEngine;
 pub use error::OrdersError;
 pub use model::{

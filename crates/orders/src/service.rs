@@ -13,7 +13,7 @@ use topup_store::{Collection, Filter, FindQuery, Index, SortOrder, Store, StoreE
 use crate::engine::mark_paid;
 use crate::ports::{BlockKind, Blocklist, CloseOutcome, PaymentPort, PaymentStart, PlanCatalog};
 use crate::{
-    CheckoutKey, Order, OrderState, OrdersConfig, OrdersError, PaymentInfo, PriceLine,
+    CheckoutKey, DueSignal, Order, OrderState, OrdersConfig, OrdersError, PaymentInfo, PriceLine,
     RechargeInfo, RechargeLogEntry, RefundState,
 };
 
@@ -153,6 +153,8 @@ pub struct OrdersService {
     config: OrdersConfig,
     /// Asked before a held order is refunded: was anything delivered under its keys?
     providers: Option<Arc<ProviderRouter>>,
+    /// Raised when a change makes an order due now, for this process's worker.
+    due: DueSignal,
 }
 
 /// Who asks for a held order's money back.
@@ -194,7 +196,15 @@ impl OrdersService {
             payments,
             config,
             providers: None,
+            due: DueSignal::default(),
         }
+    }
+
+    /// Raised whenever a change here makes an order due now: hand it to
+    /// [`crate::OrderEngine::woken_by`] so paid orders are dispatched without waiting for the
+    /// worker's next look.
+    pub fn due_signal(&self) -> DueSignal {
+        self.due.clone()
     }
 
     /// The providers a held order's keys are looked up at before it is refunded; without
@@ -599,7 +609,12 @@ impl OrdersService {
             }
             order.updated_at = now;
             match self.orders.replace(&order).await {
-                Ok(stored) => return Ok(stored),
+                Ok(stored) => {
+                    if stored.next_action_at.is_some_and(|at| at <= now) {
+                        self.due.raise();
+                    }
+                    return Ok(stored);
+                }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(other) => return Err(other.into()),
             }

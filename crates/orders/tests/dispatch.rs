@@ -95,6 +95,29 @@ async fn a_stuck_provider_call_does_not_delay_other_orders() {
     worker.abort();
 }
 
+#[actix_web::test]
+async fn a_payment_wakes_the_idle_worker_at_once() {
+    let s = setup(Options {
+        manual_clock: false,
+        ..Options::default()
+    })
+    .await;
+    // Once it has looked and found nothing, the worker would look again only in an hour.
+    let worker = tokio::spawn(s.engine.clone().run(Duration::from_secs(3600)));
+    for n in 0..3 {
+        let order_no = s.paid_order(&success_number(n)).await;
+        let succeeded = eventually(Duration::from_secs(5), || async {
+            s.state(&order_no).await == OrderState::Succeeded
+        })
+        .await;
+        assert!(
+            succeeded,
+            "paid order {n} was dispatched without waiting for the next look"
+        );
+    }
+    worker.abort();
+}
+
 /// `cargo test -p topup-orders --release --test dispatch -- --ignored --nocapture`
 #[actix_web::test]
 #[ignore = "benchmark: prints fulfilments per second"]

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -402,6 +403,26 @@ async fn pay_then_notification_with_duplicate_then_query_shows_success() {
     let (status, _) = h.confirm(&prepay_id).await;
     assert_eq!(status, 200);
     assert_eq!(h.sandbox.deliver_due().await.attempted, 0);
+}
+
+#[actix_web::test]
+async fn the_delivery_loop_notifies_a_payment_at_once() {
+    let h = harness(Verification::PublicKey(PLATFORM_PUBLIC_KEY)).await;
+    // Its timer would fire next in an hour: only the payment itself can wake it.
+    let delivery = h.sandbox.spawn_delivery_loop(Duration::from_secs(3600));
+    for n in 1..=2 {
+        h.pay(&format!("T202611290010{n}"), 100).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while h.received().len() < n && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            h.received().len(),
+            n,
+            "payment {n} notified without waiting for the timer"
+        );
+    }
+    delivery.abort();
 }
 
 #[actix_web::test]

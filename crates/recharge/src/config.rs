@@ -23,9 +23,13 @@ pub struct ProvidersConfig {
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 pub struct CircuitBreakerConfig {
-    /// Failures that open a provider's circuit when they are also most of its recent results.
+    /// Failures that open a provider's circuit when they are also `failure_rate_percent` of
+    /// its recent results.
     #[serde(default = "default_failure_threshold")]
     pub failure_threshold: u32,
+    /// The share of the provider's last results (at most 20) that must have failed, 1–100.
+    #[serde(default = "default_failure_rate_percent")]
+    pub failure_rate_percent: u8,
     /// How long an open circuit skips the provider.
     #[serde(default = "default_cool_down_secs")]
     pub cool_down_secs: u64,
@@ -35,6 +39,7 @@ impl Default for CircuitBreakerConfig {
     fn default() -> Self {
         CircuitBreakerConfig {
             failure_threshold: default_failure_threshold(),
+            failure_rate_percent: default_failure_rate_percent(),
             cool_down_secs: default_cool_down_secs(),
         }
     }
@@ -44,6 +49,7 @@ impl CircuitBreakerConfig {
     pub fn policy(&self) -> BreakerPolicy {
         BreakerPolicy {
             failure_threshold: self.failure_threshold.max(1),
+            failure_rate_percent: self.failure_rate_percent.clamp(1, 100),
             cool_down: TimeDelta::seconds(i64::try_from(self.cool_down_secs).unwrap_or(i64::MAX)),
         }
     }
@@ -88,6 +94,9 @@ pub struct ProviderConfig {
 
 fn default_failure_threshold() -> u32 {
     3
+}
+fn default_failure_rate_percent() -> u8 {
+    80
 }
 fn default_cool_down_secs() -> u64 {
     60

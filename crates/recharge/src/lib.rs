@@ -19,4 +19,6 @@ pub use model::{
 };
 pub use port::RechargeProvider;
 pub use reloadly::{RELOADLY_ACCEPT, ReloadlyConfig, ReloadlyProvider};
-pub use router::{BreakerPolicy, ProviderHealth, ProviderRouter, RouteEntry, RoutedTopup};
+pub use router::{
+    BreakerPolicy, CallStart, ProviderHealth, ProviderRouter, RouteEntry, RoutedTopup,
+};

@@ -14,11 +14,13 @@ use crate::{
     TopupResult,
 };
 
-/// When a provider is rested: after `failure_threshold` consecutive failures it is skipped
-/// for `cool_down` (on the injected clock), then tried again.
+/// When a provider is rested: once at least `failure_threshold` of its calls failed and the
+/// failures are at least `failure_rate_percent` of its latest results, it is skipped for
+/// `cool_down` (on the injected clock), then tried again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BreakerPolicy {
     pub failure_threshold: u32,
+    pub failure_rate_percent: u8,
     pub cool_down: TimeDelta,
 }
 
@@ -26,6 +28,7 @@ impl Default for BreakerPolicy {
     fn default() -> Self {
         BreakerPolicy {
             failure_threshold: 3,
+            failure_rate_percent: 80,
             cool_down: TimeDelta::seconds(60),
         }
     }
@@ -63,6 +66,9 @@ const BREAKER_WINDOW: usize = 20;
 #[derive(Debug, Clone, Default)]
 struct Breaker {
     consecutive_failures: u32,
+    /// Successes seen so far: a call's failure counts only when none arrived while it was in
+    /// flight (see [`CallStart`]).
+    successes: u64,
     /// The latest results, newest last (`true`: a failure), at most [`BREAKER_WINDOW`].
     recent: std::collections::VecDeque<bool>,
     open_until: Option<Timestamp>,
@@ -79,6 +85,19 @@ impl Breaker {
     fn failures(&self) -> usize {
         self.recent.iter().filter(|failed| **failed).count()
     }
+}
+
+/// What the breaker knew when a call to a provider started, taken with
+/// [`ProviderRouter::call_started`] and handed back with the call's result.
+///
+/// A failure counts against the provider only when the provider answered no other call
+/// successfully while this one was in flight. Otherwise the provider was demonstrably up, and
+/// the failure belongs to this request: a burst of orders that time out together (their
+/// operator hangs) while the rest succeed must not rest the provider for everyone
+/// (README, "The circuit breaker").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallStart {
+    successes_before: u64,
 }
 
 /// A provider's routing state for a dashboard.
@@ -186,39 +205,56 @@ impl ProviderRouter {
             .min()
     }
 
+    /// Marks the start of a call to provider `id`; hand the answer to [`Self::record_result`]
+    /// with the call's result.
+    pub fn call_started(&self, id: &ProviderId) -> CallStart {
+        CallStart {
+            successes_before: self.breakers().get(id).map_or(0, |b| b.successes),
+        }
+    }
+
     /// Feeds a top-up result into the provider's circuit breaker. Successes close it;
-    /// retryable, precondition and ambiguous results count as failures; final failures are
-    /// the request's fault, not the provider's, and count as neither.
-    pub fn record(&self, id: &ProviderId, outcome: &TopupOutcome) {
+    /// retryable, precondition and ambiguous results count as failures unless another call
+    /// succeeded while this one was in flight; final failures are the request's fault, not the
+    /// provider's, and count as neither.
+    fn record(&self, id: &ProviderId, started: CallStart, outcome: &TopupOutcome) {
         let now = self.clock.now();
         let mut breakers = self.breakers();
         let breaker = breakers.entry(id.clone()).or_default();
         match outcome {
             TopupOutcome::Succeeded | TopupOutcome::Pending { .. } => {
                 breaker.consecutive_failures = 0;
+                breaker.successes = breaker.successes.saturating_add(1);
                 breaker.open_until = None;
                 breaker.remember(false);
             }
             TopupOutcome::FailedFinal => {}
             TopupOutcome::FailedRetryable
             | TopupOutcome::Precondition
+            | TopupOutcome::Ambiguous
+                if breaker.successes > started.successes_before =>
+            {
+                tracing::debug!(provider = %id, "failure while the provider served other calls: not counted");
+            }
+            TopupOutcome::FailedRetryable
+            | TopupOutcome::Precondition
             | TopupOutcome::Ambiguous => {
                 breaker.consecutive_failures = breaker.consecutive_failures.saturating_add(1);
                 breaker.remember(true);
-                // Open on `failure_threshold` failures that are also most of the recent
-                // results (weighed over at least `2 × threshold - 1` of them): a provider
-                // that is down fails nearly every call, while one whose failures are a few
-                // orders' own (a quarter of them, say) keeps serving the rest. A count of
-                // failures in a row would trip on those too whenever many orders are in
-                // flight (README, "The circuit breaker").
+                // Open on `failure_threshold` failures that are also `failure_rate_percent`
+                // of the recent results (weighed over at least `threshold` of them): a
+                // provider that is down fails nearly every call, while one whose failures
+                // are some orders' own (a third of them, say) keeps serving the rest. A
+                // count of failures in a row would trip on those too whenever many orders
+                // are in flight (README, "The circuit breaker").
                 let failures = breaker.failures();
                 let threshold =
                     usize::try_from(self.policy.failure_threshold).unwrap_or(usize::MAX);
-                let weighed = breaker
-                    .recent
-                    .len()
-                    .max(threshold.saturating_mul(2).saturating_sub(1));
-                if failures >= threshold && failures.saturating_mul(2) > weighed {
+                let weighed = breaker.recent.len().max(threshold);
+                let rate = usize::from(self.policy.failure_rate_percent);
+                if failures >= threshold
+                    && failures.saturating_mul(100) >= rate.saturating_mul(weighed)
+                {
                     breaker.open_until = Some(now.plus(self.policy.cool_down));
                     tracing::warn!(provider = %id, failures, of = breaker.recent.len(), "provider circuit opened");
                     // After the rest the provider gets a full `failure_threshold` again, not
@@ -234,7 +270,7 @@ impl ProviderRouter {
     /// request (an operator unavailable, a number recently recharged: a 4xx with an error
     /// code) says nothing about the provider's health and is not counted, so one failing
     /// operator's orders never rest the provider for everyone else's.
-    pub fn record_result(&self, id: &ProviderId, result: &TopupResult) {
+    pub fn record_result(&self, id: &ProviderId, started: CallStart, result: &TopupResult) {
         let answered_for_this_request = matches!(result.outcome, TopupOutcome::FailedRetryable)
             && result
                 .summary
@@ -244,7 +280,7 @@ impl ProviderRouter {
         if answered_for_this_request {
             return;
         }
-        self.record(id, &result.outcome);
+        self.record(id, started, &result.outcome);
     }
 
     /// Sends a top-up through the providers serving `country`, in priority order.
@@ -267,8 +303,9 @@ impl ProviderRouter {
             let Some(request) = request_for(&id) else {
                 continue;
             };
+            let started = self.call_started(&id);
             let result = provider.send_topup(&request).await;
-            self.record_result(&id, &result);
+            self.record_result(&id, started, &result);
             let allows_failover = result.outcome.allows_failover();
             if let Some((_, previous)) = last.take() {
                 failed_over.push(previous);

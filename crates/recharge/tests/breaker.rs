@@ -26,6 +26,12 @@ fn router(clock: &topup_core::ManualClock) -> ProviderRouter {
     config.build_router(shared(clock)).unwrap()
 }
 
+/// One call, started and answered before the next starts.
+fn feed(router: &ProviderRouter, id: &ProviderId, result: &TopupResult) {
+    let started = router.call_started(id);
+    router.record_result(id, started, result);
+}
+
 fn ph() -> CountryCode {
     CountryCode::parse("PH").unwrap()
 }
@@ -45,6 +51,10 @@ fn failed(http_status: Option<u16>, code: Option<&str>) -> TopupResult {
     )
 }
 
+fn timed_out() -> TopupResult {
+    TopupResult::new(TopupOutcome::Ambiguous, AttemptSummary::default())
+}
+
 #[test]
 fn after_its_rest_a_provider_gets_a_full_threshold_again() {
     let clock = manual_clock();
@@ -52,20 +62,20 @@ fn after_its_rest_a_provider_gets_a_full_threshold_again() {
     let a = ProviderId::new("a");
     let server_error = failed(Some(500), Some("INTERNAL_SERVER_ERROR"));
     for _ in 0..2 {
-        router.record_result(&a, &server_error);
+        feed(&router, &a, &server_error);
     }
     assert!(!open(&router), "two failures of three");
-    router.record_result(&a, &server_error);
+    feed(&router, &a, &server_error);
     assert!(open(&router), "the third opens it");
     clock.advance(TimeDelta::seconds(61));
     assert!(!open(&router), "closed after the cool-down");
-    router.record_result(&a, &server_error);
+    feed(&router, &a, &server_error);
     assert!(
         !open(&router),
         "one failure after the rest does not re-open it"
     );
-    router.record_result(&a, &server_error);
-    router.record_result(&a, &server_error);
+    feed(&router, &a, &server_error);
+    feed(&router, &a, &server_error);
     assert!(open(&router), "a full threshold again does");
 }
 
@@ -75,7 +85,8 @@ fn one_operators_refusals_do_not_rest_the_provider() {
     let router = router(&clock);
     let a = ProviderId::new("a");
     for _ in 0..10 {
-        router.record_result(
+        feed(
+            &router,
             &a,
             &failed(
                 Some(400),
@@ -86,7 +97,7 @@ fn one_operators_refusals_do_not_rest_the_provider() {
     assert!(!open(&router), "answered refusals are about the request");
     // Rate limiting and transport failures are about the provider.
     for _ in 0..3 {
-        router.record_result(&a, &failed(Some(429), Some("TOO_MANY_REQUESTS")));
+        feed(&router, &a, &failed(Some(429), Some("TOO_MANY_REQUESTS")));
     }
     assert!(open(&router));
 }
@@ -98,20 +109,23 @@ fn a_minority_of_failing_orders_never_rests_the_provider_but_an_outage_does() {
     let a = ProviderId::new("a");
     let server_error = failed(Some(500), Some("INTERNAL_SERVER_ERROR"));
     let succeeded = TopupResult::new(TopupOutcome::Succeeded, AttemptSummary::default());
-    // Results as many orders in flight interleave them: a quarter fail, some in runs of three.
+    // Results as many orders in flight interleave them: four in ten fail (as in a run mixing
+    // every sandbox digit), some in runs of six.
     for _ in 0..10 {
-        router.record_result(&a, &succeeded);
+        feed(&router, &a, &succeeded);
     }
     for round in 0..20 {
         let pattern: &[bool] = if round % 4 == 0 {
             &[
-                true, true, true, false, false, false, false, false, false, false, false, false,
+                true, true, true, true, true, true, false, false, false, false, false, false,
+                false, false, false,
             ]
         } else {
-            &[true, false, false, false]
+            &[true, true, false, false, false]
         };
         for failed_now in pattern {
-            router.record_result(
+            feed(
+                &router,
                 &a,
                 if *failed_now {
                     &server_error
@@ -128,8 +142,39 @@ fn a_minority_of_failing_orders_never_rests_the_provider_but_an_outage_does() {
     // The provider goes down: every call fails, and it rests before long.
     let mut calls = 0;
     while !open(&router) {
-        router.record_result(&a, &server_error);
+        feed(&router, &a, &server_error);
         calls += 1;
         assert!(calls <= 20, "an outage opens the circuit within the window");
     }
+}
+
+#[test]
+fn calls_that_time_out_together_while_others_succeed_never_rest_the_provider() {
+    let clock = manual_clock();
+    let router = router(&clock);
+    let a = ProviderId::new("a");
+    let succeeded = TopupResult::new(TopupOutcome::Succeeded, AttemptSummary::default());
+    // Twenty-five orders of one hanging operator are sent in the same second; the provider
+    // answers forty other orders while they wait, then all twenty-five time out together.
+    let hanging: Vec<_> = (0..25).map(|_| router.call_started(&a)).collect();
+    for _ in 0..40 {
+        feed(&router, &a, &succeeded);
+    }
+    for started in hanging {
+        router.record_result(&a, started, &timed_out());
+        assert!(!open(&router), "the provider served others meanwhile");
+    }
+    // When the provider itself hangs, no call succeeds while they wait: it rests once the
+    // timeouts are 80% of its recent results.
+    let hanging: Vec<_> = (0..20).map(|_| router.call_started(&a)).collect();
+    let mut timeouts = 0;
+    for started in hanging {
+        router.record_result(&a, started, &timed_out());
+        timeouts += 1;
+        if open(&router) {
+            break;
+        }
+    }
+    assert!(open(&router), "an outage still rests the provider");
+    assert_eq!(timeouts, 16, "sixteen of the last twenty");
 }

@@ -112,6 +112,12 @@ fn free_port() -> u16 {
 }
 
 /// The outside world and one shop that uses it; each test has its own.
+/// Whether a shop's life runs the order worker (`orders.run_worker`).
+enum Worker {
+    On,
+    Off,
+}
+
 struct World {
     // Dropped first (fields drop in order): the outside process stops before its dir goes.
     outside: Server,
@@ -142,8 +148,8 @@ impl World {
     }
 
     /// Starts (or restarts) the shop on its data dir. Short leases and delays make recovery
-    /// quick; `worker_period` lets a life keep its worker away from due orders.
-    fn start_shop(&mut self, worker_period_seconds: u64) -> Server {
+    /// quick; a life started with `Worker::Off` takes payments but drives no order.
+    fn start_shop(&mut self, worker: Worker) -> Server {
         self.lives += 1;
         let env = [
             ("TOPUP_SANDBOX__EXTERNAL_URL", self.outside.base.clone()),
@@ -159,9 +165,10 @@ impl World {
             ("TOPUP_ORDERS__LEASE_SECONDS", "3".to_owned()),
             ("TOPUP_ORDERS__LOOKUP_DELAY_SECONDS", "1".to_owned()),
             ("TOPUP_ORDERS__POLL_INTERVAL_SECONDS", "1".to_owned()),
+            ("TOPUP_ORDERS__WORKER_PERIOD_SECONDS", "1".to_owned()),
             (
-                "TOPUP_ORDERS__WORKER_PERIOD_SECONDS",
-                worker_period_seconds.to_string(),
+                "TOPUP_ORDERS__RUN_WORKER",
+                matches!(worker, Worker::On).to_string(),
             ),
         ];
         Server::start(
@@ -383,9 +390,9 @@ async fn killed_after_payment_and_again_mid_call_the_order_is_recharged_once() {
     // client's 15 s timeout) — a window in which the shop has sent and heard nothing.
     let phone = "+639171234505";
 
-    // Life 1: its worker does not come round again, so the kill lands exactly between the
+    // Life 1: the shop runs no order worker, so the kill lands exactly between the
     // accepted notification and the dispatch.
-    let shop = world.start_shop(3600);
+    let shop = world.start_shop(Worker::Off);
     let (order_no, token) = world.buy_and_pay(&shop, phone).await;
     world
         .wait_for_state(&shop, &order_no, &token, "paid", Duration::from_secs(20))
@@ -394,7 +401,7 @@ async fn killed_after_payment_and_again_mid_call_the_order_is_recharged_once() {
     assert!(world.provider_transactions(&order_no).await.is_empty());
 
     // Life 2: the worker dispatches; once the provider has committed, kill mid-call.
-    let shop = world.start_shop(1);
+    let shop = world.start_shop(Worker::On);
     let committed = provider_commit(&world, &order_no).await;
     assert_eq!(
         world.order_state(&shop, &order_no, &token).await.as_deref(),
@@ -406,7 +413,7 @@ async fn killed_after_payment_and_again_mid_call_the_order_is_recharged_once() {
     assert_eq!(committed[0]["customIdentifier"], format!("{order_no}-1"));
 
     // Life 3: once the dead worker's lease runs out, the key is looked up and the order done.
-    let shop = world.start_shop(1);
+    let shop = world.start_shop(Worker::On);
     world
         .wait_for_state(
             &shop,
@@ -454,7 +461,7 @@ async fn killed_while_the_provider_is_processing_the_order_is_recharged_once() {
     // Last digit 1 succeeds; the digit before it, 2, keeps it PROCESSING for about 20 s.
     let phone = "+639171234621";
 
-    let shop = world.start_shop(1);
+    let shop = world.start_shop(Worker::On);
     let (order_no, token) = world.buy_and_pay(&shop, phone).await;
     let committed = provider_commit(&world, &order_no).await;
     assert_eq!(committed[0]["status"], "PROCESSING");
@@ -464,7 +471,7 @@ async fn killed_while_the_provider_is_processing_the_order_is_recharged_once() {
     );
     shop.kill();
 
-    let shop = world.start_shop(1);
+    let shop = world.start_shop(Worker::On);
     world
         .wait_for_state(
             &shop,

@@ -242,7 +242,8 @@ pub async fn setup(options: Options) -> Setup {
         payments.clone(),
         options.orders,
         "worker-1",
-    );
+    )
+    .woken_by(service.due_signal());
     Setup {
         clock,
         shared,

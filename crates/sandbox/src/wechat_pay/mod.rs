@@ -102,6 +102,9 @@ pub(crate) struct Inner {
     request_counter: AtomicU64,
     clock: SharedClock,
     notifier: reqwest::Client,
+    /// Wakes the delivery loop when a payment is confirmed: WeChat notifies within moments of
+    /// the payment, not at the loop's next tick.
+    pub(crate) delivery_due: tokio::sync::Notify,
     state: Mutex<State>,
 }
 
@@ -179,6 +182,7 @@ impl WechatPaySandbox {
                 request_counter: AtomicU64::new(0),
                 clock,
                 notifier,
+                delivery_due: tokio::sync::Notify::new(),
                 state: Mutex::new(State::default()),
             }),
         })
@@ -326,14 +330,18 @@ impl WechatPaySandbox {
         self.inner.deliver_due().await
     }
 
-    /// Calls [`Self::deliver_due`] every `period` on real time until the task is aborted.
+    /// Calls [`Self::deliver_due`] every `period` on real time, and at once after a payment is
+    /// confirmed, until the task is aborted.
     pub fn spawn_delivery_loop(&self, period: Duration) -> tokio::task::JoinHandle<()> {
         let sandbox = self.clone();
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(period);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                ticker.tick().await;
+                tokio::select! {
+                    _ = ticker.tick() => {}
+                    () = sandbox.inner.delivery_due.notified() => {}
+                }
                 let report = sandbox.deliver_due().await;
                 if report.attempted > 0 {
                     tracing::debug!(?report, "sandbox WeChat Pay notifications sent");

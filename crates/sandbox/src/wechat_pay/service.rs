@@ -480,6 +480,7 @@ impl Inner {
         )?;
         txn.notification = Some(Arc::new(envelope.clone()));
         state.enqueue(url, envelope, now);
+        self.delivery_due.notify_one();
         Ok(resource)
     }
 
