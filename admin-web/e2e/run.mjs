@@ -206,9 +206,15 @@ try {
 
   await step('orders: find by phone, timeline, partial refund', async () => {
     const t = Date.now()
-    await page.goto(`${BASE}/order/orders`)
-    await page.locator('[data-test=orders-table] [data-test=order-link]').first().waitFor()
-    metrics.ordersTableMs = Date.now() - t
+    await page.goto(`${BASE}/order/orders`, { waitUntil: 'commit' })
+    // From the navigation's start, on the page's clock, checked on every frame.
+    const rowsAt = await page.waitForFunction(
+      () => (document.querySelector('[data-test=orders-table] [data-test=order-link]') ? Math.round(performance.now()) : false),
+      null,
+      { polling: 'raf' },
+    )
+    metrics.ordersTableMs = await rowsAt.jsonValue()
+    metrics.ordersTableWallMs = Date.now() - t
     await page.locator('input[data-test=filter-phone], [data-test=filter-phone] input').first().fill('9171234500')
     await page.click('[data-test=order-search]')
     await page.locator(`[data-test=order-link]:has-text("${orderNo}")`).waitFor()
@@ -433,6 +439,6 @@ try {
 const failed = results.filter((r) => !r.ok)
 console.log('\nmeasured:')
 console.log(`  login page: ${metrics.loginFiles ?? '?'} files, ${metrics.loginGzipBytes ?? '?'} B gzipped (${((metrics.loginGzipBytes ?? 0) / 1024).toFixed(1)} KiB), ${metrics.loginTransferredBytes ?? '?'} B transferred on the wire`)
-console.log(`  navigation → orders table rendered: ${metrics.ordersTableMs ?? '?'} ms`)
+console.log(`  navigation → orders table rendered: ${metrics.ordersTableMs ?? '?'} ms from the navigation's start (${metrics.ordersTableWallMs ?? '?'} ms from the test's goto)`)
 console.log(`  whole run: ${((Date.now() - T0) / 1000).toFixed(1)} s, ${results.length - failed.length}/${results.length} steps passed; screenshots in test-results/`)
 process.exit(failed.length ? 1 : 0)

@@ -248,10 +248,22 @@ async function main() {
       if (!url.includes('/api/') && !url.includes('/sandbox/')) bytes += e.encodedDataLength
     })
     const started = Date.now()
-    await page.goto(`${app}/h5/`)
-    await page.locator('.home-page .phone-input input').waitFor({ state: 'visible' })
-    await page.locator('.home-page .phone-input input').focus()
-    metrics.ttiMs = Date.now() - started
+    await page.goto(`${app}/h5/`, { waitUntil: 'commit' })
+    // Time to interactive as browsers define it, from the navigation's start: checked on
+    // every frame in the page until the phone input is on screen and takes focus.
+    const interactive = await page.waitForFunction(
+      () => {
+        const input = document.querySelector('.home-page .phone-input input')
+        if (!input || input.getClientRects().length === 0) return false
+        input.focus()
+        return document.activeElement === input ? Math.round(performance.now()) : false
+      },
+      null,
+      { polling: 'raf', timeout: 20_000 },
+    )
+    metrics.ttiMs = await interactive.jsonValue()
+    // The same seen from the test: adds the browser starting the page's renderer process.
+    metrics.wallMs = Date.now() - started
     await page.waitForLoadState('networkidle')
     metrics.firstScreenBytes = bytes
     const nav = await page.evaluate(() => {
@@ -398,7 +410,8 @@ async function main() {
 
   log(
     `H5 first screen: ${metrics.firstScreenBytes} bytes transferred (${(metrics.firstScreenBytes / 1024).toFixed(1)} KB, target ≤ 300 KB); ` +
-      `time to interactive ${metrics.ttiMs} ms (target ≤ 1000 ms; domInteractive ${metrics.domInteractiveMs} ms, ` +
+      `time to interactive ${metrics.ttiMs} ms from navigation start (target ≤ 1000 ms; ${metrics.wallMs} ms from the test's goto, ` +
+      `domInteractive ${metrics.domInteractiveMs} ms, ` +
       `renderer main-thread busy ${metrics.taskMs} ms; load average ${metrics.load} on ${navigatorCpus()} CPUs); ` +
       `refund reason: ${metrics.refundReason ?? 'n/a'}; held order: ${metrics.held ?? 'n/a'}`,
   )

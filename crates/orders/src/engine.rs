@@ -149,8 +149,8 @@ impl OrderEngine {
                 Ok(permit) => permit,
                 Err(_) => return,
             };
-            let free = permits.available_permits() + 1;
-            let claimed = match self.claim(free.min(self.config.batch_size.max(1))).await {
+            let wanted = (permits.available_permits() + 1).min(self.config.batch_size.max(1));
+            let claimed = match self.claim(wanted).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
                     tracing::warn!(%error, "claiming due orders failed");
@@ -159,7 +159,6 @@ impl OrderEngine {
                     continue;
                 }
             };
-            let wanted = free.min(self.config.batch_size.max(1));
             let full_batch = claimed.len() == wanted;
             let mut first = Some(first);
             for order in claimed {
