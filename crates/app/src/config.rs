@@ -278,6 +278,11 @@ impl Config {
                 "server.max_json_bytes: must be at least 1024".into(),
             ));
         }
+        if !(1..=100).contains(&self.recharge.circuit_breaker.failure_rate_percent) {
+            return Err(AppError::Config(
+                "recharge.circuit_breaker.failure_rate_percent: must be from 1 to 100".into(),
+            ));
+        }
         if self.server.workers == Some(0) {
             return Err(AppError::Config(
                 "server.workers: must be at least 1".into(),
@@ -475,6 +480,26 @@ mod tests {
             };
             let config = Config::load(Some(Path::new("topup.toml")), &flags).unwrap();
             assert_eq!(config.server.listen.to_string(), "127.0.0.1:0");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_breaker_rate_outside_one_to_a_hundred_is_refused_by_key() {
+        figment::Jail::expect_with(|jail| {
+            for bad in ["0", "101"] {
+                jail.set_env("TOPUP_RECHARGE__CIRCUIT_BREAKER__FAILURE_RATE_PERCENT", bad);
+                let error = Config::load(None, &Overrides::default())
+                    .unwrap_err()
+                    .to_string();
+                assert!(
+                    error.contains("recharge.circuit_breaker.failure_rate_percent"),
+                    "{error}"
+                );
+            }
+            jail.set_env("TOPUP_RECHARGE__CIRCUIT_BREAKER__FAILURE_RATE_PERCENT", "50");
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.recharge.circuit_breaker.policy().failure_rate_percent, 50);
             Ok(())
         });
     }

@@ -27,7 +27,8 @@ pub struct CircuitBreakerConfig {
     /// its recent results.
     #[serde(default = "default_failure_threshold")]
     pub failure_threshold: u32,
-    /// The share of the provider's last results (at most 20) that must have failed, 1–100.
+    /// The share of the provider's last results (at most 20) that must have failed, 1–100
+    /// (checked when the configuration loads).
     #[serde(default = "default_failure_rate_percent")]
     pub failure_rate_percent: u8,
     /// How long an open circuit skips the provider.
