@@ -3,6 +3,7 @@ import { routes } from './routes'
 import { useAuth } from '@/stores/auth'
 import { decideRoute } from '@/utils/access'
 import { useTabs } from '@/stores/tabs'
+import { preloadPageCode } from './prefetch'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -17,6 +18,9 @@ export const router = createRouter({ history: createWebHistory('/'), routes })
 router.beforeEach(async (to) => {
   const auth = useAuth()
   if (auth.signedIn && !auth.me && !to.meta.public) {
+    // The console is starting on this page: fetch its code while the session loads, instead
+    // of after (the guard below may still turn it away; its code is public anyway).
+    preloadPageCode(to.matched)
     try {
       await auth.loadMe()
     } catch {

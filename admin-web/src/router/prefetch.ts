@@ -39,3 +39,11 @@ export function prefetchPermittedPages(router: Router, permissions: ReadonlySet<
 }
 
 const FIRST_PAGE_PAUSE_MS = 1500
+
+/** Starts loading the code of `matched` routes' lazy pages now; the router reuses the modules. */
+export function preloadPageCode(matched: readonly RouteRecordNormalized[]): void {
+  for (const route of matched) {
+    const component = route.components?.default
+    if (typeof component === 'function') void (component as Loader)().catch(() => undefined)
+  }
+}
