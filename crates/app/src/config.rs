@@ -497,9 +497,19 @@ mod tests {
                     "{error}"
                 );
             }
-            jail.set_env("TOPUP_RECHARGE__CIRCUIT_BREAKER__FAILURE_RATE_PERCENT", "50");
+            jail.set_env(
+                "TOPUP_RECHARGE__CIRCUIT_BREAKER__FAILURE_RATE_PERCENT",
+                "50",
+            );
             let config = Config::load(None, &Overrides::default()).unwrap();
-            assert_eq!(config.recharge.circuit_breaker.policy().failure_rate_percent, 50);
+            assert_eq!(
+                config
+                    .recharge
+                    .circuit_breaker
+                    .policy()
+                    .failure_rate_percent,
+                50
+            );
             Ok(())
         });
     }
