@@ -10,10 +10,10 @@
 // Stops by itself; the server is killed and its data dir removed at the end.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { chromium } from 'playwright-core'
+import { freePort, until } from '../../bench/support.mjs'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const DIST = join(ROOT, 'dist')
@@ -28,28 +28,6 @@ if (!existsSync(join(DIST, 'index.html'))) {
   process.exit(2)
 }
 
-function freePort() {
-  return new Promise((res) => {
-    const s = net.createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port
-      s.close(() => res(p))
-    })
-  })
-}
-
-async function until(what, fn, timeoutMs) {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      if (await fn()) return
-    } catch {
-      // not ready yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
 
 const port = await freePort()
 const API = `http://127.0.0.1:${port}`

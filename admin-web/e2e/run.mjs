@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import net from 'node:net'
 import zlib from 'node:zlib'
 import { chromium } from 'playwright-core'
 import { serveDist } from './serve.mjs'
+import { freePort, until } from '../../bench/support.mjs'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const DIST = join(ROOT, 'dist')
@@ -22,31 +22,6 @@ if (!existsSync(join(DIST, 'index.html'))) {
   process.exit(2)
 }
 mkdirSync(OUT, { recursive: true })
-
-function freePort() {
-  return new Promise((res) => {
-    const s = net.createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port
-      s.close(() => res(p))
-    })
-  })
-}
-
-async function until(what, fn, ms = 20000, every = 100) {
-  const end = Date.now() + ms
-  let last
-  while (Date.now() < end) {
-    try {
-      const v = await fn()
-      if (v) return v
-    } catch (e) {
-      last = e
-    }
-    await new Promise((r) => setTimeout(r, every))
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`)
-}
 
 /** The page's API requests: `settled(ms)` once none is open and none has started or ended for `ms`. */
 function trackApi(page) {

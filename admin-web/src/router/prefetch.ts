@@ -3,14 +3,20 @@ import { hasPermission } from '@/utils/access'
 
 type Loader = () => Promise<unknown>
 
+/** A route's lazy page loader (`component: () => import(…)`), if it has one. */
+function pageLoader(route: RouteRecordNormalized): Loader | undefined {
+  const component = route.components?.default
+  return typeof component === 'function' ? (component as Loader) : undefined
+}
+
 /** The lazy page loaders of the routes `permissions` open (the public and fallback ones left out). */
 export function permittedPageLoaders(routes: readonly RouteRecordNormalized[], permissions: ReadonlySet<string>): Loader[] {
   const loaders: Loader[] = []
   for (const route of routes) {
     if (route.meta.public || !route.meta.permission) continue
     if (!hasPermission(permissions, route.meta.permission)) continue
-    const component = route.components?.default
-    if (typeof component === 'function') loaders.push(component as Loader)
+    const load = pageLoader(route)
+    if (load) loaders.push(load)
   }
   return loaders
 }
@@ -42,8 +48,5 @@ const FIRST_PAGE_PAUSE_MS = 1500
 
 /** Starts loading the code of `matched` routes' lazy pages now; the router reuses the modules. */
 export function preloadPageCode(matched: readonly RouteRecordNormalized[]): void {
-  for (const route of matched) {
-    const component = route.components?.default
-    if (typeof component === 'function') void (component as Loader)().catch(() => undefined)
-  }
+  for (const route of matched) void pageLoader(route)?.().catch(() => undefined)
 }

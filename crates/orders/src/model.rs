@@ -322,7 +322,6 @@ impl Order {
         &self.id
     }
 
-    /// The one way an order changes state: refuses any edge the machine does not allow.
     /// Adds a refund of `amount` to be requested at WeChat, numbered `<order_no>R<n>` so a
     /// retried request is the same refund there.
     pub fn add_refund(&mut self, amount: Money, reason: &str, initiator: &str, now: Timestamp) {
@@ -344,6 +343,7 @@ impl Order {
         self.state == OrderState::AwaitingPayment && self.cancel_requested_at.is_none()
     }
 
+    /// The one way an order changes state: refuses any edge the machine does not allow.
     pub fn transition_to(&mut self, next: OrderState) -> Result<(), crate::OrdersError> {
         if !self.state.can_become(next) {
             return Err(crate::OrdersError::InvalidState {

@@ -51,16 +51,29 @@ fn failed(http_status: Option<u16>, code: Option<&str>) -> TopupResult {
     )
 }
 
+fn server_error() -> TopupResult {
+    failed(Some(500), Some("INTERNAL_SERVER_ERROR"))
+}
+
+fn succeeded() -> TopupResult {
+    TopupResult::new(TopupOutcome::Succeeded, AttemptSummary::default())
+}
+
+/// A router over the one provider `a`, on a manual clock.
+fn provider_a() -> (topup_core::ManualClock, ProviderRouter, ProviderId) {
+    let clock = manual_clock();
+    let router = router(&clock);
+    (clock, router, ProviderId::new("a"))
+}
+
 fn timed_out() -> TopupResult {
     TopupResult::new(TopupOutcome::Ambiguous, AttemptSummary::default())
 }
 
 #[test]
 fn after_its_rest_a_provider_gets_a_full_threshold_again() {
-    let clock = manual_clock();
-    let router = router(&clock);
-    let a = ProviderId::new("a");
-    let server_error = failed(Some(500), Some("INTERNAL_SERVER_ERROR"));
+    let (clock, router, a) = provider_a();
+    let server_error = server_error();
     for _ in 0..2 {
         feed(&router, &a, &server_error);
     }
@@ -81,9 +94,7 @@ fn after_its_rest_a_provider_gets_a_full_threshold_again() {
 
 #[test]
 fn one_operators_refusals_do_not_rest_the_provider() {
-    let clock = manual_clock();
-    let router = router(&clock);
-    let a = ProviderId::new("a");
+    let (_clock, router, a) = provider_a();
     for _ in 0..10 {
         feed(
             &router,
@@ -104,11 +115,9 @@ fn one_operators_refusals_do_not_rest_the_provider() {
 
 #[test]
 fn a_minority_of_failing_orders_never_rests_the_provider_but_an_outage_does() {
-    let clock = manual_clock();
-    let router = router(&clock);
-    let a = ProviderId::new("a");
-    let server_error = failed(Some(500), Some("INTERNAL_SERVER_ERROR"));
-    let succeeded = TopupResult::new(TopupOutcome::Succeeded, AttemptSummary::default());
+    let (_clock, router, a) = provider_a();
+    let server_error = server_error();
+    let succeeded = succeeded();
     // Results as many orders in flight interleave them: four in ten fail (as in a run mixing
     // every sandbox digit), some in runs of six.
     for _ in 0..10 {
@@ -150,10 +159,8 @@ fn a_minority_of_failing_orders_never_rests_the_provider_but_an_outage_does() {
 
 #[test]
 fn calls_that_time_out_together_while_others_succeed_never_rest_the_provider() {
-    let clock = manual_clock();
-    let router = router(&clock);
-    let a = ProviderId::new("a");
-    let succeeded = TopupResult::new(TopupOutcome::Succeeded, AttemptSummary::default());
+    let (_clock, router, a) = provider_a();
+    let succeeded = succeeded();
     // Twenty-five orders of one hanging operator are sent in the same second; the provider
     // answers forty other orders while they wait, then all twenty-five time out together.
     let hanging: Vec<_> = (0..25).map(|_| router.call_started(&a)).collect();
