@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, until } from './support.mjs'
+import { eachConcurrently, freePort, until } from './support.mjs'
 
 const BIN = process.env.TOPUP_BIN ?? 'target/release/topup'
 const ORDERS = Number(process.env.ORDERS ?? 200)
@@ -94,28 +94,22 @@ async function main() {
   const paidAt = new Map()
   const started = Date.now()
   // A few buyers at a time, as users arrive; each buyer is a fresh mini-program user.
-  let next = 0
-  async function buyer() {
-    for (;;) {
-      const n = next++
-      if (n >= ORDERS) return
-      const shop = shops[n % 2]
-      const digit = n % 8
-      const phone = `+639171${String(n).padStart(4, '0')}0${digit}`
-      const { code } = await call(world, 'POST', '/sandbox/wechat/codes', {})
-      const { token } = await call(shop, 'POST', '/api/v1/app/auth/login', { code })
-      const checkout = await call(shop, 'POST', '/api/v1/app/orders', { plan_id: plan, phone }, token, {
-        'idempotency-key': `bench-${n}`,
-      })
-      // The buyer presses "pay": the clock starts before the cashier answers.
-      const at = Date.now()
-      await call(world, 'POST', '/sandbox/wechat/pay/confirm', {
-        prepay_id: checkout.pay_params.package.split('=')[1],
-      })
-      paidAt.set(checkout.order.order_no, { at, digit })
-    }
-  }
-  await Promise.all(Array.from({ length: 8 }, buyer))
+  await eachConcurrently(ORDERS, 8, async (n) => {
+    const shop = shops[n % 2]
+    const digit = n % 8
+    const phone = `+639171${String(n).padStart(4, '0')}0${digit}`
+    const { code } = await call(world, 'POST', '/sandbox/wechat/codes', {})
+    const { token } = await call(shop, 'POST', '/api/v1/app/auth/login', { code })
+    const checkout = await call(shop, 'POST', '/api/v1/app/orders', { plan_id: plan, phone }, token, {
+      'idempotency-key': `bench-${n}`,
+    })
+    // The buyer presses "pay": the clock starts before the cashier answers.
+    const at = Date.now()
+    await call(world, 'POST', '/sandbox/wechat/pay/confirm', {
+      prepay_id: checkout.pay_params.package.split('=')[1],
+    })
+    paidAt.set(checkout.order.order_no, { at, digit })
+  })
   const buying = Date.now() - started
   await new Promise((r) => setTimeout(r, SETTLE_MS))
 

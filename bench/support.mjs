@@ -29,3 +29,12 @@ export async function until(what, check, timeoutMs = 20_000, everyMs = 100) {
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`)
 }
+
+/** Runs `task(0)` … `task(count - 1)`, at most `workers` at a time, as users arriving together. */
+export async function eachConcurrently(count, workers, task) {
+  let next = 0
+  const worker = async () => {
+    for (let n = next++; n < count; n = next++) await task(n)
+  }
+  await Promise.all(Array.from({ length: workers }, worker))
+}

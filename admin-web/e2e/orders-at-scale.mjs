@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { chromium } from 'playwright-core'
-import { freePort, until } from '../../bench/support.mjs'
+import { eachConcurrently, freePort, until } from '../../bench/support.mjs'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const DIST = join(ROOT, 'dist')
@@ -82,16 +82,10 @@ try {
   const { token } = await json('POST', '/api/v1/app/auth/login', { code })
   const plan = (await json('GET', '/api/v1/app/catalog/detect?phone=%2B639171000000')).plans[0].id
   const seeding = Date.now()
-  let next = 0
-  async function seeder() {
-    for (;;) {
-      const n = next++
-      if (n >= ORDERS) return
-      const phone = `+63917${String(n).padStart(7, '0')}`
-      await json('POST', '/api/v1/app/orders', { plan_id: plan, phone }, token, { 'idempotency-key': `scale-${n}` })
-    }
-  }
-  await Promise.all(Array.from({ length: 8 }, seeder))
+  await eachConcurrently(ORDERS, 8, async (n) => {
+    const phone = `+63917${String(n).padStart(7, '0')}`
+    await json('POST', '/api/v1/app/orders', { plan_id: plan, phone }, token, { 'idempotency-key': `scale-${n}` })
+  })
   const seeded = (await json('GET', '/api/v1/admin/orders?page_size=1', undefined, staff)).total
   console.log(`seeded ${seeded} orders in ${((Date.now() - seeding) / 1000).toFixed(1)} s`)
 

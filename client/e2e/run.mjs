@@ -3,12 +3,12 @@
 // first screen. Screenshots go to test-results/.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import os, { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { startStatic } from './serve.mjs'
+import { freePort, until } from '../../bench/support.mjs'
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const h5Dir = path.join(root, 'dist', 'build', 'h5')
@@ -21,33 +21,6 @@ const cleanups = []
 
 function log(...args) {
   console.log(`[e2e ${new Date().toISOString().slice(11, 19)}]`, ...args)
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-/** Polls `fn` until it returns a truthy value or the deadline passes. */
-async function until(what, fn, timeoutMs, everyMs = 200) {
-  const deadline = Date.now() + timeoutMs
-  let last
-  while (Date.now() < deadline) {
-    try {
-      const value = await fn()
-      if (value) return value
-    } catch (err) {
-      last = err
-    }
-    await new Promise((r) => setTimeout(r, everyMs))
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`)
 }
 
 async function json(url, init) {
