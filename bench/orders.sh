@@ -8,7 +8,10 @@
 #  2. payment notifications: POST /api/v1/pay/wechat/notify with real notifications of paid
 #     orders, freshly signed by the sandbox (verified, decrypted, matched against the payment,
 #     answered 204 as WeChat's duplicates are) — requests/s and p99;
-#  3. resident memory (VmRSS) of the server before and after, and its CPU time per request
+#  3. checkouts with a coupon (PHASES=coupon, not in the default run): the same as 1, each
+#     checkout applying a coupon of its own (claimed ahead: staff issue 100 per user from
+#     three templates), to compare with 1 — the coupon's lookup, guarded lock and price line;
+#  4. resident memory (VmRSS) of the server before and after, and its CPU time per request
 #     (user + system from /proc, so other load on the machine does not distort it).
 #
 # Needs wrk (Debian: apt-get install -y wrk), curl and jq.
@@ -17,7 +20,8 @@
 #   DURATION=30s CONNECTIONS=128 bench/orders.sh
 #   SANDBOX=external bench/orders.sh        # the sandboxes in a second process (see below)
 #   PROFILE_DIR=/tmp/prof bench/orders.sh   # also `perf record` the server in each phase
-#   PHASES=checkout bench/orders.sh         # only some phases (checkout, notify)
+#   PHASES=checkout bench/orders.sh         # only some phases (checkout, notify, coupon)
+#   PHASES="checkout coupon" bench/orders.sh # checkouts without and with a coupon, to compare
 #   PACE_MS=40 PHASES=checkout bench/orders.sh   # checkouts offered at a steady rate (below)
 #
 # By default the sandboxes run inside the measured server, so its CPU includes the work
@@ -181,6 +185,40 @@ if phase checkout; then
 fi
 RSS_CHECKOUTS=$(rss)
 
+if phase coupon; then
+  echo "== preparing coupons: 3 templates x 100 per user x ${USERS} users"
+  PW=$(cat "$DATA/data/initial-admin-password")
+  STAFF=$(json_post "$BASE/api/v1/admin/auth/login" "{\"username\":\"admin\",\"password\":\"$PW\"}" | jq -r .access_token)
+  STAFF=$(curl -sf -XPUT "$BASE/api/v1/admin/auth/password" -H "authorization: Bearer $STAFF" \
+    -H 'content-type: application/json' -d "{\"old\":\"$PW\",\"new\":\"bench-passw0rd-1\"}" | jq -r .access_token)
+  USER_IDS=$(while read -r token; do
+    curl -sf "$BASE/api/v1/app/me" -H "authorization: Bearer $token" | jq -r .id
+  done <"$DATA/tokens" | jq -R . | jq -sc .)
+  for template in 1 2 3; do
+    id=$(json_post "$BASE/api/v1/admin/marketing/coupon-templates" \
+      "{\"name\":\"bench $template\",\"terms\":{\"kind\":\"amount_off\",\"amount_off\":{\"amount\":$template,\"currency\":\"CNY\"},\"threshold\":{\"amount\":0,\"currency\":\"CNY\"}},\"validity\":{\"kind\":\"days_after_claim\",\"days\":30},\"total_stock\":null,\"per_user_limit\":100,\"channel\":\"staff\",\"enabled\":true}" \
+      -H "authorization: Bearer $STAFF" | jq -r .id)
+    for _ in $(seq 1 100); do
+      json_post "$BASE/api/v1/admin/marketing/coupon-templates/$id/issue" "{\"user_ids\":$USER_IDS}" \
+        -H "authorization: Bearer $STAFF" >/dev/null
+    done
+  done
+  : >"$DATA/coupons"
+  while read -r token; do
+    for page in 1 2 3; do
+      curl -sf "$BASE/api/v1/app/coupons?state=unused&page=$page&page_size=100" -H "authorization: Bearer $token" |
+        jq -r --arg t "$token" '.items[] | "\($t) \(.id)"' >>"$DATA/coupons"
+    done
+  done <"$DATA/tokens"
+  echo "    $(wc -l <"$DATA/coupons") coupons ready"
+  echo "== checkouts with a coupon: ${CONNECTIONS} connections, ${DURATION}"
+  detect_ahead 3
+  TOKENS_FILE="$DATA/tokens" COUPONS_FILE="$DATA/coupons" THREADS="$THREADS" PLAN_ID="$PLAN" RUN=3 \
+    PACE_MS=${PACE_MS:-0} measure coupon bench/checkout.lua
+  used=$(curl -s "$BASE/api/v1/admin/marketing/coupons?state=locked&page_size=1" -H "authorization: Bearer $STAFF" | jq -r .total)
+  echo "    coupons locked by the measured checkouts: $used"
+fi
+
 if phase notify; then
   # Orders that are paid (at the WeChat Pay sandbox's cashier) and recharged (numbers ending
   # in 00: the provider sandbox succeeds at once), whose notifications are then replayed.
@@ -224,6 +262,9 @@ RSS_END=$(rss)
 echo "== summary ($(nproc) cores, sandboxes $SANDBOX; load after: $(uptime | sed 's/.*load average: //'))"
 if phase checkout; then
   echo "checkouts:      $(summary <"$DATA/checkout.txt"); server CPU $(cat "$DATA/checkout.cpu") each"
+fi
+if phase coupon; then
+  echo "with a coupon:  $(summary <"$DATA/coupon.txt"); server CPU $(cat "$DATA/coupon.cpu") each"
 fi
 if phase notify; then
   echo "notifications:  $(summary <"$DATA/notify.txt"); server CPU $(cat "$DATA/notify.cpu") each (duplicates of $(wc -l <"$DATA/paid") paid orders)"

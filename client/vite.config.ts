@@ -19,6 +19,16 @@ export default defineConfig({
             // Our own code is small (~20 KB gzipped): one chunk loaded beside the entry beats a
             // chain of per-page chunks, each found only after the previous one ran.
             manualChunks(id: string) {
+              // Pages reached only from a link (the coupon centre, my coupons) stay out of it:
+              // their own chunk, fetched when opened, keeps the first screen as it was.
+              if (id.includes('/client/src/pages/coupons/')) return 'coupons'
+              // The membership page and the cards only it shows: likewise, fetched when opened.
+              if (
+                id.includes('/client/src/pages/membership/') ||
+                id.includes('/client/src/components/Membership')
+              ) {
+                return 'membership'
+              }
               return id.includes('/client/src/') ? 'app' : undefined
             },
           },

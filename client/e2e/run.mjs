@@ -70,7 +70,7 @@ async function startTopup(serveH5) {
     60_000,
     300,
   )
-  return { base, port }
+  return { base, port, dataDir }
 }
 
 let currentPage
@@ -154,6 +154,108 @@ async function orderAsServed(page, apiBase, orderNo) {
   })
   if (answer.status !== 200) throw new Error(`GET order ${orderNo}: ${answer.status}`)
   return answer.body
+}
+
+/**
+ * Signs in as the seeded admin (first sign-in changes the initial password); the bearer token.
+ * Once per run: after the change the initial password no longer works.
+ */
+let adminSession
+function adminToken(apiBase, dataDir) {
+  adminSession ??= adminLogin(apiBase, dataDir).catch((err) => {
+    adminSession = undefined
+    throw err
+  })
+  return adminSession
+}
+
+async function adminLogin(apiBase, dataDir) {
+  const initial = readFileSync(path.join(dataDir, 'initial-admin-password'), 'utf8').trim()
+  const login = await json(`${apiBase}/api/v1/admin/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: initial }),
+  })
+  if (login.status !== 200) throw new Error(`admin login: ${login.status} ${JSON.stringify(login.body)}`)
+  if (!login.body.must_change_password) return login.body.access_token
+  const changed = await json(`${apiBase}/api/v1/admin/auth/password`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${login.body.access_token}` },
+    body: JSON.stringify({ old: initial, new: 'E2e-coupons-2026' }),
+  })
+  if (changed.status !== 200) throw new Error(`admin password change: ${changed.status} ${JSON.stringify(changed.body)}`)
+  return changed.body.access_token
+}
+
+const cny = (amount) => ({ amount, currency: 'CNY' })
+
+/** A coupon template users claim themselves (channel "self"), through the admin API. */
+async function createTemplate(apiBase, token, { name, off, threshold, stock = null, limit = 1 }) {
+  const answer = await json(`${apiBase}/api/v1/admin/marketing/coupon-templates`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      name,
+      description: 'e2e',
+      terms: {
+        kind: 'amount_off',
+        amount_off: cny(off),
+        percent_off: null,
+        max_discount: null,
+        threshold: cny(threshold),
+        scope: { kinds: [], countries: [], operator_ids: [], plan_ids: [] },
+      },
+      validity: { kind: 'days_after_claim', days: 7 },
+      total_stock: stock,
+      per_user_limit: limit,
+      channel: 'self',
+      enabled: true,
+    }),
+  })
+  if (answer.status !== 201) throw new Error(`create template ${name}: ${answer.status} ${JSON.stringify(answer.body)}`)
+  return answer.body
+}
+
+/** A membership plan on sale, through the admin API. */
+async function createMembershipPlan(apiBase, token, { name, days, price, percent, benefits = '' }) {
+  const answer = await json(`${apiBase}/api/v1/admin/marketing/membership-plans`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      name,
+      duration_days: days,
+      price: cny(price),
+      discount_percent: percent,
+      bundle: [],
+      enabled: true,
+      sort: 10,
+      benefits,
+    }),
+  })
+  if (answer.status !== 201) throw new Error(`create membership plan ${name}: ${answer.status} ${JSON.stringify(answer.body)}`)
+  return answer.body
+}
+
+/** Another buyer, straight through the API (sandbox login). */
+async function otherBuyer(apiBase) {
+  const { body: code } = await json(`${apiBase}/sandbox/wechat/codes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  })
+  const { body } = await json(`${apiBase}/api/v1/app/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code: code.code }),
+  })
+  return body.token
+}
+
+/** `¥15.00` → 1500 (fen). */
+function fen(text) {
+  const match = /(-?)¥([\d,]+)\.(\d{2})/.exec(text)
+  if (!match) throw new Error(`not a CNY amount: ${text}`)
+  return (match[1] ? -1 : 1) * (Number(match[2].replace(/,/g, '')) * 100 + Number(match[3]))
 }
 
 async function headline(page) {
@@ -346,6 +448,111 @@ async function main() {
     await shot(page, '11-orders')
   })
 
+  await step('claim a coupon, see it preselected at checkout, pay with it, see it used', async () => {
+    const token = await adminToken(api.base, api.dataDir)
+    const FIVE_OFF = 'E2E 满10减5'
+    const BIG = 'E2E 满1000减100'
+    const SCARCE = 'E2E 限量券'
+    await createTemplate(api.base, token, { name: FIVE_OFF, off: 500, threshold: 1000, stock: 100 })
+    await createTemplate(api.base, token, { name: BIG, off: 10000, threshold: 100000 })
+    const scarce = await createTemplate(api.base, token, { name: SCARCE, off: 100, threshold: 0, stock: 1 })
+
+    // The coupon centre: terms in words, stock, claim.
+    await page.goto(`${app}/h5/#/pages/coupons/center`)
+    const card = (name) => page.locator('.coupon-center-page .claimable', { hasText: name })
+    await card(FIVE_OFF).waitFor()
+    const terms = (await card(FIVE_OFF).locator('.coupon-terms').textContent()).trim()
+    if (terms !== '满¥10减¥5') throw new Error(`terms shown as ${terms}`)
+    await shot(page, '15-coupon-center')
+    await card(FIVE_OFF).locator('.claim-btn').click()
+    await until('the claim to show', async () =>
+      (await card(FIVE_OFF).locator('.claim-btn').textContent()).trim() === '已领取',
+      10_000,
+    )
+    await card(BIG).locator('.claim-btn').click()
+    await until('the second claim to show', async () =>
+      (await card(BIG).locator('.claim-btn').textContent()).trim() === '已领取',
+      10_000,
+    )
+    // Someone else takes the last scarce one while the page shows it: the claim says so.
+    const other = await otherBuyer(api.base)
+    const taken = await json(`${api.base}/api/v1/app/coupons/claim`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${other}` },
+      body: JSON.stringify({ template_id: scarce.id }),
+    })
+    if (taken.status !== 201) throw new Error(`the other buyer's claim: ${taken.status}`)
+    await card(SCARCE).locator('.claim-btn').click()
+    await card(SCARCE).locator('.coupon-note', { hasText: '已抢光' }).waitFor({ timeout: 10_000 })
+    await shot(page, '16-coupon-center-claimed')
+
+    // Checkout: a plan at or above the threshold, the coupon preselected. A Globe number that
+    // succeeds at once, like …500; not …500 itself: the provider sandbox refuses a second top-up
+    // of a number within two minutes (PHONE_RECENTLY_RECHARGED), and the first step bought it.
+    await page.goto(`${app}/h5/#/pages/home/index`)
+    await typePhone(page, '+639171234590')
+    const cards = page.locator('.plan-card')
+    let price = 0
+    for (let i = 0; i < (await cards.count()); i += 1) {
+      const shown = fen(await cards.nth(i).locator('.plan-price').textContent())
+      if (shown >= 1000) {
+        price = shown
+        await cards.nth(i).click()
+        break
+      }
+    }
+    if (!price) throw new Error('no plan at ¥10 or more')
+    await page.locator('.checkout-page .checkout-discount').waitFor({ timeout: 15_000 })
+    const discount = fen(await page.locator('.checkout-discount').textContent())
+    if (discount !== -500) throw new Error(`discount shown ${discount}`)
+    const total = fen(await page.locator('.checkout-total').textContent())
+    if (total !== price - 500) throw new Error(`total ${total}, expected ${price - 500}`)
+    await shot(page, '17-checkout-coupon')
+    // The picker: the big one disabled with its shortfall; "no coupon" puts the price back.
+    await page.locator('.checkout-coupon').click()
+    const big = page.locator('.coupon-picker .coupon-option.disabled', { hasText: BIG })
+    await big.locator('.coupon-note', { hasText: '差 ¥' }).waitFor()
+    await shot(page, '18-coupon-picker')
+    await page.locator('.coupon-picker .coupon-none').click()
+    await until('the full price', async () => fen(await page.locator('.checkout-total').textContent()) === price, 5_000)
+    await page.locator('.checkout-coupon').click()
+    await page.locator('.coupon-picker .coupon-option', { hasText: FIVE_OFF }).click()
+    await until('the discounted price', async () =>
+      fen(await page.locator('.checkout-total').textContent()) === price - 500,
+      5_000,
+    )
+    await page.locator('.checkout-page .pay-btn').click()
+    await page.locator('.cashier-pay').waitFor({ timeout: 15_000 })
+    const charged = fen(await page.locator('.cashier-amount').textContent())
+    if (charged !== price - 500) throw new Error(`cashier asks ${charged}`)
+    await page.locator('.cashier-pay').click()
+    await page.waitForURL(/pages\/result\/index/)
+    const orderNo = new URL(page.url().replace('#/', '')).searchParams.get('order_no')
+    try {
+      await until('the order to succeed', async () => (await headline(page)) === '充值成功', 30_000)
+    } catch (err) {
+      const stuck = await orderAsServed(page, api.base, orderNo).catch(() => null)
+      throw new Error(`${err.message}; the order: ${JSON.stringify(stuck)}`)
+    }
+    const line = page.locator('.result-page .result-line.line-coupon')
+    await line.waitFor()
+    if (fen(await line.locator('.v').textContent()) !== -500) throw new Error(`coupon line: ${await line.textContent()}`)
+    const order = await orderAsServed(page, api.base, orderNo)
+    if (order.total.amount !== price - 500 || !order.price_lines.some((l) => l.kind === 'coupon')) {
+      throw new Error(`order as served: ${JSON.stringify(order.price_lines)} total ${order.total.amount}`)
+    }
+    await shot(page, '19-result-coupon')
+
+    // My coupons: the used one under "used", the big one still unused.
+    await page.goto(`${app}/h5/#/pages/coupons/mine`)
+    await page.locator('.my-coupons-page .mine-coupon', { hasText: BIG }).waitFor()
+    await shot(page, '20-my-coupons-unused')
+    await page.locator('.my-coupons-page .tab-used').click()
+    await page.locator('.my-coupons-page .mine-coupon.coupon-used', { hasText: FIVE_OFF }).waitFor()
+    await shot(page, '21-my-coupons-used')
+    metrics.coupon = `${FIVE_OFF} on ¥${(price / 100).toFixed(2)} → ¥${((price - 500) / 100).toFixed(2)}`
+  })
+
   await step('a held order shows as delayed and gives the money back on request', async () => {
     const orderNo = await buy(page, app, '+639171234506')
     await until(
@@ -368,6 +575,106 @@ async function main() {
     await shot(page, '13-order-refund-request')
   })
 
+  // After every step that checks the cashier asks the plan's own price: a member pays less.
+  await step('buy a membership card, then see its discount at checkout', async () => {
+    const token = await adminToken(api.base, api.dataDir)
+    const GOLD = 'Gold'
+    await createMembershipPlan(api.base, token, {
+      name: GOLD,
+      days: 30,
+      price: 990,
+      percent: 2,
+      benefits: '每笔充值享 98 折\n专属客服',
+    })
+
+    // Not a member yet; the plan on sale with its terms in words.
+    await page.goto(`${app}/h5/#/pages/membership/index`)
+    await page.locator('.membership-page .membership-none').waitFor()
+    const card = page.locator('.membership-page .membership-plan', { hasText: GOLD })
+    await card.waitFor()
+    // The previous step's toast may still be fading out: keep it off the screenshot.
+    await page.locator('uni-toast').waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined)
+    const said = {
+      price: (await card.locator('.plan-price').textContent()).trim(),
+      duration: (await card.locator('.plan-duration').textContent()).trim(),
+      discount: (await card.locator('.plan-discount').textContent()).trim(),
+    }
+    if (said.price !== '¥9.90' || said.duration !== '30 天' || said.discount !== '充值享 98 折') {
+      throw new Error(`the plan is shown as ${JSON.stringify(said)}`)
+    }
+    await shot(page, '23-membership')
+
+    // Buy it: the same sandbox cashier as a top-up, then followed until granted.
+    await card.locator('.buy-membership').click()
+    await page.locator('.cashier-pay').waitFor({ timeout: 15_000 })
+    const asked = (await page.locator('.cashier-amount').textContent()).trim()
+    if (asked !== '¥9.90') throw new Error(`cashier asks ${asked}`)
+    await shot(page, '24-membership-cashier')
+    await page.locator('.cashier-pay').click()
+    await page.locator('.membership-page .membership-progress.progress-done').waitFor({ timeout: 30_000 })
+    await until('the membership to show as active', async () =>
+      (await page.locator('.membership-page .membership-state').textContent().catch(() => '')).trim() === '生效中',
+      15_000,
+    )
+    const { body: overview } = await json(`${api.base}/api/v1/app/membership`, {
+      headers: { authorization: `Bearer ${await appToken(page)}` },
+    })
+    const endsAt = overview?.membership?.ends_at
+    if (!overview?.membership?.active || !endsAt) throw new Error(`membership as served: ${JSON.stringify(overview)}`)
+    const days = (Date.parse(endsAt) - Date.now()) / 86_400_000
+    if (days < 29.9 || days > 30.1) throw new Error(`the membership ends in ${days.toFixed(2)} days`)
+    const ends = (await page.locator('.membership-page .membership-ends').textContent()).trim()
+    const d = new Date(endsAt)
+    const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`
+    if (!ends.startsWith('有效期至 ') || !ends.includes(day)) throw new Error(`ends shown as "${ends}", served ${endsAt}`)
+    const discount = (await page.locator('.membership-page .membership-discount').textContent()).trim()
+    if (discount !== '充值享 98 折') throw new Error(`member discount shown as ${discount}`)
+    await shot(page, '25-membership-active')
+
+    // The me page: the badge and the way in.
+    await page.goto(`${app}/h5/#/pages/me/index`)
+    await page.locator('.me-page .me-member-badge', { hasText: GOLD }).waitFor()
+    await page.locator('.me-page .me-member-perk', { hasText: '充值享 98 折' }).waitFor()
+    await shot(page, '26-me-member')
+    await page.locator('.me-page .me-membership').click()
+    await page.locator('.membership-page .membership-name', { hasText: GOLD }).waitFor()
+
+    // A top-up: base, then the membership line, 2% off rounded down to the fen.
+    await page.goto(`${app}/h5/#/pages/home/index`)
+    await typePhone(page, '+639171234580')
+    const plan = page.locator('.plan-card').first()
+    const base = fen(await plan.locator('.plan-price').textContent())
+    await plan.click()
+    const line = page.locator('.checkout-page .checkout-line-membership')
+    await line.waitFor({ timeout: 15_000 })
+    const off = Math.floor((base * 2) / 100)
+    const label = (await line.locator('.line-label').textContent()).trim()
+    if (label !== `会员折扣 · ${GOLD}`) throw new Error(`membership line labelled "${label}"`)
+    const shownOff = fen(await line.locator('.line-amount').textContent())
+    if (shownOff !== -off) throw new Error(`membership line ${shownOff}, expected ${-off} on ${base}`)
+    if (await page.locator('.checkout-page .checkout-discount').count()) {
+      throw new Error('a coupon applies too: the total would not be the membership alone')
+    }
+    const total = fen(await page.locator('.checkout-total').textContent())
+    if (total !== base - off) throw new Error(`total ${total}, expected ${base - off}`)
+    await shot(page, '27-checkout-membership')
+    await page.locator('.checkout-page .pay-btn').click()
+    await page.locator('.cashier-pay').waitFor({ timeout: 15_000 })
+    const charged = fen(await page.locator('.cashier-amount').textContent())
+    if (charged !== base - off) throw new Error(`cashier asks ${charged}, expected ${base - off}`)
+    await page.locator('.cashier-pay').click()
+    await page.waitForURL(/pages\/result\/index/)
+    await until('the order to succeed', async () => (await headline(page)) === '充值成功', 30_000)
+    const resultLine = page.locator('.result-page .result-line.line-membership')
+    await resultLine.waitFor()
+    const resultLabel = (await resultLine.locator('.k').textContent()).trim()
+    if (resultLabel !== `会员折扣 · ${GOLD}` || fen(await resultLine.locator('.v').textContent()) !== -off) {
+      throw new Error(`result line: ${await resultLine.textContent()}`)
+    }
+    await shot(page, '28-result-membership')
+    metrics.membership = `${GOLD} 2% on ¥${(base / 100).toFixed(2)} → ¥${((base - off) / 100).toFixed(2)}`
+  })
+
   await step('English, saved on the profile', async () => {
     await page.goto(`${app}/h5/#/pages/me/index`)
     await page.locator('.me-page .lang-en').click()
@@ -375,6 +682,16 @@ async function main() {
     await page.goto(`${app}/h5/#/pages/home/index`)
     await page.locator('.hero-title', { hasText: 'Top up an overseas number' }).waitFor()
     await shot(page, '14-home-en')
+    if (!only || only.test('claim a coupon')) {
+      await page.goto(`${app}/h5/#/pages/coupons/center`)
+      await page.locator('.coupon-center-page .coupon-terms', { hasText: '¥5 off orders from ¥10' }).waitFor()
+      await shot(page, '22-coupon-center-en')
+    }
+    if (!only || only.test('membership')) {
+      await page.goto(`${app}/h5/#/pages/membership/index`)
+      await page.locator('.membership-page .membership-discount', { hasText: '2% off every top-up' }).waitFor()
+      await shot(page, '29-membership-en')
+    }
   })
 
   if (consoleErrors.length) {
@@ -386,7 +703,8 @@ async function main() {
       `time to interactive ${metrics.ttiMs} ms from navigation start (target ≤ 1000 ms; ${metrics.wallMs} ms from the test's goto, ` +
       `domInteractive ${metrics.domInteractiveMs} ms, ` +
       `renderer main-thread busy ${metrics.taskMs} ms; load average ${metrics.load} on ${navigatorCpus()} CPUs); ` +
-      `refund reason: ${metrics.refundReason ?? 'n/a'}; held order: ${metrics.held ?? 'n/a'}`,
+      `refund reason: ${metrics.refundReason ?? 'n/a'}; held order: ${metrics.held ?? 'n/a'}; coupon: ${metrics.coupon ?? 'n/a'}; ` +
+      `membership: ${metrics.membership ?? 'n/a'}`,
   )
 }
 

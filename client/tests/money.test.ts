@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { exponentOf, formatMoney, minorToDecimal } from '../src/utils/money'
+import { exponentOf, formatMoney, formatMoneyShort, minorToDecimal } from '../src/utils/money'
 
 describe('formatMoney', () => {
   it('shows CNY fen as yuan with the ¥ sign', () => {
@@ -33,5 +33,13 @@ describe('formatMoney', () => {
     expect(exponentOf('cny')).toBe(2)
     expect(exponentOf('JPY')).toBe(0)
     expect(exponentOf('BHD')).toBe(3)
+  })
+
+  it('drops a zero fraction in short form (coupon terms)', () => {
+    expect(formatMoneyShort({ amount: 1000, currency: 'CNY' })).toBe('¥10')
+    expect(formatMoneyShort({ amount: 750, currency: 'CNY' })).toBe('¥7.50')
+    expect(formatMoneyShort({ amount: 5, currency: 'CNY' })).toBe('¥0.05')
+    expect(formatMoneyShort({ amount: -500, currency: 'CNY' })).toBe('-¥5')
+    expect(formatMoneyShort({ amount: 500, currency: 'JPY' })).toBe('JPY 500')
   })
 })

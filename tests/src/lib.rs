@@ -119,6 +119,8 @@ pub struct TestApp {
     pub initial_password: String,
     pub catalog: Option<topup_catalog::Catalog>,
     pub orders: OrdersKit,
+    /// Coupons (the sweeper is driven explicitly: `sweep`).
+    pub marketing: Arc<topup_marketing::MarketingService>,
     /// The application's data dir (secrets, the initial password file).
     pub data_dir: std::path::PathBuf,
     handle: actix_web::dev::ServerHandle,
@@ -235,6 +237,7 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
             pay_sandbox: sandboxes.wechat_pay.clone(),
             provider: sandboxes.reloadly.clone(),
         },
+        marketing: state.marketing.clone(),
         data_dir,
         handle,
         _store: test_store,

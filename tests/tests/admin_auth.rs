@@ -62,10 +62,17 @@ async fn first_login_must_change_password_then_everything_opens() {
         .collect();
     assert_eq!(
         roots,
-        ["users", "catalog", "order", "payment", "system"],
+        [
+            "users",
+            "catalog",
+            "order",
+            "marketing",
+            "payment",
+            "system"
+        ],
         "ordered by `order`"
     );
-    let system = &me["menus"][4];
+    let system = &me["menus"][5];
     let children: Vec<&str> = system["children"]
         .as_array()
         .unwrap()

@@ -1093,7 +1093,7 @@ async fn payments_cannot_be_created_for_unknown_owners_or_reuse_numbers() {
     let unknown = h
         .service
         .create(NewPayment {
-            biz_type: "membership".into(),
+            biz_type: "gift_card".into(),
             biz_id: "m1".into(),
             out_trade_no: None,
             amount: Money::cny(100),

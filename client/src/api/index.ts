@@ -2,16 +2,23 @@ import { apiBase, platform } from '../platform'
 import { createClient, uniTransport } from './http'
 import { createSession } from './session'
 import type {
+  AppCoupon,
+  AppMembershipOrder,
   AppOrder,
   AppUserView,
   CheckoutAnswer,
+  ClaimableCoupon,
   CountryList,
+  CouponState,
   Detection,
+  MembershipCheckout,
+  MembershipOverview,
   NewSavedNumber,
   OrderState,
   Page,
   PlanList,
   PlanType,
+  Quote,
   SavedNumberView,
   UpdateAppProfile,
 } from './types'
@@ -59,10 +66,15 @@ export const api = {
   removeNumber: (id: string) =>
     client.call<unknown>('DELETE', `/api/v1/app/me/numbers/${enc(id)}`, { auth: true }),
 
-  checkout: (planId: string, phone: string, idempotencyKey: string) =>
+  quote: (planId: string, phone: string) =>
+    client.call<Quote>('GET', '/api/v1/app/checkout/quote', {
+      auth: true,
+      query: { plan_id: planId, phone },
+    }),
+  checkout: (planId: string, phone: string, idempotencyKey: string, couponId?: string | null) =>
     client.call<CheckoutAnswer>('POST', '/api/v1/app/orders', {
       auth: true,
-      body: { plan_id: planId, phone },
+      body: couponId ? { plan_id: planId, phone, coupon_id: couponId } : { plan_id: planId, phone },
       headers: { 'Idempotency-Key': idempotencyKey },
     }),
   orders: (state: OrderState | undefined, page: number, pageSize: number) =>
@@ -76,6 +88,28 @@ export const api = {
     client.call<AppOrder>('POST', `/api/v1/app/orders/${enc(orderNo)}/cancel`, { auth: true }),
   payAgain: (orderNo: string) =>
     client.call<CheckoutAnswer>('POST', `/api/v1/app/orders/${enc(orderNo)}/pay`, { auth: true }),
+  claimable: () =>
+    client.call<ClaimableCoupon[]>('GET', '/api/v1/app/coupons/claimable', { auth: true }),
+  claim: (templateId: string) =>
+    client.call<AppCoupon>('POST', '/api/v1/app/coupons/claim', {
+      auth: true,
+      body: { template_id: templateId },
+    }),
+  coupons: (state: CouponState, page: number, pageSize: number) =>
+    client.call<Page<AppCoupon>>('GET', '/api/v1/app/coupons', {
+      auth: true,
+      query: { state, page, page_size: pageSize },
+    }),
+
+  membership: () => client.call<MembershipOverview>('GET', '/api/v1/app/membership', { auth: true }),
+  buyMembership: (planId: string) =>
+    client.call<MembershipCheckout>('POST', '/api/v1/app/membership/orders', {
+      auth: true,
+      body: { plan_id: planId },
+    }),
+  membershipOrder: (id: string) =>
+    client.call<AppMembershipOrder>('GET', `/api/v1/app/membership/orders/${enc(id)}`, { auth: true }),
+
   refundRequest: (orderNo: string) =>
     client.call<unknown>('POST', `/api/v1/app/orders/${enc(orderNo)}/refund-request`, {
       auth: true,

@@ -623,6 +623,203 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/marketing/coupon-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Coupon templates, newest first, each with its statistics.
+         * @description Requires permission `marketing:coupon-template:list`.
+         */
+        get: operations["admin_coupon_templates_list"];
+        put?: never;
+        /**
+         * Define a coupon template.
+         * @description Requires permission `marketing:coupon-template:create`.
+         */
+        post: operations["admin_coupon_templates_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/marketing/coupon-templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One coupon template with its statistics.
+         * @description Requires permission `marketing:coupon-template:list`.
+         */
+        get: operations["admin_coupon_templates_get"];
+        /**
+         * Rewrite a template (also how it is enabled or disabled). Coupons already claimed keep
+         *     their terms; the stock cannot go below what was claimed.
+         * @description Requires permission `marketing:coupon-template:update`.
+         */
+        put: operations["admin_coupon_templates_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/marketing/coupon-templates/{id}/issue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give one coupon of the template to each user (its stock and per-user limit apply; users
+         *     over them are listed as refused).
+         * @description Requires permission `marketing:coupon:issue`.
+         */
+        post: operations["admin_coupon_templates_issue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/marketing/coupons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Users' coupons, newest first.
+         * @description Requires permission `marketing:coupon:list`.
+         */
+        get: operations["admin_coupons_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/marketing/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Members, most recently changed first.
+         * @description Requires permission `marketing:member:list`.
+         */
+        get: operations["admin_members_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/marketing/membership-orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Membership orders, newest first.
+         * @description Requires permission `marketing:membership-order:list`.
+         */
+        get: operations["admin_membership_orders_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/marketing/membership-orders/{id}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund a paid membership order in full: its days are taken off the membership at once
+         *     (it ends now when none are left), its unused bundle coupons are withdrawn, and WeChat Pay
+         *     returns the money.
+         * @description Requires permission `marketing:membership-order:refund`.
+         */
+        post: operations["admin_membership_orders_refund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/marketing/membership-plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every membership plan, in their order.
+         * @description Requires permission `marketing:membership-plan:list`.
+         */
+        get: operations["admin_membership_plans_list"];
+        put?: never;
+        /**
+         * Define a membership plan.
+         * @description Requires permission `marketing:membership-plan:create`.
+         */
+        post: operations["admin_membership_plans_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/marketing/membership-plans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Rewrite a membership plan (also how it is taken off sale). Memberships already bought
+         *     keep what they were sold.
+         * @description Requires permission `marketing:membership-plan:update`.
+         */
+        put: operations["admin_membership_plans_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/menus": {
         parameters: {
             query?: never;
@@ -1107,7 +1304,8 @@ export interface paths {
         /**
          * Log in with the code from `wx.login()`.
          * @description The server exchanges the code with WeChat (`jscode2session`), creates the user on their
-         *     first login and answers an app token. Each code works once and for five minutes.
+         *     first login and answers an app token. Each code works once and for five minutes. A new
+         *     user receives the coupons of enabled `new_user` templates.
          */
         post: operations["app_auth_login"];
         delete?: never;
@@ -1198,6 +1396,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/app/checkout/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The price of a plan for you and your coupons tried on it.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        get: operations["app_checkout_quote"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/coupons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your coupons, newest first.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        get: operations["app_coupons_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/coupons/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim a coupon from the coupon centre.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        post: operations["app_coupons_claim"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/coupons/claimable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Coupons you can claim now.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        get: operations["app_coupons_claimable"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/app/me": {
         parameters: {
             query?: never;
@@ -1262,6 +1540,67 @@ export interface paths {
          * @description Requires an app token of an active, not blacklisted mini-program user.
          */
         delete: operations["app_me_numbers_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/membership": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The membership plans on sale and your membership.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        get: operations["app_membership_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/membership/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Buy a membership card: pay with `pay_params`; once paid, your membership lasts until
+         *     `max(now, its current end) + the plan's days`.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        post: operations["app_membership_buy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/membership/orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of your membership orders (to follow it to `paid`).
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        get: operations["app_membership_order_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1661,6 +2000,21 @@ export interface components {
             /** Format: int32 */
             sort: number;
         };
+        /** @description A coupon as its holder sees it. */
+        AppCoupon: {
+            claimed_at: components["schemas"]["Timestamp"];
+            description: string;
+            discount?: null | components["schemas"]["Money"];
+            id: string;
+            name: string;
+            /** @description The order holding or having used it. */
+            order_no?: string | null;
+            state: components["schemas"]["CouponState"];
+            template_id: string;
+            terms: components["schemas"]["CouponTerms"];
+            valid_from: components["schemas"]["Timestamp"];
+            valid_to: components["schemas"]["Timestamp"];
+        };
         /**
          * @description `POST /api/v1/app/auth/login`.
          * @example {
@@ -1687,6 +2041,18 @@ export interface components {
             /** @example Bearer */
             token_type: string;
             user: components["schemas"]["AppUserView"];
+        };
+        /** @description A membership order as its buyer sees it. */
+        AppMembershipOrder: {
+            amount: components["schemas"]["Money"];
+            created_at: components["schemas"]["Timestamp"];
+            granted: boolean;
+            granted_until?: null | components["schemas"]["Timestamp"];
+            id: string;
+            paid_at?: null | components["schemas"]["Timestamp"];
+            plan_id: string;
+            plan_name: string;
+            state: components["schemas"]["MembershipOrderState"];
         };
         AppOperator: {
             id: components["schemas"]["Id"];
@@ -1843,6 +2209,23 @@ export interface components {
              */
             changed: number;
         };
+        /** @description A coupon given with a membership, every month while it lasts. */
+        BundleItem: {
+            /**
+             * Format: int32
+             * @description 1–10 coupons of the template per month.
+             */
+            count: number;
+            template_id: string;
+        };
+        /**
+         * @example {
+         *       "plan_id": "01JD3Q9V8Y5K7T2M4N6P8R0S1T"
+         *     }
+         */
+        BuyMembershipBody: {
+            plan_id: string;
+        };
         /**
          * @example {
          *       "old": "generated-first-password",
@@ -1861,6 +2244,11 @@ export interface components {
              */
             old: string;
         };
+        /**
+         * @description How coupons of a template reach users.
+         * @enum {string}
+         */
+        Channel: "self" | "staff" | "new_user";
         CheckoutAnswer: {
             order: components["schemas"]["AppOrder"];
             /**
@@ -1879,12 +2267,45 @@ export interface components {
         CheckoutBody: {
             /** @example PH */
             country?: string | null;
-            /** @description A coupon to apply (coupons arrive with the marketing module). */
+            /**
+             * @description One of your coupons to apply (`GET /api/v1/app/checkout/quote` lists them with the
+             *     best one first).
+             */
             coupon_id?: string | null;
             /** @description The number to recharge: E.164 (`+639171234567`) or national with `country`. */
             phone: string;
             /** @description The plan to buy (from `/api/v1/app/catalog/plans`). */
             plan_id: string;
+        };
+        /**
+         * @example {
+         *       "template_id": "01JD3Q9V8Y5K7T2M4N6P8R0S1T"
+         *     }
+         */
+        ClaimBody: {
+            template_id: string;
+        };
+        /** @description A coupon one can claim in the coupon centre. */
+        ClaimableCoupon: {
+            /** @description Whether claiming now can succeed (stock left and under your limit). */
+            can_claim: boolean;
+            /**
+             * Format: int32
+             * @description How many of these you hold.
+             */
+            claimed_by_me: number;
+            description: string;
+            name: string;
+            /** Format: int32 */
+            per_user_limit: number;
+            /**
+             * Format: int64
+             * @description Left to claim; none when unlimited.
+             */
+            remaining?: number | null;
+            template_id: string;
+            terms: components["schemas"]["CouponTerms"];
+            validity: components["schemas"]["Validity"];
         };
         /**
          * @description ISO-3166 alpha-2 country code
@@ -1942,6 +2363,156 @@ export interface components {
             providers: string[];
             synced_at?: null | components["schemas"]["Timestamp"];
         };
+        /** @description Which purchases a coupon applies to; an empty list means "any". */
+        CouponScope: {
+            /**
+             * @description ISO 3166-1 alpha-2 codes.
+             * @example [
+             *       "PH"
+             *     ]
+             */
+            countries?: string[];
+            /** @description `airtime`, `data`. */
+            kinds?: string[];
+            operator_ids?: string[];
+            plan_ids?: string[];
+        };
+        /**
+         * @description Where a coupon is in its life.
+         *
+         *     ```text
+         *     unused ─(checkout)─> locked ─(paid)─> used ─(order fully refunded)─> unused | expired
+         *       │                    └─(order closed)─> unused | expired
+         *       ├─(window over)─> expired
+         *       └─(its membership refunded; bundle coupons only)─> withdrawn
+         *     ```
+         * @enum {string}
+         */
+        CouponState: "unused" | "locked" | "used" | "expired" | "withdrawn";
+        /**
+         * @description A coupon template as staff write it.
+         * @example {
+         *       "name": "满10减5",
+         *       "description": "¥5 off any top-up from ¥10",
+         *       "terms": {
+         *         "kind": "amount_off",
+         *         "amount_off": {
+         *           "amount": 500,
+         *           "currency": "CNY"
+         *         },
+         *         "threshold": {
+         *           "amount": 1000,
+         *           "currency": "CNY"
+         *         },
+         *         "scope": {
+         *           "kinds": [],
+         *           "countries": [],
+         *           "operator_ids": [],
+         *           "plan_ids": []
+         *         }
+         *       },
+         *       "validity": {
+         *         "kind": "days_after_claim",
+         *         "days": 30
+         *       },
+         *       "total_stock": 1000,
+         *       "per_user_limit": 1,
+         *       "channel": "self",
+         *       "enabled": true
+         *     }
+         */
+        CouponTemplateBody: {
+            channel: components["schemas"]["Channel"];
+            description?: string;
+            enabled: boolean;
+            /** @description 1–40 characters; shown to users and as the coupon's price line. */
+            name: string;
+            /**
+             * Format: int32
+             * @description 1–100.
+             */
+            per_user_limit: number;
+            terms: components["schemas"]["CouponTerms"];
+            /**
+             * Format: int64
+             * @description How many may ever be claimed; null for unlimited.
+             */
+            total_stock?: number | null;
+            validity: components["schemas"]["Validity"];
+        };
+        /** @description A template with what its coupons did. */
+        CouponTemplateView: {
+            channel: components["schemas"]["Channel"];
+            /** Format: int64 */
+            claimed: number;
+            created_at: components["schemas"]["Timestamp"];
+            description: string;
+            enabled: boolean;
+            id: string;
+            name: string;
+            /** Format: int32 */
+            per_user_limit: number;
+            stats: components["schemas"]["TemplateStats"];
+            terms: components["schemas"]["CouponTerms"];
+            /** Format: int64 */
+            total_stock?: number | null;
+            updated_at: components["schemas"]["Timestamp"];
+            validity: components["schemas"]["Validity"];
+        };
+        /**
+         * @description A template's terms, copied into every coupon claimed from it (later edits of the template
+         *     never change a coupon already held).
+         * @example {
+         *       "kind": "amount_off",
+         *       "amount_off": {
+         *         "amount": 500,
+         *         "currency": "CNY"
+         *       },
+         *       "percent_off": null,
+         *       "max_discount": null,
+         *       "threshold": {
+         *         "amount": 1000,
+         *         "currency": "CNY"
+         *       },
+         *       "scope": {
+         *         "kinds": [
+         *           "airtime"
+         *         ],
+         *         "countries": [],
+         *         "operator_ids": [],
+         *         "plan_ids": []
+         *       }
+         *     }
+         */
+        CouponTerms: {
+            amount_off?: null | components["schemas"]["Money"];
+            kind: components["schemas"]["DiscountKind"];
+            max_discount?: null | components["schemas"]["Money"];
+            /**
+             * Format: int32
+             * @description `percent_off`: 1–99, whole percent taken off (12 is 8.8折).
+             */
+            percent_off?: number | null;
+            scope?: components["schemas"]["CouponScope"];
+            /** @description The least base price the coupon applies to (zero for any). */
+            threshold: components["schemas"]["Money"];
+        };
+        /** @description A user's coupon as staff see it. */
+        CouponView: {
+            channel: components["schemas"]["Channel"];
+            claimed_at: components["schemas"]["Timestamp"];
+            discount?: null | components["schemas"]["Money"];
+            id: string;
+            name: string;
+            order_no?: string | null;
+            state: components["schemas"]["CouponState"];
+            template_id: string;
+            terms: components["schemas"]["CouponTerms"];
+            used_at?: null | components["schemas"]["Timestamp"];
+            user_id: string;
+            valid_from: components["schemas"]["Timestamp"];
+            valid_to: components["schemas"]["Timestamp"];
+        };
         /** @description A created key: the only time `key` is shown. */
         CreatedApiKey: components["schemas"]["ApiKeyView"] & {
             /**
@@ -1972,6 +2543,11 @@ export interface components {
             /** @description The operator's airtime and data plans (same brand), or every plan of the country. */
             plans: components["schemas"]["AppPlan"][];
         };
+        /**
+         * @description How a coupon takes money off.
+         * @enum {string}
+         */
+        DiscountKind: "amount_off" | "percent_off";
         /**
          * @description What every failed request answers.
          * @example {
@@ -2024,6 +2600,29 @@ export interface components {
             provider_id: string;
             since: components["schemas"]["Timestamp"];
         };
+        /**
+         * @example {
+         *       "user_ids": [
+         *         "01JD3Q9V8Y5K7T2M4N6P8R0S1T"
+         *       ]
+         *     }
+         */
+        IssueBody: {
+            /** @description App user ids, 1 to 500. */
+            user_ids: string[];
+        };
+        IssueRefusal: {
+            /** @description `COUPON_SOLD_OUT`, `COUPON_LIMIT_REACHED`. */
+            code: string;
+            message: string;
+            user_id: string;
+        };
+        /** @description A staff issue to several users: how many got a coupon, and why the others did not. */
+        IssueReport: {
+            /** Format: int32 */
+            issued: number;
+            refused: components["schemas"]["IssueRefusal"][];
+        };
         /** @enum {string} */
         Language: "zh" | "en";
         /** @description One login attempt. */
@@ -2060,6 +2659,131 @@ export interface components {
             permissions: string[];
             roles: components["schemas"]["RoleSummary"][];
             user: components["schemas"]["StaffUserView"];
+        };
+        /** @description A member as staff see them. */
+        MemberView: components["schemas"]["MembershipStatus"] & {
+            updated_at: components["schemas"]["Timestamp"];
+            user_id: string;
+        };
+        MembershipCheckout: {
+            order: components["schemas"]["AppMembershipOrder"];
+            /** @description Pass to `wx.requestPayment`. */
+            pay_params: Record<string, never>;
+        };
+        /** @enum {string} */
+        MembershipOrderState: "awaiting_payment" | "paid" | "closed" | "refunding" | "refunded" | "refund_failed";
+        /** @description A membership order as staff see it. */
+        MembershipOrderView: {
+            amount: components["schemas"]["Money"];
+            created_at: components["schemas"]["Timestamp"];
+            /** Format: int32 */
+            duration_days?: number | null;
+            granted: boolean;
+            granted_until?: null | components["schemas"]["Timestamp"];
+            id: string;
+            paid_at?: null | components["schemas"]["Timestamp"];
+            plan_id: string;
+            plan_name: string;
+            refund?: null | components["schemas"]["MembershipRefund"];
+            state: components["schemas"]["MembershipOrderState"];
+            transaction_id?: string | null;
+            user_id: string;
+        };
+        MembershipOverview: {
+            membership?: null | components["schemas"]["MembershipStatus"];
+            /** @description Plans on sale, in their order. */
+            plans: components["schemas"]["MembershipPlanView"][];
+        };
+        /**
+         * @description A membership plan as staff write it.
+         * @example {
+         *       "name": "Gold",
+         *       "duration_days": 30,
+         *       "price": {
+         *         "amount": 990,
+         *         "currency": "CNY"
+         *       },
+         *       "discount_percent": 2,
+         *       "bundle": [],
+         *       "enabled": true,
+         *       "sort": 10,
+         *       "benefits": "2% off every top-up"
+         *     }
+         */
+        MembershipPlanBody: {
+            benefits?: string;
+            /** @description Coupons of these templates, given at purchase and every 30 days while it lasts. */
+            bundle?: components["schemas"]["BundleItem"][];
+            /**
+             * Format: int32
+             * @description 0–50, whole percent off every top-up.
+             */
+            discount_percent: number;
+            /**
+             * Format: int32
+             * @description 1–3660 days; null for lifetime.
+             */
+            duration_days?: number | null;
+            enabled: boolean;
+            /** @description 1–40 characters. */
+            name: string;
+            price: components["schemas"]["Money"];
+            /** Format: int32 */
+            sort?: number;
+        };
+        /** @description A membership card on sale. */
+        MembershipPlanView: {
+            benefits: string;
+            /** @description Coupons given at purchase and every 30 days while it lasts. */
+            bundle: components["schemas"]["BundleItem"][];
+            /**
+             * Format: int32
+             * @description Whole percent off every top-up.
+             */
+            discount_percent: number;
+            /**
+             * Format: int32
+             * @description Days it lasts; null for lifetime.
+             */
+            duration_days?: number | null;
+            enabled: boolean;
+            id: string;
+            name: string;
+            price: components["schemas"]["Money"];
+            /** Format: int32 */
+            sort: number;
+        };
+        MembershipRefund: {
+            amount: components["schemas"]["Money"];
+            finished_at?: null | components["schemas"]["Timestamp"];
+            out_refund_no: string;
+            reason: string;
+            requested_at: components["schemas"]["Timestamp"];
+            requested_by: string;
+            /**
+             * Format: int32
+             * @description Bundle coupons withdrawn (they were unused).
+             */
+            withdrawn_coupons?: number;
+        };
+        /**
+         * @example {
+         *       "reason": "bought by mistake"
+         *     }
+         */
+        MembershipRefundBody: {
+            /** @description 1–80 characters, shown to WeChat Pay. */
+            reason: string;
+        };
+        /** @description A user's membership. */
+        MembershipStatus: {
+            active: boolean;
+            /** Format: int32 */
+            discount_percent: number;
+            ends_at?: null | components["schemas"]["Timestamp"];
+            plan_id: string;
+            plan_name: string;
+            started_at: components["schemas"]["Timestamp"];
         };
         /** @enum {string} */
         MenuKind: "directory" | "menu" | "button";
@@ -2496,6 +3220,29 @@ export interface components {
             total: number;
         };
         /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        Page_AppCoupon: {
+            items: {
+                claimed_at: components["schemas"]["Timestamp"];
+                description: string;
+                discount?: null | components["schemas"]["Money"];
+                id: string;
+                name: string;
+                /** @description The order holding or having used it. */
+                order_no?: string | null;
+                state: components["schemas"]["CouponState"];
+                template_id: string;
+                terms: components["schemas"]["CouponTerms"];
+                valid_from: components["schemas"]["Timestamp"];
+                valid_to: components["schemas"]["Timestamp"];
+            }[];
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
         Page_AppOrder: {
             items: {
                 created_at: components["schemas"]["Timestamp"];
@@ -2585,6 +3332,57 @@ export interface components {
             total: number;
         };
         /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        Page_CouponTemplateView: {
+            items: {
+                channel: components["schemas"]["Channel"];
+                /** Format: int64 */
+                claimed: number;
+                created_at: components["schemas"]["Timestamp"];
+                description: string;
+                enabled: boolean;
+                id: string;
+                name: string;
+                /** Format: int32 */
+                per_user_limit: number;
+                stats: components["schemas"]["TemplateStats"];
+                terms: components["schemas"]["CouponTerms"];
+                /** Format: int64 */
+                total_stock?: number | null;
+                updated_at: components["schemas"]["Timestamp"];
+                validity: components["schemas"]["Validity"];
+            }[];
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        Page_CouponView: {
+            items: {
+                channel: components["schemas"]["Channel"];
+                claimed_at: components["schemas"]["Timestamp"];
+                discount?: null | components["schemas"]["Money"];
+                id: string;
+                name: string;
+                order_no?: string | null;
+                state: components["schemas"]["CouponState"];
+                template_id: string;
+                terms: components["schemas"]["CouponTerms"];
+                used_at?: null | components["schemas"]["Timestamp"];
+                user_id: string;
+                valid_from: components["schemas"]["Timestamp"];
+                valid_to: components["schemas"]["Timestamp"];
+            }[];
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
         Page_LoginLog: {
             items: {
                 at: components["schemas"]["Timestamp"];
@@ -2596,6 +3394,44 @@ export interface components {
                 user_id?: string | null;
                 /** @description As typed (trimmed, at most 64 characters). */
                 username: string;
+            }[];
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        Page_MemberView: {
+            items: (components["schemas"]["MembershipStatus"] & {
+                updated_at: components["schemas"]["Timestamp"];
+                user_id: string;
+            })[];
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        Page_MembershipOrderView: {
+            items: {
+                amount: components["schemas"]["Money"];
+                created_at: components["schemas"]["Timestamp"];
+                /** Format: int32 */
+                duration_days?: number | null;
+                granted: boolean;
+                granted_until?: null | components["schemas"]["Timestamp"];
+                id: string;
+                paid_at?: null | components["schemas"]["Timestamp"];
+                plan_id: string;
+                plan_name: string;
+                refund?: null | components["schemas"]["MembershipRefund"];
+                state: components["schemas"]["MembershipOrderState"];
+                transaction_id?: string | null;
+                user_id: string;
             }[];
             /** Format: int32 */
             page: number;
@@ -3096,6 +3932,27 @@ export interface components {
             plans: components["schemas"]["SyncCounts"];
             provider: string;
         };
+        /** @description The price of a purchase and what each of your coupons does to it. */
+        Quote: {
+            /** @description What the price lines add up to: what coupons apply to. */
+            base: components["schemas"]["Money"];
+            /** @description The usable coupon saving most: preselect it. */
+            best_coupon_id?: string | null;
+            /** @description Usable ones first, the best saving first. */
+            coupons: components["schemas"]["QuoteCoupon"][];
+            plan_id: string;
+            /** @description The base price and, for members, the membership discount. */
+            price_lines: components["schemas"]["PriceLine"][];
+            /** @description What you pay with the best coupon (or without, when none is usable). */
+            total: components["schemas"]["Money"];
+        };
+        /** @description Why a coupon does not apply, for the picker. */
+        QuoteCoupon: {
+            coupon: components["schemas"]["AppCoupon"];
+            discount?: null | components["schemas"]["Money"];
+            reason?: null | components["schemas"]["Unusable"];
+            usable: boolean;
+        };
         Readiness: {
             /** @example ready */
             status: string;
@@ -3286,6 +4143,28 @@ export interface components {
             /** @description `startup`, `schedule` or `staff:<user>`. */
             trigger: string;
         };
+        /** @description What a template's coupons did. */
+        TemplateStats: {
+            /** Format: int64 */
+            claimed: number;
+            /** @description Taken off the orders that used its coupons. */
+            discount_given: components["schemas"]["Money"];
+            /** Format: int64 */
+            expired: number;
+            /** Format: int64 */
+            locked: number;
+            /** @description What those orders cost their buyers. */
+            paid_total: components["schemas"]["Money"];
+            /** Format: int64 */
+            unused: number;
+            /** Format: int64 */
+            used: number;
+            /**
+             * Format: int64
+             * @description Membership bundle coupons taken back when their membership was refunded.
+             */
+            withdrawn: number;
+        };
         /** @description One entry of the order's story. */
         TimelineEvent: {
             /** @description `user:<id>`, `staff:<id>`, `system`, `wechat`, `provider:<id>`. */
@@ -3315,6 +4194,16 @@ export interface components {
             refresh_token: string;
             /** @example Bearer */
             token_type: string;
+        };
+        /** @description Why a coupon does not apply to a purchase. */
+        Unusable: {
+            /**
+             * @description `below_threshold`, `not_yet_valid`, `expired`, `out_of_scope`, `in_use`, `used`,
+             *     `no_saving`: stable, for the client's own wording.
+             */
+            code: string;
+            message: string;
+            shortfall?: null | components["schemas"]["Money"];
         };
         /**
          * @description `PUT /api/v1/app/me`: fields left out stay as they are.
@@ -3350,6 +4239,18 @@ export interface components {
          */
         UpdateStaffUser: {
             display_name: string;
+        };
+        /** @description When a coupon may be used. */
+        Validity: {
+            from: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            kind: "fixed";
+            to: components["schemas"]["Timestamp"];
+        } | {
+            /** Format: int32 */
+            days: number;
+            /** @enum {string} */
+            kind: "days_after_claim";
         };
         /** @description One calendar day of mini-program activity. */
         VisitorDay: {
@@ -5725,6 +6626,791 @@ export interface operations {
             };
         };
     };
+    admin_coupon_templates_list: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
+                channel?: components["schemas"]["Channel"];
+                enabled?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of templates */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CouponTemplateView"];
+                };
+            };
+            /** @description Bad filter or page */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_coupon_templates_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CouponTemplateBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CouponTemplateView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the field (`terms.amount_off`, `validity.to`, …) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_coupon_templates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Template id (ULID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CouponTemplateView"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such template */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_coupon_templates_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Template id (ULID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CouponTemplateBody"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CouponTemplateView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such template */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_coupon_templates_issue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Template id (ULID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IssueBody"];
+            };
+        };
+        responses: {
+            /** @description Issued; refusals listed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssueReport"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` (`user_ids`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such template */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_coupons_list: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
+                template_id?: string;
+                user_id?: string;
+                state?: components["schemas"]["CouponState"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of coupons */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CouponView"];
+                };
+            };
+            /** @description Bad filter or page */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_members_list: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
+                /** @description Only memberships still running. */
+                active?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of members */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MemberView"];
+                };
+            };
+            /** @description Bad filter or page */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_membership_orders_list: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
+                state?: components["schemas"]["MembershipOrderState"];
+                user_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of membership orders */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MembershipOrderView"];
+                };
+            };
+            /** @description Bad filter or page */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_membership_orders_refund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Membership order id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MembershipRefundBody"];
+            };
+        };
+        responses: {
+            /** @description Refund requested; the order is `refunding` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipOrderView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` (`reason`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such order */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `ORDER_STATE_CONFLICT`: the order is not paid (or already refunded) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `PAYMENT_UNAVAILABLE`: WeChat Pay did not take the request; ask again */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_membership_plans_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Plans */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipPlanView"][];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_membership_plans_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MembershipPlanBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipPlanView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_membership_plans_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Plan id (ULID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MembershipPlanBody"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipPlanView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such plan */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     admin_menus_tree: {
         parameters: {
             query?: never;
@@ -7969,6 +9655,246 @@ export interface operations {
             };
         };
     };
+    app_checkout_quote: {
+        parameters: {
+            query: {
+                plan_id: string;
+                /** @description The number to recharge (checked against the plan's country when given). */
+                phone?: string;
+                /** @example PH */
+                country?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Price lines and coupons */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Quote"];
+                };
+            };
+            /** @description `PLAN_UNAVAILABLE`, `INVALID_PHONE`, `NUMBER_PLAN_MISMATCH`, `INVALID_QUERY` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_coupons_list: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
+                state?: components["schemas"]["CouponState"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of your coupons */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AppCoupon"];
+                };
+            };
+            /** @description Bad filter or page */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_coupons_claim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClaimBody"];
+            };
+        };
+        responses: {
+            /** @description Claimed */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppCoupon"];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `NOT_FOUND`: no such claimable coupon */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `COUPON_SOLD_OUT` or `COUPON_LIMIT_REACHED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_coupons_claimable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Claimable coupons, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimableCoupon"][];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     app_me_get: {
         parameters: {
             query?: never;
@@ -8249,6 +10175,181 @@ export interface operations {
             };
         };
     };
+    app_membership_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Plans and your membership */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipOverview"];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_membership_buy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BuyMembershipBody"];
+            };
+        };
+        responses: {
+            /** @description Order placed; pay with `pay_params` */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipCheckout"];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `NOT_FOUND`: no such plan on sale */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `PAYMENT_UNAVAILABLE`: nothing was charged */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_membership_order_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Membership order id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppMembershipOrder"];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such order of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     app_orders_list: {
         parameters: {
             query?: {
@@ -8374,7 +10475,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `ORDER_LIMIT_REACHED` (an open order of yours for the number, too many unpaid orders, the number's daily limit) or `IDEMPOTENCY_KEY_REUSED` */
+            /** @description `ORDER_LIMIT_REACHED` (an open order of yours for the number, too many unpaid orders, the number's daily limit), `IDEMPOTENCY_KEY_REUSED`, or `COUPON_NOT_USABLE` (`details.reason`: `below_threshold`, `expired`, `not_yet_valid`, `out_of_scope`, `in_use`, `used`) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -50,3 +50,26 @@ export interface Page<T> {
 }
 
 export type PlanType = 'airtime' | 'data'
+
+export type CouponTerms = S['CouponTerms']
+export type CouponScope = S['CouponScope']
+export type CouponState = S['CouponState']
+export type CouponValidity = S['Validity']
+export type AppCoupon = S['AppCoupon']
+export type ClaimableCoupon = S['ClaimableCoupon']
+export type Quote = S['Quote']
+export type QuoteCoupon = S['QuoteCoupon']
+/** Why a coupon does not apply here; `code` is stable (`below_threshold`, `expired`, …). */
+export type CouponReason = S['Unusable']
+
+export type MembershipPlanView = S['MembershipPlanView']
+export type MembershipStatus = S['MembershipStatus']
+export type MembershipOverview = S['MembershipOverview']
+export type MembershipOrderState = S['MembershipOrderState']
+export type AppMembershipOrder = S['AppMembershipOrder']
+export type BundleItem = S['BundleItem']
+/** A placed membership order and what to pay it with (the same `wx.requestPayment` parameters). */
+export type MembershipCheckout = Omit<S['MembershipCheckout'], 'order' | 'pay_params'> & {
+  order: AppMembershipOrder
+  pay_params: PayParams
+}

@@ -43,3 +43,8 @@ export function formatMoney(money: Money): string {
   }
   return `${money.currency} ${text}`
 }
+
+/** Like `formatMoney`, without a zero fraction: `¥10`, `¥7.50` — for terms like `满¥10减¥5`. */
+export function formatMoneyShort(money: Money): string {
+  return formatMoney(money).replace(/\.0+$/, '')
+}

@@ -358,10 +358,33 @@ impl From<topup_orders::OrdersError> for ApiError {
             E::RefundTooLarge { .. } => ApiError::new(ErrorCode::RefundTooLarge, message),
             E::DeliveryNotRuledOut(_) => ApiError::new(ErrorCode::OrderStateConflict, message),
             E::ProviderUnavailable(_) => ApiError::new(ErrorCode::Unavailable, message),
+            E::CouponNotUsable { code, .. } => ApiError::new(ErrorCode::CouponNotUsable, message)
+                .with_details(serde_json::json!({ "reason": code })),
             E::PaymentFailed(_) => ApiError::new(ErrorCode::PaymentUnavailable, message),
             E::Payment(cause) => ApiError::internal(cause),
             E::Dependency { port, cause } => ApiError::internal(format!("{port}: {cause}")),
             E::Money(cause) => ApiError::internal(cause),
+            E::Store(cause) => cause.into(),
+        }
+    }
+}
+
+impl From<topup_marketing::MarketingError> for ApiError {
+    fn from(error: topup_marketing::MarketingError) -> Self {
+        use topup_marketing::MarketingError as E;
+        let message = error.to_string();
+        match error {
+            E::NotFound(_) => ApiError::new(ErrorCode::NotFound, message),
+            E::Invalid { field, reason } => crate::extract::field_error(&field, reason),
+            E::SoldOut(_) => ApiError::new(ErrorCode::CouponSoldOut, message),
+            E::LimitReached { limit } => ApiError::new(ErrorCode::CouponLimitReached, message)
+                .with_details(serde_json::json!({ "limit": limit })),
+            E::NotUsable { code, .. } => ApiError::new(ErrorCode::CouponNotUsable, message)
+                .with_details(serde_json::json!({ "reason": code })),
+            E::Money(cause) => ApiError::internal(cause),
+            E::Holder(cause) => ApiError::internal(cause),
+            E::Payment(_) => ApiError::new(ErrorCode::PaymentUnavailable, message),
+            E::InvalidState(_) => ApiError::new(ErrorCode::OrderStateConflict, message),
             E::Store(cause) => cause.into(),
         }
     }

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use topup_auth::{AppUserService, AuthService};
 use topup_catalog::Catalog;
 use topup_core::{SharedClock, Timestamp};
+use topup_marketing::MarketingService;
 use topup_orders::OrdersService;
 use topup_payment::PaymentService;
 use topup_store::Store;
@@ -24,6 +25,8 @@ pub struct Services {
     pub payments: Arc<PaymentService>,
     /// Orders: checkout, lifecycle, admin actions.
     pub orders: Arc<OrdersService>,
+    /// Coupons: templates, claims, and their lock / use / return around orders.
+    pub marketing: Arc<MarketingService>,
 }
 
 /// What every handler can reach. Cheap to clone (all `Arc`s inside).
@@ -37,6 +40,7 @@ pub struct AppState {
     pub orders: Arc<OrdersService>,
     pub app_users: Arc<AppUserService>,
     pub payments: Arc<PaymentService>,
+    pub marketing: Arc<MarketingService>,
     pub started_at: Timestamp,
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
@@ -54,6 +58,7 @@ impl AppState {
             catalog,
             payments,
             orders,
+            marketing,
         } = services;
         let started_at = clock.now();
         AppState {
@@ -65,6 +70,7 @@ impl AppState {
             orders,
             app_users,
             payments,
+            marketing,
             started_at,
             max_json_bytes: 64 * 1024,
             trusted_proxies: Arc::default(),

@@ -13,11 +13,16 @@ use topup_api::{AppState, Mount, Services};
 use topup_auth::{AppUserService, AuthService, InitialAdmin};
 use topup_catalog::Catalog;
 use topup_core::{SharedClock, SystemClock};
-use topup_orders::{OrderEngine, OrdersService, PaymentPort};
+use topup_marketing::MarketingService;
+use topup_orders::{Coupons, OrderEngine, OrdersService, PaymentPort};
 use topup_payment::PaymentService;
 use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
 
-use crate::adapters::{BIZ_TYPE, CatalogPlans, OrderPaymentEvents, UserBlocklist, WechatPayments};
+use crate::adapters::{
+    BIZ_TYPE, CatalogPlans, MEMBERSHIP_BIZ_TYPE, MarketingCoupons, MarketingMembers,
+    MembershipPaymentEvents, MembershipWechatPayments, OrderPaymentEvents, UserBlocklist,
+    WechatPayments,
+};
 use crate::config::{Config, StoreLocation};
 use crate::integrations::{self, Integrations, SandboxTuning, Sandboxes};
 use crate::{AppError, secrets, web, workers};
@@ -203,6 +208,18 @@ impl Application {
         )?);
         payments.prepare().await?;
 
+        let marketing = Arc::new(
+            MarketingService::new(&store, clock.clone()).with_membership_payments(Arc::new(
+                MembershipWechatPayments(Arc::clone(&payments)),
+            )),
+        );
+        marketing.prepare().await?;
+        payments.register_events(
+            MEMBERSHIP_BIZ_TYPE,
+            Arc::new(MembershipPaymentEvents(Arc::clone(&marketing))),
+        );
+        let coupons: Arc<dyn Coupons> = Arc::new(MarketingCoupons(Arc::clone(&marketing)));
+
         // Orders reach the other domains through these adapters (`crate::adapters`).
         let payment_port: Arc<dyn PaymentPort> = Arc::new(WechatPayments(Arc::clone(&payments)));
         let orders = Arc::new(
@@ -215,7 +232,9 @@ impl Application {
                 config.orders.clone(),
             )
             // Held orders are refunded only after the provider confirms nothing was delivered.
-            .with_providers(Arc::clone(&recharge)),
+            .with_providers(Arc::clone(&recharge))
+            .with_coupons(Arc::clone(&coupons))
+            .with_members(Arc::new(MarketingMembers(Arc::clone(&marketing)))),
         );
         orders.prepare().await?;
         payments.register_events(BIZ_TYPE, Arc::new(OrderPaymentEvents(Arc::clone(&orders))));
@@ -230,7 +249,8 @@ impl Application {
                 worker_id,
             )
             // A payment landing here is dispatched at once, not at the worker's next look.
-            .woken_by(orders.due_signal()),
+            .woken_by(orders.due_signal())
+            .with_coupons(coupons),
         );
 
         let mut state = AppState::new(Services {
@@ -241,6 +261,7 @@ impl Application {
             catalog,
             payments,
             orders,
+            marketing,
         });
         state.max_json_bytes = config.server.max_json_bytes;
         state.trusted_proxies = Arc::new(

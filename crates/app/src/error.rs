@@ -15,6 +15,8 @@ pub enum AppError {
     Payment(#[from] topup_payment::PaymentError),
     #[error("orders: {0}")]
     Orders(#[from] topup_orders::OrdersError),
+    #[error("marketing: {0}")]
+    Marketing(#[from] topup_marketing::MarketingError),
     #[error("secret file {path}: {cause}")]
     Secret { path: String, cause: std::io::Error },
     #[error("cannot listen on {addr}: {cause}")]

@@ -7,9 +7,13 @@ use std::time::Duration;
 use topup_api::AppState;
 use topup_orders::OrderEngine;
 
+use crate::adapters::OrderLockHolders;
 use crate::application::PURGE_EVERY;
 use crate::config::Config;
 use crate::integrations::{SANDBOX_DELIVERY_PERIOD, Sandboxes};
+
+/// How often expired coupons are marked and orphaned coupon locks released.
+const COUPON_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// Starts every loop; the caller aborts them when the server stops.
 pub fn spawn_all(
@@ -29,6 +33,10 @@ pub fn spawn_all(
             Duration::from_secs(config.orders.worker_period_seconds.max(1)),
         ));
     }
+    tasks.push(tokio::spawn(Arc::clone(&state.marketing).run_sweeper(
+        Arc::new(OrderLockHolders(Arc::clone(&state.orders))),
+        COUPON_SWEEP_EVERY,
+    )));
     let auth = Arc::clone(&state.auth);
     let app_users = Arc::clone(&state.app_users);
     tasks.push(tokio::spawn(async move {

@@ -58,6 +58,25 @@ permissions! {
     SystemLoginLogList = "system:login-log:list";
     SystemOperationLogList = "system:operation-log:list";
     SystemAccessLogList = "system:access-log:list";
+    /// List coupon templates with their statistics.
+    MarketingCouponTemplateList = "marketing:coupon-template:list";
+    MarketingCouponTemplateCreate = "marketing:coupon-template:create";
+    /// Edit a template's terms, stock, channel, or enable / disable it.
+    MarketingCouponTemplateUpdate = "marketing:coupon-template:update";
+    /// Give a template's coupons to chosen app users.
+    MarketingCouponIssue = "marketing:coupon:issue";
+    /// List users' coupons.
+    MarketingCouponList = "marketing:coupon:list";
+    /// List membership plans.
+    MarketingMembershipPlanList = "marketing:membership-plan:list";
+    MarketingMembershipPlanCreate = "marketing:membership-plan:create";
+    MarketingMembershipPlanUpdate = "marketing:membership-plan:update";
+    /// List members and their memberships.
+    MarketingMemberList = "marketing:member:list";
+    /// List membership orders.
+    MarketingMembershipOrderList = "marketing:membership-order:list";
+    /// Refund a membership order (its time and unused bundle coupons are taken back).
+    MarketingMembershipOrderRefund = "marketing:membership-order:refund";
     /// List, filter and view orders with their timelines.
     OrderList = "order:order:list";
     /// Export the order list as CSV.

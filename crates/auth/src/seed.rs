@@ -482,6 +482,106 @@ pub const MENU_SEED: &[SeedNode] = &[
         perm::CatalogSyncRun::CODE,
         1,
     ),
+    // Marketing (会员卡、优惠券管理和配置).
+    directory("marketing", "Marketing", "/marketing", "gift", 250),
+    menu(
+        "marketing.coupon-templates",
+        "marketing",
+        "Coupon templates",
+        perm::MarketingCouponTemplateList::CODE,
+        10,
+    )
+    .page(
+        "/marketing/coupon-templates",
+        "marketing/coupon-templates/index",
+        "tags",
+    ),
+    button(
+        "marketing.coupon-templates.create",
+        "marketing.coupon-templates",
+        "Create",
+        perm::MarketingCouponTemplateCreate::CODE,
+        1,
+    ),
+    button(
+        "marketing.coupon-templates.update",
+        "marketing.coupon-templates",
+        "Edit",
+        perm::MarketingCouponTemplateUpdate::CODE,
+        2,
+    ),
+    button(
+        "marketing.coupon-templates.issue",
+        "marketing.coupon-templates",
+        "Issue to users",
+        perm::MarketingCouponIssue::CODE,
+        3,
+    ),
+    menu(
+        "marketing.coupons",
+        "marketing",
+        "Coupons",
+        perm::MarketingCouponList::CODE,
+        20,
+    )
+    .page(
+        "/marketing/coupons",
+        "marketing/coupons/index",
+        "money-collect",
+    ),
+    menu(
+        "marketing.membership-plans",
+        "marketing",
+        "Membership plans",
+        perm::MarketingMembershipPlanList::CODE,
+        30,
+    )
+    .page(
+        "/marketing/membership-plans",
+        "marketing/membership-plans/index",
+        "gift",
+    ),
+    button(
+        "marketing.membership-plans.create",
+        "marketing.membership-plans",
+        "Create",
+        perm::MarketingMembershipPlanCreate::CODE,
+        1,
+    ),
+    button(
+        "marketing.membership-plans.update",
+        "marketing.membership-plans",
+        "Edit",
+        perm::MarketingMembershipPlanUpdate::CODE,
+        2,
+    ),
+    menu(
+        "marketing.members",
+        "marketing",
+        "Members",
+        perm::MarketingMemberList::CODE,
+        40,
+    )
+    .page("/marketing/members", "marketing/members/index", "team"),
+    menu(
+        "marketing.membership-orders",
+        "marketing",
+        "Membership orders",
+        perm::MarketingMembershipOrderList::CODE,
+        50,
+    )
+    .page(
+        "/marketing/membership-orders",
+        "marketing/membership-orders/index",
+        "profile",
+    ),
+    button(
+        "marketing.membership-orders.refund",
+        "marketing.membership-orders",
+        "Refund",
+        perm::MarketingMembershipOrderRefund::CODE,
+        1,
+    ),
     // Payments.
     directory("payment", "Payments", "/payment", "wallet", 300),
     menu(

@@ -108,6 +108,12 @@ error_codes! {
     OrderStateConflict = (409, "ORDER_STATE_CONFLICT"),
     /// The refund is larger than what can still be refunded.
     RefundTooLarge = (400, "REFUND_TOO_LARGE"),
+    /// Every coupon of the template has been claimed.
+    CouponSoldOut = (409, "COUPON_SOLD_OUT"),
+    /// You hold as many coupons of this kind as allowed.
+    CouponLimitReached = (409, "COUPON_LIMIT_REACHED"),
+    /// The coupon does not apply to this purchase; `details.reason` says why.
+    CouponNotUsable = (409, "COUPON_NOT_USABLE"),
     /// WeChat Pay could not start the payment; nothing was charged.
     PaymentUnavailable = (502, "PAYMENT_UNAVAILABLE"),
     /// Too many requests; retry later.

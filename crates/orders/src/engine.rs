@@ -17,10 +17,10 @@ use topup_store::{Collection, Filter, Store, StoreError, Update};
 
 use crate::DueSignal;
 use crate::model::outcome_class;
-use crate::ports::{CloseOutcome, PaymentPort};
+use crate::ports::{CloseOutcome, Coupons, PaymentPort};
 use crate::{
-    Hold, InFlight, Order, OrderState, OrdersConfig, OrdersError, PendingTopup, RechargeAttempt,
-    RechargeLogEntry, RefundState,
+    AppliedCoupon, CouponFate, Hold, InFlight, Order, OrderState, OrdersConfig, OrdersError,
+    PendingTopup, RechargeAttempt, RechargeLogEntry, RefundState,
 };
 
 /// The timeline entry of an unpaid order whose payment is being closed for being late.
@@ -42,6 +42,8 @@ pub struct OrderEngine {
     worker_id: String,
     /// Wakes [`Self::run`] when this process makes an order due.
     due: DueSignal,
+    /// Told where an order's coupon goes when the order moves on.
+    coupons: Option<Arc<dyn Coupons>>,
 }
 
 impl OrderEngine {
@@ -62,7 +64,14 @@ impl OrderEngine {
             config,
             worker_id: worker_id.into(),
             due: DueSignal::default(),
+            coupons: None,
         }
+    }
+
+    /// Where coupons are settled (used when paid, returned when closed or fully refunded).
+    pub fn with_coupons(mut self, coupons: Arc<dyn Coupons>) -> Self {
+        self.coupons = Some(coupons);
+        self
     }
 
     /// Wakes the worker loop ([`Self::run`]) when `due` is raised, e.g. by the
@@ -196,6 +205,7 @@ impl OrderEngine {
     /// Writes the order (compare-and-set) and keeps the stored copy.
     async fn save(&self, order: &mut Order) -> Result<(), OrdersError> {
         order.updated_at = self.now();
+        order.make_due_for_coupon(order.updated_at);
         *order = self.orders.replace(order).await?;
         Ok(())
     }
@@ -227,6 +237,10 @@ impl OrderEngine {
 
     async fn step(&self, order: &mut Order) -> Result<Step, OrdersError> {
         let now = self.now();
+        if let Some(applied) = order.coupon.clone().filter(AppliedCoupon::is_unsettled) {
+            self.settle_coupon(order, &applied, now).await?;
+            return Ok(Step::Continue);
+        }
         match order.state {
             OrderState::AwaitingPayment => self.close_if_expired(order, now).await,
             OrderState::Paid => {
@@ -267,6 +281,35 @@ impl OrderEngine {
                 Ok(Step::Done)
             }
         }
+    }
+
+    /// Tells marketing where the order's coupon goes, then records that it was told.
+    async fn settle_coupon(
+        &self,
+        order: &mut Order,
+        applied: &AppliedCoupon,
+        now: Timestamp,
+    ) -> Result<(), OrdersError> {
+        match &self.coupons {
+            Some(coupons) => {
+                coupons
+                    .settle(&applied.coupon_id, &order.id, applied.fate)
+                    .await?;
+            }
+            None => {
+                tracing::warn!(order_no = %order.id, "an order has a coupon but no coupon service is wired; leaving it");
+            }
+        }
+        if let Some(coupon) = &mut order.coupon {
+            coupon.settled = true;
+        }
+        let what = match applied.fate {
+            CouponFate::Used => "coupon used",
+            CouponFate::Returned => "coupon returned",
+            CouponFate::Locked => "coupon locked",
+        };
+        order.note(now, "system", what, Some(applied.coupon_id.clone()));
+        self.save(order).await
     }
 
     async fn close_if_expired(

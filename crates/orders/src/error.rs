@@ -42,6 +42,9 @@ pub enum OrdersError {
     /// A provider that must be asked first could not be.
     #[error("provider unavailable: {0}")]
     ProviderUnavailable(String),
+    /// The coupon does not apply to this purchase (`code`: `below_threshold`, `expired`, …).
+    #[error("coupon not usable: {message}")]
+    CouponNotUsable { code: String, message: String },
     #[error("payment could not be started: {0}")]
     PaymentFailed(String),
     #[error("payment service: {0}")]

@@ -8,6 +8,7 @@ mod engine;
 mod error;
 mod model;
 mod ports;
+pub mod pricing;
 mod service;
 
 pub use config::OrdersConfig;
@@ -15,13 +16,14 @@ pub use due::DueSignal;
 pub use engine::OrderEngine;
 pub use error::OrdersError;
 pub use model::{
-    CheckoutKey, Hold, InFlight, Order, OrderRefund, OrderState, PaymentInfo, PendingTopup,
-    PlanKind, PlanSnapshot, PriceLine, RechargeAttempt, RechargeInfo, RechargeLogEntry,
-    RefundState, TimelineEvent,
+    AppliedCoupon, CheckoutKey, CouponFate, Hold, InFlight, Order, OrderRefund, OrderState,
+    PaymentInfo, PendingTopup, PlanKind, PlanSnapshot, PriceLine, RechargeAttempt, RechargeInfo,
+    RechargeLogEntry, RefundState, TimelineEvent,
 };
 pub use ports::{
-    BlockKind, Blocklist, CheckoutPlan, CloseOutcome, PaymentPort, PaymentStart, PlanCatalog,
+    BlockKind, Blocklist, CheckoutPlan, CloseOutcome, CouponDiscount, Coupons, MemberDiscount,
+    Members, PaymentPort, PaymentStart, PlanCatalog,
 };
 pub use service::{
-    Checkout, CheckoutRequest, HeldRefundBy, OrderQuery, OrdersService, RechargeLogQuery,
+    Checkout, CheckoutRequest, HeldRefundBy, OrderQuery, OrdersService, Priced, RechargeLogQuery,
 };

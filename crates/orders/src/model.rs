@@ -252,6 +252,50 @@ pub struct TimelineEvent {
     pub detail: Option<String>,
 }
 
+/// Where an order's coupon should be, by the order's state (`docs/marketing.md#coupons-and-orders`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponFate {
+    /// Held while the order is unpaid.
+    Locked,
+    /// Spent: the order was paid (a partial refund leaves it spent).
+    Used,
+    /// Given back: the order closed unpaid or was refunded in full.
+    Returned,
+}
+
+/// The coupon an order was checked out with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AppliedCoupon {
+    pub coupon_id: String,
+    pub discount: Money,
+    /// Where the coupon should be.
+    pub fate: CouponFate,
+    /// Whether marketing has been told `fate`. Until it has, the order stays due, so a crash
+    /// between the order's change and the coupon's never leaves the coupon behind.
+    pub settled: bool,
+}
+
+impl AppliedCoupon {
+    /// Follows the order into `next`: paid spends the coupon, closed or fully refunded gives
+    /// it back.
+    fn follow(&mut self, next: OrderState) {
+        let fate = match next {
+            OrderState::Paid => CouponFate::Used,
+            OrderState::Closed | OrderState::Refunded => CouponFate::Returned,
+            _ => return,
+        };
+        if self.fate != fate {
+            self.fate = fate;
+            self.settled = false;
+        }
+    }
+
+    pub fn is_unsettled(&self) -> bool {
+        !self.settled
+    }
+}
+
 /// The `Idempotency-Key` a checkout was made with, and a hash of its body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckoutKey {
@@ -282,6 +326,9 @@ pub struct Order {
     pub timeline: Vec<TimelineEvent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<Hold>,
+    /// The coupon applied at checkout and where it should be now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupon: Option<AppliedCoupon>,
     /// When a worker should next look at this order; absent when nothing is due.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_action_at: Option<Timestamp>,
@@ -338,6 +385,19 @@ impl Order {
         });
     }
 
+    /// A coupon whose new fate marketing has not been told makes the order due now: the
+    /// worker tells it (`OrderEngine`), whatever crashed in between.
+    pub(crate) fn make_due_for_coupon(&mut self, now: Timestamp) {
+        if self
+            .coupon
+            .as_ref()
+            .is_some_and(AppliedCoupon::is_unsettled)
+            && self.next_action_at.is_none_or(|at| at > now)
+        {
+            self.next_action_at = Some(now);
+        }
+    }
+
     /// Unpaid, and nobody asked to cancel it: its pay parameters may be handed out.
     pub fn is_payable(&self) -> bool {
         self.state == OrderState::AwaitingPayment && self.cancel_requested_at.is_none()
@@ -352,6 +412,9 @@ impl Order {
             });
         }
         self.state = next;
+        if let Some(coupon) = &mut self.coupon {
+            coupon.follow(next);
+        }
         if !next.is_open() {
             // Frees the user's slot for this number (see `open_slot`).
             self.open_slot = None;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use topup_core::{Money, Msisdn, Timestamp};
 
-use crate::{OrdersError, PlanSnapshot};
+use crate::{CouponFate, OrdersError, PlanSnapshot};
 
 /// A plan as checkout sees it.
 #[derive(Debug, Clone)]
@@ -86,4 +86,50 @@ pub trait PaymentPort: Send + Sync {
         reason: &str,
         initiator: &str,
     ) -> Result<(), OrdersError>;
+}
+
+/// A coupon's discount on a purchase, as the order records it.
+#[derive(Debug, Clone)]
+pub struct CouponDiscount {
+    pub label: String,
+    pub amount: Money,
+}
+
+/// Coupons (the marketing module): locked at checkout, settled as the order moves on. The
+/// policy (which order state spends or returns a coupon) is the order's: [`CouponFate`].
+#[async_trait]
+pub trait Coupons: Send + Sync {
+    /// Locks the user's coupon for `order_no` and answers its discount on `plan` at `base`;
+    /// [`OrdersError::CouponNotUsable`] when it does not apply.
+    async fn lock(
+        &self,
+        coupon_id: &str,
+        user_id: &str,
+        order_no: &str,
+        plan: &PlanSnapshot,
+        base: Money,
+    ) -> Result<CouponDiscount, OrdersError>;
+
+    /// Moves the coupon `order_no` holds to `fate` (idempotent).
+    async fn settle(
+        &self,
+        coupon_id: &str,
+        order_no: &str,
+        fate: CouponFate,
+    ) -> Result<(), OrdersError>;
+}
+
+/// A buyer's membership discount.
+#[derive(Debug, Clone)]
+pub struct MemberDiscount {
+    /// The membership's name, for the price line.
+    pub label: String,
+    /// Whole percent off the base price.
+    pub percent: u32,
+}
+
+/// Memberships (the marketing module): whether a buyer holds one and what it takes off.
+#[async_trait]
+pub trait Members: Send + Sync {
+    async fn discount(&self, user_id: &str) -> Result<Option<MemberDiscount>, OrdersError>;
 }

@@ -11,10 +11,13 @@ use topup_recharge::{ProviderId, ProviderRouter, TopupOutcome, TransactionLookup
 use topup_store::{Collection, Filter, FindQuery, Index, SortOrder, Store, StoreError};
 
 use crate::engine::mark_paid;
-use crate::ports::{BlockKind, Blocklist, CloseOutcome, PaymentPort, PaymentStart, PlanCatalog};
+use crate::ports::{
+    BlockKind, Blocklist, CloseOutcome, Coupons, Members, PaymentPort, PaymentStart, PlanCatalog,
+};
+use crate::pricing::{discount_line, member_discount, total_of};
 use crate::{
-    CheckoutKey, DueSignal, Order, OrderState, OrdersConfig, OrdersError, PaymentInfo, PriceLine,
-    RechargeInfo, RechargeLogEntry, RefundState,
+    AppliedCoupon, CheckoutKey, CouponFate, DueSignal, Order, OrderState, OrdersConfig,
+    OrdersError, PaymentInfo, PlanSnapshot, PriceLine, RechargeInfo, RechargeLogEntry, RefundState,
 };
 
 /// A checkout as the user asked for it.
@@ -28,6 +31,8 @@ pub struct CheckoutRequest {
     pub client_ip: Option<String>,
     /// `Idempotency-Key` header and a hash of the body it came with.
     pub idempotency: Option<CheckoutKey>,
+    /// One of the user's coupons to apply.
+    pub coupon_id: Option<String>,
 }
 
 /// The created order and how the mini-program pays for it.
@@ -155,6 +160,20 @@ pub struct OrdersService {
     providers: Option<Arc<ProviderRouter>>,
     /// Raised when a change makes an order due now, for this process's worker.
     due: DueSignal,
+    /// Locks the coupon a checkout applies; without it checkouts with a coupon are refused.
+    coupons: Option<Arc<dyn Coupons>>,
+    /// The buyer's membership discount; without it nobody has one.
+    members: Option<Arc<dyn Members>>,
+}
+
+/// A plan priced for one buyer before any coupon: the base line and, for members, the
+/// membership line.
+#[derive(Debug, Clone)]
+pub struct Priced {
+    pub plan: PlanSnapshot,
+    pub lines: Vec<PriceLine>,
+    /// What the lines add up to: what a coupon applies to.
+    pub subtotal: Money,
 }
 
 /// Who asks for a held order's money back.
@@ -197,7 +216,21 @@ impl OrdersService {
             config,
             providers: None,
             due: DueSignal::default(),
+            coupons: None,
+            members: None,
         }
+    }
+
+    /// Where a buyer's membership discount comes from.
+    pub fn with_members(mut self, members: Arc<dyn Members>) -> Self {
+        self.members = Some(members);
+        self
+    }
+
+    /// Where checkout locks the coupon it applies.
+    pub fn with_coupons(mut self, coupons: Arc<dyn Coupons>) -> Self {
+        self.coupons = Some(coupons);
+        self
     }
 
     /// Raised whenever a change here makes an order due now: hand it to
@@ -256,25 +289,9 @@ impl OrdersService {
         {
             return self.replay(existing, key).await;
         }
-        let plan = self
-            .catalog
-            .checkout_plan(&request.plan_id)
-            .await?
-            .filter(|p| p.enabled)
-            .ok_or_else(|| OrdersError::PlanUnavailable(request.plan_id.clone()))?;
-        let retail = plan
-            .retail
-            .filter(Money::is_positive)
-            .ok_or_else(|| OrdersError::PlanUnavailable(request.plan_id.clone()))?;
-        let snapshot = plan.snapshot;
-        let phone = Msisdn::parse(&request.phone, request.country.or(Some(snapshot.country)))
-            .map_err(|e| OrdersError::InvalidPhone(e.to_string()))?;
-        if phone.country() != snapshot.country {
-            return Err(OrdersError::CountryMismatch {
-                number_country: phone.country().to_string(),
-                plan_country: snapshot.country.to_string(),
-            });
-        }
+        let priced = self.price(&request.user_id, &request.plan_id).await?;
+        let snapshot = priced.plan.clone();
+        let phone = Self::number_for(&snapshot, &request.phone, request.country)?;
         // Counted from here: what follows costs a provider lookup and a WeChat prepay.
         self.checkout_limiter
             .check(&request.user_id)
@@ -305,17 +322,51 @@ impl OrdersService {
 
         let now = self.now();
         let order_no = ulid::Ulid::new().to_string();
-        let price_lines = vec![PriceLine {
-            kind: "base".into(),
-            label: snapshot.title.clone(),
-            amount: retail,
-        }];
-        let total = price_lines
-            .iter()
-            .skip(1)
-            .try_fold(price_lines[0].amount, |sum, line| {
-                sum.checked_add(line.amount)
-            })?;
+        let mut price_lines = priced.lines;
+        let mut coupon = None;
+        if let Some(coupon_id) = &request.coupon_id {
+            let coupons = self
+                .coupons
+                .as_ref()
+                .ok_or_else(|| OrdersError::CouponNotUsable {
+                    code: "unavailable".into(),
+                    message: "coupons are not offered".into(),
+                })?;
+            // Locked before the order exists: a crash in between leaves a lock without its
+            // order, which marketing's sweeper releases (`docs/marketing.md`).
+            let locked = coupons
+                .lock(
+                    coupon_id,
+                    &request.user_id,
+                    &order_no,
+                    &snapshot,
+                    priced.subtotal,
+                )
+                .await;
+            let discount = match locked {
+                Ok(discount) => discount,
+                Err(error) => {
+                    // The same checkout sent twice at once: the first holds the coupon, and
+                    // this one is its replay.
+                    if let Some(key) = &request.idempotency
+                        && let Some(existing) = self
+                            .find_by_checkout_key(&request.user_id, &key.key)
+                            .await?
+                    {
+                        return self.replay(existing, key).await;
+                    }
+                    return Err(error);
+                }
+            };
+            price_lines.push(discount_line("coupon", discount.label, discount.amount)?);
+            coupon = Some(AppliedCoupon {
+                coupon_id: coupon_id.clone(),
+                discount: discount.amount,
+                fate: CouponFate::Locked,
+                settled: true,
+            });
+        }
+        let total = total_of(&price_lines)?;
         let mut order = Order {
             id: order_no.clone(),
             version: 0,
@@ -336,6 +387,7 @@ impl OrdersService {
             refunds: Vec::new(),
             timeline: Vec::new(),
             hold: None,
+            coupon,
             next_action_at: None,
             lease: None,
             checkout_key: request.idempotency.clone(),
@@ -353,7 +405,16 @@ impl OrdersService {
             None,
         );
         order.next_action_at = Some(order.pay_deadline);
-        match self.orders.insert(&order).await {
+        let inserted = self.orders.insert(&order).await;
+        if inserted.is_err()
+            && let (Some(applied), Some(coupons)) = (&order.coupon, &self.coupons)
+            && let Err(error) = coupons
+                .settle(&applied.coupon_id, &order_no, CouponFate::Returned)
+                .await
+        {
+            tracing::warn!(%error, %order_no, "returning the coupon of an order not placed failed; the sweeper releases it");
+        }
+        match inserted {
             Ok(()) => {}
             Err(StoreError::Duplicate { .. }) => {
                 // A concurrent request won: with the same key it is this checkout (replay);
@@ -427,6 +488,62 @@ impl OrdersService {
                 Err(OrdersError::PaymentFailed(reason))
             }
         }
+    }
+
+    /// The plan priced for `user_id`: base, then their membership discount.
+    pub async fn price(&self, user_id: &str, plan_id: &str) -> Result<Priced, OrdersError> {
+        let (plan, retail) = self.priced_plan(plan_id).await?;
+        let mut lines = vec![PriceLine {
+            kind: "base".into(),
+            label: plan.title.clone(),
+            amount: retail,
+        }];
+        if let Some(members) = &self.members
+            && let Some(member) = members.discount(user_id).await?
+        {
+            let off = member_discount(retail, member.percent)?;
+            if off.is_positive() {
+                lines.push(discount_line("membership", member.label, off)?);
+            }
+        }
+        let subtotal = total_of(&lines)?;
+        Ok(Priced {
+            plan,
+            lines,
+            subtotal,
+        })
+    }
+
+    /// The plan for sale and its retail price (CNY fen).
+    pub async fn priced_plan(&self, plan_id: &str) -> Result<(PlanSnapshot, Money), OrdersError> {
+        let plan = self
+            .catalog
+            .checkout_plan(plan_id)
+            .await?
+            .filter(|p| p.enabled)
+            .ok_or_else(|| OrdersError::PlanUnavailable(plan_id.to_owned()))?;
+        let retail = plan
+            .retail
+            .filter(Money::is_positive)
+            .ok_or_else(|| OrdersError::PlanUnavailable(plan_id.to_owned()))?;
+        Ok((plan.snapshot, retail))
+    }
+
+    /// The number to recharge, which must be in the plan's country.
+    pub fn number_for(
+        plan: &PlanSnapshot,
+        phone: &str,
+        country: Option<CountryCode>,
+    ) -> Result<Msisdn, OrdersError> {
+        let phone = Msisdn::parse(phone, country.or(Some(plan.country)))
+            .map_err(|e| OrdersError::InvalidPhone(e.to_string()))?;
+        if phone.country() != plan.country {
+            return Err(OrdersError::CountryMismatch {
+                number_country: phone.country().to_string(),
+                plan_country: plan.country.to_string(),
+            });
+        }
+        Ok(phone)
     }
 
     /// The answer to a checkout sent again with its key: the same order, and while it is
@@ -608,6 +725,7 @@ impl OrdersService {
                 return Ok(order);
             }
             order.updated_at = now;
+            order.make_due_for_coupon(now);
             match self.orders.replace(&order).await {
                 Ok(stored) => {
                     if stored.next_action_at.is_some_and(|at| at <= now) {

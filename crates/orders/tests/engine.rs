@@ -230,6 +230,7 @@ impl Setup {
                 country: None,
                 client_ip: Some("127.0.0.1".into()),
                 idempotency: None,
+                coupon_id: None,
             })
             .await
             .unwrap();
@@ -472,6 +473,7 @@ async fn fifty_duplicate_payment_events_make_one_transition_and_one_recharge() {
             country: None,
             client_ip: None,
             idempotency: None,
+            coupon_id: None,
         })
         .await
         .unwrap();
@@ -511,6 +513,7 @@ async fn unpaid_orders_close_after_the_deadline_unless_paid_at_wechat() {
         country: None,
         client_ip: None,
         idempotency: None,
+        coupon_id: None,
     };
     let unpaid = s
         .service
@@ -550,6 +553,7 @@ async fn checkout_validation() {
         country: None,
         client_ip: None,
         idempotency: None,
+        coupon_id: None,
     };
     let unknown = CheckoutRequest {
         plan_id: "nope".into(),
@@ -633,6 +637,7 @@ async fn a_number_takes_at_most_ten_orders_in_24_hours() {
         country: None,
         client_ip: None,
         idempotency: None,
+        coupon_id: None,
     };
     match s.service.checkout(next.clone()).await {
         Err(OrdersError::LimitReached(reason)) => {

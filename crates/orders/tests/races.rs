@@ -26,6 +26,7 @@ fn request(user: &str, phone: &str, key: Option<&str>) -> CheckoutRequest {
             key: k.into(),
             body_hash: "same-body".into(),
         }),
+        coupon_id: None,
     }
 }
 

@@ -5,7 +5,12 @@
 //! detection fails).
 
 mod catalog;
+mod marketing;
 mod orders;
 
 pub use catalog::CatalogPlans;
+pub use marketing::{
+    MEMBERSHIP_BIZ_TYPE, MarketingCoupons, MarketingMembers, MembershipPaymentEvents,
+    MembershipWechatPayments, OrderLockHolders,
+};
 pub use orders::{BIZ_TYPE, OrderPaymentEvents, UserBlocklist, WechatPayments};

@@ -276,6 +276,7 @@ impl Setup {
                 country: None,
                 client_ip: Some("127.0.0.1".into()),
                 idempotency: None,
+                coupon_id: None,
             })
             .await
             .unwrap()

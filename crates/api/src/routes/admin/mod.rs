@@ -9,6 +9,7 @@ pub mod auth;
 pub mod blacklist;
 pub mod catalog;
 pub mod logs;
+pub mod marketing;
 pub mod menus;
 pub mod orders;
 pub mod payments;
@@ -76,6 +77,18 @@ routes! {
     get "/api-keys" => api_keys::list,
     post "/api-keys" => api_keys::create,
     delete "/api-keys/{id}" => api_keys::revoke,
+    get "/marketing/coupon-templates" => marketing::list_templates,
+    post "/marketing/coupon-templates" => marketing::create_template,
+    get "/marketing/coupon-templates/{id}" => marketing::get_template,
+    put "/marketing/coupon-templates/{id}" => marketing::update_template,
+    post "/marketing/coupon-templates/{id}/issue" => marketing::issue,
+    get "/marketing/coupons" => marketing::list_coupons,
+    get "/marketing/membership-plans" => marketing::list_plans,
+    post "/marketing/membership-plans" => marketing::create_plan,
+    put "/marketing/membership-plans/{id}" => marketing::update_plan,
+    get "/marketing/members" => marketing::list_members,
+    get "/marketing/membership-orders" => marketing::list_membership_orders,
+    post "/marketing/membership-orders/{id}/refund" => marketing::refund_membership_order,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -12,7 +12,8 @@ use crate::{ApiError, AppState, ErrorBody};
 /// Log in with the code from `wx.login()`.
 ///
 /// The server exchanges the code with WeChat (`jscode2session`), creates the user on their
-/// first login and answers an app token. Each code works once and for five minutes.
+/// first login and answers an app token. Each code works once and for five minutes. A new
+/// user receives the coupons of enabled `new_user` templates.
 #[utoipa::path(post, path = "/api/v1/app/auth/login", tag = "app-auth", operation_id = "app_auth_login",
     request_body = AppLoginRequest,
     responses(
@@ -30,9 +31,23 @@ pub async fn login(
     client: Client,
     body: Json<AppLoginRequest>,
 ) -> Result<Json<AppLoginResponse>, ApiError> {
-    Ok(Json(
-        state.app_users.login(body.into_inner(), client.0).await?,
-    ))
+    let answer = state.app_users.login(body.into_inner(), client.0).await?;
+    welcome(&state, &answer).await;
+    Ok(Json(answer))
+}
+
+/// Gives a new user their `new_user` coupons. Tried again at each sign-in on their first day,
+/// so a failure (or a crash) right after the first login is made good; each is given once.
+async fn welcome(state: &AppState, answer: &AppLoginResponse) {
+    let joined_at = answer.user.created_at;
+    let first_day = state.clock.now().since(joined_at) < chrono::TimeDelta::days(1);
+    if !(answer.new_user || first_day) {
+        return;
+    }
+    let user_id = answer.user.id.to_string();
+    if let Err(error) = state.marketing.welcome(&user_id, joined_at).await {
+        tracing::warn!(%error, %user_id, "new-user coupons not given; the next sign-in tries again");
+    }
 }
 
 /// Log out: every app token of this user issued so far stops working at once (on every

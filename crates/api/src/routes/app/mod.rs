@@ -3,7 +3,9 @@
 //! blacklisted (checked on every request). Such operations carry `x-app-user` in OpenAPI.
 
 pub mod auth;
+pub mod coupons;
 pub mod me;
+pub mod membership;
 pub mod orders;
 
 use actix_web::middleware::from_fn;
@@ -27,6 +29,13 @@ routes! {
     post "/orders/{order_no}/cancel" => orders::cancel,
     post "/orders/{order_no}/pay" => orders::pay,
     post "/orders/{order_no}/refund-request" => orders::refund_request,
+    get "/coupons/claimable" => coupons::claimable,
+    post "/coupons/claim" => coupons::claim,
+    get "/coupons" => coupons::list,
+    get "/checkout/quote" => coupons::quote,
+    get "/membership" => membership::overview,
+    post "/membership/orders" => membership::buy,
+    get "/membership/orders/{id}" => membership::order,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

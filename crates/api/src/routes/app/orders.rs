@@ -24,7 +24,8 @@ pub struct CheckoutBody {
     pub phone: String,
     #[schema(value_type = Option<String>, example = "PH")]
     pub country: Option<CountryCode>,
-    /// A coupon to apply (coupons arrive with the marketing module).
+    /// One of your coupons to apply (`GET /api/v1/app/checkout/quote` lists them with the
+    /// best one first).
     pub coupon_id: Option<String>,
 }
 
@@ -168,7 +169,7 @@ fn idempotency(req: &HttpRequest, body: &CheckoutBody) -> Result<Option<Checkout
         (status = 400, description = "`PLAN_UNAVAILABLE`, `INVALID_PHONE`, `NUMBER_PLAN_MISMATCH`, `MALFORMED_JSON`", body = ErrorBody),
         (status = 401, description = "No or invalid app token", body = ErrorBody),
         (status = 403, description = "`USER_BLOCKED` or `NUMBER_BLOCKED`", body = ErrorBody),
-        (status = 409, description = "`ORDER_LIMIT_REACHED` (an open order of yours for the number, too many unpaid orders, the number's daily limit) or `IDEMPOTENCY_KEY_REUSED`", body = ErrorBody),
+        (status = 409, description = "`ORDER_LIMIT_REACHED` (an open order of yours for the number, too many unpaid orders, the number's daily limit), `IDEMPOTENCY_KEY_REUSED`, or `COUPON_NOT_USABLE` (`details.reason`: `below_threshold`, `expired`, `not_yet_valid`, `out_of_scope`, `in_use`, `used`)", body = ErrorBody),
         (status = 429, description = "`RATE_LIMITED`: `orders.checkout_rate_per_minute`; `details.retry_after_seconds`", body = ErrorBody),
         (status = 502, description = "`PAYMENT_UNAVAILABLE`: nothing was charged", body = ErrorBody),
     ),
@@ -180,12 +181,6 @@ pub async fn checkout(
     body: Json<CheckoutBody>,
 ) -> Result<(Json<CheckoutAnswer>, StatusCode), ApiError> {
     let orders = &state.orders;
-    if body.coupon_id.is_some() {
-        return Err(
-            ApiError::new(ErrorCode::ValidationFailed, "coupons are not available yet")
-                .with_details(serde_json::json!({"fields": {"coupon_id": ["unknown"]}})),
-        );
-    }
     let key = idempotency(&req, &body)?;
     let client = client_info(&req);
     let checkout = orders
@@ -197,6 +192,7 @@ pub async fn checkout(
             country: body.country,
             client_ip: client.ip,
             idempotency: key,
+            coupon_id: body.coupon_id.clone(),
         })
         .await?;
     let status = if checkout.replayed {

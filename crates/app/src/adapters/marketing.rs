@@ -1,0 +1,235 @@
+//! The orders module's `Coupons` and `Members` ports filled with marketing; marketing's
+//! `LockHolders` port filled with orders, and its `MembershipPayments` with WeChat Pay (under
+//! their own `biz_type`, whose events move membership orders).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use topup_core::{Money, Timestamp};
+use topup_marketing::{
+    LockHolders, MarketingError, MarketingService, MembershipPayments, Purchase, Settlement,
+};
+use topup_orders::{
+    CouponDiscount, CouponFate, Coupons, MemberDiscount, Members, OrdersError, OrdersService,
+    PlanSnapshot,
+};
+use topup_payment::{
+    HandlerError, NewPayment, NewRefund, PaymentError, PaymentEvents, PaymentRecord,
+    PaymentService, RefundRecord,
+};
+
+/// Checkout's coupons: locked for an order, then used or returned as the order decides.
+pub struct MarketingCoupons(pub Arc<MarketingService>);
+
+fn orders_error(error: MarketingError) -> OrdersError {
+    match error {
+        MarketingError::NotUsable { code, message } => {
+            OrdersError::CouponNotUsable { code, message }
+        }
+        MarketingError::NotFound(_) => OrdersError::CouponNotUsable {
+            code: "not_found".into(),
+            message: "no such coupon of yours".into(),
+        },
+        MarketingError::Store(store) => OrdersError::Store(store),
+        other => OrdersError::Dependency {
+            port: "coupons",
+            cause: other.to_string(),
+        },
+    }
+}
+
+#[async_trait]
+impl Coupons for MarketingCoupons {
+    async fn lock(
+        &self,
+        coupon_id: &str,
+        user_id: &str,
+        order_no: &str,
+        plan: &PlanSnapshot,
+        base: Money,
+    ) -> Result<CouponDiscount, OrdersError> {
+        let purchase = Purchase {
+            plan_id: plan.plan_id.clone(),
+            kind: plan.kind.as_str().to_owned(),
+            country: plan.country.to_string(),
+            operator_id: plan.operator_id.clone(),
+            base,
+        };
+        let (amount, label) = self
+            .0
+            .lock(coupon_id, user_id, order_no, &purchase)
+            .await
+            .map_err(orders_error)?;
+        Ok(CouponDiscount { label, amount })
+    }
+
+    async fn settle(
+        &self,
+        coupon_id: &str,
+        order_no: &str,
+        fate: CouponFate,
+    ) -> Result<(), OrdersError> {
+        let settlement = match fate {
+            CouponFate::Used => Settlement::Used,
+            CouponFate::Returned => Settlement::Returned,
+            // Locking happens at checkout, never as a settlement.
+            CouponFate::Locked => return Ok(()),
+        };
+        self.0
+            .settle(coupon_id, order_no, settlement)
+            .await
+            .map_err(orders_error)
+    }
+}
+
+/// A coupon's lock is held by an order: the sweeper releases locks whose order never came
+/// to be.
+pub struct OrderLockHolders(pub Arc<OrdersService>);
+
+#[async_trait]
+impl LockHolders for OrderLockHolders {
+    async fn exists(&self, order_no: &str) -> Result<bool, MarketingError> {
+        match self.0.get(order_no).await {
+            Ok(_) => Ok(true),
+            Err(OrdersError::NotFound(_)) => Ok(false),
+            Err(OrdersError::Store(store)) => Err(MarketingError::Store(store)),
+            Err(other) => Err(MarketingError::Holder(other.to_string())),
+        }
+    }
+}
+
+/// Checkout's membership discount: the buyer's active membership.
+pub struct MarketingMembers(pub Arc<MarketingService>);
+
+#[async_trait]
+impl Members for MarketingMembers {
+    async fn discount(&self, user_id: &str) -> Result<Option<MemberDiscount>, OrdersError> {
+        let found = self
+            .0
+            .member_discount(user_id)
+            .await
+            .map_err(orders_error)?;
+        Ok(found.map(|(percent, label)| MemberDiscount { label, percent }))
+    }
+}
+
+/// The `biz_type` of membership orders' payments.
+pub const MEMBERSHIP_BIZ_TYPE: &str = "membership";
+
+/// Membership orders' payments and refunds at WeChat Pay.
+pub struct MembershipWechatPayments(pub Arc<PaymentService>);
+
+fn marketing_payment_error(error: PaymentError) -> MarketingError {
+    MarketingError::Payment(error.to_string())
+}
+
+#[async_trait]
+impl MembershipPayments for MembershipWechatPayments {
+    async fn start(
+        &self,
+        out_trade_no: &str,
+        amount: Money,
+        payer_openid: &str,
+        description: &str,
+        expires_at: Timestamp,
+    ) -> Result<Value, MarketingError> {
+        let params = self
+            .0
+            .create_and_prepay(NewPayment {
+                biz_type: MEMBERSHIP_BIZ_TYPE.to_owned(),
+                biz_id: out_trade_no.to_owned(),
+                out_trade_no: Some(out_trade_no.to_owned()),
+                amount,
+                payer_openid: payer_openid.to_owned(),
+                description: description.chars().take(120).collect(),
+                expires_at: Some(expires_at),
+            })
+            .await
+            .map_err(marketing_payment_error)?;
+        serde_json::to_value(params).map_err(|e| MarketingError::Payment(e.to_string()))
+    }
+
+    async fn refund(
+        &self,
+        out_trade_no: &str,
+        out_refund_no: &str,
+        amount: Money,
+        reason: &str,
+        initiator: &str,
+    ) -> Result<(), MarketingError> {
+        self.0
+            .refund(NewRefund {
+                out_trade_no: out_trade_no.to_owned(),
+                out_refund_no: Some(out_refund_no.to_owned()),
+                amount,
+                reason: Some(reason.chars().take(80).collect()),
+                initiator: initiator.to_owned(),
+            })
+            .await
+            .map(|_| ())
+            .map_err(marketing_payment_error)
+    }
+}
+
+/// Moves membership orders on payment events; registered for [`MEMBERSHIP_BIZ_TYPE`].
+pub struct MembershipPaymentEvents(pub Arc<MarketingService>);
+
+fn handler_error(error: MarketingError) -> HandlerError {
+    Box::new(error)
+}
+
+#[async_trait]
+impl PaymentEvents for MembershipPaymentEvents {
+    async fn on_payment_succeeded(&self, payment: &PaymentRecord) -> Result<(), HandlerError> {
+        self.0
+            .membership_paid(
+                &payment.biz_id,
+                payment.transaction_id.as_deref().unwrap_or_default(),
+                payment.amount,
+                payment.success_time.unwrap_or(payment.updated_at),
+            )
+            .await
+            .map_err(handler_error)
+    }
+
+    async fn on_payment_closed(&self, payment: &PaymentRecord) -> Result<(), HandlerError> {
+        self.0
+            .membership_payment_closed(&payment.biz_id)
+            .await
+            .map_err(handler_error)
+    }
+
+    async fn on_refund_succeeded(
+        &self,
+        payment: &PaymentRecord,
+        refund: &RefundRecord,
+    ) -> Result<(), HandlerError> {
+        self.0
+            .membership_refund_settled(&payment.biz_id, &refund.out_refund_no, true)
+            .await
+            .map_err(handler_error)
+    }
+
+    async fn on_refund_closed(
+        &self,
+        payment: &PaymentRecord,
+        refund: &RefundRecord,
+    ) -> Result<(), HandlerError> {
+        self.0
+            .membership_refund_settled(&payment.biz_id, &refund.out_refund_no, false)
+            .await
+            .map_err(handler_error)
+    }
+
+    async fn on_refund_abnormal(
+        &self,
+        payment: &PaymentRecord,
+        refund: &RefundRecord,
+    ) -> Result<(), HandlerError> {
+        self.0
+            .membership_refund_settled(&payment.biz_id, &refund.out_refund_no, false)
+            .await
+            .map_err(handler_error)
+    }
+}
