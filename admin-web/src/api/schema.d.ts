@@ -2497,21 +2497,11 @@ export interface components {
             /** @description The least base price the coupon applies to (zero for any). */
             threshold: components["schemas"]["Money"];
         };
-        /** @description A user's coupon as staff see it. */
-        CouponView: {
+        /** @description A user's coupon as staff see it: what its holder sees, and whose it is. */
+        CouponView: components["schemas"]["AppCoupon"] & {
             channel: components["schemas"]["Channel"];
-            claimed_at: components["schemas"]["Timestamp"];
-            discount?: null | components["schemas"]["Money"];
-            id: string;
-            name: string;
-            order_no?: string | null;
-            state: components["schemas"]["CouponState"];
-            template_id: string;
-            terms: components["schemas"]["CouponTerms"];
             used_at?: null | components["schemas"]["Timestamp"];
             user_id: string;
-            valid_from: components["schemas"]["Timestamp"];
-            valid_to: components["schemas"]["Timestamp"];
         };
         /** @description A created key: the only time `key` is shown. */
         CreatedApiKey: components["schemas"]["ApiKeyView"] & {
@@ -3360,21 +3350,11 @@ export interface components {
         };
         /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
         Page_CouponView: {
-            items: {
+            items: (components["schemas"]["AppCoupon"] & {
                 channel: components["schemas"]["Channel"];
-                claimed_at: components["schemas"]["Timestamp"];
-                discount?: null | components["schemas"]["Money"];
-                id: string;
-                name: string;
-                order_no?: string | null;
-                state: components["schemas"]["CouponState"];
-                template_id: string;
-                terms: components["schemas"]["CouponTerms"];
                 used_at?: null | components["schemas"]["Timestamp"];
                 user_id: string;
-                valid_from: components["schemas"]["Timestamp"];
-                valid_to: components["schemas"]["Timestamp"];
-            }[];
+            })[];
             /** Format: int32 */
             page: number;
             /** Format: int32 */

@@ -20,8 +20,7 @@ use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
 
 use crate::adapters::{
     BIZ_TYPE, CatalogPlans, MEMBERSHIP_BIZ_TYPE, MarketingCoupons, MarketingMembers,
-    MembershipPaymentEvents, MembershipWechatPayments, OrderPaymentEvents, UserBlocklist,
-    WechatPayments,
+    MembershipWechatPayments, OwnerPaymentEvents, UserBlocklist, WechatPayments,
 };
 use crate::config::{Config, StoreLocation};
 use crate::integrations::{self, Integrations, SandboxTuning, Sandboxes};
@@ -216,7 +215,7 @@ impl Application {
         marketing.prepare().await?;
         payments.register_events(
             MEMBERSHIP_BIZ_TYPE,
-            Arc::new(MembershipPaymentEvents(Arc::clone(&marketing))),
+            Arc::new(OwnerPaymentEvents(Arc::clone(&marketing))),
         );
         let coupons: Arc<dyn Coupons> = Arc::new(MarketingCoupons(Arc::clone(&marketing)));
 
@@ -237,7 +236,7 @@ impl Application {
             .with_members(Arc::new(MarketingMembers(Arc::clone(&marketing)))),
         );
         orders.prepare().await?;
-        payments.register_events(BIZ_TYPE, Arc::new(OrderPaymentEvents(Arc::clone(&orders))));
+        payments.register_events(BIZ_TYPE, Arc::new(OwnerPaymentEvents(Arc::clone(&orders))));
         let worker_id = format!("{}-{}", std::process::id(), ulid::Ulid::new());
         let engine = Arc::new(
             OrderEngine::new(

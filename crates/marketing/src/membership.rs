@@ -659,26 +659,15 @@ impl MarketingService {
             };
             let (valid_from, valid_to) = template.validity.window(now);
             for n in 1..=item.count {
-                let coupon = Coupon {
-                    id: ulid::Ulid::new().to_string(),
-                    version: 0,
-                    template_id: template.id.clone(),
-                    user_id: user_id.to_owned(),
-                    name: template.name.clone(),
-                    description: template.description.clone(),
-                    terms: template.terms.clone(),
-                    channel: Channel::Staff,
-                    state: CouponState::Unused,
-                    valid_from,
-                    valid_to,
-                    claimed_at: now,
-                    claim_key: format!("{}:{user_id}:bundle:{batch}:{n}", template.id),
-                    order_no: None,
-                    locked_at: None,
-                    discount: None,
-                    order_total: None,
-                    used_at: None,
-                };
+                // Bundles are paid benefits: they show as given by staff.
+                let mut coupon = Coupon::new_from(
+                    &template,
+                    user_id,
+                    format!("{}:{user_id}:bundle:{batch}:{n}", template.id),
+                    (valid_from, valid_to),
+                    now,
+                );
+                coupon.channel = Channel::Staff;
                 match self.coupons.insert(&coupon).await {
                     Ok(()) => {
                         given += 1;

@@ -407,6 +407,36 @@ impl Document for Coupon {
 }
 
 impl Coupon {
+    /// A new unused coupon of `template` for `user_id`, with the template's terms copied.
+    pub fn new_from(
+        template: &CouponTemplate,
+        user_id: &str,
+        claim_key: String,
+        (valid_from, valid_to): (Timestamp, Timestamp),
+        now: Timestamp,
+    ) -> Coupon {
+        Coupon {
+            id: ulid::Ulid::new().to_string(),
+            version: 0,
+            template_id: template.id.clone(),
+            user_id: user_id.to_owned(),
+            name: template.name.clone(),
+            description: template.description.clone(),
+            terms: template.terms.clone(),
+            channel: template.channel,
+            state: CouponState::Unused,
+            valid_from,
+            valid_to,
+            claimed_at: now,
+            claim_key,
+            order_no: None,
+            locked_at: None,
+            discount: None,
+            order_total: None,
+            used_at: None,
+        }
+    }
+
     /// The discount on `purchase` at `now`, or why not.
     pub fn usable_for(&self, purchase: &Purchase, now: Timestamp) -> Result<Money, Unusable> {
         match self.state {

@@ -487,26 +487,13 @@ impl MarketingService {
         }
         let (valid_from, valid_to) = template.validity.window(now);
         for slot in first_slot..=template.per_user_limit {
-            let coupon = Coupon {
-                id: ulid::Ulid::new().to_string(),
-                version: 0,
-                template_id: template.id.clone(),
-                user_id: user_id.to_owned(),
-                name: template.name.clone(),
-                description: template.description.clone(),
-                terms: template.terms.clone(),
-                channel: template.channel,
-                state: CouponState::Unused,
-                valid_from,
-                valid_to,
-                claimed_at: now,
-                claim_key: claim_key(&template.id, user_id, slot),
-                order_no: None,
-                locked_at: None,
-                discount: None,
-                order_total: None,
-                used_at: None,
-            };
+            let coupon = Coupon::new_from(
+                template,
+                user_id,
+                claim_key(&template.id, user_id, slot),
+                (valid_from, valid_to),
+                now,
+            );
             match self.coupons.insert(&coupon).await {
                 Ok(()) => return Ok(coupon),
                 Err(StoreError::Duplicate { .. }) => continue,

@@ -14,10 +14,9 @@ use topup_orders::{
     CouponDiscount, CouponFate, Coupons, MemberDiscount, Members, OrdersError, OrdersService,
     PlanSnapshot,
 };
-use topup_payment::{
-    HandlerError, NewPayment, NewRefund, PaymentError, PaymentEvents, PaymentRecord,
-    PaymentService, RefundRecord,
-};
+use topup_payment::{NewPayment, NewRefund, PaymentError, PaymentService};
+
+use super::PaymentOwner;
 
 /// Checkout's coupons: locked for an order, then used or returned as the order decides.
 pub struct MarketingCoupons(pub Arc<MarketingService>);
@@ -172,64 +171,34 @@ impl MembershipPayments for MembershipWechatPayments {
     }
 }
 
-/// Moves membership orders on payment events; registered for [`MEMBERSHIP_BIZ_TYPE`].
-pub struct MembershipPaymentEvents(pub Arc<MarketingService>);
-
-fn handler_error(error: MarketingError) -> HandlerError {
-    Box::new(error)
-}
-
+/// Membership orders move on their payment events (registered for
+/// [`MEMBERSHIP_BIZ_TYPE`]).
 #[async_trait]
-impl PaymentEvents for MembershipPaymentEvents {
-    async fn on_payment_succeeded(&self, payment: &PaymentRecord) -> Result<(), HandlerError> {
-        self.0
-            .membership_paid(
-                &payment.biz_id,
-                payment.transaction_id.as_deref().unwrap_or_default(),
-                payment.amount,
-                payment.success_time.unwrap_or(payment.updated_at),
-            )
-            .await
-            .map_err(handler_error)
-    }
+impl PaymentOwner for MarketingService {
+    type Error = MarketingError;
 
-    async fn on_payment_closed(&self, payment: &PaymentRecord) -> Result<(), HandlerError> {
-        self.0
-            .membership_payment_closed(&payment.biz_id)
-            .await
-            .map_err(handler_error)
-    }
-
-    async fn on_refund_succeeded(
+    async fn paid(
         &self,
-        payment: &PaymentRecord,
-        refund: &RefundRecord,
-    ) -> Result<(), HandlerError> {
-        self.0
-            .membership_refund_settled(&payment.biz_id, &refund.out_refund_no, true)
+        biz_id: &str,
+        transaction_id: &str,
+        amount: Money,
+        paid_at: Timestamp,
+    ) -> Result<(), MarketingError> {
+        self.membership_paid(biz_id, transaction_id, amount, paid_at)
             .await
-            .map_err(handler_error)
     }
 
-    async fn on_refund_closed(
-        &self,
-        payment: &PaymentRecord,
-        refund: &RefundRecord,
-    ) -> Result<(), HandlerError> {
-        self.0
-            .membership_refund_settled(&payment.biz_id, &refund.out_refund_no, false)
-            .await
-            .map_err(handler_error)
+    async fn closed(&self, biz_id: &str) -> Result<(), MarketingError> {
+        self.membership_payment_closed(biz_id).await
     }
 
-    async fn on_refund_abnormal(
+    async fn refund_settled(
         &self,
-        payment: &PaymentRecord,
-        refund: &RefundRecord,
-    ) -> Result<(), HandlerError> {
-        self.0
-            .membership_refund_settled(&payment.biz_id, &refund.out_refund_no, false)
+        biz_id: &str,
+        out_refund_no: &str,
+        succeeded: bool,
+    ) -> Result<(), MarketingError> {
+        self.membership_refund_settled(biz_id, out_refund_no, succeeded)
             .await
-            .map_err(handler_error)
     }
 }

@@ -7,10 +7,12 @@
 mod catalog;
 mod marketing;
 mod orders;
+mod payment_events;
 
 pub use catalog::CatalogPlans;
 pub use marketing::{
-    MEMBERSHIP_BIZ_TYPE, MarketingCoupons, MarketingMembers, MembershipPaymentEvents,
-    MembershipWechatPayments, OrderLockHolders,
+    MEMBERSHIP_BIZ_TYPE, MarketingCoupons, MarketingMembers, MembershipWechatPayments,
+    OrderLockHolders,
 };
-pub use orders::{BIZ_TYPE, OrderPaymentEvents, UserBlocklist, WechatPayments};
+pub use orders::{BIZ_TYPE, UserBlocklist, WechatPayments};
+pub use payment_events::{OwnerPaymentEvents, PaymentOwner};

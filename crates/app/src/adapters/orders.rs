@@ -7,14 +7,13 @@ use async_trait::async_trait;
 use serde_json::Value;
 use topup_auth::AppUserService;
 use topup_auth::app_users::BlacklistKind;
-use topup_core::{Money, Msisdn};
+use topup_core::{Money, Msisdn, Timestamp};
 use topup_orders::{
     BlockKind, Blocklist, CloseOutcome, OrdersError, OrdersService, PaymentPort, PaymentStart,
 };
-use topup_payment::{
-    HandlerError, NewPayment, NewRefund, PaymentError, PaymentEvents, PaymentRecord,
-    PaymentService, PaymentState, RefundRecord,
-};
+use topup_payment::{NewPayment, NewRefund, PaymentError, PaymentService, PaymentState};
+
+use super::PaymentOwner;
 
 /// The `biz_type` of top-up orders' payments.
 pub const BIZ_TYPE: &str = "topup_order";
@@ -141,64 +140,32 @@ impl PaymentPort for WechatPayments {
     }
 }
 
-/// Moves orders on payment events; register it for [`BIZ_TYPE`]. Idempotent: the order's own state decides.
-pub struct OrderPaymentEvents(pub Arc<OrdersService>);
-
-fn handler_error(error: OrdersError) -> HandlerError {
-    Box::new(error)
-}
-
+/// Top-up orders move on their payment events (registered for [`BIZ_TYPE`]).
 #[async_trait]
-impl PaymentEvents for OrderPaymentEvents {
-    async fn on_payment_succeeded(&self, payment: &PaymentRecord) -> Result<(), HandlerError> {
-        self.0
-            .payment_succeeded(
-                &payment.biz_id,
-                payment.transaction_id.as_deref().unwrap_or_default(),
-                payment.amount,
-                payment.success_time.unwrap_or(payment.updated_at),
-            )
-            .await
-            .map_err(handler_error)
-    }
+impl PaymentOwner for OrdersService {
+    type Error = OrdersError;
 
-    async fn on_payment_closed(&self, payment: &PaymentRecord) -> Result<(), HandlerError> {
-        self.0
-            .payment_closed(&payment.biz_id)
-            .await
-            .map_err(handler_error)
-    }
-
-    async fn on_refund_succeeded(
+    async fn paid(
         &self,
-        payment: &PaymentRecord,
-        refund: &RefundRecord,
-    ) -> Result<(), HandlerError> {
-        self.0
-            .refund_settled(&payment.biz_id, &refund.out_refund_no, true)
+        biz_id: &str,
+        transaction_id: &str,
+        amount: Money,
+        paid_at: Timestamp,
+    ) -> Result<(), OrdersError> {
+        self.payment_succeeded(biz_id, transaction_id, amount, paid_at)
             .await
-            .map_err(handler_error)
     }
 
-    async fn on_refund_closed(
-        &self,
-        payment: &PaymentRecord,
-        refund: &RefundRecord,
-    ) -> Result<(), HandlerError> {
-        self.0
-            .refund_settled(&payment.biz_id, &refund.out_refund_no, false)
-            .await
-            .map_err(handler_error)
+    async fn closed(&self, biz_id: &str) -> Result<(), OrdersError> {
+        self.payment_closed(biz_id).await
     }
 
-    async fn on_refund_abnormal(
+    async fn refund_settled(
         &self,
-        payment: &PaymentRecord,
-        refund: &RefundRecord,
-    ) -> Result<(), HandlerError> {
-        self.0
-            .refund_settled(&payment.biz_id, &refund.out_refund_no, false)
-            .await
-            .map_err(handler_error)
+        biz_id: &str,
+        out_refund_no: &str,
+        succeeded: bool,
+    ) -> Result<(), OrdersError> {
+        OrdersService::refund_settled(self, biz_id, out_refund_no, succeeded).await
     }
 }

@@ -21,6 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{Json, Paging, Query};
 use crate::routes::admin::audited;
+use crate::routes::app::coupons::AppCoupon;
 use crate::routes::app::membership::{MembershipPlanView, MembershipStatus, status_of};
 use crate::security::Require;
 use crate::{ApiError, AppState, ErrorBody};
@@ -287,40 +288,23 @@ pub async fn issue(
     Ok(Json(report))
 }
 
-/// A user's coupon as staff see it.
+/// A user's coupon as staff see it: what its holder sees, and whose it is.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CouponView {
-    pub id: String,
-    pub template_id: String,
     pub user_id: String,
-    pub name: String,
-    pub terms: CouponTerms,
     pub channel: Channel,
-    pub state: CouponState,
-    pub valid_from: Timestamp,
-    pub valid_to: Timestamp,
-    pub claimed_at: Timestamp,
-    pub order_no: Option<String>,
-    pub discount: Option<Money>,
     pub used_at: Option<Timestamp>,
+    #[serde(flatten)]
+    pub coupon: AppCoupon,
 }
 
 impl From<Coupon> for CouponView {
     fn from(coupon: Coupon) -> Self {
         CouponView {
-            id: coupon.id,
-            template_id: coupon.template_id,
-            user_id: coupon.user_id,
-            name: coupon.name,
-            terms: coupon.terms,
+            user_id: coupon.user_id.clone(),
             channel: coupon.channel,
-            state: coupon.state,
-            valid_from: coupon.valid_from,
-            valid_to: coupon.valid_to,
-            claimed_at: coupon.claimed_at,
-            order_no: coupon.order_no,
-            discount: coupon.discount,
             used_at: coupon.used_at,
+            coupon: coupon.into(),
         }
     }
 }
