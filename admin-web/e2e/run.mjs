@@ -322,6 +322,193 @@ try {
     await shot(page, '13-plans')
   })
 
+  await step('coupons: create a template, issue it to an app user, find the coupon', async () => {
+    // The user to issue to signs in through the sandbox, as the mini-program would.
+    const { code } = await json('POST', '/sandbox/wechat/codes', {})
+    const { user } = await json('POST', '/api/v1/app/auth/login', { code })
+    const { openid } = await json('GET', `/api/v1/admin/app-users/${user.id}`, undefined, adminToken)
+    const NAME = 'E2E ¥5 off ¥10'
+    await page.goto(`${BASE}/marketing/coupon-templates`)
+    await page.click('[data-test=template-create]')
+    const input = (name) => page.locator(`input[data-test=${name}], [data-test=${name}] input`).first()
+    await input('template-name').fill(NAME)
+    await page.locator('[data-test=template-channel]').getByText('后台发放').click()
+    await input('template-threshold').fill('10')
+    await input('template-amount-off').fill('5')
+    // The example line prices ¥50.00 by the discount rule, as typed.
+    await page.locator('[data-test=template-example-pay]').getByText('¥45.00').waitFor()
+    await page.locator('[data-test=template-unlimited]').click()
+    await input('template-stock').fill('10')
+    // The form is taller than the window: a taller window for its picture.
+    await page.setViewportSize({ width: 1366, height: 1400 })
+    await shot(page, '30-coupon-template-form')
+    await page.setViewportSize({ width: 1366, height: 820 })
+    await page.click('[data-test=template-save]')
+    const row = page.locator('[data-test=templates-table] tr', { has: page.getByText(NAME, { exact: true }) })
+    await row.getByText('满 ¥10.00 减 ¥5.00').waitFor()
+    await row.getByText('后台发放').waitFor()
+    await row.getByText('0 / 10').waitFor()
+    // Editing shows the terms back in yuan.
+    await row.locator('[data-test=template-edit]').click()
+    await until('the form to show the saved terms', async () =>
+      (await input('template-threshold').inputValue()) === '10.00' && (await input('template-amount-off').inputValue()) === '5.00', 5000)
+    await page.click('[data-test=template-cancel]')
+    await page.locator('[data-test=template-save]').waitFor({ state: 'hidden' })
+    const issueTo = async () => {
+      await row.locator('[data-test=template-issue]').click()
+      await page.locator('[data-test=issue-users]').click()
+      await page.locator('[data-test=issue-users] input').fill(openid)
+      await page.locator('.ant-select-dropdown .ant-select-item-option').getByText(openid, { exact: false }).click()
+      await page.locator('.ant-modal-title').getByText(NAME, { exact: false }).click()
+      await page.click('[data-test=issue-submit]')
+    }
+    await issueTo()
+    await page.locator('[data-test=issue-result]').getByText('已发放 1 张').waitFor()
+    await page.click('[data-test=issue-done]')
+    await page.locator('[data-test=issue-done]').waitFor({ state: 'hidden' })
+    await row.getByText('1 / 10').waitFor()
+    // Once per user: a second issue is refused, and the dialog says to whom and why.
+    await issueTo()
+    await page.locator('[data-test=issue-result]').getByText('1 位用户未发放').waitFor()
+    await page.locator('[data-test=issue-refused]').getByText('COUPON_LIMIT_REACHED').waitFor()
+    await page.locator('[data-test=issue-refused]').getByText(openid, { exact: false }).waitFor()
+    await shot(page, '31-coupon-issue-refused')
+    await page.click('[data-test=issue-done]')
+    await page.locator('[data-test=issue-done]').waitFor({ state: 'hidden' })
+    await shot(page, '32-coupon-templates')
+    await page.goto(`${BASE}/marketing/coupons`)
+    await input('coupon-filter-user').fill(user.id)
+    await page.click('[data-test=coupon-search]')
+    const coupon = page.locator('[data-test=coupons-table] tr', { has: page.getByText(NAME, { exact: true }) })
+    await coupon.locator('[data-test=coupon-state][data-state=unused]').waitFor()
+    assert((await page.locator('[data-test=coupons-table] [data-test=coupon-id]').count()) === 1, 'one coupon for the user')
+    await shot(page, '33-coupons')
+    const held = await json('GET', `/api/v1/admin/marketing/coupons?user_id=${user.id}`, undefined, adminToken)
+    const c = held.items[0]
+    assert(held.total === 1 && c.channel === 'staff' && c.terms.amount_off.amount === 500 && c.terms.threshold.amount === 1000,
+      `the user holds ¥5 off ¥10, issued by staff: ${JSON.stringify(held)}`)
+    const templates = await json('GET', '/api/v1/admin/marketing/coupon-templates?channel=staff', undefined, adminToken)
+    const tpl = templates.items.find((x) => x.name === NAME)
+    assert(tpl && tpl.total_stock === 10 && tpl.stats.claimed === 1, `stock 10, one claimed: ${JSON.stringify(tpl)}`)
+    // A percentage off, capped, limited to one country's operator: the example applies the cap.
+    await page.goto(`${BASE}/marketing/coupon-templates`)
+    await page.click('[data-test=template-create]')
+    await page.locator('[data-test=template-kind]').getByText('折扣券').click()
+    await input('template-percent-off').fill('12')
+    await input('template-max-discount').fill('3')
+    await page.locator('[data-test=template-example-pay]').getByText('¥47.00').waitFor()
+    const openOptions = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option')
+    await page.locator('[data-test=scope-countries]').click()
+    await page.locator('[data-test=scope-countries] input').fill('PH')
+    await openOptions.getByText('PH ·', { exact: false }).first().click()
+    await page.locator('[data-test=scope-operators]').click()
+    await openOptions.getByText('· PH ·', { exact: false }).first().click()
+    await page.locator('.ant-modal-title').getByText('新建优惠券').click()
+    await page.setViewportSize({ width: 1366, height: 1400 })
+    await shot(page, '34-coupon-template-percent')
+    await page.setViewportSize({ width: 1366, height: 820 })
+    await page.click('[data-test=template-cancel]')
+    await page.locator('[data-test=template-save]').waitFor({ state: 'hidden' })
+  })
+
+  await step('membership: create a card with a coupon bundle, sell one, refund it from the console', async () => {
+    // The coupon the card gives, twice a month.
+    const BUNDLED = 'E2E member ¥2 off'
+    const tpl = await json('POST', '/api/v1/admin/marketing/coupon-templates', {
+      name: BUNDLED, description: '', validity: { kind: 'days_after_claim', days: 30 }, total_stock: null, per_user_limit: 10, channel: 'staff', enabled: true,
+      terms: { kind: 'amount_off', amount_off: { amount: 200, currency: 'CNY' }, percent_off: null, max_discount: null, threshold: { amount: 0, currency: 'CNY' }, scope: { kinds: [], countries: [], operator_ids: [], plan_ids: [] } },
+    }, adminToken)
+    const input = (name) => page.locator(`input[data-test=${name}], [data-test=${name}] input`).first()
+    await page.goto(`${BASE}/marketing/membership-plans`)
+    await page.locator('[data-test=plans-table]').waitFor()
+    await page.click('[data-test=plan-create]')
+    await input('plan-name').fill('Gold')
+    await input('plan-days').fill('30')
+    await input('plan-price').fill('9.90')
+    await input('plan-discount').fill('2')
+    await page.click('[data-test=bundle-add]')
+    await page.locator('[data-test=bundle-template-0]').click()
+    await page.locator('[data-test=bundle-template-0] input').fill(BUNDLED)
+    await page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option').getByText(BUNDLED, { exact: true }).click()
+    await input('bundle-count-0').fill('2')
+    await page.locator('textarea[data-test=plan-benefits], [data-test=plan-benefits] textarea').first().fill('2% off every top-up\n2 × ¥2 coupons every month')
+    // The picked template's terms show under it.
+    await page.locator('[data-test=bundle-row]').getByText('立减 ¥2.00').waitFor()
+    await page.setViewportSize({ width: 1366, height: 1100 })
+    await shot(page, '35-membership-plan-form')
+    await page.setViewportSize({ width: 1366, height: 820 })
+    await page.click('[data-test=plan-save]')
+    await page.locator('[data-test=plan-save]').waitFor({ state: 'hidden' })
+    const row = page.locator('[data-test=plans-table] tr', { has: page.locator('[data-test=plan-name-cell]', { hasText: 'Gold' }) })
+    await row.getByText('30 天').waitFor()
+    await row.getByText('¥9.90').waitFor()
+    await row.getByText('减 2%').waitFor()
+    await row.locator('[data-test=plan-bundle]').getByText(`${BUNDLED} × 2`).waitFor()
+    await shot(page, '36-membership-plans')
+    // Editing shows the price back in yuan.
+    await row.locator('[data-test=plan-edit]').click()
+    await until('the form to show the saved plan', async () => (await input('plan-price').inputValue()) === '9.90' && (await input('bundle-count-0').inputValue()) === '2', 5000)
+    await page.click('[data-test=plan-cancel]')
+    await page.locator('[data-test=plan-save]').waitFor({ state: 'hidden' })
+    const plans = await json('GET', '/api/v1/admin/marketing/membership-plans', undefined, adminToken)
+    const gold = plans.find((p) => p.name === 'Gold')
+    assert(gold && gold.duration_days === 30 && gold.price.amount === 990 && gold.discount_percent === 2 && gold.bundle.length === 1
+      && gold.bundle[0].template_id === tpl.id && gold.bundle[0].count === 2, `Gold as typed: ${JSON.stringify(gold)}`)
+
+    // An app user buys it through the sandbox, as the mini-program would.
+    const { code } = await json('POST', '/sandbox/wechat/codes', {})
+    const { token, user } = await json('POST', '/api/v1/app/auth/login', { code })
+    const co = await json('POST', '/api/v1/app/membership/orders', { plan_id: gold.id }, token)
+    await json('POST', '/sandbox/wechat/pay/confirm', { prepay_id: co.pay_params.package.split('=')[1] })
+    await until('the membership order to be paid and granted', async () => {
+      const r = await json('GET', `/api/v1/admin/marketing/membership-orders?user_id=${user.id}`, undefined, adminToken)
+      return r.items.some((o) => o.id === co.order.id && o.state === 'paid' && o.granted)
+    }, 15000, 200)
+
+    await page.goto(`${BASE}/marketing/members`)
+    await page.locator('[data-test=members-active-only]').click()
+    const member = page.locator('[data-test=members-table] tr', { has: page.getByText(user.id, { exact: true }) })
+    await member.locator('[data-test=member-active][data-active=true]').waitFor()
+    await member.getByText('Gold').waitFor()
+    await shot(page, '37-members')
+    // The member's user id opens their membership orders.
+    await member.locator('[data-test=member-user]').click()
+    await page.waitForURL((u) => u.pathname === '/marketing/membership-orders')
+    const order = page.locator('[data-test=membership-orders-table] tr', { has: page.getByText(co.order.id, { exact: true }) })
+    await order.locator('[data-test=membership-order-state][data-state=paid]').waitFor()
+    assert((await page.locator('[data-test=membership-orders-table] [data-test=membership-order-link]').count()) === 1, 'one order for the user')
+    await shot(page, '38-membership-orders')
+    await order.locator('[data-test=membership-order-refund]').click()
+    await page.locator('[data-test=membership-refund-note]').getByText('¥9.90').waitFor()
+    await page.click('[data-test=membership-refund-submit]')
+    await page.locator('.ant-modal .ant-form-item-explain').getByText('必填').waitFor()
+    await input('membership-refund-reason').fill('e2e membership refund')
+    // The error, and its fading out, gone before the picture.
+    await page.locator('.ant-modal .ant-form-item-explain').waitFor({ state: 'detached' })
+    await shot(page, '39-membership-refund')
+    await page.click('[data-test=membership-refund-submit]')
+    await page.locator('[data-test=membership-refund-state]').getByText('退款中').waitFor()
+    await page.locator('[data-test=membership-refund-withdrawn]').getByText('收回未使用的优惠券 2 张').waitFor()
+    await shot(page, '40-membership-refunded')
+    await page.click('[data-test=membership-refund-done]')
+    await page.locator('[data-test=membership-refund-done]').waitFor({ state: 'hidden' })
+    await until('the row to leave "paid"', async () => (await order.locator('[data-test=membership-order-state]').getAttribute('data-state')) !== 'paid', 5000)
+    assert((await order.locator('[data-test=membership-order-refund]').count()) === 0, 'no refund action once refunding')
+    await order.locator('[data-test=membership-order-link]').click()
+    const refundInfo = page.locator('[data-test=membership-order-refund-info]')
+    await refundInfo.getByText('e2e membership refund').waitFor()
+    await refundInfo.locator('[data-test=membership-order-withdrawn]').getByText('2 张').waitFor()
+    // Once it has slid in whole.
+    await until('the drawer to open', async () => {
+      const box = await page.locator('.ant-drawer-content-wrapper').boundingBox()
+      return box && box.x + box.width <= 1366
+    }, 5000)
+    await shot(page, '41-membership-order-drawer')
+    await page.keyboard.press('Escape')
+    const coupons = await json('GET', `/api/v1/admin/marketing/coupons?user_id=${user.id}`, undefined, adminToken)
+    assert(coupons.total === 2 && coupons.items.every((c) => c.state === 'withdrawn' && c.template_id === tpl.id), `the bundle's coupons are withdrawn: ${JSON.stringify(coupons.items.map((c) => c.state))}`)
+  })
+
   await step('api keys: create one shown once, use it, revoke it', async () => {
     await page.goto(`${BASE}/system/api-keys`)
     await page.click('[data-test=api-key-create]')
@@ -358,6 +545,8 @@ try {
       ['/order/recharges', '订单', '充值记录'], ['/payment/alerts', '支付', '支付告警'],
       ['/catalog/countries', '商品', '国家'], ['/catalog/operators', '商品', '运营商'], ['/catalog/pricing', '商品', '定价'], ['/catalog/sync', '商品', '供应商同步'],
       ['/users/app-users', '用户', '小程序用户'], ['/users/blacklist', '用户', '黑名单'], ['/users/visitors', '用户', '访客统计'],
+      ['/marketing/coupon-templates', '营销', '优惠券模板'], ['/marketing/coupons', '营销', '用户优惠券'],
+      ['/marketing/membership-plans', '营销', '会员卡'], ['/marketing/members', '营销', '会员'], ['/marketing/membership-orders', '营销', '会员订单'],
       ['/system/menus', '系统', '菜单与权限'], ['/system/sessions', '系统', '在线员工'], ['/system/api-keys', '系统', 'API 密钥'],
       ['/system/logs/login', '系统', '登录日志'], ['/system/logs/operations', '系统', '操作日志'], ['/system/logs/access', '系统', '访问日志'],
       ['/profile', null, '个人中心'],

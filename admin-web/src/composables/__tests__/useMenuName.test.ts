@@ -18,6 +18,8 @@ describe('menu names', () => {
     expect(zh('order.recharges', 'Recharges')).toBe('充值记录')
     expect(zh('users.app-users', 'App users')).toBe('小程序用户')
     expect(zh('system.login-logs', 'Login logs')).toBe('登录日志')
+    expect(zh('marketing.coupon-templates', 'Coupon templates')).toBe('优惠券模板')
+    expect(zh('marketing.membership-orders', 'Membership orders')).toBe('会员订单')
     const enLabel = labeller('en')
     expect(enLabel('order.recharges', '充值记录')).toBe('Recharge log')
     expect(enLabel('system', '系统')).toBe('System')

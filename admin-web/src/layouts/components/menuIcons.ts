@@ -1,6 +1,6 @@
 import type { Component } from 'vue'
 import {
-  AlertOutlined, AppstoreOutlined, AuditOutlined, ClusterOutlined, DesktopOutlined, GlobalOutlined, HistoryOutlined,
+  AlertOutlined, AppstoreOutlined, AuditOutlined, ClusterOutlined, DesktopOutlined, GiftOutlined, GlobalOutlined, HistoryOutlined,
   HomeOutlined, LineChartOutlined, LoginOutlined, MenuOutlined, MoneyCollectOutlined, ProfileOutlined, SettingOutlined,
   ShoppingOutlined, StopOutlined, SyncOutlined, TagsOutlined, TeamOutlined, ThunderboltOutlined, UserOutlined, WalletOutlined,
 } from '@ant-design/icons-vue'
@@ -8,7 +8,7 @@ import {
 /** The server names icons in its menu tree; these are the ones it seeds. */
 export const MENU_ICONS: Record<string, Component> = {
   alert: AlertOutlined, appstore: AppstoreOutlined, audit: AuditOutlined, cluster: ClusterOutlined, desktop: DesktopOutlined,
-  global: GlobalOutlined, history: HistoryOutlined, home: HomeOutlined, 'line-chart': LineChartOutlined, login: LoginOutlined,
+  gift: GiftOutlined, global: GlobalOutlined, history: HistoryOutlined, home: HomeOutlined, 'line-chart': LineChartOutlined, login: LoginOutlined,
   menu: MenuOutlined, 'money-collect': MoneyCollectOutlined, profile: ProfileOutlined, setting: SettingOutlined,
   shopping: ShoppingOutlined, stop: StopOutlined, sync: SyncOutlined, tags: TagsOutlined, team: TeamOutlined,
   thunderbolt: ThunderboltOutlined, user: UserOutlined, wallet: WalletOutlined,

@@ -2,9 +2,10 @@ import type { RouteRecordRaw } from 'vue-router'
 import order from './modules/order'
 import catalog from './modules/catalog'
 import users from './modules/users'
+import marketing from './modules/marketing'
 import system from './modules/system'
 
-export const moduleRoutes: RouteRecordRaw[] = [...order, ...catalog, ...users, ...system]
+export const moduleRoutes: RouteRecordRaw[] = [...order, ...catalog, ...users, ...marketing, ...system]
 
 export const routes: RouteRecordRaw[] = [
   { path: '/login', name: 'login', component: () => import('@/views/_core/Login.vue'), meta: { public: true, title: 'auth.login' } },
