@@ -8,9 +8,10 @@
 #  2. payment notifications: POST /api/v1/pay/wechat/notify with real notifications of paid
 #     orders, freshly signed by the sandbox (verified, decrypted, matched against the payment,
 #     answered 204 as WeChat's duplicates are) — requests/s and p99;
-#  3. checkouts with a coupon (PHASES=coupon, not in the default run): the same as 1, each
-#     checkout applying a coupon of its own (claimed ahead: staff issue 100 per user from
-#     three templates), to compare with 1 — the coupon's lookup, guarded lock and price line;
+#  3. checkouts with a coupon (PHASES=coupon, not in the default run): staff issue 100
+#     coupons per user from three templates, then checkouts are measured on that same store
+#     without a coupon and with one (each applying a coupon of its own): the coupon's lookup,
+#     guarded lock and price line, compared on equal ground;
 #  4. resident memory (VmRSS) of the server before and after, and its CPU time per request
 #     (user + system from /proc, so other load on the machine does not distort it).
 #
@@ -210,7 +211,16 @@ if phase coupon; then
         jq -r --arg t "$token" '.items[] | "\($t) \(.id)"' >>"$DATA/coupons"
     done
   done <"$DATA/tokens"
+  # Round-robin over the users, as the plain checkouts are: the n-th coupon of every user
+  # before any user's (n+1)-th.
+  awk '{n[$1]++; print n[$1], $0}' "$DATA/coupons" | sort -s -n -k1,1 | cut -d' ' -f2- >"$DATA/coupons.rr"
+  mv "$DATA/coupons.rr" "$DATA/coupons"
   echo "    $(wc -l <"$DATA/coupons") coupons ready"
+  # Both measured on this same store (its size changes what a write costs): first without a
+  # coupon, then each checkout applying one.
+  echo "== checkouts without a coupon, same store: ${CONNECTIONS} connections, ${DURATION}"
+  detect_ahead 4
+  TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=4 PACE_MS=${PACE_MS:-0} measure plain bench/checkout.lua
   echo "== checkouts with a coupon: ${CONNECTIONS} connections, ${DURATION}"
   detect_ahead 3
   TOKENS_FILE="$DATA/tokens" COUPONS_FILE="$DATA/coupons" THREADS="$THREADS" PLAN_ID="$PLAN" RUN=3 \
@@ -264,6 +274,7 @@ if phase checkout; then
   echo "checkouts:      $(summary <"$DATA/checkout.txt"); server CPU $(cat "$DATA/checkout.cpu") each"
 fi
 if phase coupon; then
+  echo "same store:     $(summary <"$DATA/plain.txt"); server CPU $(cat "$DATA/plain.cpu") each (no coupon)"
   echo "with a coupon:  $(summary <"$DATA/coupon.txt"); server CPU $(cat "$DATA/coupon.cpu") each"
 fi
 if phase notify; then
