@@ -766,6 +766,21 @@ async fn a_membership_discounts_top_ups_extends_from_its_end_and_is_refunded_wit
     assert_eq!(status, 200, "{refunded}");
     assert_eq!(refunded["state"], "refunding");
     assert_eq!(refunded["refund"]["withdrawn_coupons"], 1);
+    // Asked again before WeChat settled it (say the first answer was lost): the same refund
+    // is asked for again, nothing taken back twice.
+    let (status, again) = shop
+        .admin(
+            Method::POST,
+            &format!("/marketing/membership-orders/{second_order}/refund"),
+            Some(json!({"reason": "bought twice"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        again["refund"]["out_refund_no"],
+        refunded["refund"]["out_refund_no"]
+    );
+    assert_eq!(again["refund"]["withdrawn_coupons"], 1);
     // The first card's 30 days are over by now: nothing is left, it ends now.
     let membership = shop.membership(&buyer).await["membership"].clone();
     assert!(shop.app.clock.now() > first_end);

@@ -765,7 +765,8 @@ export interface paths {
         /**
          * Refund a paid membership order in full: its days are taken off the membership at once
          *     (it ends now when none are left), its unused bundle coupons are withdrawn, and WeChat Pay
-         *     returns the money.
+         *     returns the money. Sent again while the refund is unsettled, it asks WeChat again under
+         *     the same refund number; after `refund_failed`, under a new one.
          * @description Requires permission `marketing:membership-order:refund`.
          */
         post: operations["admin_membership_orders_refund"];
@@ -7183,7 +7184,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `ORDER_STATE_CONFLICT`: the order is not paid (or already refunded) */
+            /** @description `ORDER_STATE_CONFLICT`: the order was never paid, or is refunded already */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -564,11 +564,13 @@ impl MarketingService {
     async fn grant(&self, order: &MembershipOrder) -> Result<(), MarketingError> {
         let now = self.clock.now();
         let mut until = None;
+        let mut written_once = false;
         for _ in 0..20 {
             let current = self.memberships().get(&order.user_id).await?;
             let (next, insert) = match current {
                 Some(m) if m.granted_orders.contains(&order.id) => {
                     until = m.ends_at;
+                    written_once = true;
                     break;
                 }
                 Some(mut m) => {
@@ -625,11 +627,20 @@ impl MarketingService {
             match written {
                 Ok(stored) => {
                     until = stored.ends_at;
+                    written_once = true;
                     break;
                 }
                 Err(StoreError::Conflict { .. } | StoreError::Duplicate { .. }) => continue,
                 Err(other) => return Err(other.into()),
             }
+        }
+        if !written_once {
+            // The payment event is delivered again, and this runs again.
+            return Err(StoreError::Conflict {
+                collection: "memberships".into(),
+                id: order.user_id.clone(),
+            }
+            .into());
         }
         self.issue_bundle(&order.user_id, &order.bundle, &format!("o{}", order.id))
             .await?;
@@ -737,8 +748,16 @@ impl MarketingService {
         let now = self.clock.now();
         let order = self
             .update_membership_order(id, |order| {
+                let previous = order.refund.clone();
                 match order.state {
                     MembershipOrderState::Paid | MembershipOrderState::RefundFailed => {}
+                    // Asked before, and the request may not have reached WeChat (a crash or
+                    // an error in between): ask again under the same refund number.
+                    MembershipOrderState::Refunding
+                        if previous.as_ref().is_some_and(|r| r.finished_at.is_none()) =>
+                    {
+                        return Ok(());
+                    }
                     other => {
                         return Err(MarketingError::InvalidState(format!(
                             "the order is {}; only paid orders are refunded",
@@ -746,7 +765,12 @@ impl MarketingService {
                         )));
                     }
                 }
-                let number = if order.refund.is_some() { 2 } else { 1 };
+                // A refund WeChat could not make is asked for again under a new number.
+                let number = previous
+                    .as_ref()
+                    .and_then(|r| r.out_refund_no.rsplit('R').next())
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .map_or(1, |n| n + 1);
                 order.state = MembershipOrderState::Refunding;
                 order.refund = Some(MembershipRefund {
                     out_refund_no: format!("{}R{number}", order.id),
@@ -755,7 +779,7 @@ impl MarketingService {
                     requested_by: format!("staff:{staff_id}"),
                     requested_at: now,
                     finished_at: None,
-                    withdrawn_coupons: 0,
+                    withdrawn_coupons: previous.map_or(0, |r| r.withdrawn_coupons),
                 });
                 Ok(())
             })
@@ -764,7 +788,7 @@ impl MarketingService {
         let order = self
             .update_membership_order(id, |o| {
                 if let Some(refund) = &mut o.refund {
-                    refund.withdrawn_coupons = withdrawn;
+                    refund.withdrawn_coupons += withdrawn;
                 }
                 Ok(())
             })

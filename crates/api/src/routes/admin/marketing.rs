@@ -592,7 +592,8 @@ pub struct MembershipRefundBody {
 
 /// Refund a paid membership order in full: its days are taken off the membership at once
 /// (it ends now when none are left), its unused bundle coupons are withdrawn, and WeChat Pay
-/// returns the money.
+/// returns the money. Sent again while the refund is unsettled, it asks WeChat again under
+/// the same refund number; after `refund_failed`, under a new one.
 #[utoipa::path(post, path = "/api/v1/admin/marketing/membership-orders/{id}/refund", tag = "admin-marketing", operation_id = "admin_membership_orders_refund",
     params(("id" = String, Path, description = "Membership order id")),
     request_body = MembershipRefundBody,
@@ -600,7 +601,7 @@ pub struct MembershipRefundBody {
         (status = 200, description = "Refund requested; the order is `refunding`", body = MembershipOrderView),
         (status = 400, description = "`VALIDATION_FAILED` (`reason`)", body = ErrorBody),
         (status = 404, description = "No such order", body = ErrorBody),
-        (status = 409, description = "`ORDER_STATE_CONFLICT`: the order is not paid (or already refunded)", body = ErrorBody),
+        (status = 409, description = "`ORDER_STATE_CONFLICT`: the order was never paid, or is refunded already", body = ErrorBody),
         (status = 502, description = "`PAYMENT_UNAVAILABLE`: WeChat Pay did not take the request; ask again", body = ErrorBody),
     ),
     extensions(("x-permission" = json!(MarketingMembershipOrderRefund::CODE))))]
