@@ -592,9 +592,18 @@ async fn staff_issue_coupons_new_users_get_theirs_once_and_permissions_hold() {
 }
 
 impl Shop {
-    /// Pays a membership order at WeChat and lets the notification arrive.
-    async fn pay_membership(&self, checkout: &Value) {
-        self.pay(checkout).await;
+    /// Places a membership order for `plan_id`: the checkout answer.
+    async fn buy_membership(&self, buyer: &Buyer, plan_id: &str) -> Value {
+        let (status, checkout) = self
+            .as_buyer(
+                buyer,
+                Method::POST,
+                "/membership/orders",
+                Some(json!({"plan_id": plan_id})),
+            )
+            .await;
+        assert_eq!(status, 201, "{checkout}");
+        checkout
     }
 
     /// Signs staff and the buyer in again after the clock moved past their tokens' lives.
@@ -648,18 +657,10 @@ async fn a_membership_discounts_top_ups_extends_from_its_end_and_is_refunded_wit
 
     // Bought and paid through the WeChat Pay sandbox.
     let bought_at = shop.app.clock.now();
-    let (status, checkout) = shop
-        .as_buyer(
-            &buyer,
-            Method::POST,
-            "/membership/orders",
-            Some(json!({"plan_id": plan_id})),
-        )
-        .await;
-    assert_eq!(status, 201, "{checkout}");
+    let checkout = shop.buy_membership(&buyer, &plan_id).await;
     assert_eq!(checkout["order"]["state"], "awaiting_payment");
     let first_order = checkout["order"]["id"].as_str().unwrap().to_owned();
-    shop.pay_membership(&checkout).await;
+    shop.pay(&checkout).await;
     let (_, order) = shop
         .as_buyer(
             &buyer,
@@ -724,17 +725,9 @@ async fn a_membership_discounts_top_ups_extends_from_its_end_and_is_refunded_wit
     // Ten days later a second card extends from the end, not from today.
     shop.app.clock.advance(chrono::TimeDelta::days(10));
     shop.sign_in_again(&mut buyer, openid).await;
-    let (status, checkout) = shop
-        .as_buyer(
-            &buyer,
-            Method::POST,
-            "/membership/orders",
-            Some(json!({"plan_id": plan_id})),
-        )
-        .await;
-    assert_eq!(status, 201, "{checkout}");
+    let checkout = shop.buy_membership(&buyer, &plan_id).await;
     let second_order = checkout["order"]["id"].as_str().unwrap().to_owned();
-    shop.pay_membership(&checkout).await;
+    shop.pay(&checkout).await;
     let membership = shop.membership(&buyer).await["membership"].clone();
     assert_eq!(
         ts(&membership["ends_at"]),

@@ -669,6 +669,7 @@ impl MarketingService {
                 continue;
             };
             let (valid_from, valid_to) = template.validity.window(now);
+            let mut inserted = 0;
             for n in 1..=item.count {
                 // Bundles are paid benefits: they show as given by staff.
                 let mut coupon = Coupon::new_from(
@@ -680,16 +681,22 @@ impl MarketingService {
                 );
                 coupon.channel = Channel::Staff;
                 match self.coupons.insert(&coupon).await {
-                    Ok(()) => {
-                        given += 1;
-                        self.templates
-                            .update(&template.id, Filter::All, &[Update::inc("claimed", 1)])
-                            .await?;
-                    }
+                    Ok(()) => inserted += 1,
                     Err(StoreError::Duplicate { .. }) => {}
                     Err(other) => return Err(other.into()),
                 }
             }
+            if inserted > 0 {
+                // For the template's statistics; one write for the whole item.
+                self.templates
+                    .update(
+                        &template.id,
+                        Filter::All,
+                        &[Update::inc("claimed", i64::from(inserted))],
+                    )
+                    .await?;
+            }
+            given += inserted;
         }
         Ok(given)
     }

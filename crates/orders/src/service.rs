@@ -515,7 +515,7 @@ impl OrdersService {
     }
 
     /// The plan for sale and its retail price (CNY fen).
-    pub async fn priced_plan(&self, plan_id: &str) -> Result<(PlanSnapshot, Money), OrdersError> {
+    async fn priced_plan(&self, plan_id: &str) -> Result<(PlanSnapshot, Money), OrdersError> {
         let plan = self
             .catalog
             .checkout_plan(plan_id)
