@@ -28,7 +28,7 @@ use common::{
 };
 
 const WRONG_PLATFORM_KEY: &str =
-    include_str!("../../crates/payment/tests/fixtures/wrong_platform_key.pem");
+    include_str!("../../../crates/payment/tests/fixtures/wrong_platform_key.pem");
 
 const APPID: &str = common::WX_APP_ID;
 const OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
