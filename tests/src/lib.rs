@@ -121,6 +121,8 @@ pub struct TestApp {
     pub orders: OrdersKit,
     /// Coupons (the sweeper is driven explicitly: `sweep`).
     pub marketing: Arc<topup_marketing::MarketingService>,
+    /// WeChat messages (the worker is driven explicitly: `run_until_idle`).
+    pub notify: Arc<topup_notify::NotifyService>,
     /// The application's data dir (secrets, the initial password file).
     pub data_dir: std::path::PathBuf,
     handle: actix_web::dev::ServerHandle,
@@ -238,6 +240,7 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
             provider: sandboxes.reloadly.clone(),
         },
         marketing: state.marketing.clone(),
+        notify: state.notify.clone(),
         data_dir,
         handle,
         _store: test_store,

@@ -869,6 +869,127 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/notify/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per template: how many messages were sent, skipped (no subscription), failed, or wait.
+         * @description Requires permission `notify:template:list`.
+         */
+        get: operations["admin_notify_counts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notify/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The delivery log, newest first.
+         * @description Requires permission `notify:delivery:list`.
+         */
+        get: operations["admin_notify_deliveries_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notify/deliveries/{id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a failed or skipped message again.
+         * @description Requires permission `notify:delivery:resend`.
+         */
+        post: operations["admin_notify_deliveries_resend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notify/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every event with its template (if set), in the order they happen.
+         * @description Requires permission `notify:template:list`.
+         */
+        get: operations["admin_notify_templates_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notify/templates/{event}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set an event's template (also how it is turned off). Refused when the sample message
+         *     would break WeChat's value rules, naming the field.
+         * @description Requires permission `notify:template:update`.
+         */
+        put: operations["admin_notify_templates_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notify/templates/{event}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a template would send for a made-up event (nothing is saved or sent).
+         * @description Requires permission `notify:template:list`.
+         */
+        post: operations["admin_notify_templates_preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/orders": {
         parameters: {
             query?: never;
@@ -1714,6 +1835,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/app/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report the user's answer to `wx.requestSubscribeMessage`.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        post: operations["app_subscriptions_record"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/subscriptions/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The templates to pass to `wx.requestSubscribeMessage` (at most three per prompt).
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        get: operations["app_subscriptions_templates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/pay/wechat/notify": {
         parameters: {
             query?: never;
@@ -2364,6 +2525,9 @@ export interface components {
             providers: string[];
             synced_at?: null | components["schemas"]["Timestamp"];
         };
+        CountsList: {
+            items: components["schemas"]["TemplateCounts"][];
+        };
         /** @description Which purchases a coupon applies to; an empty list means "any". */
         CouponScope: {
             /**
@@ -2517,6 +2681,37 @@ export interface components {
          * @example CNY
          */
         Currency: string;
+        /** @description One try at sending a delivery. */
+        DeliveryAttempt: {
+            at: components["schemas"]["Timestamp"];
+            /** Format: int64 */
+            errcode?: number | null;
+            message?: string | null;
+            /** @description `sent`, `skipped`, `failed`, `retry`. */
+            outcome: string;
+        };
+        /** @enum {string} */
+        DeliveryState: "queued" | "sending" | "sent" | "skipped" | "failed";
+        /** @description A delivery as staff see it (without the recipient's openid). */
+        DeliveryView: {
+            attempts: components["schemas"]["DeliveryAttempt"][];
+            created_at: components["schemas"]["Timestamp"];
+            data: {
+                [key: string]: string;
+            };
+            event: components["schemas"]["NoticeEvent"];
+            id: string;
+            /** Format: int64 */
+            msgid?: number | null;
+            next_attempt_at: components["schemas"]["Timestamp"];
+            order_no?: string | null;
+            page: string;
+            reason?: string | null;
+            state: components["schemas"]["DeliveryState"];
+            template_id: string;
+            updated_at: components["schemas"]["Timestamp"];
+            user_id: string;
+        };
         /**
          * @description `GET /api/v1/app/catalog/detect`: the number's country and operator with what can be
          *     bought for it.
@@ -2556,6 +2751,23 @@ export interface components {
             message: string;
             /** @description The request's `X-Request-Id`, to find it in the logs. */
             request_id: string;
+        };
+        EventTemplateList: {
+            items: components["schemas"]["EventTemplateView"][];
+        };
+        /** @description An event, what its values may say, and its template when one is set. */
+        EventTemplateView: {
+            event: components["schemas"]["NoticeEvent"];
+            /** @description The `{placeholder}`s a value or the page may use. */
+            placeholders: string[];
+            template?: null | components["schemas"]["TemplateView"];
+        };
+        /** @description One value of a template's data: `key` (`thing2`) and what it says, with `{placeholder}`s. */
+        FieldMapping: {
+            /** @example thing2 */
+            key: string;
+            /** @example {plan} */
+            value: string;
         };
         Health: {
             /**
@@ -3014,6 +3226,11 @@ export interface components {
             username: string;
         };
         /**
+         * @description What a message tells the user about.
+         * @enum {string}
+         */
+        NoticeEvent: "payment_succeeded" | "recharge_succeeded" | "recharge_failed_refunded" | "refund_succeeded" | "membership_activated";
+        /**
          * @description One admin write: who, under which permission, to what, and what it looked like before
          *     and after (secrets masked).
          */
@@ -3356,6 +3573,34 @@ export interface components {
                 used_at?: null | components["schemas"]["Timestamp"];
                 user_id: string;
             })[];
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        Page_DeliveryView: {
+            items: {
+                attempts: components["schemas"]["DeliveryAttempt"][];
+                created_at: components["schemas"]["Timestamp"];
+                data: {
+                    [key: string]: string;
+                };
+                event: components["schemas"]["NoticeEvent"];
+                id: string;
+                /** Format: int64 */
+                msgid?: number | null;
+                next_attempt_at: components["schemas"]["Timestamp"];
+                order_no?: string | null;
+                page: string;
+                reason?: string | null;
+                state: components["schemas"]["DeliveryState"];
+                template_id: string;
+                updated_at: components["schemas"]["Timestamp"];
+                user_id: string;
+            }[];
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -4025,6 +4270,16 @@ export interface components {
         /** @enum {string} */
         RefundState: "requested" | "succeeded" | "failed";
         /**
+         * @description A template's message for one notice: the page and the data, each value fitted to its
+         *     key's rule.
+         */
+        Rendered: {
+            data: {
+                [key: string]: string;
+            };
+            page: string;
+        };
+        /**
          * @example {
          *       "password": "Reset-pass-2026"
          *     }
@@ -4102,6 +4357,32 @@ export interface components {
             updated_at: components["schemas"]["Timestamp"];
             username: string;
         };
+        SubscribableList: {
+            items: components["schemas"]["SubscribableTemplate"][];
+        };
+        /** @description A template the app may ask the user to accept, and the event it tells about. */
+        SubscribableTemplate: {
+            event: components["schemas"]["NoticeEvent"];
+            template_id: string;
+        };
+        /**
+         * @description What the user chose in the prompt.
+         * @example {
+         *       "accepted": [
+         *         "sbx-payment-succeeded",
+         *         "sbx-recharge-succeeded"
+         *       ],
+         *       "rejected": [
+         *         "sbx-recharge-failed"
+         *       ]
+         *     }
+         */
+        SubscriptionChoice: {
+            /** @description Template ids answered `accept`: each allows one message. */
+            accepted?: string[];
+            /** @description Template ids answered `reject` (or `ban`, `filter`). */
+            rejected?: string[];
+        };
         SyncCounts: {
             /** Format: int32 */
             added: number;
@@ -4124,6 +4405,64 @@ export interface components {
             /** @description `startup`, `schedule` or `staff:<user>`. */
             trigger: string;
         };
+        /**
+         * @description An event's WeChat template as staff write it.
+         * @example {
+         *       "template_id": "sbx-recharge-succeeded",
+         *       "page": "pages/order/index?order_no={order_no}",
+         *       "fields": [
+         *         {
+         *           "key": "character_string1",
+         *           "value": "{order_no}"
+         *         },
+         *         {
+         *           "key": "thing2",
+         *           "value": "{plan}"
+         *         },
+         *         {
+         *           "key": "phone_number3",
+         *           "value": "{phone}"
+         *         },
+         *         {
+         *           "key": "time4",
+         *           "value": "{time}"
+         *         },
+         *         {
+         *           "key": "phrase5",
+         *           "value": "已到账"
+         *         }
+         *       ],
+         *       "miniprogram_state": "formal",
+         *       "lang": "zh_CN",
+         *       "enabled": true
+         *     }
+         */
+        TemplateBody: {
+            enabled: boolean;
+            /** @description Each template key and its value, with `{placeholder}`s of the event. */
+            fields: components["schemas"]["FieldMapping"][];
+            /** @description `zh_CN`, `en_US`, `zh_HK` or `zh_TW`. */
+            lang: string;
+            /** @description `developer`, `trial` or `formal`. */
+            miniprogram_state: string;
+            /** @description The page the message opens; may use the event's placeholders. */
+            page?: string;
+            /** @description WeChat's template id, from the mini-program's subscribe-message library. */
+            template_id: string;
+        };
+        /** @description What one template's deliveries came to. */
+        TemplateCounts: {
+            event: components["schemas"]["NoticeEvent"];
+            /** Format: int64 */
+            failed: number;
+            /** Format: int64 */
+            queued: number;
+            /** Format: int64 */
+            sent: number;
+            /** Format: int64 */
+            skipped: number;
+            template_id: string;
+        };
         /** @description What a template's coupons did. */
         TemplateStats: {
             /** Format: int64 */
@@ -4145,6 +4484,15 @@ export interface components {
              * @description Membership bundle coupons taken back when their membership was refunded.
              */
             withdrawn: number;
+        };
+        TemplateView: {
+            enabled: boolean;
+            fields: components["schemas"]["FieldMapping"][];
+            lang: string;
+            miniprogram_state: string;
+            page: string;
+            template_id: string;
+            updated_at: components["schemas"]["Timestamp"];
         };
         /** @description One entry of the order's story. */
         TimelineEvent: {
@@ -7646,6 +7994,390 @@ export interface operations {
             };
         };
     };
+    admin_notify_counts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counts by template */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountsList"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_notify_deliveries_list: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
+                event?: components["schemas"]["NoticeEvent"];
+                state?: components["schemas"]["DeliveryState"];
+                user_id?: string;
+                order_no?: string;
+                /** @description Queued at or after (RFC 3339). */
+                from?: components["schemas"]["Timestamp"];
+                /** @description Queued before (RFC 3339). */
+                to?: components["schemas"]["Timestamp"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeliveryView"];
+                };
+            };
+            /** @description Bad filter or page */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_notify_deliveries_resend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Delivery id (the event's key) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued again */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryView"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such delivery */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `CONFLICT`: it was not failed or skipped */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_notify_templates_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The five events and their templates */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventTemplateList"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_notify_templates_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event */
+                event: components["schemas"]["NoticeEvent"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateBody"];
+            };
+        };
+        responses: {
+            /** @description Saved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the field (`fields[2].value`: why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such event */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_notify_templates_preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event */
+                event: components["schemas"]["NoticeEvent"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateBody"];
+            };
+        };
+        responses: {
+            /** @description The page and data WeChat would get */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "page": "pages/order/index?order_no=01JX3Q7Z8M5K2V9T4R6W1Y0B3C",
+                     *       "data": {
+                     *         "thing2": "Philippines Globe T…",
+                     *         "phrase5": "已到账"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Rendered"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such event */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     admin_orders_list: {
         parameters: {
             query?: {
@@ -10757,6 +11489,121 @@ export interface operations {
             };
             /** @description `UNAVAILABLE`: the provider could not be asked; try again later */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_subscriptions_record: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionChoice"];
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `VALIDATION_FAILED`: more than three templates, or one this mini-program does not have (`accepted[1]`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_subscriptions_templates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Enabled templates, in event order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "event": "payment_succeeded",
+                     *           "template_id": "sbx-payment-succeeded"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SubscribableList"];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

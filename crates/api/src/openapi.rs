@@ -52,6 +52,7 @@ use crate::routes::{pay, system};
         (name = "admin-app-users", description = "Mini-program users and daily visitor counts"),
         (name = "admin-blacklist", description = "Blacklisted phone numbers, openids and addresses"),
         (name = "admin-marketing", description = "Coupon templates, issuing coupons to users, coupons and their statistics"),
+        (name = "admin-notify", description = "WeChat subscribe-message templates per event, the delivery log and resend"),
         (name = "app-auth", description = "Mini-program silent login (wx.login code → app token)"),
         (name = "app-me", description = "The mini-program user's profile and saved numbers"),
         (name = "admin-payments", description = "Payment alerts: WeChat Pay reports that \
@@ -64,6 +65,7 @@ use crate::routes::{pay, system};
         (name = "app-orders", description = "Checkout, my orders, pay again, cancel"),
         (name = "app-membership", description = "Membership cards: plans, my membership, buying one"),
         (name = "app-coupons", description = "The coupon centre, my coupons, and the checkout quote with each coupon's use"),
+        (name = "app-subscriptions", description = "The subscribe-message prompt: templates to ask about, and the user's answer"),
         (name = "admin-catalog", description = "Countries, operators and plans; pricing rules and the price log; provider sync and its reports"),
     ),
 )]

@@ -4,6 +4,7 @@ use topup_auth::{AppUserService, AuthService};
 use topup_catalog::Catalog;
 use topup_core::{SharedClock, Timestamp};
 use topup_marketing::MarketingService;
+use topup_notify::NotifyService;
 use topup_orders::OrdersService;
 use topup_payment::PaymentService;
 use topup_store::Store;
@@ -27,6 +28,8 @@ pub struct Services {
     pub orders: Arc<OrdersService>,
     /// Coupons: templates, claims, and their lock / use / return around orders.
     pub marketing: Arc<MarketingService>,
+    /// WeChat subscribe messages: templates, subscriptions, deliveries.
+    pub notify: Arc<NotifyService>,
 }
 
 /// What every handler can reach. Cheap to clone (all `Arc`s inside).
@@ -41,6 +44,7 @@ pub struct AppState {
     pub app_users: Arc<AppUserService>,
     pub payments: Arc<PaymentService>,
     pub marketing: Arc<MarketingService>,
+    pub notify: Arc<NotifyService>,
     pub started_at: Timestamp,
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
@@ -59,6 +63,7 @@ impl AppState {
             payments,
             orders,
             marketing,
+            notify,
         } = services;
         let started_at = clock.now();
         AppState {
@@ -71,6 +76,7 @@ impl AppState {
             app_users,
             payments,
             marketing,
+            notify,
             started_at,
             max_json_bytes: 64 * 1024,
             trusted_proxies: Arc::default(),

@@ -14,13 +14,15 @@ use topup_auth::{AppUserService, AuthService, InitialAdmin};
 use topup_catalog::Catalog;
 use topup_core::{SharedClock, SystemClock};
 use topup_marketing::MarketingService;
+use topup_notify::{MessageSender, NotifyService};
 use topup_orders::{Coupons, OrderEngine, OrdersService, PaymentPort};
 use topup_payment::PaymentService;
 use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
 
 use crate::adapters::{
     BIZ_TYPE, CatalogPlans, MEMBERSHIP_BIZ_TYPE, MarketingCoupons, MarketingMembers,
-    MembershipWechatPayments, OwnerPaymentEvents, UserBlocklist, WechatPayments,
+    MembershipMessages, MembershipWechatPayments, OrderMessages, OwnerPaymentEvents, UserBlocklist,
+    WechatPayments, sandbox_templates,
 };
 use crate::config::{Config, StoreLocation};
 use crate::integrations::{self, Integrations, SandboxTuning, Sandboxes};
@@ -180,6 +182,19 @@ impl Application {
             "integrations ready"
         );
 
+        let notify = Arc::new(NotifyService::new(
+            &store,
+            clock.clone(),
+            Arc::clone(&mini_program) as Arc<dyn MessageSender>,
+        ));
+        notify.prepare().await?;
+        if sandboxes.is_some() && notify.templates().await?.is_empty() {
+            // The sandbox mini-program's templates, so the demo's messages reach its inbox.
+            for (event, draft) in sandbox_templates() {
+                notify.put_template(event, draft).await?;
+            }
+        }
+
         let at_rest_key = secrets::load_or_create_at_rest_key(&config.data_dir)?;
         let app_users = Arc::new(AppUserService::new(
             store.clone(),
@@ -208,9 +223,9 @@ impl Application {
         payments.prepare().await?;
 
         let marketing = Arc::new(
-            MarketingService::new(&store, clock.clone()).with_membership_payments(Arc::new(
-                MembershipWechatPayments(Arc::clone(&payments)),
-            )),
+            MarketingService::new(&store, clock.clone())
+                .with_membership_payments(Arc::new(MembershipWechatPayments(Arc::clone(&payments))))
+                .with_notices(Arc::new(MembershipMessages(Arc::clone(&notify)))),
         );
         marketing.prepare().await?;
         payments.register_events(
@@ -249,7 +264,8 @@ impl Application {
             )
             // A payment landing here is dispatched at once, not at the worker's next look.
             .woken_by(orders.due_signal())
-            .with_coupons(coupons),
+            .with_coupons(coupons)
+            .with_notices(Arc::new(OrderMessages(Arc::clone(&notify)))),
         );
 
         let mut state = AppState::new(Services {
@@ -261,6 +277,7 @@ impl Application {
             payments,
             orders,
             marketing,
+            notify,
         });
         state.max_json_bytes = config.server.max_json_bytes;
         state.trusted_proxies = Arc::new(

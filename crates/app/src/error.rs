@@ -17,6 +17,8 @@ pub enum AppError {
     Orders(#[from] topup_orders::OrdersError),
     #[error("marketing: {0}")]
     Marketing(#[from] topup_marketing::MarketingError),
+    #[error("notifications: {0}")]
+    Notify(#[from] topup_notify::NotifyError),
     #[error("secret file {path}: {cause}")]
     Secret { path: String, cause: std::io::Error },
     #[error("cannot listen on {addr}: {cause}")]

@@ -12,6 +12,9 @@ use crate::application::PURGE_EVERY;
 use crate::config::Config;
 use crate::integrations::{SANDBOX_DELIVERY_PERIOD, Sandboxes};
 
+/// How often the notification worker looks for retries due (new messages wake it at once).
+const NOTIFY_EVERY: Duration = Duration::from_secs(5);
+
 /// How often expired coupons are marked and orphaned coupon locks released.
 const COUPON_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -37,6 +40,7 @@ pub fn spawn_all(
         Arc::new(OrderLockHolders(Arc::clone(&state.orders))),
         COUPON_SWEEP_EVERY,
     )));
+    tasks.push(tokio::spawn(Arc::clone(&state.notify).run(NOTIFY_EVERY)));
     let auth = Arc::clone(&state.auth);
     let app_users = Arc::clone(&state.app_users);
     tasks.push(tokio::spawn(async move {

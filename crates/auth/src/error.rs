@@ -185,11 +185,13 @@ impl From<WechatError> for AuthError {
             WechatError::CodeUsed => AuthError::WechatCodeUsed,
             WechatError::RateLimited => AuthError::WechatRateLimited,
             WechatError::HighRiskUser => AuthError::WechatUserRisky,
-            WechatError::Busy | WechatError::Timeout | WechatError::Transport(_) => {
-                AuthError::WechatUnavailable
-            }
+            WechatError::Busy
+            | WechatError::Timeout
+            | WechatError::Transport(_)
+            | WechatError::Unreachable(_) => AuthError::WechatUnavailable,
             other @ (WechatError::Credentials(_)
             | WechatError::TokenRejected(_)
+            | WechatError::NotSubscribed
             | WechatError::Api { .. }
             | WechatError::Decode(_)) => AuthError::WechatFailed(other.to_string()),
         }

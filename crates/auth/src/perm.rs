@@ -77,6 +77,14 @@ permissions! {
     MarketingMembershipOrderList = "marketing:membership-order:list";
     /// Refund a membership order (its time and unused bundle coupons are taken back).
     MarketingMembershipOrderRefund = "marketing:membership-order:refund";
+    /// See the WeChat message templates and what their deliveries came to.
+    NotifyTemplateList = "notify:template:list";
+    /// Set an event's WeChat template, its page and data mapping, or turn it off.
+    NotifyTemplateUpdate = "notify:template:update";
+    /// Read the delivery log of WeChat messages.
+    NotifyDeliveryList = "notify:delivery:list";
+    /// Send a failed or skipped message again.
+    NotifyDeliveryResend = "notify:delivery:resend";
     /// List, filter and view orders with their timelines.
     OrderList = "order:order:list";
     /// Export the order list as CSV.

@@ -582,6 +582,38 @@ pub const MENU_SEED: &[SeedNode] = &[
         perm::MarketingMembershipOrderRefund::CODE,
         1,
     ),
+    // Notifications (微信订阅通知).
+    directory("notify", "Notifications", "/notify", "notification", 260),
+    menu(
+        "notify.templates",
+        "notify",
+        "Message templates",
+        perm::NotifyTemplateList::CODE,
+        10,
+    )
+    .page("/notify/templates", "notify/templates/index", "message"),
+    button(
+        "notify.templates.update",
+        "notify.templates",
+        "Edit",
+        perm::NotifyTemplateUpdate::CODE,
+        1,
+    ),
+    menu(
+        "notify.deliveries",
+        "notify",
+        "Delivery log",
+        perm::NotifyDeliveryList::CODE,
+        20,
+    )
+    .page("/notify/deliveries", "notify/deliveries/index", "send"),
+    button(
+        "notify.deliveries.resend",
+        "notify.deliveries",
+        "Resend",
+        perm::NotifyDeliveryResend::CODE,
+        1,
+    ),
     // Payments.
     directory("payment", "Payments", "/payment", "wallet", 300),
     menu(

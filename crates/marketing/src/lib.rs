@@ -11,8 +11,8 @@ mod service;
 
 pub use error::MarketingError;
 pub use membership::{
-    BundleItem, Membership, MembershipOrder, MembershipOrderQuery, MembershipOrderState,
-    MembershipPayments, MembershipPlan, MembershipRefund, PlanDraft,
+    BundleItem, Membership, MembershipNotices, MembershipOrder, MembershipOrderQuery,
+    MembershipOrderState, MembershipPayments, MembershipPlan, MembershipRefund, PlanDraft,
 };
 pub use model::{
     Channel, Coupon, CouponScope, CouponState, CouponTemplate, CouponTerms, DiscountKind, Purchase,

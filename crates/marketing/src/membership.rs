@@ -644,6 +644,11 @@ impl MarketingService {
         }
         self.issue_bundle(&order.user_id, &order.bundle, &format!("o{}", order.id))
             .await?;
+        if let Some(notices) = &self.notices {
+            // Before `granted` is recorded: a crash here tells the buyer again on the retry,
+            // which notifications ignore by the notice's key.
+            notices.membership_activated(order, until).await?;
+        }
         self.update_membership_order(&order.id, |o| {
             o.granted = true;
             o.granted_until = until;
@@ -912,4 +917,15 @@ impl MarketingService {
         .await
         .map(|_| ())
     }
+}
+
+/// Notifications (the notify module): told once a paid membership is granted.
+#[async_trait::async_trait]
+pub trait MembershipNotices: Send + Sync {
+    /// `until` is the membership's new end (`None`: lifetime).
+    async fn membership_activated(
+        &self,
+        order: &MembershipOrder,
+        until: Option<Timestamp>,
+    ) -> Result<(), MarketingError>;
 }

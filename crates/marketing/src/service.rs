@@ -148,6 +148,8 @@ pub struct MarketingService {
     pub(crate) clock: SharedClock,
     /// How membership orders are paid and refunded.
     pub(crate) payments: Option<Arc<dyn crate::MembershipPayments>>,
+    /// Told when a membership is granted.
+    pub(crate) notices: Option<Arc<dyn crate::MembershipNotices>>,
 }
 
 impl MarketingService {
@@ -158,6 +160,7 @@ impl MarketingService {
             coupons: store.collection(),
             clock,
             payments: None,
+            notices: None,
         }
     }
 
@@ -167,6 +170,12 @@ impl MarketingService {
         payments: Arc<dyn crate::MembershipPayments>,
     ) -> Self {
         self.payments = Some(payments);
+        self
+    }
+
+    /// Where granted memberships are announced to their buyers.
+    pub fn with_notices(mut self, notices: Arc<dyn crate::MembershipNotices>) -> Self {
+        self.notices = Some(notices);
         self
     }
 

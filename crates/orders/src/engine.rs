@@ -17,7 +17,7 @@ use topup_store::{Collection, Filter, Store, StoreError, Update};
 
 use crate::DueSignal;
 use crate::model::outcome_class;
-use crate::ports::{CloseOutcome, Coupons, PaymentPort};
+use crate::ports::{CloseOutcome, Coupons, OrderNotices, PaymentPort};
 use crate::{
     AppliedCoupon, CouponFate, Hold, InFlight, Order, OrderState, OrdersConfig, OrdersError,
     PendingTopup, RechargeAttempt, RechargeLogEntry, RefundState,
@@ -44,7 +44,12 @@ pub struct OrderEngine {
     due: DueSignal,
     /// Told where an order's coupon goes when the order moves on.
     coupons: Option<Arc<dyn Coupons>>,
+    /// Told what the buyer should hear about (paid, recharged, refunded).
+    notices: Option<Arc<dyn OrderNotices>>,
 }
+
+/// A notice older than this when handed over is recorded without a message.
+const STALE_NOTICE: TimeDelta = TimeDelta::days(1);
 
 impl OrderEngine {
     pub fn new(
@@ -65,12 +70,19 @@ impl OrderEngine {
             worker_id: worker_id.into(),
             due: DueSignal::default(),
             coupons: None,
+            notices: None,
         }
     }
 
     /// Where coupons are settled (used when paid, returned when closed or fully refunded).
     pub fn with_coupons(mut self, coupons: Arc<dyn Coupons>) -> Self {
         self.coupons = Some(coupons);
+        self
+    }
+
+    /// Where the order's notices go (the buyer's WeChat messages).
+    pub fn with_notices(mut self, notices: Arc<dyn OrderNotices>) -> Self {
+        self.notices = Some(notices);
         self
     }
 
@@ -205,7 +217,8 @@ impl OrderEngine {
     /// Writes the order (compare-and-set) and keeps the stored copy.
     async fn save(&self, order: &mut Order) -> Result<(), OrdersError> {
         order.updated_at = self.now();
-        order.make_due_for_coupon(order.updated_at);
+        self.hand_over_notices(order).await?;
+        order.make_due_for_followups(order.updated_at);
         *order = self.orders.replace(order).await?;
         Ok(())
     }
@@ -281,6 +294,21 @@ impl OrderEngine {
                 Ok(Step::Done)
             }
         }
+    }
+
+    /// Hands the order's new notices to notifications before the order records them as
+    /// given (so none is lost; one handed over twice is ignored there by its key). Without
+    /// notifications wired they are only recorded, as are stale ones (orders from before
+    /// notifications existed, touched again later).
+    async fn hand_over_notices(&self, order: &mut Order) -> Result<(), OrdersError> {
+        for notice in order.pending_notices() {
+            let fresh = order.updated_at.since(notice.at) < STALE_NOTICE;
+            if let Some(notices) = self.notices.as_ref().filter(|_| fresh) {
+                notices.notify(order, &notice).await?;
+            }
+            order.notices_given.push(notice.key);
+        }
+        Ok(())
     }
 
     /// Tells marketing where the order's coupon goes, then records that it was told.

@@ -17,12 +17,12 @@ pub use engine::OrderEngine;
 pub use error::OrdersError;
 pub use model::{
     AppliedCoupon, CheckoutKey, CouponFate, Hold, InFlight, Order, OrderRefund, OrderState,
-    PaymentInfo, PendingTopup, PlanKind, PlanSnapshot, PriceLine, RechargeAttempt, RechargeInfo,
-    RechargeLogEntry, RefundState, TimelineEvent,
+    PaymentInfo, PendingTopup, PlanKind, PlanSnapshot, PriceLine, RECHARGE_FAILED_REASON,
+    RechargeAttempt, RechargeInfo, RechargeLogEntry, RefundState, TimelineEvent,
 };
 pub use ports::{
     BlockKind, Blocklist, CheckoutPlan, CloseOutcome, CouponDiscount, Coupons, MemberDiscount,
-    Members, PaymentPort, PaymentStart, PlanCatalog,
+    Members, OrderNotice, OrderNoticeKind, OrderNotices, PaymentPort, PaymentStart, PlanCatalog,
 };
 pub use service::{
     Checkout, CheckoutRequest, HeldRefundBy, OrderQuery, OrdersService, Priced, RechargeLogQuery,

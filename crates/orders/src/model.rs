@@ -264,6 +264,10 @@ pub enum CouponFate {
     Returned,
 }
 
+/// Why the buyer got their money back after a recharge that could not be delivered, as a
+/// notice tells them.
+pub const RECHARGE_FAILED_REASON: &str = "充值未成功，已全额退款";
+
 /// The coupon an order was checked out with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AppliedCoupon {
@@ -329,6 +333,10 @@ pub struct Order {
     /// The coupon applied at checkout and where it should be now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon: Option<AppliedCoupon>,
+    /// The keys of the notices handed to notifications (see [`Order::pending_notices`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(ignore)]
+    pub notices_given: Vec<String>,
     /// When a worker should next look at this order; absent when nothing is due.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_action_at: Option<Timestamp>,
@@ -385,17 +393,87 @@ impl Order {
         });
     }
 
-    /// A coupon whose new fate marketing has not been told makes the order due now: the
-    /// worker tells it (`OrderEngine`), whatever crashed in between.
-    pub(crate) fn make_due_for_coupon(&mut self, now: Timestamp) {
-        if self
+    /// A coupon whose new fate marketing has not been told, or a notice not handed over,
+    /// makes the order due now: the worker does it (`OrderEngine`), whatever crashed in
+    /// between.
+    pub(crate) fn make_due_for_followups(&mut self, now: Timestamp) {
+        let owed = self
             .coupon
             .as_ref()
             .is_some_and(AppliedCoupon::is_unsettled)
-            && self.next_action_at.is_none_or(|at| at > now)
-        {
+            || !self.pending_notices().is_empty();
+        if owed && self.next_action_at.is_none_or(|at| at > now) {
             self.next_action_at = Some(now);
         }
+    }
+
+    /// What the buyer should hear about, by what the order records: paid, recharged,
+    /// refunded after a failed recharge, and each refund paid out.
+    pub fn notices(&self) -> Vec<crate::OrderNotice> {
+        use crate::{OrderNotice, OrderNoticeKind};
+        let key = |event: &str| format!("order:{}:{event}", self.id);
+        let mut notices = Vec::new();
+        if let Some(paid_at) = self.payment.paid_at
+            && self.state != OrderState::Closed
+        {
+            notices.push(OrderNotice {
+                key: key("payment_succeeded"),
+                kind: OrderNoticeKind::PaymentSucceeded,
+                amount: self.total,
+                reason: None,
+                at: paid_at,
+            });
+        }
+        if self.state == OrderState::Succeeded {
+            notices.push(OrderNotice {
+                key: key("recharge_succeeded"),
+                kind: OrderNoticeKind::RechargeSucceeded,
+                amount: self.total,
+                reason: None,
+                at: self.updated_at,
+            });
+        }
+        let refunded = |r: &&OrderRefund| r.state == RefundState::Succeeded;
+        if self.state == OrderState::Refunded
+            && self.refunds.iter().any(|r| r.initiator == "system")
+        {
+            let amount = self
+                .refunds
+                .iter()
+                .filter(refunded)
+                .try_fold(Money::zero(self.total.currency), |sum, r| {
+                    sum.checked_add(r.amount)
+                })
+                .unwrap_or(self.total);
+            notices.push(OrderNotice {
+                key: key("recharge_failed_refunded"),
+                kind: OrderNoticeKind::RechargeFailedRefunded,
+                amount,
+                reason: Some(RECHARGE_FAILED_REASON.into()),
+                at: self.updated_at,
+            });
+        }
+        for refund in self.refunds.iter().filter(refunded) {
+            notices.push(OrderNotice {
+                key: key(&format!("refund_succeeded:{}", refund.out_refund_no)),
+                kind: OrderNoticeKind::RefundSucceeded,
+                amount: refund.amount,
+                reason: Some(if refund.initiator == "system" {
+                    RECHARGE_FAILED_REASON.to_owned()
+                } else {
+                    refund.reason.clone()
+                }),
+                at: refund.finished_at.unwrap_or(self.updated_at),
+            });
+        }
+        notices
+    }
+
+    /// The notices not handed over yet.
+    pub fn pending_notices(&self) -> Vec<crate::OrderNotice> {
+        let mut notices = self.notices();
+        notices.retain(|n| !self.notices_given.contains(&n.key));
+        notices
     }
 
     /// Unpaid, and nobody asked to cancel it: its pay parameters may be handed out.

@@ -133,3 +133,32 @@ pub struct MemberDiscount {
 pub trait Members: Send + Sync {
     async fn discount(&self, user_id: &str) -> Result<Option<MemberDiscount>, OrdersError>;
 }
+
+/// What an order tells its buyer about (`docs/notifications.md#order-notices`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderNoticeKind {
+    PaymentSucceeded,
+    RechargeSucceeded,
+    RechargeFailedRefunded,
+    RefundSucceeded,
+}
+
+/// One thing that happened to an order, named once and for all by `key`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderNotice {
+    /// `order:<order_no>:<event>` (a refund's adds its refund number).
+    pub key: String,
+    pub kind: OrderNoticeKind,
+    /// Paid, or refunded.
+    pub amount: Money,
+    pub reason: Option<String>,
+    pub at: Timestamp,
+}
+
+/// Notifications (the notify module): an order's notices are handed over once each, before
+/// the order records that they were (a crash in between hands one over again, which the
+/// receiver ignores by its key).
+#[async_trait]
+pub trait OrderNotices: Send + Sync {
+    async fn notify(&self, order: &crate::Order, notice: &OrderNotice) -> Result<(), OrdersError>;
+}

@@ -392,6 +392,7 @@ impl OrdersService {
             lease: None,
             checkout_key: request.idempotency.clone(),
             open_slot: Some(Order::slot_of(&request.user_id, phone.e164())),
+            notices_given: Vec::new(),
             cancel_requested_at: None,
             pay_deadline: now.plus(self.config.pay_timeout()),
             created_at: now,
@@ -725,7 +726,7 @@ impl OrdersService {
                 return Ok(order);
             }
             order.updated_at = now;
-            order.make_due_for_coupon(now);
+            order.make_due_for_followups(now);
             match self.orders.replace(&order).await {
                 Ok(stored) => {
                     if stored.next_action_at.is_some_and(|at| at <= now) {

@@ -3,5 +3,6 @@
 //! is what tests and the embedded default exercise. Nothing here is shared with those clients.
 
 pub mod reloadly;
+pub mod subscribe_rules;
 pub mod wechat_mp;
 pub mod wechat_pay;

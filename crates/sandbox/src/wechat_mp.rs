@@ -5,15 +5,92 @@
 //!   (40029); unknown codes are 40029; wrong appid/secret 40013/40125.
 //! - `POST /cgi-bin/stable_token` — one token per app until it expires or `force_refresh`.
 //! - `POST /codes {openid?, nickname?}` — plays `wx.login()` for a new or given test user.
+//! - `POST /cgi-bin/message/subscribe/send?access_token=…` — checks the token (40001/42001),
+//!   the openid (40003), the template (40037), the data against the template's keys and
+//!   WeChat's value rules (47003), then spends one of the user's acceptances (43101 without
+//!   one) and keeps the message.
+//! - `POST /subscriptions {openid, template_ids, decision?}` — plays the user tapping
+//!   "allow" (or "reject") on `wx.requestSubscribeMessage`, at most three templates at a time.
+//! - `GET /messages?touser=OPENID` — what was delivered, oldest first; `GET /templates` — the
+//!   templates the sandbox app owns.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use actix_web::{HttpResponse, web};
 use chrono::TimeDelta;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use topup_core::{SharedClock, Timestamp};
+
+use crate::subscribe_rules::{key_type, value_is_valid};
+
+/// A subscribe-message template the sandbox app owns: its id and the keys of its data.
+#[derive(Debug, Clone, Serialize)]
+pub struct SandboxTemplate {
+    pub id: String,
+    pub title: String,
+    pub keys: Vec<String>,
+}
+
+impl SandboxTemplate {
+    fn new(id: &str, title: &str, keys: &[&str]) -> Self {
+        SandboxTemplate {
+            id: id.to_owned(),
+            title: title.to_owned(),
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+        }
+    }
+}
+
+/// The templates of the sandbox app: one for each of the product's notices.
+pub fn default_templates() -> Vec<SandboxTemplate> {
+    vec![
+        SandboxTemplate::new(
+            "sbx-payment-succeeded",
+            "支付成功通知",
+            &[
+                "character_string1",
+                "thing2",
+                "amount3",
+                "time4",
+                "phone_number5",
+            ],
+        ),
+        SandboxTemplate::new(
+            "sbx-recharge-succeeded",
+            "充值成功通知",
+            &[
+                "character_string1",
+                "thing2",
+                "phone_number3",
+                "time4",
+                "phrase5",
+            ],
+        ),
+        SandboxTemplate::new(
+            "sbx-recharge-failed",
+            "充值失败通知",
+            &[
+                "character_string1",
+                "thing2",
+                "thing3",
+                "amount4",
+                "phrase5",
+            ],
+        ),
+        SandboxTemplate::new(
+            "sbx-refund-succeeded",
+            "退款成功通知",
+            &["character_string1", "amount2", "time3", "thing4"],
+        ),
+        SandboxTemplate::new(
+            "sbx-membership-activated",
+            "会员开通通知",
+            &["thing1", "date2", "amount3"],
+        ),
+    ]
+}
 
 /// The app the sandbox recognises, and how long its codes and tokens live.
 #[derive(Clone)]
@@ -22,6 +99,7 @@ pub struct MiniProgramSandboxConfig {
     pub app_secret: String,
     pub code_ttl: TimeDelta,
     pub token_ttl: TimeDelta,
+    pub templates: Vec<SandboxTemplate>,
 }
 
 impl MiniProgramSandboxConfig {
@@ -31,6 +109,7 @@ impl MiniProgramSandboxConfig {
             app_secret: app_secret.into(),
             code_ttl: TimeDelta::minutes(5),
             token_ttl: TimeDelta::seconds(7200),
+            templates: default_templates(),
         }
     }
 }
@@ -51,12 +130,28 @@ struct Token {
     expires_at: Timestamp,
 }
 
+/// A subscribe message the sandbox accepted.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceivedMessage {
+    pub msgid: u64,
+    pub touser: String,
+    pub template_id: String,
+    pub page: Option<String>,
+    pub data: Value,
+    pub miniprogram_state: Option<String>,
+    pub lang: Option<String>,
+    pub received_at: Timestamp,
+}
+
 #[derive(Default)]
 struct State {
     codes: HashMap<String, IssuedCode>,
     users: HashMap<String, TestUser>,
     token: Option<Token>,
     tokens_issued: u64,
+    /// Acceptances not yet spent, by (openid, template id).
+    acceptances: HashMap<(String, String), u32>,
+    messages: Vec<ReceivedMessage>,
 }
 
 /// In-memory WeChat mini-program platform. Clone it freely; clones share state.
@@ -206,12 +301,123 @@ impl MiniProgramSandbox {
             .is_some_and(|t| t.value == token && t.expires_at > now)
     }
 
+    /// Plays the user answering `wx.requestSubscribeMessage` for up to three templates:
+    /// each "accept" allows one message. Answers as the mini-program API does, one result per
+    /// template id (`accept`, `reject`, or `filter` for a template the app does not own).
+    pub fn subscribe(
+        &self,
+        openid: &str,
+        template_ids: &[String],
+        accept: bool,
+    ) -> Result<BTreeMap<String, &'static str>, &'static str> {
+        if template_ids.is_empty() || template_ids.len() > 3 {
+            return Err("requestSubscribeMessage:fail take one to three template ids");
+        }
+        let mut state = self.state();
+        if !state.users.contains_key(openid) {
+            return Err("requestSubscribeMessage:fail unknown user");
+        }
+        let mut results = BTreeMap::new();
+        for id in template_ids {
+            let owned = self.config.templates.iter().any(|t| &t.id == id);
+            let result = match (owned, accept) {
+                (false, _) => "filter",
+                (true, false) => "reject",
+                (true, true) => {
+                    *state
+                        .acceptances
+                        .entry((openid.to_owned(), id.clone()))
+                        .or_default() += 1;
+                    "accept"
+                }
+            };
+            results.insert(id.clone(), result);
+        }
+        Ok(results)
+    }
+
+    /// The messages delivered to `touser` (everyone's when `None`), oldest first.
+    pub fn messages(&self, touser: Option<&str>) -> Vec<ReceivedMessage> {
+        self.state()
+            .messages
+            .iter()
+            .filter(|m| touser.is_none_or(|t| t == m.touser))
+            .cloned()
+            .collect()
+    }
+
+    fn send_subscribe_message(&self, access_token: &str, body: &Value) -> HttpResponse {
+        let now = self.clock.now();
+        let mut state = self.state();
+        match state.token.as_ref() {
+            Some(token) if token.value == access_token && token.expires_at > now => {}
+            Some(token) if token.value == access_token => {
+                return wx_error(42001, "access_token expired");
+            }
+            _ => return wx_error(40001, "invalid credential, access_token is invalid"),
+        }
+        let text = |field: &str| body.get(field).and_then(Value::as_str);
+        let Some(touser) = text("touser").filter(|o| state.users.contains_key(*o)) else {
+            return wx_error(40003, "invalid openid");
+        };
+        let Some(template) =
+            text("template_id").and_then(|id| self.config.templates.iter().find(|t| t.id == id))
+        else {
+            return wx_error(40037, "invalid template_id");
+        };
+        let Some(data) = body.get("data").and_then(Value::as_object) else {
+            return wx_error(47001, "data format error");
+        };
+        for (key, entry) in data {
+            let value = entry.get("value").and_then(Value::as_str);
+            let valid = template.keys.contains(key)
+                && value.is_some_and(|v| value_is_valid(key_type(key), v));
+            if !valid {
+                return wx_error(
+                    47003,
+                    &format!("argument invalid! data.{key}.value invalid"),
+                );
+            }
+        }
+        if let Some(missing) = template.keys.iter().find(|k| !data.contains_key(*k)) {
+            return wx_error(47003, &format!("argument invalid! data.{missing} missing"));
+        }
+        let state_value = text("miniprogram_state");
+        if state_value.is_some_and(|s| !matches!(s, "developer" | "trial" | "formal")) {
+            return wx_error(47003, "argument invalid! miniprogram_state invalid");
+        }
+        let subscription = (touser.to_owned(), template.id.clone());
+        match state.acceptances.get_mut(&subscription) {
+            Some(left) if *left > 0 => *left -= 1,
+            _ => return wx_error(43101, "user refuse to accept the msg"),
+        }
+        let msgid = state.messages.len() as u64 + 1_000_000;
+        state.messages.push(ReceivedMessage {
+            msgid,
+            touser: touser.to_owned(),
+            template_id: template.id.clone(),
+            page: text("page").map(str::to_owned),
+            data: Value::Object(data.clone()),
+            miniprogram_state: state_value.map(str::to_owned),
+            lang: text("lang").map(str::to_owned),
+            received_at: now,
+        });
+        HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "msgid": msgid }))
+    }
+
     /// Registers the routes on a scope mounted at `/sandbox/wechat`.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(self.clone()))
             .route("/sns/jscode2session", web::get().to(code_to_session))
             .route("/cgi-bin/stable_token", web::post().to(stable_token))
-            .route("/codes", web::post().to(issue_code));
+            .route("/codes", web::post().to(issue_code))
+            .route(
+                "/cgi-bin/message/subscribe/send",
+                web::post().to(send_subscribe_message),
+            )
+            .route("/subscriptions", web::post().to(subscribe))
+            .route("/messages", web::get().to(list_messages))
+            .route("/templates", web::get().to(list_templates));
     }
 }
 
@@ -273,6 +479,70 @@ async fn issue_code(
     });
     let (code, openid) = sandbox.issue_code(openid.as_deref());
     HttpResponse::Ok().json(json!({ "code": code, "openid": openid }))
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    #[serde(default)]
+    access_token: String,
+}
+
+async fn send_subscribe_message(
+    sandbox: web::Data<MiniProgramSandbox>,
+    query: web::Query<TokenQuery>,
+    body: web::Bytes,
+) -> HttpResponse {
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(body) if body.is_object() => sandbox.send_subscribe_message(&query.access_token, &body),
+        _ => wx_error(47001, "data format error"),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Decision {
+    Accept,
+    Reject,
+}
+
+#[derive(Deserialize)]
+struct SubscribeRequest {
+    openid: String,
+    template_ids: Vec<String>,
+    decision: Option<Decision>,
+}
+
+async fn subscribe(
+    sandbox: web::Data<MiniProgramSandbox>,
+    body: web::Json<SubscribeRequest>,
+) -> HttpResponse {
+    let accept = !matches!(body.decision, Some(Decision::Reject));
+    match sandbox.subscribe(&body.openid, &body.template_ids, accept) {
+        Ok(results) => {
+            let mut answer = json!({ "errMsg": "requestSubscribeMessage:ok" });
+            for (id, result) in results {
+                answer[id] = json!(result);
+            }
+            HttpResponse::Ok().json(answer)
+        }
+        Err(message) => HttpResponse::BadRequest().json(json!({ "errMsg": message })),
+    }
+}
+
+#[derive(Deserialize)]
+struct MessagesQuery {
+    touser: Option<String>,
+}
+
+async fn list_messages(
+    sandbox: web::Data<MiniProgramSandbox>,
+    query: web::Query<MessagesQuery>,
+) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "items": sandbox.messages(query.touser.as_deref()) }))
+}
+
+async fn list_templates(sandbox: web::Data<MiniProgramSandbox>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "items": sandbox.config.templates }))
 }
 
 #[cfg(test)]
@@ -421,5 +691,80 @@ mod tests {
         let forced = fetch(true).await;
         assert_ne!(forced["access_token"], third["access_token"]);
         assert_eq!(sandbox.tokens_issued(), 3);
+    }
+
+    #[actix_web::test]
+    async fn subscribe_messages_need_a_live_token_an_acceptance_and_valid_data() {
+        let (sandbox, _) = sandbox();
+        let (_, openid) = sandbox.issue_code(Some("o_bob"));
+        let base = serve(sandbox.clone()).await;
+        let client = reqwest::Client::new();
+        let token: Value = client
+            .post(format!("{base}/cgi-bin/stable_token"))
+            .json(
+                &json!({"grant_type": "client_credential", "appid": "wxsandboxapp",
+                "secret": "sandbox-secret"}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = token["access_token"].as_str().unwrap().to_owned();
+        let send = |token: String, data: Value| {
+            let client = client.clone();
+            let base = base.clone();
+            let openid = openid.clone();
+            async move {
+                client
+                    .post(format!(
+                        "{base}/cgi-bin/message/subscribe/send?access_token={token}"
+                    ))
+                    .json(
+                        &json!({"touser": openid, "template_id": "sbx-refund-succeeded",
+                        "page": "pages/orders/detail?id=1", "data": data}),
+                    )
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<Value>()
+                    .await
+                    .unwrap()
+            }
+        };
+        let data = json!({"character_string1": {"value": "01HX"}, "amount2": {"value": "¥3.00"},
+            "time3": {"value": "2026-01-01 08:00"}, "thing4": {"value": "充值失败"}});
+        assert_eq!(send("stale".into(), data.clone()).await["errcode"], 40001);
+        assert_eq!(send(token.clone(), data.clone()).await["errcode"], 43101);
+
+        let accepted: Value = client
+            .post(format!("{base}/subscriptions"))
+            .json(&json!({"openid": "o_bob", "template_ids": ["sbx-refund-succeeded", "nope"]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(accepted["sbx-refund-succeeded"], "accept");
+        assert_eq!(accepted["nope"], "filter");
+
+        let mut bad = data.clone();
+        bad["thing4"]["value"] = json!("一二三四五六七八九十一二三四五六七八九十一");
+        assert_eq!(send(token.clone(), bad).await["errcode"], 47003);
+        let sent = send(token.clone(), data.clone()).await;
+        assert_eq!(sent["errcode"], 0);
+        assert!(sent["msgid"].is_u64());
+        // One acceptance, one message.
+        assert_eq!(send(token, data).await["errcode"], 43101);
+        let inbox: Value = reqwest::get(format!("{base}/messages?touser=o_bob"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(inbox["items"].as_array().unwrap().len(), 1);
+        assert_eq!(inbox["items"][0]["data"]["amount2"]["value"], "¥3.00");
     }
 }

@@ -1,11 +1,14 @@
 //! WeChat mini-program server APIs (`docs/protocols.md#mini-program`): exchanging a `wx.login()`
-//! code for the user's openid, and the app's access token, cached and refreshed early.
+//! code for the user's openid, the app's access token (cached and refreshed early), and
+//! subscribe messages (`docs/protocols.md#subscribe-messages`).
 
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use serde::Deserialize;
+use std::collections::BTreeMap;
+
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use thiserror::Error;
 use tokio::sync::Mutex;
@@ -34,10 +37,17 @@ pub enum WechatError {
     /// 40001/42001: the access token is invalid or expired.
     #[error("access token rejected (errcode {0})")]
     TokenRejected(i64),
+    /// 43101: the user has not accepted (or has spent) a subscription to this template.
+    #[error("the user has no subscription to this template")]
+    NotSubscribed,
     #[error("WeChat error {errcode}: {errmsg}")]
     Api { errcode: i64, errmsg: String },
     #[error("WeChat did not answer in time")]
     Timeout,
+    /// The connection was never made: the request did not reach WeChat.
+    #[error("could not connect to WeChat: {0}")]
+    Unreachable(String),
+    /// The request may have reached WeChat; what became of it is unknown.
     #[error("could not reach WeChat: {0}")]
     Transport(String),
     #[error("unexpected answer from WeChat: {0}")]
@@ -54,6 +64,7 @@ impl WechatError {
             -1 => WechatError::Busy,
             40013 | 40125 | 40164 | 41002 | 41004 => WechatError::Credentials(errcode),
             40001 | 42001 => WechatError::TokenRejected(errcode),
+            43101 => WechatError::NotSubscribed,
             _ => WechatError::Api { errcode, errmsg },
         }
     }
@@ -61,6 +72,8 @@ impl WechatError {
     fn from_transport(error: reqwest::Error) -> Self {
         if error.is_timeout() {
             WechatError::Timeout
+        } else if error.is_connect() {
+            WechatError::Unreachable(error.without_url().to_string())
         } else {
             // Without the URL: the login URL carries the app secret in its query.
             WechatError::Transport(error.without_url().to_string())
@@ -125,6 +138,58 @@ struct RawToken {
     errcode: i64,
     #[serde(default)]
     errmsg: String,
+}
+
+/// A subscribe message (`POST /cgi-bin/message/subscribe/send`): `data` maps each template
+/// key (`thing1`, `amount2`…) to its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscribeMessage {
+    pub touser: String,
+    pub template_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+    pub data: BTreeMap<String, String>,
+    /// `developer`, `trial` or `formal`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub miniprogram_state: Option<String>,
+    /// `zh_CN`, `en_US`, `zh_HK` or `zh_TW`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+}
+
+impl SubscribeMessage {
+    /// The body WeChat takes: each value wrapped as `{"value": …}`.
+    fn body(&self) -> serde_json::Value {
+        let data: serde_json::Map<String, serde_json::Value> = self
+            .data
+            .iter()
+            .map(|(key, value)| (key.clone(), json!({ "value": value })))
+            .collect();
+        let mut body = json!({
+            "touser": self.touser,
+            "template_id": self.template_id,
+            "data": data,
+        });
+        for (field, value) in [
+            ("page", &self.page),
+            ("miniprogram_state", &self.miniprogram_state),
+            ("lang", &self.lang),
+        ] {
+            if let Some(value) = value {
+                body[field] = json!(value);
+            }
+        }
+        body
+    }
+}
+
+#[derive(Deserialize)]
+struct RawSendAnswer {
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+    msgid: Option<u64>,
 }
 
 struct CachedToken {
@@ -219,13 +284,57 @@ impl MiniProgramClient {
         Ok(value)
     }
 
-    /// Drops the cached token after WeChat rejected it (40001/42001) and forces a new one.
-    pub async fn refresh_access_token(&self) -> Result<Secret<String>, WechatError> {
+    /// A new token after WeChat rejected `rejected` (40001/42001). When another caller has
+    /// already replaced it, that one is answered; otherwise WeChat is asked for its current
+    /// token (another process may have refreshed it), and forced only if that is the same.
+    pub async fn refresh_access_token(
+        &self,
+        rejected: &Secret<String>,
+    ) -> Result<Secret<String>, WechatError> {
         let mut cached = self.token.lock().await;
-        let fresh = self.fetch_token(true).await?;
+        if let Some(token) = cached
+            .as_ref()
+            .filter(|t| t.value.expose() != rejected.expose())
+        {
+            return Ok(token.value.clone());
+        }
+        let mut fresh = self.fetch_token(false).await?;
+        if fresh.value.expose() == rejected.expose() {
+            fresh = self.fetch_token(true).await?;
+        }
         let value = fresh.value.clone();
         *cached = Some(fresh);
         Ok(value)
+    }
+
+    /// Sends a subscribe message; answers WeChat's `msgid`. A rejected access token is
+    /// refreshed once and the message sent again with the new one.
+    #[tracing::instrument(skip_all, fields(template_id = %message.template_id))]
+    pub async fn send_subscribe_message(
+        &self,
+        message: &SubscribeMessage,
+    ) -> Result<u64, WechatError> {
+        let body = message.body();
+        let mut token = self.access_token().await?;
+        for attempt in 0..2 {
+            let response = self
+                .http
+                .post(self.url("/cgi-bin/message/subscribe/send"))
+                .query(&[("access_token", token.expose().as_str())])
+                .json(&body)
+                .send()
+                .await
+                .map_err(WechatError::from_transport)?;
+            let raw: RawSendAnswer = Self::decode(response).await?;
+            match WechatError::from_errcode(raw.errcode, raw.errmsg) {
+                _ if raw.errcode == 0 => return Ok(raw.msgid.unwrap_or_default()),
+                WechatError::TokenRejected(_) if attempt == 0 => {
+                    token = self.refresh_access_token(&token).await?;
+                }
+                other => return Err(other),
+            }
+        }
+        Err(WechatError::TokenRejected(40001))
     }
 
     async fn fetch_token(&self, force_refresh: bool) -> Result<CachedToken, WechatError> {

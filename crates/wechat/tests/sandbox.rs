@@ -9,7 +9,7 @@ use actix_web::{App, HttpServer, web};
 use chrono::TimeDelta;
 use topup_core::{ManualClock, Secret, Timestamp};
 use topup_sandbox::wechat_mp::{MiniProgramSandbox, MiniProgramSandboxConfig};
-use topup_wechat::{MiniProgramClient, MiniProgramConfig, WechatError};
+use topup_wechat::{MiniProgramClient, MiniProgramConfig, SubscribeMessage, WechatError};
 
 struct Setup {
     sandbox: MiniProgramSandbox,
@@ -105,7 +105,7 @@ async fn access_token_is_cached_and_refreshed_early() {
     assert_ne!(next.expose(), first.expose());
     assert!(setup.sandbox.token_is_valid(next.expose()));
     // A rejected token is replaced on demand.
-    let forced = client.refresh_access_token().await.unwrap();
+    let forced = client.refresh_access_token(&next).await.unwrap();
     assert_ne!(forced.expose(), next.expose());
     assert!(setup.sandbox.token_is_valid(forced.expose()));
 }
@@ -138,4 +138,71 @@ async fn a_silent_server_is_a_timeout() {
         client.code_to_session("x").await.unwrap_err(),
         WechatError::Timeout
     );
+}
+
+fn refund_message(openid: &str) -> SubscribeMessage {
+    SubscribeMessage {
+        touser: openid.to_owned(),
+        template_id: "sbx-refund-succeeded".into(),
+        page: Some("pages/orders/detail?id=01HX".into()),
+        data: [
+            ("character_string1", "01HX"),
+            ("amount2", "¥3.00"),
+            ("time3", "2026-01-01 08:00"),
+            ("thing4", "充值失败"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+        miniprogram_state: Some("formal".into()),
+        lang: Some("zh_CN".into()),
+    }
+}
+
+#[actix_web::test]
+async fn a_subscribe_message_is_sent_once_with_a_token_refreshed_after_another_process_replaced_it()
+{
+    let setup = setup().await;
+    let client = client(&setup, "test-secret");
+    let (_, openid) = setup.sandbox.issue_code(None);
+    let message = refund_message(&openid);
+    assert_eq!(
+        client.send_subscribe_message(&message).await.unwrap_err(),
+        WechatError::NotSubscribed
+    );
+    setup
+        .sandbox
+        .subscribe(&openid, &["sbx-refund-succeeded".to_owned()], true)
+        .unwrap();
+    // Another process forces a new token: ours is now rejected with 40001.
+    let ours = client.access_token().await.unwrap();
+    let other = client_for_another_process(&setup);
+    let theirs = other.refresh_access_token(&ours).await.unwrap();
+    assert_ne!(theirs.expose(), ours.expose());
+    assert!(!setup.sandbox.token_is_valid(ours.expose()));
+
+    client.send_subscribe_message(&message).await.unwrap();
+    let inbox = setup.sandbox.messages(Some(&openid));
+    assert_eq!(inbox.len(), 1, "delivered exactly once");
+    assert_eq!(inbox[0].data["thing4"]["value"], "充值失败");
+    // Our client picked up the other process's token instead of forcing yet another.
+    assert_eq!(
+        client.access_token().await.unwrap().expose(),
+        theirs.expose()
+    );
+
+    let mut bad = refund_message(&openid);
+    bad.data.insert("thing4".into(), "x".repeat(21));
+    setup
+        .sandbox
+        .subscribe(&openid, &["sbx-refund-succeeded".to_owned()], true)
+        .unwrap();
+    assert!(matches!(
+        client.send_subscribe_message(&bad).await.unwrap_err(),
+        WechatError::Api { errcode: 47003, .. }
+    ));
+}
+
+fn client_for_another_process(setup: &Setup) -> MiniProgramClient {
+    client(setup, "test-secret")
 }

@@ -67,12 +67,13 @@ async fn first_login_must_change_password_then_everything_opens() {
             "catalog",
             "order",
             "marketing",
+            "notify",
             "payment",
             "system"
         ],
         "ordered by `order`"
     );
-    let system = &me["menus"][5];
+    let system = &me["menus"][6];
     let children: Vec<&str> = system["children"]
         .as_array()
         .unwrap()

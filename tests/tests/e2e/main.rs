@@ -13,5 +13,6 @@ mod catalog;
 mod held_orders;
 mod http;
 mod marketing;
+mod notify;
 mod orders;
 mod wechat_pay;

@@ -6,6 +6,7 @@
 
 mod catalog;
 mod marketing;
+mod notify;
 mod orders;
 mod payment_events;
 
@@ -14,5 +15,6 @@ pub use marketing::{
     MEMBERSHIP_BIZ_TYPE, MarketingCoupons, MarketingMembers, MembershipWechatPayments,
     OrderLockHolders,
 };
+pub use notify::{MembershipMessages, OrderMessages, sandbox_templates};
 pub use orders::{BIZ_TYPE, UserBlocklist, WechatPayments};
 pub use payment_events::{OwnerPaymentEvents, PaymentOwner};

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod logs;
 pub mod marketing;
 pub mod menus;
+pub mod notify;
 pub mod orders;
 pub mod payments;
 pub mod roles;
@@ -89,6 +90,12 @@ routes! {
     get "/marketing/members" => marketing::list_members,
     get "/marketing/membership-orders" => marketing::list_membership_orders,
     post "/marketing/membership-orders/{id}/refund" => marketing::refund_membership_order,
+    get "/notify/templates" => notify::list_templates,
+    put "/notify/templates/{event}" => notify::put_template,
+    post "/notify/templates/{event}/preview" => notify::preview,
+    get "/notify/deliveries" => notify::list_deliveries,
+    post "/notify/deliveries/{id}/resend" => notify::resend,
+    get "/notify/counts" => notify::counts,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

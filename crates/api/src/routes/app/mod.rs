@@ -7,6 +7,7 @@ pub mod coupons;
 pub mod me;
 pub mod membership;
 pub mod orders;
+pub mod subscriptions;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -36,6 +37,8 @@ routes! {
     get "/membership" => membership::overview,
     post "/membership/orders" => membership::buy,
     get "/membership/orders/{id}" => membership::order,
+    get "/subscriptions/templates" => subscriptions::templates,
+    post "/subscriptions" => subscriptions::record,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
