@@ -509,6 +509,122 @@ try {
     assert(coupons.total === 2 && coupons.items.every((c) => c.state === 'withdrawn' && c.template_id === tpl.id), `the bundle's coupons are withdrawn: ${JSON.stringify(coupons.items.map((c) => c.state))}`)
   })
 
+  await step('notifications: message templates with a live preview, the delivery log', async () => {
+    // Opened from the side menu, as staff reach it.
+    const menu = page.locator('[data-test=side-menu]')
+    const openFromMenu = async (label, path) => {
+      const item = menu.locator('li.ant-menu-item').getByText(label, { exact: true })
+      if (!(await item.isVisible())) await menu.locator('.ant-menu-submenu-title').getByText('通知', { exact: true }).click()
+      await item.click()
+      await page.waitForURL((u) => u.pathname === path)
+    }
+    await page.goto(`${BASE}/home`)
+    await openFromMenu('消息模板', '/notify/templates')
+    const table = page.locator('[data-test=notice-templates-table]')
+    const eventRow = (event) => table.locator('tr', { has: page.locator(`[data-test=notice-event-cell][data-event=${event}]`) })
+    // The five events, each preset with the sandbox mini-program's template.
+    const presets = {
+      payment_succeeded: ['支付成功', 'sbx-payment-succeeded'], recharge_succeeded: ['充值到账', 'sbx-recharge-succeeded'],
+      recharge_failed_refunded: ['充值失败已退款', 'sbx-recharge-failed'], refund_succeeded: ['退款成功', 'sbx-refund-succeeded'],
+      membership_activated: ['会员开通', 'sbx-membership-activated'],
+    }
+    for (const [event, [name, id]] of Object.entries(presets)) {
+      await eventRow(event).locator('[data-test=notice-event-cell]').getByText(name, { exact: true }).waitFor()
+      await eventRow(event).locator('[data-test=notice-template-id-cell]').getByText(id, { exact: true }).waitFor()
+      assert(await eventRow(event).locator('[data-test=notice-toggle]').isChecked(), `${event} is enabled`)
+    }
+    assert((await table.locator('[data-test=notice-event-cell]').count()) === 5, 'five events')
+    await until('the templates page to finish loading', async () => api.settled(300))
+    await shot(page, '42-notice-templates')
+
+    await eventRow('recharge_succeeded').locator('[data-test=notice-edit]').click()
+    const modal = page.locator('.ant-modal', { has: page.locator('[data-test=notice-preview]') })
+    const phrase = modal.locator('[data-test=field-row][data-key=phrase5]')
+    const phraseValue = phrase.locator('input[data-test^=field-value]')
+    const previewRow = (key) => modal.locator(`[data-test=preview-row][data-key=${key}]`)
+    // The preview renders a made-up event: the order number and the fixed phrase.
+    await previewRow('phrase5').locator('[data-test=preview-row-value]').getByText('已到账', { exact: true }).waitFor()
+    await previewRow('character_string1').locator('[data-test=preview-row-value]').getByText('01JX3Q7Z8M5K2V9T4R6W1Y0B3C').waitFor()
+    assert((await phraseValue.inputValue()) === '已到账', 'phrase5 says 已到账')
+    // A placeholder hint goes where the caret is in the value being edited.
+    const thing = modal.locator('[data-test=field-row][data-key=thing2] input[data-test^=field-value]')
+    await thing.click()
+    await thing.press('End')
+    await modal.locator('[data-test=placeholder-hint]').getByText('{phone}', { exact: true }).click()
+    assert((await thing.inputValue()) === '{plan}{phone}', `the hint inserted at the caret: ${await thing.inputValue()}`)
+    await previewRow('thing2').locator('[data-test=preview-row-value]').getByText('Philippines', { exact: false }).waitFor()
+    await thing.fill('{plan}')
+    // An English word is not a WeChat phrase: the preview says why, on that row, and so does the editor.
+    await phraseValue.fill('done')
+    const previewError = previewRow('phrase5').locator('[data-test=preview-row-error]')
+    await previewError.getByText('at most 5 Chinese characters').waitFor()
+    await phrase.locator('.ant-form-item-explain').getByText('at most 5 Chinese characters').waitFor()
+    assert((await modal.locator('[data-test=preview-row-error]').count()) === 1, 'only phrase5 is refused')
+    await until('the preview to settle', async () => (await modal.locator('[data-test=notice-preview]').getAttribute('data-state')) === 'invalid', 5000)
+    await page.setViewportSize({ width: 1366, height: 1000 })
+    await shot(page, '43-notice-template-invalid')
+    // Saving it is refused by the server, on the same row; nothing changes.
+    await page.click('[data-test=notice-save]')
+    await until('the save to be refused', async () => !(await modal.locator('[data-test=notice-save].ant-btn-loading').count()), 5000)
+    await phrase.locator('.ant-form-item-explain').getByText('at most 5 Chinese characters').waitFor()
+    assert(await page.locator('[data-test=notice-save]').isVisible(), 'the dialog stays open on a refused save')
+    const refused = (await json('GET', '/api/v1/admin/notify/templates', undefined, adminToken)).items.find((x) => x.event === 'recharge_succeeded')
+    assert(refused.template.fields.find((f) => f.key === 'phrase5').value === '已到账', 'a refused save changes nothing')
+    // Put back, the preview renders it again; saved.
+    await phraseValue.fill('已到账')
+    await previewRow('phrase5').locator('[data-test=preview-row-value]').getByText('已到账', { exact: true }).waitFor()
+    await until('the preview to be good', async () => (await modal.locator('[data-test=notice-preview]').getAttribute('data-state')) === 'ok', 5000)
+    assert((await modal.locator('[data-test=preview-row-error]').count()) === 0, 'no refused row')
+    // The row's error, and its fading out, gone before the picture.
+    await phrase.locator('.ant-form-item-explain').waitFor({ state: 'detached' })
+    await shot(page, '44-notice-template-edit')
+    await page.setViewportSize({ width: 1366, height: 820 })
+    await page.click('[data-test=notice-save]')
+    await page.locator('[data-test=notice-save]').waitFor({ state: 'hidden' })
+    const saved = (await json('GET', '/api/v1/admin/notify/templates', undefined, adminToken)).items.find((x) => x.event === 'recharge_succeeded')
+    assert(saved.template.template_id === 'sbx-recharge-succeeded' && saved.template.enabled
+      && saved.template.fields.map((f) => `${f.key}=${f.value}`).join(',') === 'character_string1={order_no},thing2={plan},phone_number3={phone},time4={time},phrase5=已到账',
+      `saved as it was: ${JSON.stringify(saved.template)}`)
+
+    // The delivery log: the orders bought above told their users (or skipped them, unsubscribed).
+    await openFromMenu('发送记录', '/notify/deliveries')
+    const log = page.locator('[data-test=deliveries-table]')
+    await log.waitFor()
+    await until('the delivery log to finish loading', async () => api.settled(300) && !(await log.locator('.ant-spin-spinning').count()))
+    assert(!(await page.locator('[data-test=api-error]').isVisible()), 'the delivery log shows no API error')
+    const rows = await log.locator('[data-test=delivery-detail-link]').count()
+    console.log(`    delivery log: ${rows} rows on the first page`)
+    await shot(page, '45-notice-deliveries')
+    if (rows > 0) {
+      await log.locator('[data-test=delivery-detail-link]').first().click()
+      await page.locator('[data-test=delivery-detail]').waitFor()
+      await until('the drawer to open', async () => {
+        const box = await page.locator('.ant-drawer-content-wrapper').boundingBox()
+        return box && box.x + box.width <= 1366
+      }, 5000)
+      await shot(page, '46-notice-delivery-drawer')
+      await page.keyboard.press('Escape')
+      await page.locator('[data-test=delivery-detail]').waitFor({ state: 'hidden' })
+    }
+    // A skipped (or failed) message can be sent again: it is queued, and the worker tries once more.
+    const listed = (await json('GET', '/api/v1/admin/notify/deliveries?page=1&page_size=20', undefined, adminToken)).items
+    const index = listed.findIndex((d) => d.state === 'skipped' || d.state === 'failed')
+    if (index >= 0) {
+      const before = listed[index]
+      const row = log.locator('tbody tr.ant-table-row').nth(index)
+      await row.locator('[data-test=delivery-state]').getByText(before.state === 'skipped' ? '已跳过' : '失败').waitFor()
+      await row.locator('[data-test=delivery-resend]').click()
+      await page.locator('.ant-popconfirm .ant-btn-primary').click()
+      await page.locator('.ant-message').getByText('已重新排队发送').waitFor()
+      await until('the resent message to be tried again', async () => {
+        const d = (await json('GET', `/api/v1/admin/notify/deliveries?user_id=${before.user_id}&page_size=100`, undefined, adminToken)).items.find((x) => x.id === before.id)
+        return d && d.attempts.length > before.attempts.length
+      }, 10000, 200)
+      console.log(`    resent ${before.state} message ${before.id}`)
+    }
+    assert((await log.locator('tbody tr.ant-table-row:has([data-state=sent]) [data-test=delivery-resend]').count()) === 0, 'no resend on sent messages')
+  })
+
   await step('api keys: create one shown once, use it, revoke it', async () => {
     await page.goto(`${BASE}/system/api-keys`)
     await page.click('[data-test=api-key-create]')
@@ -547,6 +663,7 @@ try {
       ['/users/app-users', '用户', '小程序用户'], ['/users/blacklist', '用户', '黑名单'], ['/users/visitors', '用户', '访客统计'],
       ['/marketing/coupon-templates', '营销', '优惠券模板'], ['/marketing/coupons', '营销', '用户优惠券'],
       ['/marketing/membership-plans', '营销', '会员卡'], ['/marketing/members', '营销', '会员'], ['/marketing/membership-orders', '营销', '会员订单'],
+      ['/notify/templates', '通知', '消息模板'], ['/notify/deliveries', '通知', '发送记录'],
       ['/system/menus', '系统', '菜单与权限'], ['/system/sessions', '系统', '在线员工'], ['/system/api-keys', '系统', 'API 密钥'],
       ['/system/logs/login', '系统', '登录日志'], ['/system/logs/operations', '系统', '操作日志'], ['/system/logs/access', '系统', '访问日志'],
       ['/profile', null, '个人中心'],

@@ -54,6 +54,16 @@ export type Member = S['MemberView']
 export type MembershipOrder = S['MembershipOrderView']
 export type MembershipOrderState = S['MembershipOrderState']
 export type MembershipRefund = S['MembershipRefund']
+export type NoticeEvent = S['NoticeEvent']
+export type EventTemplate = S['EventTemplateView']
+export type NoticeTemplate = S['TemplateView']
+export type NoticeTemplateBody = S['TemplateBody']
+export type NoticeFieldMapping = S['FieldMapping']
+export type NoticeRendered = S['Rendered']
+export type NoticeCounts = S['TemplateCounts']
+export type Delivery = S['DeliveryView']
+export type DeliveryState = S['DeliveryState']
+export type DeliveryAttempt = S['DeliveryAttempt']
 
 /** Every list answers this shape. */
 export interface Page<T> {

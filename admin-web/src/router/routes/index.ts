@@ -3,9 +3,10 @@ import order from './modules/order'
 import catalog from './modules/catalog'
 import users from './modules/users'
 import marketing from './modules/marketing'
+import notify from './modules/notify'
 import system from './modules/system'
 
-export const moduleRoutes: RouteRecordRaw[] = [...order, ...catalog, ...users, ...marketing, ...system]
+export const moduleRoutes: RouteRecordRaw[] = [...order, ...catalog, ...users, ...marketing, ...notify, ...system]
 
 export const routes: RouteRecordRaw[] = [
   { path: '/login', name: 'login', component: () => import('@/views/_core/Login.vue'), meta: { public: true, title: 'auth.login' } },

@@ -1,0 +1,6 @@
+import type { RouteRecordRaw } from 'vue-router'
+
+export default [
+  { path: '/notify/templates', name: 'notify-templates', component: () => import('@/views/notify/templates/index.vue'), meta: { title: 'menu.notify.templates', permission: 'notify:template:list' } },
+  { path: '/notify/deliveries', name: 'notify-deliveries', component: () => import('@/views/notify/deliveries/index.vue'), meta: { title: 'menu.notify.deliveries', permission: 'notify:delivery:list' } },
+] satisfies RouteRecordRaw[]
