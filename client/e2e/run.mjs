@@ -118,8 +118,22 @@ async function typePhone(page, number) {
   await page.locator('.detect-result').waitFor({ timeout: 40_000 })
 }
 
-/** Home → plan → checkout → cashier; returns the order number shown afterwards. */
-async function buy(page, app, number, { pay = true, planIndex = 0 } = {}) {
+/**
+ * The sandbox subscribe sheet (what `wx.requestSubscribeMessage` shows) opened by a tap: answers
+ * Allow or Not now and waits for it to close; returns the titles it listed.
+ */
+async function answerSubscribe(page, { allow = true, screenshot } = {}) {
+  const sheet = page.locator('.subscribe-sheet')
+  await sheet.waitFor({ timeout: 15_000 })
+  const titles = (await sheet.locator('.subscribe-item').allTextContents()).map((t) => t.replace('✓', '').trim())
+  if (screenshot) await shot(page, screenshot)
+  await sheet.locator(allow ? '.subscribe-allow' : '.subscribe-later').click()
+  await sheet.waitFor({ state: 'detached', timeout: 10_000 })
+  return titles
+}
+
+/** Home → plan → checkout → subscribe prompt → cashier; returns the order number shown afterwards. */
+async function buy(page, app, number, { pay = true, planIndex = 0, subscribe = true } = {}) {
   await page.goto(`${app}/h5/#/pages/home/index`)
   await typePhone(page, number)
   const plan = page.locator('.plan-card').nth(planIndex)
@@ -127,6 +141,7 @@ async function buy(page, app, number, { pay = true, planIndex = 0 } = {}) {
   await plan.click()
   await page.locator('.checkout-page .pay-btn').waitFor()
   await page.locator('.checkout-page .pay-btn').click()
+  await answerSubscribe(page, { allow: subscribe })
   await page.locator('.cashier-pay').waitFor({ timeout: 15_000 })
   const shown = (await page.locator('.cashier-amount').textContent()).trim()
   if (shown !== price) throw new Error(`cashier shows ${shown}, the plan costs ${price}`)
@@ -135,6 +150,47 @@ async function buy(page, app, number, { pay = true, planIndex = 0 } = {}) {
     timeout: 15_000,
   })
   return new URL(page.url().replace('#/', '')).searchParams.get('order_no')
+}
+
+/** A value the page keeps in uni storage (wrapped as `{type, data}` in H5). */
+async function stored(page, key) {
+  const raw = await page.evaluate((k) => localStorage.getItem(k), key)
+  if (raw === null) return undefined
+  let value
+  try {
+    value = JSON.parse(raw)
+  } catch {
+    return raw
+  }
+  if (value && typeof value === 'object' && 'data' in value) value = value.data
+  return value
+}
+
+/** The sandbox openid the H5 login plays WeChat with (kept by `loginCode()`). */
+async function sandboxOpenid(page) {
+  const openid = await stored(page, 'topup.sandbox.openid')
+  if (typeof openid !== 'string' || !openid) throw new Error(`no sandbox openid in storage: ${openid}`)
+  return openid
+}
+
+/** The subscribe messages the WeChat sandbox delivered to `openid`, oldest first. */
+async function messagesTo(apiBase, openid) {
+  const answer = await json(`${apiBase}/sandbox/wechat/messages?touser=${encodeURIComponent(openid)}`)
+  if (answer.status !== 200) throw new Error(`GET sandbox messages: ${answer.status}`)
+  return answer.body.items
+}
+
+/** Waits (≤ 15 s, polling) for a message of `template` about `orderNo`; returns it. */
+async function messageAbout(apiBase, openid, template, orderNo) {
+  return until(
+    `a ${template} message for ${orderNo}`,
+    async () =>
+      (await messagesTo(apiBase, openid)).find(
+        (m) => m.template_id === template && m.data?.character_string1?.value === orderNo,
+      ),
+    15_000,
+    250,
+  )
 }
 
 /** The app token the page holds (uni keeps storage values wrapped in H5). */
@@ -373,17 +429,46 @@ async function main() {
     await page.locator('.checkout-page .pay-btn').waitFor()
     await shot(page, '03-checkout')
     await page.locator('.checkout-page .pay-btn').click()
+    // The tap asks for the subscribe messages first (wx.requestSubscribeMessage in WeChat).
+    const titles = await answerSubscribe(page, { allow: true, screenshot: '03b-subscribe' })
+    const wanted = ['支付成功通知', '充值成功通知', '充值失败退款通知']
+    if (titles.join('|') !== wanted.join('|')) throw new Error(`the subscribe sheet lists ${JSON.stringify(titles)}`)
     await page.locator('.cashier-pay').waitFor()
     await shot(page, '04-cashier')
     await page.locator('.cashier-pay').click()
     await page.waitForURL(/pages\/result\/index/)
+    const orderNo = new URL(page.url().replace('#/', '')).searchParams.get('order_no')
     await until('the order to succeed', async () => (await headline(page)) === '充值成功', 30_000)
     await shot(page, '05-result-succeeded')
+
+    // Allowed: the payment and the top-up each sent one message, about this order.
+    const openid = await sandboxOpenid(page)
+    const messages = await until(
+      'two subscribe messages',
+      async () => {
+        const items = await messagesTo(api.base, openid)
+        return items.length >= 2 ? items : undefined
+      },
+      15_000,
+      250,
+    )
+    const templates = messages.map((m) => m.template_id).sort()
+    if (messages.length !== 2 || templates.join() !== 'sbx-payment-succeeded,sbx-recharge-succeeded') {
+      throw new Error(`messages to ${openid}: ${JSON.stringify(messages)}`)
+    }
+    for (const m of messages) {
+      if (m.data?.character_string1?.value !== orderNo) {
+        throw new Error(`${m.template_id} is about ${JSON.stringify(m.data?.character_string1)}, not ${orderNo}`)
+      }
+    }
+    metrics.notifications = `${templates.join(' + ')} for ${orderNo}`
   })
 
   await step('buy for +639171234502 and see it refunded with its reason', async () => {
     const orderNo = await buy(page, app, '+639171234502')
     await until('the order to be refunded', async () => (await headline(page)) === '已退款', 45_000)
+    // Allowed in the prompt: the failed top-up's notice came, about this order.
+    await messageAbout(api.base, await sandboxOpenid(page), 'sbx-recharge-failed', orderNo)
     const reason = (await page.locator('.result-reason').textContent()).trim()
     if (!reason.startsWith('原因：')) throw new Error(`reason line: ${reason}`)
     // When the buyer's order carries its timeline, the reason must be the one it names.
@@ -422,6 +507,8 @@ async function main() {
     )
     await shot(page, '08-checkout-saved-number')
     await page.locator('.checkout-page .pay-btn').click()
+    // "Not now" on the subscribe prompt: the payment goes on all the same.
+    await answerSubscribe(page, { allow: false, screenshot: '08b-subscribe-not-now' })
     await page.locator('.cashier-pay').click()
     await page.waitForURL(/pages\/result\/index/)
     await until('the order to succeed', async () => (await headline(page)) === '充值成功', 30_000)
@@ -522,6 +609,7 @@ async function main() {
       5_000,
     )
     await page.locator('.checkout-page .pay-btn').click()
+    await answerSubscribe(page)
     await page.locator('.cashier-pay').waitFor({ timeout: 15_000 })
     const charged = fen(await page.locator('.cashier-amount').textContent())
     if (charged !== price - 500) throw new Error(`cashier asks ${charged}`)
@@ -565,13 +653,17 @@ async function main() {
     await shot(page, '12-result-delayed')
     await page.locator('.result-page .secondary').click()
     await page.locator('.order-page .refund-request-btn').click()
+    // The tap asks for the refund notice first.
+    const titles = await answerSubscribe(page, { allow: true, screenshot: '12b-subscribe-refund' })
+    if (titles.join('|') !== '退款成功通知') throw new Error(`the refund prompt lists ${JSON.stringify(titles)}`)
     // The provider confirms nothing was delivered: the refund is granted at once.
     await until('the refund to be granted', async () => {
       const order = await orderAsServed(page, api.base, orderNo)
       return (order.state === 'refunding' || order.state === 'refunded') && !order.delay
     }, 10_000)
     await until('the refund on the page', async () => (await page.locator('.order-page .refund-amount').count()) > 0, 10_000)
-    metrics.held = 'delayed, refunded on request'
+    await messageAbout(api.base, await sandboxOpenid(page), 'sbx-refund-succeeded', orderNo)
+    metrics.held = 'delayed, refunded on request (refund notice sent)'
     await shot(page, '13-order-refund-request')
   })
 
@@ -659,6 +751,7 @@ async function main() {
     if (total !== base - off) throw new Error(`total ${total}, expected ${base - off}`)
     await shot(page, '27-checkout-membership')
     await page.locator('.checkout-page .pay-btn').click()
+    await answerSubscribe(page)
     await page.locator('.cashier-pay').waitFor({ timeout: 15_000 })
     const charged = fen(await page.locator('.cashier-amount').textContent())
     if (charged !== base - off) throw new Error(`cashier asks ${charged}, expected ${base - off}`)
@@ -704,7 +797,7 @@ async function main() {
       `domInteractive ${metrics.domInteractiveMs} ms, ` +
       `renderer main-thread busy ${metrics.taskMs} ms; load average ${metrics.load} on ${navigatorCpus()} CPUs); ` +
       `refund reason: ${metrics.refundReason ?? 'n/a'}; held order: ${metrics.held ?? 'n/a'}; coupon: ${metrics.coupon ?? 'n/a'}; ` +
-      `membership: ${metrics.membership ?? 'n/a'}`,
+      `membership: ${metrics.membership ?? 'n/a'}; notifications: ${metrics.notifications ?? 'n/a'}`,
   )
 }
 

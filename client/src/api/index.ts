@@ -20,6 +20,8 @@ import type {
   PlanType,
   Quote,
   SavedNumberView,
+  SubscribableList,
+  SubscriptionChoice,
   UpdateAppProfile,
 } from './types'
 
@@ -115,4 +117,9 @@ export const api = {
       auth: true,
       body: {},
     }),
+
+  subscriptionTemplates: () =>
+    client.call<SubscribableList>('GET', '/api/v1/app/subscriptions/templates', { auth: true }),
+  recordSubscriptions: (body: SubscriptionChoice) =>
+    client.call<unknown>('POST', '/api/v1/app/subscriptions', { auth: true, body }),
 }

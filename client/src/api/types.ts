@@ -73,3 +73,10 @@ export type MembershipCheckout = Omit<S['MembershipCheckout'], 'order' | 'pay_pa
   order: AppMembershipOrder
   pay_params: PayParams
 }
+
+/** What a subscribe message tells the user about. */
+export type NoticeEvent = S['NoticeEvent']
+export type SubscribableTemplate = S['SubscribableTemplate']
+export type SubscribableList = S['SubscribableList']
+/** The user's answer to the subscribe prompt, reported to the server (≤ 3 ids in all). */
+export type SubscriptionChoice = S['SubscriptionChoice']

@@ -42,6 +42,18 @@ const en: Messages = {
   'cashier.pay': 'Pay',
   'cashier.cancel': 'Cancel',
 
+  'subscribe.title': 'Notifications',
+  'subscribe.sandbox': 'Sandbox prompt (test mode, plays WeChat’s subscribe dialog)',
+  'subscribe.lead': 'Allow this app to send you these messages:',
+  'subscribe.once': 'Each one you allow is sent once',
+  'subscribe.allow': 'Allow',
+  'subscribe.later': 'Not now',
+  'subscribe.event.payment_succeeded': 'Payment received',
+  'subscribe.event.recharge_succeeded': 'Top-up delivered',
+  'subscribe.event.recharge_failed_refunded': 'Top-up failed, money refunded',
+  'subscribe.event.refund_succeeded': 'Refund completed',
+  'subscribe.event.membership_activated': 'Membership activated',
+
   'plan.faceValue': 'Receives {value}',
   'plan.validity': 'Valid {days} days',
 

@@ -40,6 +40,18 @@ const zhCN = {
   'cashier.pay': '支付',
   'cashier.cancel': '取消',
 
+  'subscribe.title': '订阅消息',
+  'subscribe.sandbox': '沙箱授权（测试环境，模拟微信订阅消息弹窗）',
+  'subscribe.lead': '允许本小程序向你发送以下消息：',
+  'subscribe.once': '每项授权可接收一次通知',
+  'subscribe.allow': '允许',
+  'subscribe.later': '暂不',
+  'subscribe.event.payment_succeeded': '支付成功通知',
+  'subscribe.event.recharge_succeeded': '充值成功通知',
+  'subscribe.event.recharge_failed_refunded': '充值失败退款通知',
+  'subscribe.event.refund_succeeded': '退款成功通知',
+  'subscribe.event.membership_activated': '会员开通通知',
+
   'plan.faceValue': '到账面值 {value}',
   'plan.validity': '有效期 {days} 天',
 

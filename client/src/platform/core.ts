@@ -11,6 +11,23 @@ export interface PaymentInfo {
   description: string
 }
 
+/** The user's answer to a subscribe-message prompt, by template id. */
+export interface SubscribeResult {
+  accepted: string[]
+  rejected: string[]
+}
+
+/** What the H5 sandbox sheet lists: one title per template id, in the same order. */
+export interface SubscribeInfo {
+  titles: string[]
+}
+
+/** What `wx.requestSubscribeMessage` answers: one result per template id beside `errMsg`. */
+export type SubscribeAnswer = Record<string, string>
+
+/** WeChat shows at most three templates in one prompt. */
+export const MAX_SUBSCRIBE = 3
+
 /** The few `wx` APIs the app needs (mp-weixin only). */
 export interface WxApi {
   login(options: {
@@ -23,6 +40,12 @@ export interface WxApi {
       fail: (err: { errMsg: string }) => void
     },
   ): void
+  /** Base library 2.4.4 and later. */
+  requestSubscribeMessage?(options: {
+    tmplIds: string[]
+    success: (res: SubscribeAnswer) => void
+    fail: (err: { errMsg: string }) => void
+  }): void
 }
 
 export interface KeyValue {
@@ -38,6 +61,8 @@ export interface PlatformDeps {
   wx?: WxApi
   /** H5 only: the sandbox cashier sheet; resolves true when the user taps Pay. */
   cashier?: (info: PaymentInfo) => Promise<boolean>
+  /** H5 only: the sandbox subscribe sheet; resolves true when the user taps Allow. */
+  subscribeSheet?: (templateIds: string[], info?: SubscribeInfo) => Promise<boolean>
 }
 
 export interface Platform {
@@ -46,6 +71,12 @@ export interface Platform {
   loginCode(): Promise<string>
   /** Shows the payment sheet for a placed order. */
   requestPayment(params: PayParams, info: PaymentInfo): Promise<PaymentOutcome>
+  /**
+   * Asks the user to allow subscribe messages (`wx.requestSubscribeMessage`; at most three
+   * templates, the rest are ignored). Must run from a tap. Never rejects: a failed prompt
+   * answers every template as rejected.
+   */
+  requestSubscribe(templateIds: string[], info?: SubscribeInfo): Promise<SubscribeResult>
 }
 
 /** The same browser stays the same sandbox user across visits. */
@@ -61,6 +92,24 @@ export function prepayIdOf(params: PayParams): string {
 
 function isCancel(errMsg: string): boolean {
   return /cancel/i.test(errMsg)
+}
+
+/**
+ * Sorts WeChat's per-template answers: `accept` is accepted; `reject`, `ban`, `filter` (and
+ * anything else, or no answer) rejected.
+ */
+export function sortAnswers(templateIds: string[], answer: SubscribeAnswer | undefined): SubscribeResult {
+  const result: SubscribeResult = { accepted: [], rejected: [] }
+  for (const id of templateIds) {
+    if (answer?.[id] === 'accept') result.accepted.push(id)
+    else result.rejected.push(id)
+  }
+  return result
+}
+
+/** The ids to prompt for: distinct, non-empty, at most three. */
+function promptIds(templateIds: string[]): string[] {
+  return [...new Set(templateIds.filter((id) => id))].slice(0, MAX_SUBSCRIBE)
 }
 
 export function createPlatform(target: Target, deps: PlatformDeps): Platform {
@@ -103,6 +152,23 @@ export function createPlatform(target: Target, deps: PlatformDeps): Platform {
         await post('/sandbox/wechat/pay/confirm', { prepay_id: prepayId })
         return 'paid'
       },
+      async requestSubscribe(templateIds, info) {
+        const ids = promptIds(templateIds)
+        if (!ids.length) return { accepted: [], rejected: [] }
+        try {
+          const allow = deps.subscribeSheet ? await deps.subscribeSheet(ids, info) : false
+          const openid = deps.storage.get(SANDBOX_OPENID_KEY)
+          if (!openid) return sortAnswers(ids, undefined)
+          const answer = await post<SubscribeAnswer>('/sandbox/wechat/subscriptions', {
+            openid,
+            template_ids: ids,
+            decision: allow ? 'accept' : 'reject',
+          })
+          return sortAnswers(ids, answer)
+        } catch {
+          return sortAnswers(ids, undefined)
+        }
+      },
     }
   }
 
@@ -130,6 +196,23 @@ export function createPlatform(target: Target, deps: PlatformDeps): Platform {
           success: () => resolve('paid'),
           fail: (err) => (isCancel(err.errMsg) ? resolve('cancelled') : reject(new Error(err.errMsg))),
         })
+      })
+    },
+    requestSubscribe(templateIds) {
+      const ids = promptIds(templateIds)
+      return new Promise((resolve) => {
+        if (!wx?.requestSubscribeMessage || !ids.length) return resolve(sortAnswers(ids, undefined))
+        try {
+          // Called straight from the tap (no await before it): WeChat refuses it otherwise.
+          wx.requestSubscribeMessage({
+            tmplIds: ids,
+            success: (res) => resolve(sortAnswers(ids, res)),
+            fail: () => resolve(sortAnswers(ids, undefined)),
+          })
+        } catch {
+          // An old base library without the API, or one that throws: nothing was allowed.
+          resolve(sortAnswers(ids, undefined))
+        }
       })
     },
   }

@@ -1,6 +1,7 @@
 import { uniTransport } from '../api/http'
 import { openCashier } from './cashier'
 import { createPlatform, type Platform, type Target, type WxApi } from './core'
+import { openSubscribe } from './subscribe'
 
 declare const wx: WxApi | undefined
 
@@ -23,4 +24,5 @@ export const platform: Platform = createPlatform(target, {
   },
   wx: target === 'mp-weixin' && typeof wx !== 'undefined' ? wx : undefined,
   cashier: openCashier,
+  subscribeSheet: openSubscribe,
 })
