@@ -4,19 +4,21 @@
 //! token refreshed, nothing sent twice after a crash mid-send, passing errors retried.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpServer, web};
 use async_trait::async_trait;
 use chrono::TimeDelta;
+use common::{recharge_template, serve};
 use topup_core::{Clock, ManualClock, Money, Secret, Timestamp};
 use topup_notify::{
     DeliveryState, FieldMapping, MessageSender, Notice, NoticeEvent, NotifyError, NotifyService,
-    TemplateDraft,
 };
 use topup_sandbox::wechat_mp::{MiniProgramSandbox, MiniProgramSandboxConfig};
 use topup_store::testing::TestStore;
+
 use topup_wechat::{MiniProgramClient, MiniProgramConfig, SubscribeMessage, WechatError};
 
 const TEMPLATE: &str = "sbx-recharge-succeeded";
@@ -28,20 +30,6 @@ struct Fixture {
     clock: ManualClock,
     base: String,
     store: TestStore,
-}
-
-async fn serve(sandbox: MiniProgramSandbox) -> String {
-    let server = HttpServer::new(move || {
-        let sandbox = sandbox.clone();
-        App::new()
-            .service(web::scope("/sandbox/wechat").configure(move |cfg| sandbox.configure(cfg)))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .unwrap();
-    let base = format!("http://{}/sandbox/wechat", server.addrs()[0]);
-    tokio::spawn(server.run());
-    base
 }
 
 fn client_of(base: &str, clock: &ManualClock) -> Arc<MiniProgramClient> {
@@ -80,27 +68,6 @@ async fn fixture() -> Fixture {
         clock,
         base,
         store,
-    }
-}
-
-fn recharge_template() -> TemplateDraft {
-    let field = |key: &str, value: &str| FieldMapping {
-        key: key.into(),
-        value: value.into(),
-    };
-    TemplateDraft {
-        template_id: TEMPLATE.into(),
-        page: "pages/order/index?order_no={order_no}".into(),
-        fields: vec![
-            field("character_string1", "{order_no}"),
-            field("thing2", "{plan}"),
-            field("phone_number3", "{phone}"),
-            field("time4", "{time}"),
-            field("phrase5", "已到账"),
-        ],
-        miniprogram_state: "formal".into(),
-        lang: "zh_CN".into(),
-        enabled: true,
     }
 }
 

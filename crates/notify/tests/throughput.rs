@@ -7,17 +7,19 @@
 //! `TOPUP_TEST_MONGODB_URI` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix_web::{App, HttpServer, web};
+use common::{recharge_template, serve};
 use topup_core::{Clock, ManualClock, Money, Secret, Timestamp};
 use topup_notify::{
-    DeliveryQuery, DeliveryState, FieldMapping, MessageSender, Notice, NoticeEvent, NotifyService,
-    TemplateDraft,
+    DeliveryQuery, DeliveryState, MessageSender, Notice, NoticeEvent, NotifyService,
 };
 use topup_sandbox::wechat_mp::{MiniProgramSandbox, MiniProgramSandboxConfig};
 use topup_store::testing::TestStore;
+
 use topup_wechat::{MiniProgramClient, MiniProgramConfig};
 
 #[actix_web::test]
@@ -33,18 +35,7 @@ async fn delivery_throughput() {
         MiniProgramSandboxConfig::new("wxbench", "bench-secret"),
         Arc::new(clock.clone()),
     );
-    let served = sandbox.clone();
-    // The sandbox in its own server threads, as a separate WeChat would be.
-    let server = HttpServer::new(move || {
-        let sandbox = served.clone();
-        App::new()
-            .service(web::scope("/sandbox/wechat").configure(move |cfg| sandbox.configure(cfg)))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .unwrap();
-    let base = format!("http://{}/sandbox/wechat", server.addrs()[0]);
-    tokio::spawn(server.run());
+    let base = serve(sandbox.clone()).await;
     let client = Arc::new(
         MiniProgramClient::new(
             MiniProgramConfig::new("wxbench", Secret::new("bench-secret".into()), &base),
@@ -58,28 +49,8 @@ async fn delivery_throughput() {
         client as Arc<dyn MessageSender>,
     );
     service.prepare().await.unwrap();
-    let field = |key: &str, value: &str| FieldMapping {
-        key: key.into(),
-        value: value.into(),
-    };
     service
-        .put_template(
-            NoticeEvent::RechargeSucceeded,
-            TemplateDraft {
-                template_id: "sbx-recharge-succeeded".into(),
-                page: "pages/order/index?order_no={order_no}".into(),
-                fields: vec![
-                    field("character_string1", "{order_no}"),
-                    field("thing2", "{plan}"),
-                    field("phone_number3", "{phone}"),
-                    field("time4", "{time}"),
-                    field("phrase5", "已到账"),
-                ],
-                miniprogram_state: "formal".into(),
-                lang: "zh_CN".into(),
-                enabled: true,
-            },
-        )
+        .put_template(NoticeEvent::RechargeSucceeded, recharge_template())
         .await
         .unwrap();
 

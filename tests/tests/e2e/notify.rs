@@ -198,6 +198,29 @@ async fn a_delivered_top_up_sends_two_messages_and_a_declined_one_tells_of_the_r
     .await;
     assert_eq!(status, 200, "{log}");
     assert_eq!(log["total"], 3);
+    assert_eq!(log["items"][2]["data"]["phone_number5"], "+639171234502");
+    // Staff without the personal-data permission see the number masked.
+    let (_, _, support) = app
+        .staff_with(&admin, "support", &["notify:delivery:list"])
+        .await;
+    let (status, masked) = status_and_body(
+        app.send(
+            Method::GET,
+            &format!("/notify/deliveries?order_no={declined}"),
+            Some(&support),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{masked}");
+    let number = masked["items"][2]["data"]["phone_number5"]
+        .as_str()
+        .unwrap();
+    assert!(
+        number.contains('*') && number != "+639171234502",
+        "{number}"
+    );
     assert!(
         log["items"][0].get("openid").is_none(),
         "the recipient stays private"

@@ -8,8 +8,10 @@ use topup_auth::Permission;
 use topup_auth::perm::{
     NotifyDeliveryList, NotifyDeliveryResend, NotifyTemplateList, NotifyTemplateUpdate,
 };
-use topup_auth::{Audited, Change};
+use topup_auth::{Audited, Change, Principal};
+use topup_core::personal::mask_phone;
 use topup_core::{Page, PageRequest, Timestamp};
+use topup_notify::rules::key_type;
 use topup_notify::{
     Delivery, DeliveryAttempt, DeliveryQuery, DeliveryState, FieldMapping, NoticeEvent,
     NoticeTemplate, NotifyError, Rendered, TemplateCounts, TemplateDraft,
@@ -18,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{Json, Paging, Query};
 use crate::routes::admin::audited;
+use crate::routes::admin::orders::sees_personal_data;
 use crate::security::Require;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -201,7 +204,8 @@ pub async fn preview(
     ))
 }
 
-/// A delivery as staff see it (without the recipient's openid).
+/// A delivery as staff see it: without the recipient's openid, and with phone numbers masked
+/// for staff without the personal-data permission.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryView {
     pub id: String,
@@ -218,6 +222,22 @@ pub struct DeliveryView {
     pub reason: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl DeliveryView {
+    /// The delivery as this viewer may see it: phone numbers in the message masked without
+    /// the personal-data permission (`docs/security.md#personal-data`).
+    fn for_viewer(delivery: Delivery, who: &Principal) -> Self {
+        let mut view = DeliveryView::from(delivery);
+        if !sees_personal_data(who) {
+            for (key, value) in &mut view.data {
+                if key_type(key) == "phone_number" {
+                    *value = mask_phone(value);
+                }
+            }
+        }
+        view
+    }
 }
 
 impl From<Delivery> for DeliveryView {
@@ -264,7 +284,7 @@ pub struct DeliveryFilter {
     ),
     extensions(("x-permission" = json!(NotifyDeliveryList::CODE))))]
 pub async fn list_deliveries(
-    _who: Require<NotifyDeliveryList>,
+    who: Require<NotifyDeliveryList>,
     state: web::Data<AppState>,
     page: Paging,
     filter: Query<DeliveryFilter>,
@@ -279,7 +299,7 @@ pub async fn list_deliveries(
         to: filter.to,
     };
     let found = state.notify.deliveries(&query, *page).await?;
-    Ok(Json(found.map(Into::into)))
+    Ok(Json(found.map(|d| DeliveryView::for_viewer(d, &who))))
 }
 
 /// Send a failed or skipped message again.
@@ -311,7 +331,7 @@ pub async fn resend(
         work,
     )
     .await?;
-    Ok(Json(queued.into()))
+    Ok(Json(DeliveryView::for_viewer(queued, &who)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
