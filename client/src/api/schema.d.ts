@@ -2692,7 +2692,10 @@ export interface components {
         };
         /** @enum {string} */
         DeliveryState: "queued" | "sending" | "sent" | "skipped" | "failed";
-        /** @description A delivery as staff see it (without the recipient's openid). */
+        /**
+         * @description A delivery as staff see it: without the recipient's openid, and with phone numbers masked
+         *     for staff without the personal-data permission.
+         */
         DeliveryView: {
             attempts: components["schemas"]["DeliveryAttempt"][];
             created_at: components["schemas"]["Timestamp"];
