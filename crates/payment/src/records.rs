@@ -390,6 +390,54 @@ pub struct NewPayment {
     pub expires_at: Option<Timestamp>,
 }
 
+/// How much of a payment's description, and of a refund's reason, is sent: WeChat takes at
+/// most 127 and 80 characters.
+const DESCRIPTION_CHARS: usize = 120;
+const REASON_CHARS: usize = 80;
+
+impl NewPayment {
+    /// The payment of an order of `biz_type` whose number (`id`) is also the payment's
+    /// `out_trade_no`; the description cut to what WeChat takes.
+    pub fn for_order(
+        biz_type: &str,
+        id: &str,
+        amount: Money,
+        payer_openid: &str,
+        description: &str,
+        expires_at: Timestamp,
+    ) -> Self {
+        NewPayment {
+            biz_type: biz_type.to_owned(),
+            biz_id: id.to_owned(),
+            out_trade_no: Some(id.to_owned()),
+            amount,
+            payer_openid: payer_openid.to_owned(),
+            description: description.chars().take(DESCRIPTION_CHARS).collect(),
+            expires_at: Some(expires_at),
+        }
+    }
+}
+
+impl NewRefund {
+    /// A refund under the owner's own number (so asking again is the same refund); the
+    /// reason cut to what WeChat takes.
+    pub fn numbered(
+        out_trade_no: &str,
+        out_refund_no: &str,
+        amount: Money,
+        reason: &str,
+        initiator: &str,
+    ) -> Self {
+        NewRefund {
+            out_trade_no: out_trade_no.to_owned(),
+            out_refund_no: Some(out_refund_no.to_owned()),
+            amount,
+            reason: Some(reason.chars().take(REASON_CHARS).collect()),
+            initiator: initiator.to_owned(),
+        }
+    }
+}
+
 /// A refund to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRefund {

@@ -135,15 +135,14 @@ impl MembershipPayments for MembershipWechatPayments {
     ) -> Result<Value, MarketingError> {
         let params = self
             .0
-            .create_and_prepay(NewPayment {
-                biz_type: MEMBERSHIP_BIZ_TYPE.to_owned(),
-                biz_id: out_trade_no.to_owned(),
-                out_trade_no: Some(out_trade_no.to_owned()),
+            .create_and_prepay(NewPayment::for_order(
+                MEMBERSHIP_BIZ_TYPE,
+                out_trade_no,
                 amount,
-                payer_openid: payer_openid.to_owned(),
-                description: description.chars().take(120).collect(),
-                expires_at: Some(expires_at),
-            })
+                payer_openid,
+                description,
+                expires_at,
+            ))
             .await
             .map_err(marketing_payment_error)?;
         serde_json::to_value(params).map_err(|e| MarketingError::Payment(e.to_string()))
@@ -158,13 +157,13 @@ impl MembershipPayments for MembershipWechatPayments {
         initiator: &str,
     ) -> Result<(), MarketingError> {
         self.0
-            .refund(NewRefund {
-                out_trade_no: out_trade_no.to_owned(),
-                out_refund_no: Some(out_refund_no.to_owned()),
+            .refund(NewRefund::numbered(
+                out_trade_no,
+                out_refund_no,
                 amount,
-                reason: Some(reason.chars().take(80).collect()),
-                initiator: initiator.to_owned(),
-            })
+                reason,
+                initiator,
+            ))
             .await
             .map(|_| ())
             .map_err(marketing_payment_error)

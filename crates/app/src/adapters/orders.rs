@@ -71,15 +71,14 @@ impl PaymentPort for WechatPayments {
     async fn start(&self, start: PaymentStart) -> Result<Value, OrdersError> {
         let params = self
             .0
-            .create_and_prepay(NewPayment {
-                biz_type: BIZ_TYPE.to_owned(),
-                biz_id: start.out_trade_no.clone(),
-                out_trade_no: Some(start.out_trade_no),
-                amount: start.amount,
-                payer_openid: start.payer_openid,
-                description: start.description.chars().take(120).collect(),
-                expires_at: Some(start.expires_at),
-            })
+            .create_and_prepay(NewPayment::for_order(
+                BIZ_TYPE,
+                &start.out_trade_no,
+                start.amount,
+                &start.payer_openid,
+                &start.description,
+                start.expires_at,
+            ))
             .await
             .map_err(|e| OrdersError::PaymentFailed(e.to_string()))?;
         serde_json::to_value(params).map_err(|e| OrdersError::Payment(e.to_string()))
@@ -127,13 +126,13 @@ impl PaymentPort for WechatPayments {
         initiator: &str,
     ) -> Result<(), OrdersError> {
         self.0
-            .refund(NewRefund {
-                out_trade_no: out_trade_no.to_owned(),
-                out_refund_no: Some(out_refund_no.to_owned()),
+            .refund(NewRefund::numbered(
+                out_trade_no,
+                out_refund_no,
                 amount,
-                reason: Some(reason.chars().take(80).collect()),
-                initiator: initiator.to_owned(),
-            })
+                reason,
+                initiator,
+            ))
             .await
             .map(|_| ())
             .map_err(payment_error)
