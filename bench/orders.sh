@@ -8,10 +8,11 @@
 #  2. payment notifications: POST /api/v1/pay/wechat/notify with real notifications of paid
 #     orders, freshly signed by the sandbox (verified, decrypted, matched against the payment,
 #     answered 204 as WeChat's duplicates are) — requests/s and p99;
-#  3. checkouts with a coupon (PHASES=coupon, not in the default run): staff issue 100
-#     coupons per user from three templates, then checkouts are measured on that same store
-#     without a coupon and with one (each applying a coupon of its own): the coupon's lookup,
-#     guarded lock and price line, compared on equal ground;
+#  3. checkouts with a coupon (PHASES=coupon, not in the default run): staff issue coupons
+#     from three templates, then checkouts are measured on that same store without a coupon
+#     and with one (each applying a coupon of its own), alternating over ROUNDS rounds (2 by
+#     default, at most 3) so that neither gains from the store's state: the coupon's guarded
+#     lock and price line, compared on equal ground, as CPU per checkout;
 #  4. resident memory (VmRSS) of the server before and after, and its CPU time per request
 #     (user + system from /proc, so other load on the machine does not distort it).
 #
@@ -49,6 +50,7 @@ PAID=${PAID:-1000}
 PORT=${PORT:-18090}
 SANDBOX=${SANDBOX:-embedded}
 PHASES=${PHASES:-checkout notify}
+ROUNDS=${ROUNDS:-2}
 WRK=${WRK:-wrk}
 BASE="http://127.0.0.1:${PORT}"
 PROBE_PHONE="%2B639171234500"
@@ -187,7 +189,8 @@ fi
 RSS_CHECKOUTS=$(rss)
 
 if phase coupon; then
-  echo "== preparing coupons: 3 templates x 100 per user x ${USERS} users"
+  templates=$((3 * ROUNDS))
+  echo "== preparing coupons: ${templates} templates x 100 per user x ${USERS} users"
   PW=$(cat "$DATA/data/initial-admin-password")
   STAFF=$(json_post "$BASE/api/v1/admin/auth/login" "{\"username\":\"admin\",\"password\":\"$PW\"}" | jq -r .access_token)
   STAFF=$(curl -sf -XPUT "$BASE/api/v1/admin/auth/password" -H "authorization: Bearer $STAFF" \
@@ -195,9 +198,9 @@ if phase coupon; then
   USER_IDS=$(while read -r token; do
     curl -sf "$BASE/api/v1/app/me" -H "authorization: Bearer $token" | jq -r .id
   done <"$DATA/tokens" | jq -R . | jq -sc .)
-  for template in 1 2 3; do
+  for template in $(seq 1 "$templates"); do
     id=$(json_post "$BASE/api/v1/admin/marketing/coupon-templates" \
-      "{\"name\":\"bench $template\",\"terms\":{\"kind\":\"amount_off\",\"amount_off\":{\"amount\":$template,\"currency\":\"CNY\"},\"threshold\":{\"amount\":0,\"currency\":\"CNY\"}},\"validity\":{\"kind\":\"days_after_claim\",\"days\":30},\"total_stock\":null,\"per_user_limit\":100,\"channel\":\"staff\",\"enabled\":true}" \
+      "{\"name\":\"bench $template\",\"terms\":{\"kind\":\"amount_off\",\"amount_off\":{\"amount\":$((template % 3 + 1)),\"currency\":\"CNY\"},\"threshold\":{\"amount\":0,\"currency\":\"CNY\"}},\"validity\":{\"kind\":\"days_after_claim\",\"days\":30},\"total_stock\":null,\"per_user_limit\":100,\"channel\":\"staff\",\"enabled\":true}" \
       -H "authorization: Bearer $STAFF" | jq -r .id)
     for _ in $(seq 1 100); do
       json_post "$BASE/api/v1/admin/marketing/coupon-templates/$id/issue" "{\"user_ids\":$USER_IDS}" \
@@ -206,25 +209,29 @@ if phase coupon; then
   done
   : >"$DATA/coupons"
   while read -r token; do
-    for page in 1 2 3; do
+    for page in $(seq 1 "$templates"); do
       curl -sf "$BASE/api/v1/app/coupons?state=unused&page=$page&page_size=100" -H "authorization: Bearer $token" |
         jq -r --arg t "$token" '.items[] | "\($t) \(.id)"' >>"$DATA/coupons"
     done
   done <"$DATA/tokens"
   # Round-robin over the users, as the plain checkouts are: the n-th coupon of every user
-  # before any user's (n+1)-th.
+  # before any user's (n+1)-th; then one equal share per round.
   awk '{n[$1]++; print n[$1], $0}' "$DATA/coupons" | sort -s -n -k1,1 | cut -d' ' -f2- >"$DATA/coupons.rr"
-  mv "$DATA/coupons.rr" "$DATA/coupons"
-  echo "    $(wc -l <"$DATA/coupons") coupons ready"
-  # Both measured on this same store (its size changes what a write costs): first without a
-  # coupon, then each checkout applying one.
-  echo "== checkouts without a coupon, same store: ${CONNECTIONS} connections, ${DURATION}"
-  detect_ahead 4
-  TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=4 PACE_MS=${PACE_MS:-0} measure plain bench/checkout.lua
-  echo "== checkouts with a coupon: ${CONNECTIONS} connections, ${DURATION}"
-  detect_ahead 3
-  TOKENS_FILE="$DATA/tokens" COUPONS_FILE="$DATA/coupons" THREADS="$THREADS" PLAN_ID="$PLAN" RUN=3 \
-    PACE_MS=${PACE_MS:-0} measure coupon bench/checkout.lua
+  share=$(( $(wc -l <"$DATA/coupons.rr") / ROUNDS ))
+  split -d -a 1 -l "$share" "$DATA/coupons.rr" "$DATA/coupons."
+  echo "    $(wc -l <"$DATA/coupons.rr") coupons ready, ${share} per round"
+  # Both measured on this same store (its size changes what a write costs), alternating so
+  # that neither gains from going first: without a coupon, then each checkout applying one.
+  for ((round = 1; round <= ROUNDS; round++)); do
+    echo "== round $round: checkouts without a coupon, same store: ${CONNECTIONS} connections, ${DURATION}"
+    detect_ahead $((2 * round + 1))
+    TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=$((2 * round + 1)) PACE_MS=${PACE_MS:-0} \
+      measure "plain$round" bench/checkout.lua
+    echo "== round $round: checkouts with a coupon: ${CONNECTIONS} connections, ${DURATION}"
+    detect_ahead $((2 * round + 2))
+    TOKENS_FILE="$DATA/tokens" COUPONS_FILE="$DATA/coupons.$((round - 1))" THREADS="$THREADS" \
+      PLAN_ID="$PLAN" RUN=$((2 * round + 2)) PACE_MS=${PACE_MS:-0} measure "coupon$round" bench/checkout.lua
+  done
   used=$(curl -s "$BASE/api/v1/admin/marketing/coupons?state=locked&page_size=1" -H "authorization: Bearer $STAFF" | jq -r .total)
   echo "    coupons locked by the measured checkouts: $used"
 fi
@@ -274,8 +281,18 @@ if phase checkout; then
   echo "checkouts:      $(summary <"$DATA/checkout.txt"); server CPU $(cat "$DATA/checkout.cpu") each"
 fi
 if phase coupon; then
-  echo "same store:     $(summary <"$DATA/plain.txt"); server CPU $(cat "$DATA/plain.cpu") each (no coupon)"
-  echo "with a coupon:  $(summary <"$DATA/coupon.txt"); server CPU $(cat "$DATA/coupon.cpu") each"
+  for ((round = 1; round <= ROUNDS; round++)); do
+    echo "round $round, same store: $(summary <"$DATA/plain$round.txt"); server CPU $(cat "$DATA/plain$round.cpu") each (no coupon)"
+    echo "round $round, a coupon:   $(summary <"$DATA/coupon$round.txt"); server CPU $(cat "$DATA/coupon$round.cpu") each"
+  done
+  # CPU per checkout over all rounds, with a coupon against without one.
+  awk -v rounds="$ROUNDS" -v dir="$DATA" 'BEGIN {
+    for (r = 1; r <= rounds; r++) {
+      getline p <(dir "/plain" r ".cpu"); getline c <(dir "/coupon" r ".cpu")
+      plain += p; coupon += c
+    }
+    printf "coupon / plain: %.2f ms / %.2f ms CPU per checkout = %+.0f%%\n", coupon / rounds, plain / rounds, (coupon / plain - 1) * 100
+  }'
 fi
 if phase notify; then
   echo "notifications:  $(summary <"$DATA/notify.txt"); server CPU $(cat "$DATA/notify.cpu") each (duplicates of $(wc -l <"$DATA/paid") paid orders)"

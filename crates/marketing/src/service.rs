@@ -192,7 +192,6 @@ impl MarketingService {
             Index::new("user_state", &["user_id", "state", "claimed_at"]),
             Index::new("template_state", &["template_id", "state"]),
             Index::new("state_valid_to", &["state", "valid_to"]),
-            Index::new("order", &["order_no"]),
             Index::new("claimed", &["claimed_at"]),
         ] {
             self.coupons.ensure_index(index).await?;

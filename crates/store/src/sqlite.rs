@@ -764,26 +764,42 @@ impl Backend for SqliteBackend {
     ) -> Result<Option<Value>> {
         guard.validate()?;
         let mut sql = Sql::new();
+        // Consecutive sets (and increments) go into one `jsonb_set` with several path/value
+        // pairs, consecutive unsets into one `jsonb_remove`: each call copies the document once.
         let mut expr = "doc".to_owned();
         let mut params = Vec::new();
+        let mut pending: Option<(&str, Vec<String>)> = None;
         for update in updates {
             let path = json_path(update.field())?;
             if update.field().is_id() {
                 return Err(StoreError::InvalidName("id cannot be updated".into()));
             }
-            expr = match update {
+            let (function, argument) = match update {
                 Update::Set(_, value) => {
                     params.push(SqlValue::Text(value.to_string()));
-                    format!("jsonb_set({expr}, '{path}', jsonb(?))")
+                    ("jsonb_set", format!("'{path}', jsonb(?)"))
                 }
-                Update::Unset(_) => format!("jsonb_remove({expr}, '{path}')"),
+                Update::Unset(_) => ("jsonb_remove", format!("'{path}'")),
                 Update::Inc(_, by) => {
                     params.push(SqlValue::Integer(*by));
-                    format!(
-                        "jsonb_set({expr}, '{path}', coalesce(json_extract(doc, '{path}'), 0) + ?)"
+                    (
+                        "jsonb_set",
+                        format!("'{path}', coalesce(json_extract(doc, '{path}'), 0) + ?"),
                     )
                 }
             };
+            match &mut pending {
+                Some((open, arguments)) if *open == function => arguments.push(argument),
+                _ => {
+                    if let Some((open, arguments)) = pending.take() {
+                        expr = format!("{open}({expr}, {})", arguments.join(", "));
+                    }
+                    pending = Some((function, vec![argument]));
+                }
+            }
+        }
+        if let Some((open, arguments)) = pending {
+            expr = format!("{open}({expr}, {})", arguments.join(", "));
         }
         let id = id.to_owned();
         let guard = guard.clone();

@@ -434,6 +434,23 @@ async fn update_set_unset_inc(store: Store) {
         .unwrap();
     assert_eq!(updated.nested.count, 7);
     assert_eq!(updated.next_action_at, Some(at));
+    // Updates apply in order: a later one of the same path wins.
+    let updated = items
+        .update(
+            "item0001",
+            Filter::All,
+            &[
+                Update::set("name", "first"),
+                Update::unset("code"),
+                Update::set("name", "second"),
+                Update::set("code", "back"),
+            ],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.name, "second");
+    assert_eq!(updated.code.as_deref(), Some("back"));
     // A guard that does not match changes nothing.
     assert!(
         items
