@@ -4,19 +4,27 @@
 //! Work bounded by one primary-key lookup (get, insert, replace, update, delete of one
 //! document) or declared a lookup ([`FindQuery::lookup`]) takes a few microseconds, less than
 //! handing it to another thread and back, so it runs on the calling thread when a connection
-//! is free at once. Everything else (queries, counts, bulk writes), and such work when the
-//! connection is busy, runs on the blocking pool.
+//! is free at once. Other reads (queries, counts) run on the blocking pool.
+//!
+//! Writes that find the writer busy queue for the writer thread, which commits all the writes
+//! waiting at once in one transaction, each inside a savepoint of its own (group commit): a
+//! commit costs far more than the few pages a write changes, and concurrent writes often
+//! change the same index pages. A write's caller hears back only once its batch is committed;
+//! a write that fails is rolled back to its savepoint and fails alone.
 //! The WAL is checkpointed by a thread of its own, so no commit ever pays for a checkpoint.
 
 use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 use serde_json::Value;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::query::validate_collection;
 use crate::{
@@ -48,6 +56,9 @@ pub struct SqliteBackend {
 struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// Writes waiting for the writer thread, and how many are waiting.
+    queue: mpsc::Sender<Box<dyn PendingWrite>>,
+    queued: AtomicUsize,
     readers: Mutex<Vec<Connection>>,
     reader_slots: Semaphore,
     tables: RwLock<HashSet<String>>,
@@ -129,14 +140,18 @@ impl SqliteBackend {
             readers.push(reader);
         }
         let checkpointer = Connection::open(&options.path).map_err(backend_error)?;
+        let (queue, pending) = mpsc::channel();
         let inner = Arc::new(Inner {
             path: options.path.clone(),
             writer: Mutex::new(writer),
+            queue,
+            queued: AtomicUsize::new(0),
             readers: Mutex::new(readers),
             reader_slots: Semaphore::new(reader_count),
             tables: RwLock::new(tables),
         });
         spawn_checkpointer(checkpointer, Arc::downgrade(&inner))?;
+        spawn_writer(pending, Arc::downgrade(&inner))?;
         Ok(SqliteBackend { inner })
     }
 
@@ -144,35 +159,61 @@ impl SqliteBackend {
         &self.inner.path
     }
 
+    /// Queues `work` for the writer thread and answers its result once its batch is committed.
     async fn write<R, F>(&self, collection: &str, work: F) -> Result<R>
     where
         R: Send + 'static,
         F: FnOnce(&mut Connection, &str) -> Result<R> + Send + 'static,
     {
         let table = validate_collection(collection)?.to_owned();
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let mut connection = lock(&inner.writer);
-            inner.ensure_table(&connection, &table)?;
-            work(&mut connection, &table)
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+        if !self.inner.has_table(&table) {
+            self.create_table(&table).await?;
+        }
+        let (reply, answer) = oneshot::channel();
+        self.inner.queued.fetch_add(1, Ordering::SeqCst);
+        let queued = self.inner.queue.send(Box::new(QueuedWrite {
+            table,
+            work: Some(work),
+            result: None,
+            reply,
+        }));
+        if queued.is_err() {
+            self.inner.queued.fetch_sub(1, Ordering::SeqCst);
+            return Err(StoreError::Unavailable("store is shutting down".into()));
+        }
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("the store's writer stopped".into()))?
     }
 
-    /// [`Self::write`] for work bounded by one primary-key lookup: done right here when the
-    /// writer is free, on the blocking pool when another holds it.
+    /// [`Self::write`] for work bounded by one primary-key lookup: done right here (in a
+    /// transaction of its own) when the writer is free and no write is waiting for it.
     async fn write_one<R, F>(&self, collection: &str, work: F) -> Result<R>
     where
         R: Send + 'static,
         F: FnOnce(&mut Connection, &str) -> Result<R> + Send + 'static,
     {
         let table = validate_collection(collection)?;
-        if let Ok(mut connection) = self.inner.writer.try_lock() {
+        if self.inner.queued.load(Ordering::SeqCst) == 0
+            && let Ok(mut connection) = self.inner.writer.try_lock()
+        {
             self.inner.ensure_table(&connection, table)?;
             return work(&mut connection, table);
         }
         self.write(collection, work).await
+    }
+
+    /// Creates a collection's table on its own (on the blocking pool): a table must never be
+    /// rolled back with a batch, nor be missing when readers look.
+    async fn create_table(&self, table: &str) -> Result<()> {
+        let table = table.to_owned();
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let connection = lock(&inner.writer);
+            inner.ensure_table(&connection, &table)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
     }
 
     /// [`Self::read`] for work bounded by one primary-key lookup: done right here when a
@@ -200,7 +241,7 @@ impl SqliteBackend {
         let table = validate_collection(collection)?.to_owned();
         if !self.inner.has_table(&table) {
             // Create it through the writer so readers never see "no such table".
-            self.write(collection, |_, _| Ok(())).await?;
+            self.create_table(&table).await?;
         }
         let _slot = self
             .inner
@@ -250,6 +291,133 @@ impl Drop for ReaderGuard<'_> {
             lock(&self.inner.readers).push(connection);
         }
     }
+}
+
+/// Most writes committed together.
+const MAX_BATCH: usize = 256;
+
+/// A write waiting for the writer thread.
+trait PendingWrite: Send {
+    /// Runs the write on the writer connection; whether it succeeded (its changes are kept).
+    fn run(&mut self, connection: &mut Connection) -> bool;
+    /// Answers the caller once the batch's fate is known: `failed` when nothing was kept.
+    fn answer(self: Box<Self>, failed: Option<StoreError>);
+}
+
+struct QueuedWrite<R, F> {
+    table: String,
+    work: Option<F>,
+    result: Option<Result<R>>,
+    reply: oneshot::Sender<Result<R>>,
+}
+
+impl<R, F> PendingWrite for QueuedWrite<R, F>
+where
+    R: Send + 'static,
+    F: FnOnce(&mut Connection, &str) -> Result<R> + Send + 'static,
+{
+    fn run(&mut self, connection: &mut Connection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let table = &self.table;
+        // A panicking write fails alone; the thread goes on serving the others.
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(connection, table)))
+            .unwrap_or_else(|_| Err(StoreError::Backend("a store write panicked".into())));
+        let succeeded = result.is_ok();
+        self.result = Some(result);
+        succeeded
+    }
+
+    fn answer(self: Box<Self>, failed: Option<StoreError>) {
+        let result = match (failed, self.result) {
+            (Some(error), _) => Err(error),
+            (None, Some(result)) => result,
+            (None, None) => Err(StoreError::Backend("the write never ran".into())),
+        };
+        // The caller may have gone (its request was cancelled): nothing to tell.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// The writer thread: takes every write waiting (up to [`MAX_BATCH`]) and commits them as one
+/// transaction, for as long as the store is open.
+fn spawn_writer(
+    pending: mpsc::Receiver<Box<dyn PendingWrite>>,
+    store: std::sync::Weak<Inner>,
+) -> Result<()> {
+    std::thread::Builder::new()
+        .name("store-writer".into())
+        .spawn(move || {
+            // Ends when the store is dropped: its sender goes with it.
+            while let Ok(first) = pending.recv() {
+                let Some(inner) = store.upgrade() else {
+                    break;
+                };
+                // Writes that arrive while the writer is held join this batch.
+                let mut connection = lock(&inner.writer);
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match pending.try_recv() {
+                        Ok(write) => batch.push(write),
+                        Err(_) => break,
+                    }
+                }
+                inner.queued.fetch_sub(batch.len(), Ordering::SeqCst);
+                commit_batch(&mut connection, batch);
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| StoreError::Unavailable(format!("writer thread: {e}")))
+}
+
+/// Runs `batch` in one transaction, each write in a savepoint of its own, then answers every
+/// caller. A write alone runs as it is, in a transaction of its own.
+fn commit_batch(connection: &mut Connection, mut batch: Vec<Box<dyn PendingWrite>>) {
+    if batch.len() == 1
+        && let Some(mut write) = batch.pop()
+    {
+        write.run(connection);
+        write.answer(None);
+        return;
+    }
+    let failed = run_in_one_transaction(connection, &mut batch)
+        .err()
+        .map(|e| e.to_string());
+    for write in batch {
+        write.answer(failed.clone().map(StoreError::Backend));
+    }
+}
+
+/// `BEGIN IMMEDIATE`, each write between `SAVEPOINT` and `RELEASE` (rolled back to the
+/// savepoint when it fails), `COMMIT`; on any error of the transaction itself, all of it is
+/// rolled back.
+fn run_in_one_transaction(
+    connection: &mut Connection,
+    batch: &mut [Box<dyn PendingWrite>],
+) -> rusqlite::Result<()> {
+    connection.execute_batch("BEGIN IMMEDIATE")?;
+    let outcome = (|| {
+        for write in batch.iter_mut() {
+            connection
+                .prepare_cached("SAVEPOINT batch_write")?
+                .execute([])?;
+            if !write.run(connection) {
+                connection
+                    .prepare_cached("ROLLBACK TO batch_write")?
+                    .execute([])?;
+            }
+            connection
+                .prepare_cached("RELEASE batch_write")?
+                .execute([])?;
+        }
+        connection.execute_batch("COMMIT")
+    })();
+    if outcome.is_err() && !connection.is_autocommit() {
+        // Best effort: the error above is what the callers hear.
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+    outcome
 }
 
 /// How often the WAL is copied back into the database file.
@@ -640,7 +808,8 @@ impl Backend for SqliteBackend {
             .map(|d| Ok((document_id(d)?, d.to_string())))
             .collect::<Result<Vec<_>>>()?;
         self.write(collection, move |connection, table| {
-            let transaction = connection.transaction().map_err(backend_error)?;
+            // A savepoint, not a transaction: the write may run inside its batch's.
+            let transaction = connection.savepoint().map_err(backend_error)?;
             {
                 let mut statement = transaction
                     .prepare_cached(&format!(
@@ -1009,5 +1178,86 @@ mod tests {
             backend.get("docs", "d299").await.unwrap().unwrap()["filler"],
             filler
         );
+    }
+    /// Writes waiting for the writer are committed together, and one that fails (a duplicate,
+    /// a bulk insert with a duplicate inside) is rolled back alone: its neighbours in the
+    /// batch are kept, and its caller hears its own error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_in_a_batch_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend =
+            SqliteBackend::open(&SqliteOptions::new(dir.path().join("store.db"))).unwrap();
+        backend
+            .insert("docs", json!({"id": "taken"}))
+            .await
+            .unwrap();
+        // Hold the writer so that every write below queues, then let the thread take them.
+        let (locked, is_locked) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let inner = Arc::clone(&backend.inner);
+        let holder = std::thread::spawn(move || {
+            let _held = lock(&inner.writer);
+            locked.send(()).unwrap();
+            released.recv().unwrap();
+        });
+        is_locked.recv().unwrap();
+        let mut writes = Vec::new();
+        for i in 0..40 {
+            let backend = backend.clone();
+            writes.push(tokio::spawn(async move {
+                let id = if i % 10 == 3 {
+                    "taken".to_owned()
+                } else {
+                    format!("d{i:02}")
+                };
+                backend.insert("docs", json!({"id": id, "n": i})).await
+            }));
+        }
+        let bulk = {
+            let backend = backend.clone();
+            tokio::spawn(async move {
+                let documents = vec![
+                    json!({"id": "bulk1"}),
+                    json!({"id": "bulk2"}),
+                    json!({"id": "taken"}),
+                ];
+                backend.insert_many("docs", documents).await
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while backend.inner.queued.load(Ordering::SeqCst) < 41 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writes never queued"
+            );
+            tokio::task::yield_now().await;
+        }
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        for (i, write) in writes.into_iter().enumerate() {
+            let result = write.await.unwrap();
+            if i % 10 == 3 {
+                assert!(
+                    matches!(result, Err(StoreError::Duplicate { .. })),
+                    "{i}: {result:?}"
+                );
+            } else {
+                result.unwrap();
+                assert_eq!(
+                    backend
+                        .get("docs", &format!("d{i:02}"))
+                        .await
+                        .unwrap()
+                        .unwrap()["n"],
+                    i
+                );
+            }
+        }
+        assert!(matches!(
+            bulk.await.unwrap(),
+            Err(StoreError::Duplicate { .. })
+        ));
+        assert!(backend.get("docs", "bulk1").await.unwrap().is_none());
+        assert_eq!(backend.count("docs", &Filter::All).await.unwrap(), 1 + 36);
     }
 }
