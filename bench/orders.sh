@@ -13,7 +13,13 @@
 #     and with one (each applying a coupon of its own), alternating over ROUNDS rounds (2 by
 #     default, at most 3) so that neither gains from the store's state: the coupon's guarded
 #     lock and price line, compared on equal ground, as CPU per checkout;
-#  4. resident memory (VmRSS) of the server before and after, and its CPU time per request
+#  4. checkouts while subscribe messages go out (PHASES=messages SANDBOX=external, not in
+#     the default run):
+#     MESSAGE_ORDERS (4,000) orders are paid and recharged for users who accepted both
+#     messages, with the server sending none, so two messages per order are queued; the server
+#     restarts sending, and checkouts are measured while it works through them, then again with
+#     nothing to send; with the messages sent per second meanwhile;
+#  5. resident memory (VmRSS) of the server before and after, and its CPU time per request
 #     (user + system from /proc, so other load on the machine does not distort it).
 #
 # Needs wrk (Debian: apt-get install -y wrk), curl and jq.
@@ -51,6 +57,7 @@ PORT=${PORT:-18090}
 SANDBOX=${SANDBOX:-embedded}
 PHASES=${PHASES:-checkout notify}
 ROUNDS=${ROUNDS:-2}
+MESSAGE_ORDERS=${MESSAGE_ORDERS:-4000}
 WRK=${WRK:-wrk}
 BASE="http://127.0.0.1:${PORT}"
 PROBE_PHONE="%2B639171234500"
@@ -104,9 +111,20 @@ if [[ "$SANDBOX" == external ]]; then
   wait_healthy "$WORLD"
   export TOPUP_SANDBOX__EXTERNAL_URL=$WORLD TOPUP_SANDBOX__KEYS_DIR=$DATA/world/secrets
 fi
-"$BIN" serve --listen "127.0.0.1:${PORT}" --data-dir "$DATA/data" \
-  --config "$DATA/topup.toml" --log-format json >"$DATA/server.log" 2>&1 &
-PID=$!
+phase() { [[ " $PHASES " == *" $1 "* ]]; }
+start_server() { # $1: whether it sends subscribe messages
+  TOPUP_NOTIFY__RUN_WORKER=${1:-true} "$BIN" serve --listen "127.0.0.1:${PORT}" --data-dir "$DATA/data" \
+    --config "$DATA/topup.toml" --log-format json >>"$DATA/server.log" 2>&1 &
+  PID=$!
+}
+# The messages phase queues messages first, with this process sending none, then restarts
+# it: the sandboxes (which remember who accepted which message) must outlive that.
+if phase messages && [[ "$SANDBOX" != external || "$PHASES" != messages ]]; then
+  echo "PHASES=messages runs alone (its numbers would meet the other phases'), with SANDBOX=external" >&2
+  exit 1
+fi
+# The messages phase queues messages first, with this process sending none.
+if phase messages; then start_server false; else start_server true; fi
 # The first start syncs the catalog from the provider; wait until Globe PH plans are on sale.
 PLAN=""
 for _ in $(seq 1 600); do
@@ -120,9 +138,11 @@ echo "server pid $PID ready; RSS $RSS_START; plan $PLAN"
 
 # App users: a wx.login() code from the mini-program sandbox, then the app login.
 : >"$DATA/tokens"
+: >"$DATA/openids"
 for _ in $(seq 1 "$USERS"); do
-  code=$(json_post "$WORLD/sandbox/wechat/codes" '{}' | jq -r .code)
-  json_post "$BASE/api/v1/app/auth/login" "{\"code\":\"$code\"}" | jq -r .token >>"$DATA/tokens"
+  issued=$(json_post "$WORLD/sandbox/wechat/codes" '{}')
+  json_post "$BASE/api/v1/app/auth/login" "{\"code\":\"$(jq -r .code <<<"$issued")\"}" | jq -r .token >>"$DATA/tokens"
+  jq -r .openid <<<"$issued" >>"$DATA/openids"
 done
 
 summary() { # wrk output -> "requests/s p99"
@@ -175,7 +195,35 @@ duration_seconds() {
   esac
 }
 
-phase() { [[ " $PHASES " == *" $1 "* ]]; }
+# A paid order (paid at the WeChat Pay sandbox's cashier) for number +63917 <$1> <$2 as 4
+# digits> 00, whose top-up the provider sandbox makes at once: "<order_no> <token>".
+prepare_paid() {
+  local i=$2 token checkout prepay
+  token=$(sed -n "$(((i % USERS) + 1))p" "$DATA/tokens")
+  checkout=$(json_post "$BASE/api/v1/app/orders" \
+    "{\"plan_id\":\"$PLAN\",\"phone\":\"+63917$1$(printf %04d "$i")00\"}" \
+    -H "authorization: Bearer $token")
+  prepay=$(jq -r '.pay_params.package | sub("prepay_id="; "")' <<<"$checkout")
+  json_post "$WORLD/sandbox/wechat/pay/confirm" "{\"prepay_id\":\"$prepay\"}" >/dev/null
+  echo "$(jq -r .order.order_no <<<"$checkout") $token"
+}
+# Waits (with a deadline) until the order is recharged, so the worker is idle again.
+recharged() {
+  local order_no=$1 token=$2 deadline=$((SECONDS + 300))
+  until [[ $(curl -s "$BASE/api/v1/app/orders/$order_no" -H "authorization: Bearer $token" | jq -r .state) == succeeded ]]; do
+    ((SECONDS < deadline)) || { echo "order $order_no not recharged in time" >&2; exit 1; }
+    sleep 0.2
+  done
+}
+staff_login() {
+  local pw
+  pw=$(cat "$DATA/data/initial-admin-password")
+  STAFF=$(json_post "$BASE/api/v1/admin/auth/login" "{\"username\":\"admin\",\"password\":\"$pw\"}" | jq -r .access_token)
+  STAFF=$(curl -sf -XPUT "$BASE/api/v1/admin/auth/password" -H "authorization: Bearer $STAFF" \
+    -H 'content-type: application/json' -d "{\"old\":\"$pw\",\"new\":\"bench-passw0rd-1\"}" | jq -r .access_token)
+}
+export -f prepare_paid recharged json_post
+export BASE WORLD DATA PLAN USERS
 
 if phase checkout; then
   echo "== checkouts: ${CONNECTIONS} connections, ${DURATION}"
@@ -191,10 +239,7 @@ RSS_CHECKOUTS=$(rss)
 if phase coupon; then
   templates=$((3 * ROUNDS))
   echo "== preparing coupons: ${templates} templates x 100 per user x ${USERS} users"
-  PW=$(cat "$DATA/data/initial-admin-password")
-  STAFF=$(json_post "$BASE/api/v1/admin/auth/login" "{\"username\":\"admin\",\"password\":\"$PW\"}" | jq -r .access_token)
-  STAFF=$(curl -sf -XPUT "$BASE/api/v1/admin/auth/password" -H "authorization: Bearer $STAFF" \
-    -H 'content-type: application/json' -d "{\"old\":\"$PW\",\"new\":\"bench-passw0rd-1\"}" | jq -r .access_token)
+  staff_login
   USER_IDS=$(while read -r token; do
     curl -sf "$BASE/api/v1/app/me" -H "authorization: Bearer $token" | jq -r .id
   done <"$DATA/tokens" | jq -R . | jq -sc .)
@@ -236,37 +281,69 @@ if phase coupon; then
   echo "    coupons locked by the measured checkouts: $used"
 fi
 
+
+if phase messages; then
+  # Paid and recharged orders whose users accepted the payment and recharge messages, each
+  # queued (this process sends none yet); then the server restarts sending them, and checkouts
+  # are measured while it works through them, then again once it has.
+  echo "== preparing ${MESSAGE_ORDERS} paid orders whose two messages are queued"
+  paste -d' ' "$DATA/openids" "$DATA/tokens" >"$DATA/users"
+  subscribe_one() { # as a user accepting the prompt for both templates: at WeChat, then told
+    local openid token
+    read -r openid token < <(sed -n "$((($1 % USERS) + 1))p" "$DATA/users")
+    json_post "$WORLD/sandbox/wechat/subscriptions" \
+      "{\"openid\":\"$openid\",\"template_ids\":[\"sbx-payment-succeeded\",\"sbx-recharge-succeeded\"]}" >/dev/null
+    json_post "$BASE/api/v1/app/subscriptions" \
+      '{"accepted":["sbx-payment-succeeded","sbx-recharge-succeeded"],"rejected":[]}' \
+      -H "authorization: Bearer $token" >/dev/null
+  }
+  export -f subscribe_one
+  seq 1 "$MESSAGE_ORDERS" | xargs -P 8 -I{} bash -c 'subscribe_one {}'
+  seq 1 "$MESSAGE_ORDERS" | xargs -P 8 -I{} bash -c 'prepare_paid 8 {}' >"$DATA/message-orders"
+  xargs -P 8 -L 1 bash -c 'recharged "$0" "$1"' <"$DATA/message-orders"
+  staff_login
+  in_state() { # how many messages are in state $1; stops the run when it cannot tell
+    local total
+    total=$(curl -s "$BASE/api/v1/admin/notify/deliveries?state=$1&page_size=1" -H "authorization: Bearer $STAFF" | jq -r .total)
+    [[ "$total" =~ ^[0-9]+$ ]] || { echo "cannot count the $1 messages" >&2; kill -TERM $$; }
+    echo "$total"
+  }
+  queued=$(in_state queued)
+  echo "    ${queued} messages queued"
+  kill "$PID"
+  wait "$PID" || true
+  start_server true
+  wait_healthy "$BASE"
+  # Neither run below detects its numbers ahead (detections live in the process just started):
+  # each checkout also asks the provider for its number's operator.
+  before=$(in_state sent)
+  echo "    ${before} sent before the checkouts started"
+  echo "== checkouts while the queued messages go out: ${CONNECTIONS} connections, ${DURATION}"
+  TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=7 PACE_MS=${PACE_MS:-0} measure mixed bench/checkout.lua
+  during=$(($(in_state sent) - before))
+  ((during < queued)) || echo "    (all were sent before the run ended: the figures below understate the load)"
+  deadline=$((SECONDS + 120))
+  until [[ $(in_state queued) -eq 0 ]]; do
+    ((SECONDS < deadline)) || { echo "messages not all sent in time ($(in_state sent) of $queued)" >&2; exit 1; }
+    sleep 0.5
+  done
+  echo "    messages sent during the checkouts: ${during} of ${queued}"
+  echo "== checkouts with nothing to send, same store: ${CONNECTIONS} connections, ${DURATION}"
+  TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=8 PACE_MS=${PACE_MS:-0} measure alone bench/checkout.lua
+fi
+
 if phase notify; then
   # Orders that are paid (at the WeChat Pay sandbox's cashier) and recharged (numbers ending
   # in 00: the provider sandbox succeeds at once), whose notifications are then replayed.
   echo "== preparing ${PAID} paid orders"
-  prepare_one() {
-    local i=$1 token checkout prepay
-    token=$(sed -n "$(((i % USERS) + 1))p" "$DATA/tokens")
-    checkout=$(json_post "$BASE/api/v1/app/orders" \
-      "{\"plan_id\":\"$PLAN\",\"phone\":\"+639179$(printf %04d "$i")00\"}" \
-      -H "authorization: Bearer $token")
-    prepay=$(jq -r '.pay_params.package | sub("prepay_id="; "")' <<<"$checkout")
-    json_post "$WORLD/sandbox/wechat/pay/confirm" "{\"prepay_id\":\"$prepay\"}" >/dev/null
-    echo "$(jq -r .order.order_no <<<"$checkout") $token"
-  }
-  # Waits (with a deadline) until the order is recharged, so the worker is idle again.
-  recharged() {
-    local order_no=$1 token=$2 deadline=$((SECONDS + 120))
-    until [[ $(curl -s "$BASE/api/v1/app/orders/$order_no" -H "authorization: Bearer $token" | jq -r .state) == succeeded ]]; do
-      ((SECONDS < deadline)) || { echo "order $order_no not recharged in time" >&2; exit 1; }
-      sleep 0.2
-    done
-  }
   # Its notification freshly signed (WeChat's timestamps are good for 5 minutes), one line.
   replay() {
     curl -sf "$WORLD/sandbox/wechat/pay/notifications/$1/replay" |
       jq -r '[.headers["Wechatpay-Timestamp"], .headers["Wechatpay-Nonce"],
               .headers["Wechatpay-Signature"], .headers["Wechatpay-Serial"], .body] | join("\t")'
   }
-  export -f prepare_one recharged replay json_post
-  export BASE WORLD DATA PLAN USERS
-  seq 1 "$PAID" | xargs -P 8 -I{} bash -c 'prepare_one {}' >"$DATA/paid"
+  export -f replay
+  seq 1 "$PAID" | xargs -P 8 -I{} bash -c 'prepare_paid 9 {}' >"$DATA/paid"
   xargs -P 8 -L 1 bash -c 'recharged "$0" "$1"' <"$DATA/paid"
   cut -d' ' -f1 "$DATA/paid" | xargs -P 8 -I{} bash -c 'replay {}' >"$DATA/notifications"
   [[ $(wc -l <"$DATA/notifications") -eq $(wc -l <"$DATA/paid") ]] || { echo "missing notifications" >&2; exit 1; }
@@ -293,6 +370,11 @@ if phase coupon; then
     }
     printf "coupon / plain: %.2f ms / %.2f ms CPU per checkout = %+.0f%%\n", coupon / rounds, plain / rounds, (coupon / plain - 1) * 100
   }'
+fi
+if phase messages; then
+  seconds=$(duration_seconds)
+  echo "checkouts, messages going out: $(summary <"$DATA/mixed.txt"); server CPU $(cat "$DATA/mixed.cpu") each; $((during / seconds)) messages/s sent meanwhile"
+  echo "checkouts, nothing to send:    $(summary <"$DATA/alone.txt"); server CPU $(cat "$DATA/alone.cpu") each"
 fi
 if phase notify; then
   echo "notifications:  $(summary <"$DATA/notify.txt"); server CPU $(cat "$DATA/notify.cpu") each (duplicates of $(wc -l <"$DATA/paid") paid orders)"

@@ -24,7 +24,7 @@ use crate::adapters::{
     MembershipMessages, MembershipWechatPayments, OrderMessages, OwnerPaymentEvents, UserBlocklist,
     WechatPayments, sandbox_templates,
 };
-use crate::config::{Config, StoreLocation};
+use crate::config::{Config, Mode, StoreLocation};
 use crate::integrations::{self, Integrations, SandboxTuning, Sandboxes};
 use crate::{AppError, secrets, web, workers};
 
@@ -188,8 +188,9 @@ impl Application {
             Arc::clone(&mini_program) as Arc<dyn MessageSender>,
         ));
         notify.prepare().await?;
-        if sandboxes.is_some() && notify.templates().await?.is_empty() {
-            // The sandbox mini-program's templates, so the demo's messages reach its inbox.
+        if config.mode == Mode::Embedded && notify.templates().await?.is_empty() {
+            // The sandbox mini-program's templates (in this process or another's), so the
+            // demo's messages reach its inbox.
             for (event, draft) in sandbox_templates() {
                 notify.put_template(event, draft).await?;
             }

@@ -27,6 +27,7 @@ const ENV_SECTIONS: &[&str] = &[
     "orders",
     "app",
     "payment",
+    "notify",
     "sandbox",
     "web",
 ];
@@ -116,6 +117,20 @@ pub struct WebSection {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifySection {
+    /// Whether this process delivers queued messages. Off for a process that only serves the
+    /// API while another on the same store delivers; messages wait for it, never lost.
+    pub run_worker: bool,
+}
+
+impl Default for NotifySection {
+    fn default() -> Self {
+        NotifySection { run_worker: true }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub mode: Mode,
@@ -148,6 +163,9 @@ pub struct Config {
     /// Payment expiry, refund retries and the payment sync job.
     #[serde(default)]
     pub payment: topup_payment::PaymentSettings,
+    /// Which process sends the mini-program's subscribe messages.
+    #[serde(default)]
+    pub notify: NotifySection,
     /// Embedded mode: use another process's sandboxes.
     #[serde(default)]
     pub sandbox: SandboxSection,
@@ -208,6 +226,7 @@ impl Default for Config {
             auth: topup_auth::AuthConfig::default(),
             app: topup_auth::AppUserConfig::default(),
             payment: topup_payment::PaymentSettings::default(),
+            notify: NotifySection::default(),
             sandbox: SandboxSection::default(),
             web: WebSection::default(),
         }
@@ -466,9 +485,11 @@ mod tests {
             )?;
             jail.set_env("TOPUP_SERVER__LISTEN", "0.0.0.0:9100");
             jail.set_env("TOPUP_TEST_MONGODB_URI", "ignored: not configuration");
+            jail.set_env("TOPUP_NOTIFY__RUN_WORKER", "false");
             let config =
                 Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
             assert_eq!(config.server.listen.to_string(), "0.0.0.0:9100");
+            assert!(!config.notify.run_worker);
             assert_eq!(config.data_dir, PathBuf::from("/srv/topup"));
             assert_eq!(
                 config.store_location().unwrap(),

@@ -40,7 +40,9 @@ pub fn spawn_all(
         Arc::new(OrderLockHolders(Arc::clone(&state.orders))),
         COUPON_SWEEP_EVERY,
     )));
-    tasks.push(tokio::spawn(Arc::clone(&state.notify).run(NOTIFY_EVERY)));
+    if config.notify.run_worker {
+        tasks.push(tokio::spawn(Arc::clone(&state.notify).run(NOTIFY_EVERY)));
+    }
     let auth = Arc::clone(&state.auth);
     let app_users = Arc::clone(&state.app_users);
     tasks.push(tokio::spawn(async move {
