@@ -24,7 +24,7 @@ use topup_sandbox::reloadly::ReloadlySandbox;
 use topup_sandbox::wechat_mp::MiniProgramSandbox;
 use topup_sandbox::wechat_pay::{SandboxKeySet, WechatPaySandbox};
 use topup_store::Store;
-use topup_store::testing::TestStore;
+use topup_store::testing::{TestBackend, TestStore};
 
 pub const ADMIN_PASSWORD: &str = "Admin-pass-2026";
 pub const STAFF_PASSWORD: &str = "Staff-pass-2026";
@@ -75,6 +75,14 @@ pub struct TestOptions {
     pub max_json_bytes: usize,
     /// `server.trusted_proxies`.
     pub trusted_proxies: Vec<String>,
+    /// Run on this store and data dir (a restored backup) instead of fresh ones.
+    pub existing: Option<Existing>,
+}
+
+/// A store and data dir that outlive the application (the test owns them).
+pub struct Existing {
+    pub store: Store,
+    pub data_dir: std::path::PathBuf,
 }
 
 impl Default for TestOptions {
@@ -90,6 +98,7 @@ impl Default for TestOptions {
             start: Timestamp::parse(START).unwrap(),
             max_json_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
+            existing: None,
         }
     }
 }
@@ -125,8 +134,10 @@ pub struct TestApp {
     pub notify: Arc<topup_notify::NotifyService>,
     /// The application's data dir (secrets, the initial password file).
     pub data_dir: std::path::PathBuf,
+    /// The SQLite database file (none on MongoDB or an existing store).
+    pub database: Option<std::path::PathBuf>,
     handle: actix_web::dev::ServerHandle,
-    _store: TestStore,
+    _store: Option<TestStore>,
 }
 
 impl Drop for TestApp {
@@ -166,8 +177,19 @@ fn fixture_keys() -> SandboxKeySet {
 
 /// The application for one test: its own store, data dir, port and clock.
 pub async fn spawn_app(options: TestOptions) -> TestApp {
-    let test_store = TestStore::open().await.unwrap();
-    let data_dir = test_store.dir.path().join("data");
+    let (test_store, store, data_dir) = match options.existing {
+        Some(existing) => (None, existing.store, existing.data_dir),
+        None => {
+            let test_store = TestStore::open().await.unwrap();
+            let store = test_store.store.clone();
+            let data_dir = test_store.dir.path().join("data");
+            (Some(test_store), store, data_dir)
+        }
+    };
+    let database = test_store
+        .as_ref()
+        .filter(|t| t.backend == TestBackend::Sqlite)
+        .map(|t| t.dir.path().join(topup_store::testing::SQLITE_FILE));
     let clock = ManualClock::new(options.start);
     let mut config = Config {
         data_dir: data_dir.clone(),
@@ -182,7 +204,7 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
     config.server.trusted_proxies = options.trusted_proxies;
     let app_options = AppOptions {
         clock: Arc::new(clock.clone()),
-        store: Some(test_store.store.clone()),
+        store: Some(store),
         background: false,
         // Two workers: the sandboxes answer on the same server as the API calling them.
         http_workers: Some(2),
@@ -204,13 +226,12 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
         },
     };
     let application = Application::build(config, app_options).await.unwrap();
+    // A fresh store creates admin; an existing one has them already.
     let initial = application
         .initial_admin
         .as_ref()
-        .expect("a fresh store creates admin")
-        .password
-        .expose()
-        .clone();
+        .map(|admin| admin.password.expose().clone())
+        .unwrap_or_default();
     let state = application.state.clone();
     let engine = Arc::clone(&application.engine);
     let sandboxes = application.sandboxes.clone().expect("embedded sandboxes");
@@ -242,6 +263,7 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
         marketing: state.marketing.clone(),
         notify: state.notify.clone(),
         data_dir,
+        database,
         handle,
         _store: test_store,
     }

@@ -21,6 +21,8 @@ pub enum AppError {
     Notify(#[from] topup_notify::NotifyError),
     #[error("secret file {path}: {cause}")]
     Secret { path: String, cause: std::io::Error },
+    #[error("backup: {0}")]
+    Backup(String),
     #[error("cannot listen on {addr}: {cause}")]
     Listen { addr: String, cause: std::io::Error },
     #[error("server stopped with an error: {0}")]

@@ -5,6 +5,7 @@
 
 pub mod adapters;
 mod application;
+pub mod backup;
 pub mod config;
 mod error;
 mod integrations;

@@ -17,7 +17,7 @@ fn secret_error(path: &Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
 }
 
 /// Creates `path` with mode 0600, failing if it exists.
-fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -28,7 +28,7 @@ fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     options.open(path)
 }
 
-fn private_dir(path: &Path) -> Result<(), AppError> {
+pub(crate) fn private_dir(path: &Path) -> Result<(), AppError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

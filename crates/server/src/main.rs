@@ -1,11 +1,12 @@
-//! `topup`: serve the API (and, in the embedded mode, the sandbox), or print the OpenAPI
-//! document.
+//! `topup`: serve the API (and, in the embedded mode, the sandbox), print the OpenAPI
+//! document, or back up and restore the data.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use topup_app::{AppError, Config, LogFormat, Overrides};
+use topup_app::{AppError, Config, LogFormat, Overrides, backup};
+use topup_core::{Clock, SystemClock};
 
 mod logging;
 
@@ -39,6 +40,46 @@ enum Command {
     },
     /// Print the OpenAPI document as JSON.
     Openapi,
+    /// Write a backup: a consistent copy of the embedded database (taken while serving), the
+    /// secrets that make it readable and a manifest, into a new file. With MongoDB as the
+    /// store it holds the secrets; dump the database with mongodump.
+    Backup {
+        /// The file to write (it must not exist).
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        location: Location,
+    },
+    /// Restore a backup into a fresh data directory (nothing existing is overwritten).
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        #[command(flatten)]
+        location: Location,
+    },
+}
+
+/// Where the data lives, as `serve` would find it.
+#[derive(Debug, clap::Args)]
+struct Location {
+    /// Directory for the embedded database and generated secrets.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+impl Location {
+    fn load(self) -> Result<Config, AppError> {
+        let overrides = Overrides {
+            data_dir: self.data_dir,
+            listen: None,
+            log_format: None,
+        };
+        Config::load(self.config.as_deref(), &overrides)
+    }
 }
 
 fn parse_log_format(text: &str) -> Result<LogFormat, String> {
@@ -56,6 +97,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Openapi => print_openapi(),
+        Command::Backup { to, location } => location.load().and_then(|c| backup(&c, &to)),
+        Command::Restore { from, location } => location.load().and_then(|c| restore(&c, &from)),
         Command::Serve {
             listen,
             data_dir,
@@ -82,6 +125,42 @@ fn main() -> ExitCode {
 fn run(config: Config) -> Result<(), AppError> {
     logging::init(&config);
     actix_web::rt::System::new().block_on(topup_app::serve(config))
+}
+
+fn backup(config: &Config, to: &Path) -> Result<(), AppError> {
+    let manifest = backup::create(&backup::Locations::of(config)?, to, SystemClock.now())?;
+    println!("backup written to {}", to.display());
+    describe(&manifest);
+    if !manifest.holds_database() {
+        println!(
+            "the store is MongoDB: this file holds the secrets only; dump the database with mongodump (README, Backups)"
+        );
+    }
+    Ok(())
+}
+
+fn restore(config: &Config, from: &Path) -> Result<(), AppError> {
+    let manifest = backup::restore(from, &backup::Locations::of(config)?)?;
+    println!(
+        "restored {} (written {}) into {}",
+        from.display(),
+        manifest.created_at,
+        config.data_dir.display()
+    );
+    describe(&manifest);
+    Ok(())
+}
+
+fn describe(manifest: &backup::Manifest) {
+    if manifest.holds_database() {
+        let documents: u64 = manifest.collections.values().sum();
+        println!(
+            "  database: {} collections, {documents} documents (orders: {})",
+            manifest.collections.len(),
+            manifest.collections.get("orders").copied().unwrap_or(0)
+        );
+    }
+    println!("  secrets: {}", manifest.secrets.join(", "));
 }
 
 fn print_openapi() -> Result<(), AppError> {

@@ -402,3 +402,80 @@ async fn first_start_syncs_the_sandbox_catalog_so_there_is_something_to_sell() {
         .unwrap();
     assert_eq!(countries["total"], 12);
 }
+
+fn topup(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_topup"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+/// `topup backup` beside a running server, `topup restore` into a fresh data dir, and a
+/// server started there accepts what the first one issued.
+#[tokio::test]
+async fn backup_while_serving_then_restore_and_serve_the_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let server = start(&data_dir);
+    let password = std::fs::read_to_string(data_dir.join("initial-admin-password")).unwrap();
+    let client = reqwest::Client::new();
+    let pair: serde_json::Value = client
+        .post(format!("{}/api/v1/admin/auth/login", server.base))
+        .json(&serde_json::json!({"username": "admin", "password": password.trim()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = pair["access_token"].as_str().unwrap().to_owned();
+
+    let file = dir.path().join("shop.topup-backup");
+    let backup = topup(&[
+        "backup".as_ref(),
+        "--data-dir".as_ref(),
+        data_dir.as_os_str(),
+        "--to".as_ref(),
+        file.as_os_str(),
+    ]);
+    let said = String::from_utf8_lossy(&backup.stdout);
+    assert!(backup.status.success(), "{said} {backup:?}");
+    assert!(said.contains("backup written"), "{said}");
+    assert!(said.contains("secrets: at-rest.key, jwt.key"), "{said}");
+    #[cfg(unix)]
+    assert_eq!(mode(&file), 0o600);
+    drop(server);
+
+    let copy_dir = dir.path().join("copy");
+    let restore = |from: &std::path::Path| {
+        topup(&[
+            "restore".as_ref(),
+            "--data-dir".as_ref(),
+            copy_dir.as_os_str(),
+            "--from".as_ref(),
+            from.as_os_str(),
+        ])
+    };
+    let restored = restore(&file);
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let refused = restore(&file);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("exists"),
+        "{refused:?}"
+    );
+
+    let copy = start(&copy_dir);
+    let me = client
+        .get(format!("{}/api/v1/admin/auth/me", copy.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "a token of the first server");
+}

@@ -21,6 +21,6 @@ pub use mongo::MongoBackend;
 pub use query::{
     Field, Filter, FindQuery, GroupKey, GroupRow, Index, SortOrder, Update, validate_collection,
 };
-pub use sqlite::{SqliteBackend, SqliteOptions};
+pub use sqlite::{SqliteBackend, SqliteOptions, TableCounts, snapshot_sqlite, verify_sqlite};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

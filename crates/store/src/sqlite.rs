@@ -293,6 +293,68 @@ impl Drop for ReaderGuard<'_> {
     }
 }
 
+/// The tables of an embedded database and how many documents each holds.
+pub type TableCounts = Vec<(String, u64)>;
+
+/// Writes a consistent copy of the SQLite database at `database` into the new file `to`
+/// (`VACUUM INTO`: one read transaction, so a server may go on writing meanwhile; the copy
+/// is compact and has no WAL). Blocking. Answers the copy's tables and their sizes.
+pub fn snapshot_sqlite(database: &Path, to: &Path) -> Result<TableCounts> {
+    // Read-write without create: a wrong path fails instead of backing up an empty file.
+    let source = Connection::open_with_flags(
+        database,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::Unavailable(format!("{}: {e}", database.display())))?;
+    source
+        .busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(backend_error)?;
+    let target = to
+        .to_str()
+        .ok_or_else(|| StoreError::Unavailable(format!("{}: not UTF-8", to.display())))?;
+    source
+        .execute("VACUUM INTO ?1", [target])
+        .map_err(backend_error)?;
+    verify_sqlite(to)
+}
+
+/// Checks the SQLite database at `database` (`PRAGMA quick_check`) and answers its tables
+/// and their sizes. Blocking.
+pub fn verify_sqlite(database: &Path) -> Result<TableCounts> {
+    let connection = Connection::open_with_flags(
+        database,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::Unavailable(format!("{}: {e}", database.display())))?;
+    let check: String = connection
+        .query_row("PRAGMA quick_check", [], |row| row.get(0))
+        .map_err(backend_error)?;
+    if check != "ok" {
+        return Err(StoreError::Backend(format!(
+            "{} is damaged: {check}",
+            database.display()
+        )));
+    }
+    let mut statement = connection
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .map_err(backend_error)?;
+    let tables = statement
+        .query_map([], |row| row.get::<_, String>(0))
+        .map_err(backend_error)?
+        .collect::<rusqlite::Result<Vec<String>>>()
+        .map_err(backend_error)?;
+    let mut counts = Vec::with_capacity(tables.len());
+    for table in tables {
+        let count: i64 = connection
+            .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |row| {
+                row.get(0)
+            })
+            .map_err(backend_error)?;
+        counts.push((table, u64::try_from(count).unwrap_or_default()));
+    }
+    Ok(counts)
+}
+
 /// Most writes committed together.
 const MAX_BATCH: usize = 256;
 

@@ -10,6 +10,9 @@ use crate::{MongoBackend, SqliteBackend, SqliteOptions, Store, StoreError};
 /// The environment variable naming the MongoDB server the suites run against when set.
 pub const MONGODB_URI_ENV: &str = "TOPUP_TEST_MONGODB_URI";
 
+/// The SQLite test store's file name in its directory.
+pub const SQLITE_FILE: &str = "store.db";
+
 /// Which backend a test store uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestBackend {
@@ -48,7 +51,7 @@ impl TestStore {
             .map_err(|e| StoreError::Unavailable(format!("temporary directory: {e}")))?;
         match backend {
             TestBackend::Sqlite => {
-                let options = SqliteOptions::new(dir.path().join("store.db"));
+                let options = SqliteOptions::new(dir.path().join(SQLITE_FILE));
                 let sqlite = SqliteBackend::open(&options)?;
                 Ok(TestStore {
                     store: Store::new(Arc::new(sqlite)),

@@ -9,6 +9,7 @@ mod admin_catalog;
 mod admin_logs;
 mod admin_rbac;
 mod app_users;
+mod backup;
 mod catalog;
 mod held_orders;
 mod http;

@@ -25,19 +25,19 @@ use topup_store::Filter;
 const NOTIFY: &str = "/api/v1/pay/wechat/notify";
 
 /// One shop: the app and its administrator's token.
-struct Shop {
-    app: TestApp,
-    admin: String,
+pub(crate) struct Shop {
+    pub(crate) app: TestApp,
+    pub(crate) admin: String,
 }
 
 /// A mini-program user, logged in.
-struct Buyer {
-    token: String,
+pub(crate) struct Buyer {
+    pub(crate) token: String,
 }
 
 /// An order just placed: its number, the plan's price and what `wx.requestPayment` gets.
-struct Placed {
-    order_no: String,
+pub(crate) struct Placed {
+    pub(crate) order_no: String,
     total: i64,
     pay_params: Value,
 }
@@ -53,7 +53,7 @@ impl Placed {
 }
 
 impl Shop {
-    async fn open() -> Shop {
+    pub(crate) async fn open() -> Shop {
         let app = common::start_with_orders().await;
         let admin = app.admin_token().await;
         Shop { app, admin }
@@ -142,7 +142,7 @@ impl Shop {
     }
 
     /// Checkout of a plan of `phone`'s operator: 201, awaiting payment, signed pay parameters.
-    async fn place(&self, buyer: &Buyer, phone: &str) -> Placed {
+    pub(crate) async fn place(&self, buyer: &Buyer, phone: &str) -> Placed {
         let plan = self.plan_for(phone, false).await;
         self.place_plan(buyer, phone, &plan).await
     }
@@ -191,7 +191,7 @@ impl Shop {
     }
 
     /// Placed and paid: the order is `paid` by the notification alone.
-    async fn bought(&self, phone: &str) -> (Buyer, Placed) {
+    pub(crate) async fn bought(&self, phone: &str) -> (Buyer, Placed) {
         let buyer = self.buyer().await;
         let placed = self.place(&buyer, phone).await;
         self.pay(&placed).await;
@@ -206,7 +206,7 @@ impl Shop {
     }
 
     /// The order worker, until nothing is due.
-    async fn work(&self) {
+    pub(crate) async fn work(&self) {
         self.kit().engine.run_until_idle().await.unwrap();
     }
 
@@ -221,7 +221,7 @@ impl Shop {
     }
 
     /// The order as staff see it.
-    async fn order(&self, order_no: &str) -> Value {
+    pub(crate) async fn order(&self, order_no: &str) -> Value {
         let (status, order) = self
             .admin(Method::GET, &format!("/orders/{order_no}"), None)
             .await;
@@ -243,7 +243,7 @@ impl Shop {
     }
 
     /// The order as its buyer sees it.
-    async fn my_order(&self, buyer: &Buyer, order_no: &str) -> (u16, Value) {
+    pub(crate) async fn my_order(&self, buyer: &Buyer, order_no: &str) -> (u16, Value) {
         status_and_body(
             self.app
                 .app_send(
