@@ -1131,6 +1131,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/reconciliations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reconciliation runs, newest first.
+         * @description Requires permission `finance:reconcile:view`.
+         */
+        get: operations["admin_reconciliations_list"];
+        put?: never;
+        /**
+         * Starts reconciling a period (at most 31 days): answers the running report at once; read
+         *     it again until `state` is `finished`. Every order of the period is looked up at WeChat
+         *     Pay (payment and refunds) and at its provider (each top-up it sent).
+         * @description Requires permission `finance:reconcile:run`.
+         */
+        post: operations["admin_reconciliations_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/reconciliations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One report with its discrepancies (the first 2,000; `discrepancy_count` has them all).
+         * @description Requires permission `finance:reconcile:view`.
+         */
+        get: operations["admin_reconciliations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/reconciliations/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A report's discrepancies as CSV: order number, kind, the order's state, what was found.
+         * @description Requires permission `finance:reconcile:view`.
+         */
+        get: operations["admin_reconciliations_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/roles": {
         parameters: {
             query?: never;
@@ -2737,6 +2803,20 @@ export interface components {
          * @enum {string}
          */
         DiscountKind: "amount_off" | "percent_off";
+        /** @description One order on which the records disagree. */
+        Discrepancy: {
+            /** @description What was found, in words (amounts in fen, the other side's states and ids). */
+            detail: string;
+            kind: components["schemas"]["DiscrepancyKind"];
+            order_no: string;
+            /** @description The order's state when checked. */
+            order_state: components["schemas"]["OrderState"];
+        };
+        /**
+         * @description What kind of disagreement a discrepancy is.
+         * @enum {string}
+         */
+        DiscrepancyKind: "paid_not_recorded" | "recorded_not_paid" | "amount_mismatch" | "refund_mismatch" | "delivered_not_recorded" | "recorded_not_delivered" | "delivered_twice" | "cost_mismatch" | "unaccounted" | "check_failed";
         /**
          * @description What every failed request answers.
          * @example {
@@ -3152,6 +3232,17 @@ export interface components {
             title_zh?: string | null;
             /** Format: int32 */
             validity_days?: number | null;
+        };
+        /**
+         * @description The period to reconcile: orders created from `from` (inclusive) to `to` (exclusive).
+         * @example {
+         *       "from": "2026-12-01T00:00:00Z",
+         *       "to": "2026-12-02T00:00:00Z"
+         *     }
+         */
+        NewReconciliation: {
+            from: components["schemas"]["Timestamp"];
+            to: components["schemas"]["Timestamp"];
         };
         /**
          * @example {
@@ -3836,6 +3927,28 @@ export interface components {
             total: number;
         };
         /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        Page_ReconciliationSummary: {
+            items: {
+                /** Format: int64 */
+                discrepancy_count: number;
+                error?: string | null;
+                finished_at?: null | components["schemas"]["Timestamp"];
+                from: components["schemas"]["Timestamp"];
+                id: string;
+                started_at: components["schemas"]["Timestamp"];
+                state: components["schemas"]["ReconciliationState"];
+                to: components["schemas"]["Timestamp"];
+                totals: components["schemas"]["ReconciliationTotals"];
+                trigger: string;
+            }[];
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
         Page_RoleView: {
             items: {
                 builtin: boolean;
@@ -4246,6 +4359,85 @@ export interface components {
             phone_masked: string;
             provider_id: string;
             summary: Record<string, never>;
+        };
+        /** @description One run over one period, kept. */
+        Reconciliation: {
+            /** @description The first [`MAX_LISTED`] of them. */
+            discrepancies: components["schemas"]["Discrepancy"][];
+            /**
+             * Format: int64
+             * @description How many discrepancies were found (all of them).
+             */
+            discrepancy_count: number;
+            error?: string | null;
+            finished_at?: null | components["schemas"]["Timestamp"];
+            /** @description Orders created from (inclusive)... */
+            from: components["schemas"]["Timestamp"];
+            /** @description `daily-YYYY-MM-DD` for the scheduled run of that day, else a ULID. */
+            id: string;
+            started_at: components["schemas"]["Timestamp"];
+            state: components["schemas"]["ReconciliationState"];
+            /** @description ... to (exclusive). */
+            to: components["schemas"]["Timestamp"];
+            totals: components["schemas"]["ReconciliationTotals"];
+            /** @description `schedule`, `cli` or `staff:<id>`. */
+            trigger: string;
+        };
+        /** @enum {string} */
+        ReconciliationState: "running" | "finished" | "failed";
+        /** @description A report without its list of discrepancies, for the list of runs. */
+        ReconciliationSummary: {
+            /** Format: int64 */
+            discrepancy_count: number;
+            error?: string | null;
+            finished_at?: null | components["schemas"]["Timestamp"];
+            from: components["schemas"]["Timestamp"];
+            id: string;
+            started_at: components["schemas"]["Timestamp"];
+            state: components["schemas"]["ReconciliationState"];
+            to: components["schemas"]["Timestamp"];
+            totals: components["schemas"]["ReconciliationTotals"];
+            trigger: string;
+        };
+        /** @description The money of a period, fen: `paid = delivered + refunded + in_flight + unaccounted`. */
+        ReconciliationTotals: {
+            /**
+             * Format: int64
+             * @description Kept for top-ups the provider confirms.
+             */
+            delivered: number;
+            /**
+             * Format: int64
+             * @description Orders still on their way (paid, recharging, refunding).
+             */
+            in_flight: number;
+            /**
+             * Format: int64
+             * @description Orders checked.
+             */
+            orders: number;
+            /**
+             * Format: int64
+             * @description What WeChat took for them.
+             */
+            paid: number;
+            /**
+             * @description What the provider reports it charged us for the delivered top-ups, per currency
+             *     (major units as decimal strings).
+             */
+            provider_cost: {
+                [key: string]: string;
+            };
+            /**
+             * Format: int64
+             * @description Given back, as WeChat confirms.
+             */
+            refunded: number;
+            /**
+             * Format: int64
+             * @description Neither: each such order is also a discrepancy.
+             */
+            unaccounted: number;
         };
         /**
          * @example {
@@ -8874,6 +9066,245 @@ export interface operations {
             };
             /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_reconciliations_list: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ReconciliationSummary"];
+                };
+            };
+            /** @description Bad page */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_reconciliations_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewReconciliation"];
+            };
+        };
+        responses: {
+            /** @description Started; the report is `running` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reconciliation"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`: `to` not after `from`, or more than 31 days */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_reconciliations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Report id: a ULID, or `daily-YYYY-MM-DD` */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reconciliation"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such report */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_reconciliations_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Report id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV with a header row */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such report */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -6,6 +6,7 @@ use topup_core::{SharedClock, Timestamp};
 use topup_marketing::MarketingService;
 use topup_notify::NotifyService;
 use topup_orders::OrdersService;
+use topup_orders::reconcile::Reconciler;
 use topup_payment::PaymentService;
 use topup_store::Store;
 
@@ -30,6 +31,8 @@ pub struct Services {
     pub marketing: Arc<MarketingService>,
     /// WeChat subscribe messages: templates, subscriptions, deliveries.
     pub notify: Arc<NotifyService>,
+    /// Orders held against WeChat Pay's and the provider's records.
+    pub reconciler: Arc<Reconciler>,
 }
 
 /// What every handler can reach. Cheap to clone (all `Arc`s inside).
@@ -45,6 +48,7 @@ pub struct AppState {
     pub payments: Arc<PaymentService>,
     pub marketing: Arc<MarketingService>,
     pub notify: Arc<NotifyService>,
+    pub reconciler: Arc<Reconciler>,
     pub started_at: Timestamp,
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
@@ -64,6 +68,7 @@ impl AppState {
             orders,
             marketing,
             notify,
+            reconciler,
         } = services;
         let started_at = clock.now();
         AppState {
@@ -77,6 +82,7 @@ impl AppState {
             payments,
             marketing,
             notify,
+            reconciler,
             started_at,
             max_json_bytes: 64 * 1024,
             trusted_proxies: Arc::default(),

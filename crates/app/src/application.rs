@@ -15,6 +15,7 @@ use topup_catalog::Catalog;
 use topup_core::{SharedClock, SystemClock};
 use topup_marketing::MarketingService;
 use topup_notify::{MessageSender, NotifyService};
+use topup_orders::reconcile::Reconciler;
 use topup_orders::{Coupons, OrderEngine, OrdersService, PaymentPort};
 use topup_payment::PaymentService;
 use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
@@ -22,7 +23,7 @@ use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
 use crate::adapters::{
     BIZ_TYPE, CatalogPlans, MEMBERSHIP_BIZ_TYPE, MarketingCoupons, MarketingMembers,
     MembershipMessages, MembershipWechatPayments, OrderMessages, OwnerPaymentEvents, UserBlocklist,
-    WechatPayments, sandbox_templates,
+    WechatPayLedger, WechatPayments, sandbox_templates,
 };
 use crate::config::{Config, Mode, StoreLocation};
 use crate::integrations::{self, Integrations, SandboxTuning, Sandboxes};
@@ -254,6 +255,13 @@ impl Application {
         orders.prepare().await?;
         payments.register_events(BIZ_TYPE, Arc::new(OwnerPaymentEvents(Arc::clone(&orders))));
         let worker_id = format!("{}-{}", std::process::id(), ulid::Ulid::new());
+        let reconciler = Arc::new(Reconciler::new(
+            &store,
+            Arc::new(WechatPayLedger(Arc::clone(&payments))),
+            Arc::clone(&recharge),
+            clock.clone(),
+        ));
+        reconciler.prepare().await?;
         let engine = Arc::new(
             OrderEngine::new(
                 &store,
@@ -279,6 +287,7 @@ impl Application {
             orders,
             marketing,
             notify,
+            reconciler,
         });
         state.max_json_bytes = config.server.max_json_bytes;
         state.trusted_proxies = Arc::new(

@@ -133,6 +133,11 @@ permissions! {
     UserVisitorList = "user:visitor:list";
     /// See payment alerts: WeChat Pay reports that disagree with our records.
     PaymentAlertList = "payment:alert:list";
+    /// See reconciliation reports: orders held against WeChat Pay's and the provider's
+    /// records, and their discrepancies (with export).
+    FinanceReconcileView = "finance:reconcile:view";
+    /// Start a reconciliation of a period.
+    FinanceReconcileRun = "finance:reconcile:run";
 }
 
 /// `module:resource:action`, each part lower-case letters, digits, `-` or `_`, starting

@@ -624,6 +624,25 @@ pub const MENU_SEED: &[SeedNode] = &[
         10,
     )
     .page("/payment/alerts", "payment/alerts/index", "alert"),
+    menu(
+        "payment.reconciliations",
+        "payment",
+        "Reconciliation",
+        perm::FinanceReconcileView::CODE,
+        20,
+    )
+    .page(
+        "/payment/reconciliations",
+        "payment/reconciliations/index",
+        "audit",
+    ),
+    button(
+        "payment.reconciliations.run",
+        "payment.reconciliations",
+        "Run",
+        perm::FinanceReconcileRun::CODE,
+        1,
+    ),
 ];
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod error;
 mod model;
 mod ports;
 pub mod pricing;
+pub mod reconcile;
 mod service;
 
 pub use config::OrdersConfig;

@@ -16,5 +16,5 @@ pub use marketing::{
     OrderLockHolders,
 };
 pub use notify::{MembershipMessages, OrderMessages, sandbox_templates};
-pub use orders::{BIZ_TYPE, UserBlocklist, WechatPayments};
+pub use orders::{BIZ_TYPE, UserBlocklist, WechatPayLedger, WechatPayments};
 pub use payment_events::{OwnerPaymentEvents, PaymentOwner};

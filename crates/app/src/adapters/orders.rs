@@ -1,5 +1,6 @@
 //! The orders module's ports filled with the real services: the blacklist of app users and
-//! WeChat Pay (payments and refunds, and the events that move an order along).
+//! WeChat Pay (payments and refunds, and the events that move an order along), and WeChat
+//! Pay's own records for reconciliation.
 
 use std::sync::Arc;
 
@@ -8,10 +9,13 @@ use serde_json::Value;
 use topup_auth::AppUserService;
 use topup_auth::app_users::BlacklistKind;
 use topup_core::{Money, Msisdn, Timestamp};
+use topup_orders::reconcile::{LedgerPayment, LedgerRefund, PaymentLedger};
 use topup_orders::{
     BlockKind, Blocklist, CloseOutcome, OrdersError, OrdersService, PaymentPort, PaymentStart,
 };
-use topup_payment::{NewPayment, NewRefund, PaymentError, PaymentService, PaymentState};
+use topup_payment::{
+    NewPayment, NewRefund, PaymentError, PaymentService, PaymentState, TradeState,
+};
 
 use super::PaymentOwner;
 
@@ -166,5 +170,51 @@ impl PaymentOwner for OrdersService {
         succeeded: bool,
     ) -> Result<(), OrdersError> {
         OrdersService::refund_settled(self, biz_id, out_refund_no, succeeded).await
+    }
+}
+
+/// Reconciliation's view of WeChat Pay: its own answers, asked through its query APIs.
+pub struct WechatPayLedger(pub Arc<PaymentService>);
+
+/// WeChat has nothing under that number (`ORDER_NOT_EXIST`, `RESOURCE_NOT_EXISTS`).
+fn not_there(error: &PaymentError) -> bool {
+    matches!(error, PaymentError::Api { status: 404, .. })
+}
+
+#[async_trait]
+impl PaymentLedger for WechatPayLedger {
+    async fn payment(&self, out_trade_no: &str) -> Result<Option<LedgerPayment>, OrdersError> {
+        match self.0.client().query_by_out_trade_no(out_trade_no).await {
+            Ok(transaction) => {
+                let state = serde_json::to_value(&transaction.trade_state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                Ok(Some(LedgerPayment {
+                    paid: matches!(
+                        transaction.trade_state,
+                        TradeState::Success | TradeState::Refund
+                    ),
+                    state,
+                    total: transaction.amount.total_money(),
+                }))
+            }
+            Err(error) if not_there(&error) => Ok(None),
+            Err(error) => Err(payment_error(error)),
+        }
+    }
+
+    async fn refund(&self, out_refund_no: &str) -> Result<Option<LedgerRefund>, OrdersError> {
+        match self.0.client().query_refund(out_refund_no).await {
+            Ok(refund) => Ok(Some(LedgerRefund {
+                state: serde_json::to_value(&refund.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                amount: Money::new(refund.amount.refund, refund.amount.currency),
+            })),
+            Err(error) if not_there(&error) => Ok(None),
+            Err(error) => Err(payment_error(error)),
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod menus;
 pub mod notify;
 pub mod orders;
 pub mod payments;
+pub mod reconciliations;
 pub mod roles;
 pub mod sessions;
 pub mod users;
@@ -75,6 +76,10 @@ routes! {
     post "/blacklist" => blacklist::create,
     delete "/blacklist/{id}" => blacklist::delete,
     get "/payments/alerts" => payments::alerts,
+    get "/reconciliations" => reconciliations::list,
+    post "/reconciliations" => reconciliations::start,
+    get "/reconciliations/{id}" => reconciliations::get,
+    get "/reconciliations/{id}/export" => reconciliations::export,
     get "/api-keys" => api_keys::list,
     post "/api-keys" => api_keys::create,
     delete "/api-keys/{id}" => api_keys::revoke,

@@ -199,7 +199,7 @@ pub async fn list(
 
 /// One CSV cell, always quoted. A cell a spreadsheet would read as a formula (leading `=`,
 /// `+`, `-`, `@`, or a tab, carriage return or space before one) gets a leading `'`.
-fn csv_field(text: &str) -> String {
+pub(crate) fn csv_field(text: &str) -> String {
     let formula = text
         .trim_start_matches([' ', '\t', '\r'])
         .starts_with(['=', '+', '-', '@']);
