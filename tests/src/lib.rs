@@ -132,6 +132,8 @@ pub struct TestApp {
     pub marketing: Arc<topup_marketing::MarketingService>,
     /// WeChat messages (the worker is driven explicitly: `run_until_idle`).
     pub notify: Arc<topup_notify::NotifyService>,
+    /// Reconciliation (the daily run is driven explicitly: `daily`).
+    pub reconciler: Arc<topup_orders::reconcile::Reconciler>,
     /// The application's data dir (secrets, the initial password file).
     pub data_dir: std::path::PathBuf,
     /// The SQLite database file (none on MongoDB or an existing store).
@@ -262,6 +264,7 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
         },
         marketing: state.marketing.clone(),
         notify: state.notify.clone(),
+        reconciler: state.reconciler.clone(),
         data_dir,
         database,
         handle,

@@ -12,7 +12,7 @@ use actix_web::dev::ServerHandle;
 use topup_api::{AppState, Mount, Services};
 use topup_auth::{AppUserService, AuthService, InitialAdmin};
 use topup_catalog::Catalog;
-use topup_core::{SharedClock, SystemClock};
+use topup_core::{SharedClock, SystemClock, Timestamp};
 use topup_marketing::MarketingService;
 use topup_notify::{MessageSender, NotifyService};
 use topup_orders::reconcile::Reconciler;
@@ -409,3 +409,33 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
 
 /// How often expired log entries, sessions and counters are purged.
 pub(crate) const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// What `topup reconcile` runs: the application built without serving, then one
+/// reconciliation of `[from, to)` against WeChat Pay and the providers.
+pub async fn reconcile(
+    mut config: Config,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<topup_orders::reconcile::Reconciliation, AppError> {
+    if config.mode == crate::Mode::Embedded && config.sandbox.external_url.is_none() {
+        // The embedded sandboxes keep their payments in the serving process's memory: a
+        // second process would find none of them.
+        return Err(AppError::Config(
+            "the embedded sandboxes live in the serving process: reconcile from the console \
+             (Payments → Reconciliation) or POST /api/v1/admin/reconciliations, or run the \
+             sandboxes in a process of their own (sandbox.external_url)"
+                .into(),
+        ));
+    }
+    // Nothing is served: any free loopback port will do for the listener `build` binds.
+    config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let application = Application::build(
+        config,
+        AppOptions {
+            background: false,
+            ..AppOptions::default()
+        },
+    )
+    .await?;
+    Ok(application.state.reconciler.run(from, to, "cli").await?)
+}

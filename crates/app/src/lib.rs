@@ -13,7 +13,7 @@ pub mod secrets;
 mod web;
 pub mod workers;
 
-pub use application::{AppOptions, Application, RunningApp, open_store, serve};
+pub use application::{AppOptions, Application, RunningApp, open_store, reconcile, serve};
 pub use config::{Config, LogFormat, Mode, Overrides};
 pub use error::AppError;
 pub use integrations::{

@@ -18,6 +18,9 @@ const NOTIFY_EVERY: Duration = Duration::from_secs(5);
 /// How often expired coupons are marked and orphaned coupon locks released.
 const COUPON_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// How often a process checks whether yesterday's reconciliation is due (one process runs it).
+const RECONCILE_EVERY: Duration = Duration::from_secs(600);
+
 /// Starts every loop; the caller aborts them when the server stops.
 pub fn spawn_all(
     config: &Config,
@@ -40,6 +43,9 @@ pub fn spawn_all(
         Arc::new(OrderLockHolders(Arc::clone(&state.orders))),
         COUPON_SWEEP_EVERY,
     )));
+    tasks.push(tokio::spawn(
+        Arc::clone(&state.reconciler).run_daily(RECONCILE_EVERY),
+    ));
     if config.notify.run_worker {
         tasks.push(tokio::spawn(Arc::clone(&state.notify).run(NOTIFY_EVERY)));
     }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::Timelike;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use topup_core::{CoreError, Money, SharedClock, Timestamp};
@@ -154,6 +155,9 @@ impl Reconciliation {
         self.state == ReconciliationState::Finished && self.discrepancy_count == 0
     }
 }
+
+/// The hour (UTC) after which yesterday is reconciled: late notifications have arrived.
+pub const DAILY_AFTER_HOUR: u32 = 2;
 
 /// How many orders are checked at once (each asks WeChat and perhaps the provider).
 const CONCURRENCY: usize = 8;
@@ -302,6 +306,54 @@ impl Reconciler {
                 port: "reconciliation",
                 cause: "a fresh report id was taken".into(),
             }),
+        }
+    }
+
+    /// The scheduled run: yesterday (UTC) once today's [`DAILY_AFTER_HOUR`] has passed,
+    /// under the id `daily-YYYY-MM-DD`, so however many processes try, one runs it. A run
+    /// found still `running` long after it started (its process died) is run again. Answers
+    /// the report when this call ran one.
+    pub async fn daily(&self) -> Result<Option<Reconciliation>, OrdersError> {
+        let now = self.clock.now().as_datetime();
+        if now.hour() < DAILY_AFTER_HOUR {
+            return Ok(None);
+        }
+        let today = now.date_naive();
+        let Some(yesterday) = today.pred_opt() else {
+            return Ok(None);
+        };
+        let start = |day: chrono::NaiveDate| {
+            day.and_hms_opt(0, 0, 0)
+                .map(|at| Timestamp::from(at.and_utc()))
+                .ok_or(CoreError::Overflow)
+        };
+        let (from, to) = (start(yesterday)?, start(today)?);
+        let id = format!("daily-{yesterday}");
+        if let Some(report) = self.begin(Some(id.clone()), from, to, "schedule").await? {
+            return self.complete(report).await.map(Some);
+        }
+        let existing = self.get(&id).await?;
+        let abandoned = existing.state == ReconciliationState::Running
+            && self.clock.now().since(existing.started_at) > chrono::TimeDelta::hours(1);
+        if abandoned {
+            tracing::warn!(reconciliation = %id, "the scheduled run was left unfinished; running it again");
+            return self.complete(existing).await.map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Tries [`Self::daily`] every `period` until the process stops.
+    pub async fn run_daily(self: Arc<Self>, period: std::time::Duration) {
+        let mut every = tokio::time::interval(period);
+        loop {
+            every.tick().await;
+            match self.daily().await {
+                Ok(Some(report)) if report.is_clean() => {
+                    tracing::info!(reconciliation = %report.id, orders = report.totals.orders, "daily reconciliation: all orders agree");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "daily reconciliation failed; will try again"),
+            }
         }
     }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use topup_app::{AppError, Config, LogFormat, Overrides, backup};
-use topup_core::{Clock, SystemClock};
+use topup_core::{Clock, Money, SystemClock, Timestamp};
 
 mod logging;
 
@@ -47,6 +47,19 @@ enum Command {
         /// The file to write (it must not exist).
         #[arg(long)]
         to: PathBuf,
+        #[command(flatten)]
+        location: Location,
+    },
+    /// Reconcile the orders of a period against WeChat Pay and the providers (their own
+    /// APIs) and print the report; exits 1 when anything disagrees. The report is kept and
+    /// shown in the console too.
+    Reconcile {
+        /// First day (YYYY-MM-DD, UTC), or an RFC 3339 time.
+        #[arg(long)]
+        from: String,
+        /// Last day, included (YYYY-MM-DD, UTC), or an RFC 3339 time (excluded).
+        #[arg(long)]
+        to: String,
         #[command(flatten)]
         location: Location,
     },
@@ -99,6 +112,12 @@ fn main() -> ExitCode {
         Command::Openapi => print_openapi(),
         Command::Backup { to, location } => location.load().and_then(|c| backup(&c, &to)),
         Command::Restore { from, location } => location.load().and_then(|c| restore(&c, &from)),
+        Command::Reconcile { from, to, location } => {
+            match period(&from, &to).and_then(|(from, to)| Ok((location.load()?, from, to))) {
+                Ok((config, from, to)) => return reconcile(config, from, to),
+                Err(error) => Err(error),
+            }
+        }
         Command::Serve {
             listen,
             data_dir,
@@ -125,6 +144,77 @@ fn main() -> ExitCode {
 fn run(config: Config) -> Result<(), AppError> {
     logging::init(&config);
     actix_web::rt::System::new().block_on(topup_app::serve(config))
+}
+
+/// `--from` and `--to` as `[from, to)`: a day is its UTC midnight, and `--to`'s day is included.
+fn period(from: &str, to: &str) -> Result<(Timestamp, Timestamp), AppError> {
+    fn parse(text: &str, flag: &str, next_day: bool) -> Result<Timestamp, AppError> {
+        if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            let day = if next_day { day.succ_opt() } else { Some(day) };
+            if let Some(midnight) = day.and_then(|d| d.and_hms_opt(0, 0, 0)) {
+                return Ok(Timestamp::from(midnight.and_utc()));
+            }
+        }
+        Timestamp::parse(text).map_err(|_| {
+            AppError::Config(format!(
+                "--{flag}: {text:?} is neither YYYY-MM-DD nor an RFC 3339 time"
+            ))
+        })
+    }
+    let (from, to) = (parse(from, "from", false)?, parse(to, "to", true)?);
+    if to <= from {
+        return Err(AppError::Config("--to: must not be before --from".into()));
+    }
+    Ok((from, to))
+}
+
+fn reconcile(config: Config, from: Timestamp, to: Timestamp) -> ExitCode {
+    logging::init(&config);
+    let outcome = actix_web::rt::System::new().block_on(topup_app::reconcile(config, from, to));
+    let report = match outcome {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("topup: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let totals = &report.totals;
+    let yuan = |fen: i64| Money::cny(fen).to_string();
+    println!(
+        "reconciliation {} of {} to {}",
+        report.id, report.from, report.to
+    );
+    println!(
+        "  {} orders: paid {} = delivered {} + refunded {} + in flight {} + unaccounted {}",
+        totals.orders,
+        yuan(totals.paid),
+        yuan(totals.delivered),
+        yuan(totals.refunded),
+        yuan(totals.in_flight),
+        yuan(totals.unaccounted)
+    );
+    for (currency, cost) in &totals.provider_cost {
+        println!("  provider cost: {cost} {currency}");
+    }
+    if let Some(error) = &report.error {
+        println!("  stopped: {error}");
+        return ExitCode::FAILURE;
+    }
+    if report.discrepancy_count == 0 {
+        println!("  no discrepancies");
+        return ExitCode::SUCCESS;
+    }
+    println!("  {} discrepancies:", report.discrepancy_count);
+    for discrepancy in &report.discrepancies {
+        println!(
+            "  {} {:?} ({}): {}",
+            discrepancy.order_no,
+            discrepancy.kind,
+            discrepancy.order_state.as_str(),
+            discrepancy.detail
+        );
+    }
+    ExitCode::FAILURE
 }
 
 fn backup(config: &Config, to: &Path) -> Result<(), AppError> {

@@ -16,4 +16,5 @@ mod http;
 mod marketing;
 mod notify;
 mod orders;
+mod reconcile;
 mod wechat_pay;

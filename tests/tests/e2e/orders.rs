@@ -38,12 +38,12 @@ pub(crate) struct Buyer {
 /// An order just placed: its number, the plan's price and what `wx.requestPayment` gets.
 pub(crate) struct Placed {
     pub(crate) order_no: String,
-    total: i64,
+    pub(crate) total: i64,
     pay_params: Value,
 }
 
 impl Placed {
-    fn prepay_id(&self) -> &str {
+    pub(crate) fn prepay_id(&self) -> &str {
         self.pay_params["package"]
             .as_str()
             .unwrap()
@@ -59,7 +59,7 @@ impl Shop {
         Shop { app, admin }
     }
 
-    fn kit(&self) -> &OrdersKit {
+    pub(crate) fn kit(&self) -> &OrdersKit {
         self.app.kit()
     }
 
@@ -67,11 +67,11 @@ impl Shop {
         self.app.clock.now()
     }
 
-    fn advance(&self, seconds: i64) {
+    pub(crate) fn advance(&self, seconds: i64) {
         self.app.clock.advance(TimeDelta::seconds(seconds));
     }
 
-    async fn buyer(&self) -> Buyer {
+    pub(crate) async fn buyer(&self) -> Buyer {
         let login = self.app.app_login_ok(None).await;
         Buyer {
             token: login["token"].as_str().unwrap().to_owned(),
@@ -181,7 +181,7 @@ impl Shop {
     }
 
     /// The user pays at WeChat; WeChat's notification reaches the real callback route.
-    async fn pay(&self, placed: &Placed) {
+    pub(crate) async fn pay(&self, placed: &Placed) {
         self.kit()
             .pay_sandbox
             .confirm_payment(placed.prepay_id())
@@ -211,12 +211,17 @@ impl Shop {
     }
 
     /// Moves past WeChat's refund delay and lets it notify.
-    async fn settle_refunds(&self) -> DeliveryReport {
+    pub(crate) async fn settle_refunds(&self) -> DeliveryReport {
         self.advance(i64::try_from(REFUND_DELAY_SECS).unwrap() + 1);
         self.kit().pay_sandbox.deliver_due().await
     }
 
-    async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn admin(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         status_and_body(self.app.send(method, path, Some(&self.admin), body).await).await
     }
 
@@ -229,7 +234,12 @@ impl Shop {
         order
     }
 
-    async fn refund(&self, order_no: &str, amount: Option<i64>, reason: &str) -> (u16, Value) {
+    pub(crate) async fn refund(
+        &self,
+        order_no: &str,
+        amount: Option<i64>,
+        reason: &str,
+    ) -> (u16, Value) {
         let mut body = json!({ "reason": reason });
         if let Some(amount) = amount {
             body["amount"] = json!({ "amount": amount, "currency": "CNY" });

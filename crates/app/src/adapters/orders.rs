@@ -176,6 +176,14 @@ impl PaymentOwner for OrdersService {
 /// Reconciliation's view of WeChat Pay: its own answers, asked through its query APIs.
 pub struct WechatPayLedger(pub Arc<PaymentService>);
 
+/// An enum as WeChat spells it (`SUCCESS`, `NOTPAY`, …).
+fn wire_word<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// WeChat has nothing under that number (`ORDER_NOT_EXIST`, `RESOURCE_NOT_EXISTS`).
 fn not_there(error: &PaymentError) -> bool {
     matches!(error, PaymentError::Api { status: 404, .. })
@@ -186,10 +194,7 @@ impl PaymentLedger for WechatPayLedger {
     async fn payment(&self, out_trade_no: &str) -> Result<Option<LedgerPayment>, OrdersError> {
         match self.0.client().query_by_out_trade_no(out_trade_no).await {
             Ok(transaction) => {
-                let state = serde_json::to_value(&transaction.trade_state)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
+                let state = wire_word(&transaction.trade_state);
                 Ok(Some(LedgerPayment {
                     paid: matches!(
                         transaction.trade_state,
@@ -207,10 +212,7 @@ impl PaymentLedger for WechatPayLedger {
     async fn refund(&self, out_refund_no: &str) -> Result<Option<LedgerRefund>, OrdersError> {
         match self.0.client().query_refund(out_refund_no).await {
             Ok(refund) => Ok(Some(LedgerRefund {
-                state: serde_json::to_value(&refund.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                state: wire_word(&refund.status),
                 amount: Money::new(refund.amount.refund, refund.amount.currency),
             })),
             Err(error) if not_there(&error) => Ok(None),
