@@ -113,6 +113,8 @@ pub struct OrdersKit {
     pub payments: Arc<PaymentService>,
     pub pay_sandbox: WechatPaySandbox,
     pub provider: ReloadlySandbox,
+    /// The providers as the order worker reaches them.
+    pub router: Arc<topup_recharge::ProviderRouter>,
 }
 
 pub struct TestApp {
@@ -236,6 +238,7 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
         .unwrap_or_default();
     let state = application.state.clone();
     let engine = Arc::clone(&application.engine);
+    let router = Arc::clone(&application.providers);
     let sandboxes = application.sandboxes.clone().expect("embedded sandboxes");
     let running = application.start().unwrap();
     let base = format!("http://{}", running.addr);
@@ -261,6 +264,7 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
             payments: state.payments.clone(),
             pay_sandbox: sandboxes.wechat_pay.clone(),
             provider: sandboxes.reloadly.clone(),
+            router,
         },
         marketing: state.marketing.clone(),
         notify: state.notify.clone(),

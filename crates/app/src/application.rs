@@ -18,6 +18,7 @@ use topup_notify::{MessageSender, NotifyService};
 use topup_orders::reconcile::Reconciler;
 use topup_orders::{Coupons, OrderEngine, OrdersService, PaymentPort};
 use topup_payment::PaymentService;
+use topup_recharge::ProviderRouter;
 use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
 
 use crate::adapters::{
@@ -67,6 +68,8 @@ pub struct Application {
     pub engine: Arc<OrderEngine>,
     /// The in-process sandboxes (embedded mode without `sandbox.external_url`).
     pub sandboxes: Option<Sandboxes>,
+    /// The top-up providers, in the order the router tries them.
+    pub providers: Arc<ProviderRouter>,
     /// The first administrator, when this start created it (its password is also written to
     /// `<data_dir>/initial-admin-password`).
     pub initial_admin: Option<InitialAdmin>,
@@ -266,7 +269,7 @@ impl Application {
             OrderEngine::new(
                 &store,
                 clock.clone(),
-                recharge,
+                Arc::clone(&recharge),
                 payment_port,
                 config.orders.clone(),
                 worker_id,
@@ -302,6 +305,7 @@ impl Application {
             state,
             engine,
             sandboxes,
+            providers: recharge,
             initial_admin,
             base_url,
             mounts,

@@ -8,9 +8,11 @@ use std::sync::Arc;
 
 use reqwest::Method;
 use serde_json::Value;
+use topup_app::adapters::WechatPayLedger;
 use topup_app::backup::{self, Locations};
 use topup_auth::app_users::AppUserId;
 use topup_core::Clock;
+use topup_orders::reconcile::Reconciler;
 use topup_store::{SqliteBackend, SqliteOptions, Store};
 use topup_tests::{self as common, Existing, TestOptions, status_and_body};
 
@@ -156,6 +158,23 @@ async fn a_backup_taken_while_selling_restores_into_a_working_shop() {
             "{listed}"
         );
     }
+
+    // The restored orders agree with WeChat Pay and the provider (the shop's, which they
+    // were made with), to the fen.
+    let reconciler = Reconciler::new(
+        &copy.store,
+        Arc::new(WechatPayLedger(Arc::clone(&shop.kit().payments))),
+        Arc::clone(&shop.kit().router),
+        Arc::new(shop.app.clock.clone()),
+    );
+    let hour = chrono::TimeDelta::hours(1);
+    let report = reconciler
+        .run(now.minus(hour), now.plus(hour), "test")
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.totals.delivered, placed.total);
+    assert_eq!(report.totals.paid, placed.total);
 }
 
 #[actix_web::test]
