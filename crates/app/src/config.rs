@@ -103,6 +103,9 @@ pub struct SandboxSection {
     /// How long the in-process provider sandbox takes to answer each top-up (ms), as a real
     /// provider's synchronous top-up does (Reloadly: usually 1–3 s). 0 answers at once.
     pub provider_latency_ms: u64,
+    /// Share (0-100) of payment and refund notifications the in-process WeChat Pay sandbox
+    /// sends twice, as WeChat may: fault tests turn it up.
+    pub duplicate_percent: u8,
 }
 
 /// Where the front ends come from. Unset: the copies built into the binary
@@ -378,6 +381,11 @@ impl Config {
     }
 
     fn validate_sandbox(&self) -> Result<(), AppError> {
+        if self.sandbox.duplicate_percent > 100 {
+            return Err(AppError::Config(
+                "sandbox.duplicate_percent: at most 100".into(),
+            ));
+        }
         let Some(url) = &self.sandbox.external_url else {
             if self.sandbox.keys_dir.is_some() {
                 return Err(AppError::Config(

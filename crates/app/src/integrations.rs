@@ -19,7 +19,7 @@ use topup_sandbox::wechat_pay::{SandboxKeySet, WechatPaySandbox};
 use topup_wechat::{MiniProgramClient, MiniProgramConfig};
 
 use crate::AppError;
-use crate::config::{Config, Mode};
+use crate::config::{Config, Mode, SandboxSection};
 
 /// The mini-program app the embedded sandbox recognises.
 pub const SANDBOX_APP_ID: &str = "wx0000sandbox0000";
@@ -115,8 +115,7 @@ fn embedded(
                 None => SandboxKeySet::load_or_generate(&config.data_dir.join("secrets"))
                     .map_err(|e| config_error("wechat_pay (sandbox keys)", e))?,
             };
-            let latency_ms = config.sandbox.provider_latency_ms;
-            let (mounts, sandboxes) = sandboxes(&keys, clock.clone(), tuning, latency_ms)?;
+            let (mounts, sandboxes) = sandboxes(&keys, clock.clone(), tuning, &config.sandbox)?;
             (keys, mounts, Some(sandboxes), base_url.to_owned())
         }
     };
@@ -192,16 +191,16 @@ fn sandboxes(
     keys: &SandboxKeySet,
     clock: SharedClock,
     tuning: &SandboxTuning,
-    provider_latency_ms: u64,
+    settings: &SandboxSection,
 ) -> Result<(Vec<Mount>, Sandboxes), AppError> {
     let mut mounts: Vec<Mount> = Vec::new();
 
     let mut sandbox_config = keys.sandbox_config(SANDBOX_MCHID, SANDBOX_APP_ID);
     // Refunds settle quickly in the demo so the whole story is visible in a minute.
     sandbox_config.refund_delay_secs = tuning.refund_delay_secs.unwrap_or(5);
-    if let Some(percent) = tuning.duplicate_percent {
-        sandbox_config.duplicate_percent = percent;
-    }
+    sandbox_config.duplicate_percent = tuning
+        .duplicate_percent
+        .unwrap_or(settings.duplicate_percent);
     let pay_sandbox = WechatPaySandbox::new(sandbox_config, clock.clone())
         .map_err(|e| config_error("wechat_pay (sandbox)", e))?;
     let served = pay_sandbox.clone();
@@ -226,7 +225,7 @@ fn sandboxes(
         rate_limit_per_second: 100_000,
         starting_balance: Decimal::new(100_000_000, 2),
         hang: tuning.provider_hang.unwrap_or(defaults.hang),
-        topup_latency: Duration::from_millis(provider_latency_ms),
+        topup_latency: Duration::from_millis(settings.provider_latency_ms),
         clock,
         ..defaults
     });
