@@ -15,37 +15,16 @@
 //
 // Stops by itself: the processes are killed at the end (or on any failure).
 
-import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { eachConcurrently, freePort, until } from './support.mjs'
+import { eachConcurrently, topupProcesses } from './support.mjs'
 
 const BIN = process.env.TOPUP_BIN ?? 'target/release/topup'
 const ORDERS = Number(process.env.ORDERS ?? 200)
 const SETTLE_MS = Number(process.env.SETTLE_MS ?? 20_000)
 const NEW_PW = 'Bench-passw0rd-1'
 
-const children = []
-const dirs = []
-function cleanup() {
-  for (const child of children) child.kill('SIGKILL')
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-}
-process.on('exit', cleanup)
-process.on('SIGINT', () => process.exit(130))
-
-async function serve(dataDir, env = {}) {
-  const port = await freePort()
-  const child = spawn(BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, TOPUP_LOG__LEVEL: 'error', ...env },
-    stdio: ['ignore', 'ignore', 'ignore'],
-  })
-  children.push(child)
-  const base = `http://127.0.0.1:${port}`
-  await until(`${base} to answer`, async () => (await fetch(`${base}/healthz`)).ok, 60_000)
-  return base
-}
+const topup = topupProcesses(BIN)
 
 async function call(base, method, path, body, token, headers = {}) {
   const res = await fetch(`${base}${path}`, {
@@ -68,10 +47,9 @@ function quantile(sorted, q) {
 }
 
 async function main() {
-  const worldDir = mkdtempSync(join(tmpdir(), 'topup-world-'))
-  const shopDir = mkdtempSync(join(tmpdir(), 'topup-shop-'))
-  dirs.push(worldDir, shopDir)
-  const world = await serve(worldDir)
+  const worldDir = topup.dataDir('topup-world-')
+  const shopDir = topup.dataDir('topup-shop-')
+  const world = (await topup.serve(worldDir)).base
   const shopEnv = {
     TOPUP_SANDBOX__EXTERNAL_URL: world,
     TOPUP_SANDBOX__KEYS_DIR: join(worldDir, 'secrets'),
@@ -80,8 +58,8 @@ async function main() {
     TOPUP_APP__LOGIN_RATE_PER_MINUTE: '0',
     TOPUP_CATALOG__DETECT_LOOKUPS_PER_MINUTE: '0',
   }
-  const first = await serve(shopDir, shopEnv)
-  const second = await serve(shopDir, shopEnv)
+  const first = (await topup.serve(shopDir, shopEnv)).base
+  const second = (await topup.serve(shopDir, shopEnv)).base
   const shops = [first, second]
 
   // Staff access: the first administrator's password, changed as the first sign-in requires.

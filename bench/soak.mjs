@@ -17,11 +17,9 @@
 //
 // Stops by itself: the processes are killed at the end (or on any failure).
 
-import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { freePort, until } from './support.mjs'
+import { topupProcesses, until } from './support.mjs'
 
 const BIN = process.env.TOPUP_BIN ?? 'target/release/topup'
 const DURATION_MIN = Number(process.env.DURATION_MIN ?? 30)
@@ -29,26 +27,7 @@ const WORKERS = Number(process.env.WORKERS ?? 8)
 const SAMPLE_S = Number(process.env.SAMPLE_S ?? 30)
 const NEW_PW = 'Soak-passw0rd-1'
 
-const children = []
-const dirs = []
-function cleanup() {
-  for (const child of children) child.kill('SIGKILL')
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-}
-process.on('exit', cleanup)
-process.on('SIGINT', () => process.exit(130))
-
-async function serve(dataDir, env = {}) {
-  const port = await freePort()
-  const child = spawn(BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, RUST_LOG: 'error', ...env },
-    stdio: ['ignore', 'ignore', 'ignore'],
-  })
-  children.push(child)
-  const base = `http://127.0.0.1:${port}`
-  await until(`${base} to answer`, async () => (await fetch(`${base}/healthz`)).ok, 60_000)
-  return { base, pid: child.pid }
-}
+const topup = topupProcesses(BIN)
 
 const counts = { requests: 0, errors: 0, checkouts: 0 }
 const errorSamples = []
@@ -82,10 +61,9 @@ function usage(pid) {
 }
 
 async function main() {
-  const worldDir = mkdtempSync(join(tmpdir(), 'topup-world-'))
-  const shopDir = mkdtempSync(join(tmpdir(), 'topup-shop-'))
-  dirs.push(worldDir, shopDir)
-  const world = (await serve(worldDir)).base
+  const worldDir = topup.dataDir('topup-world-')
+  const shopDir = topup.dataDir('topup-shop-')
+  const world = (await topup.serve(worldDir)).base
   const shopEnv = {
     TOPUP_SANDBOX__EXTERNAL_URL: world,
     TOPUP_SANDBOX__KEYS_DIR: join(worldDir, 'secrets'),
@@ -98,7 +76,7 @@ async function main() {
     // has marked the last order paid.
     TOPUP_ORDERS__MAX_UNPAID_ORDERS_PER_USER: '0',
   }
-  const shop = await serve(shopDir, shopEnv)
+  const shop = await topup.serve(shopDir, shopEnv)
   const base = shop.base
 
   const initial = readFileSync(join(shopDir, 'initial-admin-password'), 'utf8').trim()

@@ -1,5 +1,9 @@
 // Helpers shared by the benchmark and browser-test scripts (plain Node, no dependencies).
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 /** A TCP port free on the loopback address now. */
 export function freePort() {
@@ -37,4 +41,38 @@ export async function eachConcurrently(count, workers, task) {
     for (let n = next++; n < count; n = next++) await task(n)
   }
   await Promise.all(Array.from({ length: workers }, worker))
+}
+
+/**
+ * `topup serve` processes for a script: each on a free loopback port with errors-only logs,
+ * answered once healthy; on exit every one is killed and every data dir made here removed.
+ */
+export function topupProcesses(bin) {
+  const children = []
+  const dirs = []
+  process.on('exit', () => {
+    for (const child of children) child.kill('SIGKILL')
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  })
+  process.on('SIGINT', () => process.exit(130))
+  return {
+    /** A fresh temporary data dir, removed at exit. */
+    dataDir(prefix) {
+      const dir = mkdtempSync(join(tmpdir(), prefix))
+      dirs.push(dir)
+      return dir
+    },
+    /** Starts `topup serve` on `dataDir`; answers its base URL and pid. */
+    async serve(dataDir, env = {}) {
+      const port = await freePort()
+      const child = spawn(bin, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+        env: { ...process.env, RUST_LOG: 'error', ...env },
+        stdio: ['ignore', 'ignore', 'ignore'],
+      })
+      children.push(child)
+      const base = `http://127.0.0.1:${port}`
+      await until(`${base} to answer`, async () => (await fetch(`${base}/healthz`)).ok, 60_000)
+      return { base, pid: child.pid }
+    },
+  }
 }
