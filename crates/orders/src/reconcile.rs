@@ -366,17 +366,21 @@ impl Reconciler {
         let mut cost: BTreeMap<String, topup_core::Decimal> = BTreeMap::new();
         let mut count = 0u64;
         let mut listed = Vec::new();
-        let mut after: Option<String> = None;
+        let mut after: Option<(Timestamp, String)> = None;
         loop {
-            // Keyset pages over the ids (ULIDs, so in order of creation).
-            let mut filter = Filter::gte("created_at", from).and(Filter::lt("created_at", to));
-            if let Some(last) = &after {
-                filter = filter.and(Filter::gt("id", last.as_str()));
+            // Keyset pages in order of creation over the `created` index: each page starts
+            // where the last one ended, whatever the size of the period.
+            let filter = match &after {
+                None => Filter::gte("created_at", from),
+                Some((at, id)) => Filter::gte("created_at", *at)
+                    .and(Filter::gt("created_at", *at).or(Filter::gt("id", id.as_str()))),
             }
+            .and(Filter::lt("created_at", to));
             let batch = self
                 .orders
                 .find(
                     &FindQuery::new(filter)
+                        .sort("created_at", SortOrder::Asc)
                         .sort("id", SortOrder::Asc)
                         .limit(BATCH),
                 )
@@ -384,7 +388,7 @@ impl Reconciler {
             let Some(last) = batch.last() else {
                 break;
             };
-            after = Some(last.id.clone());
+            after = Some((last.created_at, last.id.clone()));
             // The futures are built first: a closure inside the stream would make the whole
             // run lose `Send` (a higher-ranked lifetime the compiler cannot prove).
             let mut checks = Vec::with_capacity(batch.len());
