@@ -33,6 +33,21 @@ export function usePagedList<T, F extends object>(fetcher: (q: F & PageQuery) =>
     }
   }
 
+  /** Reloads the page shown without the loading state (for following rows that change by themselves). */
+  async function refresh() {
+    const mine = ++seq
+    try {
+      const r = await fetcher({ ...filter, page: paging.page, page_size: paging.page_size })
+      if (mine !== seq) return
+      items.value = r.items
+      total.value = r.total
+    } catch {
+      // The next refresh or load tries again; a passing failure is not worth replacing the rows.
+    } finally {
+      if (mine === seq) loading.value = false
+    }
+  }
+
   function search() {
     paging.page = 1
     return load()
@@ -54,5 +69,5 @@ export function usePagedList<T, F extends object>(fetcher: (q: F & PageQuery) =>
     paging.page_size = p.pageSize ?? pageSize
   }
 
-  return { items, total, loading, error, paging, load, search, pagination, onPage }
+  return { items, total, loading, error, paging, load, refresh, search, pagination, onPage }
 }
