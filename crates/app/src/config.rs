@@ -106,6 +106,9 @@ pub struct SandboxSection {
     /// Share (0-100) of payment and refund notifications the in-process WeChat Pay sandbox
     /// sends twice, as WeChat may: fault tests turn it up.
     pub duplicate_percent: u8,
+    /// How far the in-process sandboxes' clock runs ahead of this process's (negative:
+    /// behind), within WeChat's 5-minute window for signed timestamps: fault tests skew it.
+    pub clock_skew_secs: i64,
 }
 
 /// Where the front ends come from. Unset: the copies built into the binary
@@ -381,6 +384,11 @@ impl Config {
     }
 
     fn validate_sandbox(&self) -> Result<(), AppError> {
+        if self.sandbox.clock_skew_secs.abs() > 3600 {
+            return Err(AppError::Config(
+                "sandbox.clock_skew_secs: at most an hour either way".into(),
+            ));
+        }
         if self.sandbox.duplicate_percent > 100 {
             return Err(AppError::Config(
                 "sandbox.duplicate_percent: at most 100".into(),

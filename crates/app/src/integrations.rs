@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use topup_api::Mount;
-use topup_core::{Decimal, Secret, SharedClock};
+use topup_core::{Decimal, OffsetClock, Secret, SharedClock};
 use topup_payment::HttpSettings;
 use topup_payment::{PemSource, WechatPayClient, WechatPayConfig};
 use topup_recharge::{ProviderConfig, ProviderRouter, ProvidersConfig};
@@ -194,6 +194,15 @@ fn sandboxes(
     settings: &SandboxSection,
 ) -> Result<(Vec<Mount>, Sandboxes), AppError> {
     let mut mounts: Vec<Mount> = Vec::new();
+    // The outside world's clock is never quite ours.
+    let clock: SharedClock = if settings.clock_skew_secs == 0 {
+        clock
+    } else {
+        Arc::new(OffsetClock::new(
+            clock,
+            chrono::TimeDelta::seconds(settings.clock_skew_secs),
+        ))
+    };
 
     let mut sandbox_config = keys.sandbox_config(SANDBOX_MCHID, SANDBOX_APP_ID);
     // Refunds settle quickly in the demo so the whole story is visible in a minute.

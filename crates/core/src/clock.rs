@@ -20,6 +20,26 @@ impl Clock for SystemClock {
     }
 }
 
+/// Another clock, `offset` ahead (or behind, when negative): a party whose clock is not
+/// quite ours, as WeChat's never is exactly.
+#[derive(Clone)]
+pub struct OffsetClock {
+    inner: SharedClock,
+    offset: TimeDelta,
+}
+
+impl OffsetClock {
+    pub fn new(inner: SharedClock, offset: TimeDelta) -> Self {
+        OffsetClock { inner, offset }
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> Timestamp {
+        self.inner.now().plus(self.offset)
+    }
+}
+
 /// A clock that only moves when told to.
 #[derive(Debug, Clone)]
 pub struct ManualClock(Arc<Mutex<Timestamp>>);
@@ -57,6 +77,21 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_offset_clock_follows_its_clock_at_its_distance() {
+        let base = ManualClock::new(Timestamp::parse("2026-03-01T08:00:00Z").unwrap());
+        let ahead = OffsetClock::new(Arc::new(base.clone()), TimeDelta::seconds(240));
+        assert_eq!(
+            ahead.now(),
+            Timestamp::parse("2026-03-01T08:04:00Z").unwrap()
+        );
+        base.advance(TimeDelta::seconds(60));
+        assert_eq!(
+            ahead.now(),
+            Timestamp::parse("2026-03-01T08:05:00Z").unwrap()
+        );
+    }
 
     #[test]
     fn manual_clock_moves_only_when_told() {

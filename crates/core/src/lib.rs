@@ -13,7 +13,7 @@ pub mod personal;
 mod secret;
 mod timestamp;
 
-pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SharedClock, SystemClock};
 pub use error::CoreError;
 pub use error_code::ErrorCode;
 pub use id::{Id, IdKind};
