@@ -10,9 +10,10 @@
 #     answered 204 as WeChat's duplicates are) — requests/s and p99;
 #  3. checkouts with a coupon (PHASES=coupon, not in the default run): staff issue coupons
 #     from three templates, then checkouts are measured on that same store without a coupon
-#     and with one (each applying a coupon of its own), alternating over ROUNDS rounds (2 by
-#     default, at most 3) so that neither gains from the store's state: the coupon's guarded
-#     lock and price line, compared on equal ground, as CPU per checkout;
+#     and with one (each applying a coupon of its own), over ROUNDS rounds (2 by default, at
+#     most 3) ordered plain-coupon, coupon-plain, … so that neither gains from the store's
+#     growth: the coupon's guarded lock and price line, compared on equal ground, as CPU per
+#     checkout;
 #  4. checkouts while subscribe messages go out (PHASES=messages SANDBOX=external, not in
 #     the default run):
 #     MESSAGE_ORDERS (4,000) orders are paid and recharged for users who accepted both
@@ -265,17 +266,24 @@ if phase coupon; then
   share=$(( $(wc -l <"$DATA/coupons.rr") / ROUNDS ))
   split -d -a 1 -l "$share" "$DATA/coupons.rr" "$DATA/coupons."
   echo "    $(wc -l <"$DATA/coupons.rr") coupons ready, ${share} per round"
-  # Both measured on this same store (its size changes what a write costs), alternating so
-  # that neither gains from going first: without a coupon, then each checkout applying one.
+  # Both measured on this same store, which grows with every phase (and with it what a write
+  # costs): in rounds ordered ABBA (plain then coupon, then coupon then plain, …), so that over
+  # an even number of rounds the growth weighs on both alike.
+  plain_round() {
+    echo "== round $1: checkouts without a coupon, same store: ${CONNECTIONS} connections, ${DURATION}"
+    detect_ahead $((2 * $1 + 1))
+    TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=$((2 * $1 + 1)) PACE_MS=${PACE_MS:-0} \
+      measure "plain$1" bench/checkout.lua
+  }
+  coupon_round() {
+    echo "== round $1: checkouts with a coupon: ${CONNECTIONS} connections, ${DURATION}"
+    detect_ahead $((2 * $1 + 2))
+    TOKENS_FILE="$DATA/tokens" COUPONS_FILE="$DATA/coupons.$(($1 - 1))" THREADS="$THREADS" \
+      PLAN_ID="$PLAN" RUN=$((2 * $1 + 2)) PACE_MS=${PACE_MS:-0} measure "coupon$1" bench/checkout.lua
+  }
   for ((round = 1; round <= ROUNDS; round++)); do
-    echo "== round $round: checkouts without a coupon, same store: ${CONNECTIONS} connections, ${DURATION}"
-    detect_ahead $((2 * round + 1))
-    TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=$((2 * round + 1)) PACE_MS=${PACE_MS:-0} \
-      measure "plain$round" bench/checkout.lua
-    echo "== round $round: checkouts with a coupon: ${CONNECTIONS} connections, ${DURATION}"
-    detect_ahead $((2 * round + 2))
-    TOKENS_FILE="$DATA/tokens" COUPONS_FILE="$DATA/coupons.$((round - 1))" THREADS="$THREADS" \
-      PLAN_ID="$PLAN" RUN=$((2 * round + 2)) PACE_MS=${PACE_MS:-0} measure "coupon$round" bench/checkout.lua
+    if ((round % 2 == 1)); then plain_round "$round"; coupon_round "$round"
+    else coupon_round "$round"; plain_round "$round"; fi
   done
   used=$(curl -s "$BASE/api/v1/admin/marketing/coupons?state=locked&page_size=1" -H "authorization: Bearer $STAFF" | jq -r .total)
   echo "    coupons locked by the measured checkouts: $used"
