@@ -464,8 +464,11 @@ impl OrdersService {
             Err(error) => {
                 if let Ok(current) = self.get(&order_no).await
                     && current.state != OrderState::AwaitingPayment
+                    && current.cancel_requested_at.is_some()
                 {
-                    // Cancelled meanwhile: that, not the payment service, is why.
+                    // Cancelled meanwhile: that, not the payment service, is why. (A payment
+                    // that failed to start closes its order too, through its events; that
+                    // order was not cancelled, and its buyer hears why it failed.)
                     return Err(OrdersError::InvalidState {
                         state: current.state.as_str().into(),
                         action: "paying (it was cancelled during checkout)".into(),

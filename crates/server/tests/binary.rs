@@ -410,3 +410,83 @@ async fn backup_while_serving_then_restore_and_serve_the_copy() {
         .unwrap();
     assert_eq!(me.status(), 200, "a token of the first server");
 }
+
+/// WeChat's clock more than five minutes off ours: its answers fail verification, so a
+/// checkout cannot start a payment, and the buyer hears that (502 `PAYMENT_UNAVAILABLE`),
+/// not that they cancelled. The order is closed, nothing to pay.
+#[tokio::test]
+async fn a_payment_that_cannot_start_is_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let world_dir = dir.path().join("world");
+    let world = support::launch(
+        &world_dir,
+        &[("TOPUP_SANDBOX__CLOCK_SKEW_SECS", "400".into())],
+    );
+    let shop = support::launch(
+        &dir.path().join("shop"),
+        &[
+            ("TOPUP_SANDBOX__EXTERNAL_URL", world.base.clone()),
+            (
+                "TOPUP_SANDBOX__KEYS_DIR",
+                world_dir.join("secrets").display().to_string(),
+            ),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let code: serde_json::Value = client
+        .post(format!("{}/sandbox/wechat/codes", world.base))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let login: serde_json::Value = client
+        .post(format!("{}/api/v1/app/auth/login", shop.base))
+        .json(&serde_json::json!({"code": code["code"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let plan = loop {
+        let detected: serde_json::Value = client
+            .get(format!("{}/api/v1/app/catalog/detect", shop.base))
+            .query(&[("phone", "+639171234500")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(plan) = detected["plans"][0]["id"].as_str() {
+            break plan.to_owned();
+        }
+        assert!(Instant::now() < deadline, "the catalog never synced");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let checkout = client
+        .post(format!("{}/api/v1/app/orders", shop.base))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"plan_id": plan, "phone": "+639171234500"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(checkout.status(), 502);
+    let body: serde_json::Value = checkout.json().await.unwrap();
+    assert_eq!(body["code"], "PAYMENT_UNAVAILABLE", "{body}");
+    let mine: serde_json::Value = client
+        .get(format!("{}/api/v1/app/orders", shop.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["items"][0]["state"], "closed", "{mine}");
+}
