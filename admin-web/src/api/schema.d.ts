@@ -1269,6 +1269,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Searches orders, mini-program users, plans and console pages at once, each kind only
+         *     with the permission of its page (the rest is absent), personal data masked as there.
+         * @description Requires a signed-in staff member (no permission).
+         */
+        get: operations["admin_search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/sessions": {
         parameters: {
             query?: never;
@@ -2370,6 +2391,12 @@ export interface components {
             status: components["schemas"]["AppUserStatus"];
             unionid?: string | null;
         };
+        AppUserHit: {
+            id: string;
+            nickname: string;
+            /** @description Masked without `order:personal:view`, as on the users page. */
+            openid: string;
+        };
         /** @enum {string} */
         AppUserStatus: "active" | "disabled";
         /** @description What a mini-program user sees of themselves. */
@@ -3410,6 +3437,18 @@ export interface components {
             sender_currency: components["schemas"]["Currency"];
             synced_at?: null | components["schemas"]["Timestamp"];
         };
+        /** @description An order found, and by what. */
+        OrderHit: {
+            created_at: components["schemas"]["Timestamp"];
+            /** @description `order_no`, `phone`, `transaction_id` or `provider_transaction_id`. */
+            matched: string;
+            order_no: string;
+            /** @description Masked without `order:personal:view`. */
+            phone: string;
+            plan_title: string;
+            state: components["schemas"]["OrderState"];
+            total: components["schemas"]["Money"];
+        };
         OrderRefund: {
             amount: components["schemas"]["Money"];
             finished_at?: null | components["schemas"]["Timestamp"];
@@ -3432,6 +3471,13 @@ export interface components {
          * @enum {string}
          */
         OrderState: "awaiting_payment" | "paid" | "recharging" | "succeeded" | "failed" | "refunding" | "refunded" | "closed";
+        /** @description A console page the caller may open. */
+        PageHit: {
+            /** @description The menu entry's key (the console translates its title from it). */
+            key?: string | null;
+            path: string;
+            title: string;
+        };
         /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
         Page_AccessLog: {
             items: {
@@ -4090,6 +4136,13 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
+        PlanHit: {
+            country: string;
+            id: string;
+            operator: string;
+            title_en: string;
+            title_zh: string;
+        };
         /** @enum {string} */
         PlanKind: "airtime" | "data";
         /** @description `GET /api/v1/app/catalog/plans`: every matching plan (not paged). */
@@ -4510,6 +4563,40 @@ export interface components {
             id: string;
             label: string;
             number: components["schemas"]["Msisdn"];
+        };
+        /**
+         * @description Each kind is absent when the caller may not see it.
+         * @example {
+         *       "q": "+639171234500",
+         *       "orders": [
+         *         {
+         *           "order_no": "01M94P65E9VNJGSF04XNNSASVV",
+         *           "state": "succeeded",
+         *           "phone": "+63917****500",
+         *           "total": {
+         *             "amount": 770,
+         *             "currency": "CNY"
+         *           },
+         *           "plan_title": "PHP 58.12 话费",
+         *           "created_at": "2026-12-06T03:26:00Z",
+         *           "matched": "phone"
+         *         }
+         *       ],
+         *       "app_users": [],
+         *       "plans": [],
+         *       "pages": []
+         *     }
+         */
+        SearchResults: {
+            /** @description With `user:app_user:list`. */
+            app_users?: components["schemas"]["AppUserHit"][] | null;
+            /** @description With `order:order:list`. */
+            orders?: components["schemas"]["OrderHit"][] | null;
+            /** @description The menu pages the caller may open whose title or path contains the words. */
+            pages: components["schemas"]["PageHit"][];
+            /** @description With `catalog:plan:list`. */
+            plans?: components["schemas"]["PlanHit"][] | null;
+            q: string;
         };
         SessionView: {
             created_at: components["schemas"]["Timestamp"];
@@ -9727,6 +9814,60 @@ export interface operations {
             };
             /** @description `BUILTIN_PROTECTED` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_search: {
+        parameters: {
+            query: {
+                /**
+                 * @description What to look for (1–100 characters): an order number, a phone number (`+E.164`
+                 *     exactly, or 6 or more of its digits), a WeChat or provider transaction id, an openid
+                 *     or nickname, a plan's or operator's name, a page's title.
+                 */
+                q: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What was found, by kind */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchResults"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`: `q` empty or longer than 100 characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

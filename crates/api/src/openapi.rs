@@ -57,6 +57,8 @@ use crate::routes::{pay, system};
         (name = "app-me", description = "The mini-program user's profile and saved numbers"),
         (name = "admin-payments", description = "Payment alerts: WeChat Pay reports that \
             disagree with our records"),
+        (name = "admin-search", description = "Global search: orders, mini-program users, plans \
+            and console pages, each as the caller may see them"),
         (name = "admin-finance", description = "Reconciliation: a period's orders held against \
             WeChat Pay's and the provider's own records, with every discrepancy"),
         (name = "payment", description = "WeChat Pay callbacks: payment and refund notifications, \

@@ -425,6 +425,26 @@ impl Snapshot {
         self.offers.get(id)
     }
 
+    /// Plans on sale whose title (either language) or operator contains `needle` (lower
+    /// case), by country and title, at most `limit`.
+    pub fn find_plans(&self, needle: &str, limit: usize) -> Vec<&AppPlan> {
+        let mut found: Vec<&AppPlan> = self
+            .offers
+            .values()
+            .map(|offer| &offer.plan)
+            .filter(|plan| {
+                plan.title_en.to_lowercase().contains(needle)
+                    || plan.title_zh.to_lowercase().contains(needle)
+                    || plan.operator.name.to_lowercase().contains(needle)
+            })
+            .collect();
+        found.sort_by(|a, b| {
+            (a.country.to_string(), &a.title_en).cmp(&(b.country.to_string(), &b.title_en))
+        });
+        found.truncate(limit);
+        found
+    }
+
     /// Number of plans on sale.
     pub fn plan_count(&self) -> usize {
         self.offers.len()

@@ -259,6 +259,12 @@ impl OrdersService {
             Index::new("state_created", &["state", "created_at"]),
             Index::new("phone_created", &["phone", "created_at"]),
             Index::new("created", &["created_at"]),
+            // Global search: the ids WeChat and the provider gave the order.
+            Index::new("wechat_transaction", &["payment.transaction_id"]),
+            Index::new(
+                "provider_transaction",
+                &["recharge.provider_transaction_id"],
+            ),
             Index::unique("checkout_key", &["user_id", "checkout_key.key"]),
             // Present only while open; absent values are not constrained.
             Index::unique("open_slot", &["open_slot"]),
@@ -1119,6 +1125,60 @@ impl OrdersService {
             .get(order_no)
             .await?
             .ok_or_else(|| OrdersError::NotFound(order_no.to_owned()))
+    }
+
+    /// Orders a staff member's search words may mean, newest first, each with what matched:
+    /// its number (`order_no`), its phone number (`phone`: a full `+E.164` exactly, 6 or more
+    /// digits anywhere in it), WeChat's transaction id (`transaction_id`) or the provider's
+    /// (`provider_transaction_id`). Every lookup but the partial number is one index probe.
+    pub async fn search(
+        &self,
+        words: &str,
+        limit: usize,
+    ) -> Result<Vec<(Order, &'static str)>, OrdersError> {
+        let words = words.trim();
+        let mut found: Vec<(Order, &'static str)> = Vec::new();
+        let mut add = |orders: Vec<Order>, matched: &'static str| {
+            for order in orders {
+                if !found.iter().any(|(o, _)| o.id == order.id) {
+                    found.push((order, matched));
+                }
+            }
+        };
+        if words.len() == 26 && ulid::Ulid::from_string(words).is_ok() {
+            add(
+                self.orders.get(words).await?.into_iter().collect(),
+                "order_no",
+            );
+        }
+        let digits: String = words.chars().filter(char::is_ascii_digit).collect();
+        let only_digits = !digits.is_empty()
+            && words
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-'));
+        let newest = |filter: Filter| {
+            FindQuery::new(filter)
+                .sort("created_at", SortOrder::Desc)
+                .limit(limit as u64)
+        };
+        if only_digits && words.starts_with('+') && digits.len() >= 8 {
+            let exact = newest(Filter::eq("phone", format!("+{digits}")));
+            add(self.orders.find(&exact).await?, "phone");
+        } else if only_digits && digits.len() >= 6 {
+            let partial = newest(Filter::contains("phone", digits.as_str()));
+            add(self.orders.find(&partial).await?, "phone");
+        }
+        if !words.is_empty() && !words.contains(char::is_whitespace) {
+            let wechat = newest(Filter::eq("payment.transaction_id", words));
+            add(self.orders.find(&wechat).await?, "transaction_id");
+            let provider = newest(Filter::eq("recharge.provider_transaction_id", words));
+            add(
+                self.orders.find(&provider).await?,
+                "provider_transaction_id",
+            );
+        }
+        found.truncate(limit);
+        Ok(found)
     }
 
     /// Another user's order is reported as not found, not forbidden.

@@ -17,4 +17,5 @@ mod marketing;
 mod notify;
 mod orders;
 mod reconcile;
+mod search;
 mod wechat_pay;

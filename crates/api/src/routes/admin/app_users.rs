@@ -16,7 +16,7 @@ use crate::{ApiError, AppState, ErrorBody};
 
 /// The user as `who` may see them: personal data masked without `order:personal:view`
 /// (`docs/security.md#personal-data`).
-fn for_viewer(view: AppUserAdminView, who: &Principal) -> AppUserAdminView {
+pub(crate) fn for_viewer(view: AppUserAdminView, who: &Principal) -> AppUserAdminView {
     if sees_personal_data(who) {
         view
     } else {

@@ -16,6 +16,7 @@ pub mod orders;
 pub mod payments;
 pub mod reconciliations;
 pub mod roles;
+pub mod search;
 pub mod sessions;
 pub mod users;
 
@@ -76,6 +77,7 @@ routes! {
     post "/blacklist" => blacklist::create,
     delete "/blacklist/{id}" => blacklist::delete,
     get "/payments/alerts" => payments::alerts,
+    get "/search" => search::search,
     get "/reconciliations" => reconciliations::list,
     post "/reconciliations" => reconciliations::start,
     get "/reconciliations/{id}" => reconciliations::get,
