@@ -634,7 +634,7 @@ impl MarketingService {
         let total = purchase.base.checked_sub(discount)?;
         let locked = self
             .coupons
-            .update(
+            .update_if(
                 coupon_id,
                 Filter::eq("state", CouponState::Unused)
                     .and(Filter::eq("user_id", user_id))
@@ -648,12 +648,13 @@ impl MarketingService {
                 ],
             )
             .await?;
-        match locked {
-            Some(_) => Ok((discount, coupon.name)),
-            None => Err(MarketingError::NotUsable {
+        if locked {
+            Ok((discount, coupon.name))
+        } else {
+            Err(MarketingError::NotUsable {
                 code: "in_use".into(),
                 message: "the coupon was just used by another order".into(),
-            }),
+            })
         }
     }
 
@@ -670,7 +671,7 @@ impl MarketingService {
         match settlement {
             Settlement::Used => {
                 self.coupons
-                    .update(
+                    .update_if(
                         coupon_id,
                         held.and(Filter::eq("state", CouponState::Locked)),
                         &[
@@ -690,7 +691,7 @@ impl MarketingService {
                     CouponState::Unused
                 };
                 self.coupons
-                    .update(
+                    .update_if(
                         coupon_id,
                         held.and(Filter::is_in(
                             "state",

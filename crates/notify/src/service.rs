@@ -491,15 +491,14 @@ impl NotifyService {
         user_id: &str,
         template_id: &str,
     ) -> Result<bool, NotifyError> {
-        let spent = self
+        Ok(self
             .subscriptions
-            .update(
+            .update_if(
                 &Subscription::id_of(user_id, template_id),
                 Filter::gt("available", 0),
                 &[Update::inc("available", -1)],
             )
-            .await?;
-        Ok(spent.is_some())
+            .await?)
     }
 
     async fn give_back_subscription(
@@ -508,7 +507,7 @@ impl NotifyService {
         template_id: &str,
     ) -> Result<(), NotifyError> {
         self.subscriptions
-            .update(
+            .update_if(
                 &Subscription::id_of(user_id, template_id),
                 Filter::All,
                 &[Update::inc("available", 1)],
@@ -756,7 +755,7 @@ impl NotifyService {
             let mut attempts = delivery.attempts.clone();
             attempts.push(attempt);
             self.deliveries
-                .update(
+                .update_if(
                     &delivery.id,
                     unchanged,
                     &[
@@ -857,13 +856,13 @@ impl NotifyService {
         }
         let recorded = self
             .deliveries
-            .update(
+            .update_if(
                 &delivery.id,
                 Filter::eq("lease.owner", self.worker.as_str()),
                 &updates,
             )
             .await?;
-        if recorded.is_none() {
+        if !recorded {
             tracing::warn!(delivery = %delivery.id, "a delivery's lease ran out before its answer was recorded");
         }
         Ok(())

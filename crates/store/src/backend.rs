@@ -47,6 +47,16 @@ pub trait Backend: Send + Sync + 'static {
         updates: &[Update],
     ) -> Result<Option<Value>>;
 
+    /// [`Backend::update`] for a caller that needs only to know whether the guard matched:
+    /// nothing is read back.
+    async fn update_if(
+        &self,
+        collection: &str,
+        id: &str,
+        guard: &Filter,
+        updates: &[Update],
+    ) -> Result<bool>;
+
     async fn delete(&self, collection: &str, id: &str) -> Result<bool>;
 
     async fn delete_many(&self, collection: &str, filter: &Filter) -> Result<u64>;

@@ -73,6 +73,15 @@ impl<T> Clone for Collection<T> {
     }
 }
 
+/// `updates`, plus `version += 1` unless they set `version` themselves.
+fn with_version_bump(updates: &[Update]) -> Vec<Update> {
+    let mut all = updates.to_vec();
+    if !all.iter().any(|u| u.field().as_str() == "version") {
+        all.push(Update::inc("version", 1));
+    }
+    all
+}
+
 impl<T: Document> Collection<T> {
     pub fn name(&self) -> &'static str {
         self.name
@@ -202,14 +211,18 @@ impl<T: Document> Collection<T> {
     /// `stock -= 1` where `stock > 0`); bumps `version` so compare-and-set holders notice.
     /// `None` means the guard did not match (or no such document).
     pub async fn update(&self, id: &str, guard: Filter, updates: &[Update]) -> Result<Option<T>> {
-        let mut all = updates.to_vec();
-        if !all.iter().any(|u| u.field().as_str() == "version") {
-            all.push(Update::inc("version", 1));
-        }
+        let all = with_version_bump(updates);
         match self.backend.update(self.name, id, &guard, &all).await? {
             Some(value) => self.decode(value).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// [`Self::update`] when only "did the guard match?" matters: the document is not read
+    /// back (nor decoded), which is most of an update's cost beyond the write itself.
+    pub async fn update_if(&self, id: &str, guard: Filter, updates: &[Update]) -> Result<bool> {
+        let all = with_version_bump(updates);
+        self.backend.update_if(self.name, id, &guard, &all).await
     }
 
     pub async fn delete(&self, id: &str) -> Result<bool> {

@@ -313,6 +313,33 @@ impl Backend for MongoBackend {
         found.map(|d| from_stored(d, collection.name())).transpose()
     }
 
+    async fn update_if(
+        &self,
+        collection: &str,
+        id: &str,
+        guard: &Filter,
+        updates: &[Update],
+    ) -> Result<bool> {
+        guard.validate()?;
+        let filter = guarded_id_filter(id, guard)?;
+        let update = update_to_bson(updates)?;
+        let collection = self.collection(collection)?;
+        let matched = match update {
+            Some(update) => {
+                collection
+                    .update_one(filter, update)
+                    .await
+                    .map_err(|e| store_error(e, collection.name()))?
+                    .matched_count
+            }
+            None => collection
+                .count_documents(filter)
+                .await
+                .map_err(|e| store_error(e, collection.name()))?,
+        };
+        Ok(matched > 0)
+    }
+
     async fn delete(&self, collection: &str, id: &str) -> Result<bool> {
         let collection = self.collection(collection)?;
         let result = collection

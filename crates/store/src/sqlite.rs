@@ -801,6 +801,83 @@ fn document_id(document: &Value) -> Result<String> {
         .ok_or_else(|| StoreError::InvalidDocument("document has no string `id`".into()))
 }
 
+/// An update of one document, `id`, where `guard` matches: the new document's expression
+/// and its parameters; [`Sql::finish_update`] names the table once the write runs.
+/// Consecutive sets (and increments) go into one `jsonb_set` with several path/value pairs,
+/// consecutive unsets into one `jsonb_remove`: each call copies the document once.
+fn update_sql(id: &str, guard: &Filter, updates: &[Update]) -> Result<PendingUpdate> {
+    guard.validate()?;
+    let mut expr = "doc".to_owned();
+    let mut params = Vec::new();
+    let mut pending: Option<(&str, Vec<String>)> = None;
+    for update in updates {
+        let path = json_path(update.field())?;
+        if update.field().is_id() {
+            return Err(StoreError::InvalidName("id cannot be updated".into()));
+        }
+        let (function, argument) = match update {
+            Update::Set(_, value) => {
+                params.push(SqlValue::Text(value.to_string()));
+                ("jsonb_set", format!("'{path}', jsonb(?)"))
+            }
+            Update::Unset(_) => ("jsonb_remove", format!("'{path}'")),
+            Update::Inc(_, by) => {
+                params.push(SqlValue::Integer(*by));
+                (
+                    "jsonb_set",
+                    format!("'{path}', coalesce(json_extract(doc, '{path}'), 0) + ?"),
+                )
+            }
+        };
+        match &mut pending {
+            Some((open, arguments)) if *open == function => arguments.push(argument),
+            _ => {
+                if let Some((open, arguments)) = pending.take() {
+                    expr = format!("{open}({expr}, {})", arguments.join(", "));
+                }
+                pending = Some((function, vec![argument]));
+            }
+        }
+    }
+    if let Some((open, arguments)) = pending {
+        expr = format!("{open}({expr}, {})", arguments.join(", "));
+    }
+    Ok(PendingUpdate {
+        expr,
+        params,
+        id: id.to_owned(),
+        guard: guard.clone(),
+        text: String::new(),
+    })
+}
+
+/// [`update_sql`]'s answer: the statement is completed on the writer, where the table is known.
+struct PendingUpdate {
+    expr: String,
+    params: Vec<SqlValue>,
+    id: String,
+    guard: Filter,
+    text: String,
+}
+
+impl PendingUpdate {
+    fn finish_update(&mut self, table: &str, returning: &str) -> Result<()> {
+        let mut sql = Sql::new();
+        sql.push(&format!(
+            "UPDATE \"{table}\" SET doc = {} WHERE id = ",
+            self.expr
+        ));
+        sql.params.append(&mut self.params);
+        sql.bind(SqlValue::Text(std::mem::take(&mut self.id)));
+        sql.push(" AND ");
+        sql.filter(&self.guard)?;
+        sql.push(returning);
+        self.text = sql.text;
+        self.params = sql.params;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Backend for SqliteBackend {
     fn kind(&self) -> &'static str {
@@ -993,54 +1070,9 @@ impl Backend for SqliteBackend {
         guard: &Filter,
         updates: &[Update],
     ) -> Result<Option<Value>> {
-        guard.validate()?;
-        let mut sql = Sql::new();
-        // Consecutive sets (and increments) go into one `jsonb_set` with several path/value
-        // pairs, consecutive unsets into one `jsonb_remove`: each call copies the document once.
-        let mut expr = "doc".to_owned();
-        let mut params = Vec::new();
-        let mut pending: Option<(&str, Vec<String>)> = None;
-        for update in updates {
-            let path = json_path(update.field())?;
-            if update.field().is_id() {
-                return Err(StoreError::InvalidName("id cannot be updated".into()));
-            }
-            let (function, argument) = match update {
-                Update::Set(_, value) => {
-                    params.push(SqlValue::Text(value.to_string()));
-                    ("jsonb_set", format!("'{path}', jsonb(?)"))
-                }
-                Update::Unset(_) => ("jsonb_remove", format!("'{path}'")),
-                Update::Inc(_, by) => {
-                    params.push(SqlValue::Integer(*by));
-                    (
-                        "jsonb_set",
-                        format!("'{path}', coalesce(json_extract(doc, '{path}'), 0) + ?"),
-                    )
-                }
-            };
-            match &mut pending {
-                Some((open, arguments)) if *open == function => arguments.push(argument),
-                _ => {
-                    if let Some((open, arguments)) = pending.take() {
-                        expr = format!("{open}({expr}, {})", arguments.join(", "));
-                    }
-                    pending = Some((function, vec![argument]));
-                }
-            }
-        }
-        if let Some((open, arguments)) = pending {
-            expr = format!("{open}({expr}, {})", arguments.join(", "));
-        }
-        let id = id.to_owned();
-        let guard = guard.clone();
+        let mut sql = update_sql(id, guard, updates)?;
         self.write_one(collection, move |connection, table| {
-            sql.push(&format!("UPDATE \"{table}\" SET doc = {expr} WHERE id = "));
-            sql.params.extend(params);
-            sql.bind(SqlValue::Text(id));
-            sql.push(" AND ");
-            sql.filter(&guard)?;
-            sql.push(" RETURNING json(doc)");
+            sql.finish_update(table, " RETURNING json(doc)")?;
             let mut statement = connection
                 .prepare_cached(&sql.text)
                 .map_err(backend_error)?;
@@ -1054,6 +1086,26 @@ impl Backend for SqliteBackend {
                 }
                 None => Ok(None),
             }
+        })
+        .await
+    }
+
+    async fn update_if(
+        &self,
+        collection: &str,
+        id: &str,
+        guard: &Filter,
+        updates: &[Update],
+    ) -> Result<bool> {
+        let mut sql = update_sql(id, guard, updates)?;
+        self.write_one(collection, move |connection, table| {
+            sql.finish_update(table, "")?;
+            let changed = connection
+                .prepare_cached(&sql.text)
+                .map_err(backend_error)?
+                .execute(params_from_iter(sql.params.iter()))
+                .map_err(|e| write_error(e, table))?;
+            Ok(changed > 0)
         })
         .await
     }

@@ -393,6 +393,51 @@ async fn guarded_increment_never_below_zero(store: Store) {
     );
 }
 
+/// `update_if`: the same guarded write as `update`, answering only whether it matched.
+async fn update_if_says_whether_the_guard_matched(store: Store) {
+    let items = store.collection::<Item>();
+    let mut stocked = item(1);
+    stocked.stock = 3;
+    items.insert(&stocked).await.unwrap();
+    let mut handles = Vec::new();
+    for _ in 0..12 {
+        let items = items.clone();
+        handles.push(tokio::spawn(async move {
+            items
+                .update_if(
+                    "item0001",
+                    Filter::gt("stock", 0),
+                    &[Update::inc("stock", -1), Update::set("name", "taken")],
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    let mut won = 0;
+    for handle in handles {
+        if handle.await.unwrap() {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 3);
+    let done = items.fetch("item0001").await.unwrap();
+    assert_eq!((done.stock, done.name.as_str()), (0, "taken"));
+    assert_eq!(done.version, 3, "each successful update bumps the version");
+    assert!(
+        !items
+            .update_if("missing", Filter::All, &[Update::inc("stock", 1)])
+            .await
+            .unwrap()
+    );
+    // A guard that matches, with no field of the caller's to change, says so too.
+    assert!(
+        items
+            .update_if("item0001", Filter::eq("stock", 0), &[])
+            .await
+            .unwrap()
+    );
+}
+
 async fn update_set_unset_inc(store: Store) {
     let items = store.collection::<Item>();
     let mut one = item(1);
@@ -713,6 +758,7 @@ contract_suite!(
     compare_and_set,
     compare_and_set_under_concurrency,
     guarded_increment_never_below_zero,
+    update_if_says_whether_the_guard_matched,
     update_set_unset_inc,
     leases_are_never_double_claimed,
     grouped_count_and_sum,
