@@ -216,6 +216,28 @@ try {
     await page.keyboard.press('Escape')
   })
 
+  await step('global search: Ctrl+K finds an order by its phone and opens it', async () => {
+    await page.goto(`${BASE}/home`)
+    await page.locator('[data-test=stat-today]').waitFor()
+    await page.keyboard.press('Control+k')
+    const input = page.locator('input[data-test=quick-jump-input], [data-test=quick-jump-input] input').first()
+    await input.waitFor()
+    // Six or more digits of the phone number find its orders (no page matches digits).
+    await input.fill(PHONE.slice(3))
+    const hit = page.locator('[data-test=search-group][data-kind=order] [data-test=search-order]', { has: page.locator('[data-test=search-order-no]', { hasText: orderNo }) })
+    await hit.waitFor({ timeout: 10000 })
+    await page.locator('[data-test=search-loading]').waitFor({ state: 'detached', timeout: 10000 })
+    assert((await hit.locator('[data-test=search-matched]').getAttribute('data-matched')) === 'phone', 'the order says it matched by phone')
+    assert(await hit.evaluate((el) => el.classList.contains('active')), 'the order is the first result, chosen by Enter')
+    await shot(page, 'global-search')
+    await page.keyboard.press('Enter')
+    await page.waitForURL((u) => u.pathname === '/order/orders' && u.searchParams.get('order_no') === orderNo)
+    await page.locator('.ant-drawer-open .ant-drawer-title').getByText(orderNo, { exact: false }).waitFor()
+    // Closing the drawer forgets the order, so the same result opens it again.
+    await page.keyboard.press('Escape')
+    await page.waitForURL((u) => u.pathname === '/order/orders' && !u.searchParams.has('order_no'))
+  })
+
   await step('held order: refunded in full once the provider confirms nothing was delivered', async () => {
     const HELD = '+639171234506' // the sandbox provider's empty wallet: the order is held
     const { code } = await json('POST', '/sandbox/wechat/codes', {})

@@ -71,6 +71,11 @@ export type NoticeCounts = S['TemplateCounts']
 export type Delivery = S['DeliveryView']
 export type DeliveryState = S['DeliveryState']
 export type DeliveryAttempt = S['DeliveryAttempt']
+export type SearchResults = S['SearchResults']
+export type OrderHit = S['OrderHit']
+export type AppUserHit = S['AppUserHit']
+export type PlanHit = S['PlanHit']
+export type PageHit = S['PageHit']
 
 /** Every list answers this shape. */
 export interface Page<T> {

@@ -17,7 +17,12 @@ const en: Shape<typeof zh> = {
     passwordPolicy: 'At least 8 characters with letters and digits', passwordMismatch: 'The passwords differ', mustChange: 'Choose your own password before going on',
     passwordChanged: 'Password changed',
   },
-  shell: { quickJump: 'Quick jump', quickJumpPlaceholder: 'Type a menu name…', theme: 'Light / dark theme', primaryColor: 'Primary colour', toggleMenu: 'Collapse menu' },
+  shell: { quickJump: 'Search & jump', quickJumpPlaceholder: 'A menu, order no., phone, user or plan…', theme: 'Light / dark theme', primaryColor: 'Primary colour', toggleMenu: 'Collapse menu' },
+  search: {
+    groups: { page: 'Pages', order: 'Orders', user: 'Users', plan: 'Plans' },
+    matched: { order_no: 'order no.', phone: 'phone', transaction_id: 'WeChat transaction', provider_transaction_id: 'provider transaction' },
+    matchedBy: 'matched by {what}', searching: 'Searching…', nothing: 'Nothing found for “{q}”', failed: 'Search failed; only pages are listed', loading: 'Searching',
+  },
   error: { forbidden: 'You are not allowed to open this page', forbiddenTitle: 'Forbidden', notFound: 'This page does not exist', notFoundTitle: 'Not found', backHome: 'Back home' },
   menu: {
     home: 'Home', profile: 'My profile',

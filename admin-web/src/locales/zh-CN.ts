@@ -13,7 +13,12 @@ export default {
     passwordPolicy: '至少 8 位，包含字母和数字', passwordMismatch: '两次输入不一致', mustChange: '首次登录请先设置新密码',
     passwordChanged: '密码已修改',
   },
-  shell: { quickJump: '快速跳转', quickJumpPlaceholder: '输入菜单名称…', theme: '切换明暗主题', primaryColor: '主题色', toggleMenu: '折叠菜单' },
+  shell: { quickJump: '搜索与跳转', quickJumpPlaceholder: '菜单、订单号、手机号、用户或套餐…', theme: '切换明暗主题', primaryColor: '主题色', toggleMenu: '折叠菜单' },
+  search: {
+    groups: { page: '页面', order: '订单', user: '用户', plan: '套餐' },
+    matched: { order_no: '订单号', phone: '手机号', transaction_id: '微信支付单号', provider_transaction_id: '供应商交易号' },
+    matchedBy: '按{what}匹配', searching: '搜索中…', nothing: '没有找到“{q}”', failed: '搜索失败，仅列出页面', loading: '正在搜索',
+  },
   error: { forbidden: '你没有访问此页面的权限', forbiddenTitle: '无权限', notFound: '页面不存在', notFoundTitle: '未找到', backHome: '返回首页' },
   menu: {
     home: '首页', profile: '个人中心',
