@@ -167,7 +167,10 @@ async function main() {
   const growth = (last.rss / warm.rss - 1) * 100
   console.log(`checkouts: ${counts.checkouts}; requests: ${counts.requests}; errors: ${counts.errors}`)
   for (const line of errorSamples) console.log(`  error: ${line}`)
-  console.log(`RSS: ${samples[0].rss.toFixed(1)} MiB at start, ${warm.rss.toFixed(1)} MiB after warm-up (minute ${(warm.at / 60).toFixed(1)}), ${last.rss.toFixed(1)} MiB at the end: ${growth >= 0 ? '+' : ''}${growth.toFixed(1)}%`)
+  const half = samples[Math.floor(samples.length / 2)]
+  const lateGrowth = (last.rss / half.rss - 1) * 100
+  const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`
+  console.log(`RSS: ${samples[0].rss.toFixed(1)} MiB at start, ${warm.rss.toFixed(1)} MiB after warm-up (minute ${(warm.at / 60).toFixed(1)}), ${last.rss.toFixed(1)} MiB at the end: ${signed(growth)}; over the second half ${signed(lateGrowth)}`)
   console.log(`orders not final a minute after the traffic: ${stuck}`)
   console.log(`reconciliation: ${report.totals.orders} orders, ${report.discrepancy_count} discrepancies, unaccounted ${report.totals.unaccounted} fen`)
   const ok = growth <= 10 && counts.errors === 0 && stuck === 0 && report.state === 'finished' && report.discrepancy_count === 0
