@@ -47,17 +47,8 @@ function quantile(sorted, q) {
 }
 
 async function main() {
-  const worldDir = topup.dataDir('topup-world-')
   const shopDir = topup.dataDir('topup-shop-')
-  const world = (await topup.serve(worldDir)).base
-  const shopEnv = {
-    TOPUP_SANDBOX__EXTERNAL_URL: world,
-    TOPUP_SANDBOX__KEYS_DIR: join(worldDir, 'secrets'),
-    // Every buyer comes from this one address: the per-address limits meant for the public
-    // are off.
-    TOPUP_APP__LOGIN_RATE_PER_MINUTE: '0',
-    TOPUP_CATALOG__DETECT_LOOKUPS_PER_MINUTE: '0',
-  }
+  const { base: world, shopEnv } = await topup.serveWorld()
   const first = (await topup.serve(shopDir, shopEnv)).base
   const second = (await topup.serve(shopDir, shopEnv)).base
   const shops = [first, second]

@@ -61,16 +61,10 @@ function usage(pid) {
 }
 
 async function main() {
-  const worldDir = topup.dataDir('topup-world-')
   const shopDir = topup.dataDir('topup-shop-')
-  const world = (await topup.serve(worldDir)).base
+  const { base: world, shopEnv: worldEnv } = await topup.serveWorld()
   const shopEnv = {
-    TOPUP_SANDBOX__EXTERNAL_URL: world,
-    TOPUP_SANDBOX__KEYS_DIR: join(worldDir, 'secrets'),
-    // Every user comes from this one address: the per-address limits meant for the public
-    // are off.
-    TOPUP_APP__LOGIN_RATE_PER_MINUTE: '0',
-    TOPUP_CATALOG__DETECT_LOOKUPS_PER_MINUTE: '0',
+    ...worldEnv,
     TOPUP_ORDERS__CHECKOUT_RATE_PER_MINUTE: '0',
     // A user here checks out again the moment they have paid, before WeChat's notification
     // has marked the last order paid.

@@ -62,6 +62,23 @@ export function topupProcesses(bin) {
       dirs.push(dir)
       return dir
     },
+    /**
+     * An "outside world": a `topup serve` whose sandboxes play WeChat and the provider for
+     * other processes. Answers its base URL and the environment a shop using it needs, with
+     * the per-address limits meant for the public off (every simulated user comes from this
+     * one address).
+     */
+    async serveWorld() {
+      const dir = this.dataDir('topup-world-')
+      const { base } = await this.serve(dir)
+      const shopEnv = {
+        TOPUP_SANDBOX__EXTERNAL_URL: base,
+        TOPUP_SANDBOX__KEYS_DIR: join(dir, 'secrets'),
+        TOPUP_APP__LOGIN_RATE_PER_MINUTE: '0',
+        TOPUP_CATALOG__DETECT_LOOKUPS_PER_MINUTE: '0',
+      }
+      return { base, shopEnv }
+    },
     /** Starts `topup serve` on `dataDir`; answers its base URL and pid. */
     async serve(dataDir, env = {}) {
       const port = await freePort()

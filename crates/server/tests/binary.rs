@@ -433,42 +433,22 @@ async fn a_payment_that_cannot_start_is_reported_as_such() {
         ],
     );
     let client = reqwest::Client::new();
-    let code: serde_json::Value = client
-        .post(format!("{}/sandbox/wechat/codes", world.base))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let login: serde_json::Value = client
-        .post(format!("{}/api/v1/app/auth/login", shop.base))
-        .json(&serde_json::json!({"code": code["code"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let code = support::post(
+        &client,
+        format!("{}/sandbox/wechat/codes", world.base),
+        None,
+        serde_json::json!({}),
+    )
+    .await;
+    let login = support::post(
+        &client,
+        format!("{}/api/v1/app/auth/login", shop.base),
+        None,
+        serde_json::json!({"code": code["code"]}),
+    )
+    .await;
     let token = login["token"].as_str().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let plan = loop {
-        let detected: serde_json::Value = client
-            .get(format!("{}/api/v1/app/catalog/detect", shop.base))
-            .query(&[("phone", "+639171234500")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if let Some(plan) = detected["plans"][0]["id"].as_str() {
-            break plan.to_owned();
-        }
-        assert!(Instant::now() < deadline, "the catalog never synced");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let plan = support::plan_on_sale(&client, &shop.base).await;
     let checkout = client
         .post(format!("{}/api/v1/app/orders", shop.base))
         .bearer_auth(token)
@@ -479,14 +459,6 @@ async fn a_payment_that_cannot_start_is_reported_as_such() {
     assert_eq!(checkout.status(), 502);
     let body: serde_json::Value = checkout.json().await.unwrap();
     assert_eq!(body["code"], "PAYMENT_UNAVAILABLE", "{body}");
-    let mine: serde_json::Value = client
-        .get(format!("{}/api/v1/app/orders", shop.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine = support::get(&client, format!("{}/api/v1/app/orders", shop.base), token).await;
     assert_eq!(mine["items"][0]["state"], "closed", "{mine}");
 }

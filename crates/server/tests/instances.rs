@@ -11,12 +11,11 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Running, launch, launch_on};
+use support::{Running, free_port, get, launch, launch_on, plan_on_sale, post};
 
 const ORDERS: usize = 24;
 const USERS: usize = 6;
@@ -58,58 +57,6 @@ fn shared_env(
         env.push(("TOPUP_STORE__URL", format!("{server}/{name}?{options}")));
     }
     env
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn post(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
-    let mut request = client.post(&url).json(&body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{url}: {status} {body}");
-    body
-}
-
-async fn get(client: &reqwest::Client, url: String, token: &str) -> Value {
-    let response = client.get(&url).bearer_auth(token).send().await.unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
-    assert!(status.is_success(), "{url}: {status} {body}");
-    body
-}
-
-/// Waits until the instance sells the plans of the test numbers' operator.
-async fn plan_on_sale(client: &reqwest::Client, base: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let detected: Value = client
-            .get(format!("{base}/api/v1/app/catalog/detect"))
-            .query(&[("phone", "+639171234500")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap_or(Value::Null);
-        if let Some(plan) = detected["plans"][0]["id"].as_str() {
-            return plan.to_owned();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the catalog never synced: {detected}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The outside world, two instances on one store, the admin's token and some app users.
