@@ -78,6 +78,24 @@ pub enum DiscrepancyKind {
     CheckFailed,
 }
 
+impl DiscrepancyKind {
+    /// As on the wire (`paid_not_recorded`, …).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DiscrepancyKind::PaidNotRecorded => "paid_not_recorded",
+            DiscrepancyKind::RecordedNotPaid => "recorded_not_paid",
+            DiscrepancyKind::AmountMismatch => "amount_mismatch",
+            DiscrepancyKind::RefundMismatch => "refund_mismatch",
+            DiscrepancyKind::DeliveredNotRecorded => "delivered_not_recorded",
+            DiscrepancyKind::RecordedNotDelivered => "recorded_not_delivered",
+            DiscrepancyKind::DeliveredTwice => "delivered_twice",
+            DiscrepancyKind::CostMismatch => "cost_mismatch",
+            DiscrepancyKind::Unaccounted => "unaccounted",
+            DiscrepancyKind::CheckFailed => "check_failed",
+        }
+    }
+}
+
 /// One order on which the records disagree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Discrepancy {
@@ -633,5 +651,31 @@ impl Reconciler {
             }
         }
         finding
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kind_is_spelled_as_on_the_wire() {
+        for kind in [
+            DiscrepancyKind::PaidNotRecorded,
+            DiscrepancyKind::RecordedNotPaid,
+            DiscrepancyKind::AmountMismatch,
+            DiscrepancyKind::RefundMismatch,
+            DiscrepancyKind::DeliveredNotRecorded,
+            DiscrepancyKind::RecordedNotDelivered,
+            DiscrepancyKind::DeliveredTwice,
+            DiscrepancyKind::CostMismatch,
+            DiscrepancyKind::Unaccounted,
+            DiscrepancyKind::CheckFailed,
+        ] {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::json!(kind.as_str())
+            );
+        }
     }
 }

@@ -802,9 +802,10 @@ fn document_id(document: &Value) -> Result<String> {
 }
 
 /// An update of one document, `id`, where `guard` matches: the new document's expression
-/// and its parameters; [`Sql::finish_update`] names the table once the write runs.
-/// Consecutive sets (and increments) go into one `jsonb_set` with several path/value pairs,
-/// consecutive unsets into one `jsonb_remove`: each call copies the document once.
+/// and its parameters, built before the write; [`PendingUpdate::sql`] names the table once the
+/// write runs. Consecutive sets (and increments) go into one `jsonb_set` with several
+/// path/value pairs, consecutive unsets into one `jsonb_remove`: each call copies the document
+/// once.
 fn update_sql(id: &str, guard: &Filter, updates: &[Update]) -> Result<PendingUpdate> {
     guard.validate()?;
     let mut expr = "doc".to_owned();
@@ -847,34 +848,31 @@ fn update_sql(id: &str, guard: &Filter, updates: &[Update]) -> Result<PendingUpd
         params,
         id: id.to_owned(),
         guard: guard.clone(),
-        text: String::new(),
     })
 }
 
-/// [`update_sql`]'s answer: the statement is completed on the writer, where the table is known.
+/// [`update_sql`]'s answer, waiting for the table's name.
 struct PendingUpdate {
     expr: String,
     params: Vec<SqlValue>,
     id: String,
     guard: Filter,
-    text: String,
 }
 
 impl PendingUpdate {
-    fn finish_update(&mut self, table: &str, returning: &str) -> Result<()> {
+    /// The `UPDATE` of `table`, followed by `returning` (`""` for none).
+    fn sql(self, table: &str, returning: &str) -> Result<Sql> {
         let mut sql = Sql::new();
         sql.push(&format!(
             "UPDATE \"{table}\" SET doc = {} WHERE id = ",
             self.expr
         ));
-        sql.params.append(&mut self.params);
-        sql.bind(SqlValue::Text(std::mem::take(&mut self.id)));
+        sql.params = self.params;
+        sql.bind(SqlValue::Text(self.id));
         sql.push(" AND ");
         sql.filter(&self.guard)?;
         sql.push(returning);
-        self.text = sql.text;
-        self.params = sql.params;
-        Ok(())
+        Ok(sql)
     }
 }
 
@@ -1070,9 +1068,9 @@ impl Backend for SqliteBackend {
         guard: &Filter,
         updates: &[Update],
     ) -> Result<Option<Value>> {
-        let mut sql = update_sql(id, guard, updates)?;
+        let update = update_sql(id, guard, updates)?;
         self.write_one(collection, move |connection, table| {
-            sql.finish_update(table, " RETURNING json(doc)")?;
+            let sql = update.sql(table, " RETURNING json(doc)")?;
             let mut statement = connection
                 .prepare_cached(&sql.text)
                 .map_err(backend_error)?;
@@ -1097,9 +1095,9 @@ impl Backend for SqliteBackend {
         guard: &Filter,
         updates: &[Update],
     ) -> Result<bool> {
-        let mut sql = update_sql(id, guard, updates)?;
+        let update = update_sql(id, guard, updates)?;
         self.write_one(collection, move |connection, table| {
-            sql.finish_update(table, "")?;
+            let sql = update.sql(table, "")?;
             let changed = connection
                 .prepare_cached(&sql.text)
                 .map_err(backend_error)?

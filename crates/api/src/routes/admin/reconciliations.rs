@@ -164,13 +164,9 @@ pub async fn export(
     let report = state.reconciler.get(&id).await?;
     let mut text = String::from("order_no,kind,order_state,detail\r\n");
     for discrepancy in &report.discrepancies {
-        let kind = serde_json::to_value(discrepancy.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
         let cells = [
             discrepancy.order_no.as_str(),
-            kind.as_str(),
+            discrepancy.kind.as_str(),
             discrepancy.order_state.as_str(),
             discrepancy.detail.as_str(),
         ];
