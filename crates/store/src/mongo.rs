@@ -605,6 +605,20 @@ pub(crate) fn group_pipeline(
 ) -> Result<Vec<Document>> {
     let key = match key {
         GroupKey::Field(field) => Bson::String(format!("${}", field_path(field)?)),
+        // A missing field must group as null, as SQLite's json_array does, not vanish.
+        GroupKey::Fields(fields) => Bson::Array(
+            fields
+                .iter()
+                .map(|f| {
+                    Ok(Bson::Document(
+                        doc! { "$ifNull": [format!("${}", field_path(f)?), Bson::Null] },
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        GroupKey::Prefix { field, chars } => Bson::Document(doc! {
+            "$substrCP": [format!("${}", field_path(field)?), 0, i64::from(*chars)]
+        }),
         GroupKey::Day {
             field,
             utc_offset_minutes,

@@ -312,20 +312,18 @@ impl Index {
 pub enum GroupKey {
     /// By the value of a field.
     Field(Field),
+    /// By the values of several fields; each row's key is a JSON array of them, in order
+    /// (a missing field is `null`). Rows of this key come in no particular order.
+    Fields(Vec<Field>),
+    /// By the first `chars` characters of a string field: with RFC 3339 UTC timestamps,
+    /// 13 characters is the hour (`2026-01-01T15`).
+    Prefix { field: Field, chars: u32 },
     /// By calendar day (`YYYY-MM-DD`) of an RFC 3339 timestamp field, seen from a UTC offset
     /// (480 for China Standard Time).
     Day {
         field: Field,
         utc_offset_minutes: i32,
     },
-}
-
-impl GroupKey {
-    pub fn field(&self) -> &Field {
-        match self {
-            GroupKey::Field(f) | GroupKey::Day { field: f, .. } => f,
-        }
-    }
 }
 
 /// One bucket of a grouped count/sum.

@@ -591,6 +591,14 @@ fn json_value(value: SqlValue) -> Value {
     }
 }
 
+/// A compound group key comes back as the text of a JSON array.
+fn parse_compound_key(value: SqlValue) -> Value {
+    match value {
+        SqlValue::Text(text) => serde_json::from_str(&text).unwrap_or(Value::Null),
+        other => json_value(other),
+    }
+}
+
 struct Sql {
     text: String,
     params: Vec<SqlValue>,
@@ -1146,6 +1154,13 @@ impl Backend for SqliteBackend {
         filter.validate()?;
         let key_expr = match key {
             GroupKey::Field(field) => field_expr(field)?,
+            GroupKey::Fields(fields) => {
+                let parts = fields.iter().map(field_expr).collect::<Result<Vec<_>>>()?;
+                format!("json_array({})", parts.join(", "))
+            }
+            GroupKey::Prefix { field, chars } => {
+                format!("substr({}, 1, {chars})", field_expr(field)?)
+            }
             GroupKey::Day {
                 field,
                 utc_offset_minutes,
@@ -1164,6 +1179,7 @@ impl Backend for SqliteBackend {
         }
         let sums = sums.concat();
         let sum_count = sum_fields.len();
+        let compound = matches!(key, GroupKey::Fields(_));
         let filter = filter.clone();
         self.read(collection, move |connection, table| {
             let mut sql = Sql::new();
@@ -1184,7 +1200,11 @@ impl Backend for SqliteBackend {
                         totals.push(row.get::<_, i64>(i + 2)?);
                     }
                     Ok(GroupRow {
-                        key: json_value(key),
+                        key: if compound {
+                            parse_compound_key(key)
+                        } else {
+                            json_value(key)
+                        },
                         count: u64::try_from(count).unwrap_or(0),
                         sums: totals,
                     })

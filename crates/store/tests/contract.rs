@@ -686,6 +686,51 @@ async fn grouped_count_and_sum(store: Store) {
         .unwrap();
     assert_eq!(west[0].key, json!("2025-12-31"));
     assert_eq!(west[0].count, 1);
+
+    let mut by_status_and_stock = items
+        .group(
+            &Filter::All,
+            GroupKey::Fields(vec!["status".into(), "stock".into(), "nothing".into()]),
+            &["amount"],
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.key.to_string(), r.count, r.sums[0]))
+        .collect::<Vec<_>>();
+    by_status_and_stock.sort();
+    assert_eq!(
+        by_status_and_stock,
+        vec![
+            (json!(["paid", 1, null]).to_string(), 4, 1100),
+            (json!(["refunded", 1, null]).to_string(), 1, 400),
+        ]
+    );
+
+    let by_hour = items
+        .group(
+            &Filter::gte("created_at", ts("2026-01-01T15:00:00Z")),
+            GroupKey::Prefix {
+                field: "created_at".into(),
+                chars: 13,
+            },
+            &["amount"],
+        )
+        .await
+        .unwrap();
+    let by_hour: Vec<(Value, u64, i64)> = by_hour
+        .into_iter()
+        .map(|r| (r.key, r.count, r.sums[0]))
+        .collect();
+    assert_eq!(
+        by_hour,
+        vec![
+            (json!("2026-01-01T15"), 1, 200),
+            (json!("2026-01-01T16"), 1, 300),
+            (json!("2026-01-02T10"), 1, 400),
+            (json!("2026-01-02T23"), 1, 500),
+        ]
+    );
 }
 
 async fn ping_answers(store: Store) {
