@@ -136,6 +136,8 @@ pub struct TestApp {
     pub notify: Arc<topup_notify::NotifyService>,
     /// Reconciliation (the daily run is driven explicitly: `daily`).
     pub reconciler: Arc<topup_orders::reconcile::Reconciler>,
+    /// The dashboard's order figures (the refresh loop is driven explicitly: `refresh`).
+    pub stats: Arc<topup_orders::stats::OrderStats>,
     /// The application's data dir (secrets, the initial password file).
     pub data_dir: std::path::PathBuf,
     /// The SQLite database file (none on MongoDB or an existing store).
@@ -269,6 +271,7 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
         marketing: state.marketing.clone(),
         notify: state.notify.clone(),
         reconciler: state.reconciler.clone(),
+        stats: state.stats.clone(),
         data_dir,
         database,
         handle,

@@ -563,6 +563,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The console's home page: orders, money, users and what needs attention over a range of
+         *     days. Answers from per-day figures kept as orders change, in a few milliseconds whatever
+         *     the number of orders.
+         * @description Requires permission `dashboard:dashboard:view`.
+         */
+        get: operations["admin_dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/logs/access": {
         parameters: {
             query?: never;
@@ -2428,6 +2450,32 @@ export interface components {
         AssignRolesRequest: {
             role_ids: string[];
         };
+        /** @description What needs someone now, whatever the range. */
+        Attention: {
+            /**
+             * Format: int64
+             * @description Orders held for a person to look at.
+             */
+            held: number;
+            /**
+             * Format: int64
+             * @description Payment alerts (WeChat reports that disagree with our records).
+             */
+            payment_alerts: number;
+            /**
+             * Format: int64
+             * @description Orders whose refund WeChat has not confirmed yet.
+             */
+            refunding: number;
+        };
+        BalanceView: {
+            /** @description Major units as a decimal string. */
+            balance?: string | null;
+            currency?: string | null;
+            /** @description Why the balance could not be read. */
+            error?: string | null;
+            provider: string;
+        };
         BlacklistEntryView: {
             /** @description Blocks right now (not yet expired). */
             active: boolean;
@@ -2774,6 +2822,184 @@ export interface components {
          * @example CNY
          */
         Currency: string;
+        /**
+         * @example {
+         *       "from": "2026-11-07",
+         *       "to": "2026-12-06",
+         *       "utc_offset_minutes": 480,
+         *       "totals": {
+         *         "orders": 1204,
+         *         "paid_orders": 1103,
+         *         "paid_amount": {
+         *           "amount": 2110500,
+         *           "currency": "CNY"
+         *         },
+         *         "refunded_amount": {
+         *           "amount": 41200,
+         *           "currency": "CNY"
+         *         },
+         *         "success_rate": 0.981,
+         *         "coupon_discount": {
+         *           "amount": 12000,
+         *           "currency": "CNY"
+         *         },
+         *         "member_discount": {
+         *           "amount": 3100,
+         *           "currency": "CNY"
+         *         },
+         *         "membership_revenue": {
+         *           "amount": 59800,
+         *           "currency": "CNY"
+         *         },
+         *         "new_users": 312,
+         *         "active_users": 2890
+         *       },
+         *       "by_state": [
+         *         {
+         *           "state": "succeeded",
+         *           "orders": 1060
+         *         },
+         *         {
+         *           "state": "closed",
+         *           "orders": 101
+         *         }
+         *       ],
+         *       "series": [
+         *         {
+         *           "day": "2026-12-06",
+         *           "orders": 41,
+         *           "paid_orders": 38,
+         *           "paid_amount": 72100,
+         *           "refunded_amount": 0,
+         *           "new_users": 9,
+         *           "active_users": 97
+         *         }
+         *       ],
+         *       "by_country": [
+         *         {
+         *           "key": "PH",
+         *           "label": "PH",
+         *           "orders": 700,
+         *           "paid_orders": 650,
+         *           "paid_amount": 1200000
+         *         }
+         *       ],
+         *       "by_operator": [
+         *         {
+         *           "key": "173",
+         *           "label": "Globe Philippines",
+         *           "orders": 400,
+         *           "paid_orders": 380,
+         *           "paid_amount": 700000
+         *         }
+         *       ],
+         *       "by_kind": [
+         *         {
+         *           "key": "airtime",
+         *           "label": "airtime",
+         *           "orders": 900,
+         *           "paid_orders": 840,
+         *           "paid_amount": 1500000
+         *         }
+         *       ],
+         *       "attention": {
+         *         "held": 1,
+         *         "refunding": 0,
+         *         "payment_alerts": 0
+         *       },
+         *       "balances": [
+         *         {
+         *           "provider": "reloadly",
+         *           "balance": "1520.40",
+         *           "currency": "USD",
+         *           "error": null
+         *         }
+         *       ],
+         *       "figures_as_of": "2026-12-06T09:30:05.120Z"
+         *     }
+         */
+        Dashboard: {
+            attention: components["schemas"]["Attention"];
+            balances: components["schemas"]["BalanceView"][];
+            by_country: components["schemas"]["Slice"][];
+            by_kind: components["schemas"]["Slice"][];
+            by_operator: components["schemas"]["Slice"][];
+            by_state: components["schemas"]["StateCount"][];
+            figures_as_of?: null | components["schemas"]["Timestamp"];
+            from: string;
+            /** @description Every day of the range, oldest first (days without orders as zeros). */
+            series: components["schemas"]["DayPoint"][];
+            to: string;
+            totals: components["schemas"]["DashboardTotals"];
+            /**
+             * Format: int32
+             * @description The day offset the days are counted in (whole hours).
+             */
+            utc_offset_minutes: number;
+        };
+        /**
+         * @description The period's figures. Orders count on the day they were placed (in the configured
+         *     day offset); money is in fen.
+         */
+        DashboardTotals: {
+            /**
+             * Format: int64
+             * @description Visitors: users seen on a day, summed over the days.
+             */
+            active_users: number;
+            coupon_discount: components["schemas"]["Money"];
+            member_discount: components["schemas"]["Money"];
+            /** @description Membership orders placed in the period and kept (paid, or refund failed). */
+            membership_revenue: components["schemas"]["Money"];
+            /**
+             * Format: int64
+             * @description Mini-program users seen for the first time.
+             */
+            new_users: number;
+            /**
+             * Format: int64
+             * @description Orders placed.
+             */
+            orders: number;
+            /** @description What the paid orders charged. */
+            paid_amount: components["schemas"]["Money"];
+            /**
+             * Format: int64
+             * @description Of them, those paid (every state but `awaiting_payment` and `closed`).
+             */
+            paid_orders: number;
+            /** @description Refunds WeChat confirmed on those orders. */
+            refunded_amount: components["schemas"]["Money"];
+            /**
+             * Format: double
+             * @description `succeeded` over orders whose recharge ended (`succeeded`, `failed`, `refunding`,
+             *     `refunded`); absent when none did.
+             */
+            success_rate?: number | null;
+        };
+        /** @description One day of the trend. */
+        DayPoint: {
+            /** Format: int64 */
+            active_users: number;
+            /** @description `YYYY-MM-DD`. */
+            day: string;
+            /** Format: int64 */
+            new_users: number;
+            /** Format: int64 */
+            orders: number;
+            /**
+             * Format: int64
+             * @description In fen.
+             */
+            paid_amount: number;
+            /** Format: int64 */
+            paid_orders: number;
+            /**
+             * Format: int64
+             * @description In fen.
+             */
+            refunded_amount: number;
+        };
         /** @description One try at sending a delivery. */
         DeliveryAttempt: {
             at: components["schemas"]["Timestamp"];
@@ -4610,6 +4836,20 @@ export interface components {
             user_id: string;
             username: string;
         };
+        /** @description One slice of a breakdown (a country, an operator, a kind of plan), largest first. */
+        Slice: {
+            key: string;
+            label: string;
+            /** Format: int64 */
+            orders: number;
+            /**
+             * Format: int64
+             * @description In fen.
+             */
+            paid_amount: number;
+            /** Format: int64 */
+            paid_orders: number;
+        };
         /**
          * @description A saved number as staff see it: the number masked (`+63917****567`) for staff without
          *     `order:personal:view`.
@@ -4638,6 +4878,11 @@ export interface components {
             roles: components["schemas"]["RoleSummary"][];
             updated_at: components["schemas"]["Timestamp"];
             username: string;
+        };
+        StateCount: {
+            /** Format: int64 */
+            orders: number;
+            state: components["schemas"]["OrderState"];
         };
         SubscribableList: {
             items: components["schemas"]["SubscribableTemplate"][];
@@ -7012,6 +7257,69 @@ export interface operations {
             };
             /** @description `NOT_FOUND` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_dashboard: {
+        parameters: {
+            query?: {
+                /** @description `today` (the default), `yesterday`, `7d`, `30d` (each ending today) or `custom`. */
+                range?: string;
+                /** @description First day of a `custom` range, `YYYY-MM-DD`. */
+                from?: string;
+                /** @description Last day of a `custom` range (inclusive), `YYYY-MM-DD`; at most 366 days after `from`. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The range's figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dashboard"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`: unknown `range`, or a bad custom `from`/`to` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,7 +7,9 @@ use topup_marketing::MarketingService;
 use topup_notify::NotifyService;
 use topup_orders::OrdersService;
 use topup_orders::reconcile::Reconciler;
+use topup_orders::stats::OrderStats;
 use topup_payment::PaymentService;
+use topup_recharge::ProviderRouter;
 use topup_store::Store;
 
 use crate::Metrics;
@@ -33,6 +35,10 @@ pub struct Services {
     pub notify: Arc<NotifyService>,
     /// Orders held against WeChat Pay's and the provider's records.
     pub reconciler: Arc<Reconciler>,
+    /// The per-day order figures the dashboard reads.
+    pub stats: Arc<OrderStats>,
+    /// The top-up providers, for their balances.
+    pub providers: Arc<ProviderRouter>,
 }
 
 /// What every handler can reach. Cheap to clone (all `Arc`s inside).
@@ -49,6 +55,8 @@ pub struct AppState {
     pub marketing: Arc<MarketingService>,
     pub notify: Arc<NotifyService>,
     pub reconciler: Arc<Reconciler>,
+    pub stats: Arc<OrderStats>,
+    pub providers: Arc<ProviderRouter>,
     pub started_at: Timestamp,
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
@@ -69,6 +77,8 @@ impl AppState {
             marketing,
             notify,
             reconciler,
+            stats,
+            providers,
         } = services;
         let started_at = clock.now();
         AppState {
@@ -83,6 +93,8 @@ impl AppState {
             marketing,
             notify,
             reconciler,
+            stats,
+            providers,
             started_at,
             max_json_bytes: 64 * 1024,
             trusted_proxies: Arc::default(),

@@ -16,6 +16,7 @@ use topup_core::{SharedClock, SystemClock, Timestamp};
 use topup_marketing::MarketingService;
 use topup_notify::{MessageSender, NotifyService};
 use topup_orders::reconcile::Reconciler;
+use topup_orders::stats::OrderStats;
 use topup_orders::{Coupons, OrderEngine, OrdersService, PaymentPort};
 use topup_payment::PaymentService;
 use topup_recharge::ProviderRouter;
@@ -280,6 +281,13 @@ impl Application {
             .with_notices(Arc::new(OrderMessages(Arc::clone(&notify)))),
         );
 
+        let stats = Arc::new(OrderStats::new(
+            &store,
+            clock.clone(),
+            config.app.visitor_day_utc_offset_minutes,
+        ));
+        stats.prepare().await?;
+
         let mut state = AppState::new(Services {
             store,
             clock,
@@ -291,6 +299,8 @@ impl Application {
             marketing,
             notify,
             reconciler,
+            stats,
+            providers: Arc::clone(&recharge),
         });
         state.max_json_bytes = config.server.max_json_bytes;
         state.trusted_proxies = Arc::new(

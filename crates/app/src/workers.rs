@@ -21,6 +21,9 @@ const COUPON_SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// How often a process checks whether yesterday's reconciliation is due (one process runs it).
 const RECONCILE_EVERY: Duration = Duration::from_secs(600);
 
+/// How often the dashboard's order figures catch up with the orders.
+pub const FIGURES_EVERY: Duration = Duration::from_secs(5);
+
 /// Starts every loop; the caller aborts them when the server stops.
 pub fn spawn_all(
     config: &Config,
@@ -46,6 +49,7 @@ pub fn spawn_all(
     tasks.push(tokio::spawn(
         Arc::clone(&state.reconciler).run_daily(RECONCILE_EVERY),
     ));
+    tasks.push(tokio::spawn(Arc::clone(&state.stats).run(FIGURES_EVERY)));
     if config.notify.run_worker {
         tasks.push(tokio::spawn(Arc::clone(&state.notify).run(NOTIFY_EVERY)));
     }

@@ -24,6 +24,8 @@ macro_rules! permissions {
 }
 
 permissions! {
+    /// See the home page's figures: orders, money, users, provider balances.
+    DashboardView = "dashboard:dashboard:view";
     /// List and view staff users.
     SystemUserList = "system:user:list";
     SystemUserCreate = "system:user:create";

@@ -102,6 +102,16 @@ const fn button(
 
 /// The whole seeded tree. Add new modules' nodes here.
 pub const MENU_SEED: &[SeedNode] = &[
+    // The home page is always there; its figures need this permission. The directory holds
+    // only the button, so the side navigation leaves it out.
+    directory("dashboard", "Dashboard", "/home", "dashboard", 0),
+    button(
+        "dashboard.view",
+        "dashboard",
+        "View figures",
+        perm::DashboardView::CODE,
+        1,
+    ),
     directory("users", "Users", "/users", "team", 100),
     // Mini-program users.
     menu(

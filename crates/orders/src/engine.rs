@@ -217,6 +217,7 @@ impl OrderEngine {
     /// Writes the order (compare-and-set) and keeps the stored copy.
     async fn save(&self, order: &mut Order) -> Result<(), OrdersError> {
         order.updated_at = self.now();
+        order.figures = crate::model::OrderFigures::of(order);
         self.hand_over_notices(order).await?;
         order.make_due_for_followups(order.updated_at);
         *order = self.orders.replace(order).await?;

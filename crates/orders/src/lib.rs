@@ -11,15 +11,17 @@ mod ports;
 pub mod pricing;
 pub mod reconcile;
 mod service;
+pub mod stats;
 
 pub use config::OrdersConfig;
 pub use due::DueSignal;
 pub use engine::OrderEngine;
 pub use error::OrdersError;
 pub use model::{
-    AppliedCoupon, CheckoutKey, CouponFate, Hold, InFlight, Order, OrderRefund, OrderState,
-    PaymentInfo, PendingTopup, PlanKind, PlanSnapshot, PriceLine, RECHARGE_FAILED_REASON,
-    RechargeAttempt, RechargeInfo, RechargeLogEntry, RefundState, TimelineEvent,
+    AppliedCoupon, CheckoutKey, CouponFate, Hold, InFlight, Order, OrderFigures, OrderRefund,
+    OrderState, PaymentInfo, PendingTopup, PlanKind, PlanSnapshot, PriceLine,
+    RECHARGE_FAILED_REASON, RechargeAttempt, RechargeInfo, RechargeLogEntry, RefundState,
+    TimelineEvent,
 };
 pub use ports::{
     BlockKind, Blocklist, CheckoutPlan, CloseOutcome, CouponDiscount, Coupons, MemberDiscount,

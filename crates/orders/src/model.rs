@@ -366,6 +366,46 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
     pub client_ip: Option<String>,
+    /// Money figures kept as plain integers beside the order, so the statistics can sum them
+    /// in the store (`crate::stats`). Refreshed on every write.
+    #[serde(default)]
+    #[schema(ignore)]
+    pub figures: OrderFigures,
+}
+
+/// What the dashboard sums per order, in fen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderFigures {
+    /// Refunds WeChat has confirmed.
+    pub refunded: i64,
+    /// The coupon's discount (positive).
+    pub coupon_off: i64,
+    /// The membership discount (positive).
+    pub member_off: i64,
+}
+
+impl OrderFigures {
+    /// The figures of `order` as it is now; sums are checked, and one that overflows (it
+    /// cannot, with real amounts) saturates rather than failing a write.
+    pub fn of(order: &Order) -> Self {
+        let refunded = order
+            .refunds
+            .iter()
+            .filter(|r| r.state == RefundState::Succeeded)
+            .fold(0_i64, |sum, r| sum.saturating_add(r.amount.amount));
+        let discount = |kind: &str| {
+            order
+                .price_lines
+                .iter()
+                .filter(|line| line.kind == kind)
+                .fold(0_i64, |sum, line| sum.saturating_sub(line.amount.amount))
+        };
+        OrderFigures {
+            refunded,
+            coupon_off: discount("coupon"),
+            member_off: discount("membership"),
+        }
+    }
 }
 
 impl Document for Order {

@@ -16,8 +16,9 @@ use crate::ports::{
 };
 use crate::pricing::{discount_line, member_discount, total_of};
 use crate::{
-    AppliedCoupon, CheckoutKey, CouponFate, DueSignal, Order, OrderState, OrdersConfig,
-    OrdersError, PaymentInfo, PlanSnapshot, PriceLine, RechargeInfo, RechargeLogEntry, RefundState,
+    AppliedCoupon, CheckoutKey, CouponFate, DueSignal, Order, OrderFigures, OrderState,
+    OrdersConfig, OrdersError, PaymentInfo, PlanSnapshot, PriceLine, RechargeInfo,
+    RechargeLogEntry, RefundState,
 };
 
 /// A checkout as the user asked for it.
@@ -265,6 +266,8 @@ impl OrdersService {
                 "provider_transaction",
                 &["recharge.provider_transaction_id"],
             ),
+            // The dashboard counts held orders without scanning the rest.
+            Index::new("held", &["hold.since"]),
             Index::unique("checkout_key", &["user_id", "checkout_key.key"]),
             // Present only while open; absent values are not constrained.
             Index::unique("open_slot", &["open_slot"]),
@@ -404,7 +407,9 @@ impl OrdersService {
             created_at: now,
             updated_at: now,
             client_ip: request.client_ip.clone(),
+            figures: OrderFigures::default(),
         };
+        order.figures = OrderFigures::of(&order);
         order.note(
             now,
             format!("user:{}", request.user_id),
@@ -735,6 +740,7 @@ impl OrdersService {
                 return Ok(order);
             }
             order.updated_at = now;
+            order.figures = OrderFigures::of(&order);
             order.make_due_for_followups(now);
             match self.orders.replace(&order).await {
                 Ok(stored) => {
@@ -1206,6 +1212,17 @@ impl OrdersService {
             .orders
             .page(query.filter(), &[("created_at", SortOrder::Desc)], page)
             .await?)
+    }
+
+    /// Orders held for a person, and orders whose refund is not confirmed yet: each counted
+    /// over an index.
+    pub async fn attention_counts(&self) -> Result<(u64, u64), OrdersError> {
+        let held = self.orders.count(&Filter::exists("hold.since")).await?;
+        let refunding = self
+            .orders
+            .count(&Filter::eq("state", OrderState::Refunding))
+            .await?;
+        Ok((held, refunding))
     }
 
     pub async fn list(

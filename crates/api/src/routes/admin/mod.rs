@@ -8,6 +8,7 @@ pub mod app_users;
 pub mod auth;
 pub mod blacklist;
 pub mod catalog;
+pub mod dashboard;
 pub mod logs;
 pub mod marketing;
 pub mod menus;
@@ -78,6 +79,7 @@ routes! {
     delete "/blacklist/{id}" => blacklist::delete,
     get "/payments/alerts" => payments::alerts,
     get "/search" => search::search,
+    get "/dashboard" => dashboard::dashboard,
     get "/reconciliations" => reconciliations::list,
     post "/reconciliations" => reconciliations::start,
     get "/reconciliations/{id}" => reconciliations::get,

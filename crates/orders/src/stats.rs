@@ -1,0 +1,440 @@
+//! Order figures for the dashboard, kept per hour and per day so that reading a month costs a
+//! few dozen small documents however many orders there are (`docs/dashboard.md`).
+//!
+//! A bucket is never incremented: it is recomputed from the orders created in its hour, with
+//! one grouped query over the `created` index, and written whole. Recomputing is idempotent,
+//! so two processes doing it at once, or a crash half-way, leave nothing wrong that the next
+//! refresh does not put right; the rebuild command is the same recomputation over a range.
+//!
+//! Which hours to recompute: every refresh groups the orders changed since the last one
+//! (`updated_at`, minus a margin for writes still in flight and clocks apart) by the hour
+//! they were created in. The cursor is stored, so changes made before a crash are picked up
+//! after it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeDelta};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use topup_core::{Clock, Timestamp};
+use topup_store::{Collection, Document, Filter, FindQuery, GroupKey, Store};
+
+use crate::{Order, OrdersError};
+
+/// How far before the stored cursor a refresh looks again: a write stamped just before the
+/// last refresh may have landed just after it, on this process or another.
+const REFRESH_MARGIN_SECONDS: i64 = 60;
+
+/// Characters of an RFC 3339 UTC timestamp that name its hour (`2026-01-01T15`).
+const HOUR_CHARS: u32 = 13;
+
+/// One group of orders in a bucket: same country, operator, kind and state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FigureCell {
+    pub country: String,
+    pub operator_id: String,
+    pub operator_name: String,
+    /// `airtime` or `data`.
+    pub kind: String,
+    pub state: String,
+    pub orders: u64,
+    /// Sum of the orders' totals, in fen.
+    pub amount: i64,
+    /// Refunds WeChat confirmed, in fen.
+    pub refunded: i64,
+    pub coupon_off: i64,
+    pub member_off: i64,
+}
+
+impl FigureCell {
+    fn add(&mut self, other: &FigureCell) {
+        self.orders = self.orders.saturating_add(other.orders);
+        self.amount = self.amount.saturating_add(other.amount);
+        self.refunded = self.refunded.saturating_add(other.refunded);
+        self.coupon_off = self.coupon_off.saturating_add(other.coupon_off);
+        self.member_off = self.member_off.saturating_add(other.member_off);
+    }
+}
+
+/// The figures of the orders created in one UTC hour; id `YYYY-MM-DDTHH`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HourFigures {
+    pub id: String,
+    pub cells: Vec<FigureCell>,
+    pub computed_at: Timestamp,
+}
+
+impl Document for HourFigures {
+    const COLLECTION: &'static str = "order_hour_figures";
+}
+
+/// The figures of the orders created in one calendar day (in the configured UTC offset,
+/// counted in whole hours); id `YYYY-MM-DD`. The sum of that day's hours.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayFigures {
+    pub id: String,
+    pub cells: Vec<FigureCell>,
+    pub computed_at: Timestamp,
+}
+
+impl Document for DayFigures {
+    const COLLECTION: &'static str = "order_day_figures";
+}
+
+/// Up to when orders' changes have been counted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FiguresCursor {
+    id: String,
+    counted_until: Timestamp,
+}
+
+impl Document for FiguresCursor {
+    const COLLECTION: &'static str = "order_figures_cursor";
+}
+
+const CURSOR_ID: &str = "orders";
+
+/// Keeps and reads the hourly and daily order figures.
+pub struct OrderStats {
+    orders: Collection<Order>,
+    hours: Collection<HourFigures>,
+    days: Collection<DayFigures>,
+    cursor: Collection<FiguresCursor>,
+    clock: Arc<dyn Clock>,
+    /// Whole hours east of UTC that a dashboard day starts at.
+    day_offset_hours: i64,
+}
+
+fn hour_id(at: Timestamp) -> String {
+    at.as_datetime().format("%Y-%m-%dT%H").to_string()
+}
+
+fn parse_hour(id: &str) -> Option<Timestamp> {
+    Timestamp::parse(&format!("{id}:00:00Z")).ok()
+}
+
+impl OrderStats {
+    /// `day_utc_offset_minutes` is rounded to whole hours (buckets are hours): a day in
+    /// UTC+5:30 is counted from 05:00 UTC.
+    pub fn new(store: &Store, clock: Arc<dyn Clock>, day_utc_offset_minutes: i32) -> Self {
+        OrderStats {
+            orders: store.collection(),
+            hours: store.collection(),
+            days: store.collection(),
+            cursor: store.collection(),
+            clock,
+            day_offset_hours: i64::from(day_utc_offset_minutes).div_euclid(60),
+        }
+    }
+
+    /// The orders' index this relies on (idempotent).
+    pub async fn prepare(&self) -> Result<(), OrdersError> {
+        self.orders
+            .ensure_index(topup_store::Index::new("updated", &["updated_at"]))
+            .await?;
+        Ok(())
+    }
+
+    /// The offset days are counted in, in minutes (whole hours).
+    pub fn day_offset_minutes(&self) -> i32 {
+        i32::try_from(self.day_offset_hours * 60).unwrap_or(0)
+    }
+
+    /// The dashboard day (`YYYY-MM-DD`) an instant falls in.
+    pub fn day_of(&self, at: Timestamp) -> NaiveDate {
+        at.plus(TimeDelta::hours(self.day_offset_hours))
+            .as_datetime()
+            .date_naive()
+    }
+
+    /// The UTC instant a dashboard day starts at.
+    pub fn day_start(&self, day: NaiveDate) -> Timestamp {
+        let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        Timestamp::from_datetime(midnight).plus(TimeDelta::hours(-self.day_offset_hours))
+    }
+
+    /// Recomputes the hour `id` from its orders and the day it belongs to from its hours.
+    async fn refresh_hour(&self, id: &str) -> Result<Option<NaiveDate>, OrdersError> {
+        let Some(start) = parse_hour(id) else {
+            return Ok(None);
+        };
+        let end = start.plus(TimeDelta::hours(1));
+        let filter = Filter::gte("created_at", start).and(Filter::lt("created_at", end));
+        let rows = self
+            .orders
+            .group(
+                &filter,
+                GroupKey::Fields(vec![
+                    "country".into(),
+                    "plan.operator_id".into(),
+                    "plan.operator_name".into(),
+                    "plan.kind".into(),
+                    "state".into(),
+                ]),
+                &[
+                    "total.amount",
+                    "figures.refunded",
+                    "figures.coupon_off",
+                    "figures.member_off",
+                ],
+            )
+            .await?;
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+        let sum = |sums: &[i64], i: usize| sums.get(i).copied().unwrap_or(0);
+        let mut cells: Vec<FigureCell> = rows
+            .into_iter()
+            .map(|row| {
+                let key = row.key.as_array().cloned().unwrap_or_default();
+                FigureCell {
+                    country: text(key.first()),
+                    operator_id: text(key.get(1)),
+                    operator_name: text(key.get(2)),
+                    kind: text(key.get(3)),
+                    state: text(key.get(4)),
+                    orders: row.count,
+                    amount: sum(&row.sums, 0),
+                    refunded: sum(&row.sums, 1),
+                    coupon_off: sum(&row.sums, 2),
+                    member_off: sum(&row.sums, 3),
+                }
+            })
+            .collect();
+        cells.sort_by(|a, b| {
+            (&a.country, &a.operator_id, &a.kind, &a.state).cmp(&(
+                &b.country,
+                &b.operator_id,
+                &b.kind,
+                &b.state,
+            ))
+        });
+        let now = self.clock.now();
+        if cells.is_empty() {
+            self.hours.delete(id).await?;
+        } else {
+            self.hours
+                .upsert(&HourFigures {
+                    id: id.to_owned(),
+                    cells,
+                    computed_at: now,
+                })
+                .await?;
+        }
+        Ok(Some(self.day_of(start)))
+    }
+
+    /// Re-sums a day from its hours.
+    async fn refresh_day(&self, day: NaiveDate) -> Result<(), OrdersError> {
+        let start = self.day_start(day);
+        let hours = self
+            .hours
+            .find(
+                &FindQuery::new(
+                    Filter::gte("id", hour_id(start))
+                        .and(Filter::lt("id", hour_id(start.plus(TimeDelta::days(1))))),
+                )
+                .limit(24),
+            )
+            .await?;
+        let cells = merge_cells(hours.iter().flat_map(|h| h.cells.iter()));
+        let id = day.format("%Y-%m-%d").to_string();
+        if cells.is_empty() {
+            self.days.delete(&id).await?;
+        } else {
+            self.days
+                .upsert(&DayFigures {
+                    id,
+                    cells,
+                    computed_at: self.clock.now(),
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn refresh_hours(&self, hours: BTreeSet<String>) -> Result<usize, OrdersError> {
+        let mut days = BTreeSet::new();
+        for hour in &hours {
+            if let Some(day) = self.refresh_hour(hour).await? {
+                days.insert(day);
+            }
+        }
+        for day in days {
+            self.refresh_day(day).await?;
+        }
+        Ok(hours.len())
+    }
+
+    /// The hours (of creation) of the orders matching `filter`.
+    async fn hours_of(&self, filter: &Filter) -> Result<BTreeSet<String>, OrdersError> {
+        Ok(self
+            .orders
+            .group(
+                filter,
+                GroupKey::Prefix {
+                    field: "created_at".into(),
+                    chars: HOUR_CHARS,
+                },
+                &[],
+            )
+            .await?
+            .into_iter()
+            .filter_map(|row| row.key.as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// Recomputes the hours whose orders changed since the stored cursor, then moves the
+    /// cursor to when this refresh started. Answers how many hours were recomputed.
+    pub async fn refresh(&self) -> Result<usize, OrdersError> {
+        let started = self.clock.now();
+        let since = match self.cursor.get(CURSOR_ID).await? {
+            Some(cursor) => cursor
+                .counted_until
+                .plus(TimeDelta::seconds(-REFRESH_MARGIN_SECONDS)),
+            // First run on this store: count everything once.
+            None => Timestamp::from_datetime(chrono::DateTime::UNIX_EPOCH),
+        };
+        let changed = self.hours_of(&Filter::gte("updated_at", since)).await?;
+        let count = self.refresh_hours(changed).await?;
+        self.cursor
+            .upsert(&FiguresCursor {
+                id: CURSOR_ID.to_owned(),
+                counted_until: started,
+            })
+            .await?;
+        Ok(count)
+    }
+
+    /// The refresh loop of a serving process: every `period`, until dropped.
+    pub async fn run(self: Arc<Self>, period: std::time::Duration) {
+        let mut every = tokio::time::interval(period);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(error) = self.refresh().await {
+                tracing::warn!(%error, "order figures not refreshed; trying again shortly");
+            }
+        }
+    }
+
+    /// Recomputes every hour of the days `from..=to` from the orders (repair after a
+    /// restore or a bug). Answers how many hours held orders.
+    pub async fn rebuild(&self, from: NaiveDate, to: NaiveDate) -> Result<usize, OrdersError> {
+        let start = self.day_start(from);
+        let end = self.day_start(to).plus(TimeDelta::days(1));
+        let mut hours = self
+            .hours_of(&Filter::gte("created_at", start).and(Filter::lt("created_at", end)))
+            .await?;
+        let with_orders = hours.len();
+        // Buckets that hold figures but no longer any order (orders deleted) are emptied.
+        for stale in self
+            .hours
+            .find(&FindQuery::new(
+                Filter::gte("id", hour_id(start)).and(Filter::lt("id", hour_id(end))),
+            ))
+            .await?
+        {
+            hours.insert(stale.id);
+        }
+        let mut days = BTreeSet::new();
+        for hour in &hours {
+            if let Some(day) = self.refresh_hour(hour).await? {
+                days.insert(day);
+            }
+        }
+        let mut day = from;
+        while day <= to {
+            days.insert(day);
+            day = day.succ_opt().unwrap_or(day);
+            if day == NaiveDate::MAX {
+                break;
+            }
+        }
+        for day in days {
+            self.refresh_day(day).await?;
+        }
+        Ok(with_orders)
+    }
+
+    /// The daily figures of `from..=to`, by day (days without orders are absent).
+    pub async fn days(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeMap<NaiveDate, DayFigures>, OrdersError> {
+        let days = self
+            .days
+            .find(&FindQuery::new(
+                Filter::gte("id", from.format("%Y-%m-%d").to_string())
+                    .and(Filter::lte("id", to.format("%Y-%m-%d").to_string())),
+            ))
+            .await?;
+        Ok(days
+            .into_iter()
+            .filter_map(|d| {
+                let day = NaiveDate::parse_from_str(&d.id, "%Y-%m-%d").ok()?;
+                Some((day, d))
+            })
+            .collect())
+    }
+}
+
+/// Sums cells of the same group, in the order each group first appears.
+pub fn merge_cells<'a>(cells: impl Iterator<Item = &'a FigureCell>) -> Vec<FigureCell> {
+    let mut merged: Vec<FigureCell> = Vec::new();
+    let mut index: HashMap<(&str, &str, &str, &str), usize> = HashMap::new();
+    for cell in cells {
+        let key = (
+            cell.country.as_str(),
+            cell.operator_id.as_str(),
+            cell.kind.as_str(),
+            cell.state.as_str(),
+        );
+        match index.get(&key) {
+            Some(&at) => merged[at].add(cell),
+            None => {
+                index.insert(key, merged.len());
+                merged.push(cell.clone());
+            }
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn hours_are_named_by_their_utc_start() {
+        let at = Timestamp::parse("2026-03-01T17:30:12.345Z").unwrap();
+        assert_eq!(hour_id(at), "2026-03-01T17");
+        assert_eq!(
+            parse_hour("2026-03-01T17"),
+            Timestamp::parse("2026-03-01T17:00:00Z").ok()
+        );
+        assert_eq!(parse_hour("nonsense"), None);
+    }
+
+    #[test]
+    fn cells_of_one_group_are_summed() {
+        let cell = |state: &str, orders, amount| FigureCell {
+            country: "PH".into(),
+            state: state.into(),
+            orders,
+            amount,
+            ..FigureCell::default()
+        };
+        let merged = merge_cells(
+            [
+                cell("paid", 1, 100),
+                cell("closed", 2, 0),
+                cell("paid", 3, 300),
+            ]
+            .iter(),
+        );
+        assert_eq!(merged, vec![cell("paid", 4, 400), cell("closed", 2, 0)]);
+    }
+}

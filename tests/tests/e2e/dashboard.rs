@@ -1,0 +1,159 @@
+//! The dashboard: its figures follow the orders (placed, paid, delivered, declined and
+//! refunded, refunded by staff) once the figures are refreshed, a rebuild gives the same
+//! figures, and the route is closed to staff without its permission.
+
+use chrono::TimeDelta;
+use reqwest::Method;
+use serde_json::Value;
+use topup_core::Clock;
+use topup_tests::status_and_body;
+
+use crate::orders::Shop;
+
+async fn dashboard(shop: &Shop, token: &str, query: &str) -> (u16, Value) {
+    status_and_body(
+        shop.app
+            .send(
+                Method::GET,
+                &format!("/dashboard?{query}"),
+                Some(token),
+                None,
+            )
+            .await,
+    )
+    .await
+}
+
+fn state_count(board: &Value, state: &str) -> u64 {
+    board["by_state"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["state"] == state)
+        .map_or(0, |s| s["orders"].as_u64().unwrap())
+}
+
+#[actix_web::test]
+async fn the_figures_follow_the_orders_and_a_rebuild_agrees() {
+    let shop = Shop::open().await;
+    let (status, empty) = dashboard(&shop, &shop.admin, "range=today").await;
+    assert_eq!(status, 200, "{empty}");
+    assert_eq!(empty["totals"]["orders"], 0);
+    assert_eq!(empty["series"].as_array().unwrap().len(), 1);
+
+    // Delivered; declined and refunded in full; delivered then partly refunded by staff;
+    // placed and never paid.
+    let (_, delivered) = shop.bought("+639171234500").await;
+    let (_, declined) = shop.bought("+639171234502").await;
+    let (_, partly) = shop.bought("+639171234600").await;
+    let buyer = shop.buyer().await;
+    let unpaid = shop.place(&buyer, "+639171234700").await;
+    shop.work().await;
+    shop.settle_refunds().await;
+    shop.work().await;
+    let (status, refund) = shop.refund(&partly.order_no, Some(100), "goodwill").await;
+    assert_eq!(status, 200, "{refund}");
+    shop.work().await;
+    shop.settle_refunds().await;
+    shop.work().await;
+    assert_eq!(shop.order(&declined.order_no).await["state"], "refunded");
+    let partly_now = shop.order(&partly.order_no).await;
+    assert_eq!(partly_now["refunds"][0]["state"], "succeeded", "{partly_now}");
+
+    // Not counted until the figures are refreshed.
+    assert_eq!(
+        dashboard(&shop, &shop.admin, "range=today").await.1["totals"]["orders"],
+        0
+    );
+    let hours = shop.app.stats.refresh().await.unwrap();
+    assert_eq!(hours, 1, "one hour of orders");
+
+    let (status, board) = dashboard(&shop, &shop.admin, "range=today").await;
+    assert_eq!(status, 200, "{board}");
+    let totals = &board["totals"];
+    assert_eq!(totals["orders"], 4, "{board}");
+    assert_eq!(totals["paid_orders"], 3);
+    let paid = delivered.total + declined.total + partly.total;
+    assert_eq!(totals["paid_amount"]["amount"], paid);
+    assert_eq!(totals["refunded_amount"]["amount"], declined.total + 100);
+    // Two delivered, one refunded after a decline.
+    assert!((totals["success_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    assert!(totals["active_users"].as_u64().unwrap() >= 1);
+    assert_eq!(state_count(&board, "succeeded"), 2);
+    assert_eq!(state_count(&board, "refunded"), 1);
+    assert_eq!(state_count(&board, "awaiting_payment"), 1);
+    assert_eq!(board["by_country"][0]["key"], "PH");
+    assert_eq!(board["by_country"][0]["orders"], 4);
+    assert_eq!(board["by_kind"][0]["paid_amount"], paid);
+    let today = &board["series"][0];
+    assert_eq!(today["orders"], 4);
+    assert_eq!(today["paid_amount"], paid);
+    assert!(board["figures_as_of"].is_string());
+    assert!(!board["balances"].as_array().unwrap().is_empty());
+
+    // The unpaid order closes at its deadline: it moves from awaiting payment to closed.
+    shop.app.clock.advance(TimeDelta::hours(1));
+    shop.work().await;
+    shop.app.stats.refresh().await.unwrap();
+    let (_, board) = dashboard(&shop, &shop.admin, "range=7d").await;
+    assert_eq!(state_count(&board, "awaiting_payment"), 0, "{board}");
+    assert_eq!(state_count(&board, "closed"), 1);
+    assert_eq!(board["series"].as_array().unwrap().len(), 7);
+    assert_eq!(shop.order(&unpaid.order_no).await["state"], "closed");
+
+    // Nothing changed since: a refresh recomputes nothing once the margin has passed, and a
+    // rebuild from the orders gives exactly the same figures.
+    shop.app.clock.advance(TimeDelta::minutes(5));
+    shop.app.stats.refresh().await.unwrap();
+    assert_eq!(shop.app.stats.refresh().await.unwrap(), 0);
+    let day = shop.app.stats.day_of(shop.app.clock.now());
+    shop.app
+        .stats
+        .rebuild(day - TimeDelta::days(1), day)
+        .await
+        .unwrap();
+    let (_, rebuilt) = dashboard(&shop, &shop.admin, "range=7d").await;
+    assert_eq!(rebuilt["totals"], board["totals"]);
+    assert_eq!(rebuilt["by_state"], board["by_state"]);
+}
+
+#[actix_web::test]
+async fn ranges_are_validated_and_the_route_needs_its_permission() {
+    let shop = Shop::open().await;
+    for (query, field) in [
+        ("range=week", "range"),
+        ("range=custom", "from"),
+        ("range=custom&from=2026-01-10&to=2026-01-01", "from"),
+        ("range=custom&from=2025-01-01&to=2026-06-01", "to"),
+        ("range=custom&from=2026-01-01&to=tomorrow", "to"),
+    ] {
+        let (status, error) = dashboard(&shop, &shop.admin, query).await;
+        assert_eq!(status, 400, "{query}: {error}");
+        assert_eq!(error["code"], "VALIDATION_FAILED");
+        assert!(
+            error["details"]["fields"][field].is_array(),
+            "{query}: {error}"
+        );
+    }
+    let (status, custom) = dashboard(
+        &shop,
+        &shop.admin,
+        "range=custom&from=2026-01-01&to=2026-01-31",
+    )
+    .await;
+    assert_eq!(status, 200, "{custom}");
+    assert_eq!(custom["series"].as_array().unwrap().len(), 31);
+
+    let role = shop
+        .app
+        .create_role(&shop.admin, "clerk", &["order:order:list"])
+        .await;
+    shop.app.create_user(&shop.admin, "clerk", &[&role]).await;
+    let clerk = shop
+        .app
+        .login_ok("clerk", topup_tests::STAFF_PASSWORD)
+        .await;
+    let token = clerk["access_token"].as_str().unwrap();
+    let (status, refused) = dashboard(&shop, token, "range=today").await;
+    assert_eq!(status, 403, "{refused}");
+}
