@@ -453,3 +453,24 @@ pub async fn reconcile(
     .await?;
     Ok(application.state.reconciler.run(from, to, "cli").await?)
 }
+
+/// Rebuilds the dashboard's figures of the days `from..=to` from the orders (`topup
+/// rebuild-figures`): the repair after a restore, a bug, or orders edited by hand. Answers how
+/// many hours held orders.
+pub async fn rebuild_figures(
+    mut config: Config,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<usize, AppError> {
+    // Nothing is served: any free loopback port will do for the listener `build` binds.
+    config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let application = Application::build(
+        config,
+        AppOptions {
+            background: false,
+            ..AppOptions::default()
+        },
+    )
+    .await?;
+    Ok(application.state.stats.rebuild(from, to).await?)
+}

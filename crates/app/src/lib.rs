@@ -7,13 +7,16 @@ pub mod adapters;
 mod application;
 pub mod backup;
 pub mod config;
+pub mod demo;
 mod error;
 mod integrations;
 pub mod secrets;
 mod web;
 pub mod workers;
 
-pub use application::{AppOptions, Application, RunningApp, open_store, reconcile, serve};
+pub use application::{
+    AppOptions, Application, RunningApp, open_store, rebuild_figures, reconcile, serve,
+};
 pub use config::{Config, LogFormat, Mode, Overrides};
 pub use error::AppError;
 pub use integrations::{

@@ -317,6 +317,21 @@ impl OrderStats {
         }
     }
 
+    /// Records that every change up to `at` is counted, when no refresh has run on this store
+    /// yet (after a bulk load whose figures were rebuilt): the first refresh then looks only
+    /// at what changes afterwards.
+    pub async fn mark_counted(&self, at: Timestamp) -> Result<(), OrdersError> {
+        if self.cursor.get(CURSOR_ID).await?.is_none() {
+            self.cursor
+                .upsert(&FiguresCursor {
+                    id: CURSOR_ID.to_owned(),
+                    counted_until: at,
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Recomputes every hour of the days `from..=to` from the orders (repair after a
     /// restore or a bug). Answers how many hours held orders.
     pub async fn rebuild(&self, from: NaiveDate, to: NaiveDate) -> Result<usize, OrdersError> {

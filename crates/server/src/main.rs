@@ -1,5 +1,5 @@
 //! `topup`: serve the API (and, in the embedded mode, the sandbox), print the OpenAPI
-//! document, or back up and restore the data.
+//! document, back up and restore the data, reconcile, fill a demo store, rebuild figures.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -63,6 +63,33 @@ enum Command {
         #[command(flatten)]
         location: Location,
     },
+    /// Fill an embedded store with demo history: app users, orders over the last days in
+    /// realistic proportions, their payments and refunds, visitors, and the dashboard's
+    /// figures. For trying the console and for the benchmarks; never in production.
+    DemoData {
+        /// How many orders to write.
+        #[arg(long)]
+        orders: u64,
+        /// Spread over this many days before now (1 to 366).
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// The same seed writes the same shop (ids and times aside).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[command(flatten)]
+        location: Location,
+    },
+    /// Recompute the dashboard's order figures of a period from the orders (repair).
+    RebuildFigures {
+        /// First day (YYYY-MM-DD, in the dashboard's day offset).
+        #[arg(long)]
+        from: String,
+        /// Last day, included.
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        location: Location,
+    },
     /// Restore a backup into a fresh data directory (nothing existing is overwritten).
     Restore {
         /// The backup file.
@@ -118,6 +145,17 @@ fn main() -> ExitCode {
                 Err(error) => Err(error),
             }
         }
+        Command::DemoData {
+            orders,
+            days,
+            seed,
+            location,
+        } => location
+            .load()
+            .and_then(|c| demo_data(c, orders, days, seed)),
+        Command::RebuildFigures { from, to, location } => {
+            days(&from, &to).and_then(|(from, to)| rebuild_figures(location.load()?, from, to))
+        }
         Command::Serve {
             listen,
             data_dir,
@@ -144,6 +182,53 @@ fn main() -> ExitCode {
 fn run(config: Config) -> Result<(), AppError> {
     logging::init(&config);
     actix_web::rt::System::new().block_on(topup_app::serve(config))
+}
+
+fn demo_data(config: Config, orders: u64, days: u32, seed: u64) -> Result<(), AppError> {
+    logging::init(&config);
+    let data_dir = config.data_dir.clone();
+    let report = actix_web::rt::System::new()
+        .block_on(topup_app::demo::demo_data(config, orders, days, seed))?;
+    let per_second = report.orders as f64 / report.write_seconds.max(1e-9);
+    println!(
+        "wrote {} orders ({} payments, {} refunds) and {} app users over {} days into {}",
+        report.orders,
+        report.payments,
+        report.refunds,
+        report.users,
+        report.days,
+        data_dir.display()
+    );
+    println!(
+        "  {:.1} s ({per_second:.0} orders/s); dashboard figures rebuilt in {:.1} s",
+        report.write_seconds, report.figures_seconds
+    );
+    Ok(())
+}
+
+fn rebuild_figures(
+    config: Config,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<(), AppError> {
+    logging::init(&config);
+    let hours =
+        actix_web::rt::System::new().block_on(topup_app::rebuild_figures(config, from, to))?;
+    println!("rebuilt the figures of {from} to {to}: {hours} hours held orders");
+    Ok(())
+}
+
+/// `--from` and `--to` as days, `from` not after `to`.
+fn days(from: &str, to: &str) -> Result<(chrono::NaiveDate, chrono::NaiveDate), AppError> {
+    let parse = |text: &str, flag: &str| {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| AppError::Config(format!("--{flag}: {text:?} is not YYYY-MM-DD")))
+    };
+    let (from, to) = (parse(from, "from")?, parse(to, "to")?);
+    if to < from {
+        return Err(AppError::Config("--to: must not be before --from".into()));
+    }
+    Ok((from, to))
 }
 
 /// `--from` and `--to` as `[from, to)`: a day is its UTC midnight, and `--to`'s day is included.

@@ -58,7 +58,10 @@ async fn the_figures_follow_the_orders_and_a_rebuild_agrees() {
     shop.work().await;
     assert_eq!(shop.order(&declined.order_no).await["state"], "refunded");
     let partly_now = shop.order(&partly.order_no).await;
-    assert_eq!(partly_now["refunds"][0]["state"], "succeeded", "{partly_now}");
+    assert_eq!(
+        partly_now["refunds"][0]["state"], "succeeded",
+        "{partly_now}"
+    );
 
     // Not counted until the figures are refreshed.
     assert_eq!(
@@ -156,4 +159,63 @@ async fn ranges_are_validated_and_the_route_needs_its_permission() {
     let token = clerk["access_token"].as_str().unwrap();
     let (status, refused) = dashboard(&shop, token, "range=today").await;
     assert_eq!(status, 403, "{refused}");
+}
+
+async fn total(shop: &Shop, path: &str) -> u64 {
+    let (status, page) = status_and_body(
+        shop.app
+            .send(Method::GET, path, Some(&shop.admin), None)
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{path}: {page}");
+    page["total"].as_u64().unwrap()
+}
+
+#[actix_web::test]
+async fn demo_data_is_consistent_with_the_dashboard_and_the_lists() {
+    let shop = Shop::open().await;
+    let demo = topup_app::demo::DemoShop {
+        store: &shop.app.store,
+        app_users: &shop.app.app_users,
+        stats: &shop.app.stats,
+    };
+    let report = topup_app::demo::fill(&demo, shop.app.clock.now(), 3_000, 20, 7)
+        .await
+        .unwrap();
+    assert_eq!(report.orders, 3_000);
+    assert!(report.refunds > 0 && report.users > 0, "{report:?}");
+
+    let (status, board) = dashboard(&shop, &shop.admin, "range=30d").await;
+    assert_eq!(status, 200, "{board}");
+    let totals = &board["totals"];
+    assert_eq!(totals["orders"], 3_000, "{totals}");
+    for state in ["succeeded", "closed", "refunded"] {
+        let listed = total(&shop, &format!("/orders?state={state}&page_size=1")).await;
+        assert_eq!(state_count(&board, state), listed, "{state}");
+        assert!(listed > 0, "{state}");
+    }
+    assert_eq!(
+        totals["paid_orders"].as_u64().unwrap(),
+        3_000 - state_count(&board, "closed")
+    );
+    // Every user was new within the range; the series adds up to the totals.
+    assert_eq!(totals["new_users"].as_u64().unwrap(), report.users);
+    assert_eq!(total(&shop, "/app-users?page_size=1").await, report.users);
+    let series = board["series"].as_array().unwrap();
+    let summed: u64 = series.iter().map(|d| d["orders"].as_u64().unwrap()).sum();
+    assert_eq!(summed, 3_000);
+    let paid: i64 = series
+        .iter()
+        .map(|d| d["paid_amount"].as_i64().unwrap())
+        .sum();
+    assert_eq!(totals["paid_amount"]["amount"].as_i64().unwrap(), paid);
+    assert!(totals["coupon_discount"]["amount"].as_i64().unwrap() > 0);
+    assert!(totals["refunded_amount"]["amount"].as_i64().unwrap() > 0);
+
+    // Nothing demo is due: the workers find no work, and the figures stay as they are.
+    shop.work().await;
+    shop.app.stats.refresh().await.unwrap();
+    let (_, again) = dashboard(&shop, &shop.admin, "range=30d").await;
+    assert_eq!(again["totals"], board["totals"]);
 }

@@ -38,6 +38,7 @@ pub use views::{
     BlacklistEntryView, BlacklistQuery, NewBlacklistEntry, NewSavedNumber, SavedNumberView,
     StaffSavedNumberView, UpdateAppProfile, VisitorDay, VisitorQuery,
 };
+pub use visitors::DemoUser;
 
 use model::{AppUser, AppUserDay};
 use token::AppTokenKeys;

@@ -13,6 +13,15 @@ use super::model::{AppUser, AppUserDay, AppUserId};
 use super::views::{VisitorDay, VisitorQuery};
 use crate::AuthError;
 
+/// A made-up mini-program user for demo data: who, and when they used the app.
+#[derive(Debug, Clone)]
+pub struct DemoUser {
+    pub id: AppUserId,
+    pub openid: String,
+    pub nickname: String,
+    pub visits: Vec<Timestamp>,
+}
+
 /// Longest range the daily counts answer, in days.
 pub const MAX_VISITOR_DAYS: i64 = 366;
 
@@ -83,6 +92,57 @@ impl AppUserService {
                 tracing::warn!(%error, "visitor day not recorded");
             }
         }
+    }
+
+    /// Writes demo users and the days they visited in bulk (`topup demo-data`): each user is
+    /// created at their first visit, and each visit is one visitor day. Nothing is sealed:
+    /// demo users never logged in through WeChat.
+    pub async fn insert_demo_users(&self, users: &[DemoUser]) -> Result<(), AuthError> {
+        let mut records = Vec::with_capacity(users.len());
+        let mut days = Vec::new();
+        for demo in users {
+            let Some(first) = demo.visits.iter().min().copied() else {
+                continue;
+            };
+            let last = demo.visits.iter().max().copied().unwrap_or(first);
+            let first_day = self.visitor_day(first);
+            let mut seen = HashSet::new();
+            for visit in &demo.visits {
+                let day = self.visitor_day(*visit);
+                if seen.insert(day.clone()) {
+                    days.push(AppUserDay {
+                        id: format!("{}:{day}", demo.id),
+                        user_id: demo.id,
+                        new_user: i64::from(day == first_day),
+                        day,
+                        first_seen_at: *visit,
+                    });
+                }
+            }
+            records.push(AppUser {
+                id: demo.id,
+                openid: demo.openid.clone(),
+                unionid: None,
+                nickname: demo.nickname.clone(),
+                avatar_url: None,
+                language: super::model::Language::default(),
+                status: super::model::AppUserStatus::Active,
+                session_key_sealed: None,
+                saved_numbers: Vec::new(),
+                saved_e164: Vec::new(),
+                created_at: first,
+                last_seen_at: last,
+                last_login_at: last,
+                last_login_ip: None,
+                disabled_at: None,
+                token_version: 0,
+                updated_at: last,
+                version: 0,
+            });
+        }
+        self.users.insert_many(&records).await?;
+        self.days.insert_many(&days).await?;
+        Ok(())
     }
 
     /// New and active users per day, every day of the range (zeros included), oldest first.
