@@ -159,7 +159,7 @@ try {
     await page.locator('input[data-test=confirm-password], [data-test=confirm-password] input').first().fill(NEW_PW)
     await page.click('[data-test=password-submit]')
     await page.waitForURL('**/home')
-    await page.locator('[data-test=stat-today]').waitFor()
+    await page.locator('[data-test=stat-orders]').waitFor()
     await page.locator('[data-test=side-menu]').getByText('系统').waitFor()
     await shot(page, '03-home')
   })
@@ -218,7 +218,7 @@ try {
 
   await step('global search: Ctrl+K finds an order by its phone and opens it', async () => {
     await page.goto(`${BASE}/home`)
-    await page.locator('[data-test=stat-today]').waitFor()
+    await page.locator('[data-test=stat-orders]').waitFor()
     await page.keyboard.press('Control+k')
     const input = page.locator('input[data-test=quick-jump-input], [data-test=quick-jump-input] input').first()
     await input.waitFor()
@@ -265,6 +265,75 @@ try {
     await page.keyboard.press('Escape')
   })
 
+  await step('dashboard: figures of the orders above, the trend, 30 days', async () => {
+    await page.setViewportSize({ width: 1440, height: 900 })
+    const seen = []
+    const onResponse = (r) => {
+      const u = new URL(r.url())
+      if (u.pathname === '/api/v1/admin/dashboard') seen.push({ range: u.searchParams.get('range'), status: r.status() })
+    }
+    page.on('response', onResponse)
+    try {
+      await page.goto(`${BASE}/home`)
+      const body = page.locator('[data-test=dashboard][data-loaded=true]')
+      await body.waitFor()
+      assert(!(await page.locator('[data-test=api-error]').isVisible()), 'the dashboard shows no API error')
+      const ordersValue = page.locator('[data-test=stat-orders] .ant-statistic-content-value')
+      const ordersShown = async () => Number((await ordersValue.innerText()).replace(/[^\d]/g, '') || 0)
+      const paidText = () => page.locator('[data-test=stat-paid] .ant-statistic-content').innerText()
+      const paidShown = async () => /^¥[\d,]+\.\d\d$/.test((await paidText()).trim()) && /[1-9]/.test(await paidText())
+      // The server refreshes its figures every few seconds: read them again until the orders show.
+      await until('the orders and paid stats to count the orders above', async () => {
+        if ((await ordersShown()) >= 1 && (await paidShown())) return true
+        await page.click('[data-test=dash-refresh]')
+        await page.locator('[data-test=dash-refresh].ant-btn-loading').waitFor({ state: 'detached' })
+        return (await ordersShown()) >= 1 && (await paidShown())
+      }, 15000, 1000)
+      assert(/\d/.test(await page.locator('[data-test=stat-rate] .ant-statistic-content').innerText()), 'the success rate is a number')
+      await page.locator('[data-test=dash-trend] canvas').first().waitFor()
+      const range = page.locator('[data-test=dash-range]')
+      const todayFrom = await range.getAttribute('data-from')
+      assert(todayFrom && todayFrom === (await range.getAttribute('data-to')), `today is one day: ${await range.innerText()}`)
+      assert((await page.locator('[data-test=dash-trend]').getAttribute('data-days')) === '1', 'today is one point of the trend')
+      // What the orders were bought in and the states they are in now.
+      await page.locator('[data-test=dash-by-country] canvas').first().waitFor()
+      await page.locator('[data-test=dash-by-kind] canvas').first().waitFor()
+      assert((await page.locator('[data-test=dash-states] [data-state]').count()) >= 1, 'orders by state listed')
+      assert((await page.locator('[data-test=dash-balance]').count()) >= 1, 'a provider balance row')
+      for (const k of ['held', 'alerts', 'refunding']) await page.locator(`[data-test=todo-${k}]`).waitFor()
+      assert(/\S/.test(await page.locator('[data-test=dash-as-of]').innerText()), 'the figures say when they were computed')
+      await shot(page, 'dashboard-today')
+
+      // 30 days: read again, the range shown changes, the orders are still counted.
+      const before = seen.length
+      await page.click('[data-test=range-30d]')
+      await until('the 30-day figures to be asked for', () => seen.slice(before).some((r) => r.range === '30d' && r.status === 200), 10000)
+      await until('the 30-day range to be shown', async () => (await range.getAttribute('data-from')) !== todayFrom, 10000)
+      assert((await range.getAttribute('data-to')) === todayFrom, 'the 30 days end today')
+      await until('30 points in the trend', async () => (await page.locator('[data-test=dash-trend]').getAttribute('data-days')) === '30', 10000)
+      assert((await ordersShown()) >= 1, 'the 30 days count the orders too')
+      await page.locator('[data-test=dash-trend] canvas').first().waitFor()
+      // The charts animate in; the picture is of them drawn.
+      await page.waitForTimeout(1200)
+      await page.screenshot({ path: join(OUT, 'dashboard.png'), fullPage: true })
+
+      // A custom range starts from the days shown.
+      await page.click('[data-test=range-custom]')
+      await page.locator('[data-test=dash-custom]').waitFor()
+      assert(!(await page.locator('[data-test=dash-custom-problem]').isVisible()), 'the custom range starts acceptable')
+      assert(!(await page.locator('[data-test=api-error]').isVisible()), 'no API error after switching ranges')
+      await until('the custom figures', () => seen.slice(before).some((r) => r.range === 'custom' && r.status === 200), 10000)
+      // A narrow window stacks the cards and charts.
+      await page.setViewportSize({ width: 420, height: 900 })
+      await page.locator('[data-test=dash-trend] canvas').first().waitFor()
+      await page.waitForTimeout(800)
+      await shot(page, 'dashboard-narrow')
+    } finally {
+      page.off('response', onResponse)
+      await page.setViewportSize({ width: 1366, height: 820 })
+    }
+  })
+
   let roleCode = 'order_viewer'
   await step('roles: create a role holding only order viewing', async () => {
     await page.goto(`${BASE}/system/roles`)
@@ -309,6 +378,10 @@ try {
     await p.locator('input[data-test=confirm-password], [data-test=confirm-password] input').first().fill('Viewer-passw0rd2')
     await p.click('[data-test=password-submit]')
     await p.waitForURL('**/home')
+    // Without dashboard:dashboard:view the home page shows only the latest orders, and no error.
+    await p.locator('[data-test=dash-recent] .ant-table-row').first().waitFor()
+    assert((await p.locator('[data-test=stat-orders]').count()) === 0, 'no dashboard figures without its permission')
+    assert(!(await p.locator('[data-test=api-error]').isVisible()), 'the restricted home page shows no API error')
     const menu = p.locator('[data-test=side-menu]')
     await menu.getByText('订单').first().waitFor()
     const text = await menu.innerText()

@@ -76,6 +76,13 @@ export type OrderHit = S['OrderHit']
 export type AppUserHit = S['AppUserHit']
 export type PlanHit = S['PlanHit']
 export type PageHit = S['PageHit']
+export type Dashboard = S['Dashboard']
+export type DashboardTotals = S['DashboardTotals']
+export type DashboardDay = S['DayPoint']
+export type DashboardSlice = S['Slice']
+export type DashboardAttention = S['Attention']
+export type ProviderBalance = S['BalanceView']
+export type StateCount = S['StateCount']
 
 /** Every list answers this shape. */
 export interface Page<T> {
