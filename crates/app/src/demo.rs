@@ -232,15 +232,12 @@ struct Generated {
 
 struct Generator {
     rng: fastrand::Rng,
-    now: Timestamp,
-    days: u32,
     users: Vec<DemoUser>,
     usd: Currency,
 }
 
 impl Generator {
-    fn order(&mut self) -> Result<Generated, AppError> {
-        let created = order_time(&mut self.rng, self.now, self.days);
+    fn order(&mut self, created: Timestamp) -> Result<Generated, AppError> {
         let user_index = self.rng.usize(0..self.users.len());
         let user = &mut self.users[user_index];
         user.visits.push(created);
@@ -574,13 +571,18 @@ pub async fn fill(
         .collect();
     let mut generator = Generator {
         rng,
-        now,
-        days,
         users,
         usd: Currency::USD,
     };
 
     let started = Instant::now();
+    // Written oldest first, as a shop would have: each index then grows at its end instead of
+    // being rewritten all over (several times faster on SQLite).
+    let mut times: Vec<Timestamp> = (0..orders)
+        .map(|_| order_time(&mut generator.rng, now, days))
+        .collect();
+    times.sort_unstable();
+    let mut times = times.into_iter();
     let order_docs = shop.store.collection::<Order>();
     let payment_docs = shop.store.collection::<PaymentRecord>();
     let refund_docs = shop.store.collection::<RefundRecord>();
@@ -591,8 +593,8 @@ pub async fn fill(
         let mut batch_orders = Vec::with_capacity(size);
         let mut batch_payments = Vec::with_capacity(size);
         let mut batch_refunds = Vec::new();
-        for _ in 0..size {
-            let generated = generator.order()?;
+        for created in times.by_ref().take(size) {
+            let generated = generator.order(created)?;
             batch_orders.push(generated.order);
             batch_payments.push(generated.payment);
             batch_refunds.extend(generated.refund);

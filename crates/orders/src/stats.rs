@@ -18,7 +18,7 @@ use chrono::{NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use topup_core::{Clock, Timestamp};
-use topup_store::{Collection, Document, Filter, FindQuery, GroupKey, Store};
+use topup_store::{Collection, Document, Filter, FindQuery, GroupKey, KeyPart, Store};
 
 use crate::{Order, OrdersError};
 
@@ -28,6 +28,10 @@ const REFRESH_MARGIN_SECONDS: i64 = 60;
 
 /// Characters of an RFC 3339 UTC timestamp that name its hour (`2026-01-01T15`).
 const HOUR_CHARS: u32 = 13;
+
+/// The longest run of hours recomputed by one grouped query: a week's groups stay a few
+/// thousand rows.
+const MAX_RUN_HOURS: i64 = 168;
 
 /// One group of orders in a bucket: same country, operator, kind and state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,18 +158,25 @@ impl OrderStats {
         Timestamp::from_datetime(midnight).plus(TimeDelta::hours(-self.day_offset_hours))
     }
 
-    /// Recomputes the hour `id` from its orders and the day it belongs to from its hours.
-    async fn refresh_hour(&self, id: &str) -> Result<Option<NaiveDate>, OrdersError> {
-        let Some(start) = parse_hour(id) else {
-            return Ok(None);
-        };
-        let end = start.plus(TimeDelta::hours(1));
-        let filter = Filter::gte("created_at", start).and(Filter::lt("created_at", end));
+    /// Recomputes the hours `[first, first + count)` from their orders with one grouped query,
+    /// writing each hour whole (or deleting it when it has no order any more). Answers the
+    /// days those hours belong to.
+    async fn recompute_run(
+        &self,
+        first: Timestamp,
+        count: i64,
+    ) -> Result<BTreeSet<NaiveDate>, OrdersError> {
+        let end = first.plus(TimeDelta::hours(count));
+        let filter = Filter::gte("created_at", first).and(Filter::lt("created_at", end));
         let rows = self
             .orders
             .group(
                 &filter,
                 GroupKey::Fields(vec![
+                    KeyPart::Prefix {
+                        field: "created_at".into(),
+                        chars: HOUR_CHARS,
+                    },
                     "country".into(),
                     "plan.operator_id".into(),
                     "plan.operator_name".into(),
@@ -182,45 +193,55 @@ impl OrderStats {
             .await?;
         let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
         let sum = |sums: &[i64], i: usize| sums.get(i).copied().unwrap_or(0);
-        let mut cells: Vec<FigureCell> = rows
-            .into_iter()
-            .map(|row| {
-                let key = row.key.as_array().cloned().unwrap_or_default();
-                FigureCell {
-                    country: text(key.first()),
-                    operator_id: text(key.get(1)),
-                    operator_name: text(key.get(2)),
-                    kind: text(key.get(3)),
-                    state: text(key.get(4)),
+        let mut by_hour: BTreeMap<String, Vec<FigureCell>> = BTreeMap::new();
+        for row in rows {
+            let key = row.key.as_array().cloned().unwrap_or_default();
+            by_hour
+                .entry(text(key.first()))
+                .or_default()
+                .push(FigureCell {
+                    country: text(key.get(1)),
+                    operator_id: text(key.get(2)),
+                    operator_name: text(key.get(3)),
+                    kind: text(key.get(4)),
+                    state: text(key.get(5)),
                     orders: row.count,
                     amount: sum(&row.sums, 0),
                     refunded: sum(&row.sums, 1),
                     coupon_off: sum(&row.sums, 2),
                     member_off: sum(&row.sums, 3),
-                }
-            })
-            .collect();
-        cells.sort_by(|a, b| {
-            (&a.country, &a.operator_id, &a.kind, &a.state).cmp(&(
-                &b.country,
-                &b.operator_id,
-                &b.kind,
-                &b.state,
-            ))
-        });
-        let now = self.clock.now();
-        if cells.is_empty() {
-            self.hours.delete(id).await?;
-        } else {
-            self.hours
-                .upsert(&HourFigures {
-                    id: id.to_owned(),
-                    cells,
-                    computed_at: now,
-                })
-                .await?;
+                });
         }
-        Ok(Some(self.day_of(start)))
+        let now = self.clock.now();
+        let mut days = BTreeSet::new();
+        for n in 0..count {
+            let start = first.plus(TimeDelta::hours(n));
+            let id = hour_id(start);
+            days.insert(self.day_of(start));
+            match by_hour.remove(&id) {
+                Some(mut cells) => {
+                    cells.sort_by(|a, b| {
+                        (&a.country, &a.operator_id, &a.kind, &a.state).cmp(&(
+                            &b.country,
+                            &b.operator_id,
+                            &b.kind,
+                            &b.state,
+                        ))
+                    });
+                    self.hours
+                        .upsert(&HourFigures {
+                            id,
+                            cells,
+                            computed_at: now,
+                        })
+                        .await?;
+                }
+                None => {
+                    self.hours.delete(&id).await?;
+                }
+            }
+        }
+        Ok(days)
     }
 
     /// Re-sums a day from its hours.
@@ -252,17 +273,29 @@ impl OrderStats {
         Ok(())
     }
 
+    /// Recomputes `hours` (ids) in runs of consecutive hours, one query per run (at most a
+    /// week long), then the days they belong to. Answers how many hours were recomputed.
     async fn refresh_hours(&self, hours: BTreeSet<String>) -> Result<usize, OrdersError> {
+        let starts: Vec<Timestamp> = hours.iter().filter_map(|h| parse_hour(h)).collect();
         let mut days = BTreeSet::new();
-        for hour in &hours {
-            if let Some(day) = self.refresh_hour(hour).await? {
-                days.insert(day);
+        let mut i = 0;
+        while i < starts.len() {
+            let first = starts[i];
+            let mut count = 1_i64;
+            while i + 1 < starts.len()
+                && count < MAX_RUN_HOURS
+                && starts[i + 1] == first.plus(TimeDelta::hours(count))
+            {
+                count += 1;
+                i += 1;
             }
+            days.extend(self.recompute_run(first, count).await?);
+            i += 1;
         }
         for day in days {
             self.refresh_day(day).await?;
         }
-        Ok(hours.len())
+        Ok(starts.len())
     }
 
     /// The hours (of creation) of the orders matching `filter`.
@@ -351,22 +384,15 @@ impl OrderStats {
         {
             hours.insert(stale.id);
         }
-        let mut days = BTreeSet::new();
-        for hour in &hours {
-            if let Some(day) = self.refresh_hour(hour).await? {
-                days.insert(day);
-            }
-        }
+        self.refresh_hours(hours).await?;
+        // Days without any hour left are emptied too.
         let mut day = from;
         while day <= to {
-            days.insert(day);
-            day = day.succ_opt().unwrap_or(day);
-            if day == NaiveDate::MAX {
-                break;
-            }
-        }
-        for day in days {
             self.refresh_day(day).await?;
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => break,
+            }
         }
         Ok(with_orders)
     }

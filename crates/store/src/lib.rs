@@ -19,7 +19,8 @@ pub use collection::{Collection, Document, Lease, Store};
 pub use error::StoreError;
 pub use mongo::MongoBackend;
 pub use query::{
-    Field, Filter, FindQuery, GroupKey, GroupRow, Index, SortOrder, Update, validate_collection,
+    Field, Filter, FindQuery, GroupKey, GroupRow, Index, KeyPart, SortOrder, Update,
+    validate_collection,
 };
 pub use sqlite::{SqliteBackend, SqliteOptions, TableCounts, snapshot_sqlite, verify_sqlite};
 

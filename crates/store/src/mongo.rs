@@ -18,8 +18,8 @@ use serde_json::{Map, Value};
 
 use crate::query::validate_collection;
 use crate::{
-    Backend, Field, Filter, FindQuery, GroupKey, GroupRow, Index, Result, SortOrder, StoreError,
-    Update,
+    Backend, Field, Filter, FindQuery, GroupKey, GroupRow, Index, KeyPart, Result, SortOrder,
+    StoreError, Update,
 };
 
 /// Database used when the URL names none.
@@ -598,6 +598,13 @@ fn utc_offset(minutes: i32) -> String {
 
 /// `$match` → `$group` (count and one `$sum` per field, named `s0`, `s1`, … because field
 /// paths may hold dots) → `$sort` by key.
+/// The first `chars` characters of a string field.
+fn prefix(field: &Field, chars: u32) -> Result<Bson> {
+    Ok(Bson::Document(doc! {
+        "$substrCP": [format!("${}", field_path(field)?), 0, i64::from(chars)]
+    }))
+}
+
 pub(crate) fn group_pipeline(
     filter: &Filter,
     key: &GroupKey,
@@ -606,19 +613,20 @@ pub(crate) fn group_pipeline(
     let key = match key {
         GroupKey::Field(field) => Bson::String(format!("${}", field_path(field)?)),
         // A missing field must group as null, as SQLite's json_array does, not vanish.
-        GroupKey::Fields(fields) => Bson::Array(
-            fields
+        GroupKey::Fields(parts) => Bson::Array(
+            parts
                 .iter()
-                .map(|f| {
-                    Ok(Bson::Document(
-                        doc! { "$ifNull": [format!("${}", field_path(f)?), Bson::Null] },
-                    ))
+                .map(|part| {
+                    Ok(match part {
+                        KeyPart::Field(f) => Bson::Document(
+                            doc! { "$ifNull": [format!("${}", field_path(f)?), Bson::Null] },
+                        ),
+                        KeyPart::Prefix { field, chars } => prefix(field, *chars)?,
+                    })
                 })
                 .collect::<Result<Vec<_>>>()?,
         ),
-        GroupKey::Prefix { field, chars } => Bson::Document(doc! {
-            "$substrCP": [format!("${}", field_path(field)?), 0, i64::from(*chars)]
-        }),
+        GroupKey::Prefix { field, chars } => prefix(field, *chars)?,
         GroupKey::Day {
             field,
             utc_offset_minutes,

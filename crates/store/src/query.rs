@@ -312,9 +312,9 @@ impl Index {
 pub enum GroupKey {
     /// By the value of a field.
     Field(Field),
-    /// By the values of several fields; each row's key is a JSON array of them, in order
+    /// By several parts at once; each row's key is a JSON array of their values, in order
     /// (a missing field is `null`). Rows of this key come in no particular order.
-    Fields(Vec<Field>),
+    Fields(Vec<KeyPart>),
     /// By the first `chars` characters of a string field: with RFC 3339 UTC timestamps,
     /// 13 characters is the hour (`2026-01-01T15`).
     Prefix { field: Field, chars: u32 },
@@ -324,6 +324,21 @@ pub enum GroupKey {
         field: Field,
         utc_offset_minutes: i32,
     },
+}
+
+/// One part of a compound group key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyPart {
+    /// A field's value.
+    Field(Field),
+    /// The first `chars` characters of a string field (see [`GroupKey::Prefix`]).
+    Prefix { field: Field, chars: u32 },
+}
+
+impl From<&str> for KeyPart {
+    fn from(path: &str) -> Self {
+        KeyPart::Field(Field::new(path))
+    }
 }
 
 /// One bucket of a grouped count/sum.

@@ -28,8 +28,8 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::query::validate_collection;
 use crate::{
-    Backend, Field, Filter, FindQuery, GroupKey, GroupRow, Index, Result, SortOrder, StoreError,
-    Update,
+    Backend, Field, Filter, FindQuery, GroupKey, GroupRow, Index, KeyPart, Result, SortOrder,
+    StoreError, Update,
 };
 
 #[derive(Debug, Clone)]
@@ -589,6 +589,11 @@ fn json_value(value: SqlValue) -> Value {
         SqlValue::Text(s) => Value::String(s),
         SqlValue::Blob(b) => Value::String(String::from_utf8_lossy(&b).into_owned()),
     }
+}
+
+/// The first `chars` characters of a string field.
+fn prefix_expr(field: &Field, chars: u32) -> Result<String> {
+    Ok(format!("substr({}, 1, {chars})", field_expr(field)?))
 }
 
 /// A compound group key comes back as the text of a JSON array.
@@ -1154,13 +1159,17 @@ impl Backend for SqliteBackend {
         filter.validate()?;
         let key_expr = match key {
             GroupKey::Field(field) => field_expr(field)?,
-            GroupKey::Fields(fields) => {
-                let parts = fields.iter().map(field_expr).collect::<Result<Vec<_>>>()?;
+            GroupKey::Fields(parts) => {
+                let parts = parts
+                    .iter()
+                    .map(|part| match part {
+                        KeyPart::Field(field) => field_expr(field),
+                        KeyPart::Prefix { field, chars } => prefix_expr(field, *chars),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
                 format!("json_array({})", parts.join(", "))
             }
-            GroupKey::Prefix { field, chars } => {
-                format!("substr({}, 1, {chars})", field_expr(field)?)
-            }
+            GroupKey::Prefix { field, chars } => prefix_expr(field, *chars)?,
             GroupKey::Day {
                 field,
                 utc_offset_minutes,

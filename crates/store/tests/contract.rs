@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use topup_core::{PageRequest, Timestamp};
 use topup_store::{
-    Document, Filter, FindQuery, GroupKey, Index, Lease, SortOrder, Store, StoreError, Update,
+    Document, Filter, FindQuery, GroupKey, Index, KeyPart, Lease, SortOrder, Store, StoreError,
+    Update,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -705,6 +706,30 @@ async fn grouped_count_and_sum(store: Store) {
             (json!(["paid", 1, null]).to_string(), 4, 1100),
             (json!(["refunded", 1, null]).to_string(), 1, 400),
         ]
+    );
+
+    let mut by_hour_and_status = items
+        .group(
+            &Filter::All,
+            GroupKey::Fields(vec![
+                KeyPart::Prefix {
+                    field: "created_at".into(),
+                    chars: 13,
+                },
+                "status".into(),
+            ]),
+            &["amount"],
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.key.to_string(), r.count, r.sums[0]))
+        .collect::<Vec<_>>();
+    by_hour_and_status.sort();
+    assert_eq!(by_hour_and_status.len(), 5);
+    assert_eq!(
+        by_hour_and_status[4],
+        (json!(["2026-01-02T23", "paid"]).to_string(), 1, 500)
     );
 
     let by_hour = items
