@@ -19,7 +19,7 @@
 
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { topupProcesses, until } from './support.mjs'
+import { machineLoad, processUsage as usage, topupProcesses, until } from './support.mjs'
 
 const BIN = process.env.TOPUP_BIN ?? 'target/release/topup'
 const DURATION_MIN = Number(process.env.DURATION_MIN ?? 30)
@@ -49,15 +49,6 @@ async function call(base, method, path, body, token) {
     throw new Error(`${method} ${path} → ${res.status}`)
   }
   return text ? JSON.parse(text) : null
-}
-
-/** RSS (MiB) and CPU seconds (user + system) of a process, from /proc. */
-function usage(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  const ticks = Number(stat[11]) + Number(stat[12])
-  return { rss, cpu: ticks / 100 }
 }
 
 async function main() {
@@ -125,7 +116,7 @@ async function main() {
       }
     }
   }
-  console.log(`soak: ${DURATION_MIN} min, ${WORKERS} users, sampling every ${SAMPLE_S} s; machine load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
+  console.log(`soak: ${DURATION_MIN} min, ${WORKERS} users, sampling every ${SAMPLE_S} s; machine load ${machineLoad()}`)
   await Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)))
   clearInterval(sampler)
   clearInterval(refresher)

@@ -1,6 +1,6 @@
 // Helpers shared by the benchmark and browser-test scripts (plain Node, no dependencies).
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -92,4 +92,18 @@ export function topupProcesses(bin) {
       return { base, pid: child.pid }
     },
   }
+}
+
+/** RSS (MiB) and CPU seconds (user + system) of a process, from /proc. */
+export function processUsage(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  const ticks = Number(stat[11]) + Number(stat[12])
+  return { rss, cpu: ticks / 100 }
+}
+
+/** The machine's 1, 5 and 15 minute load averages, for the report. */
+export function machineLoad() {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
 }

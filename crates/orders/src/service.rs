@@ -79,7 +79,15 @@ impl OrderQuery {
             filter = filter.and(Filter::eq("plan.operator_id", operator.as_str()));
         }
         if let Some(phone) = &self.phone {
-            filter = filter.and(Filter::contains("phone", phone.as_str()));
+            // Numbers are stored as `+` and digits: one that starts with `+` is a prefix,
+            // looked up as a range of the phone index (`:` sorts right after `9`); any other
+            // part is searched for in every order's number.
+            let phone = phone.trim();
+            filter = filter.and(if phone.starts_with('+') {
+                Filter::gte("phone", phone).and(Filter::lt("phone", format!("{phone}:")))
+            } else {
+                Filter::contains("phone", phone)
+            });
         }
         if let Some(user) = &self.user_id {
             filter = filter.and(Filter::eq("user_id", user.as_str()));

@@ -110,7 +110,9 @@ pub struct OrderFilter {
     pub country: Option<CountryCode>,
     /// Catalog operator id.
     pub operator: Option<String>,
-    /// Part of the number.
+    /// The start of the number with its `+` (`+63917`, or the whole `+639171234500`: served
+    /// by an index), or any other part of it (searched in every order's number: slower over
+    /// many orders).
     pub phone: Option<String>,
     /// App user id.
     pub user: Option<String>,
