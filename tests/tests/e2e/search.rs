@@ -73,6 +73,12 @@ async fn one_box_finds_orders_users_plans_and_pages_as_the_caller_may_see_them()
             "the admin sees numbers whole"
         );
     }
+    // Words naming an order exactly are nobody's nickname: no user is looked for.
+    let by_number = search(&shop, &admin, &no).await;
+    assert!(
+        by_number["app_users"].as_array().unwrap().is_empty(),
+        "{by_number}"
+    );
     let both = search(&shop, &admin, "9171234").await;
     let mut hits: Vec<String> = order_hits(&both).into_iter().map(|(n, _)| n).collect();
     hits.sort();

@@ -42,7 +42,7 @@ pub use visitors::DemoUser;
 
 use model::{AppUser, AppUserDay};
 use token::AppTokenKeys;
-use visitors::VisitorMemo;
+use visitors::{PastDays, VisitorMemo};
 
 /// Most numbers one user may save.
 pub const MAX_SAVED_NUMBERS: usize = 20;
@@ -67,6 +67,7 @@ pub struct AppUserService {
     blacklist: Collection<BlacklistEntry>,
     days: Collection<AppUserDay>,
     memo: VisitorMemo,
+    past_days: PastDays,
 }
 
 impl AppUserService {
@@ -95,6 +96,7 @@ impl AppUserService {
             blacklist: store.collection(),
             days: store.collection(),
             memo: VisitorMemo::default(),
+            past_days: PastDays::default(),
             clock,
             config,
         })
@@ -128,7 +130,8 @@ impl AppUserService {
             .ensure_index(Index::new("app_blacklist_created_at", &["created_at"]))
             .await?;
         self.days
-            .ensure_index(Index::new("app_user_days_day", &["day"]))
+            // Both of a day's counts (active, and new) are read from this index alone.
+            .ensure_index(Index::new("app_user_days_day_new", &["day", "new_user"]))
             .await?;
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use chrono::{NaiveDate, TimeDelta};
 use topup_core::Timestamp;
-use topup_store::{Filter, GroupKey};
+use topup_store::Filter;
 
 use super::AppUserService;
 use super::model::{AppUser, AppUserDay, AppUserId};
@@ -44,6 +44,28 @@ impl VisitorMemo {
         let mut memo = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if memo.0 == day {
             memo.1.remove(&user);
+        }
+    }
+}
+
+/// Visitor counts of days that are over, by day; bounded (the oldest are forgotten).
+#[derive(Default)]
+pub(crate) struct PastDays(Mutex<BTreeMap<String, (u64, u64)>>);
+
+impl PastDays {
+    /// Days remembered at most: more than a year of dashboards.
+    const LIMIT: usize = 800;
+
+    fn get(&self, day: &str) -> Option<(u64, u64)> {
+        let days = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        days.get(day).copied()
+    }
+
+    fn keep(&self, day: &str, counts: (u64, u64)) {
+        let mut days = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        days.insert(day.to_owned(), counts);
+        while days.len() > Self::LIMIT {
+            days.pop_first();
         }
     }
 }
@@ -168,32 +190,37 @@ impl AppUserService {
                 format!("the range may span at most {MAX_VISITOR_DAYS} days"),
             ));
         }
-        let filter = Filter::gte("day", day_text(from)).and(Filter::lte("day", day_text(to)));
-        let rows = self
-            .days
-            .group(&filter, GroupKey::Field("day".into()), &["new_user"])
-            .await?;
-        let counted: BTreeMap<String, (u64, u64)> = rows
-            .into_iter()
-            .filter_map(|row| {
-                let day = row.key.as_str()?.to_owned();
-                let new_users = row.sums.first().copied().unwrap_or(0);
-                Some((day, (u64::try_from(new_users).unwrap_or(0), row.count)))
-            })
-            .collect();
-        Ok(from
-            .iter_days()
-            .take_while(|d| *d <= to)
-            .map(|date| {
-                let day = day_text(date);
-                let (new_users, active_users) = counted.get(&day).copied().unwrap_or((0, 0));
-                VisitorDay {
-                    day,
-                    new_users,
-                    active_users,
+        let mut counted = Vec::new();
+        for date in from.iter_days().take_while(|d| *d <= to) {
+            let day = day_text(date);
+            let (new_users, active_users) = match self.past_days.get(&day) {
+                Some(counts) => counts,
+                None => {
+                    let counts = self.count_day(&day).await?;
+                    // A day that is over gains no visitor any more: counted once per process.
+                    if date < today {
+                        self.past_days.keep(&day, counts);
+                    }
+                    counts
                 }
-            })
-            .collect())
+            };
+            counted.push(VisitorDay {
+                day,
+                new_users,
+                active_users,
+            });
+        }
+        Ok(counted)
+    }
+
+    /// New and active users of one day, each counted over the `(day, new_user)` index.
+    async fn count_day(&self, day: &str) -> Result<(u64, u64), AuthError> {
+        let active = self.days.count(&Filter::eq("day", day)).await?;
+        let new = self
+            .days
+            .count(&Filter::eq("day", day).and(Filter::eq("new_user", 1)))
+            .await?;
+        Ok((new, active))
     }
 }
 

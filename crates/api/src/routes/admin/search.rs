@@ -157,7 +157,14 @@ pub async fn search(
         None
     };
 
-    let app_users = if who.can(UserAppUserList::CODE) {
+    // Words that name an order exactly (its number, a WeChat or provider transaction id)
+    // name nobody's nickname: the users are not scanned for them.
+    let names_an_order = orders
+        .as_ref()
+        .is_some_and(|hits: &Vec<OrderHit>| hits.iter().any(|hit| hit.matched != "phone"));
+    let app_users = if names_an_order && who.can(UserAppUserList::CODE) {
+        Some(Vec::new())
+    } else if who.can(UserAppUserList::CODE) {
         let digits = words.trim_start_matches('+');
         let by_number = digits.len() >= 6 && digits.chars().all(|c| c.is_ascii_digit());
         let query = if by_number {
