@@ -1225,7 +1225,8 @@ impl OrdersService {
     /// Orders held for a person, and orders whose refund is not confirmed yet: each counted
     /// over an index.
     pub async fn attention_counts(&self) -> Result<(u64, u64), OrdersError> {
-        let held = self.orders.count(&Filter::exists("hold.since")).await?;
+        // A range, not "exists": SQLite answers `IS NOT NULL` by reading every order.
+        let held = self.orders.count(&Filter::gt("hold.since", "")).await?;
         let refunding = self
             .orders
             .count(&Filter::eq("state", OrderState::Refunding))

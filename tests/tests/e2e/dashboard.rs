@@ -6,6 +6,7 @@ use chrono::TimeDelta;
 use reqwest::Method;
 use serde_json::Value;
 use topup_core::Clock;
+use topup_core::Decimal;
 use topup_tests::status_and_body;
 
 use crate::orders::Shop;
@@ -42,12 +43,15 @@ async fn the_figures_follow_the_orders_and_a_rebuild_agrees() {
     assert_eq!(empty["series"].as_array().unwrap().len(), 1);
 
     // Delivered; declined and refunded in full; delivered then partly refunded by staff;
-    // placed and never paid.
+    // held for staff (the provider's wallet is empty); placed and never paid.
     let (_, delivered) = shop.bought("+639171234500").await;
     let (_, declined) = shop.bought("+639171234502").await;
     let (_, partly) = shop.bought("+639171234600").await;
     let buyer = shop.buyer().await;
     let unpaid = shop.place(&buyer, "+639171234700").await;
+    shop.work().await;
+    shop.app.kit().provider.set_balance(Decimal::ZERO);
+    let (_, held) = shop.bought("+639171234800").await;
     shop.work().await;
     shop.settle_refunds().await;
     shop.work().await;
@@ -74,22 +78,27 @@ async fn the_figures_follow_the_orders_and_a_rebuild_agrees() {
     let (status, board) = dashboard(&shop, &shop.admin, "range=today").await;
     assert_eq!(status, 200, "{board}");
     let totals = &board["totals"];
-    assert_eq!(totals["orders"], 4, "{board}");
-    assert_eq!(totals["paid_orders"], 3);
-    let paid = delivered.total + declined.total + partly.total;
+    assert_eq!(totals["orders"], 5, "{board}");
+    assert_eq!(totals["paid_orders"], 4);
+    let paid = delivered.total + declined.total + partly.total + held.total;
     assert_eq!(totals["paid_amount"]["amount"], paid);
     assert_eq!(totals["refunded_amount"]["amount"], declined.total + 100);
     // Two delivered, one refunded after a decline.
-    assert!((totals["success_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    assert!(
+        (totals["success_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9,
+        "{}",
+        board["by_state"]
+    );
     assert!(totals["active_users"].as_u64().unwrap() >= 1);
     assert_eq!(state_count(&board, "succeeded"), 2);
     assert_eq!(state_count(&board, "refunded"), 1);
     assert_eq!(state_count(&board, "awaiting_payment"), 1);
     assert_eq!(board["by_country"][0]["key"], "PH");
-    assert_eq!(board["by_country"][0]["orders"], 4);
+    assert_eq!(board["by_country"][0]["orders"], 5);
+    assert_eq!(board["attention"]["held"], 1, "{board}");
     assert_eq!(board["by_kind"][0]["paid_amount"], paid);
     let today = &board["series"][0];
-    assert_eq!(today["orders"], 4);
+    assert_eq!(today["orders"], 5);
     assert_eq!(today["paid_amount"], paid);
     assert!(board["figures_as_of"].is_string());
     assert!(!board["balances"].as_array().unwrap().is_empty());
