@@ -8981,7 +8981,11 @@ export interface operations {
                 country?: string;
                 /** @description Catalog operator id. */
                 operator?: string;
-                /** @description Part of the number. */
+                /**
+                 * @description The start of the number with its `+` (`+63917`, or the whole `+639171234500`: served
+                 *     by an index), or any other part of it (searched in every order's number: slower over
+                 *     many orders).
+                 */
                 phone?: string;
                 /** @description App user id. */
                 user?: string;
@@ -9062,7 +9066,11 @@ export interface operations {
                 country?: string;
                 /** @description Catalog operator id. */
                 operator?: string;
-                /** @description Part of the number. */
+                /**
+                 * @description The start of the number with its `+` (`+63917`, or the whole `+639171234500`: served
+                 *     by an index), or any other part of it (searched in every order's number: slower over
+                 *     many orders).
+                 */
                 phone?: string;
                 /** @description App user id. */
                 user?: string;

@@ -105,7 +105,8 @@ impl OrderQuery {
             filter = filter.and(Filter::lte("total.amount", max));
         }
         match self.held {
-            Some(true) => filter = filter.and(Filter::exists("hold")),
+            // Over the held index (see `attention_counts`).
+            Some(true) => filter = filter.and(Filter::gt("hold.since", "")),
             Some(false) => filter = filter.and(Filter::missing("hold")),
             None => {}
         }
