@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { machineLoad, processUsage, topupProcesses } from './support.mjs'
+import { machineLoad, processUsage, requestJson, topupProcesses } from './support.mjs'
 
 const BIN = process.env.TOPUP_BIN ?? 'target/release/topup'
 const ORDERS = Number(process.env.ORDERS ?? 1_000_000)
@@ -25,19 +25,7 @@ const NEW_PW = 'Bench-passw0rd-1'
 
 const topup = topupProcesses(BIN)
 
-async function call(base, method, path, body, token) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await res.text()
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text.slice(0, 200)}`)
-  return text ? JSON.parse(text) : null
-}
+const call = requestJson
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]

@@ -19,7 +19,7 @@
 
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { machineLoad, processUsage as usage, topupProcesses, until } from './support.mjs'
+import { machineLoad, processUsage as usage, requestJson, topupProcesses, until } from './support.mjs'
 
 const BIN = process.env.TOPUP_BIN ?? 'target/release/topup'
 const DURATION_MIN = Number(process.env.DURATION_MIN ?? 30)
@@ -32,23 +32,16 @@ const topup = topupProcesses(BIN)
 const counts = { requests: 0, errors: 0, checkouts: 0 }
 const errorSamples = []
 
+/** A request counted in `counts`, its failures sampled. */
 async function call(base, method, path, body, token) {
   counts.requests++
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await res.text()
-  if (!res.ok) {
+  try {
+    return await requestJson(base, method, path, body, token)
+  } catch (error) {
     counts.errors++
-    if (errorSamples.length < 5) errorSamples.push(`${method} ${path} → ${res.status} ${text.slice(0, 200)}`)
-    throw new Error(`${method} ${path} → ${res.status}`)
+    if (errorSamples.length < 5) errorSamples.push(error.message)
+    throw error
   }
-  return text ? JSON.parse(text) : null
 }
 
 async function main() {

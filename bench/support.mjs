@@ -107,3 +107,25 @@ export function processUsage(pid) {
 export function machineLoad() {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
 }
+
+/**
+ * One JSON request: answers the parsed body (null when empty); a status other than 2xx
+ * throws an error carrying `status` and the start of the body.
+ */
+export async function requestJson(base, method, path, body, token) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await res.text()
+  if (!res.ok) {
+    const error = new Error(`${method} ${path} → ${res.status} ${text.slice(0, 200)}`)
+    error.status = res.status
+    throw error
+  }
+  return text ? JSON.parse(text) : null
+}

@@ -325,6 +325,20 @@ impl Application {
         })
     }
 
+    /// The application for a command that serves nothing (reconcile, demo data, figures):
+    /// no background loops, and the listener `build` binds on any free loopback port.
+    pub async fn build_offline(mut config: Config) -> Result<Application, AppError> {
+        config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        Application::build(
+            config,
+            AppOptions {
+                background: false,
+                ..AppOptions::default()
+            },
+        )
+        .await
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
@@ -430,7 +444,7 @@ pub(crate) const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// What `topup reconcile` runs: the application built without serving, then one
 /// reconciliation of `[from, to)` against WeChat Pay and the providers.
 pub async fn reconcile(
-    mut config: Config,
+    config: Config,
     from: Timestamp,
     to: Timestamp,
 ) -> Result<topup_orders::reconcile::Reconciliation, AppError> {
@@ -444,16 +458,7 @@ pub async fn reconcile(
                 .into(),
         ));
     }
-    // Nothing is served: any free loopback port will do for the listener `build` binds.
-    config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    let application = Application::build(
-        config,
-        AppOptions {
-            background: false,
-            ..AppOptions::default()
-        },
-    )
-    .await?;
+    let application = Application::build_offline(config).await?;
     Ok(application.state.reconciler.run(from, to, "cli").await?)
 }
 
@@ -461,19 +466,10 @@ pub async fn reconcile(
 /// rebuild-figures`): the repair after a restore, a bug, or orders edited by hand. Answers how
 /// many hours held orders.
 pub async fn rebuild_figures(
-    mut config: Config,
+    config: Config,
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
 ) -> Result<usize, AppError> {
-    // Nothing is served: any free loopback port will do for the listener `build` binds.
-    config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    let application = Application::build(
-        config,
-        AppOptions {
-            background: false,
-            ..AppOptions::default()
-        },
-    )
-    .await?;
+    let application = Application::build_offline(config).await?;
     Ok(application.state.stats.rebuild(from, to).await?)
 }

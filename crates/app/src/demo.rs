@@ -28,7 +28,7 @@ use topup_recharge::ProviderAmount;
 use topup_store::Store;
 
 use crate::application::Application;
-use crate::{AppError, AppOptions, Config, Mode};
+use crate::{AppError, Config, Mode};
 
 /// Orders written per store call: large enough that the per-call cost vanishes, small enough
 /// that one batch's documents stay a few megabytes.
@@ -214,6 +214,14 @@ fn ulid_at(rng: &mut fastrand::Rng, at: Timestamp) -> String {
     ulid::Ulid::from_parts(millis, rng.u128(..)).to_string()
 }
 
+/// The timeline of a payment notified and its recharge started at once.
+fn paid_and_sent(at: Timestamp) -> [TimelineEvent; 2] {
+    [
+        event(at, "wechat", "paid", Some("payment notification".into())),
+        event(at, "system", "recharge started", None),
+    ]
+}
+
 fn event(at: Timestamp, actor: &str, what: &str, detail: Option<String>) -> TimelineEvent {
     TimelineEvent {
         at,
@@ -320,13 +328,7 @@ impl Generator {
             Ending::Delivered | Ending::PartlyRefunded => {
                 state = OrderState::Succeeded;
                 let provider_tx = format!("{}", 100_000 + self.rng.u64(0..900_000_000));
-                timeline.push(event(
-                    paid_at,
-                    "wechat",
-                    "paid",
-                    Some("payment notification".into()),
-                ));
-                timeline.push(event(paid_at, "system", "recharge started", None));
+                timeline.extend(paid_and_sent(paid_at));
                 timeline.push(event(
                     done_at,
                     "provider:sandbox",
@@ -365,13 +367,7 @@ impl Generator {
             }
             Ending::DeclinedRefunded => {
                 state = OrderState::Refunded;
-                timeline.push(event(
-                    paid_at,
-                    "wechat",
-                    "paid",
-                    Some("payment notification".into()),
-                ));
-                timeline.push(event(paid_at, "system", "recharge started", None));
+                timeline.extend(paid_and_sent(paid_at));
                 timeline.push(event(
                     done_at,
                     "provider:sandbox",
@@ -506,7 +502,7 @@ impl Generator {
 /// Writes `orders` demo orders over the last `days` days (and a user for every three orders)
 /// into the embedded store `config` names, then rebuilds the dashboard's figures.
 pub async fn demo_data(
-    mut config: Config,
+    config: Config,
     orders: u64,
     days: u32,
     seed: u64,
@@ -516,15 +512,7 @@ pub async fn demo_data(
             "demo data goes into an embedded store only (mode = \"embedded\")".into(),
         ));
     }
-    config.server.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let application = Application::build(
-        config,
-        AppOptions {
-            background: false,
-            ..AppOptions::default()
-        },
-    )
-    .await?;
+    let application = Application::build_offline(config).await?;
     let state = &application.state;
     let shop = DemoShop {
         store: &state.store,

@@ -462,3 +462,59 @@ async fn a_payment_that_cannot_start_is_reported_as_such() {
     let mine = support::get(&client, format!("{}/api/v1/app/orders", shop.base), token).await;
     assert_eq!(mine["items"][0]["state"], "closed", "{mine}");
 }
+
+/// `topup demo-data` fills an embedded data dir (and nothing else); `topup rebuild-figures`
+/// recomputes the dashboard's figures of a period from its orders.
+#[test]
+fn demo_data_fills_an_embedded_store_whose_figures_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let filled = topup(&[
+        "demo-data".as_ref(),
+        "--orders".as_ref(),
+        "300".as_ref(),
+        "--days".as_ref(),
+        "5".as_ref(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ]);
+    let said = String::from_utf8_lossy(&filled.stdout);
+    assert!(filled.status.success(), "{said} {filled:?}");
+    assert!(said.contains("wrote 300 orders (300 payments"), "{said}");
+
+    let today = chrono::Utc::now().date_naive();
+    let from = (today - chrono::TimeDelta::days(7)).to_string();
+    let rebuilt = topup(&[
+        "rebuild-figures".as_ref(),
+        "--from".as_ref(),
+        from.as_ref(),
+        "--to".as_ref(),
+        today.to_string().as_ref(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ]);
+    let said = String::from_utf8_lossy(&rebuilt.stdout);
+    assert!(rebuilt.status.success(), "{said} {rebuilt:?}");
+    assert!(said.contains("hours held orders"), "{said}");
+    let backwards = topup(&[
+        "rebuild-figures".as_ref(),
+        "--from".as_ref(),
+        today.to_string().as_ref(),
+        "--to".as_ref(),
+        from.as_ref(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ]);
+    assert!(!backwards.status.success());
+
+    let production = Command::new(env!("CARGO_BIN_EXE_topup"))
+        .args(["demo-data", "--orders", "10", "--data-dir"])
+        .arg(dir.path().join("other"))
+        .env("TOPUP_MODE", "production")
+        .output()
+        .unwrap();
+    assert!(!production.status.success());
+    let stderr = String::from_utf8_lossy(&production.stderr);
+    assert!(stderr.contains("embedded"), "{stderr}");
+    assert!(!dir.path().join("other").join("topup.db").exists());
+}
