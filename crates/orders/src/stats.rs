@@ -119,8 +119,8 @@ fn parse_hour(id: &str) -> Option<Timestamp> {
 }
 
 impl OrderStats {
-    /// `day_utc_offset_minutes` is rounded to whole hours (buckets are hours): a day in
-    /// UTC+5:30 is counted from 05:00 UTC.
+    /// `day_utc_offset_minutes` is rounded down to whole hours (buckets are hours): UTC+5:30
+    /// counts its days as UTC+5 does.
     pub fn new(store: &Store, clock: Arc<dyn Clock>, day_utc_offset_minutes: i32) -> Self {
         OrderStats {
             orders: store.collection(),
