@@ -18,9 +18,11 @@ use chrono::{NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use topup_core::{Clock, Timestamp};
-use topup_store::{Collection, Document, Filter, FindQuery, GroupKey, KeyPart, Store};
+use topup_store::{
+    Collection, Document, Filter, FindQuery, GroupKey, KeyPart, SortOrder, Store, Update,
+};
 
-use crate::{Order, OrdersError};
+use crate::{Order, OrderFigures, OrdersError};
 
 /// How far before the stored cursor a refresh looks again: a write stamped just before the
 /// last refresh may have landed just after it, on this process or another.
@@ -324,8 +326,15 @@ impl OrderStats {
             Some(cursor) => cursor
                 .counted_until
                 .plus(TimeDelta::seconds(-REFRESH_MARGIN_SECONDS)),
-            // First run on this store: count everything once.
-            None => Timestamp::from_datetime(chrono::DateTime::UNIX_EPOCH),
+            // First run on this store: count everything once, after giving orders written
+            // before they carried their figures those figures.
+            None => {
+                let filled = self.backfill_figures().await?;
+                if filled > 0 {
+                    tracing::info!(orders = filled, "older orders given their money figures");
+                }
+                Timestamp::from_datetime(chrono::DateTime::UNIX_EPOCH)
+            }
         };
         let changed = self.hours_of(&Filter::gte("updated_at", since)).await?;
         let count = self.refresh_hours(changed).await?;
@@ -336,6 +345,47 @@ impl OrderStats {
             })
             .await?;
         Ok(count)
+    }
+
+    /// Gives every order without `figures` (written by an earlier version) its figures, in
+    /// pages by id. Each write is guarded by the order's version: an order changed meanwhile
+    /// was given its figures by that change.
+    async fn backfill_figures(&self) -> Result<u64, OrdersError> {
+        const PAGE: u64 = 500;
+        let mut after = String::new();
+        let mut filled = 0;
+        loop {
+            let page = self
+                .orders
+                .find(
+                    &FindQuery::new(
+                        Filter::missing("figures").and(Filter::gt("id", after.as_str())),
+                    )
+                    .sort("id", SortOrder::Asc)
+                    .limit(PAGE),
+                )
+                .await?;
+            for order in &page {
+                let figures = OrderFigures::of(order);
+                let value = serde_json::json!({
+                    "refunded": figures.refunded,
+                    "coupon_off": figures.coupon_off,
+                    "member_off": figures.member_off,
+                });
+                let guard = Filter::eq("version", order.version);
+                if self
+                    .orders
+                    .update_if(&order.id, guard, &[Update::set("figures", value)])
+                    .await?
+                {
+                    filled += 1;
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() as u64 == PAGE => after = last.id.clone(),
+                _ => return Ok(filled),
+            }
+        }
     }
 
     /// The refresh loop of a serving process: every `period`, until dropped.

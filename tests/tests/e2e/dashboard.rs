@@ -67,6 +67,19 @@ async fn the_figures_follow_the_orders_and_a_rebuild_agrees() {
         "{partly_now}"
     );
 
+    // The declined order as an earlier version wrote it, without its money figures: the
+    // first refresh on this store gives them to it.
+    let stored = shop.app.store.collection::<topup_orders::Order>();
+    let forgotten = stored
+        .update_if(
+            &declined.order_no,
+            topup_store::Filter::All,
+            &[topup_store::Update::unset("figures")],
+        )
+        .await
+        .unwrap();
+    assert!(forgotten);
+
     // Not counted until the figures are refreshed.
     assert_eq!(
         dashboard(&shop, &shop.admin, "range=today").await.1["totals"]["orders"],
@@ -74,6 +87,8 @@ async fn the_figures_follow_the_orders_and_a_rebuild_agrees() {
     );
     let hours = shop.app.stats.refresh().await.unwrap();
     assert_eq!(hours, 1, "one hour of orders");
+    let refilled = stored.get(&declined.order_no).await.unwrap().unwrap();
+    assert_eq!(refilled.figures.refunded, declined.total);
 
     let (status, board) = dashboard(&shop, &shop.admin, "range=today").await;
     assert_eq!(status, 200, "{board}");
