@@ -105,3 +105,15 @@ export function buildGroups(pages: readonly PageEntry[], results: SearchResults 
   push('plan', (results?.plans ?? []).map((hit) => ({ kind: 'plan', id: `plan:${hit.id}`, to: planTarget(hit), hit })))
   return groups
 }
+
+/**
+ * Where the highlight goes when the list changes under it (the server's results arrive after
+ * the pages matched at once): on the same item if it is still there, else on the first. An
+ * index kept as it was would point at another item, and Enter would open that one.
+ */
+export function keepHighlight(before: readonly SearchItem[], after: readonly SearchItem[], active: number): number {
+  const was = before[active]
+  if (!was) return 0
+  const now = after.findIndex((item) => item.kind === was.kind && item.id === was.id)
+  return now >= 0 ? now : 0
+}

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { PageHit, SearchResults } from '@/api/types'
 import {
-  buildGroups, isMasked, matchPages, mergePages, orderTarget, planTarget, planTitle, searchText, userTarget, type PageEntry,
+  buildGroups, isMasked, keepHighlight, matchPages, mergePages, orderTarget, planTarget, planTitle, searchText, userTarget, type PageEntry,
+  type SearchItem,
 } from '../search'
 
 const pages: PageEntry[] = [
@@ -102,5 +103,16 @@ describe('groups', () => {
       plans: [{ id: 'p1', title_zh: '话费', title_en: 'Airtime', country: 'PH', operator: 'Globe' }],
     })
     expect(all.map((g) => [g.kind, g.items[0]?.id])).toEqual([['user', 'user:u1'], ['plan', 'plan:p1']])
+  })
+})
+
+describe('highlight', () => {
+  it('stays on the item it was on when results arrive above it, else goes to the first', () => {
+    const page = (key: string): SearchItem => ({ kind: 'page', id: key, to: { path: `/${key}` }, page: { key, path: `/${key}`, label: key } })
+    const before = [page('a'), page('b'), page('c')]
+    const after = [page('x'), page('y'), page('a'), page('b'), page('c')]
+    expect(keepHighlight(before, after, 1)).toBe(3)
+    expect(keepHighlight(before, [page('x')], 1)).toBe(0)
+    expect(keepHighlight([], after, 0)).toBe(0)
   })
 })
