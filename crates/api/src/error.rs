@@ -335,6 +335,16 @@ pub fn path_config() -> web::PathConfig {
     })
 }
 
+/// WeChat Pay refused or could not be reached: the caller hears that, and that nothing was
+/// charged; what WeChat said (its codes, our merchant's state) goes to the log only.
+fn payment_unavailable(cause: &str) -> ApiError {
+    tracing::warn!(%cause, "WeChat Pay did not take a payment request");
+    ApiError::new(
+        ErrorCode::PaymentUnavailable,
+        "WeChat Pay is not available just now; nothing was charged. Please try again shortly.",
+    )
+}
+
 impl From<topup_orders::OrdersError> for ApiError {
     fn from(error: topup_orders::OrdersError) -> Self {
         use topup_orders::OrdersError as E;
@@ -360,7 +370,7 @@ impl From<topup_orders::OrdersError> for ApiError {
             E::ProviderUnavailable(_) => ApiError::new(ErrorCode::Unavailable, message),
             E::CouponNotUsable { code, .. } => ApiError::new(ErrorCode::CouponNotUsable, message)
                 .with_details(serde_json::json!({ "reason": code })),
-            E::PaymentFailed(_) => ApiError::new(ErrorCode::PaymentUnavailable, message),
+            E::PaymentFailed(cause) => payment_unavailable(&cause),
             E::Payment(cause) => ApiError::internal(cause),
             E::Dependency { port, cause } => ApiError::internal(format!("{port}: {cause}")),
             E::Money(cause) => ApiError::internal(cause),
@@ -383,7 +393,7 @@ impl From<topup_marketing::MarketingError> for ApiError {
                 .with_details(serde_json::json!({ "reason": code })),
             E::Money(cause) => ApiError::internal(cause),
             E::Holder(cause) => ApiError::internal(cause),
-            E::Payment(_) => ApiError::new(ErrorCode::PaymentUnavailable, message),
+            E::Payment(cause) => payment_unavailable(&cause),
             E::InvalidState(_) => ApiError::new(ErrorCode::OrderStateConflict, message),
             E::Store(cause) => cause.into(),
         }

@@ -459,6 +459,14 @@ async fn a_payment_that_cannot_start_is_reported_as_such() {
     assert_eq!(checkout.status(), 502);
     let body: serde_json::Value = checkout.json().await.unwrap();
     assert_eq!(body["code"], "PAYMENT_UNAVAILABLE", "{body}");
+    // What WeChat answered stays in the log; the buyer hears that nothing was charged.
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("nothing was charged"), "{body}");
+    assert!(!message.to_lowercase().contains("wechat pay:"), "{body}");
+    assert!(
+        !message.contains("401") && !message.contains("SIGN"),
+        "{body}"
+    );
     let mine = support::get(&client, format!("{}/api/v1/app/orders", shop.base), token).await;
     assert_eq!(mine["items"][0]["state"], "closed", "{mine}");
 }
