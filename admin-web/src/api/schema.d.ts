@@ -2915,12 +2915,15 @@ export interface components {
          *           "error": null
          *         }
          *       ],
+         *       "balances_read_at": "2026-12-06T09:29:41.002Z",
          *       "figures_as_of": "2026-12-06T09:30:05.120Z"
          *     }
          */
         Dashboard: {
             attention: components["schemas"]["Attention"];
             balances: components["schemas"]["BalanceView"][];
+            /** @description When the balances were read (they are read again when a minute old). */
+            balances_read_at: components["schemas"]["Timestamp"];
             by_country: components["schemas"]["Slice"][];
             by_kind: components["schemas"]["Slice"][];
             by_operator: components["schemas"]["Slice"][];

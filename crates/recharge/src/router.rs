@@ -126,6 +126,8 @@ pub struct ProviderRouter {
     policy: BreakerPolicy,
     clock: SharedClock,
     breakers: Mutex<HashMap<ProviderId, Breaker>>,
+    /// The last balances read, and when (see [`ProviderRouter::recent_balances`]).
+    last_balances: Mutex<Option<(Timestamp, Vec<ProviderBalance>)>>,
 }
 
 impl std::fmt::Debug for ProviderRouter {
@@ -153,6 +155,7 @@ impl ProviderRouter {
             policy,
             clock,
             breakers: Mutex::new(HashMap::new()),
+            last_balances: Mutex::new(None),
         }
     }
 
@@ -347,6 +350,27 @@ impl ProviderRouter {
             }
         });
         join_all(reads).await
+    }
+
+    /// The balances read at most `max_age` ago, reading them again when older, and when they
+    /// were read. A dashboard open in many tabs then costs the provider (whose balance API is
+    /// slow and rate-limited) one call per provider and `max_age`.
+    pub async fn recent_balances(&self, max_age: TimeDelta) -> (Vec<ProviderBalance>, Timestamp) {
+        let now = self.clock.now();
+        let cached = self
+            .last_balances
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some((read_at, balances)) = cached
+            && now.since(read_at) <= max_age
+        {
+            return (balances, read_at);
+        }
+        let balances = self.balances().await;
+        *self.last_balances.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((now, balances.clone()));
+        (balances, now)
     }
 
     /// Routing state of every provider.

@@ -116,7 +116,17 @@ async fn the_figures_follow_the_orders_and_a_rebuild_agrees() {
     assert_eq!(today["orders"], 5);
     assert_eq!(today["paid_amount"], paid);
     assert!(board["figures_as_of"].is_string());
-    assert!(!board["balances"].as_array().unwrap().is_empty());
+    let balance = |board: &Value| board["balances"][0]["balance"].as_str().unwrap().to_owned();
+    let first = balance(&board);
+
+    // Balances are read from the provider at most once a minute.
+    shop.app.kit().provider.set_balance(Decimal::new(12_345, 2));
+    let (_, cached) = dashboard(&shop, &shop.admin, "range=today").await;
+    assert_eq!(balance(&cached), first);
+    assert_eq!(cached["balances_read_at"], board["balances_read_at"]);
+    shop.app.clock.advance(TimeDelta::seconds(61));
+    let (_, fresh) = dashboard(&shop, &shop.admin, "range=today").await;
+    assert_eq!(balance(&fresh), "123.45", "{fresh}");
 
     // The unpaid order closes at its deadline: it moves from awaiting payment to closed.
     shop.app.clock.advance(TimeDelta::hours(1));

@@ -22,6 +22,10 @@ use crate::{ApiError, AppState, ErrorBody};
 /// The longest custom range, in days.
 pub const MAX_DAYS: i64 = 366;
 
+/// How old the providers' balances shown may be: each provider's balance API is called at
+/// most once a minute, however many dashboards are open.
+const BALANCES_MAX_AGE: TimeDelta = TimeDelta::seconds(60);
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DashboardQuery {
@@ -125,6 +129,7 @@ pub struct BalanceView {
     "by_kind": [{"key": "airtime", "label": "airtime", "orders": 900, "paid_orders": 840, "paid_amount": 1500000}],
     "attention": {"held": 1, "refunding": 0, "payment_alerts": 0},
     "balances": [{"provider": "reloadly", "balance": "1520.40", "currency": "USD", "error": null}],
+    "balances_read_at": "2026-12-06T09:29:41.002Z",
     "figures_as_of": "2026-12-06T09:30:05.120Z"
 }))]
 pub struct Dashboard {
@@ -141,6 +146,8 @@ pub struct Dashboard {
     pub by_kind: Vec<Slice>,
     pub attention: Attention,
     pub balances: Vec<BalanceView>,
+    /// When the balances were read (they are read again when a minute old).
+    pub balances_read_at: Timestamp,
     /// When the oldest of the order figures read was computed; they follow the orders within
     /// a few seconds.
     pub figures_as_of: Option<Timestamp>,
@@ -265,10 +272,8 @@ pub async fn dashboard(
         })
         .await?
         .total;
-    let balances = state
-        .providers
-        .balances()
-        .await
+    let (balances, balances_read_at) = state.providers.recent_balances(BALANCES_MAX_AGE).await;
+    let balances = balances
         .into_iter()
         .map(|b| BalanceView {
             provider: b.provider.to_string(),
@@ -372,6 +377,7 @@ pub async fn dashboard(
             payment_alerts,
         },
         balances,
+        balances_read_at,
         figures_as_of: days.values().map(|d| d.computed_at).min(),
     }))
 }
