@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use topup_core::{PageRequest, Timestamp};
 use topup_store::{
-    Document, Filter, FindQuery, GroupKey, Index, KeyPart, Lease, SortOrder, Store, StoreError,
-    Update,
+    Document, Filter, FindQuery, GroupKey, GroupRow, Index, KeyPart, Lease, SortOrder, Store,
+    StoreError, Update,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -598,6 +598,23 @@ async fn leases_are_never_double_claimed(store: Store) {
     assert_eq!(ids(&reclaimed), vec!["item0001"]);
 }
 
+/// Each row's key, count and first sum.
+fn counted(rows: Vec<GroupRow>) -> Vec<(Value, u64, i64)> {
+    rows.into_iter()
+        .map(|r| (r.key, r.count, r.sums[0]))
+        .collect()
+}
+
+/// [`counted`] for rows in no particular order (compound keys): sorted by the key's text.
+fn counted_in_any_order(rows: Vec<GroupRow>) -> Vec<(String, u64, i64)> {
+    let mut rows: Vec<_> = counted(rows)
+        .into_iter()
+        .map(|(key, count, sum)| (key.to_string(), count, sum))
+        .collect();
+    rows.sort();
+    rows
+}
+
 async fn grouped_count_and_sum(store: Store) {
     let items = store.collection::<Item>();
     let mut batch = Vec::new();
@@ -643,10 +660,7 @@ async fn grouped_count_and_sum(store: Store) {
         )
         .await
         .unwrap();
-    let utc: Vec<(Value, u64, i64)> = utc
-        .into_iter()
-        .map(|r| (r.key, r.count, r.sums[0]))
-        .collect();
+    let utc = counted(utc);
     assert_eq!(
         utc,
         vec![(json!("2026-01-01"), 3, 600), (json!("2026-01-02"), 1, 500)]
@@ -662,10 +676,7 @@ async fn grouped_count_and_sum(store: Store) {
         )
         .await
         .unwrap();
-    let china: Vec<(Value, u64, i64)> = china
-        .into_iter()
-        .map(|r| (r.key, r.count, r.sums[0]))
-        .collect();
+    let china = counted(china);
     assert_eq!(
         china,
         vec![
@@ -688,18 +699,15 @@ async fn grouped_count_and_sum(store: Store) {
     assert_eq!(west[0].key, json!("2025-12-31"));
     assert_eq!(west[0].count, 1);
 
-    let mut by_status_and_stock = items
+    let by_status_and_stock = items
         .group(
             &Filter::All,
             GroupKey::Fields(vec!["status".into(), "stock".into(), "nothing".into()]),
             &["amount"],
         )
         .await
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.key.to_string(), r.count, r.sums[0]))
-        .collect::<Vec<_>>();
-    by_status_and_stock.sort();
+        .unwrap();
+    let by_status_and_stock = counted_in_any_order(by_status_and_stock);
     assert_eq!(
         by_status_and_stock,
         vec![
@@ -708,7 +716,7 @@ async fn grouped_count_and_sum(store: Store) {
         ]
     );
 
-    let mut by_hour_and_status = items
+    let by_hour_and_status = items
         .group(
             &Filter::All,
             GroupKey::Fields(vec![
@@ -721,11 +729,8 @@ async fn grouped_count_and_sum(store: Store) {
             &["amount"],
         )
         .await
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.key.to_string(), r.count, r.sums[0]))
-        .collect::<Vec<_>>();
-    by_hour_and_status.sort();
+        .unwrap();
+    let by_hour_and_status = counted_in_any_order(by_hour_and_status);
     assert_eq!(by_hour_and_status.len(), 5);
     assert_eq!(
         by_hour_and_status[4],
@@ -743,10 +748,7 @@ async fn grouped_count_and_sum(store: Store) {
         )
         .await
         .unwrap();
-    let by_hour: Vec<(Value, u64, i64)> = by_hour
-        .into_iter()
-        .map(|r| (r.key, r.count, r.sums[0]))
-        .collect();
+    let by_hour = counted(by_hour);
     assert_eq!(
         by_hour,
         vec![
