@@ -105,8 +105,8 @@ impl OrderQuery {
             filter = filter.and(Filter::lte("total.amount", max));
         }
         match self.held {
-            // Over the held index (see `attention_counts`).
-            Some(true) => filter = filter.and(Filter::gt("hold.since", "")),
+            // Every hold has `since`: this form is served by the held index.
+            Some(true) => filter = filter.and(Filter::exists("hold.since")),
             Some(false) => filter = filter.and(Filter::missing("hold")),
             None => {}
         }
@@ -1226,8 +1226,7 @@ impl OrdersService {
     /// Orders held for a person, and orders whose refund is not confirmed yet: each counted
     /// over an index.
     pub async fn attention_counts(&self) -> Result<(u64, u64), OrdersError> {
-        // A range, not "exists": SQLite answers `IS NOT NULL` by reading every order.
-        let held = self.orders.count(&Filter::gt("hold.since", "")).await?;
+        let held = self.orders.count(&Filter::exists("hold.since")).await?;
         let refunding = self
             .orders
             .count(&Filter::eq("state", OrderState::Refunding))
