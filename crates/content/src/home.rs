@@ -1,0 +1,270 @@
+//! The home page as staff decorate it: an ordered list of components, each with properties
+//! checked against its kind's rules. Staff edit one draft (compare-and-set on its version)
+//! and publish it as a numbered, immutable version; the page users see is the highest
+//! number. Rolling back publishes an earlier version's components again under a new number,
+//! so the history only grows and every change can be traced.
+
+use serde::{Deserialize, Serialize};
+use topup_core::Timestamp;
+use topup_store::Document;
+use utoipa::ToSchema;
+
+use crate::error::{ContentError, text};
+use crate::rich_text::clean_html;
+
+/// At most this many components on one page.
+pub const MAX_COMPONENTS: usize = 30;
+
+/// One block of the home page. `type` says which; the other fields are its properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Component {
+    /// The phone-number box and the plans for it. Every page has exactly one: without it
+    /// nobody could buy.
+    TopupForm {},
+    /// The banners of a position, turning every `interval_seconds` (2–30).
+    BannerCarousel {
+        #[serde(default = "default_position")]
+        position: String,
+        #[serde(default = "default_interval")]
+        interval_seconds: u32,
+    },
+    /// A scrolling line of the current announcements (`limit` 1–10, pinned first).
+    NoticeBar {
+        #[serde(default = "default_notice_limit")]
+        limit: u32,
+    },
+    /// Countries to tap, by ISO code (1–24; `columns` 3–5). Countries not on sale are left
+    /// out when the page is served.
+    CountryGrid {
+        #[serde(default)]
+        title: String,
+        countries: Vec<String>,
+        #[serde(default = "default_columns")]
+        columns: u32,
+    },
+    /// Chosen plans (1–20, by id); plans not on sale are left out when the page is served.
+    HotPlans {
+        #[serde(default)]
+        title: String,
+        plan_ids: Vec<String>,
+    },
+    /// A card leading to the coupon centre.
+    CouponEntry { title: String, subtitle: String },
+    /// A card leading to the membership page.
+    MembershipEntry { title: String, subtitle: String },
+    /// Staff-written HTML, cleaned to a safe subset when saved.
+    RichText { html: String },
+    /// Empty space, `height` 4–200 px.
+    Spacer { height: u32 },
+}
+
+fn default_position() -> String {
+    "home".to_owned()
+}
+
+fn default_interval() -> u32 {
+    5
+}
+
+fn default_notice_limit() -> u32 {
+    3
+}
+
+fn default_columns() -> u32 {
+    4
+}
+
+fn range(field: String, value: u32, min: u32, max: u32) -> Result<(), ContentError> {
+    if value < min || value > max {
+        return Err(ContentError::invalid(field, format!("{min}–{max}")));
+    }
+    Ok(())
+}
+
+fn count(field: String, len: usize, min: usize, max: usize) -> Result<(), ContentError> {
+    if len < min || len > max {
+        return Err(ContentError::invalid(field, format!("{min}–{max} items")));
+    }
+    Ok(())
+}
+
+impl Component {
+    /// The component with its texts trimmed and its HTML cleaned, or the first property that
+    /// breaks its kind's rules (named `components[i].property`).
+    fn checked(self, at: usize) -> Result<Component, ContentError> {
+        let field = |name: &str| format!("components[{at}].{name}");
+        Ok(match self {
+            Component::TopupForm {} => Component::TopupForm {},
+            Component::BannerCarousel {
+                position,
+                interval_seconds,
+            } => {
+                range(field("interval_seconds"), interval_seconds, 2, 30)?;
+                Component::BannerCarousel {
+                    position: text(&field("position"), &position, 1, 20)?,
+                    interval_seconds,
+                }
+            }
+            Component::NoticeBar { limit } => {
+                range(field("limit"), limit, 1, 10)?;
+                Component::NoticeBar { limit }
+            }
+            Component::CountryGrid {
+                title,
+                countries,
+                columns,
+            } => {
+                count(field("countries"), countries.len(), 1, 24)?;
+                range(field("columns"), columns, 3, 5)?;
+                let mut codes = Vec::with_capacity(countries.len());
+                for (i, code) in countries.iter().enumerate() {
+                    let code = code.trim().to_ascii_uppercase();
+                    if code.len() != 2 || !code.chars().all(|c| c.is_ascii_uppercase()) {
+                        return Err(ContentError::invalid(
+                            field(&format!("countries[{i}]")),
+                            "a two-letter ISO country code",
+                        ));
+                    }
+                    if !codes.contains(&code) {
+                        codes.push(code);
+                    }
+                }
+                Component::CountryGrid {
+                    title: text(&field("title"), &title, 0, 20)?,
+                    countries: codes,
+                    columns,
+                }
+            }
+            Component::HotPlans { title, plan_ids } => {
+                count(field("plan_ids"), plan_ids.len(), 1, 20)?;
+                let mut ids = Vec::with_capacity(plan_ids.len());
+                for (i, id) in plan_ids.iter().enumerate() {
+                    let id = text(&field(&format!("plan_ids[{i}]")), id, 1, 64)?;
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                Component::HotPlans {
+                    title: text(&field("title"), &title, 0, 20)?,
+                    plan_ids: ids,
+                }
+            }
+            Component::CouponEntry { title, subtitle } => Component::CouponEntry {
+                title: text(&field("title"), &title, 1, 20)?,
+                subtitle: text(&field("subtitle"), &subtitle, 0, 40)?,
+            },
+            Component::MembershipEntry { title, subtitle } => Component::MembershipEntry {
+                title: text(&field("title"), &title, 1, 20)?,
+                subtitle: text(&field("subtitle"), &subtitle, 0, 40)?,
+            },
+            Component::RichText { html } => {
+                if html.chars().count() > 20_000 {
+                    return Err(ContentError::invalid(
+                        field("html"),
+                        "at most 20000 characters",
+                    ));
+                }
+                let html = clean_html(&html);
+                if html.trim().is_empty() {
+                    return Err(ContentError::invalid(field("html"), "must not be empty"));
+                }
+                Component::RichText { html }
+            }
+            Component::Spacer { height } => {
+                range(field("height"), height, 4, 200)?;
+                Component::Spacer { height }
+            }
+        })
+    }
+}
+
+/// Checks a whole page: 1–[`MAX_COMPONENTS`] components, exactly one top-up form, each
+/// component by its rules.
+pub(crate) fn checked_page(components: Vec<Component>) -> Result<Vec<Component>, ContentError> {
+    count("components".to_owned(), components.len(), 1, MAX_COMPONENTS)?;
+    let forms = components
+        .iter()
+        .filter(|c| matches!(c, Component::TopupForm {}))
+        .count();
+    if forms != 1 {
+        return Err(ContentError::invalid(
+            "components",
+            "the page needs exactly one topup_form",
+        ));
+    }
+    components
+        .into_iter()
+        .enumerate()
+        .map(|(at, component)| component.checked(at))
+        .collect()
+}
+
+/// What a page looks like before anyone decorated it: the top-up form alone.
+pub(crate) fn plain_page() -> Vec<Component> {
+    vec![Component::TopupForm {}]
+}
+
+/// The page as staff are editing it (one document per page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HomeDraft {
+    /// The page's name (`home`).
+    pub id: String,
+    pub version: i64,
+    pub components: Vec<Component>,
+    pub updated_at: Timestamp,
+    /// Who saved it last (staff username); none before anyone did.
+    pub updated_by: Option<String>,
+}
+
+impl Document for HomeDraft {
+    const COLLECTION: &'static str = "page_drafts";
+}
+
+/// A published version of a page; never changed once written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HomeVersion {
+    /// `{page}:{number:06}`, so two processes publishing at once cannot both take a number.
+    pub id: String,
+    pub page: String,
+    /// 1, 2, 3, … per page; the highest is what users see.
+    pub number: u32,
+    pub components: Vec<Component>,
+    pub published_at: Timestamp,
+    pub published_by: String,
+    /// Set when this version re-published an earlier one (a rollback).
+    pub restored_from: Option<u32>,
+}
+
+impl Document for HomeVersion {
+    const COLLECTION: &'static str = "page_versions";
+}
+
+impl HomeVersion {
+    pub(crate) fn id_for(page: &str, number: u32) -> String {
+        format!("{page}:{number:06}")
+    }
+}
+
+/// A version in the history list (without its components).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HomeVersionSummary {
+    pub number: u32,
+    pub published_at: Timestamp,
+    pub published_by: String,
+    pub restored_from: Option<u32>,
+    /// How many components it has.
+    pub components: usize,
+}
+
+impl From<&HomeVersion> for HomeVersionSummary {
+    fn from(version: &HomeVersion) -> Self {
+        HomeVersionSummary {
+            number: version.number,
+            published_at: version.published_at,
+            published_by: version.published_by.clone(),
+            restored_from: version.restored_from,
+            components: version.components.len(),
+        }
+    }
+}

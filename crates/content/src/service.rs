@@ -1,0 +1,560 @@
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+use topup_core::{Page, PageRequest, SharedClock, Timestamp};
+use topup_store::{
+    Collection, Document, Filter, FindQuery, Index, SortOrder, Store, StoreError, Update,
+};
+
+use crate::announcements::ReadMark;
+use crate::home::{checked_page, plain_page};
+use crate::{
+    Announcement, AnnouncementDraft, Banner, BannerDraft, Component, ContentError, HomeDraft,
+    HomeVersion, HomeVersionSummary,
+};
+
+/// The one page staff decorate today.
+const HOME: &str = "home";
+/// Bounded lists: staff keep tens of banners, not thousands.
+const LIST_LIMIT: u64 = 500;
+
+/// Moves whenever something the home page shows changes (see the crate docs).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ContentStamp {
+    id: String,
+    version: i64,
+    changed_at: Timestamp,
+}
+
+impl Document for ContentStamp {
+    const COLLECTION: &'static str = "content_stamps";
+}
+
+impl ContentStamp {
+    const ID: &'static str = "content";
+}
+
+pub struct ContentService {
+    banners: Collection<Banner>,
+    announcements: Collection<Announcement>,
+    reads: Collection<ReadMark>,
+    drafts: Collection<HomeDraft>,
+    versions: Collection<HomeVersion>,
+    stamps: Collection<ContentStamp>,
+    clock: SharedClock,
+}
+
+impl ContentService {
+    pub fn new(store: &Store, clock: SharedClock) -> Self {
+        ContentService {
+            banners: store.collection(),
+            announcements: store.collection(),
+            reads: store.collection(),
+            drafts: store.collection(),
+            versions: store.collection(),
+            stamps: store.collection(),
+            clock,
+        }
+    }
+
+    /// Indexes (idempotent).
+    pub async fn prepare(&self) -> Result<(), ContentError> {
+        self.banners
+            .ensure_index(Index::new("position_sort", &["position", "sort"]))
+            .await?;
+        self.announcements
+            .ensure_index(Index::new("enabled_created", &["enabled", "created_at"]))
+            .await?;
+        self.reads
+            .ensure_index(Index::new("user", &["user_id", "announcement_id"]))
+            .await?;
+        self.versions
+            .ensure_index(Index::new("page_number", &["page", "number"]))
+            .await?;
+        Ok(())
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    // ---------- the stamp ----------
+
+    /// The content's change counter: equal readings mean nothing the home page shows has
+    /// changed in between (in any process).
+    pub async fn stamp(&self) -> Result<i64, ContentError> {
+        Ok(self
+            .stamps
+            .get(ContentStamp::ID)
+            .await?
+            .map(|s| s.version)
+            .unwrap_or(0))
+    }
+
+    async fn changed(&self) -> Result<(), ContentError> {
+        let now = self.now();
+        let touch = [Update::set("changed_at", now)];
+        if self
+            .stamps
+            .update(ContentStamp::ID, Filter::All, &touch)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let first = ContentStamp {
+            id: ContentStamp::ID.to_owned(),
+            version: 1,
+            changed_at: now,
+        };
+        match self.stamps.insert(&first).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_duplicate() => {
+                self.stamps
+                    .update(ContentStamp::ID, Filter::All, &touch)
+                    .await?;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    // ---------- banners ----------
+
+    pub async fn create_banner(&self, draft: BannerDraft) -> Result<Banner, ContentError> {
+        let draft = draft.checked()?;
+        let now = self.now();
+        let banner = Banner {
+            id: ulid::Ulid::new().to_string(),
+            version: 0,
+            title: draft.title,
+            image_url: draft.image_url,
+            link: draft.link,
+            position: draft.position,
+            starts_at: draft.starts_at,
+            ends_at: draft.ends_at,
+            sort: draft.sort,
+            enabled: draft.enabled,
+            clicks: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        self.banners.insert(&banner).await?;
+        self.changed().await?;
+        Ok(banner)
+    }
+
+    /// Rewrites a banner; its clicks stay.
+    pub async fn update_banner(
+        &self,
+        id: &str,
+        draft: BannerDraft,
+    ) -> Result<(Banner, Banner), ContentError> {
+        let draft = draft.checked()?;
+        for _ in 0..10 {
+            let before = self.banner(id).await?;
+            let after = Banner {
+                title: draft.title.clone(),
+                image_url: draft.image_url.clone(),
+                link: draft.link.clone(),
+                position: draft.position.clone(),
+                starts_at: draft.starts_at,
+                ends_at: draft.ends_at,
+                sort: draft.sort,
+                enabled: draft.enabled,
+                updated_at: self.now(),
+                ..before.clone()
+            };
+            match self.banners.replace(&after).await {
+                Ok(stored) => {
+                    self.changed().await?;
+                    return Ok((before, stored));
+                }
+                // A click landed meanwhile: read again.
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(ContentError::Conflict(format!("banner {id} kept changing")))
+    }
+
+    pub async fn delete_banner(&self, id: &str) -> Result<Banner, ContentError> {
+        let banner = self.banner(id).await?;
+        self.banners.delete(id).await?;
+        self.changed().await?;
+        Ok(banner)
+    }
+
+    pub async fn banner(&self, id: &str) -> Result<Banner, ContentError> {
+        self.banners
+            .get(id)
+            .await?
+            .ok_or_else(|| ContentError::NotFound(format!("banner {id}")))
+    }
+
+    /// Every banner (of one position, if given), by position and order.
+    pub async fn list_banners(&self, position: Option<&str>) -> Result<Vec<Banner>, ContentError> {
+        let filter = match position {
+            Some(position) => Filter::eq("position", position),
+            None => Filter::All,
+        };
+        Ok(self
+            .banners
+            .find(
+                &FindQuery::new(filter)
+                    .sort("position", SortOrder::Asc)
+                    .sort("sort", SortOrder::Asc)
+                    .limit(LIST_LIMIT),
+            )
+            .await?)
+    }
+
+    /// The banners a position shows now, in order.
+    pub async fn showing_banners(&self, position: &str) -> Result<Vec<Banner>, ContentError> {
+        let now = self.now();
+        let mut banners = self.list_banners(Some(position)).await?;
+        banners.retain(|banner| banner.is_showing(now));
+        Ok(banners)
+    }
+
+    /// Counts a tap; false when there is no such banner.
+    pub async fn click_banner(&self, id: &str) -> Result<bool, ContentError> {
+        Ok(self
+            .banners
+            .update_if(id, Filter::All, &[Update::inc("clicks", 1)])
+            .await?)
+    }
+
+    // ---------- announcements ----------
+
+    pub async fn create_announcement(
+        &self,
+        draft: AnnouncementDraft,
+    ) -> Result<Announcement, ContentError> {
+        let draft = draft.checked()?;
+        let now = self.now();
+        let announcement = Announcement {
+            id: ulid::Ulid::new().to_string(),
+            version: 0,
+            title: draft.title,
+            body_html: draft.body_html,
+            audience: draft.audience,
+            starts_at: draft.starts_at,
+            ends_at: draft.ends_at,
+            pinned: draft.pinned,
+            enabled: draft.enabled,
+            created_at: now,
+            updated_at: now,
+        };
+        self.announcements.insert(&announcement).await?;
+        self.changed().await?;
+        Ok(announcement)
+    }
+
+    pub async fn update_announcement(
+        &self,
+        id: &str,
+        draft: AnnouncementDraft,
+    ) -> Result<(Announcement, Announcement), ContentError> {
+        let draft = draft.checked()?;
+        let before = self.announcement(id).await?;
+        let after = Announcement {
+            title: draft.title,
+            body_html: draft.body_html,
+            audience: draft.audience,
+            starts_at: draft.starts_at,
+            ends_at: draft.ends_at,
+            pinned: draft.pinned,
+            enabled: draft.enabled,
+            updated_at: self.now(),
+            ..before.clone()
+        };
+        let stored = match self.announcements.replace(&after).await {
+            Ok(stored) => stored,
+            Err(StoreError::Conflict { .. }) => {
+                return Err(ContentError::Conflict(format!(
+                    "announcement {id} was changed meanwhile; reload it"
+                )));
+            }
+            Err(other) => return Err(other.into()),
+        };
+        self.changed().await?;
+        Ok((before, stored))
+    }
+
+    /// Deletes an announcement and its read marks.
+    pub async fn delete_announcement(&self, id: &str) -> Result<Announcement, ContentError> {
+        let announcement = self.announcement(id).await?;
+        self.announcements.delete(id).await?;
+        self.reads
+            .delete_many(&Filter::eq("announcement_id", id))
+            .await?;
+        self.changed().await?;
+        Ok(announcement)
+    }
+
+    pub async fn announcement(&self, id: &str) -> Result<Announcement, ContentError> {
+        self.announcements
+            .get(id)
+            .await?
+            .ok_or_else(|| ContentError::NotFound(format!("announcement {id}")))
+    }
+
+    /// Every announcement, newest first (staff).
+    pub async fn list_announcements(
+        &self,
+        page: PageRequest,
+    ) -> Result<Page<Announcement>, ContentError> {
+        Ok(self
+            .announcements
+            .page(Filter::All, &[("created_at", SortOrder::Desc)], page)
+            .await?)
+    }
+
+    /// What a user sees now: pinned first, then newest first.
+    pub async fn showing_announcements(
+        &self,
+        member: bool,
+    ) -> Result<Vec<Announcement>, ContentError> {
+        let now = self.now();
+        let mut showing: Vec<Announcement> = self
+            .announcements
+            .find(
+                &FindQuery::new(Filter::eq("enabled", true))
+                    .sort("created_at", SortOrder::Desc)
+                    .limit(LIST_LIMIT),
+            )
+            .await?
+            .into_iter()
+            .filter(|a| a.is_showing(now, member))
+            .collect();
+        // Stable: newest first within pinned and within the rest.
+        showing.sort_by_key(|a| !a.pinned);
+        Ok(showing)
+    }
+
+    /// Marks an announcement read by a user (again is a no-op).
+    pub async fn mark_read(
+        &self,
+        user_id: &str,
+        announcement_id: &str,
+    ) -> Result<(), ContentError> {
+        self.announcement(announcement_id).await?;
+        let mark = ReadMark {
+            id: ReadMark::id_for(user_id, announcement_id),
+            user_id: user_id.to_owned(),
+            announcement_id: announcement_id.to_owned(),
+            read_at: self.now(),
+        };
+        match self.reads.insert(&mark).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_duplicate() => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Which of these announcements the user has read.
+    pub async fn read_by(
+        &self,
+        user_id: &str,
+        announcement_ids: &[String],
+    ) -> Result<HashSet<String>, ContentError> {
+        if announcement_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let ids: Vec<String> = announcement_ids
+            .iter()
+            .map(|a| ReadMark::id_for(user_id, a))
+            .collect();
+        let marks = self
+            .reads
+            .find(&FindQuery::new(Filter::is_in("id", ids)).limit(LIST_LIMIT))
+            .await?;
+        Ok(marks.into_iter().map(|m| m.announcement_id).collect())
+    }
+
+    // ---------- the home page ----------
+
+    /// The draft staff are editing (the plain page, version 0, before anyone saved one).
+    pub async fn home_draft(&self) -> Result<HomeDraft, ContentError> {
+        Ok(match self.drafts.get(HOME).await? {
+            Some(draft) => draft,
+            None => HomeDraft {
+                id: HOME.to_owned(),
+                version: 0,
+                components: plain_page(),
+                updated_at: self.now(),
+                updated_by: None,
+            },
+        })
+    }
+
+    /// Checks a page without saving it (the editor's preview).
+    pub fn check_page(&self, components: Vec<Component>) -> Result<Vec<Component>, ContentError> {
+        checked_page(components)
+    }
+
+    /// Saves the draft if nobody saved it since `expected_version` was read.
+    pub async fn save_draft(
+        &self,
+        components: Vec<Component>,
+        expected_version: i64,
+        by: &str,
+    ) -> Result<(HomeDraft, HomeDraft), ContentError> {
+        let components = checked_page(components)?;
+        let before = self.home_draft().await?;
+        if before.version != expected_version {
+            return Err(stale_draft(before.version));
+        }
+        let after = HomeDraft {
+            components,
+            updated_at: self.now(),
+            updated_by: Some(by.to_owned()),
+            ..before.clone()
+        };
+        let stored = if expected_version == 0 {
+            let first = HomeDraft {
+                version: 1,
+                ..after
+            };
+            match self.drafts.insert(&first).await {
+                Ok(()) => first,
+                Err(e) if e.is_duplicate() => return Err(stale_draft(1)),
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            match self.drafts.replace(&after).await {
+                Ok(stored) => stored,
+                Err(StoreError::Conflict { .. }) => {
+                    return Err(stale_draft(self.home_draft().await?.version));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        Ok((before, stored))
+    }
+
+    /// The version users see; none before the first publish.
+    pub async fn published_home(&self) -> Result<Option<HomeVersion>, ContentError> {
+        Ok(self
+            .versions
+            .find(
+                &FindQuery::new(Filter::eq("page", HOME))
+                    .sort("number", SortOrder::Desc)
+                    .limit(1),
+            )
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// What users see: the published components, or the plain page.
+    pub async fn published_components(&self) -> Result<(u32, Vec<Component>), ContentError> {
+        Ok(match self.published_home().await? {
+            Some(version) => (version.number, version.components),
+            None => (0, plain_page()),
+        })
+    }
+
+    /// Publishes the saved draft (if it is still at `expected_version`) as the next version.
+    pub async fn publish_home(
+        &self,
+        expected_version: i64,
+        by: &str,
+    ) -> Result<HomeVersion, ContentError> {
+        let draft = self.home_draft().await?;
+        if draft.version != expected_version {
+            return Err(stale_draft(draft.version));
+        }
+        let components = checked_page(draft.components)?;
+        self.publish(components, by, None).await
+    }
+
+    /// Publishes an earlier version's components again as the next version, and makes them
+    /// the draft too (so the editor shows what is live).
+    pub async fn restore_home(&self, number: u32, by: &str) -> Result<HomeVersion, ContentError> {
+        let earlier = self.home_version(number).await?;
+        let published = self
+            .publish(earlier.components.clone(), by, Some(number))
+            .await?;
+        for _ in 0..10 {
+            let draft = self.home_draft().await?;
+            match self
+                .save_draft(earlier.components.clone(), draft.version, by)
+                .await
+            {
+                Ok(_) => return Ok(published),
+                Err(ContentError::Conflict(_)) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        Err(ContentError::Conflict(
+            "the draft kept changing; the version is published, the draft not replaced".into(),
+        ))
+    }
+
+    async fn publish(
+        &self,
+        components: Vec<Component>,
+        by: &str,
+        restored_from: Option<u32>,
+    ) -> Result<HomeVersion, ContentError> {
+        // Two publishers may read the same latest number; the unique id lets one win and
+        // the other take the next number.
+        for _ in 0..10 {
+            let latest = self.published_home().await?.map_or(0, |v| v.number);
+            let number = latest
+                .checked_add(1)
+                .ok_or_else(|| ContentError::invalid("number", "too many versions"))?;
+            let version = HomeVersion {
+                id: HomeVersion::id_for(HOME, number),
+                page: HOME.to_owned(),
+                number,
+                components: components.clone(),
+                published_at: self.now(),
+                published_by: by.to_owned(),
+                restored_from,
+            };
+            match self.versions.insert(&version).await {
+                Ok(()) => {
+                    self.changed().await?;
+                    tracing::info!(number, by, ?restored_from, "home page published");
+                    return Ok(version);
+                }
+                Err(e) if e.is_duplicate() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ContentError::Conflict(
+            "others kept publishing; try again".into(),
+        ))
+    }
+
+    pub async fn home_version(&self, number: u32) -> Result<HomeVersion, ContentError> {
+        self.versions
+            .get(&HomeVersion::id_for(HOME, number))
+            .await?
+            .ok_or_else(|| ContentError::NotFound(format!("home page version {number}")))
+    }
+
+    /// The published versions, newest first (the last 100).
+    pub async fn home_versions(&self) -> Result<Vec<HomeVersionSummary>, ContentError> {
+        Ok(self
+            .versions
+            .find(
+                &FindQuery::new(Filter::eq("page", HOME))
+                    .sort("number", SortOrder::Desc)
+                    .limit(100),
+            )
+            .await?
+            .iter()
+            .map(HomeVersionSummary::from)
+            .collect())
+    }
+}
+
+fn stale_draft(current: i64) -> ContentError {
+    ContentError::Conflict(format!(
+        "the draft was saved by someone else meanwhile (now version {current}); reload it"
+    ))
+}
