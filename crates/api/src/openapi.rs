@@ -53,6 +53,7 @@ use crate::routes::{pay, system};
         (name = "admin-blacklist", description = "Blacklisted phone numbers, openids and addresses"),
         (name = "admin-marketing", description = "Coupon templates, issuing coupons to users, coupons and their statistics"),
         (name = "admin-notify", description = "WeChat subscribe-message templates per event, the delivery log and resend"),
+        (name = "admin-content", description = "Banners, announcements and the home page's decoration: draft, preview, publish, versions and rollback"),
         (name = "app-auth", description = "Mini-program silent login (wx.login code → app token)"),
         (name = "app-me", description = "The mini-program user's profile and saved numbers"),
         (name = "admin-payments", description = "Payment alerts: WeChat Pay reports that \
@@ -69,6 +70,7 @@ use crate::routes::{pay, system};
         (name = "app-orders", description = "Checkout, my orders, pay again, cancel"),
         (name = "app-membership", description = "Membership cards: plans, my membership, buying one"),
         (name = "app-coupons", description = "The coupon centre, my coupons, and the checkout quote with each coupon's use"),
+        (name = "app-content", description = "The published home page in one call, banner clicks, announcements and read marks"),
         (name = "app-subscriptions", description = "The subscribe-message prompt: templates to ask about, and the user's answer"),
         (name = "admin-catalog", description = "Countries, operators and plans; pricing rules and the price log; provider sync and its reports"),
     ),
@@ -108,6 +110,21 @@ fn request_examples() -> Vec<(&'static str, serde_json::Value)> {
             "RefreshRequest",
             json!({"refresh_token": "rt_01JDZ8Q7Y7E3K9V6S2M4T1R0PA.9f2c"}),
         ),
+        (
+            "HomeDraftBody",
+            json!({"version": 4, "components": [
+                {"type": "banner_carousel", "position": "home", "interval_seconds": 5},
+                {"type": "notice_bar", "limit": 3},
+                {"type": "topup_form"},
+                {"type": "country_grid", "title": "Popular", "countries": ["PH", "TH", "VN", "ID"], "columns": 4},
+                {"type": "membership_entry", "title": "Gold membership", "subtitle": "2% off every top-up"},
+                {"type": "spacer", "height": 16}]}),
+        ),
+        (
+            "HomePreviewBody",
+            json!({"components": [{"type": "topup_form"}, {"type": "rich_text", "html": "<p>Top-ups arrive in seconds.</p>"}]}),
+        ),
+        ("PublishBody", json!({"version": 5})),
         (
             "NewBlacklistEntry",
             json!({"kind": "phone", "value": "+639171234567", "reason": "chargeback fraud", "expires_at": "2027-01-01T00:00:00.000Z"}),

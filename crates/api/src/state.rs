@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use topup_auth::{AppUserService, AuthService};
 use topup_catalog::Catalog;
+use topup_content::ContentService;
 use topup_core::{SharedClock, Timestamp};
 use topup_marketing::MarketingService;
 use topup_notify::NotifyService;
@@ -39,6 +40,8 @@ pub struct Services {
     pub stats: Arc<OrderStats>,
     /// The top-up providers, for their balances.
     pub providers: Arc<ProviderRouter>,
+    /// Banners, announcements and the home page's decoration.
+    pub content: Arc<ContentService>,
 }
 
 /// What every handler can reach. Cheap to clone (all `Arc`s inside).
@@ -57,6 +60,9 @@ pub struct AppState {
     pub reconciler: Arc<Reconciler>,
     pub stats: Arc<OrderStats>,
     pub providers: Arc<ProviderRouter>,
+    pub content: Arc<ContentService>,
+    /// The built home page, checked against the content's stamp on every request.
+    pub home_cache: Arc<crate::routes::app::content::HomeCache>,
     pub started_at: Timestamp,
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
@@ -79,6 +85,7 @@ impl AppState {
             reconciler,
             stats,
             providers,
+            content,
         } = services;
         let started_at = clock.now();
         AppState {
@@ -95,6 +102,8 @@ impl AppState {
             reconciler,
             stats,
             providers,
+            content,
+            home_cache: Arc::default(),
             started_at,
             max_json_bytes: 64 * 1024,
             trusted_proxies: Arc::default(),

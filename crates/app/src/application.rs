@@ -12,6 +12,7 @@ use actix_web::dev::ServerHandle;
 use topup_api::{AppState, Mount, Services};
 use topup_auth::{AppUserService, AuthService, InitialAdmin};
 use topup_catalog::Catalog;
+use topup_content::ContentService;
 use topup_core::{SharedClock, SystemClock, Timestamp};
 use topup_marketing::MarketingService;
 use topup_notify::{MessageSender, NotifyService};
@@ -287,6 +288,8 @@ impl Application {
             config.app.visitor_day_utc_offset_minutes,
         ));
         stats.prepare().await?;
+        let content = Arc::new(ContentService::new(&store, clock.clone()));
+        content.prepare().await?;
 
         let mut state = AppState::new(Services {
             store,
@@ -301,6 +304,7 @@ impl Application {
             reconciler,
             stats,
             providers: Arc::clone(&recharge),
+            content,
         });
         state.max_json_bytes = config.server.max_json_bytes;
         state.trusted_proxies = Arc::new(

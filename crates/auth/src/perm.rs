@@ -79,6 +79,22 @@ permissions! {
     MarketingMembershipOrderList = "marketing:membership-order:list";
     /// Refund a membership order (its time and unused bundle coupons are taken back).
     MarketingMembershipOrderRefund = "marketing:membership-order:refund";
+    /// List banners with their click counts.
+    ContentBannerList = "content:banner:list";
+    ContentBannerCreate = "content:banner:create";
+    ContentBannerUpdate = "content:banner:update";
+    ContentBannerDelete = "content:banner:delete";
+    /// List announcements.
+    ContentAnnouncementList = "content:announcement:list";
+    ContentAnnouncementCreate = "content:announcement:create";
+    ContentAnnouncementUpdate = "content:announcement:update";
+    ContentAnnouncementDelete = "content:announcement:delete";
+    /// See the home page's draft, preview and published versions.
+    ContentHomeView = "content:home:view";
+    /// Edit and save the home page's draft.
+    ContentHomeEdit = "content:home:edit";
+    /// Publish the draft, or roll back to an earlier version (what every user sees).
+    ContentHomePublish = "content:home:publish";
     /// See the WeChat message templates and what their deliveries came to.
     NotifyTemplateList = "notify:template:list";
     /// Set an event's WeChat template, its page and data mapping, or turn it off.

@@ -624,6 +624,92 @@ pub const MENU_SEED: &[SeedNode] = &[
         perm::NotifyDeliveryResend::CODE,
         1,
     ),
+    // Content (广告、公告、首页装修).
+    directory("content", "Content", "/content", "picture", 270),
+    menu(
+        "content.banners",
+        "content",
+        "Banners",
+        perm::ContentBannerList::CODE,
+        10,
+    )
+    .page("/content/banners", "content/banners/index", "picture"),
+    button(
+        "content.banners.create",
+        "content.banners",
+        "Create",
+        perm::ContentBannerCreate::CODE,
+        1,
+    ),
+    button(
+        "content.banners.update",
+        "content.banners",
+        "Edit",
+        perm::ContentBannerUpdate::CODE,
+        2,
+    ),
+    button(
+        "content.banners.delete",
+        "content.banners",
+        "Delete",
+        perm::ContentBannerDelete::CODE,
+        3,
+    ),
+    menu(
+        "content.announcements",
+        "content",
+        "Announcements",
+        perm::ContentAnnouncementList::CODE,
+        20,
+    )
+    .page(
+        "/content/announcements",
+        "content/announcements/index",
+        "notification",
+    ),
+    button(
+        "content.announcements.create",
+        "content.announcements",
+        "Create",
+        perm::ContentAnnouncementCreate::CODE,
+        1,
+    ),
+    button(
+        "content.announcements.update",
+        "content.announcements",
+        "Edit",
+        perm::ContentAnnouncementUpdate::CODE,
+        2,
+    ),
+    button(
+        "content.announcements.delete",
+        "content.announcements",
+        "Delete",
+        perm::ContentAnnouncementDelete::CODE,
+        3,
+    ),
+    menu(
+        "content.home",
+        "content",
+        "Home page",
+        perm::ContentHomeView::CODE,
+        30,
+    )
+    .page("/content/home", "content/home/index", "layout"),
+    button(
+        "content.home.edit",
+        "content.home",
+        "Edit draft",
+        perm::ContentHomeEdit::CODE,
+        1,
+    ),
+    button(
+        "content.home.publish",
+        "content.home",
+        "Publish and roll back",
+        perm::ContentHomePublish::CODE,
+        2,
+    ),
     // Payments.
     directory("payment", "Payments", "/payment", "wallet", 300),
     menu(

@@ -8,6 +8,7 @@ pub mod app_users;
 pub mod auth;
 pub mod blacklist;
 pub mod catalog;
+pub mod content;
 pub mod dashboard;
 pub mod logs;
 pub mod marketing;
@@ -99,6 +100,21 @@ routes! {
     get "/marketing/members" => marketing::list_members,
     get "/marketing/membership-orders" => marketing::list_membership_orders,
     post "/marketing/membership-orders/{id}/refund" => marketing::refund_membership_order,
+    get "/content/banners" => content::list_banners,
+    post "/content/banners" => content::create_banner,
+    put "/content/banners/{id}" => content::update_banner,
+    delete "/content/banners/{id}" => content::delete_banner,
+    get "/content/announcements" => content::list_announcements,
+    post "/content/announcements" => content::create_announcement,
+    put "/content/announcements/{id}" => content::update_announcement,
+    delete "/content/announcements/{id}" => content::delete_announcement,
+    get "/content/home" => content::home,
+    put "/content/home/draft" => content::save_draft,
+    post "/content/home/preview" => content::preview,
+    post "/content/home/publish" => content::publish,
+    get "/content/home/versions" => content::versions,
+    get "/content/home/versions/{number}" => content::version,
+    post "/content/home/versions/{number}/restore" => content::restore,
     get "/notify/templates" => notify::list_templates,
     put "/notify/templates/{event}" => notify::put_template,
     post "/notify/templates/{event}/preview" => notify::preview,

@@ -3,6 +3,7 @@
 //! blacklisted (checked on every request). Such operations carry `x-app-user` in OpenAPI.
 
 pub mod auth;
+pub mod content;
 pub mod coupons;
 pub mod me;
 pub mod membership;
@@ -39,6 +40,10 @@ routes! {
     get "/membership/orders/{id}" => membership::order,
     get "/subscriptions/templates" => subscriptions::templates,
     post "/subscriptions" => subscriptions::record,
+    get "/home" => content::home,
+    post "/banners/{id}/click" => content::click_banner,
+    get "/announcements" => content::announcements,
+    post "/announcements/{id}/read" => content::mark_read,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
