@@ -291,7 +291,10 @@ async fn announcements_reach_their_audience_pinned_first_and_remember_reads() {
     c.mark_read("u1", &newest.id).await.unwrap();
     let ids = vec![members.id.clone(), newest.id.clone()];
     let read = c.read_by("u1", &ids).await.unwrap();
-    assert_eq!(read.into_iter().collect::<Vec<_>>(), [newest.id.clone()]);
+    assert_eq!(
+        read.into_iter().collect::<Vec<_>>(),
+        vec![newest.id.clone()]
+    );
     assert!(c.read_by("u2", &ids).await.unwrap().is_empty());
     assert!(matches!(
         c.mark_read("u1", "nope").await,

@@ -11,6 +11,7 @@ mod admin_rbac;
 mod app_users;
 mod backup;
 mod catalog;
+mod content;
 mod dashboard;
 mod held_orders;
 mod http;

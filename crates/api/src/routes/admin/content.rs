@@ -554,7 +554,7 @@ pub async fn publish(
 }
 
 fn published_audit(published: HomeVersion) -> Audited<HomeVersion> {
-    let change = Change::new("home_page", &published.number.to_string()).after(&published);
+    let change = Change::new("home_page", published.number.to_string()).after(&published);
     Audited::new(published, change)
 }
 
