@@ -53,7 +53,7 @@ use crate::routes::{pay, system};
         (name = "admin-blacklist", description = "Blacklisted phone numbers, openids and addresses"),
         (name = "admin-marketing", description = "Coupon templates, issuing coupons to users, coupons and their statistics"),
         (name = "admin-notify", description = "WeChat subscribe-message templates per event, the delivery log and resend"),
-        (name = "admin-content", description = "Banners, announcements and the home page's decoration: draft, preview, publish, versions and rollback"),
+        (name = "admin-content", description = "Banners, announcements, the customer service page and the home page's decoration: draft, preview, publish, versions and rollback"),
         (name = "app-auth", description = "Mini-program silent login (wx.login code → app token)"),
         (name = "app-me", description = "The mini-program user's profile and saved numbers"),
         (name = "admin-payments", description = "Payment alerts: WeChat Pay reports that \
@@ -70,7 +70,7 @@ use crate::routes::{pay, system};
         (name = "app-orders", description = "Checkout, my orders, pay again, cancel"),
         (name = "app-membership", description = "Membership cards: plans, my membership, buying one"),
         (name = "app-coupons", description = "The coupon centre, my coupons, and the checkout quote with each coupon's use"),
-        (name = "app-content", description = "The published home page in one call, banner clicks, announcements and read marks"),
+        (name = "app-content", description = "The published home page in one call, banner clicks, announcements and read marks, the customer service page"),
         (name = "app-subscriptions", description = "The subscribe-message prompt: templates to ask about, and the user's answer"),
         (name = "admin-catalog", description = "Countries, operators and plans; pricing rules and the price log; provider sync and its reports"),
     ),
@@ -125,6 +125,14 @@ fn request_examples() -> Vec<(&'static str, serde_json::Value)> {
             json!({"components": [{"type": "topup_form"}, {"type": "rich_text", "html": "<p>Top-ups arrive in seconds.</p>"}]}),
         ),
         ("PublishBody", json!({"version": 5})),
+        (
+            "ServiceDeskBody",
+            json!({"version": 2, "faqs": [{"category": "Payment", "question": "When does my refund arrive?",
+                "answer_html": "<p>Usually within minutes, back to where you paid from.</p>"}],
+                "contacts": [{"kind": "phone", "label": "Hotline", "value": "+86 400 000 0000"},
+                    {"kind": "online", "label": "Chat with us", "value": "In the mini-program"}],
+                "working_hours": "Every day 9:00–21:00 (UTC+8)"}),
+        ),
         (
             "NewBlacklistEntry",
             json!({"kind": "phone", "value": "+639171234567", "reason": "chargeback fraud", "expires_at": "2027-01-01T00:00:00.000Z"}),

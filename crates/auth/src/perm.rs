@@ -95,6 +95,10 @@ permissions! {
     ContentHomeEdit = "content:home:edit";
     /// Publish the draft, or roll back to an earlier version (what every user sees).
     ContentHomePublish = "content:home:publish";
+    /// See the customer service page's content.
+    ContentServiceView = "content:service:view";
+    /// Edit the customer service page: questions, contacts, working hours.
+    ContentServiceUpdate = "content:service:update";
     /// See the WeChat message templates and what their deliveries came to.
     NotifyTemplateList = "notify:template:list";
     /// Set an event's WeChat template, its page and data mapping, or turn it off.

@@ -710,6 +710,25 @@ pub const MENU_SEED: &[SeedNode] = &[
         perm::ContentHomePublish::CODE,
         2,
     ),
+    menu(
+        "content.service",
+        "content",
+        "Customer service",
+        perm::ContentServiceView::CODE,
+        40,
+    )
+    .page(
+        "/content/service",
+        "content/service/index",
+        "customer-service",
+    ),
+    button(
+        "content.service.update",
+        "content.service",
+        "Edit",
+        perm::ContentServiceUpdate::CODE,
+        1,
+    ),
     // Payments.
     directory("payment", "Payments", "/payment", "wallet", 300),
     menu(

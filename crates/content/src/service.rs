@@ -8,6 +8,7 @@ use topup_store::{
 
 use crate::announcements::ReadMark;
 use crate::home::{checked_page, plain_page};
+use crate::service_desk::{ServiceDesk, ServiceDeskDraft};
 use crate::{
     Announcement, AnnouncementDraft, Banner, BannerDraft, Component, ContentError, HomeDraft,
     HomeVersion, HomeVersionSummary,
@@ -41,6 +42,7 @@ pub struct ContentService {
     drafts: Collection<HomeDraft>,
     versions: Collection<HomeVersion>,
     stamps: Collection<ContentStamp>,
+    desks: Collection<ServiceDesk>,
     clock: SharedClock,
 }
 
@@ -53,6 +55,7 @@ impl ContentService {
             drafts: store.collection(),
             versions: store.collection(),
             stamps: store.collection(),
+            desks: store.collection(),
             clock,
         }
     }
@@ -550,6 +553,69 @@ impl ContentService {
             .iter()
             .map(HomeVersionSummary::from)
             .collect())
+    }
+}
+
+impl ContentService {
+    /// The customer service content (empty before anyone wrote it, version 0).
+    pub async fn service_desk(&self) -> Result<ServiceDesk, ContentError> {
+        Ok(match self.desks.get(ServiceDesk::ID).await? {
+            Some(desk) => desk,
+            None => ServiceDesk {
+                id: ServiceDesk::ID.to_owned(),
+                version: 0,
+                faqs: Vec::new(),
+                contacts: Vec::new(),
+                working_hours: String::new(),
+                updated_at: self.now(),
+                updated_by: None,
+            },
+        })
+    }
+
+    /// Replaces the customer service content if nobody saved it since `expected_version`.
+    pub async fn save_service_desk(
+        &self,
+        draft: ServiceDeskDraft,
+        expected_version: i64,
+        by: &str,
+    ) -> Result<(ServiceDesk, ServiceDesk), ContentError> {
+        let draft = draft.checked()?;
+        let before = self.service_desk().await?;
+        let stale = || {
+            ContentError::Conflict(
+                "the service content was saved by someone else meanwhile; reload it".into(),
+            )
+        };
+        if before.version != expected_version {
+            return Err(stale());
+        }
+        let after = ServiceDesk {
+            faqs: draft.faqs,
+            contacts: draft.contacts,
+            working_hours: draft.working_hours,
+            updated_at: self.now(),
+            updated_by: Some(by.to_owned()),
+            ..before.clone()
+        };
+        let stored = if expected_version == 0 {
+            let first = ServiceDesk {
+                version: 1,
+                ..after
+            };
+            match self.desks.insert(&first).await {
+                Ok(()) => first,
+                Err(e) if e.is_duplicate() => return Err(stale()),
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            match self.desks.replace(&after).await {
+                Ok(stored) => stored,
+                Err(StoreError::Conflict { .. }) => return Err(stale()),
+                Err(e) => return Err(e.into()),
+            }
+        };
+        Ok((before, stored))
     }
 }
 

@@ -312,3 +312,45 @@ async fn announcements_reach_their_audience_pinned_first_and_remember_reads() {
         "body_html"
     );
 }
+
+#[tokio::test]
+async fn the_service_page_is_checked_cleaned_and_saved_by_compare_and_set() {
+    use topup_content::{Contact, ContactKind, Faq, ServiceDeskDraft};
+    let f = fixture().await;
+    let c = &f.content;
+    let draft = |question: &str| ServiceDeskDraft {
+        faqs: vec![Faq {
+            category: "Payment".into(),
+            question: question.into(),
+            answer_html: "<p>Refunds arrive <b>within minutes</b><script>x</script></p>".into(),
+        }],
+        contacts: vec![Contact {
+            kind: ContactKind::Phone,
+            label: "Hotline".into(),
+            value: "+86 400 000 0000".into(),
+        }],
+        working_hours: " 9:00–21:00 ".into(),
+    };
+    assert_eq!(c.service_desk().await.unwrap().version, 0);
+    assert_eq!(
+        field_of(c.save_service_desk(draft(""), 0, "a").await.unwrap_err()),
+        "faqs[0].question"
+    );
+    let (_, saved) = c
+        .save_service_desk(draft("Where is my refund?"), 0, "a")
+        .await
+        .unwrap();
+    assert_eq!(saved.version, 1);
+    assert_eq!(
+        saved.faqs[0].answer_html,
+        "<p>Refunds arrive <b>within minutes</b></p>"
+    );
+    assert_eq!(saved.working_hours, "9:00–21:00");
+    assert!(matches!(
+        c.save_service_desk(draft("Stale?"), 0, "b").await,
+        Err(ContentError::Conflict(_))
+    ));
+    let (_, again) = c.save_service_desk(draft("Refund?"), 1, "b").await.unwrap();
+    assert_eq!((again.version, again.updated_by.as_deref()), (2, Some("b")));
+    assert_eq!(c.service_desk().await.unwrap().faqs[0].question, "Refund?");
+}

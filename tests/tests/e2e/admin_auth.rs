@@ -68,12 +68,13 @@ async fn first_login_must_change_password_then_everything_opens() {
             "order",
             "marketing",
             "notify",
+            "content",
             "payment",
             "system"
         ],
         "ordered by `order`"
     );
-    let system = &me["menus"][6];
+    let system = &me["menus"][7];
     let children: Vec<&str> = system["children"]
         .as_array()
         .unwrap()

@@ -512,3 +512,78 @@ async fn each_content_step_needs_its_permission() {
         "{logs}"
     );
 }
+
+#[actix_web::test]
+async fn the_service_page_is_grouped_for_the_app_and_saved_by_compare_and_set() {
+    let shop = Shop::open().await;
+    let app = &shop.app;
+    let buyer = shop.buyer().await.token;
+    let (_, _, reader) = app
+        .staff_with(&shop.admin, "reader", &["content:service:view"])
+        .await;
+    let faq = |category: &str, question: &str| json!({"category": category, "question": question, "answer_html": "<p>Yes<img src=x onerror=alert(1)></p>"});
+    let body = json!({"version": 0, "working_hours": "9:00–21:00",
+        "faqs": [faq("Payment", "Refund?"), faq("Numbers", "Which countries?"), faq("Payment", "Invoice?")],
+        "contacts": [{"kind": "phone", "label": "Hotline", "value": "+86 400 000 0000"}]});
+    let (status, _) = admin(
+        app,
+        &reader,
+        Method::PUT,
+        "/content/service",
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, saved) = admin(
+        app,
+        &shop.admin,
+        Method::PUT,
+        "/content/service",
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["version"], 1);
+    let (status, stale) = admin(
+        app,
+        &shop.admin,
+        Method::PUT,
+        "/content/service",
+        Some(body),
+    )
+    .await;
+    assert_eq!((status, stale["code"].as_str()), (409, Some("CONFLICT")));
+    let (status, seen) = admin(app, &reader, Method::GET, "/content/service", None).await;
+    assert_eq!((status, seen["faqs"].as_array().unwrap().len()), (200, 3));
+
+    let (status, page) = status_and_body(
+        app.app_send(Method::GET, "/service", Some(&buyer), None)
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let grouped: Vec<(String, usize)> = page["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["faqs"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        grouped,
+        [("Payment".to_owned(), 2), ("Numbers".to_owned(), 1)]
+    );
+    assert!(
+        !page["categories"][0]["faqs"][0]["answer_html"]
+            .as_str()
+            .unwrap()
+            .contains("onerror"),
+        "{page}"
+    );
+    assert_eq!(page["contacts"][0]["value"], "+86 400 000 0000");
+    assert_eq!(page["working_hours"], "9:00–21:00");
+}

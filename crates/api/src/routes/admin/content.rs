@@ -8,11 +8,12 @@ use topup_auth::perm::{
     ContentAnnouncementCreate, ContentAnnouncementDelete, ContentAnnouncementList,
     ContentAnnouncementUpdate, ContentBannerCreate, ContentBannerDelete, ContentBannerList,
     ContentBannerUpdate, ContentHomeEdit, ContentHomePublish, ContentHomeView,
+    ContentServiceUpdate, ContentServiceView,
 };
 use topup_auth::{Audited, Change, Permission};
 use topup_content::{
-    Announcement, AnnouncementDraft, Audience, Banner, BannerDraft, BannerLink, Component,
-    ContentError, HomeDraft, HomeVersion, HomeVersionSummary,
+    Announcement, AnnouncementDraft, Audience, Banner, BannerDraft, BannerLink, Component, Contact,
+    ContentError, Faq, HomeDraft, HomeVersion, HomeVersionSummary, ServiceDesk, ServiceDeskDraft,
 };
 use topup_core::{Page, PageRequest, Timestamp};
 use utoipa::{IntoParams, ToSchema};
@@ -627,4 +628,99 @@ pub async fn restore(
     )
     .await?;
     Ok(Json(HomeVersionSummary::from(&published)))
+}
+
+// ---------- customer service ----------
+
+/// The customer service page as staff see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceDeskView {
+    /// Send it back when saving: someone else's save in between is refused.
+    pub version: i64,
+    pub faqs: Vec<Faq>,
+    pub contacts: Vec<Contact>,
+    pub working_hours: String,
+    pub updated_at: Timestamp,
+    pub updated_by: Option<String>,
+}
+
+impl From<ServiceDesk> for ServiceDeskView {
+    fn from(desk: ServiceDesk) -> Self {
+        ServiceDeskView {
+            version: desk.version,
+            faqs: desk.faqs,
+            contacts: desk.contacts,
+            working_hours: desk.working_hours,
+            updated_at: desk.updated_at,
+            updated_by: desk.updated_by,
+        }
+    }
+}
+
+/// The customer service page's content.
+#[utoipa::path(get, path = "/api/v1/admin/content/service", tag = "admin-content", operation_id = "admin_service_get",
+    responses((status = 200, description = "Questions, contacts and hours", body = ServiceDeskView)),
+    extensions(("x-permission" = json!(ContentServiceView::CODE))))]
+pub async fn service(
+    _who: Require<ContentServiceView>,
+    state: web::Data<AppState>,
+) -> Result<Json<ServiceDeskView>, ApiError> {
+    Ok(Json(state.content.service_desk().await?.into()))
+}
+
+/// The customer service page as staff write it (replaced whole).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceDeskBody {
+    /// The version this edit started from (`0` before the first save).
+    pub version: i64,
+    /// Up to 100; grouped by category in the app, in this order.
+    pub faqs: Vec<Faq>,
+    /// Up to 10.
+    pub contacts: Vec<Contact>,
+    #[serde(default)]
+    pub working_hours: String,
+}
+
+/// Save the customer service page (the app shows it at once).
+#[utoipa::path(put, path = "/api/v1/admin/content/service", tag = "admin-content", operation_id = "admin_service_save",
+    request_body = ServiceDeskBody,
+    responses(
+        (status = 200, description = "Saved", body = ServiceDeskView),
+        (status = 400, description = "`VALIDATION_FAILED` naming the field, e.g. `faqs[3].question`", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: someone saved it since `version`", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(ContentServiceUpdate::CODE))))]
+pub async fn save_service(
+    who: Require<ContentServiceUpdate>,
+    state: web::Data<AppState>,
+    body: Json<ServiceDeskBody>,
+) -> Result<Json<ServiceDeskView>, ApiError> {
+    let by = who.principal().username.clone();
+    let work = async {
+        let body = body.into_inner();
+        let draft = ServiceDeskDraft {
+            faqs: body.faqs,
+            contacts: body.contacts,
+            working_hours: body.working_hours,
+        };
+        let (before, after) = state
+            .content
+            .save_service_desk(draft, body.version, &by)
+            .await?;
+        let change = Change::new("service_desk", "service")
+            .before(&before)
+            .after(&after);
+        Ok::<_, ContentError>(Audited::new(after, change))
+    };
+    let saved = audited(
+        &state,
+        &who,
+        "save service page",
+        "service_desk",
+        None,
+        work,
+    )
+    .await?;
+    Ok(Json(saved.into()))
 }

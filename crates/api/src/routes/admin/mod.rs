@@ -115,6 +115,8 @@ routes! {
     get "/content/home/versions" => content::versions,
     get "/content/home/versions/{number}" => content::version,
     post "/content/home/versions/{number}/restore" => content::restore,
+    get "/content/service" => content::service,
+    put "/content/service" => content::save_service,
     get "/notify/templates" => notify::list_templates,
     put "/notify/templates/{event}" => notify::put_template,
     post "/notify/templates/{event}/preview" => notify::preview,

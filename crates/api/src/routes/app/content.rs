@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, web};
 use chrono::TimeDelta;
 use serde::Serialize;
 use topup_catalog::{AppCountry, AppPlan, PlanId};
-use topup_content::{Announcement, Banner, BannerLink, Component};
+use topup_content::{Announcement, Banner, BannerLink, Component, Contact};
 use topup_core::{CountryCode, Timestamp};
 use utoipa::ToSchema;
 
@@ -408,4 +408,57 @@ pub async fn mark_read(
         .mark_read(&who.user_id.to_string(), &id)
         .await?;
     Ok(HttpResponse::new(StatusCode::NO_CONTENT))
+}
+
+/// The questions of one category.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppFaqCategory {
+    pub name: String,
+    pub faqs: Vec<AppFaq>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppFaq {
+    pub question: String,
+    /// Cleaned HTML.
+    pub answer_html: String,
+}
+
+/// The customer service page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppService {
+    /// In the order staff wrote them.
+    pub categories: Vec<AppFaqCategory>,
+    pub contacts: Vec<Contact>,
+    pub working_hours: String,
+}
+
+/// The customer service page: questions by category, contacts, working hours.
+#[utoipa::path(get, path = "/api/v1/app/service", tag = "app-content", operation_id = "app_service_get",
+    responses((status = 200, description = "The service page", body = AppService)),
+    extensions(("x-app-user" = json!(true))))]
+pub async fn service(
+    _who: AppUser,
+    state: web::Data<AppState>,
+) -> Result<Json<AppService>, ApiError> {
+    let desk = state.content.service_desk().await?;
+    let mut categories: Vec<AppFaqCategory> = Vec::new();
+    for faq in desk.faqs {
+        let entry = AppFaq {
+            question: faq.question,
+            answer_html: faq.answer_html,
+        };
+        match categories.iter_mut().find(|c| c.name == faq.category) {
+            Some(category) => category.faqs.push(entry),
+            None => categories.push(AppFaqCategory {
+                name: faq.category,
+                faqs: vec![entry],
+            }),
+        }
+    }
+    Ok(Json(AppService {
+        categories,
+        contacts: desk.contacts,
+        working_hours: desk.working_hours,
+    }))
 }

@@ -44,6 +44,7 @@ routes! {
     post "/banners/{id}/click" => content::click_banner,
     get "/announcements" => content::announcements,
     post "/announcements/{id}/read" => content::mark_read,
+    get "/service" => content::service,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
