@@ -415,26 +415,14 @@ impl ContentService {
             updated_by: Some(by.to_owned()),
             ..before.clone()
         };
-        let stored = if expected_version == 0 {
-            let first = HomeDraft {
-                version: 1,
-                ..after
-            };
-            match self.drafts.insert(&first).await {
-                Ok(()) => first,
-                Err(e) if e.is_duplicate() => return Err(stale_draft(1)),
-                Err(e) => return Err(e.into()),
-            }
-        } else {
-            match self.drafts.replace(&after).await {
-                Ok(stored) => stored,
-                Err(StoreError::Conflict { .. }) => {
-                    return Err(stale_draft(self.home_draft().await?.version));
-                }
-                Err(e) => return Err(e.into()),
-            }
+        let first = |draft| HomeDraft {
+            version: 1,
+            ..draft
         };
-        Ok((before, stored))
+        match save_single(&self.drafts, expected_version, after, first).await? {
+            Some(stored) => Ok((before, stored)),
+            None => Err(stale_draft(self.home_draft().await?.version)),
+        }
     }
 
     /// The version users see; none before the first publish.
@@ -598,24 +586,35 @@ impl ContentService {
             updated_by: Some(by.to_owned()),
             ..before.clone()
         };
-        let stored = if expected_version == 0 {
-            let first = ServiceDesk {
-                version: 1,
-                ..after
-            };
-            match self.desks.insert(&first).await {
-                Ok(()) => first,
-                Err(e) if e.is_duplicate() => return Err(stale()),
-                Err(e) => return Err(e.into()),
-            }
-        } else {
-            match self.desks.replace(&after).await {
-                Ok(stored) => stored,
-                Err(StoreError::Conflict { .. }) => return Err(stale()),
-                Err(e) => return Err(e.into()),
-            }
+        let first = |desk| ServiceDesk { version: 1, ..desk };
+        match save_single(&self.desks, expected_version, after, first).await? {
+            Some(stored) => Ok((before, stored)),
+            None => Err(stale()),
+        }
+    }
+}
+
+/// Stores a one-of-a-kind document edited by compare-and-set from `expected_version`: the
+/// first save (from 0) inserts it at version 1, later ones replace the stored version. `None`
+/// when someone else saved in between.
+async fn save_single<T: Document + Clone>(
+    collection: &Collection<T>,
+    expected_version: i64,
+    after: T,
+    at_version_one: impl FnOnce(T) -> T,
+) -> Result<Option<T>, ContentError> {
+    if expected_version == 0 {
+        let first = at_version_one(after);
+        return match collection.insert(&first).await {
+            Ok(()) => Ok(Some(first)),
+            Err(e) if e.is_duplicate() => Ok(None),
+            Err(e) => Err(e.into()),
         };
-        Ok((before, stored))
+    }
+    match collection.replace(&after).await {
+        Ok(stored) => Ok(Some(stored)),
+        Err(StoreError::Conflict { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
