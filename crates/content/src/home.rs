@@ -27,11 +27,13 @@ pub enum Component {
         #[serde(default = "default_position")]
         position: String,
         #[serde(default = "default_interval")]
+        #[schema(minimum = 2, maximum = 30)]
         interval_seconds: u32,
     },
     /// A scrolling line of the current announcements (`limit` 1–10, pinned first).
     NoticeBar {
         #[serde(default = "default_notice_limit")]
+        #[schema(minimum = 1, maximum = 10)]
         limit: u32,
     },
     /// Countries to tap, by ISO code (1–24; `columns` 3–5). Countries not on sale are left
@@ -41,6 +43,7 @@ pub enum Component {
         title: String,
         countries: Vec<String>,
         #[serde(default = "default_columns")]
+        #[schema(minimum = 3, maximum = 5)]
         columns: u32,
     },
     /// Chosen plans (1–20, by id); plans not on sale are left out when the page is served.
@@ -56,7 +59,10 @@ pub enum Component {
     /// Staff-written HTML, cleaned to a safe subset when saved.
     RichText { html: String },
     /// Empty space, `height` 4–200 px.
-    Spacer { height: u32 },
+    Spacer {
+        #[schema(minimum = 4, maximum = 200)]
+        height: u32,
+    },
 }
 
 fn default_position() -> String {
