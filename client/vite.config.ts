@@ -29,6 +29,8 @@ export default defineConfig({
               ) {
                 return 'membership'
               }
+              // The announcements page: reached from the home page's notice bar only.
+              if (id.includes('/client/src/pages/announcements/')) return 'announcements'
               return id.includes('/client/src/') ? 'app' : undefined
             },
           },

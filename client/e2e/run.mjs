@@ -2,6 +2,7 @@
 // `topup serve` on a fresh data dir. Buys, refunds, saved numbers, cancel; measures the
 // first screen. Screenshots go to test-results/.
 import { spawn } from 'node:child_process'
+import http from 'node:http'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os, { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
@@ -307,6 +308,116 @@ async function otherBuyer(apiBase) {
   return body.token
 }
 
+/** A call to the admin API as `token`; `{status, body}`. */
+async function adminCall(apiBase, token, method, route, body) {
+  return json(`${apiBase}${route}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+}
+
+/** Saves `components` as the home page draft and publishes it; the published version's number. */
+async function publishHome(apiBase, token, components) {
+  const editor = await adminCall(apiBase, token, 'GET', '/api/v1/admin/content/home')
+  if (editor.status !== 200) throw new Error(`GET home editor: ${editor.status} ${JSON.stringify(editor.body)}`)
+  const saved = await adminCall(apiBase, token, 'PUT', '/api/v1/admin/content/home/draft', {
+    version: editor.body.draft.version,
+    components,
+  })
+  if (saved.status !== 200) throw new Error(`save home draft: ${saved.status} ${JSON.stringify(saved.body)}`)
+  const published = await adminCall(apiBase, token, 'POST', '/api/v1/admin/content/home/publish', {
+    version: saved.body.version,
+  })
+  if (published.status !== 200) throw new Error(`publish home: ${published.status} ${JSON.stringify(published.body)}`)
+  return published.body.number
+}
+
+/**
+ * A banner picture drawn by the browser: the topup server serves no picture of its own (the
+ * H5 build is scripts and styles only, and there is no upload), so the harness serves it.
+ */
+async function bannerPicture(browser) {
+  const drawing = await browser.newPage({ viewport: { width: 716, height: 280 } })
+  try {
+    await drawing.setContent(`<body style="margin:0">
+      <div id="b" style="width:716px;height:280px;box-sizing:border-box;padding:44px 52px;
+        font-family:'DejaVu Sans',sans-serif;color:#fff;position:relative;overflow:hidden;
+        background:linear-gradient(120deg,#07c160 0%,#0fa3a8 55%,#1677ff 100%)">
+        <div style="position:absolute;right:-60px;top:-80px;width:300px;height:300px;border-radius:50%;background:rgba(255,255,255,.12)"></div>
+        <div style="position:absolute;right:90px;bottom:-120px;width:220px;height:220px;border-radius:50%;background:rgba(255,255,255,.10)"></div>
+        <div style="font-size:26px;opacity:.9;letter-spacing:2px">SUMMER TOP-UP</div>
+        <div style="font-size:60px;font-weight:700;margin-top:8px">2% off</div>
+        <div style="font-size:24px;margin-top:14px;opacity:.92">every top-up for members &#8250;</div>
+      </div></body>`)
+    return await drawing.locator('#b').screenshot({ type: 'png' })
+  } finally {
+    await drawing.close()
+  }
+}
+
+/** Serves `png` at `/banner.png` on a free loopback port; its address. */
+async function servePicture(png) {
+  const server = http.createServer((req, res) => {
+    if (req.url?.startsWith('/banner.png')) {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length })
+      res.end(png)
+    } else {
+      res.writeHead(404)
+      res.end()
+    }
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)))
+  return `http://127.0.0.1:${server.address().port}/banner.png`
+}
+
+/** The home page's blocks as shown, top to bottom (`form` for the top-up form). */
+async function homeBlocks(page) {
+  return page.evaluate(() => {
+    const kinds = {
+      'banner-carousel': 'banner',
+      'notice-bar': 'notice',
+      'home-form': 'form',
+      'country-grid': 'countries',
+      'hot-plans': 'hot_plans',
+      'entry-coupon': 'coupon_entry',
+      'entry-membership': 'membership_entry',
+      'rich-text-block': 'rich_text',
+      'spacer-block': 'spacer',
+    }
+    const selector = Object.keys(kinds).map((k) => `.home-page .${k}`).join(', ')
+    return [...document.querySelectorAll(selector)].map(
+      (el) => kinds[Object.keys(kinds).find((k) => el.classList.contains(k))],
+    )
+  })
+}
+
+/** Waits until the home page shows exactly `wanted` blocks, in that order. */
+async function homeShows(page, wanted) {
+  let seen = []
+  try {
+    await until(`the home page to show ${wanted.join(', ')}`, async () => {
+      seen = await homeBlocks(page)
+      return seen.join() === wanted.join()
+    }, 15_000, 200)
+  } catch (err) {
+    throw new Error(`${err.message}; it shows ${seen.join(', ')}`)
+  }
+}
+
+/** The announcements as the server sends them to the page's user. */
+async function announcementsAsServed(page, apiBase) {
+  const answer = await json(`${apiBase}/api/v1/app/announcements`, {
+    headers: { authorization: `Bearer ${await appToken(page)}` },
+  })
+  if (answer.status !== 200) throw new Error(`GET announcements: ${answer.status}`)
+  return answer.body
+}
+
 /** `¥15.00` → 1500 (fen). */
 function fen(text) {
   const match = /(-?)¥([\d,]+)\.(\d{2})/.exec(text)
@@ -417,6 +528,152 @@ async function main() {
     )
     await shot(page, '01-home')
     if (metrics.firstScreenBytes > 300 * 1024) throw new Error(`first screen ${metrics.firstScreenBytes} B > 300 KB`)
+  })
+
+  await step('publish a home page and see it in the H5 client', async () => {
+    const token = await adminToken(api.base, api.dataDir)
+    const BANNER = 'E2E 会员季'
+    const NOTICE = 'E2E 系统升级公告'
+    const NOTICE_BODY = 'E2E 升级期间充值照常到账。'
+    const image = await servePicture(await bannerPicture(browser))
+    const banner = await adminCall(api.base, token, 'POST', '/api/v1/admin/content/banners', {
+      title: BANNER,
+      image_url: image,
+      link: { kind: 'page', path: '/pages/membership/index' },
+      enabled: true,
+    })
+    if (banner.status !== 201) throw new Error(`create banner: ${banner.status} ${JSON.stringify(banner.body)}`)
+    const notice = await adminCall(api.base, token, 'POST', '/api/v1/admin/content/announcements', {
+      title: NOTICE,
+      body_html: `<p>${NOTICE_BODY}</p><p><b>E2E</b> 感谢支持</p>`,
+      audience: 'all',
+      pinned: true,
+      enabled: true,
+    })
+    if (notice.status !== 201) throw new Error(`create announcement: ${notice.status} ${JSON.stringify(notice.body)}`)
+
+    const first = [
+      { type: 'banner_carousel', interval_seconds: 4 },
+      { type: 'notice_bar', limit: 3 },
+      { type: 'topup_form' },
+      { type: 'rich_text', html: '<p>E2E promo</p>' },
+    ]
+    const v1 = await publishHome(api.base, token, first)
+
+    // A fresh load: the home tab keeps what it fetched for a minute.
+    await page.goto(`${app}/h5/#/pages/home/index`)
+    await page.reload()
+    await homeShows(page, ['banner', 'notice', 'form', 'rich_text'])
+    const slide = page.locator(`.home-page .banner-carousel .banner-item[aria-label="${BANNER}"]`)
+    await slide.waitFor()
+    await until('the banner picture to load', () =>
+      slide.locator('img').evaluate((img) => img.complete && img.naturalWidth > 0),
+      10_000,
+    )
+    await page.locator('.home-page .notice-bar .notice-title', { hasText: NOTICE }).waitFor()
+    await page.locator('.home-page .rich-text-block', { hasText: 'E2E promo' }).waitFor()
+
+    // The form below them works as before: detection, plans, checkout.
+    await typePhone(page, '+639171234570')
+    await page.locator('.plan-card').first().waitFor()
+    await page.locator('uni-toast').waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined)
+    await shot(page, '30-home-decorated')
+    // Centred: the fixed tab bar would hide it at the bottom edge.
+    await page.locator('.home-page .rich-text-block').evaluate((el) => el.scrollIntoView({ block: 'center' }))
+    await shot(page, '30b-home-rich-text')
+    const price = (await page.locator('.plan-card .plan-price').first().textContent()).trim()
+    await page.locator('.plan-card').first().click()
+    await page.locator('.checkout-page .pay-btn', { hasText: price }).waitFor()
+
+    // The banner: counted, then its page.
+    await page.goto(`${app}/h5/#/pages/home/index`)
+    await slide.click()
+    await page.waitForURL(/pages\/membership\/index/)
+    await until('the banner click to be counted', async () => {
+      const list = await adminCall(api.base, token, 'GET', '/api/v1/admin/content/banners')
+      return list.body?.find?.((b) => b.id === banner.body.id)?.clicks === 1
+    }, 10_000, 250)
+
+    // The notice: the announcements page opens it and it is read.
+    const before = await announcementsAsServed(page, api.base)
+    if (before.unread !== 1 || before.items[0]?.title !== NOTICE) {
+      throw new Error(`announcements before reading: ${JSON.stringify(before)}`)
+    }
+    await page.goto(`${app}/h5/#/pages/home/index`)
+    await page.locator('.home-page .notice-bar .notice-item', { hasText: NOTICE }).click()
+    await page.waitForURL(/pages\/announcements\/index/)
+    const item = page.locator('.announcements-page .announcement', { hasText: NOTICE })
+    await item.locator('.announcement-body', { hasText: NOTICE_BODY }).waitFor()
+    await item.locator('.pin').waitFor()
+    await until('the notice to be read', async () => (await announcementsAsServed(page, api.base)).unread === 0, 10_000, 250)
+    const after = await announcementsAsServed(page, api.base)
+    if (!after.items.find((i) => i.title === NOTICE)?.read) throw new Error(`announcements after reading: ${JSON.stringify(after)}`)
+    if (await item.locator('.unread-dot').count()) throw new Error('the unread dot still shows')
+    const unreadLine = (await page.locator('.announcements-page .announcements-unread').textContent()).trim()
+    if (unreadLine !== '全部已读') throw new Error(`unread line: ${unreadLine}`)
+    await shot(page, '31-announcements')
+
+    // Another page: no notice, no rich text; countries and hot plans instead.
+    const detected = await json(`${api.base}/api/v1/app/catalog/detect?phone=${encodeURIComponent('+639171234570')}`)
+    const globe = detected.body?.plans?.find((p) => p.type === 'airtime')
+    const thai = (await json(`${api.base}/api/v1/app/catalog/plans?country=TH&type=airtime`)).body?.items?.[0]
+    if (!globe || !thai) throw new Error(`plans for the hot plans: ${JSON.stringify({ globe, thai })}`)
+    const v2 = await publishHome(api.base, token, [
+      { type: 'banner_carousel', interval_seconds: 4 },
+      { type: 'topup_form' },
+      { type: 'country_grid', title: 'E2E 热门国家', countries: ['PH', 'TH', 'VN', 'ID'], columns: 4 },
+      { type: 'hot_plans', title: 'E2E 热卖', plan_ids: [globe.id, thai.id] },
+      { type: 'coupon_entry', title: 'E2E 领券中心', subtitle: '新人立减' },
+      { type: 'membership_entry', title: 'E2E 会员卡', subtitle: '充值享折扣' },
+      { type: 'spacer', height: 16 },
+    ])
+    await page.goto(`${app}/h5/#/pages/home/index`)
+    await page.reload()
+    await homeShows(page, ['banner', 'form', 'countries', 'hot_plans', 'coupon_entry', 'membership_entry', 'spacer'])
+    const hot = (plan) => page.locator('.home-page .hot-plans .hot-plan', { hasText: plan.title_zh })
+    const shownPrice = (await hot(thai).locator('.hot-plan-price').textContent()).trim()
+    if (fen(shownPrice) !== thai.price.amount) throw new Error(`hot plan price ${shownPrice}, served ${thai.price.amount}`)
+    await page.locator('.detect-result').waitFor({ timeout: 40_000 })
+    await page.locator('.home-page .hot-plans').scrollIntoViewIfNeeded()
+    await shot(page, '32-home-republished')
+
+    // A hot plan the detected number's operator sells: straight to its checkout.
+    await hot(globe).click()
+    await page.locator('.checkout-page .pay-btn').waitFor()
+    await until('the hot plan at checkout', async () =>
+      fen(await page.locator('.checkout-page .pay-btn').textContent()) === globe.price.amount,
+      10_000,
+    )
+    const atCheckout = (await page.locator('.checkout-page .plan-title').textContent()).trim()
+    if (atCheckout !== globe.title_zh) throw new Error(`checkout shows ${atCheckout}, the hot plan is ${globe.title_zh}`)
+    // Another country's: the form switches to it (the Philippine number cleared) and marks it.
+    await page.goto(`${app}/h5/#/pages/home/index`)
+    await hot(thai).click()
+    await until('Thailand in the form', async () => (await page.locator('.home-page .calling').textContent()).trim() === '+66', 10_000)
+    await page.locator('.home-page .plan-card.selected', { hasText: thai.title_zh }).waitFor()
+    await until('the Philippine number to be cleared', async () =>
+      (await page.locator('.home-page .phone-input input').inputValue()) === '',
+      5_000,
+    )
+    // A country of the grid: picked in the form.
+    const vietnam = page.locator('.home-page .country-grid .grid-country-VN')
+    await vietnam.scrollIntoViewIfNeeded()
+    await vietnam.click()
+    await until('Vietnam in the form', async () => (await page.locator('.home-page .calling').textContent()).trim() === '+84', 10_000)
+    // …and the page scrolled up to the form.
+    await until('the form in view', async () => {
+      const box = await page.locator('.home-page .phone-input').boundingBox()
+      return box && box.y >= 0 && box.y + box.height <= 844
+    }, 5_000)
+
+    // Roll back to the first page.
+    const v3 = await adminCall(api.base, token, 'POST', `/api/v1/admin/content/home/versions/${v1}/restore`)
+    if (v3.status !== 200) throw new Error(`restore ${v1}: ${v3.status} ${JSON.stringify(v3.body)}`)
+    await page.reload()
+    await homeShows(page, ['banner', 'notice', 'form', 'rich_text'])
+    await page.locator('.home-page .rich-text-block', { hasText: 'E2E promo' }).waitFor()
+    await page.locator('.home-page .notice-bar .notice-title', { hasText: NOTICE }).waitFor()
+    metrics.home = `published v${v1} (banner, notice, form, rich text), v${v2} (7 blocks), restored v${v1} as v${v3.body.number}`
   })
 
   await step('buy airtime for +639171234500 and see it succeed', async () => {
@@ -797,7 +1054,8 @@ async function main() {
       `domInteractive ${metrics.domInteractiveMs} ms, ` +
       `renderer main-thread busy ${metrics.taskMs} ms; load average ${metrics.load} on ${navigatorCpus()} CPUs); ` +
       `refund reason: ${metrics.refundReason ?? 'n/a'}; held order: ${metrics.held ?? 'n/a'}; coupon: ${metrics.coupon ?? 'n/a'}; ` +
-      `membership: ${metrics.membership ?? 'n/a'}; notifications: ${metrics.notifications ?? 'n/a'}`,
+      `membership: ${metrics.membership ?? 'n/a'}; notifications: ${metrics.notifications ?? 'n/a'}; ` +
+      `home: ${metrics.home ?? 'n/a'}`,
   )
 }
 

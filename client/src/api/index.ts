@@ -2,7 +2,9 @@ import { apiBase, platform } from '../platform'
 import { createClient, uniTransport } from './http'
 import { createSession } from './session'
 import type {
+  AppAnnouncements,
   AppCoupon,
+  AppHome,
   AppMembershipOrder,
   AppOrder,
   AppUserView,
@@ -117,6 +119,14 @@ export const api = {
       auth: true,
       body: {},
     }),
+
+  home: () => client.call<AppHome>('GET', '/api/v1/app/home', { auth: true }),
+  bannerClick: (id: string) =>
+    client.call<unknown>('POST', `/api/v1/app/banners/${enc(id)}/click`, { auth: true }),
+  announcements: () =>
+    client.call<AppAnnouncements>('GET', '/api/v1/app/announcements', { auth: true }),
+  readAnnouncement: (id: string) =>
+    client.call<unknown>('POST', `/api/v1/app/announcements/${enc(id)}/read`, { auth: true }),
 
   subscriptionTemplates: () =>
     client.call<SubscribableList>('GET', '/api/v1/app/subscriptions/templates', { auth: true }),

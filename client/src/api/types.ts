@@ -80,3 +80,14 @@ export type SubscribableTemplate = S['SubscribableTemplate']
 export type SubscribableList = S['SubscribableList']
 /** The user's answer to the subscribe prompt, reported to the server (≤ 3 ids in all). */
 export type SubscriptionChoice = S['SubscriptionChoice']
+
+/** The published home page: its blocks top to bottom (version 0: nobody published one). */
+export type AppHome = S['AppHome']
+export type AppHomeBlock = S['AppHomeBlock']
+export type AppBanner = S['AppBanner']
+/** Where tapping a banner leads: nowhere, a page of the app, or a plan's purchase. */
+export type BannerLink = S['BannerLink']
+/** An announcement's line in the notice bar. */
+export type AppNotice = S['AppNotice']
+export type AppAnnouncement = S['AppAnnouncement']
+export type AppAnnouncements = S['AppAnnouncements']

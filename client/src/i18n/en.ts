@@ -13,6 +13,7 @@ const en: Messages = {
   'title.me': 'Me',
   'title.couponCenter': 'Coupon centre',
   'title.myCoupons': 'My coupons',
+  'title.announcements': 'Announcements',
   'title.membership': 'Membership',
 
   'error.network': 'Network problem, please try again',
@@ -72,6 +73,11 @@ const en: Messages = {
   'home.needCountry': 'Pick a country first, or type the number with +',
   'home.enterNumber': 'Type the number to top up first',
   'home.coupons': 'Get coupons',
+  'home.enterNumberFor': 'Type a number in {country}',
+  'home.countries': 'Popular destinations',
+  'home.hotPlans': 'Popular plans',
+  'home.notice': 'News',
+  'home.membershipGo': 'See plans',
 
   'checkout.nothing': 'No plan chosen yet',
   'checkout.backHome': 'Choose a plan',
@@ -243,6 +249,11 @@ const en: Messages = {
   'me.membership': 'Membership',
   'me.membershipJoin': 'Join to save on every top-up',
   'me.membershipOpen': 'Membership centre',
+
+  'announcement.pinned': 'Pinned',
+  'announcement.unread': '{count} unread',
+  'announcement.allRead': 'All read',
+  'announcement.empty': 'No announcements right now',
 }
 
 export default en

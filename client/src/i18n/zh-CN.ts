@@ -11,6 +11,7 @@ const zhCN = {
   'title.me': '我的',
   'title.couponCenter': '领券中心',
   'title.myCoupons': '我的优惠券',
+  'title.announcements': '公告',
   'title.membership': '会员卡',
 
   'error.network': '网络不给力，请稍后重试',
@@ -70,6 +71,11 @@ const zhCN = {
   'home.needCountry': '请先选择国家，或输入以 + 开头的号码',
   'home.enterNumber': '请先输入要充值的号码',
   'home.coupons': '领优惠券',
+  'home.enterNumberFor': '请输入{country}的号码',
+  'home.countries': '热门国家',
+  'home.hotPlans': '热卖套餐',
+  'home.notice': '公告',
+  'home.membershipGo': '去看看',
 
   'checkout.nothing': '还没有选择套餐',
   'checkout.backHome': '去选择',
@@ -241,6 +247,11 @@ const zhCN = {
   'me.membership': '会员',
   'me.membershipJoin': '开通会员，充值更优惠',
   'me.membershipOpen': '会员中心',
+
+  'announcement.pinned': '置顶',
+  'announcement.unread': '{count} 条未读',
+  'announcement.allRead': '全部已读',
+  'announcement.empty': '暂无公告',
 }
 
 export default zhCN

@@ -57,3 +57,13 @@ export function maskPhone(phone: string): string {
   }
   return `${phone.slice(0, 6)}•••${phone.slice(-4)}`
 }
+
+/**
+ * Whether a typed international number is for another country than the one with
+ * `callingCode` (`+639…` is not a `+66` number). National numbers and unknown codes never are.
+ */
+export function belongsElsewhere(phone: string, callingCode?: string | null): boolean {
+  if (!isInternational(phone) || !callingCode) return false
+  const code = normalizePhone(callingCode)
+  return isInternational(code) && code.length > 1 && !phone.startsWith(code)
+}
