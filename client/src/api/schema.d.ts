@@ -2677,6 +2677,7 @@ export interface components {
             id: string;
             image_url: string;
             link: components["schemas"]["BannerLink"];
+            plan?: null | components["schemas"]["AppPlan"];
             title: string;
         };
         /** @description A country as the mini-program shows it. */

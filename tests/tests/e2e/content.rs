@@ -127,6 +127,10 @@ async fn a_published_home_page_is_served_filled_in_on_every_process_and_rolls_ba
         ),
     )
     .await;
+    // Linked to a plan on sale: served with the plan, after Manila by its sort.
+    let mut deal = banner_body("Deal", json!({"kind": "plan", "plan_id": plan_id}));
+    deal["sort"] = json!(5);
+    banner(app, token, deal).await;
     let (status, _) = admin(
         app,
         token,
@@ -173,7 +177,9 @@ async fn a_published_home_page_is_served_filled_in_on_every_process_and_rolls_ba
             .iter()
             .map(|b| b["title"].as_str().unwrap())
             .collect();
-        assert_eq!(banners, ["Manila"]);
+        assert_eq!(banners, ["Manila", "Deal"]);
+        assert_eq!(blocks[0]["banners"][0]["plan"], Value::Null);
+        assert_eq!(blocks[0]["banners"][1]["plan"]["id"], plan_id.as_str());
         assert_eq!(blocks[0]["interval_seconds"], 4);
         assert_eq!(blocks[1]["announcements"][0]["title"], "Smart is back");
         let countries = blocks[3]["countries"].as_array().unwrap();
@@ -255,9 +261,17 @@ async fn a_published_home_page_is_served_filled_in_on_every_process_and_rolls_ba
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(types(&home(app, &buyer).await)[0], "banner_carousel");
+    let titles = |page: &Value| -> Vec<String> {
+        page["components"][0]["banners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(titles(&home(app, &buyer).await), ["Manila", "Deal"]);
     app.clock.advance(TimeDelta::minutes(6));
-    assert_eq!(types(&home(app, &buyer).await)[0], "notice_bar");
+    assert_eq!(titles(&home(app, &buyer).await), ["Deal"]);
 }
 
 #[actix_web::test]

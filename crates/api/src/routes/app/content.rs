@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, web};
 use chrono::TimeDelta;
 use serde::Serialize;
 use topup_catalog::{AppCountry, AppPlan, PlanId};
-use topup_content::{Announcement, Banner, BannerLink, Component, Contact};
+use topup_content::{Announcement, BannerLink, Component, Contact};
 use topup_core::{CountryCode, Timestamp};
 use utoipa::ToSchema;
 
@@ -26,17 +26,9 @@ pub struct AppBanner {
     pub title: String,
     pub image_url: String,
     pub link: BannerLink,
-}
-
-impl From<Banner> for AppBanner {
-    fn from(banner: Banner) -> Self {
-        AppBanner {
-            id: banner.id,
-            title: banner.title,
-            image_url: banner.image_url,
-            link: banner.link,
-        }
-    }
+    /// The plan a `plan` link leads to (its country and price), so the app can start the
+    /// purchase without looking it up.
+    pub plan: Option<AppPlan>,
 }
 
 /// An announcement's line in the notice bar.
@@ -122,13 +114,25 @@ pub(crate) async fn resolve_home(
                     let showing = state.content.showing_banners(&position).await?;
                     let on_sale = showing
                         .into_iter()
-                        .filter(|banner| match &banner.link {
-                            BannerLink::Plan { plan_id } => plan_id
-                                .parse::<PlanId>()
-                                .is_ok_and(|id| snapshot.offer(&id).is_some()),
-                            _ => true,
+                        .filter_map(|banner| {
+                            let plan = match &banner.link {
+                                BannerLink::Plan { plan_id } => Some(
+                                    plan_id
+                                        .parse::<PlanId>()
+                                        .ok()
+                                        .and_then(|id| snapshot.offer(&id))
+                                        .map(|offer| offer.plan.clone())?,
+                                ),
+                                _ => None,
+                            };
+                            Some(AppBanner {
+                                id: banner.id,
+                                title: banner.title,
+                                image_url: banner.image_url,
+                                link: banner.link,
+                                plan,
+                            })
                         })
-                        .map(AppBanner::from)
                         .collect();
                     banners_by_position.insert(position.clone(), on_sale);
                 }
