@@ -563,6 +563,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/content/agreements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The four agreements with their current versions.
+         * @description Requires permission `content:agreement:list`.
+         */
+        get: operations["admin_agreements_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/content/agreements/{kind}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every version of an agreement, newest first.
+         * @description Requires permission `content:agreement:list`.
+         */
+        get: operations["admin_agreement_versions"];
+        put?: never;
+        /**
+         * Publish a new version of an agreement. For the recharge terms, every user is asked to
+         *     accept it at their next checkout.
+         * @description Requires permission `content:agreement:publish`.
+         */
+        post: operations["admin_agreement_publish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/content/announcements": {
         parameters: {
             query?: never;
@@ -1785,6 +1830,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/app/agreements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The agreements published so far, current versions, each with your acceptance.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        get: operations["app_agreements_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/agreements/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The current version of one agreement, with your acceptance.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        get: operations["app_agreement_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/agreements/{kind}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept the current version of an agreement.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        post: operations["app_agreement_accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/app/announcements": {
         parameters: {
             query?: never;
@@ -2540,6 +2645,18 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @example {
+         *       "version": 2
+         *     }
+         */
+        AcceptBody: {
+            /**
+             * Format: int32
+             * @description The version the user was shown.
+             */
+            version: number;
+        };
         /** @description One admin API request (sampled). */
         AccessLog: {
             actor_id?: string | null;
@@ -2587,6 +2704,40 @@ export interface components {
             updated_at: components["schemas"]["Timestamp"];
             /** @description The app user who placed it, and their WeChat openid. */
             user_id: string;
+        };
+        /**
+         * @description A new version of an agreement as staff write it.
+         * @example {
+         *       "title": "Recharge terms",
+         *       "body_html": "<h3>Refunds</h3><p>A top-up that fails is refunded in full.</p>",
+         *       "summary": "Refunds now arrive within minutes"
+         *     }
+         */
+        AgreementBody: {
+            /** @description HTML, cleaned to a safe subset (up to 100000 characters). */
+            body_html: string;
+            /** @description What changed (up to 200 characters), shown when users are asked to accept again. */
+            summary?: string;
+            /** @description 1–60 characters. */
+            title: string;
+        };
+        /** @enum {string} */
+        AgreementKind: "user_agreement" | "privacy_policy" | "membership_terms" | "recharge_terms";
+        /** @description An agreement and its current version. */
+        AgreementOverview: {
+            current?: null | components["schemas"]["AgreementVersionView"];
+            kind: components["schemas"]["AgreementKind"];
+        };
+        /** @description A version of an agreement. */
+        AgreementVersionView: {
+            body_html: string;
+            kind: components["schemas"]["AgreementKind"];
+            /** Format: int32 */
+            number: number;
+            published_at: components["schemas"]["Timestamp"];
+            published_by: string;
+            summary: string;
+            title: string;
         };
         /**
          * @description What kind of discrepancy an alert reports.
@@ -2653,6 +2804,22 @@ export interface components {
             revoked_at?: null | components["schemas"]["Timestamp"];
             revoked_by_username?: string | null;
             state: components["schemas"]["ApiKeyState"];
+        };
+        /** @description An agreement's current version as a user sees it. */
+        AppAgreement: {
+            accepted_at?: null | components["schemas"]["Timestamp"];
+            /** @description Cleaned HTML. */
+            body_html: string;
+            kind: components["schemas"]["AgreementKind"];
+            published_at: components["schemas"]["Timestamp"];
+            /** @description What changed since the previous version. */
+            summary: string;
+            title: string;
+            /**
+             * Format: int32
+             * @description Send it back when accepting.
+             */
+            version: number;
         };
         /** @description An announcement as its reader sees it. */
         AppAnnouncement: {
@@ -8138,6 +8305,184 @@ export interface operations {
             };
         };
     };
+    admin_agreements_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Each agreement and its current version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementOverview"][];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_agreement_versions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Which agreement */
+                kind: components["schemas"]["AgreementKind"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementVersionView"][];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such agreement */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_agreement_publish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Which agreement */
+                kind: components["schemas"]["AgreementKind"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgreementBody"];
+            };
+        };
+        responses: {
+            /** @description Published */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementVersionView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such agreement */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     admin_announcements_list: {
         parameters: {
             query?: {
@@ -12861,6 +13206,182 @@ export interface operations {
             };
         };
     };
+    app_agreements_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Agreements */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppAgreement"][];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_agreement_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Which agreement */
+                kind: components["schemas"]["AgreementKind"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The current version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppAgreement"];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description None published */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_agreement_accept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Which agreement */
+                kind: components["schemas"]["AgreementKind"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptBody"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description None published */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `CONFLICT`: not the current version (show the new text) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     app_announcements_list: {
         parameters: {
             query?: never;
@@ -14156,7 +14677,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `ORDER_LIMIT_REACHED` (an open order of yours for the number, too many unpaid orders, the number's daily limit), `IDEMPOTENCY_KEY_REUSED`, or `COUPON_NOT_USABLE` (`details.reason`: `below_threshold`, `expired`, `not_yet_valid`, `out_of_scope`, `in_use`, `used`) */
+            /** @description `ORDER_LIMIT_REACHED` (an open order of yours for the number, too many unpaid orders, the number's daily limit), `IDEMPOTENCY_KEY_REUSED`, `COUPON_NOT_USABLE` (`details.reason`: `below_threshold`, `expired`, `not_yet_valid`, `out_of_scope`, `in_use`, `used`), or `AGREEMENT_REQUIRED` (the current recharge terms, `details.version`, are not accepted yet: `POST /api/v1/app/agreements/recharge_terms/accept`, then check out again) */
             409: {
                 headers: {
                     [name: string]: unknown;

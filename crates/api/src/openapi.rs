@@ -53,7 +53,7 @@ use crate::routes::{pay, system};
         (name = "admin-blacklist", description = "Blacklisted phone numbers, openids and addresses"),
         (name = "admin-marketing", description = "Coupon templates, issuing coupons to users, coupons and their statistics"),
         (name = "admin-notify", description = "WeChat subscribe-message templates per event, the delivery log and resend"),
-        (name = "admin-content", description = "Banners, announcements, the customer service page and the home page's decoration: draft, preview, publish, versions and rollback"),
+        (name = "admin-content", description = "Banners, announcements, the customer service page, agreements and their versions, and the home page's decoration: draft, preview, publish, versions and rollback"),
         (name = "app-auth", description = "Mini-program silent login (wx.login code → app token)"),
         (name = "app-me", description = "The mini-program user's profile and saved numbers"),
         (name = "admin-payments", description = "Payment alerts: WeChat Pay reports that \
@@ -70,7 +70,7 @@ use crate::routes::{pay, system};
         (name = "app-orders", description = "Checkout, my orders, pay again, cancel"),
         (name = "app-membership", description = "Membership cards: plans, my membership, buying one"),
         (name = "app-coupons", description = "The coupon centre, my coupons, and the checkout quote with each coupon's use"),
-        (name = "app-content", description = "The published home page in one call, banner clicks, announcements and read marks, the customer service page"),
+        (name = "app-content", description = "The published home page in one call, banner clicks, announcements and read marks, the customer service page, agreements and their acceptance"),
         (name = "app-subscriptions", description = "The subscribe-message prompt: templates to ask about, and the user's answer"),
         (name = "admin-catalog", description = "Countries, operators and plans; pricing rules and the price log; provider sync and its reports"),
     ),
@@ -125,6 +125,7 @@ fn request_examples() -> Vec<(&'static str, serde_json::Value)> {
             json!({"components": [{"type": "topup_form"}, {"type": "rich_text", "html": "<p>Top-ups arrive in seconds.</p>"}]}),
         ),
         ("PublishBody", json!({"version": 5})),
+        ("AcceptBody", json!({"version": 2})),
         (
             "ServiceDeskBody",
             json!({"version": 2, "faqs": [{"category": "Payment", "question": "When does my refund arrive?",

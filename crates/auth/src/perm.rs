@@ -99,6 +99,10 @@ permissions! {
     ContentServiceView = "content:service:view";
     /// Edit the customer service page: questions, contacts, working hours.
     ContentServiceUpdate = "content:service:update";
+    /// See the agreements and every version of them.
+    ContentAgreementList = "content:agreement:list";
+    /// Publish a new version of an agreement (users are asked to accept it again).
+    ContentAgreementPublish = "content:agreement:publish";
     /// See the WeChat message templates and what their deliveries came to.
     NotifyTemplateList = "notify:template:list";
     /// Set an event's WeChat template, its page and data mapping, or turn it off.

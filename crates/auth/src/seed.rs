@@ -729,6 +729,25 @@ pub const MENU_SEED: &[SeedNode] = &[
         perm::ContentServiceUpdate::CODE,
         1,
     ),
+    menu(
+        "content.agreements",
+        "content",
+        "Agreements",
+        perm::ContentAgreementList::CODE,
+        50,
+    )
+    .page(
+        "/content/agreements",
+        "content/agreements/index",
+        "file-text",
+    ),
+    button(
+        "content.agreements.publish",
+        "content.agreements",
+        "Publish a version",
+        perm::ContentAgreementPublish::CODE,
+        1,
+    ),
     // Payments.
     directory("payment", "Payments", "/payment", "wallet", 300),
     menu(

@@ -6,6 +6,7 @@ use topup_store::{
     Collection, Document, Filter, FindQuery, Index, SortOrder, Store, StoreError, Update,
 };
 
+use crate::agreements::{Acceptance, AgreementDraft, AgreementKind, AgreementVersion};
 use crate::announcements::ReadMark;
 use crate::home::{checked_page, plain_page};
 use crate::service_desk::{ServiceDesk, ServiceDeskDraft};
@@ -43,6 +44,8 @@ pub struct ContentService {
     versions: Collection<HomeVersion>,
     stamps: Collection<ContentStamp>,
     desks: Collection<ServiceDesk>,
+    agreements: Collection<AgreementVersion>,
+    acceptances: Collection<Acceptance>,
     clock: SharedClock,
 }
 
@@ -56,6 +59,8 @@ impl ContentService {
             versions: store.collection(),
             stamps: store.collection(),
             desks: store.collection(),
+            agreements: store.collection(),
+            acceptances: store.collection(),
             clock,
         }
     }
@@ -73,6 +78,9 @@ impl ContentService {
             .await?;
         self.versions
             .ensure_index(Index::new("page_number", &["page", "number"]))
+            .await?;
+        self.agreements
+            .ensure_index(Index::new("kind_number", &["kind", "number"]))
             .await?;
         Ok(())
     }
@@ -591,6 +599,144 @@ impl ContentService {
             Some(stored) => Ok((before, stored)),
             None => Err(stale()),
         }
+    }
+}
+
+impl ContentService {
+    /// Publishes the next version of an agreement.
+    pub async fn publish_agreement(
+        &self,
+        kind: AgreementKind,
+        draft: AgreementDraft,
+        by: &str,
+    ) -> Result<AgreementVersion, ContentError> {
+        let draft = draft.checked()?;
+        for _ in 0..10 {
+            let latest = self.current_agreement(kind).await?.map_or(0, |v| v.number);
+            let number = latest
+                .checked_add(1)
+                .ok_or_else(|| ContentError::invalid("number", "too many versions"))?;
+            let version = AgreementVersion {
+                id: AgreementVersion::id_for(kind, number),
+                kind,
+                number,
+                title: draft.title.clone(),
+                body_html: draft.body_html.clone(),
+                summary: draft.summary.clone(),
+                published_at: self.now(),
+                published_by: by.to_owned(),
+            };
+            match self.agreements.insert(&version).await {
+                Ok(()) => return Ok(version),
+                Err(e) if e.is_duplicate() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ContentError::Conflict(
+            "others kept publishing; try again".into(),
+        ))
+    }
+
+    /// The current (highest) version of an agreement; none before the first.
+    pub async fn current_agreement(
+        &self,
+        kind: AgreementKind,
+    ) -> Result<Option<AgreementVersion>, ContentError> {
+        Ok(self
+            .agreements
+            .find(
+                &FindQuery::new(Filter::eq("kind", kind.as_str()))
+                    .sort("number", SortOrder::Desc)
+                    .limit(1),
+            )
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Every version of an agreement, newest first (the last 100).
+    pub async fn agreement_versions(
+        &self,
+        kind: AgreementKind,
+    ) -> Result<Vec<AgreementVersion>, ContentError> {
+        Ok(self
+            .agreements
+            .find(
+                &FindQuery::new(Filter::eq("kind", kind.as_str()))
+                    .sort("number", SortOrder::Desc)
+                    .limit(100),
+            )
+            .await?)
+    }
+
+    /// Records that a user accepted version `number`, which must be the current one (a user
+    /// shown an older text has not agreed to the newer).
+    pub async fn accept_agreement(
+        &self,
+        user_id: &str,
+        kind: AgreementKind,
+        number: u32,
+    ) -> Result<Acceptance, ContentError> {
+        let current = self
+            .current_agreement(kind)
+            .await?
+            .ok_or_else(|| ContentError::NotFound(format!("agreement {}", kind.as_str())))?;
+        if current.number != number {
+            return Err(ContentError::Conflict(format!(
+                "version {number} is not the current {} (version {}); read it again",
+                kind.as_str(),
+                current.number
+            )));
+        }
+        let acceptance = Acceptance {
+            id: Acceptance::id_for(user_id, kind, number),
+            user_id: user_id.to_owned(),
+            kind,
+            number,
+            accepted_at: self.now(),
+        };
+        match self.acceptances.insert(&acceptance).await {
+            Ok(()) => Ok(acceptance),
+            Err(e) if e.is_duplicate() => Ok(self
+                .acceptances
+                .get(&acceptance.id)
+                .await?
+                .unwrap_or(acceptance)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// When the user accepted this version, if they did.
+    pub async fn accepted_at(
+        &self,
+        user_id: &str,
+        kind: AgreementKind,
+        number: u32,
+    ) -> Result<Option<Timestamp>, ContentError> {
+        Ok(self
+            .acceptances
+            .get(&Acceptance::id_for(user_id, kind, number))
+            .await?
+            .map(|a| a.accepted_at))
+    }
+
+    /// The current version of an agreement when the user has not accepted it yet.
+    pub async fn awaiting_acceptance(
+        &self,
+        user_id: &str,
+        kind: AgreementKind,
+    ) -> Result<Option<AgreementVersion>, ContentError> {
+        let Some(current) = self.current_agreement(kind).await? else {
+            return Ok(None);
+        };
+        if self
+            .accepted_at(user_id, kind, current.number)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        Ok(Some(current))
     }
 }
 

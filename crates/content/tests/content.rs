@@ -354,3 +354,97 @@ async fn the_service_page_is_checked_cleaned_and_saved_by_compare_and_set() {
     assert_eq!((again.version, again.updated_by.as_deref()), (2, Some("b")));
     assert_eq!(c.service_desk().await.unwrap().faqs[0].question, "Refund?");
 }
+
+#[tokio::test]
+async fn a_new_version_of_an_agreement_must_be_accepted_again() {
+    use topup_content::{AgreementDraft, AgreementKind};
+    let f = fixture().await;
+    let c = &f.content;
+    let kind = AgreementKind::RechargeTerms;
+    let draft = |title: &str| AgreementDraft {
+        title: title.into(),
+        body_html: "<h3>Refunds</h3><p>Failed top-ups are refunded.</p><iframe src=x></iframe>"
+            .into(),
+        summary: String::new(),
+    };
+    // Nothing published: nothing to accept.
+    assert!(c.awaiting_acceptance("u1", kind).await.unwrap().is_none());
+    assert!(matches!(
+        c.accept_agreement("u1", kind, 1).await,
+        Err(ContentError::NotFound(_))
+    ));
+
+    let first = c
+        .publish_agreement(kind, draft("Recharge terms"), "alice")
+        .await
+        .unwrap();
+    assert_eq!(first.number, 1);
+    assert!(!first.body_html.contains("iframe"), "{}", first.body_html);
+    assert_eq!(
+        c.awaiting_acceptance("u1", kind)
+            .await
+            .unwrap()
+            .map(|v| v.number),
+        Some(1)
+    );
+    let accepted = c.accept_agreement("u1", kind, 1).await.unwrap();
+    f.clock.advance(TimeDelta::minutes(1));
+    // Accepting again keeps the first acceptance's time.
+    assert_eq!(
+        c.accept_agreement("u1", kind, 1).await.unwrap().accepted_at,
+        accepted.accepted_at
+    );
+    assert!(c.awaiting_acceptance("u1", kind).await.unwrap().is_none());
+    // Other agreements and other users are apart.
+    assert!(
+        c.awaiting_acceptance("u1", AgreementKind::PrivacyPolicy)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(c.awaiting_acceptance("u2", kind).await.unwrap().is_some());
+
+    let second = c
+        .publish_agreement(kind, draft("Recharge terms v2"), "bob")
+        .await
+        .unwrap();
+    assert_eq!(second.number, 2);
+    assert_eq!(
+        c.awaiting_acceptance("u1", kind)
+            .await
+            .unwrap()
+            .map(|v| v.number),
+        Some(2)
+    );
+    // Accepting the text one read before the change is not accepting the new one.
+    assert!(matches!(
+        c.accept_agreement("u1", kind, 1).await,
+        Err(ContentError::Conflict(_))
+    ));
+    c.accept_agreement("u1", kind, 2).await.unwrap();
+    assert!(c.awaiting_acceptance("u1", kind).await.unwrap().is_none());
+    let numbers: Vec<u32> = c
+        .agreement_versions(kind)
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| v.number)
+        .collect();
+    assert_eq!(numbers, [2, 1]);
+
+    let empty = AgreementDraft {
+        body_html: "<script>x</script>".into(),
+        ..draft("x")
+    };
+    assert_eq!(
+        field_of(c.publish_agreement(kind, empty, "a").await.unwrap_err()),
+        "body_html"
+    );
+    let concurrent = join_all(
+        (0..5).map(|_| c.publish_agreement(AgreementKind::PrivacyPolicy, draft("Privacy"), "a")),
+    )
+    .await;
+    let mut numbers: Vec<u32> = concurrent.into_iter().map(|v| v.unwrap().number).collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, [1, 2, 3, 4, 5]);
+}

@@ -114,6 +114,9 @@ error_codes! {
     CouponLimitReached = (409, "COUPON_LIMIT_REACHED"),
     /// The coupon does not apply to this purchase; `details.reason` says why.
     CouponNotUsable = (409, "COUPON_NOT_USABLE"),
+    /// The user has not accepted the current version of an agreement this needs;
+    /// `details.kind` and `details.version` say which (accept it, then try again).
+    AgreementRequired = (409, "AGREEMENT_REQUIRED"),
     /// WeChat Pay could not start the payment; nothing was charged.
     PaymentUnavailable = (502, "PAYMENT_UNAVAILABLE"),
     /// Too many requests; retry later.

@@ -601,3 +601,161 @@ async fn the_service_page_is_grouped_for_the_app_and_saved_by_compare_and_set() 
     assert_eq!(page["contacts"][0]["value"], "+86 400 000 0000");
     assert_eq!(page["working_hours"], "9:00–21:00");
 }
+
+#[actix_web::test]
+async fn checkout_asks_for_the_recharge_terms_again_whenever_they_change() {
+    let shop = Shop::open().await;
+    let app = &shop.app;
+    let buyer = shop.buyer().await;
+    let phone = "+639171234500";
+    let plan = shop.plan_for(phone, false).await;
+    let order = json!({"plan_id": plan["id"], "phone": phone});
+    // No terms published: checkout as before.
+    let (status, body) = shop.checkout(&buyer, order.clone(), None).await;
+    assert_eq!(status, 201, "{body}");
+
+    let terms = |title: &str| json!({"title": title, "body_html": "<p>Failed top-ups are refunded.</p>", "summary": "Refund times"});
+    let (status, v1) = admin(
+        app,
+        &shop.admin,
+        Method::POST,
+        "/content/agreements/recharge_terms/versions",
+        Some(terms("Recharge terms")),
+    )
+    .await;
+    assert_eq!((status, v1["number"].as_u64()), (201, Some(1)), "{v1}");
+    let before = app.count("orders").await;
+    let (status, refused) = shop
+        .checkout(
+            &buyer,
+            json!({"plan_id": plan["id"], "phone": "+639171234501"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["code"], "AGREEMENT_REQUIRED");
+    assert_eq!(
+        refused["details"],
+        json!({"kind": "recharge_terms", "version": 1})
+    );
+    assert_eq!(app.count("orders").await, before, "nothing was placed");
+
+    let (status, shown) = status_and_body(
+        app.app_send(
+            Method::GET,
+            "/agreements/recharge_terms",
+            Some(&buyer.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(
+        (shown["version"].as_u64(), &shown["accepted_at"]),
+        (Some(1), &Value::Null)
+    );
+    let accept = |version: u64| {
+        app.app_send(
+            Method::POST,
+            "/agreements/recharge_terms/accept",
+            Some(&buyer.token),
+            Some(json!({"version": version})),
+        )
+    };
+    assert_eq!(accept(1).await.status(), 204);
+    let (status, body) = shop
+        .checkout(
+            &buyer,
+            json!({"plan_id": plan["id"], "phone": "+639171234501"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    // A new version: asked again; accepting the old text is not enough.
+    let (status, _) = admin(
+        app,
+        &shop.admin,
+        Method::POST,
+        "/content/agreements/recharge_terms/versions",
+        Some(terms("Recharge terms 2")),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, refused) = shop
+        .checkout(
+            &buyer,
+            json!({"plan_id": plan["id"], "phone": "+639171234502"}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, refused["details"]["version"].as_u64()),
+        (409, Some(2)),
+        "{refused}"
+    );
+    let (status, stale) = status_and_body(accept(1).await).await;
+    assert_eq!(
+        (status, stale["code"].as_str()),
+        (409, Some("CONFLICT")),
+        "{stale}"
+    );
+    assert_eq!(accept(2).await.status(), 204);
+    let (status, body) = shop
+        .checkout(
+            &buyer,
+            json!({"plan_id": plan["id"], "phone": "+639171234502"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    let (status, list) = status_and_body(
+        app.app_send(Method::GET, "/agreements", Some(&buyer.token), None)
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "only published agreements: {list}"
+    );
+    assert!(list[0]["accepted_at"].is_string());
+    let (status, _) = status_and_body(
+        app.app_send(
+            Method::GET,
+            "/agreements/privacy_policy",
+            Some(&buyer.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = admin(
+        app,
+        &shop.admin,
+        Method::GET,
+        "/content/agreements/nonsense/versions",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (_, overview) = admin(app, &shop.admin, Method::GET, "/content/agreements", None).await;
+    assert_eq!(overview.as_array().unwrap().len(), 4);
+    assert_eq!(overview[3]["current"]["number"], 2, "{overview}");
+    let (_, _, reader) = app
+        .staff_with(&shop.admin, "reader", &["content:agreement:list"])
+        .await;
+    let (status, _) = admin(
+        app,
+        &reader,
+        Method::POST,
+        "/content/agreements/privacy_policy/versions",
+        Some(terms("Privacy")),
+    )
+    .await;
+    assert_eq!(status, 403);
+}

@@ -95,7 +95,7 @@ impl Shop {
     }
 
     /// The cheapest (or dearest) airtime plan of the number's detected operator.
-    async fn plan_for(&self, phone: &str, dearest: bool) -> Value {
+    pub(crate) async fn plan_for(&self, phone: &str, dearest: bool) -> Value {
         let detected = self.detect(phone).await;
         let operator = detected["operator"]["id"].clone();
         let plans = detected["plans"].as_array().unwrap().iter().filter(|p| {
@@ -112,7 +112,12 @@ impl Shop {
         plan.unwrap().clone()
     }
 
-    async fn checkout(&self, buyer: &Buyer, body: Value, key: Option<&str>) -> (u16, Value) {
+    pub(crate) async fn checkout(
+        &self,
+        buyer: &Buyer,
+        body: Value,
+        key: Option<&str>,
+    ) -> (u16, Value) {
         let mut request = self
             .app
             .client

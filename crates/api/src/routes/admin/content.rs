@@ -5,15 +5,16 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use topup_auth::perm::{
-    ContentAnnouncementCreate, ContentAnnouncementDelete, ContentAnnouncementList,
-    ContentAnnouncementUpdate, ContentBannerCreate, ContentBannerDelete, ContentBannerList,
-    ContentBannerUpdate, ContentHomeEdit, ContentHomePublish, ContentHomeView,
-    ContentServiceUpdate, ContentServiceView,
+    ContentAgreementList, ContentAgreementPublish, ContentAnnouncementCreate,
+    ContentAnnouncementDelete, ContentAnnouncementList, ContentAnnouncementUpdate,
+    ContentBannerCreate, ContentBannerDelete, ContentBannerList, ContentBannerUpdate,
+    ContentHomeEdit, ContentHomePublish, ContentHomeView, ContentServiceUpdate, ContentServiceView,
 };
 use topup_auth::{Audited, Change, Permission};
 use topup_content::{
-    Announcement, AnnouncementDraft, Audience, Banner, BannerDraft, BannerLink, Component, Contact,
-    ContentError, Faq, HomeDraft, HomeVersion, HomeVersionSummary, ServiceDesk, ServiceDeskDraft,
+    AgreementDraft, AgreementKind, AgreementVersion, Announcement, AnnouncementDraft, Audience,
+    Banner, BannerDraft, BannerLink, Component, Contact, ContentError, Faq, HomeDraft, HomeVersion,
+    HomeVersionSummary, ServiceDesk, ServiceDeskDraft,
 };
 use topup_core::{Page, PageRequest, Timestamp};
 use utoipa::{IntoParams, ToSchema};
@@ -723,4 +724,132 @@ pub async fn save_service(
     )
     .await?;
     Ok(Json(saved.into()))
+}
+
+// ---------- agreements ----------
+
+/// A version of an agreement.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgreementVersionView {
+    pub kind: AgreementKind,
+    pub number: u32,
+    pub title: String,
+    pub body_html: String,
+    pub summary: String,
+    pub published_at: Timestamp,
+    pub published_by: String,
+}
+
+impl From<AgreementVersion> for AgreementVersionView {
+    fn from(v: AgreementVersion) -> Self {
+        AgreementVersionView {
+            kind: v.kind,
+            number: v.number,
+            title: v.title,
+            body_html: v.body_html,
+            summary: v.summary,
+            published_at: v.published_at,
+            published_by: v.published_by,
+        }
+    }
+}
+
+/// An agreement and its current version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgreementOverview {
+    pub kind: AgreementKind,
+    /// None before the first version is published.
+    pub current: Option<AgreementVersionView>,
+}
+
+pub(crate) fn agreement_kind(path: &str) -> Result<AgreementKind, ApiError> {
+    AgreementKind::parse(path)
+        .ok_or_else(|| ApiError::from(ContentError::NotFound(format!("agreement {path}"))))
+}
+
+/// The four agreements with their current versions.
+#[utoipa::path(get, path = "/api/v1/admin/content/agreements", tag = "admin-content", operation_id = "admin_agreements_list",
+    responses((status = 200, description = "Each agreement and its current version", body = Vec<AgreementOverview>)),
+    extensions(("x-permission" = json!(ContentAgreementList::CODE))))]
+pub async fn agreements(
+    _who: Require<ContentAgreementList>,
+    state: web::Data<AppState>,
+) -> Result<Json<Vec<AgreementOverview>>, ApiError> {
+    let mut overview = Vec::with_capacity(AgreementKind::ALL.len());
+    for kind in AgreementKind::ALL {
+        let current = state.content.current_agreement(kind).await?;
+        overview.push(AgreementOverview {
+            kind,
+            current: current.map(Into::into),
+        });
+    }
+    Ok(Json(overview))
+}
+
+/// Every version of an agreement, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/content/agreements/{kind}/versions", tag = "admin-content", operation_id = "admin_agreement_versions",
+    params(("kind" = AgreementKind, Path, description = "Which agreement")),
+    responses(
+        (status = 200, description = "Versions", body = Vec<AgreementVersionView>),
+        (status = 404, description = "No such agreement", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(ContentAgreementList::CODE))))]
+pub async fn agreement_versions(
+    _who: Require<ContentAgreementList>,
+    state: web::Data<AppState>,
+    kind: web::Path<String>,
+) -> Result<Json<Vec<AgreementVersionView>>, ApiError> {
+    let kind = agreement_kind(&kind)?;
+    let versions = state.content.agreement_versions(kind).await?;
+    Ok(Json(versions.into_iter().map(Into::into).collect()))
+}
+
+/// A new version of an agreement as staff write it.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Recharge terms", "body_html": "<h3>Refunds</h3><p>A top-up that fails is refunded in full.</p>",
+    "summary": "Refunds now arrive within minutes"}))]
+pub struct AgreementBody {
+    /// 1–60 characters.
+    pub title: String,
+    /// HTML, cleaned to a safe subset (up to 100000 characters).
+    pub body_html: String,
+    /// What changed (up to 200 characters), shown when users are asked to accept again.
+    #[serde(default)]
+    pub summary: String,
+}
+
+/// Publish a new version of an agreement. For the recharge terms, every user is asked to
+/// accept it at their next checkout.
+#[utoipa::path(post, path = "/api/v1/admin/content/agreements/{kind}/versions", tag = "admin-content", operation_id = "admin_agreement_publish",
+    params(("kind" = AgreementKind, Path, description = "Which agreement")),
+    request_body = AgreementBody,
+    responses(
+        (status = 201, description = "Published", body = AgreementVersionView),
+        (status = 400, description = "`VALIDATION_FAILED` naming the field", body = ErrorBody),
+        (status = 404, description = "No such agreement", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(ContentAgreementPublish::CODE))))]
+pub async fn publish_agreement(
+    who: Require<ContentAgreementPublish>,
+    state: web::Data<AppState>,
+    kind: web::Path<String>,
+    body: Json<AgreementBody>,
+) -> Result<(Json<AgreementVersionView>, StatusCode), ApiError> {
+    let kind = agreement_kind(&kind)?;
+    let by = who.principal().username.clone();
+    let work = async {
+        let body = body.into_inner();
+        let draft = AgreementDraft {
+            title: body.title,
+            body_html: body.body_html,
+            summary: body.summary,
+        };
+        let published = state.content.publish_agreement(kind, draft, &by).await?;
+        let change = Change::new("agreement", &published.id).after(&published);
+        Ok::<_, ContentError>(Audited::new(published, change))
+    };
+    let target = Some(kind.as_str().to_owned());
+    let published = audited(&state, &who, "publish agreement", "agreement", target, work).await?;
+    Ok((Json(published.into()), StatusCode::CREATED))
 }

@@ -11,7 +11,9 @@ use actix_web::{HttpResponse, web};
 use chrono::TimeDelta;
 use serde::Serialize;
 use topup_catalog::{AppCountry, AppPlan, PlanId};
-use topup_content::{Announcement, BannerLink, Component, Contact};
+use topup_content::{
+    AgreementKind, AgreementVersion, Announcement, BannerLink, Component, Contact,
+};
 use topup_core::{CountryCode, Timestamp};
 use utoipa::ToSchema;
 
@@ -465,4 +467,135 @@ pub async fn service(
         contacts: desk.contacts,
         working_hours: desk.working_hours,
     }))
+}
+
+/// An agreement's current version as a user sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppAgreement {
+    pub kind: AgreementKind,
+    /// Send it back when accepting.
+    pub version: u32,
+    pub title: String,
+    /// Cleaned HTML.
+    pub body_html: String,
+    /// What changed since the previous version.
+    pub summary: String,
+    pub published_at: Timestamp,
+    /// When you accepted this version; none if you have not.
+    pub accepted_at: Option<Timestamp>,
+}
+
+async fn app_agreement(
+    state: &AppState,
+    user_id: &str,
+    current: AgreementVersion,
+) -> Result<AppAgreement, ApiError> {
+    let accepted_at = state
+        .content
+        .accepted_at(user_id, current.kind, current.number)
+        .await?;
+    Ok(AppAgreement {
+        kind: current.kind,
+        version: current.number,
+        title: current.title,
+        body_html: current.body_html,
+        summary: current.summary,
+        published_at: current.published_at,
+        accepted_at,
+    })
+}
+
+/// The agreements published so far, current versions, each with your acceptance.
+#[utoipa::path(get, path = "/api/v1/app/agreements", tag = "app-content", operation_id = "app_agreements_list",
+    responses((status = 200, description = "Agreements", body = Vec<AppAgreement>)),
+    extensions(("x-app-user" = json!(true))))]
+pub async fn agreements(
+    who: AppUser,
+    state: web::Data<AppState>,
+) -> Result<Json<Vec<AppAgreement>>, ApiError> {
+    let user_id = who.user_id.to_string();
+    let mut list = Vec::new();
+    for kind in AgreementKind::ALL {
+        if let Some(current) = state.content.current_agreement(kind).await? {
+            list.push(app_agreement(&state, &user_id, current).await?);
+        }
+    }
+    Ok(Json(list))
+}
+
+/// The current version of one agreement, with your acceptance.
+#[utoipa::path(get, path = "/api/v1/app/agreements/{kind}", tag = "app-content", operation_id = "app_agreement_get",
+    params(("kind" = AgreementKind, Path, description = "Which agreement")),
+    responses(
+        (status = 200, description = "The current version", body = AppAgreement),
+        (status = 404, description = "None published", body = ErrorBody),
+    ),
+    extensions(("x-app-user" = json!(true))))]
+pub async fn agreement(
+    who: AppUser,
+    state: web::Data<AppState>,
+    kind: web::Path<String>,
+) -> Result<Json<AppAgreement>, ApiError> {
+    let kind = crate::routes::admin::content::agreement_kind(&kind)?;
+    let current = state
+        .content
+        .current_agreement(kind)
+        .await?
+        .ok_or_else(|| {
+            ApiError::from(topup_content::ContentError::NotFound(format!(
+                "agreement {}",
+                kind.as_str()
+            )))
+        })?;
+    Ok(Json(
+        app_agreement(&state, &who.user_id.to_string(), current).await?,
+    ))
+}
+
+#[derive(Debug, Clone, serde::Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptBody {
+    /// The version the user was shown.
+    pub version: u32,
+}
+
+/// Accept the current version of an agreement.
+#[utoipa::path(post, path = "/api/v1/app/agreements/{kind}/accept", tag = "app-content", operation_id = "app_agreement_accept",
+    params(("kind" = AgreementKind, Path, description = "Which agreement")),
+    request_body = AcceptBody,
+    responses(
+        (status = 204, description = "Accepted"),
+        (status = 404, description = "None published", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: not the current version (show the new text)", body = ErrorBody),
+    ),
+    extensions(("x-app-user" = json!(true))))]
+pub async fn accept(
+    who: AppUser,
+    state: web::Data<AppState>,
+    kind: web::Path<String>,
+    body: Json<AcceptBody>,
+) -> Result<HttpResponse, ApiError> {
+    let kind = crate::routes::admin::content::agreement_kind(&kind)?;
+    state
+        .content
+        .accept_agreement(&who.user_id.to_string(), kind, body.version)
+        .await?;
+    Ok(HttpResponse::new(StatusCode::NO_CONTENT))
+}
+
+/// Refuses with `AGREEMENT_REQUIRED` while the user has not accepted the current version of
+/// `kind` (checkout asks again whenever the recharge terms change).
+pub(crate) async fn require_accepted(
+    state: &AppState,
+    user_id: &str,
+    kind: AgreementKind,
+) -> Result<(), ApiError> {
+    match state.content.awaiting_acceptance(user_id, kind).await? {
+        None => Ok(()),
+        Some(current) => Err(ApiError::new(
+            topup_core::ErrorCode::AgreementRequired,
+            format!("please read and accept the {} first", current.title),
+        )
+        .with_details(serde_json::json!({"kind": kind, "version": current.number}))),
+    }
 }

@@ -45,6 +45,9 @@ routes! {
     get "/announcements" => content::announcements,
     post "/announcements/{id}/read" => content::mark_read,
     get "/service" => content::service,
+    get "/agreements" => content::agreements,
+    get "/agreements/{kind}" => content::agreement,
+    post "/agreements/{kind}/accept" => content::accept,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

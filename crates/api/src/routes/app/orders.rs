@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use topup_content::AgreementKind;
 use topup_core::{CountryCode, ErrorCode, Money, Page, PageRequest, Timestamp};
 use topup_orders::{
     CheckoutKey, CheckoutRequest, Order, OrderState, PlanKind, PriceLine, RefundState,
@@ -12,6 +13,7 @@ use topup_orders::{
 use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{Json, Paging, Query, field_error};
+use crate::routes::app::content::require_accepted;
 use crate::security::{AppUser, client_info};
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -169,7 +171,7 @@ fn idempotency(req: &HttpRequest, body: &CheckoutBody) -> Result<Option<Checkout
         (status = 400, description = "`PLAN_UNAVAILABLE`, `INVALID_PHONE`, `NUMBER_PLAN_MISMATCH`, `MALFORMED_JSON`", body = ErrorBody),
         (status = 401, description = "No or invalid app token", body = ErrorBody),
         (status = 403, description = "`USER_BLOCKED` or `NUMBER_BLOCKED`", body = ErrorBody),
-        (status = 409, description = "`ORDER_LIMIT_REACHED` (an open order of yours for the number, too many unpaid orders, the number's daily limit), `IDEMPOTENCY_KEY_REUSED`, or `COUPON_NOT_USABLE` (`details.reason`: `below_threshold`, `expired`, `not_yet_valid`, `out_of_scope`, `in_use`, `used`)", body = ErrorBody),
+        (status = 409, description = "`ORDER_LIMIT_REACHED` (an open order of yours for the number, too many unpaid orders, the number's daily limit), `IDEMPOTENCY_KEY_REUSED`, `COUPON_NOT_USABLE` (`details.reason`: `below_threshold`, `expired`, `not_yet_valid`, `out_of_scope`, `in_use`, `used`), or `AGREEMENT_REQUIRED` (the current recharge terms, `details.version`, are not accepted yet: `POST /api/v1/app/agreements/recharge_terms/accept`, then check out again)", body = ErrorBody),
         (status = 429, description = "`RATE_LIMITED`: `orders.checkout_rate_per_minute`; `details.retry_after_seconds`", body = ErrorBody),
         (status = 502, description = "`PAYMENT_UNAVAILABLE`: nothing was charged", body = ErrorBody),
     ),
@@ -182,6 +184,12 @@ pub async fn checkout(
 ) -> Result<(Json<CheckoutAnswer>, StatusCode), ApiError> {
     let orders = &state.orders;
     let key = idempotency(&req, &body)?;
+    require_accepted(
+        &state,
+        &user.user_id.to_string(),
+        AgreementKind::RechargeTerms,
+    )
+    .await?;
     let client = client_info(&req);
     let checkout = orders
         .checkout(CheckoutRequest {
