@@ -65,10 +65,6 @@ impl OrdersConfig {
         TimeDelta::minutes(self.hold_alert_minutes.max(0))
     }
 
-    pub fn pay_timeout(&self) -> TimeDelta {
-        TimeDelta::minutes(self.pay_timeout_minutes)
-    }
-
     /// `retry_backoff × 2^(attempt-1)`, capped at ten minutes.
     pub fn retry_backoff(&self, attempt: u32) -> TimeDelta {
         let factor = 2i64.saturating_pow(attempt.saturating_sub(1).min(16));
@@ -83,5 +79,26 @@ impl OrdersConfig {
             i64::from(polls / 10) + 1
         };
         TimeDelta::seconds(self.poll_interval_seconds.saturating_mul(factor).min(300))
+    }
+}
+
+/// The part of the configuration that staff may change while serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckoutRules {
+    /// See [`OrdersConfig::pay_timeout_minutes`].
+    pub pay_timeout_minutes: i64,
+    /// See [`OrdersConfig::max_orders_per_number_per_day`].
+    pub max_orders_per_number_per_day: u32,
+    /// See [`OrdersConfig::max_unpaid_orders_per_user`].
+    pub max_unpaid_orders_per_user: u32,
+}
+
+impl From<&OrdersConfig> for CheckoutRules {
+    fn from(config: &OrdersConfig) -> Self {
+        CheckoutRules {
+            pay_timeout_minutes: config.pay_timeout_minutes,
+            max_orders_per_number_per_day: config.max_orders_per_number_per_day,
+            max_unpaid_orders_per_user: config.max_unpaid_orders_per_user,
+        }
     }
 }

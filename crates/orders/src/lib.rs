@@ -13,7 +13,7 @@ pub mod reconcile;
 mod service;
 pub mod stats;
 
-pub use config::OrdersConfig;
+pub use config::{CheckoutRules, OrdersConfig};
 pub use due::DueSignal;
 pub use engine::OrderEngine;
 pub use error::OrdersError;

@@ -16,8 +16,8 @@ use crate::ports::{
 };
 use crate::pricing::{discount_line, member_discount, total_of};
 use crate::{
-    AppliedCoupon, CheckoutKey, CouponFate, DueSignal, Order, OrderFigures, OrderState,
-    OrdersConfig, OrdersError, PaymentInfo, PlanSnapshot, PriceLine, RechargeInfo,
+    AppliedCoupon, CheckoutKey, CheckoutRules, CouponFate, DueSignal, Order, OrderFigures,
+    OrderState, OrdersConfig, OrdersError, PaymentInfo, PlanSnapshot, PriceLine, RechargeInfo,
     RechargeLogEntry, RefundState,
 };
 
@@ -166,6 +166,9 @@ pub struct OrdersService {
     /// `orders.checkout_rate_per_minute`, per user.
     checkout_limiter: AddressLimiter,
     config: OrdersConfig,
+    /// The checkout rules staff can change while serving (settings, `docs/settings.md`);
+    /// they start as the configuration's.
+    rules: std::sync::RwLock<CheckoutRules>,
     /// Asked before a held order is refunded: was anything delivered under its keys?
     providers: Option<Arc<ProviderRouter>>,
     /// Raised when a change makes an order due now, for this process's worker.
@@ -223,6 +226,7 @@ impl OrdersService {
             catalog,
             blocklist,
             payments,
+            rules: std::sync::RwLock::new(CheckoutRules::from(&config)),
             config,
             providers: None,
             due: DueSignal::default(),
@@ -259,6 +263,23 @@ impl OrdersService {
 
     pub fn config(&self) -> &OrdersConfig {
         &self.config
+    }
+
+    /// The checkout rules in force.
+    pub fn checkout_rules(&self) -> CheckoutRules {
+        *self
+            .rules
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Changes the checkout rules from the next checkout on (orders already placed keep
+    /// their payment deadline).
+    pub fn set_checkout_rules(&self, rules: CheckoutRules) {
+        *self
+            .rules
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = rules;
     }
 
     /// Creates the indexes the workers and lists rely on (idempotent).
@@ -412,7 +433,9 @@ impl OrdersService {
             open_slot: Some(Order::slot_of(&request.user_id, phone.e164())),
             notices_given: Vec::new(),
             cancel_requested_at: None,
-            pay_deadline: now.plus(self.config.pay_timeout()),
+            pay_deadline: now.plus(TimeDelta::minutes(
+                self.checkout_rules().pay_timeout_minutes,
+            )),
             created_at: now,
             updated_at: now,
             client_ip: request.client_ip.clone(),
@@ -688,7 +711,8 @@ impl OrdersService {
                 "your order for this number is still unpaid or recharging".into(),
             ));
         }
-        let unpaid_limit = self.config.max_unpaid_orders_per_user;
+        let rules = self.checkout_rules();
+        let unpaid_limit = rules.max_unpaid_orders_per_user;
         if unpaid_limit > 0 {
             let unpaid = self
                 .orders
@@ -706,7 +730,7 @@ impl OrdersService {
                 )));
             }
         }
-        let limit = self.config.max_orders_per_number_per_day;
+        let limit = rules.max_orders_per_number_per_day;
         if limit == 0 {
             return Ok(());
         }
