@@ -1,0 +1,242 @@
+//! Every key staff can change, and what its value must be. Only keys the product reads while
+//! serving are here: a key in this list takes effect on every process without a restart.
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::SettingsError;
+
+/// What a value must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SettingKind {
+    /// A whole number in `min..=max`.
+    Integer { min: i64, max: i64 },
+    /// Text of at most `max` characters (empty allowed unless `required`).
+    Text { max: usize, required: bool },
+    /// An http(s) address or a path starting with `/`; empty allowed.
+    Url,
+    /// `#rrggbb`.
+    Colour,
+    /// Write-only text, sealed at rest; never answered.
+    Secret { max: usize },
+}
+
+/// A group of keys, as the console shows them.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct GroupDef {
+    pub name: &'static str,
+    pub title: &'static str,
+}
+
+/// One key.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingDef {
+    pub group: &'static str,
+    pub key: &'static str,
+    pub kind: SettingKind,
+    /// What it does, for the console.
+    pub description: &'static str,
+    /// The configuration key that sets it too (`orders.pay_timeout_minutes`, or the
+    /// environment's `TOPUP_ORDERS__PAY_TIMEOUT_MINUTES`).
+    pub config_path: &'static str,
+}
+
+impl SettingDef {
+    /// `group.key`.
+    pub fn path(&self) -> String {
+        format!("{}.{}", self.group, self.key)
+    }
+
+    /// The value checked (texts trimmed), or why not.
+    pub(crate) fn check(&self, field: &str, value: &Value) -> Result<Value, SettingsError> {
+        let text = |value: &Value| -> Result<String, SettingsError> {
+            value
+                .as_str()
+                .map(|s| s.trim().to_owned())
+                .ok_or_else(|| SettingsError::invalid(field, "must be a string"))
+        };
+        match self.kind {
+            SettingKind::Integer { min, max } => {
+                let number = value
+                    .as_i64()
+                    .filter(|n| (min..=max).contains(n))
+                    .ok_or_else(|| {
+                        SettingsError::invalid(field, format!("a whole number {min}–{max}"))
+                    })?;
+                Ok(Value::from(number))
+            }
+            SettingKind::Text { max, required } => {
+                let text = text(value)?;
+                if text.chars().count() > max || (required && text.is_empty()) {
+                    let reason = if required {
+                        format!("1–{max} characters")
+                    } else {
+                        format!("at most {max} characters")
+                    };
+                    return Err(SettingsError::invalid(field, reason));
+                }
+                Ok(Value::from(text))
+            }
+            SettingKind::Url => {
+                let url = text(value)?;
+                let shaped = url.is_empty()
+                    || url.starts_with("https://")
+                    || url.starts_with("http://")
+                    || url.starts_with('/');
+                if !shaped
+                    || url.chars().count() > 500
+                    || url
+                        .chars()
+                        .any(|c| c.is_whitespace() || c == '"' || c == '<')
+                {
+                    return Err(SettingsError::invalid(
+                        field,
+                        "an http(s) address or a path starting with / (up to 500 characters)",
+                    ));
+                }
+                Ok(Value::from(url))
+            }
+            SettingKind::Colour => {
+                let colour = text(value)?.to_ascii_lowercase();
+                let hex = colour.strip_prefix('#').unwrap_or_default();
+                if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(SettingsError::invalid(field, "a colour as #rrggbb"));
+                }
+                Ok(Value::from(colour))
+            }
+            SettingKind::Secret { max } => {
+                let secret = text(value)?;
+                if secret.is_empty() || secret.chars().count() > max {
+                    return Err(SettingsError::invalid(field, format!("1–{max} characters")));
+                }
+                Ok(Value::from(secret))
+            }
+        }
+    }
+}
+
+pub const GROUPS: &[GroupDef] = &[
+    GroupDef {
+        name: "orders",
+        title: "Orders",
+    },
+    GroupDef {
+        name: "mini_program",
+        title: "Mini-program",
+    },
+    GroupDef {
+        name: "site",
+        title: "Site",
+    },
+];
+
+pub const SETTINGS: &[SettingDef] = &[
+    SettingDef {
+        group: "orders",
+        key: "pay_timeout_minutes",
+        kind: SettingKind::Integer { min: 1, max: 120 },
+        description: "An unpaid order is closed this many minutes after checkout (orders already placed keep their deadline).",
+        config_path: "orders.pay_timeout_minutes",
+    },
+    SettingDef {
+        group: "orders",
+        key: "max_orders_per_number_per_day",
+        kind: SettingKind::Integer { min: 0, max: 1000 },
+        description: "At most this many paid orders per phone number in 24 hours; 0 for no limit.",
+        config_path: "orders.max_orders_per_number_per_day",
+    },
+    SettingDef {
+        group: "orders",
+        key: "max_unpaid_orders_per_user",
+        kind: SettingKind::Integer { min: 0, max: 100 },
+        description: "At most this many unpaid orders per user at a time; 0 for no limit.",
+        config_path: "orders.max_unpaid_orders_per_user",
+    },
+    SettingDef {
+        group: "mini_program",
+        key: "app_id",
+        kind: SettingKind::Text {
+            max: 64,
+            required: true,
+        },
+        description: "The mini-program's AppID (used for login and subscribe messages).",
+        config_path: "wechat.app_id",
+    },
+    SettingDef {
+        group: "mini_program",
+        key: "app_secret",
+        kind: SettingKind::Secret { max: 128 },
+        description: "The mini-program's AppSecret. Write-only: it is never shown again.",
+        config_path: "wechat.app_secret",
+    },
+    SettingDef {
+        group: "site",
+        key: "name",
+        kind: SettingKind::Text {
+            max: 40,
+            required: true,
+        },
+        description: "The product's name in the console's title bar and sign-in page.",
+        config_path: "site.name",
+    },
+    SettingDef {
+        group: "site",
+        key: "logo_url",
+        kind: SettingKind::Url,
+        description: "The console's logo (empty for none).",
+        config_path: "site.logo_url",
+    },
+    SettingDef {
+        group: "site",
+        key: "theme_colour",
+        kind: SettingKind::Colour,
+        description: "The console's primary colour.",
+        config_path: "site.theme_colour",
+    },
+];
+
+/// The definition of `group.key`.
+pub(crate) fn find(group: &str, key: &str) -> Option<&'static SettingDef> {
+    SETTINGS.iter().find(|d| d.group == group && d.key == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_are_checked_by_kind() {
+        let timeout = find("orders", "pay_timeout_minutes").unwrap();
+        assert_eq!(timeout.check("v", &json!(30)).unwrap(), json!(30));
+        assert!(timeout.check("v", &json!(0)).is_err());
+        assert!(timeout.check("v", &json!("30")).is_err());
+        let colour = find("site", "theme_colour").unwrap();
+        assert_eq!(
+            colour.check("v", &json!(" #07C160 ")).unwrap(),
+            json!("#07c160")
+        );
+        assert!(colour.check("v", &json!("green")).is_err());
+        let logo = find("site", "logo_url").unwrap();
+        assert!(logo.check("v", &json!("javascript:alert(1)")).is_err());
+        assert_eq!(logo.check("v", &json!("")).unwrap(), json!(""));
+        let secret = find("mini_program", "app_secret").unwrap();
+        assert!(secret.check("v", &json!("")).is_err());
+    }
+
+    #[test]
+    fn every_group_has_keys_and_every_key_a_group() {
+        for def in SETTINGS {
+            assert!(GROUPS.iter().any(|g| g.name == def.group), "{}", def.path());
+        }
+        for group in GROUPS {
+            assert!(
+                SETTINGS.iter().any(|d| d.group == group.name),
+                "{}",
+                group.name
+            );
+        }
+    }
+}
