@@ -193,6 +193,8 @@ struct RawSendAnswer {
 }
 
 struct CachedToken {
+    /// The AppID it was issued to: a token of the previous credentials is not reused.
+    app_id: String,
     value: Secret<String>,
     refresh_at: Timestamp,
 }
@@ -200,6 +202,9 @@ struct CachedToken {
 pub struct MiniProgramClient {
     http: reqwest::Client,
     config: MiniProgramConfig,
+    /// The AppID and AppSecret in use: the configuration's, until staff set others while
+    /// serving ([`Self::set_credentials`]).
+    credentials: std::sync::RwLock<(String, Secret<String>)>,
     clock: SharedClock,
     token: Mutex<Option<CachedToken>>,
 }
@@ -214,14 +219,35 @@ impl MiniProgramClient {
             .map_err(WechatError::from_transport)?;
         Ok(MiniProgramClient {
             http,
+            credentials: std::sync::RwLock::new((config.app_id.clone(), config.app_secret.clone())),
             config,
             clock,
             token: Mutex::new(None),
         })
     }
 
-    pub fn app_id(&self) -> &str {
-        &self.config.app_id
+    pub fn app_id(&self) -> String {
+        self.credentials().0
+    }
+
+    fn credentials(&self) -> (String, Secret<String>) {
+        self.credentials
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Uses another AppID and AppSecret from the next call on (a cached access token of
+    /// another AppID is not reused).
+    pub fn set_credentials(&self, app_id: String, app_secret: Secret<String>) {
+        let mut credentials = self
+            .credentials
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if credentials.0 == app_id && credentials.1.expose() == app_secret.expose() {
+            return;
+        }
+        *credentials = (app_id, app_secret);
     }
 
     fn url(&self, path: &str) -> String {
@@ -243,12 +269,13 @@ impl MiniProgramClient {
     /// Exchanges a `wx.login()` code for the user's identity (`jscode2session`).
     #[tracing::instrument(skip_all)]
     pub async fn code_to_session(&self, code: &str) -> Result<WxSession, WechatError> {
+        let (app_id, app_secret) = self.credentials();
         let response = self
             .http
             .get(self.url("/sns/jscode2session"))
             .query(&[
-                ("appid", self.config.app_id.as_str()),
-                ("secret", self.config.app_secret.expose().as_str()),
+                ("appid", app_id.as_str()),
+                ("secret", app_secret.expose().as_str()),
                 ("js_code", code),
                 ("grant_type", "authorization_code"),
             ])
@@ -275,7 +302,11 @@ impl MiniProgramClient {
     pub async fn access_token(&self) -> Result<Secret<String>, WechatError> {
         let mut cached = self.token.lock().await;
         let now = self.clock.now();
-        if let Some(token) = cached.as_ref().filter(|t| now < t.refresh_at) {
+        let app_id = self.app_id();
+        if let Some(token) = cached
+            .as_ref()
+            .filter(|t| now < t.refresh_at && t.app_id == app_id)
+        {
             return Ok(token.value.clone());
         }
         let fresh = self.fetch_token(false).await?;
@@ -292,9 +323,10 @@ impl MiniProgramClient {
         rejected: &Secret<String>,
     ) -> Result<Secret<String>, WechatError> {
         let mut cached = self.token.lock().await;
+        let app_id = self.app_id();
         if let Some(token) = cached
             .as_ref()
-            .filter(|t| t.value.expose() != rejected.expose())
+            .filter(|t| t.value.expose() != rejected.expose() && t.app_id == app_id)
         {
             return Ok(token.value.clone());
         }
@@ -338,13 +370,14 @@ impl MiniProgramClient {
     }
 
     async fn fetch_token(&self, force_refresh: bool) -> Result<CachedToken, WechatError> {
+        let (app_id, app_secret) = self.credentials();
         let response = self
             .http
             .post(self.url("/cgi-bin/stable_token"))
             .json(&json!({
                 "grant_type": "client_credential",
-                "appid": self.config.app_id,
-                "secret": self.config.app_secret.expose(),
+                "appid": app_id,
+                "secret": app_secret.expose(),
                 "force_refresh": force_refresh,
             }))
             .send()
@@ -361,6 +394,7 @@ impl MiniProgramClient {
         // Never cache past half the lifetime, so a short-lived token is not used stale.
         let early = self.config.token_refresh_margin.min(lifetime / 2);
         Ok(CachedToken {
+            app_id,
             value: Secret::new(value),
             refresh_at: self.clock.now().plus(lifetime - early),
         })

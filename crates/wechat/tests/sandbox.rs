@@ -206,3 +206,24 @@ async fn a_subscribe_message_is_sent_once_with_a_token_refreshed_after_another_p
 fn client_for_another_process(setup: &Setup) -> MiniProgramClient {
     client(setup, "test-secret")
 }
+
+#[actix_web::test]
+async fn credentials_set_while_serving_are_used_from_the_next_call() {
+    let setup = setup().await;
+    // Started with a wrong secret: refused.
+    let client = client(&setup, "old-secret");
+    let (code, _) = setup.sandbox.issue_code(None);
+    assert!(matches!(
+        client.code_to_session(&code).await,
+        Err(WechatError::Credentials(_))
+    ));
+    client.set_credentials("wxtestapp".into(), Secret::new("test-secret".into()));
+    let (code, openid) = setup.sandbox.issue_code(None);
+    assert_eq!(client.code_to_session(&code).await.unwrap().openid, openid);
+    client.access_token().await.unwrap();
+    // Another app (which the sandbox does not know): the first app's cached token is not
+    // reused, WeChat is asked and refuses.
+    client.set_credentials("wxother".into(), Secret::new("test-secret".into()));
+    assert_eq!(client.app_id(), "wxother");
+    assert!(client.access_token().await.is_err());
+}
