@@ -71,16 +71,7 @@ impl BannerDraft {
     pub(crate) fn checked(self) -> Result<BannerDraft, ContentError> {
         let title = text("title", &self.title, 1, 40)?;
         let image_url = image_url("image_url", &self.image_url)?;
-        let position = text("position", &self.position, 1, 20)?;
-        if !position
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
-            return Err(ContentError::invalid(
-                "position",
-                "lower-case letters, digits and _ only",
-            ));
-        }
+        let position = position_name("position", &self.position)?;
         let link = match self.link {
             BannerLink::None => BannerLink::None,
             BannerLink::Page { path } => BannerLink::Page {
@@ -99,6 +90,22 @@ impl BannerDraft {
             ..self
         })
     }
+}
+
+/// A banner position's name: 1–20 lower-case letters, digits and `_` (a carousel names the
+/// position whose banners it shows, so both are checked alike).
+pub(crate) fn position_name(field: &str, value: &str) -> Result<String, ContentError> {
+    let position = text(field, value, 1, 20)?;
+    if !position
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(ContentError::invalid(
+            field,
+            "lower-case letters, digits and _ only",
+        ));
+    }
+    Ok(position)
 }
 
 /// An image address the app can load: https, or a path on this server.

@@ -9,6 +9,7 @@ use topup_core::Timestamp;
 use topup_store::Document;
 use utoipa::ToSchema;
 
+use crate::banners::position_name;
 use crate::error::{ContentError, text};
 use crate::rich_text::clean_html;
 
@@ -108,7 +109,7 @@ impl Component {
             } => {
                 range(field("interval_seconds"), interval_seconds, 2, 30)?;
                 Component::BannerCarousel {
-                    position: text(&field("position"), &position, 1, 20)?,
+                    position: position_name(&field("position"), &position)?,
                     interval_seconds,
                 }
             }
@@ -260,7 +261,7 @@ pub struct HomeVersionSummary {
     pub published_by: String,
     pub restored_from: Option<u32>,
     /// How many components it has.
-    pub components: usize,
+    pub component_count: usize,
 }
 
 impl From<&HomeVersion> for HomeVersionSummary {
@@ -270,7 +271,7 @@ impl From<&HomeVersion> for HomeVersionSummary {
             published_at: version.published_at,
             published_by: version.published_by.clone(),
             restored_from: version.restored_from,
-            components: version.components.len(),
+            component_count: version.components.len(),
         }
     }
 }
