@@ -138,6 +138,8 @@ pub struct TestApp {
     pub reconciler: Arc<topup_orders::reconcile::Reconciler>,
     /// The dashboard's order figures (the refresh loop is driven explicitly: `refresh`).
     pub stats: Arc<topup_orders::stats::OrderStats>,
+    /// The settings (the periodic check is driven explicitly: `refresh_if_stale`).
+    pub settings: Arc<topup_settings::SettingsService>,
     /// The application's data dir (secrets, the initial password file).
     pub data_dir: std::path::PathBuf,
     /// The SQLite database file (none on MongoDB or an existing store).
@@ -272,6 +274,7 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
         notify: state.notify.clone(),
         reconciler: state.reconciler.clone(),
         stats: state.stats.clone(),
+        settings: state.settings.clone(),
         data_dir,
         database,
         handle,

@@ -400,6 +400,20 @@ impl From<topup_marketing::MarketingError> for ApiError {
     }
 }
 
+impl From<topup_settings::SettingsError> for ApiError {
+    fn from(error: topup_settings::SettingsError) -> Self {
+        use topup_settings::SettingsError as E;
+        let message = error.to_string();
+        match error {
+            E::NotFound(_) => ApiError::new(ErrorCode::NotFound, message),
+            E::Invalid { field, reason } => crate::extract::field_error(&field, reason),
+            E::Conflict(_) => ApiError::new(ErrorCode::Conflict, message),
+            E::Sealing(_) => ApiError::internal(message),
+            E::Store(cause) => cause.into(),
+        }
+    }
+}
+
 impl From<topup_content::ContentError> for ApiError {
     fn from(error: topup_content::ContentError) -> Self {
         use topup_content::ContentError as E;

@@ -54,6 +54,7 @@ use crate::routes::{pay, system};
         (name = "admin-marketing", description = "Coupon templates, issuing coupons to users, coupons and their statistics"),
         (name = "admin-notify", description = "WeChat subscribe-message templates per event, the delivery log and resend"),
         (name = "admin-content", description = "Banners, announcements, the customer service page, agreements and their versions, and the home page's decoration: draft, preview, publish, versions and rollback"),
+        (name = "admin-settings", description = "Settings staff change while serving: orders, the mini-program's credentials (write-only secrets), the site; keys the configuration fixes are shown and refused"),
         (name = "app-auth", description = "Mini-program silent login (wx.login code → app token)"),
         (name = "app-me", description = "The mini-program user's profile and saved numbers"),
         (name = "admin-payments", description = "Payment alerts: WeChat Pay reports that \
@@ -126,6 +127,10 @@ fn request_examples() -> Vec<(&'static str, serde_json::Value)> {
         ),
         ("PublishBody", json!({"version": 5})),
         ("AcceptBody", json!({"version": 2})),
+        (
+            "SettingsBody",
+            json!({"version": 3, "values": {"pay_timeout_minutes": 10, "max_unpaid_orders_per_user": null}}),
+        ),
         (
             "ServiceDeskBody",
             json!({"version": 2, "faqs": [{"category": "Payment", "question": "When does my refund arrive?",

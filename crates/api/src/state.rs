@@ -11,6 +11,7 @@ use topup_orders::reconcile::Reconciler;
 use topup_orders::stats::OrderStats;
 use topup_payment::PaymentService;
 use topup_recharge::ProviderRouter;
+use topup_settings::SettingsService;
 use topup_store::Store;
 
 use crate::Metrics;
@@ -42,6 +43,8 @@ pub struct Services {
     pub providers: Arc<ProviderRouter>,
     /// Banners, announcements and the home page's decoration.
     pub content: Arc<ContentService>,
+    /// The settings staff change while serving.
+    pub settings: Arc<SettingsService>,
 }
 
 /// What every handler can reach. Cheap to clone (all `Arc`s inside).
@@ -61,6 +64,7 @@ pub struct AppState {
     pub stats: Arc<OrderStats>,
     pub providers: Arc<ProviderRouter>,
     pub content: Arc<ContentService>,
+    pub settings: Arc<SettingsService>,
     /// The built home page, checked against the content's stamp on every request.
     pub home_cache: Arc<crate::routes::app::content::HomeCache>,
     pub started_at: Timestamp,
@@ -86,6 +90,7 @@ impl AppState {
             stats,
             providers,
             content,
+            settings,
         } = services;
         let started_at = clock.now();
         AppState {
@@ -103,6 +108,7 @@ impl AppState {
             stats,
             providers,
             content,
+            settings,
             home_cache: Arc::default(),
             started_at,
             max_json_bytes: 64 * 1024,

@@ -203,6 +203,7 @@ impl Application {
         }
 
         let at_rest_key = secrets::load_or_create_at_rest_key(&config.data_dir)?;
+        let wechat_client = Arc::clone(&mini_program);
         let app_users = Arc::new(AppUserService::new(
             store.clone(),
             clock.clone(),
@@ -290,6 +291,16 @@ impl Application {
         stats.prepare().await?;
         let content = Arc::new(ContentService::new(&store, clock.clone()));
         content.prepare().await?;
+        let settings = Arc::new(crate::settings::build(
+            &config,
+            &store,
+            clock.clone(),
+            &at_rest_key,
+            &wechat_client,
+            &orders,
+        )?);
+        // Before serving: what staff set last time is in force from the first request.
+        settings.start().await?;
 
         let mut state = AppState::new(Services {
             store,
@@ -305,6 +316,7 @@ impl Application {
             stats,
             providers: Arc::clone(&recharge),
             content,
+            settings,
         });
         state.max_json_bytes = config.server.max_json_bytes;
         state.trusted_proxies = Arc::new(

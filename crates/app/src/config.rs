@@ -30,6 +30,7 @@ const ENV_SECTIONS: &[&str] = &[
     "notify",
     "sandbox",
     "web",
+    "site",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +138,27 @@ impl Default for NotifySection {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteSection {
+    /// Shown in the console's title bar and sign-in page.
+    pub name: String,
+    /// The console's logo: an http(s) address or a path; empty for none.
+    pub logo_url: String,
+    /// The console's primary colour, `#rrggbb`.
+    pub theme_colour: String,
+}
+
+impl Default for SiteSection {
+    fn default() -> Self {
+        SiteSection {
+            name: "Topup".into(),
+            logo_url: String::new(),
+            theme_colour: "#07c160".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub mode: Mode,
@@ -172,6 +194,14 @@ pub struct Config {
     /// Which process sends the mini-program's subscribe messages.
     #[serde(default)]
     pub notify: NotifySection,
+    /// The product's name, logo and colour in the console (staff can change them in the
+    /// console's settings unless set here).
+    #[serde(default)]
+    pub site: SiteSection,
+    /// Keys of the console's settings that the configuration file or the environment set
+    /// (they win; staff cannot change them). Filled in by [`Config::load`].
+    #[serde(skip)]
+    pub fixed_settings: std::collections::BTreeMap<String, topup_settings::FixedBy>,
     /// Embedded mode: use another process's sandboxes.
     #[serde(default)]
     pub sandbox: SandboxSection,
@@ -235,6 +265,8 @@ impl Default for Config {
             notify: NotifySection::default(),
             sandbox: SandboxSection::default(),
             web: WebSection::default(),
+            site: SiteSection::default(),
+            fixed_settings: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -257,6 +289,32 @@ pub enum StoreLocation {
     Mongo(String),
 }
 
+/// Which settings keys the configuration fixes: set by the environment or the file, or, in
+/// the embedded mode, the mini-program's (its WeChat is the sandbox).
+fn fixed_settings(
+    mode: Mode,
+    file: Option<&Figment>,
+    env: &Figment,
+) -> std::collections::BTreeMap<String, topup_settings::FixedBy> {
+    use topup_settings::FixedBy;
+    let mut fixed = std::collections::BTreeMap::new();
+    for def in topup_settings::SETTINGS {
+        let by = if mode == Mode::Embedded && def.group == "mini_program" {
+            Some(FixedBy::Embedded)
+        } else if env.contains(def.config_path) {
+            Some(FixedBy::Environment)
+        } else if file.is_some_and(|file| file.contains(def.config_path)) {
+            Some(FixedBy::ConfigFile)
+        } else {
+            None
+        };
+        if let Some(by) = by {
+            fixed.insert(def.path(), by);
+        }
+    }
+    fixed
+}
+
 impl Config {
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, AppError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -269,14 +327,17 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        figment = figment.merge(Env::prefixed("TOPUP_").split("__").filter(|key| {
+        let env = Env::prefixed("TOPUP_").split("__").filter(|key| {
             let key = key.as_str().to_ascii_lowercase();
             ENV_SECTIONS.iter().any(|section| {
                 key == *section
                     || key.starts_with(&format!("{section}."))
                     || key.starts_with(&format!("{section}__"))
             })
-        }));
+        });
+        let from_file = file.map(|file| Figment::from(Toml::file(file)));
+        let from_env = Figment::from(env.clone());
+        figment = figment.merge(env);
         if let Some(dir) = &overrides.data_dir {
             figment = figment.merge(Serialized::default("data_dir", dir));
         }
@@ -286,10 +347,11 @@ impl Config {
         if let Some(format) = &overrides.log_format {
             figment = figment.merge(Serialized::default("log.format", format));
         }
-        let config: Config = figment
+        let mut config: Config = figment
             .extract()
             .map_err(|error| AppError::Config(describe(error)))?;
         config.validate()?;
+        config.fixed_settings = fixed_settings(config.mode, from_file.as_ref(), &from_env);
         Ok(config)
     }
 
@@ -773,6 +835,38 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(error.contains("listen_port"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn settings_keys_the_file_or_environment_set_are_fixed() {
+        use topup_settings::FixedBy;
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "topup.toml",
+                "[orders]\npay_timeout_minutes = 20\n[site]\nname = \"Shop\"\n",
+            )?;
+            jail.set_env("TOPUP_ORDERS__MAX_UNPAID_ORDERS_PER_USER", "5");
+            let config =
+                Config::load(Some(Path::new("topup.toml")), &Overrides::default()).unwrap();
+            let fixed = |path: &str| config.fixed_settings.get(path).copied();
+            assert_eq!(
+                fixed("orders.pay_timeout_minutes"),
+                Some(FixedBy::ConfigFile)
+            );
+            assert_eq!(
+                fixed("orders.max_unpaid_orders_per_user"),
+                Some(FixedBy::Environment)
+            );
+            assert_eq!(fixed("site.name"), Some(FixedBy::ConfigFile));
+            assert_eq!(fixed("mini_program.app_secret"), Some(FixedBy::Embedded));
+            assert_eq!(fixed("orders.max_orders_per_number_per_day"), None);
+            assert_eq!(fixed("site.theme_colour"), None);
+            assert_eq!(
+                (config.site.name.as_str(), config.site.theme_colour.as_str()),
+                ("Shop", "#07c160")
+            );
             Ok(())
         });
     }

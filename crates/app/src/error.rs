@@ -15,6 +15,8 @@ pub enum AppError {
     Payment(#[from] topup_payment::PaymentError),
     #[error("orders: {0}")]
     Orders(#[from] topup_orders::OrdersError),
+    #[error("settings: {0}")]
+    Settings(#[from] topup_settings::SettingsError),
     #[error("content: {0}")]
     Content(#[from] topup_content::ContentError),
     #[error("marketing: {0}")]

@@ -268,10 +268,12 @@ fn refuse_sandbox(key: &str, url: &str) -> Result<(), AppError> {
 fn production(config: &Config, clock: SharedClock) -> Result<Integrations, AppError> {
     let wechat = &config.wechat;
     if wechat.app_id.is_empty() || wechat.app_secret.expose().is_empty() {
-        return Err(config_error(
-            "wechat.app_id / wechat.app_secret",
-            "required in production mode",
-        ));
+        // Staff may set them in the console's settings instead (applied before serving when
+        // stored already); until then mini-program logins are refused by WeChat.
+        tracing::warn!(
+            "wechat.app_id / wechat.app_secret are not configured: set them in the console \
+             (Settings → Mini-program) or the configuration, or mini-program logins fail"
+        );
     }
     refuse_sandbox("wechat.api_base_url", &wechat.api_base_url)?;
     let mini_program = MiniProgramClient::new(

@@ -11,6 +11,7 @@ pub mod demo;
 mod error;
 mod integrations;
 pub mod secrets;
+mod settings;
 mod web;
 pub mod workers;
 

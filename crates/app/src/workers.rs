@@ -23,6 +23,9 @@ const RECONCILE_EVERY: Duration = Duration::from_secs(600);
 
 /// How often the dashboard's order figures catch up with the orders.
 pub const FIGURES_EVERY: Duration = Duration::from_secs(5);
+/// How soon a settings change made on another process applies here (one read of a few small
+/// documents per check).
+pub const SETTINGS_EVERY: Duration = Duration::from_secs(2);
 
 /// Starts every loop; the caller aborts them when the server stops.
 pub fn spawn_all(
@@ -50,6 +53,9 @@ pub fn spawn_all(
         Arc::clone(&state.reconciler).run_daily(RECONCILE_EVERY),
     ));
     tasks.push(tokio::spawn(Arc::clone(&state.stats).run(FIGURES_EVERY)));
+    tasks.push(tokio::spawn(
+        Arc::clone(&state.settings).run(SETTINGS_EVERY),
+    ));
     if config.notify.run_worker {
         tasks.push(tokio::spawn(Arc::clone(&state.notify).run(NOTIFY_EVERY)));
     }

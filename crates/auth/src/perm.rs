@@ -111,6 +111,10 @@ permissions! {
     NotifyDeliveryList = "notify:delivery:list";
     /// Send a failed or skipped message again.
     NotifyDeliveryResend = "notify:delivery:resend";
+    /// See the settings (secrets only as set or not).
+    SystemSettingView = "system:setting:view";
+    /// Change settings, secrets included (write-only).
+    SystemSettingUpdate = "system:setting:update";
     /// List, filter and view orders with their timelines.
     OrderList = "order:order:list";
     /// Export the order list as CSV.

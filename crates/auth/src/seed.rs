@@ -748,6 +748,22 @@ pub const MENU_SEED: &[SeedNode] = &[
         perm::ContentAgreementPublish::CODE,
         1,
     ),
+    // Settings (下单、支付、小程序、站点等配置).
+    menu(
+        "system.settings",
+        "system",
+        "Settings",
+        perm::SystemSettingView::CODE,
+        90,
+    )
+    .page("/system/settings", "system/settings/index", "setting"),
+    button(
+        "system.settings.update",
+        "system.settings",
+        "Edit",
+        perm::SystemSettingUpdate::CODE,
+        1,
+    ),
     // Payments.
     directory("payment", "Payments", "/payment", "wallet", 300),
     menu(

@@ -20,4 +20,5 @@ mod notify;
 mod orders;
 mod reconcile;
 mod search;
+mod settings;
 mod wechat_pay;

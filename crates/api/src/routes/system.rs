@@ -75,7 +75,34 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 routes! {
+    get "/api/v1/site" => site,
     get "/healthz" => healthz,
     get "/readyz" => readyz,
     get "/metrics" => metrics,
+}
+
+/// What the console shows of the product before and after sign-in.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"name": "Topup", "logo_url": "", "theme_colour": "#07c160"}))]
+pub struct Site {
+    pub name: String,
+    /// Empty for none.
+    pub logo_url: String,
+    /// `#rrggbb`.
+    pub theme_colour: String,
+}
+
+/// The product's name, logo and colour (settings group `site`), for the console's sign-in
+/// page and title bar. No login needed.
+#[utoipa::path(get, path = "/api/v1/site", tag = "system", operation_id = "site_get",
+    responses((status = 200, description = "Name, logo and colour", body = Site)),
+    extensions(("x-public" = json!(true))))]
+pub async fn site(state: web::Data<AppState>) -> Json<Site> {
+    let settings = state.settings.effective();
+    let text = |path: &str| settings.text(path).unwrap_or_default().to_owned();
+    Json(Site {
+        name: text("site.name"),
+        logo_url: text("site.logo_url"),
+        theme_colour: text("site.theme_colour"),
+    })
 }

@@ -20,6 +20,7 @@ pub mod reconciliations;
 pub mod roles;
 pub mod search;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 
 use std::future::Future;
@@ -120,6 +121,8 @@ routes! {
     get "/content/agreements" => content::agreements,
     get "/content/agreements/{kind}/versions" => content::agreement_versions,
     post "/content/agreements/{kind}/versions" => content::publish_agreement,
+    get "/settings" => settings::list,
+    put "/settings/{group}" => settings::update,
     get "/notify/templates" => notify::list_templates,
     put "/notify/templates/{event}" => notify::put_template,
     post "/notify/templates/{event}/preview" => notify::preview,
