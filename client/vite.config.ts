@@ -31,6 +31,12 @@ export default defineConfig({
               }
               // The announcements page: reached from the home page's notice bar only.
               if (id.includes('/client/src/pages/announcements/')) return 'announcements'
+              // Customer service and the agreements: reached from Me only. (The recharge terms'
+              // sheet is part of checkout and stays in the app chunk.)
+              if (id.includes('/client/src/pages/service/') || id.includes('/client/src/utils/service')) {
+                return 'service'
+              }
+              if (id.includes('/client/src/pages/agreements/')) return 'agreements'
               return id.includes('/client/src/') ? 'app' : undefined
             },
           },

@@ -418,6 +418,65 @@ async function announcementsAsServed(page, apiBase) {
   return answer.body
 }
 
+/** Publishes a new version of an agreement through the admin API; the version's number. */
+async function publishAgreement(apiBase, token, kind, { title, body_html, summary = '' }) {
+  const answer = await adminCall(apiBase, token, 'POST', `/api/v1/admin/content/agreements/${kind}/versions`, {
+    title,
+    body_html,
+    summary,
+  })
+  if (answer.status !== 201) throw new Error(`publish ${kind}: ${answer.status} ${JSON.stringify(answer.body)}`)
+  return answer.body.number
+}
+
+/** A GET of the app API as the page's user; the body (throws unless 200). */
+async function appGet(page, apiBase, route) {
+  const answer = await json(`${apiBase}${route}`, {
+    headers: { authorization: `Bearer ${await appToken(page)}` },
+  })
+  if (answer.status !== 200) throw new Error(`GET ${route}: ${answer.status} ${JSON.stringify(answer.body)}`)
+  return answer.body
+}
+
+/** The page's user's orders for `phone`, as the server lists them. */
+async function ordersFor(page, apiBase, phone) {
+  const list = await appGet(page, apiBase, '/api/v1/app/orders?page=1&page_size=100')
+  return list.items.filter((o) => o.phone === phone)
+}
+
+/**
+ * Home → plan → checkout → Pay (subscribe prompt allowed) up to the recharge terms sheet;
+ * returns the checkout's total as shown.
+ */
+async function payUntilTerms(page, app, number) {
+  await page.goto(`${app}/h5/#/pages/home/index`)
+  await typePhone(page, number)
+  await page.locator('.plan-card').first().click()
+  await page.locator('.checkout-page .pay-btn').waitFor()
+  // The quote (member line, coupons) settles first: then the total is what the cashier must ask.
+  await until('the quote', async () => (await page.locator('.checkout-page .checkout-total').count()) > 0 &&
+    !(await page.locator('.checkout-page .checkout-coupon').textContent()).includes('正在查询'), 15_000, 200)
+  const total = fen(await page.locator('.checkout-page .checkout-total').textContent())
+  await page.locator('.checkout-page .pay-btn').click()
+  await answerSubscribe(page)
+  await page.locator('.agreement-sheet .agreement-title').waitFor({ timeout: 15_000 })
+  return total
+}
+
+/** Agree on the terms sheet, then the purchase goes on as ever: cashier, pay, result. */
+async function agreeAndPay(page, total) {
+  await page.locator('.agreement-sheet .agreement-agree').click()
+  await page.locator('.cashier-pay').waitFor({ timeout: 15_000 })
+  if (await page.locator('.agreement-sheet').count()) throw new Error('the terms sheet is still open over the cashier')
+  const charged = fen(await page.locator('.cashier-amount').textContent())
+  if (charged !== total) throw new Error(`cashier asks ${charged}, checkout showed ${total}`)
+  await page.locator('.cashier-pay').click()
+  await page.waitForURL(/pages\/result\/index\?order_no=/, { timeout: 15_000 })
+  const orderNo = new URL(page.url().replace('#/', '')).searchParams.get('order_no')
+  await until('the order to succeed', async () => (await headline(page)) === '充值成功', 30_000)
+  return orderNo
+}
+
 /** `¥15.00` → 1500 (fen). */
 function fen(text) {
   const match = /(-?)¥([\d,]+)\.(\d{2})/.exec(text)
@@ -1025,6 +1084,191 @@ async function main() {
     metrics.membership = `${GOLD} 2% on ¥${(base / 100).toFixed(2)} → ¥${((base - off) / 100).toFixed(2)}`
   })
 
+  await step('customer service page: staff save it, Me links to it, an answer expands', async () => {
+    const token = await adminToken(api.base, api.dataDir)
+    const editor = await adminCall(api.base, token, 'GET', '/api/v1/admin/content/service')
+    if (editor.status !== 200) throw new Error(`GET service: ${editor.status} ${JSON.stringify(editor.body)}`)
+    const ANSWER = 'E2E 一般 1 分钟内到账，高峰期最长 30 分钟。'
+    const saved = await adminCall(api.base, token, 'PUT', '/api/v1/admin/content/service', {
+      version: editor.body.version,
+      faqs: [
+        { category: 'E2E 充值问题', question: 'E2E 充值多久到账？', answer_html: `<p>${ANSWER}</p>` },
+        { category: 'E2E 充值问题', question: 'E2E 充错号码怎么办？', answer_html: '<p>E2E 请联系客服。</p>' },
+        { category: 'E2E 退款问题', question: 'E2E 退款多久退回？', answer_html: '<p>E2E 原路退回，1–3 个工作日。</p>' },
+      ],
+      contacts: [
+        { kind: 'phone', label: 'E2E 客服热线', value: '400-820-8820' },
+        { kind: 'wechat', label: 'E2E 客服微信', value: 'topup_e2e' },
+      ],
+      working_hours: 'E2E 每天 9:00–21:00',
+    })
+    if (saved.status !== 200) throw new Error(`save service: ${saved.status} ${JSON.stringify(saved.body)}`)
+
+    await page.goto(`${app}/h5/#/pages/me/index`)
+    await page.locator('.me-page .me-service').click()
+    await page.waitForURL(/pages\/service\/index/)
+    const names = page.locator('.service-page .faq-category-name')
+    await names.first().waitFor()
+    const shown = (await names.allTextContents()).map((n) => n.trim())
+    if (shown.join('|') !== 'E2E 充值问题|E2E 退款问题') throw new Error(`categories shown: ${JSON.stringify(shown)}`)
+    const phone = page.locator('.service-page .contact-phone')
+    if ((await phone.locator('.contact-value').textContent()).trim() !== '400-820-8820') {
+      throw new Error(`phone contact: ${await phone.textContent()}`)
+    }
+    if ((await phone.locator('.contact-action').textContent()).trim() !== '拨打 ›') {
+      throw new Error(`phone action: ${await phone.locator('.contact-action').textContent()}`)
+    }
+    await page.locator('.service-page .service-hours', { hasText: 'E2E 每天 9:00–21:00' }).waitFor()
+    if (await page.locator('.service-page .faq-answer').count()) throw new Error('an answer shows before any tap')
+    await page.locator('.service-page .faq-question', { hasText: 'E2E 充值多久到账？' }).click()
+    const answer = page.locator('.service-page .faq.open .faq-answer')
+    await answer.waitFor()
+    if (!(await answer.textContent()).includes(ANSWER)) throw new Error(`answer shown: ${await answer.textContent()}`)
+    if ((await page.locator('.service-page .faq-answer').count()) !== 1) throw new Error('more than one answer opened')
+    await shot(page, '33-service')
+    // The WeChat id: copied, with a toast.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app })
+    await page.locator('.service-page .contact-wechat .contact-row').click()
+    await page.locator('uni-toast', { hasText: '已复制' }).waitFor({ timeout: 5_000 })
+    const copied = await page.evaluate(() => navigator.clipboard.readText())
+    if (copied !== 'topup_e2e') throw new Error(`clipboard holds ${JSON.stringify(copied)}`)
+    // Tapped again, the answer closes.
+    await page.locator('.service-page .faq-question', { hasText: 'E2E 充值多久到账？' }).click()
+    await page.locator('.service-page .faq-answer').waitFor({ state: 'detached', timeout: 5_000 })
+    metrics.service = '2 categories, phone + wechat (copied), answer expands'
+  })
+
+  // Late: once recharge terms are published every checkout asks for them first.
+  await step('recharge terms at checkout: agree and pay, asked again for a new version', async () => {
+    const token = await adminToken(api.base, api.dataDir)
+    const TERMS = 'E2E 充值服务条款'
+    const BODY = 'E2E 充值失败将原路退款。'
+    const v1 = await publishAgreement(api.base, token, 'recharge_terms', {
+      title: TERMS,
+      body_html: `<h3>E2E 退款</h3><p>${BODY}</p>`,
+    })
+
+    // First purchase: the sheet with the terms (no "what changed" for the first version).
+    const first = '+639171234540'
+    const total1 = await payUntilTerms(page, app, first)
+    const sheet = page.locator('.agreement-sheet')
+    if ((await sheet.locator('.agreement-title').textContent()).trim() !== TERMS) {
+      throw new Error(`the sheet shows ${await sheet.locator('.agreement-title').textContent()}`)
+    }
+    await sheet.locator('.agreement-body', { hasText: BODY }).waitFor()
+    await sheet.locator('.agreement-meta', { hasText: `版本 ${v1}` }).waitFor()
+    if (await sheet.locator('.agreement-summary').count()) throw new Error('a "what changed" shows for the first version')
+    if ((await ordersFor(page, api.base, first)).length) throw new Error('an order was placed before the terms were accepted')
+    await shot(page, '34-checkout-terms')
+    const order1 = await agreeAndPay(page, total1)
+    const placed1 = await ordersFor(page, api.base, first)
+    if (placed1.length !== 1 || placed1[0].order_no !== order1) {
+      throw new Error(`orders for ${first}: ${JSON.stringify(placed1.map((o) => o.order_no))}, the page followed ${order1}`)
+    }
+    const accepted = await appGet(page, api.base, '/api/v1/app/agreements/recharge_terms')
+    if (accepted.version !== v1 || !accepted.accepted_at) throw new Error(`terms as served: ${JSON.stringify(accepted)}`)
+    await shot(page, '35-result-after-terms')
+
+    // Staff publish version 2: the next purchase asks again, with what changed.
+    const CHANGE = 'E2E 退款时效缩短为 1 小时'
+    const v2 = await publishAgreement(api.base, token, 'recharge_terms', {
+      title: TERMS,
+      body_html: `<p>${BODY}</p><p>E2E 退款 1 小时内到账。</p>`,
+      summary: CHANGE,
+    })
+    const second = '+639171234548'
+    const total2 = await payUntilTerms(page, app, second)
+    await sheet.locator('.agreement-meta', { hasText: `版本 ${v2}` }).waitFor()
+    await sheet.locator('.agreement-summary', { hasText: CHANGE }).waitFor()
+    await shot(page, '36-checkout-terms-v2')
+    // Not now: nothing placed, the page says why; Pay again asks again.
+    await sheet.locator('.agreement-cancel').click()
+    await sheet.waitFor({ state: 'detached' })
+    await page.locator('.checkout-page .error-note', { hasText: '同意充值服务条款后才能支付' }).waitFor()
+    if ((await ordersFor(page, api.base, second)).length) throw new Error('an order was placed though the terms were declined')
+    await page.locator('.checkout-page .pay-btn').click()
+    await answerSubscribe(page)
+    await sheet.locator('.agreement-meta', { hasText: `版本 ${v2}` }).waitFor({ timeout: 15_000 })
+    // Staff publish version 3 while the sheet shows 2: accepting 2 is refused, 3 shows instead.
+    const CHANGE3 = 'E2E 新增客服电话'
+    const v3 = await publishAgreement(api.base, token, 'recharge_terms', {
+      title: TERMS,
+      body_html: `<p>${BODY}</p><p>E2E 客服电话 400-820-8820。</p>`,
+      summary: CHANGE3,
+    })
+    await sheet.locator('.agreement-agree').click()
+    await sheet.locator('.agreement-changed').waitFor({ timeout: 10_000 })
+    await sheet.locator('.agreement-meta', { hasText: `版本 ${v3}` }).waitFor()
+    await sheet.locator('.agreement-summary', { hasText: CHANGE3 }).waitFor()
+    await sheet.locator('.agreement-body', { hasText: '400-820-8820' }).waitFor()
+    if (await page.locator('.cashier-pay').count()) throw new Error('the cashier opened with a stale version accepted')
+    await shot(page, '37-checkout-terms-changed')
+    const order2 = await agreeAndPay(page, total2)
+    const placed2 = await ordersFor(page, api.base, second)
+    if (placed2.length !== 1 || placed2[0].order_no !== order2) {
+      throw new Error(`orders for ${second}: ${JSON.stringify(placed2.map((o) => o.order_no))}, the page followed ${order2}`)
+    }
+    const now = await appGet(page, api.base, '/api/v1/app/agreements/recharge_terms')
+    if (now.version !== v3 || !now.accepted_at) throw new Error(`terms as served: ${JSON.stringify(now)}`)
+    metrics.terms = `v${v1} accepted at checkout (${order1}); v${v2} asked again, declined, then v${v3} replaced it on accept (${order2}); one order each`
+  })
+
+  await step('agreements page: the recharge terms accepted, another accepted there', async () => {
+    const token = await adminToken(api.base, api.dataDir)
+    await publishAgreement(api.base, token, 'user_agreement', {
+      title: 'E2E 用户协议',
+      body_html: '<p>E2E 欢迎使用。</p>',
+    })
+    await page.goto(`${app}/h5/#/pages/me/index`)
+    await page.locator('.me-page .me-agreements').click()
+    await page.waitForURL(/pages\/agreements\/index/)
+    const terms = page.locator('.agreements-page .agreement-recharge_terms')
+    await terms.waitFor()
+    if (!(await terms.locator('.agreement-title').textContent()).includes('E2E 充值服务条款')) {
+      throw new Error(`recharge terms line: ${await terms.textContent()}`)
+    }
+    if ((await terms.locator('.agreement-status').textContent()).trim() !== '已同意') {
+      throw new Error(`recharge terms status: ${await terms.locator('.agreement-status').textContent()}`)
+    }
+    const user = page.locator('.agreements-page .agreement-user_agreement')
+    if ((await user.locator('.agreement-status').textContent()).trim() !== '未同意') {
+      throw new Error(`user agreement status: ${await user.locator('.agreement-status').textContent()}`)
+    }
+    const order = await page.locator('.agreements-page .agreement').evaluateAll((els) =>
+      els.map((el) => [...el.classList].find((c) => c.startsWith('agreement-'))),
+    )
+    if (order.join() !== 'agreement-user_agreement,agreement-recharge_terms') throw new Error(`listed: ${order}`)
+    await shot(page, '38-agreements')
+
+    // Read the recharge terms: accepted on the day it was.
+    await terms.click()
+    await page.waitForURL(/pages\/agreements\/detail\?kind=recharge_terms/)
+    const served = await appGet(page, api.base, '/api/v1/app/agreements/recharge_terms')
+    const d = new Date(served.accepted_at)
+    const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`
+    await page.locator('.agreement-page .agreement-accepted-on', { hasText: `已于 ${day} 同意` }).waitFor()
+    await page.locator('.agreement-page .agreement-body', { hasText: '400-820-8820' }).waitFor()
+    if (await page.locator('.agreement-page .agreement-accept').count()) throw new Error('Accept offered for accepted terms')
+    await shot(page, '39-agreement-accepted')
+
+    // The user agreement: accepted here.
+    await page.goBack()
+    await user.click()
+    await page.waitForURL(/pages\/agreements\/detail\?kind=user_agreement/)
+    await page.locator('.agreement-page .agreement-body', { hasText: 'E2E 欢迎使用。' }).waitFor()
+    await shot(page, '40-agreement-unaccepted')
+    await page.locator('.agreement-page .agreement-accept').click()
+    await page.locator('.agreement-page .agreement-accepted-on').waitFor({ timeout: 10_000 })
+    const userServed = await appGet(page, api.base, '/api/v1/app/agreements/user_agreement')
+    if (!userServed.accepted_at) throw new Error(`user agreement as served: ${JSON.stringify(userServed)}`)
+    await page.goBack()
+    await until('the list to show it accepted', async () =>
+      (await user.locator('.agreement-status').textContent()).trim() === '已同意',
+      10_000,
+    )
+    metrics.agreements = 'recharge terms listed accepted; user agreement accepted on its page'
+  })
+
   await step('English, saved on the profile', async () => {
     await page.goto(`${app}/h5/#/pages/me/index`)
     await page.locator('.me-page .lang-en').click()
@@ -1055,7 +1299,8 @@ async function main() {
       `renderer main-thread busy ${metrics.taskMs} ms; load average ${metrics.load} on ${navigatorCpus()} CPUs); ` +
       `refund reason: ${metrics.refundReason ?? 'n/a'}; held order: ${metrics.held ?? 'n/a'}; coupon: ${metrics.coupon ?? 'n/a'}; ` +
       `membership: ${metrics.membership ?? 'n/a'}; notifications: ${metrics.notifications ?? 'n/a'}; ` +
-      `home: ${metrics.home ?? 'n/a'}`,
+      `home: ${metrics.home ?? 'n/a'}; service: ${metrics.service ?? 'n/a'}; terms: ${metrics.terms ?? 'n/a'}; ` +
+      `agreements: ${metrics.agreements ?? 'n/a'}`,
   )
 }
 

@@ -2,11 +2,14 @@ import { apiBase, platform } from '../platform'
 import { createClient, uniTransport } from './http'
 import { createSession } from './session'
 import type {
+  AgreementKind,
+  AppAgreement,
   AppAnnouncements,
   AppCoupon,
   AppHome,
   AppMembershipOrder,
   AppOrder,
+  AppService,
   AppUserView,
   CheckoutAnswer,
   ClaimableCoupon,
@@ -127,6 +130,18 @@ export const api = {
     client.call<AppAnnouncements>('GET', '/api/v1/app/announcements', { auth: true }),
   readAnnouncement: (id: string) =>
     client.call<unknown>('POST', `/api/v1/app/announcements/${enc(id)}/read`, { auth: true }),
+
+  service: () => client.call<AppService>('GET', '/api/v1/app/service', { auth: true }),
+  agreements: () => client.call<AppAgreement[]>('GET', '/api/v1/app/agreements', { auth: true }),
+  /** 404 `NOT_FOUND` while none of that kind is published. */
+  agreement: (kind: AgreementKind) =>
+    client.call<AppAgreement>('GET', `/api/v1/app/agreements/${enc(kind)}`, { auth: true }),
+  /** 204; 409 `CONFLICT` when `version` is no longer the current one (fetch it again). */
+  acceptAgreement: (kind: AgreementKind, version: number) =>
+    client.call<unknown>('POST', `/api/v1/app/agreements/${enc(kind)}/accept`, {
+      auth: true,
+      body: { version },
+    }),
 
   subscriptionTemplates: () =>
     client.call<SubscribableList>('GET', '/api/v1/app/subscriptions/templates', { auth: true }),

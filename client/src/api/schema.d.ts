@@ -1659,6 +1659,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every group with its keys: the value in force, the configuration's, who fixed it.
+         * @description Requires permission `system:setting:view`.
+         */
+        get: operations["admin_settings_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/settings/{group}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change some keys of a group. They apply at once here and within seconds on every other
+         *     process; keys the configuration file or environment set are refused.
+         * @description Requires permission `system:setting:update`.
+         */
+        put: operations["admin_settings_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users": {
         parameters: {
             query?: never;
@@ -2490,6 +2531,26 @@ export interface paths {
          *     `partially_refunded` or `refunded` as refunds succeed. Called by WeChat Pay only.
          */
         post: operations["refund_notify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/site": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The product's name, logo and colour (settings group `site`), for the console's sign-in
+         *     page and title bar. No login needed.
+         */
+        get: operations["site_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3953,6 +4014,24 @@ export interface components {
             /** @example {plan} */
             value: string;
         };
+        /**
+         * @description Who fixed a key so that staff cannot change it.
+         * @enum {string}
+         */
+        FixedBy: "config_file" | "environment" | "embedded";
+        /** @description A group as staff see it. */
+        GroupView: {
+            name: string;
+            settings: components["schemas"]["SettingView"][];
+            title: string;
+            updated_at?: null | components["schemas"]["Timestamp"];
+            updated_by?: string | null;
+            /**
+             * Format: int64
+             * @description Send it back when saving: someone else's save in between is refused.
+             */
+            version: number;
+        };
         Health: {
             /**
              * @description Always `ok` while the process serves requests.
@@ -4059,7 +4138,7 @@ export interface components {
         /** @description A version in the history list (without its components). */
         HomeVersionSummary: {
             /** @description How many components it has. */
-            components: number;
+            component_count: number;
             /** Format: int32 */
             number: number;
             published_at: components["schemas"]["Timestamp"];
@@ -5865,6 +5944,87 @@ export interface components {
             user_agent?: string | null;
             user_id: string;
             username: string;
+        };
+        /** @description What a value must be. */
+        SettingKind: {
+            /** Format: int64 */
+            max: number;
+            /** Format: int64 */
+            min: number;
+            /** @enum {string} */
+            type: "integer";
+        } | {
+            max: number;
+            required: boolean;
+            /** @enum {string} */
+            type: "text";
+        } | {
+            /** @enum {string} */
+            type: "url";
+        } | {
+            /** @enum {string} */
+            type: "colour";
+        } | {
+            max: number;
+            /** @enum {string} */
+            type: "secret";
+        };
+        /** @description A key as staff see it. */
+        SettingView: {
+            /** @description The configuration key that sets it too. */
+            config_path: string;
+            /**
+             * @description What the configuration (or the built-in default) says, in force when staff have set
+             *     nothing. Secrets as `{"set": …}`.
+             */
+            configured: unknown;
+            description: string;
+            fixed_by?: null | components["schemas"]["FixedBy"];
+            key: string;
+            kind: components["schemas"]["SettingKind"];
+            /** @description Whether staff have set it (rather than the configuration). */
+            overridden: boolean;
+            /** @description In force now. For a secret: `{"set": true|false}`, never the value. */
+            value: unknown;
+        };
+        /**
+         * @description Some keys of one group.
+         * @example {
+         *       "version": 3,
+         *       "values": {
+         *         "pay_timeout_minutes": 10,
+         *         "max_unpaid_orders_per_user": null
+         *       }
+         *     }
+         */
+        SettingsBody: {
+            /**
+             * @description Key → new value; `null` returns the key to the configuration's value. Keys left out
+             *     keep theirs. A secret is sent as its text and never answered.
+             */
+            values: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: int64
+             * @description The group's version this edit started from (`0` before its first save).
+             */
+            version: number;
+        };
+        /**
+         * @description What the console shows of the product before and after sign-in.
+         * @example {
+         *       "name": "Topup",
+         *       "logo_url": "",
+         *       "theme_colour": "#07c160"
+         *     }
+         */
+        Site: {
+            /** @description Empty for none. */
+            logo_url: string;
+            name: string;
+            /** @description `#rrggbb`. */
+            theme_colour: string;
         };
         /** @description One slice of a breakdown (a country, an operator, a kind of plan), largest first. */
         Slice: {
@@ -12539,6 +12699,134 @@ export interface operations {
             };
         };
     };
+    admin_settings_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Groups of settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupView"][];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_settings_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `orders`, `mini_program` or `site` */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsBody"];
+            };
+        };
+        responses: {
+            /** @description The group as saved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the key (`values.pay_timeout_minutes`): a bad value, an unknown key, or a key the configuration fixes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such group */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `CONFLICT`: someone saved the group since `version` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     admin_users_list: {
         parameters: {
             query?: {
@@ -15319,6 +15607,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    site_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Name, logo and colour */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Site"];
                 };
             };
             /** @description Error envelope (status per `code`) */

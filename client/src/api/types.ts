@@ -91,3 +91,14 @@ export type BannerLink = S['BannerLink']
 export type AppNotice = S['AppNotice']
 export type AppAnnouncement = S['AppAnnouncement']
 export type AppAnnouncements = S['AppAnnouncements']
+
+/** The customer service page: questions by category, ways to reach a person, working hours. */
+export type AppService = S['AppService']
+export type AppFaqCategory = S['AppFaqCategory']
+export type AppFaq = S['AppFaq']
+export type Contact = S['Contact']
+export type ContactKind = S['ContactKind']
+/** `user_agreement`, `privacy_policy`, `membership_terms`, `recharge_terms`. */
+export type AgreementKind = S['AgreementKind']
+/** An agreement's current version, with when this user accepted it (null: not yet). */
+export type AppAgreement = S['AppAgreement']
