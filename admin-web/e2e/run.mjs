@@ -842,6 +842,202 @@ try {
     await page.locator('[data-test=order-timeline]').waitFor({ state: 'hidden' })
   })
 
+  await step('content: a banner, an announcement, the home page edited, published and rolled back', async () => {
+    const input = (name) => page.locator(`input[data-test=${name}], [data-test=${name}] input`).first()
+    // The banner's picture: drawn by the browser, served to the console at the banner's address.
+    const BANNER_IMAGE = '/e2e/banner-summer.png'
+    const painter = await admin.newPage()
+    await painter.setViewportSize({ width: 750, height: 300 })
+    await painter.setContent('<body style="margin:0"><div style="width:750px;height:300px;display:flex;align-items:center;justify-content:center;'
+      + 'background:linear-gradient(135deg,#ff7a45,#ffc53d);color:#fff;font:bold 64px sans-serif">Summer top-ups</div></body>')
+    const png = await painter.screenshot()
+    await painter.close()
+    await admin.route(`**${BANNER_IMAGE}`, (r) => r.fulfill({ contentType: 'image/png', body: png }))
+    const loaded = (img) => img.evaluate((el) => el.complete && el.naturalWidth > 0)
+
+    // A banner leading to the membership page.
+    const BANNER = 'E2E summer banner'
+    await page.goto(`${BASE}/content/banners`)
+    await page.locator('[data-test=banners-table]').waitFor()
+    await page.click('[data-test=banner-create]')
+    await input('banner-title').fill(BANNER)
+    await input('banner-image-url').fill(BANNER_IMAGE)
+    await until('the form to show the image', () => loaded(page.locator('.ant-modal img[data-test=banner-image-preview]')), 5000)
+    await page.locator('[data-test=banner-link-kind]').click()
+    await page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option').getByText('小程序页面', { exact: true }).click()
+    await page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)').waitFor({ state: 'hidden' })
+    await input('banner-link-path').fill('/pages/membership/index')
+    await input('banner-sort').fill('1')
+    await shot(page, '50-banner-form')
+    await page.click('[data-test=banner-save]')
+    await page.locator('[data-test=banner-save]').waitFor({ state: 'hidden' })
+    const bannerRow = page.locator('[data-test=banners-table] tr', { has: page.locator('[data-test=banner-title-cell]', { hasText: BANNER }) })
+    await bannerRow.locator('[data-test=window-state][data-state=showing]').waitFor()
+    await bannerRow.getByText('/pages/membership/index').waitFor()
+    await until('the thumbnail to load', () => loaded(bannerRow.locator('[data-test=banner-thumb] img')), 5000)
+    const banners = await json('GET', '/api/v1/admin/content/banners', undefined, adminToken)
+    const banner = banners.find((b) => b.title === BANNER)
+    assert(banner && banner.image_url === BANNER_IMAGE && banner.link.kind === 'page' && banner.position === 'home' && banner.sort === 1 && banner.showing,
+      `the banner as typed: ${JSON.stringify(banner)}`)
+
+    // A pinned announcement; its body previewed as typed (a script neither runs nor is kept).
+    const NOTICE = 'E2E Smart top-ups are back'
+    await page.goto(`${BASE}/content/announcements`)
+    await page.locator('[data-test=announcements-table]').waitFor()
+    await page.click('[data-test=announcement-create]')
+    await input('announcement-title').fill(NOTICE)
+    await page.locator('textarea[data-test=announcement-body], [data-test=announcement-body] textarea').first()
+      .fill('<p>Smart numbers can be <b>topped up</b> again.</p><ul><li>Airtime</li><li>Data</li></ul><script>parent.document.title = "hacked"</script>')
+    await page.locator('[data-test=announcement-pinned]').click()
+    await page.frameLocator('[data-test=html-preview]').locator('b').getByText('topped up').waitFor()
+    await page.setViewportSize({ width: 1366, height: 1000 })
+    await shot(page, '52-announcement-form')
+    await page.setViewportSize({ width: 1366, height: 820 })
+    assert((await page.title()) !== 'hacked', 'the preview runs no script')
+    await page.click('[data-test=announcement-save]')
+    await page.locator('[data-test=announcement-save]').waitFor({ state: 'hidden' })
+    const noticeRow = page.locator('[data-test=announcements-table] tr', { has: page.locator('[data-test=announcement-title-cell]', { hasText: NOTICE }) })
+    await noticeRow.locator('[data-test=announcement-pinned-icon]').waitFor()
+    await noticeRow.locator('[data-test=window-state][data-state=showing]').waitFor()
+    await noticeRow.locator('.ant-table-row-expand-icon').click()
+    await page.locator('[data-test=announcement-body-cleaned] b').getByText('topped up').waitFor()
+    await shot(page, '53-announcements')
+    const notices = await json('GET', '/api/v1/admin/content/announcements?page=1&page_size=20', undefined, adminToken)
+    const notice = notices.items.find((a) => a.title === NOTICE)
+    assert(notice && notice.pinned && notice.audience === 'all' && !notice.body_html.includes('<script'), `the announcement, cleaned: ${JSON.stringify(notice)}`)
+
+    // The home page: a carousel, a notice bar and a spacer added; the top-up form moved below the notices.
+    await page.goto(`${BASE}/content/home`)
+    const rows = page.locator('[data-test=component-row]')
+    const order = () => rows.evaluateAll((els) => els.map((el) => el.dataset.type).join(','))
+    await until('the draft to load', async () => (await order()) === 'topup_form', 10000)
+    await page.locator('[data-test=home-published][data-version="0"]').waitFor()
+    for (const type of ['banner_carousel', 'notice_bar', 'spacer']) await page.click(`[data-test=palette-item][data-type=${type}]`)
+    assert((await order()) === 'topup_form,banner_carousel,notice_bar,spacer', `added below the selected one: ${await order()}`)
+    // Up by a button, then dragged below the notice bar.
+    await rows.nth(1).locator('[data-test=component-up]').click()
+    assert((await order()) === 'banner_carousel,topup_form,notice_bar,spacer', `moved up: ${await order()}`)
+    const target = rows.nth(2)
+    const box = await target.boundingBox()
+    await rows.nth(1).dragTo(target, { targetPosition: { x: 60, y: box.height - 6 } })
+    await until('the form to be dragged below the notices', async () => (await order()) === 'banner_carousel,notice_bar,topup_form,spacer', 5000)
+    // The preview draws the page as the app would get it: the banner's picture and the notice's title.
+    const preview = page.locator('[data-test=home-preview]')
+    await until('the preview to show the banner', async () => {
+      const img = preview.locator('[data-test=preview-banner]')
+      return (await img.count()) === 1 && (await img.getAttribute('src')) === BANNER_IMAGE && loaded(img)
+    }, 10000)
+    await preview.locator('[data-test=preview-notice-line]').getByText(NOTICE).waitFor()
+    await preview.locator('[data-test=preview-topup]').waitFor()
+    await page.locator('[data-test=home-unsaved]').waitFor()
+    await page.click('[data-test=home-save]')
+    await page.locator('[data-test=home-draft-version][data-version="1"]').waitFor()
+    await page.locator('[data-test=home-unsaved]').waitFor({ state: 'detached' })
+    await page.locator('[data-test=home-unpublished]').waitFor()
+    await until('the preview to settle', async () => (await preview.getAttribute('data-state')) === 'ok' && api.settled(300), 5000)
+    await shot(page, '54-home-editor')
+
+    // Published: version 1, and the app gets it.
+    const confirm = async () => {
+      const ok = page.locator('.ant-popconfirm-buttons .ant-btn-primary').filter({ visible: true })
+      await ok.click()
+      await ok.waitFor({ state: 'detached' })
+    }
+    await page.click('[data-test=home-publish]')
+    await confirm()
+    await page.locator('[data-test=home-published][data-version="1"]').getByText('版本 1').waitFor()
+    await page.locator('[data-test=home-unpublished]').waitFor({ state: 'detached' })
+    const { code } = await json('POST', '/sandbox/wechat/codes', {})
+    const { token: appToken } = await json('POST', '/api/v1/app/auth/login', { code })
+    const appHome = async () => json('GET', '/api/v1/app/home', undefined, appToken)
+    const v1 = await appHome()
+    assert(v1.version === 1 && v1.components.map((c) => c.type).join(',') === 'banner_carousel,notice_bar,topup_form,spacer'
+      && v1.components[0].banners.some((b) => b.id === banner.id) && v1.components[1].announcements.some((a) => a.id === notice.id),
+      `the app gets version 1: ${JSON.stringify(v1)}`)
+
+    // A change published straight away (the unsaved edit is saved first): version 2.
+    await rows.nth(3).click()
+    await input('prop-input-height').fill('40')
+    await page.locator('[data-test=home-unsaved]').waitFor()
+    await page.click('[data-test=home-publish]')
+    await confirm()
+    await page.locator('[data-test=home-published][data-version="2"]').waitFor()
+    await until('the app to get version 2', async () => {
+      const v = await appHome()
+      return v.version === 2 && v.components[3].height === 40
+    }, 5000, 200)
+
+    // Rolled back to version 1 from the versions drawer: published again as version 3.
+    await page.click('[data-test=home-versions]')
+    const drawer = page.locator('.ant-drawer-open')
+    const versionRow = (n) => drawer.locator('tr', { has: page.locator(`[data-test=version-row][data-version="${n}"]`) })
+    await versionRow(2).waitFor()
+    await versionRow(1).locator('[data-test=version-rollback]').click()
+    await confirm()
+    await versionRow(3).locator('[data-test=version-restored-from]').getByText('回滚自版本 1').waitFor()
+    assert((await drawer.locator('[data-test=version-row]').first().getAttribute('data-version')) === '3', 'version 3 is listed first')
+    await page.locator('[data-test=home-published][data-version="3"]').getByText('回滚自版本 1').waitFor()
+    await until('the drawer to open', async () => {
+      const b = await page.locator('.ant-drawer-content-wrapper').boundingBox()
+      return b && b.x + b.width <= 1366
+    }, 5000)
+    await shot(page, '55-home-versions')
+    // Version 1 viewed: its components and how they show now.
+    await versionRow(1).locator('[data-test=version-view-button]').click()
+    const view = page.locator('[data-test=version-view]')
+    await until('version 1 to show', async () => (await view.locator('[data-test=version-component]').count()) === 4, 5000)
+    await view.locator('[data-test=preview-notice-line]').getByText(NOTICE).waitFor()
+    await until('its preview to load', async () => api.settled(300), 5000)
+    await shot(page, '56-home-version-view')
+    await page.keyboard.press('Escape')
+    await view.waitFor({ state: 'hidden' })
+    await page.keyboard.press('Escape')
+    await drawer.waitFor({ state: 'hidden' })
+    const v3 = await appHome()
+    assert(v3.version === 3 && v3.components[3].height === 16, `the app gets version 1's page as version 3: ${JSON.stringify(v3.components)}`)
+    // The draft became version 1's components too.
+    await until('the spacer to be back at 16 px', async () => (await rows.nth(3).locator('[data-test=component-summary]').innerText()).includes('16'), 5000)
+
+    // A spacer 1 px high is refused, at its height, by the preview and by saving.
+    await rows.nth(3).click()
+    await input('prop-input-height').fill('1')
+    const height = page.locator('[data-test=prop][data-prop=height]')
+    await height.locator('.ant-form-item-explain').getByText('4–200').waitFor()
+    await rows.nth(3).locator('[data-test=component-error]').waitFor()
+    await page.locator('[data-test=home-preview-stale]').waitFor()
+    await page.click('[data-test=home-save]')
+    await until('the save to be refused', async () => !(await page.locator('[data-test=home-save].ant-btn-loading').count()), 5000)
+    await height.locator('.ant-form-item-explain').getByText('4–200').waitFor()
+    // Nothing was saved: the draft is still the one the rollback wrote (saved once, saved before publishing, rolled back).
+    await page.locator('[data-test=home-draft-version][data-version="3"]').waitFor()
+    await shot(page, '57-home-invalid')
+    // Put back, nothing is left to save.
+    await input('prop-input-height').fill('16')
+    await height.locator('.ant-form-item-explain').waitFor({ state: 'detached' })
+    await page.locator('[data-test=home-unsaved]').waitFor({ state: 'detached' })
+
+    // Someone else saves the draft meanwhile: saving is refused (409) and the page says to reload.
+    const { draft } = await json('GET', '/api/v1/admin/content/home', undefined, adminToken)
+    await json('PUT', '/api/v1/admin/content/home/draft', { version: draft.version, components: draft.components.map((c) => (c.type === 'spacer' ? { ...c, height: 32 } : c)) }, adminToken)
+    await input('prop-input-height').fill('24')
+    await page.click('[data-test=home-save]')
+    await page.locator('[data-test=home-conflict]').waitFor()
+    assert(await page.locator('[data-test=home-save]').isDisabled(), 'no saving over the other save')
+    await shot(page, '58-home-conflict')
+    await page.locator('[data-test=home-conflict] button').click()
+    await page.locator('[data-test=home-conflict]').waitFor({ state: 'detached' })
+    await page.locator(`[data-test=home-draft-version][data-version="${draft.version + 1}"]`).waitFor()
+    await until('the other save to show', async () => (await rows.nth(3).locator('[data-test=component-summary]').innerText()).includes('32'), 5000)
+    await page.locator('[data-test=home-unsaved]').waitFor({ state: 'detached' })
+
+    // A tap in the app counts on the banner's row.
+    await fetch(`${API}/api/v1/app/banners/${banner.id}/click`, { method: 'POST', headers: { authorization: `Bearer ${appToken}` } })
+    await page.goto(`${BASE}/content/banners`)
+    await bannerRow.locator('[data-test=banner-clicks]').getByText('1', { exact: true }).waitFor()
+    await until('the banners page to settle', async () => api.settled(300) && loaded(bannerRow.locator('[data-test=banner-thumb] img')), 5000)
+    await shot(page, '51-banners')
+  })
+
   await step('every page renders', async () => {
     // Reached the way a user reaches them, from the side menu (the profile from the user menu), so
     // each page is checked once its own requests are answered rather than after reloading the app.
@@ -851,6 +1047,7 @@ try {
       ['/users/app-users', '用户', '小程序用户'], ['/users/blacklist', '用户', '黑名单'], ['/users/visitors', '用户', '访客统计'],
       ['/marketing/coupon-templates', '营销', '优惠券模板'], ['/marketing/coupons', '营销', '用户优惠券'],
       ['/marketing/membership-plans', '营销', '会员卡'], ['/marketing/members', '营销', '会员'], ['/marketing/membership-orders', '营销', '会员订单'],
+      ['/content/banners', '内容', '广告'], ['/content/announcements', '内容', '公告'], ['/content/home', '内容', '首页装修'],
       ['/notify/templates', '通知', '消息模板'], ['/notify/deliveries', '通知', '发送记录'],
       ['/system/menus', '系统', '菜单与权限'], ['/system/sessions', '系统', '在线员工'], ['/system/api-keys', '系统', 'API 密钥'],
       ['/system/logs/login', '系统', '登录日志'], ['/system/logs/operations', '系统', '操作日志'], ['/system/logs/access', '系统', '访问日志'],

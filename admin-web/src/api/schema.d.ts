@@ -563,6 +563,313 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/content/agreements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The four agreements with their current versions.
+         * @description Requires permission `content:agreement:list`.
+         */
+        get: operations["admin_agreements_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/content/agreements/{kind}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every version of an agreement, newest first.
+         * @description Requires permission `content:agreement:list`.
+         */
+        get: operations["admin_agreement_versions"];
+        put?: never;
+        /**
+         * Publish a new version of an agreement. For the recharge terms, every user is asked to
+         *     accept it at their next checkout.
+         * @description Requires permission `content:agreement:publish`.
+         */
+        post: operations["admin_agreement_publish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/content/announcements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every announcement, newest first.
+         * @description Requires permission `content:announcement:list`.
+         */
+        get: operations["admin_announcements_list"];
+        put?: never;
+        /**
+         * Write an announcement.
+         * @description Requires permission `content:announcement:create`.
+         */
+        post: operations["admin_announcements_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/content/announcements/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Rewrite an announcement.
+         * @description Requires permission `content:announcement:update`.
+         */
+        put: operations["admin_announcements_update"];
+        post?: never;
+        /**
+         * Remove an announcement (and its read marks).
+         * @description Requires permission `content:announcement:delete`.
+         */
+        delete: operations["admin_announcements_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/content/banners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every banner, by position and order, with click counts.
+         * @description Requires permission `content:banner:list`.
+         */
+        get: operations["admin_banners_list"];
+        put?: never;
+        /**
+         * Add a banner.
+         * @description Requires permission `content:banner:create`.
+         */
+        post: operations["admin_banners_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/content/banners/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Rewrite a banner (its clicks stay).
+         * @description Requires permission `content:banner:update`.
+         */
+        put: operations["admin_banners_update"];
+        post?: never;
+        /**
+         * Remove a banner.
+         * @description Requires permission `content:banner:delete`.
+         */
+        delete: operations["admin_banners_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/content/home": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The draft and the published version.
+         * @description Requires permission `content:home:view`.
+         */
+        get: operations["admin_home_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/content/home/draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Save the draft (users see nothing of it until it is published).
+         * @description Requires permission `content:home:edit`.
+         */
+        put: operations["admin_home_draft_save"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/content/home/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What the app would show for these components now (nothing is saved).
+         * @description Requires permission `content:home:view`.
+         */
+        post: operations["admin_home_preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/content/home/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish the saved draft as the next version: every process serves it from its next
+         *     request.
+         * @description Requires permission `content:home:publish`.
+         */
+        post: operations["admin_home_publish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/content/home/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The published versions, newest first (the last 100).
+         * @description Requires permission `content:home:view`.
+         */
+        get: operations["admin_home_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/content/home/versions/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One published version.
+         * @description Requires permission `content:home:view`.
+         */
+        get: operations["admin_home_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/content/home/versions/{number}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll back: publish an earlier version's components again as the next version (the draft
+         *     becomes them too).
+         * @description Requires permission `content:home:publish`.
+         */
+        post: operations["admin_home_restore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/content/service": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The customer service page's content.
+         * @description Requires permission `content:service:view`.
+         */
+        get: operations["admin_service_get"];
+        /**
+         * Save the customer service page (the app shows it at once).
+         * @description Requires permission `content:service:update`.
+         */
+        put: operations["admin_service_save"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/dashboard": {
         parameters: {
             query?: never;
@@ -1352,6 +1659,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every group with its keys: the value in force, the configuration's, who fixed it.
+         * @description Requires permission `system:setting:view`.
+         */
+        get: operations["admin_settings_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/settings/{group}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change some keys of a group. They apply at once here and within seconds on every other
+         *     process; keys the configuration file or environment set are refused.
+         * @description Requires permission `system:setting:update`.
+         */
+        put: operations["admin_settings_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users": {
         parameters: {
             query?: never;
@@ -1523,6 +1871,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/app/agreements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The agreements published so far, current versions, each with your acceptance.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        get: operations["app_agreements_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/agreements/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The current version of one agreement, with your acceptance.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        get: operations["app_agreement_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/agreements/{kind}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept the current version of an agreement.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        post: operations["app_agreement_accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/announcements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The announcements showing now for this user, each marked read or not.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        get: operations["app_announcements_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/announcements/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Marks an announcement read (again is harmless).
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        post: operations["app_announcement_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/app/auth/login": {
         parameters: {
             query?: never;
@@ -1560,6 +2008,26 @@ export interface paths {
          * @description Requires an app token of an active, not blacklisted mini-program user.
          */
         post: operations["app_auth_logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/banners/{id}/click": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Counts a tap on a banner.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        post: operations["app_banner_click"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1699,6 +2167,26 @@ export interface paths {
          * @description Requires an app token of an active, not blacklisted mini-program user.
          */
         get: operations["app_coupons_claimable"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/home": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The published home page with its banners, notices, countries and plans, in one call.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        get: operations["app_home_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1944,6 +2432,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/app/service": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The customer service page: questions by category, contacts, working hours.
+         * @description Requires an app token of an active, not blacklisted mini-program user.
+         */
+        get: operations["app_service_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/app/subscriptions": {
         parameters: {
             query?: never;
@@ -2023,6 +2531,26 @@ export interface paths {
          *     `partially_refunded` or `refunded` as refunds succeed. Called by WeChat Pay only.
          */
         post: operations["refund_notify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/site": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The product's name, logo and colour (settings group `site`), for the console's sign-in
+         *     page and title bar. No login needed.
+         */
+        get: operations["site_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2178,6 +2706,18 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @example {
+         *       "version": 2
+         *     }
+         */
+        AcceptBody: {
+            /**
+             * Format: int32
+             * @description The version the user was shown.
+             */
+            version: number;
+        };
         /** @description One admin API request (sampled). */
         AccessLog: {
             actor_id?: string | null;
@@ -2227,10 +2767,80 @@ export interface components {
             user_id: string;
         };
         /**
+         * @description A new version of an agreement as staff write it.
+         * @example {
+         *       "title": "Recharge terms",
+         *       "body_html": "<h3>Refunds</h3><p>A top-up that fails is refunded in full.</p>",
+         *       "summary": "Refunds now arrive within minutes"
+         *     }
+         */
+        AgreementBody: {
+            /** @description HTML, cleaned to a safe subset (up to 100000 characters). */
+            body_html: string;
+            /** @description What changed (up to 200 characters), shown when users are asked to accept again. */
+            summary?: string;
+            /** @description 1–60 characters. */
+            title: string;
+        };
+        /** @enum {string} */
+        AgreementKind: "user_agreement" | "privacy_policy" | "membership_terms" | "recharge_terms";
+        /** @description An agreement and its current version. */
+        AgreementOverview: {
+            current?: null | components["schemas"]["AgreementVersionView"];
+            kind: components["schemas"]["AgreementKind"];
+        };
+        /** @description A version of an agreement. */
+        AgreementVersionView: {
+            body_html: string;
+            kind: components["schemas"]["AgreementKind"];
+            /** Format: int32 */
+            number: number;
+            published_at: components["schemas"]["Timestamp"];
+            published_by: string;
+            summary: string;
+            title: string;
+        };
+        /**
          * @description What kind of discrepancy an alert reports.
          * @enum {string}
          */
         AlertKind: "amount_mismatch" | "id_mismatch" | "unknown_payment" | "unknown_refund" | "paid_after_close";
+        /**
+         * @description An announcement as staff write it.
+         * @example {
+         *       "title": "Smart top-ups are back",
+         *       "body_html": "<p>Smart numbers can be topped up again.</p>",
+         *       "audience": "all",
+         *       "starts_at": null,
+         *       "ends_at": null,
+         *       "pinned": true,
+         *       "enabled": true
+         *     }
+         */
+        AnnouncementBody: {
+            audience: components["schemas"]["Audience"];
+            /** @description HTML, cleaned to a safe subset when saved (up to 20000 characters). */
+            body_html: string;
+            enabled: boolean;
+            ends_at?: null | components["schemas"]["Timestamp"];
+            pinned?: boolean;
+            starts_at?: null | components["schemas"]["Timestamp"];
+            /** @description 1–60 characters. */
+            title: string;
+        };
+        /** @description An announcement as staff see it. */
+        AnnouncementView: {
+            audience: components["schemas"]["Audience"];
+            body_html: string;
+            created_at: components["schemas"]["Timestamp"];
+            enabled: boolean;
+            ends_at?: null | components["schemas"]["Timestamp"];
+            id: string;
+            pinned: boolean;
+            starts_at?: null | components["schemas"]["Timestamp"];
+            title: string;
+            updated_at: components["schemas"]["Timestamp"];
+        };
         /**
          * @description Whether a key works now.
          * @enum {string}
@@ -2255,6 +2865,48 @@ export interface components {
             revoked_at?: null | components["schemas"]["Timestamp"];
             revoked_by_username?: string | null;
             state: components["schemas"]["ApiKeyState"];
+        };
+        /** @description An agreement's current version as a user sees it. */
+        AppAgreement: {
+            accepted_at?: null | components["schemas"]["Timestamp"];
+            /** @description Cleaned HTML. */
+            body_html: string;
+            kind: components["schemas"]["AgreementKind"];
+            published_at: components["schemas"]["Timestamp"];
+            /** @description What changed since the previous version. */
+            summary: string;
+            title: string;
+            /**
+             * Format: int32
+             * @description Send it back when accepting.
+             */
+            version: number;
+        };
+        /** @description An announcement as its reader sees it. */
+        AppAnnouncement: {
+            /** @description Cleaned HTML. */
+            body_html: string;
+            id: string;
+            pinned: boolean;
+            /** @description When it started showing (its window's start, or when it was written). */
+            published_at: components["schemas"]["Timestamp"];
+            /** @description Whether this user has read it. */
+            read: boolean;
+            title: string;
+        };
+        AppAnnouncements: {
+            /** @description Pinned first, then newest first. */
+            items: components["schemas"]["AppAnnouncement"][];
+            /** @description How many of them the user has not read. */
+            unread: number;
+        };
+        /** @description A banner as the app shows it. */
+        AppBanner: {
+            id: string;
+            image_url: string;
+            link: components["schemas"]["BannerLink"];
+            plan?: null | components["schemas"]["AppPlan"];
+            title: string;
         };
         /** @description A country as the mini-program shows it. */
         AppCountry: {
@@ -2285,6 +2937,111 @@ export interface components {
             terms: components["schemas"]["CouponTerms"];
             valid_from: components["schemas"]["Timestamp"];
             valid_to: components["schemas"]["Timestamp"];
+        };
+        AppFaq: {
+            /** @description Cleaned HTML. */
+            answer_html: string;
+            question: string;
+        };
+        /** @description The questions of one category. */
+        AppFaqCategory: {
+            faqs: components["schemas"]["AppFaq"][];
+            name: string;
+        };
+        /**
+         * @description The home page as the app renders it, top to bottom. Blocks with nothing to show (no
+         *     banner in its window, no country on sale) are left out.
+         * @example {
+         *       "version": 3,
+         *       "components": [
+         *         {
+         *           "type": "banner_carousel",
+         *           "interval_seconds": 5,
+         *           "banners": [
+         *             {
+         *               "id": "01JDZ8Q7Y7E3K9V6S2M4T1R0PA",
+         *               "title": "Roaming in Manila?",
+         *               "image_url": "https://cdn.example/ph.png",
+         *               "link": {
+         *                 "kind": "page",
+         *                 "path": "/pages/membership/index"
+         *               }
+         *             }
+         *           ]
+         *         },
+         *         {
+         *           "type": "notice_bar",
+         *           "announcements": [
+         *             {
+         *               "id": "01JDZ8Q7Y7E3K9V6S2M4T1R0PB",
+         *               "title": "Smart top-ups are back",
+         *               "pinned": true
+         *             }
+         *           ]
+         *         },
+         *         {
+         *           "type": "topup_form"
+         *         },
+         *         {
+         *           "type": "spacer",
+         *           "height": 16
+         *         }
+         *       ]
+         *     }
+         */
+        AppHome: {
+            components: components["schemas"]["AppHomeBlock"][];
+            /**
+             * Format: int32
+             * @description The published version (0: nobody has published one; the plain page).
+             */
+            version: number;
+        };
+        /** @description One block of the home page with what it shows. */
+        AppHomeBlock: {
+            /** @enum {string} */
+            type: "topup_form";
+        } | {
+            banners: components["schemas"]["AppBanner"][];
+            /** Format: int32 */
+            interval_seconds: number;
+            /** @enum {string} */
+            type: "banner_carousel";
+        } | {
+            announcements: components["schemas"]["AppNotice"][];
+            /** @enum {string} */
+            type: "notice_bar";
+        } | {
+            /** Format: int32 */
+            columns: number;
+            countries: components["schemas"]["AppCountry"][];
+            title: string;
+            /** @enum {string} */
+            type: "country_grid";
+        } | {
+            plans: components["schemas"]["AppPlan"][];
+            title: string;
+            /** @enum {string} */
+            type: "hot_plans";
+        } | {
+            subtitle: string;
+            title: string;
+            /** @enum {string} */
+            type: "coupon_entry";
+        } | {
+            subtitle: string;
+            title: string;
+            /** @enum {string} */
+            type: "membership_entry";
+        } | {
+            html: string;
+            /** @enum {string} */
+            type: "rich_text";
+        } | {
+            /** Format: int32 */
+            height: number;
+            /** @enum {string} */
+            type: "spacer";
         };
         /**
          * @description `POST /api/v1/app/auth/login`.
@@ -2324,6 +3081,12 @@ export interface components {
             plan_id: string;
             plan_name: string;
             state: components["schemas"]["MembershipOrderState"];
+        };
+        /** @description An announcement's line in the notice bar. */
+        AppNotice: {
+            id: string;
+            pinned: boolean;
+            title: string;
         };
         AppOperator: {
             id: components["schemas"]["Id"];
@@ -2394,6 +3157,13 @@ export interface components {
             type: components["schemas"]["PlanType"];
             /** Format: int32 */
             validity_days?: number | null;
+        };
+        /** @description The customer service page. */
+        AppService: {
+            /** @description In the order staff wrote them. */
+            categories: components["schemas"]["AppFaqCategory"][];
+            contacts: components["schemas"]["Contact"][];
+            working_hours: string;
         };
         /** @description A mini-program user as staff see them. The WeChat session key is never shown. */
         AppUserAdminView: {
@@ -2468,6 +3238,11 @@ export interface components {
              */
             refunding: number;
         };
+        /**
+         * @description Who sees an announcement.
+         * @enum {string}
+         */
+        Audience: "all" | "members" | "non_members";
         BalanceView: {
             /** @description Major units as a decimal string. */
             balance?: string | null;
@@ -2475,6 +3250,71 @@ export interface components {
             /** @description Why the balance could not be read. */
             error?: string | null;
             provider: string;
+        };
+        /**
+         * @description A banner as staff write it.
+         * @example {
+         *       "title": "Roaming in Manila?",
+         *       "image_url": "https://cdn.example/ph.png",
+         *       "link": {
+         *         "kind": "page",
+         *         "path": "/pages/membership/index"
+         *       },
+         *       "position": "home",
+         *       "starts_at": null,
+         *       "ends_at": "2027-01-01T00:00:00Z",
+         *       "sort": 10,
+         *       "enabled": true
+         *     }
+         */
+        BannerBody: {
+            enabled: boolean;
+            ends_at?: null | components["schemas"]["Timestamp"];
+            /** @description An http(s) address, or a path on this server starting with `/`. */
+            image_url: string;
+            link: components["schemas"]["BannerLink"];
+            /** @description Which carousel shows it: lower-case letters, digits and `_` (default `home`). */
+            position?: string;
+            /**
+             * Format: int32
+             * @description Smaller first.
+             */
+            sort?: number;
+            starts_at?: null | components["schemas"]["Timestamp"];
+            /** @description 1–40 characters (alt text, and how staff find it). */
+            title: string;
+        };
+        /** @description Where tapping a banner leads. */
+        BannerLink: {
+            /** @enum {string} */
+            kind: "none";
+        } | {
+            /** @enum {string} */
+            kind: "page";
+            path: string;
+        } | {
+            /** @enum {string} */
+            kind: "plan";
+            plan_id: string;
+        };
+        /** @description A banner as staff see it, with its clicks and whether it shows now. */
+        BannerView: {
+            /** Format: int64 */
+            clicks: number;
+            created_at: components["schemas"]["Timestamp"];
+            enabled: boolean;
+            ends_at?: null | components["schemas"]["Timestamp"];
+            id: string;
+            image_url: string;
+            link: components["schemas"]["BannerLink"];
+            position: string;
+            /** @description Enabled and inside its window right now. */
+            showing: boolean;
+            /** Format: int32 */
+            sort: number;
+            starts_at?: null | components["schemas"]["Timestamp"];
+            title: string;
+            updated_at: components["schemas"]["Timestamp"];
         };
         BlacklistEntryView: {
             /** @description Blocks right now (not yet expired). */
@@ -2610,6 +3450,63 @@ export interface components {
             terms: components["schemas"]["CouponTerms"];
             validity: components["schemas"]["Validity"];
         };
+        /** @description One block of the home page. `type` says which; the other fields are its properties. */
+        Component: {
+            /** @enum {string} */
+            type: "topup_form";
+        } | {
+            /** Format: int32 */
+            interval_seconds?: number;
+            position?: string;
+            /** @enum {string} */
+            type: "banner_carousel";
+        } | {
+            /** Format: int32 */
+            limit?: number;
+            /** @enum {string} */
+            type: "notice_bar";
+        } | {
+            /** Format: int32 */
+            columns?: number;
+            countries: string[];
+            title?: string;
+            /** @enum {string} */
+            type: "country_grid";
+        } | {
+            plan_ids: string[];
+            title?: string;
+            /** @enum {string} */
+            type: "hot_plans";
+        } | {
+            subtitle: string;
+            title: string;
+            /** @enum {string} */
+            type: "coupon_entry";
+        } | {
+            subtitle: string;
+            title: string;
+            /** @enum {string} */
+            type: "membership_entry";
+        } | {
+            html: string;
+            /** @enum {string} */
+            type: "rich_text";
+        } | {
+            /** Format: int32 */
+            height: number;
+            /** @enum {string} */
+            type: "spacer";
+        };
+        /** @description One way to reach a person. */
+        Contact: {
+            kind: components["schemas"]["ContactKind"];
+            /** @description 1–20 characters, e.g. "客服热线". */
+            label: string;
+            /** @description 1–100 characters: the number, WeChat id, address or a line of text. */
+            value: string;
+        };
+        /** @enum {string} */
+        ContactKind: "phone" | "wechat" | "email" | "online";
         /**
          * @description ISO-3166 alpha-2 country code
          * @example PH
@@ -3101,12 +3998,39 @@ export interface components {
             placeholders: string[];
             template?: null | components["schemas"]["TemplateView"];
         };
+        /** @description A question and its answer, under a category. */
+        Faq: {
+            /** @description HTML, cleaned when saved (up to 5000 characters). */
+            answer_html: string;
+            /** @description 1–20 characters; questions are grouped by it, in first-appearance order. */
+            category: string;
+            /** @description 1–100 characters. */
+            question: string;
+        };
         /** @description One value of a template's data: `key` (`thing2`) and what it says, with `{placeholder}`s. */
         FieldMapping: {
             /** @example thing2 */
             key: string;
             /** @example {plan} */
             value: string;
+        };
+        /**
+         * @description Who fixed a key so that staff cannot change it.
+         * @enum {string}
+         */
+        FixedBy: "config_file" | "environment" | "embedded";
+        /** @description A group as staff see it. */
+        GroupView: {
+            name: string;
+            settings: components["schemas"]["SettingView"][];
+            title: string;
+            updated_at?: null | components["schemas"]["Timestamp"];
+            updated_by?: string | null;
+            /**
+             * Format: int64
+             * @description Send it back when saving: someone else's save in between is refused.
+             */
+            version: number;
         };
         Health: {
             /**
@@ -3127,6 +4051,104 @@ export interface components {
             alerted_at?: null | components["schemas"]["Timestamp"];
             reason: string;
             since: components["schemas"]["Timestamp"];
+        };
+        /**
+         * @description A page of components.
+         * @example {
+         *       "version": 4,
+         *       "components": [
+         *         {
+         *           "type": "banner_carousel",
+         *           "position": "home",
+         *           "interval_seconds": 5
+         *         },
+         *         {
+         *           "type": "notice_bar",
+         *           "limit": 3
+         *         },
+         *         {
+         *           "type": "topup_form"
+         *         },
+         *         {
+         *           "type": "country_grid",
+         *           "title": "Popular",
+         *           "countries": [
+         *             "PH",
+         *             "TH",
+         *             "VN",
+         *             "ID"
+         *           ],
+         *           "columns": 4
+         *         },
+         *         {
+         *           "type": "membership_entry",
+         *           "title": "Gold membership",
+         *           "subtitle": "2% off every top-up"
+         *         },
+         *         {
+         *           "type": "spacer",
+         *           "height": 16
+         *         }
+         *       ]
+         *     }
+         */
+        HomeDraftBody: {
+            /** @description Top to bottom; exactly one `topup_form`; at most 30. */
+            components: components["schemas"]["Component"][];
+            /**
+             * Format: int64
+             * @description The draft version this edit started from (`0` before the first save).
+             */
+            version: number;
+        };
+        /** @description The draft staff are editing. */
+        HomeDraftView: {
+            components: components["schemas"]["Component"][];
+            updated_at: components["schemas"]["Timestamp"];
+            updated_by?: string | null;
+            /**
+             * Format: int64
+             * @description Send it back when saving or publishing: someone else's save in between is refused.
+             */
+            version: number;
+        };
+        /** @description The editor's page: the draft and what is published. */
+        HomeEditorView: {
+            draft: components["schemas"]["HomeDraftView"];
+            published?: null | components["schemas"]["HomeVersionSummary"];
+            /** @description Whether the draft differs from what is published. */
+            unpublished_changes: boolean;
+        };
+        /**
+         * @example {
+         *       "components": [
+         *         {
+         *           "type": "topup_form"
+         *         },
+         *         {
+         *           "type": "rich_text",
+         *           "html": "<p>Top-ups arrive in seconds.</p>"
+         *         }
+         *       ]
+         *     }
+         */
+        HomePreviewBody: {
+            components: components["schemas"]["Component"][];
+        };
+        /** @description A version in the history list (without its components). */
+        HomeVersionSummary: {
+            /** @description How many components it has. */
+            component_count: number;
+            /** Format: int32 */
+            number: number;
+            published_at: components["schemas"]["Timestamp"];
+            published_by: string;
+            /** Format: int32 */
+            restored_from?: number | null;
+        };
+        /** @description A published version with its components. */
+        HomeVersionView: components["schemas"]["HomeVersionSummary"] & {
+            components: components["schemas"]["Component"][];
         };
         /**
          * @description Opaque identifier (ULID)
@@ -3760,6 +4782,27 @@ export interface components {
                 updated_at: components["schemas"]["Timestamp"];
                 /** @description The app user who placed it, and their WeChat openid. */
                 user_id: string;
+            }[];
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        Page_AnnouncementView: {
+            items: {
+                audience: components["schemas"]["Audience"];
+                body_html: string;
+                created_at: components["schemas"]["Timestamp"];
+                enabled: boolean;
+                ends_at?: null | components["schemas"]["Timestamp"];
+                id: string;
+                pinned: boolean;
+                starts_at?: null | components["schemas"]["Timestamp"];
+                title: string;
+                updated_at: components["schemas"]["Timestamp"];
             }[];
             /** Format: int32 */
             page: number;
@@ -4556,6 +5599,18 @@ export interface components {
             plans: components["schemas"]["SyncCounts"];
             provider: string;
         };
+        /**
+         * @example {
+         *       "version": 5
+         *     }
+         */
+        PublishBody: {
+            /**
+             * Format: int64
+             * @description The draft version being published (what the editor shows).
+             */
+            version: number;
+        };
         /** @description The price of a purchase and what each of your coupons does to it. */
         Quote: {
             /** @description What the price lines add up to: what coupons apply to. */
@@ -4827,6 +5882,57 @@ export interface components {
             plans?: components["schemas"]["PlanHit"][] | null;
             q: string;
         };
+        /**
+         * @description The customer service page as staff write it (replaced whole).
+         * @example {
+         *       "version": 2,
+         *       "faqs": [
+         *         {
+         *           "category": "Payment",
+         *           "question": "When does my refund arrive?",
+         *           "answer_html": "<p>Usually within minutes, back to where you paid from.</p>"
+         *         }
+         *       ],
+         *       "contacts": [
+         *         {
+         *           "kind": "phone",
+         *           "label": "Hotline",
+         *           "value": "+86 400 000 0000"
+         *         },
+         *         {
+         *           "kind": "online",
+         *           "label": "Chat with us",
+         *           "value": "In the mini-program"
+         *         }
+         *       ],
+         *       "working_hours": "Every day 9:00–21:00 (UTC+8)"
+         *     }
+         */
+        ServiceDeskBody: {
+            /** @description Up to 10. */
+            contacts: components["schemas"]["Contact"][];
+            /** @description Up to 100; grouped by category in the app, in this order. */
+            faqs: components["schemas"]["Faq"][];
+            /**
+             * Format: int64
+             * @description The version this edit started from (`0` before the first save).
+             */
+            version: number;
+            working_hours?: string;
+        };
+        /** @description The customer service page as staff see it. */
+        ServiceDeskView: {
+            contacts: components["schemas"]["Contact"][];
+            faqs: components["schemas"]["Faq"][];
+            updated_at: components["schemas"]["Timestamp"];
+            updated_by?: string | null;
+            /**
+             * Format: int64
+             * @description Send it back when saving: someone else's save in between is refused.
+             */
+            version: number;
+            working_hours: string;
+        };
         SessionView: {
             created_at: components["schemas"]["Timestamp"];
             /** @description This is the session the request was made with. */
@@ -4838,6 +5944,87 @@ export interface components {
             user_agent?: string | null;
             user_id: string;
             username: string;
+        };
+        /** @description What a value must be. */
+        SettingKind: {
+            /** Format: int64 */
+            max: number;
+            /** Format: int64 */
+            min: number;
+            /** @enum {string} */
+            type: "integer";
+        } | {
+            max: number;
+            required: boolean;
+            /** @enum {string} */
+            type: "text";
+        } | {
+            /** @enum {string} */
+            type: "url";
+        } | {
+            /** @enum {string} */
+            type: "colour";
+        } | {
+            max: number;
+            /** @enum {string} */
+            type: "secret";
+        };
+        /** @description A key as staff see it. */
+        SettingView: {
+            /** @description The configuration key that sets it too. */
+            config_path: string;
+            /**
+             * @description What the configuration (or the built-in default) says, in force when staff have set
+             *     nothing. Secrets as `{"set": …}`.
+             */
+            configured: unknown;
+            description: string;
+            fixed_by?: null | components["schemas"]["FixedBy"];
+            key: string;
+            kind: components["schemas"]["SettingKind"];
+            /** @description Whether staff have set it (rather than the configuration). */
+            overridden: boolean;
+            /** @description In force now. For a secret: `{"set": true|false}`, never the value. */
+            value: unknown;
+        };
+        /**
+         * @description Some keys of one group.
+         * @example {
+         *       "version": 3,
+         *       "values": {
+         *         "pay_timeout_minutes": 10,
+         *         "max_unpaid_orders_per_user": null
+         *       }
+         *     }
+         */
+        SettingsBody: {
+            /**
+             * @description Key → new value; `null` returns the key to the configuration's value. Keys left out
+             *     keep theirs. A secret is sent as its text and never answered.
+             */
+            values: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: int64
+             * @description The group's version this edit started from (`0` before its first save).
+             */
+            version: number;
+        };
+        /**
+         * @description What the console shows of the product before and after sign-in.
+         * @example {
+         *       "name": "Topup",
+         *       "logo_url": "",
+         *       "theme_colour": "#07c160"
+         *     }
+         */
+        Site: {
+            /** @description Empty for none. */
+            logo_url: string;
+            name: string;
+            /** @description `#rrggbb`. */
+            theme_colour: string;
         };
         /** @description One slice of a breakdown (a country, an operator, a kind of plan), largest first. */
         Slice: {
@@ -7260,6 +8447,1190 @@ export interface operations {
             };
             /** @description `NOT_FOUND` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_agreements_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Each agreement and its current version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementOverview"][];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_agreement_versions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Which agreement */
+                kind: components["schemas"]["AgreementKind"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementVersionView"][];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such agreement */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_agreement_publish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Which agreement */
+                kind: components["schemas"]["AgreementKind"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgreementBody"];
+            };
+        };
+        responses: {
+            /** @description Published */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementVersionView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such agreement */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_announcements_list: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of announcements */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AnnouncementView"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_announcements_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnnouncementBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_announcements_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Announcement id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnnouncementBody"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such announcement */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `CONFLICT`: changed meanwhile */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_announcements_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Announcement id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such announcement */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_banners_list: {
+        parameters: {
+            query?: {
+                /** @description Only this position's banners. */
+                position?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Banners */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BannerView"][];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_banners_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BannerBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BannerView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_banners_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Banner id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BannerBody"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BannerView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such banner */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_banners_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Banner id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such banner */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_home_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Draft and published version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HomeEditorView"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_home_draft_save: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HomeDraftBody"];
+            };
+        };
+        responses: {
+            /** @description Saved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HomeDraftView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the component and property, e.g. `components[2].height` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `CONFLICT`: someone saved the draft since `version` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_home_preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HomePreviewBody"];
+            };
+        };
+        responses: {
+            /** @description The page as the app would get it (as a user without a membership) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppHome"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the component and property */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_home_publish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublishBody"];
+            };
+        };
+        responses: {
+            /** @description Published */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HomeVersionSummary"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `CONFLICT`: the draft was saved since `version` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_home_versions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HomeVersionSummary"][];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_home_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Version number */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HomeVersionView"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_home_restore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The version to publish again */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Published as a new version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HomeVersionSummary"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_service_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Questions, contacts and hours */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceDeskView"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_service_save: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceDeskBody"];
+            };
+        };
+        responses: {
+            /** @description Saved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceDeskView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the field, e.g. `faqs[3].question` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `CONFLICT`: someone saved it since `version` */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10328,6 +12699,134 @@ export interface operations {
             };
         };
     };
+    admin_settings_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Groups of settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupView"][];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_settings_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `orders`, `mini_program` or `site` */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsBody"];
+            };
+        };
+        responses: {
+            /** @description The group as saved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` naming the key (`values.pay_timeout_minutes`): a bad value, an unknown key, or a key the configuration fixes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such group */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `CONFLICT`: someone saved the group since `version` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     admin_users_list: {
         parameters: {
             query?: {
@@ -10995,6 +13494,286 @@ export interface operations {
             };
         };
     };
+    app_agreements_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Agreements */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppAgreement"][];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_agreement_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Which agreement */
+                kind: components["schemas"]["AgreementKind"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The current version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppAgreement"];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description None published */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_agreement_accept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Which agreement */
+                kind: components["schemas"]["AgreementKind"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptBody"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description None published */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `CONFLICT`: not the current version (show the new text) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_announcements_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Announcements */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppAnnouncements"];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_announcement_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Announcement id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Marked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such announcement */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     app_auth_login: {
         parameters: {
             query?: never;
@@ -11109,6 +13888,63 @@ export interface operations {
             };
             /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_banner_click: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Banner id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such banner */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11471,6 +14307,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ClaimableCoupon"][];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    app_home_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The home page, top to bottom */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppHome"];
                 };
             };
             /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
@@ -12082,7 +14965,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `ORDER_LIMIT_REACHED` (an open order of yours for the number, too many unpaid orders, the number's daily limit), `IDEMPOTENCY_KEY_REUSED`, or `COUPON_NOT_USABLE` (`details.reason`: `below_threshold`, `expired`, `not_yet_valid`, `out_of_scope`, `in_use`, `used`) */
+            /** @description `ORDER_LIMIT_REACHED` (an open order of yours for the number, too many unpaid orders, the number's daily limit), `IDEMPOTENCY_KEY_REUSED`, `COUPON_NOT_USABLE` (`details.reason`: `below_threshold`, `expired`, `not_yet_valid`, `out_of_scope`, `in_use`, `used`), or `AGREEMENT_REQUIRED` (the current recharge terms, `details.version`, are not accepted yet: `POST /api/v1/app/agreements/recharge_terms/accept`, then check out again) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -12401,6 +15284,53 @@ export interface operations {
             };
         };
     };
+    app_service_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The service page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppService"];
+                };
+            };
+            /** @description No valid app token: `UNAUTHORIZED` or `TOKEN_EXPIRED` (log in again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `USER_BLOCKED`: the user is disabled or blacklisted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     app_subscriptions_record: {
         parameters: {
             query?: never;
@@ -12677,6 +15607,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    site_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Name, logo and colour */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Site"];
                 };
             };
             /** @description Error envelope (status per `code`) */

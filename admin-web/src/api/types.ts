@@ -83,6 +83,27 @@ export type DashboardSlice = S['Slice']
 export type DashboardAttention = S['Attention']
 export type ProviderBalance = S['BalanceView']
 export type StateCount = S['StateCount']
+export type Banner = S['BannerView']
+export type BannerBody = S['BannerBody']
+export type BannerLink = S['BannerLink']
+export type BannerLinkKind = BannerLink['kind']
+export type Announcement = S['AnnouncementView']
+export type AnnouncementBody = S['AnnouncementBody']
+export type Audience = S['Audience']
+export type HomeComponent = S['Component']
+export type HomeComponentType = HomeComponent['type']
+export type HomeEditor = S['HomeEditorView']
+export type HomeDraft = S['HomeDraftView']
+export type HomeVersionSummary = S['HomeVersionSummary']
+/**
+ * A published version with its components. Not `S['HomeVersionView']`: the spec joins the summary
+ * (where `components` is a count) with the list, which makes `components` `number & Component[]`.
+ */
+export type HomeVersion = S['HomeVersionView']
+export type AppHome = S['AppHome']
+export type AppHomeBlock = S['AppHomeBlock']
+export type AppBanner = S['AppBanner']
+export type AppPlan = S['AppPlan']
 
 /** Every list answers this shape. */
 export interface Page<T> {

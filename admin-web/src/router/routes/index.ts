@@ -4,9 +4,10 @@ import catalog from './modules/catalog'
 import users from './modules/users'
 import marketing from './modules/marketing'
 import notify from './modules/notify'
+import content from './modules/content'
 import system from './modules/system'
 
-export const moduleRoutes: RouteRecordRaw[] = [...order, ...catalog, ...users, ...marketing, ...notify, ...system]
+export const moduleRoutes: RouteRecordRaw[] = [...order, ...catalog, ...users, ...marketing, ...content, ...notify, ...system]
 
 export const routes: RouteRecordRaw[] = [
   { path: '/login', name: 'login', component: () => import('@/views/_core/Login.vue'), meta: { public: true, title: 'auth.login' } },
