@@ -372,6 +372,11 @@ impl From<topup_orders::OrdersError> for ApiError {
                 .with_details(serde_json::json!({ "reason": code })),
             E::PaymentFailed(cause) => payment_unavailable(&cause),
             E::Payment(cause) => ApiError::internal(cause),
+            E::TermsNotAccepted { version, .. } => {
+                ApiError::new(ErrorCode::AgreementRequired, message).with_details(
+                    serde_json::json!({ "kind": "recharge_terms", "version": version }),
+                )
+            }
             E::Dependency { port, cause } => ApiError::internal(format!("{port}: {cause}")),
             E::Money(cause) => ApiError::internal(cause),
             E::Store(cause) => cause.into(),

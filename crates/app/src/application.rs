@@ -24,9 +24,9 @@ use topup_recharge::ProviderRouter;
 use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
 
 use crate::adapters::{
-    BIZ_TYPE, CatalogPlans, MEMBERSHIP_BIZ_TYPE, MarketingCoupons, MarketingMembers,
-    MembershipMessages, MembershipWechatPayments, OrderMessages, OwnerPaymentEvents, UserBlocklist,
-    WechatPayLedger, WechatPayments, sandbox_templates,
+    AgreementTerms, BIZ_TYPE, CatalogPlans, MEMBERSHIP_BIZ_TYPE, MarketingCoupons,
+    MarketingMembers, MembershipMessages, MembershipWechatPayments, OrderMessages,
+    OwnerPaymentEvents, UserBlocklist, WechatPayLedger, WechatPayments, sandbox_templates,
 };
 use crate::config::{Config, Mode, StoreLocation};
 use crate::integrations::{self, Integrations, SandboxTuning, Sandboxes};
@@ -242,6 +242,8 @@ impl Application {
         );
         let coupons: Arc<dyn Coupons> = Arc::new(MarketingCoupons(Arc::clone(&marketing)));
 
+        let content = Arc::new(ContentService::new(&store, clock.clone()));
+        content.prepare().await?;
         // Orders reach the other domains through these adapters (`crate::adapters`).
         let payment_port: Arc<dyn PaymentPort> = Arc::new(WechatPayments(Arc::clone(&payments)));
         let orders = Arc::new(
@@ -256,7 +258,8 @@ impl Application {
             // Held orders are refunded only after the provider confirms nothing was delivered.
             .with_providers(Arc::clone(&recharge))
             .with_coupons(Arc::clone(&coupons))
-            .with_members(Arc::new(MarketingMembers(Arc::clone(&marketing)))),
+            .with_members(Arc::new(MarketingMembers(Arc::clone(&marketing))))
+            .with_terms(Arc::new(AgreementTerms(Arc::clone(&content)))),
         );
         orders.prepare().await?;
         payments.register_events(BIZ_TYPE, Arc::new(OwnerPaymentEvents(Arc::clone(&orders))));
@@ -289,8 +292,6 @@ impl Application {
             config.app.visitor_day_utc_offset_minutes,
         ));
         stats.prepare().await?;
-        let content = Arc::new(ContentService::new(&store, clock.clone()));
-        content.prepare().await?;
         let settings = Arc::new(crate::settings::build(
             &config,
             &store,

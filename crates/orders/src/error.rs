@@ -49,6 +49,9 @@ pub enum OrdersError {
     PaymentFailed(String),
     #[error("payment service: {0}")]
     Payment(String),
+    /// The buyer has not accepted the current recharge terms (`version`, titled `title`).
+    #[error("please read and accept the {title} first")]
+    TermsNotAccepted { version: u32, title: String },
     /// Another domain behind one of the ports failed in a way that is not ours to explain.
     #[error("{port}: {cause}")]
     Dependency { port: &'static str, cause: String },

@@ -26,6 +26,7 @@ pub use model::{
 pub use ports::{
     BlockKind, Blocklist, CheckoutPlan, CloseOutcome, CouponDiscount, Coupons, MemberDiscount,
     Members, OrderNotice, OrderNoticeKind, OrderNotices, PaymentPort, PaymentStart, PlanCatalog,
+    RechargeTerms,
 };
 pub use service::{
     Checkout, CheckoutRequest, HeldRefundBy, OrderQuery, OrdersService, Priced, RechargeLogQuery,

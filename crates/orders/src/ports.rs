@@ -134,6 +134,14 @@ pub trait Members: Send + Sync {
     async fn discount(&self, user_id: &str) -> Result<Option<MemberDiscount>, OrdersError>;
 }
 
+/// The recharge terms a buyer must have accepted before placing an order (the content
+/// module's agreements, `docs/content.md#agreements`).
+#[async_trait]
+pub trait RechargeTerms: Send + Sync {
+    /// The current version's number and title when the buyer has not accepted it.
+    async fn awaiting(&self, user_id: &str) -> Result<Option<(u32, String)>, OrdersError>;
+}
+
 /// What an order tells its buyer about (`docs/notifications.md#order-notices`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderNoticeKind {

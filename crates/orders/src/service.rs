@@ -13,6 +13,7 @@ use topup_store::{Collection, Filter, FindQuery, Index, SortOrder, Store, StoreE
 use crate::engine::mark_paid;
 use crate::ports::{
     BlockKind, Blocklist, CloseOutcome, Coupons, Members, PaymentPort, PaymentStart, PlanCatalog,
+    RechargeTerms,
 };
 use crate::pricing::{discount_line, member_discount, total_of};
 use crate::{
@@ -177,6 +178,8 @@ pub struct OrdersService {
     coupons: Option<Arc<dyn Coupons>>,
     /// The buyer's membership discount; without it nobody has one.
     members: Option<Arc<dyn Members>>,
+    /// The recharge terms a new order needs accepted; without them none are asked for.
+    terms: Option<Arc<dyn RechargeTerms>>,
 }
 
 /// A plan priced for one buyer before any coupon: the base line and, for members, the
@@ -232,12 +235,19 @@ impl OrdersService {
             due: DueSignal::default(),
             coupons: None,
             members: None,
+            terms: None,
         }
     }
 
     /// Where a buyer's membership discount comes from.
     pub fn with_members(mut self, members: Arc<dyn Members>) -> Self {
         self.members = Some(members);
+        self
+    }
+
+    /// The recharge terms a buyer must have accepted before a new order is placed.
+    pub fn with_terms(mut self, terms: Arc<dyn RechargeTerms>) -> Self {
+        self.terms = Some(terms);
         self
     }
 
@@ -327,6 +337,13 @@ impl OrdersService {
                 .await?
         {
             return self.replay(existing, key).await;
+        }
+        // After the replay: an order placed before new terms were published is answered
+        // again as it was; only new orders wait for the acceptance.
+        if let Some(terms) = &self.terms
+            && let Some((version, title)) = terms.awaiting(&request.user_id).await?
+        {
+            return Err(OrdersError::TermsNotAccepted { version, title });
         }
         let priced = self.price(&request.user_id, &request.plan_id).await?;
         let snapshot = priced.plan.clone();

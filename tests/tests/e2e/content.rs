@@ -664,14 +664,11 @@ async fn checkout_asks_for_the_recharge_terms_again_whenever_they_change() {
         )
     };
     assert_eq!(accept(1).await.status(), 204);
-    let (status, body) = shop
-        .checkout(
-            &buyer,
-            json!({"plan_id": plan["id"], "phone": "+639171234501"}),
-            None,
-        )
+    let accepted_order = json!({"plan_id": plan["id"], "phone": "+639171234501"});
+    let (status, placed) = shop
+        .checkout(&buyer, accepted_order.clone(), Some("terms-501"))
         .await;
-    assert_eq!(status, 201, "{body}");
+    assert_eq!(status, 201, "{placed}");
 
     // A new version: asked again; accepting the old text is not enough.
     let (status, _) = admin(
@@ -683,6 +680,12 @@ async fn checkout_asks_for_the_recharge_terms_again_whenever_they_change() {
     )
     .await;
     assert_eq!(status, 201);
+    // The order placed under the old terms is answered again as it was.
+    let (status, replayed) = shop
+        .checkout(&buyer, accepted_order, Some("terms-501"))
+        .await;
+    assert_eq!(status, 200, "{replayed}");
+    assert_eq!(replayed["order"]["order_no"], placed["order"]["order_no"]);
     let (status, refused) = shop
         .checkout(
             &buyer,

@@ -5,12 +5,14 @@
 //! detection fails).
 
 mod catalog;
+mod content;
 mod marketing;
 mod notify;
 mod orders;
 mod payment_events;
 
 pub use catalog::CatalogPlans;
+pub use content::AgreementTerms;
 pub use marketing::{
     MEMBERSHIP_BIZ_TYPE, MarketingCoupons, MarketingMembers, MembershipWechatPayments,
     OrderLockHolders,

@@ -582,20 +582,3 @@ pub async fn accept(
         .await?;
     Ok(HttpResponse::new(StatusCode::NO_CONTENT))
 }
-
-/// Refuses with `AGREEMENT_REQUIRED` while the user has not accepted the current version of
-/// `kind` (checkout asks again whenever the recharge terms change).
-pub(crate) async fn require_accepted(
-    state: &AppState,
-    user_id: &str,
-    kind: AgreementKind,
-) -> Result<(), ApiError> {
-    match state.content.awaiting_acceptance(user_id, kind).await? {
-        None => Ok(()),
-        Some(current) => Err(ApiError::new(
-            topup_core::ErrorCode::AgreementRequired,
-            format!("please read and accept the {} first", current.title),
-        )
-        .with_details(serde_json::json!({"kind": kind, "version": current.number}))),
-    }
-}

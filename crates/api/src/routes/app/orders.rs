@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use topup_content::AgreementKind;
 use topup_core::{CountryCode, ErrorCode, Money, Page, PageRequest, Timestamp};
 use topup_orders::{
     CheckoutKey, CheckoutRequest, Order, OrderState, PlanKind, PriceLine, RefundState,
@@ -13,7 +12,6 @@ use topup_orders::{
 use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{Json, Paging, Query, field_error};
-use crate::routes::app::content::require_accepted;
 use crate::security::{AppUser, client_info};
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -184,12 +182,6 @@ pub async fn checkout(
 ) -> Result<(Json<CheckoutAnswer>, StatusCode), ApiError> {
     let orders = &state.orders;
     let key = idempotency(&req, &body)?;
-    require_accepted(
-        &state,
-        &user.user_id.to_string(),
-        AgreementKind::RechargeTerms,
-    )
-    .await?;
     let client = client_info(&req);
     let checkout = orders
         .checkout(CheckoutRequest {
