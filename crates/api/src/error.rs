@@ -427,6 +427,8 @@ impl From<topup_content::ContentError> for ApiError {
             E::NotFound(_) => ApiError::new(ErrorCode::NotFound, message),
             E::Invalid { field, reason } => crate::extract::field_error(&field, reason),
             E::Conflict(_) => ApiError::new(ErrorCode::Conflict, message),
+            E::NotCurrent { current, .. } => ApiError::new(ErrorCode::Conflict, message)
+                .with_details(serde_json::json!({ "version": current })),
             E::Store(cause) => cause.into(),
         }
     }

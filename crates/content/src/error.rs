@@ -10,6 +10,9 @@ pub enum ContentError {
     /// Someone else saved the document since it was read (compare-and-set).
     #[error("{0}")]
     Conflict(String),
+    /// An acceptance named a version of an agreement that is no longer current.
+    #[error("version {accepted} is not the current one (version {current}); read it again")]
+    NotCurrent { accepted: u32, current: u32 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -682,11 +682,10 @@ impl ContentService {
             .await?
             .ok_or_else(|| ContentError::NotFound(format!("agreement {}", kind.as_str())))?;
         if current.number != number {
-            return Err(ContentError::Conflict(format!(
-                "version {number} is not the current {} (version {}); read it again",
-                kind.as_str(),
-                current.number
-            )));
+            return Err(ContentError::NotCurrent {
+                accepted: number,
+                current: current.number,
+            });
         }
         let acceptance = Acceptance {
             id: Acceptance::id_for(user_id, kind, number),

@@ -419,7 +419,10 @@ async fn a_new_version_of_an_agreement_must_be_accepted_again() {
     // Accepting the text one read before the change is not accepting the new one.
     assert!(matches!(
         c.accept_agreement("u1", kind, 1).await,
-        Err(ContentError::Conflict(_))
+        Err(ContentError::NotCurrent {
+            accepted: 1,
+            current: 2
+        })
     ));
     c.accept_agreement("u1", kind, 2).await.unwrap();
     assert!(c.awaiting_acceptance("u1", kind).await.unwrap().is_none());

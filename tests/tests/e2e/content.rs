@@ -700,8 +700,12 @@ async fn checkout_asks_for_the_recharge_terms_again_whenever_they_change() {
     );
     let (status, stale) = status_and_body(accept(1).await).await;
     assert_eq!(
-        (status, stale["code"].as_str()),
-        (409, Some("CONFLICT")),
+        (
+            status,
+            stale["code"].as_str(),
+            stale["details"]["version"].as_u64()
+        ),
+        (409, Some("CONFLICT"), Some(2)),
         "{stale}"
     );
     assert_eq!(accept(2).await.status(), 204);

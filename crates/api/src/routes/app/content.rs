@@ -566,7 +566,7 @@ pub struct AcceptBody {
     responses(
         (status = 204, description = "Accepted"),
         (status = 404, description = "None published", body = ErrorBody),
-        (status = 409, description = "`CONFLICT`: not the current version (show the new text)", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: not the current version (`details.version` is; show its text)", body = ErrorBody),
     ),
     extensions(("x-app-user" = json!(true))))]
 pub async fn accept(
