@@ -160,7 +160,7 @@ try {
     await page.click('[data-test=password-submit]')
     await page.waitForURL('**/home')
     await page.locator('[data-test=stat-orders]').waitFor()
-    await page.locator('[data-test=side-menu]').getByText('系统').waitFor()
+    await page.locator('[data-test=side-menu]').getByText('系统', { exact: true }).waitFor()
     await shot(page, '03-home')
   })
 
@@ -1038,6 +1038,228 @@ try {
     await shot(page, '51-banners')
   })
 
+  await step('customer service: questions by category, contacts and hours saved; a refused question shown at its field', async () => {
+    const inView = (loc) => loc.evaluate((el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight })
+    const input = (name, within = page) => within.locator(`input[data-test=${name}], [data-test=${name}] input`).first()
+    const group = (name) => page.locator(`[data-test=faq-group][data-category="${name}"]`)
+    const groupOrder = () => page.locator('[data-test=faq-group]').evaluateAll((els) => els.map((el) => el.dataset.category).join(','))
+    const item = (g, i) => group(g).locator('[data-test=faq-item]').nth(i)
+    const titles = (g) => group(g).locator('[data-test=faq-title]').allInnerTexts()
+    await page.goto(`${BASE}/content/service`)
+    await page.locator('[data-test=service-status][data-version="0"]').waitFor()
+    // A category named when its field is left, then its questions, each answer previewed as typed.
+    const addCategory = async (name) => {
+      await page.click('[data-test=faq-add-category]')
+      await input('faq-category', group('')).fill(name)
+      await input('faq-category', group('')).press('Enter')
+      await group(name).waitFor()
+    }
+    const fillFaq = async (it, question, answer) => {
+      await input('faq-question', it).fill(question)
+      await it.locator('textarea[data-test=faq-answer]').fill(answer)
+    }
+    await addCategory('支付')
+    await fillFaq(item('支付', 0), '退款多久到账？', '<p>通常<b>几分钟</b>内原路退回。</p>')
+    await item('支付', 0).frameLocator('[data-test=html-preview]').locator('b').getByText('几分钟').waitFor()
+    await group('支付').locator('[data-test=faq-add]').click()
+    await fillFaq(item('支付', 1), '可以用哪些方式支付？', '<p>微信支付。</p>')
+    await addCategory('充值')
+    await fillFaq(item('充值', 0), '充值失败怎么办？', '<p>系统会自动<b>全额退款</b>。</p>')
+    // Reordered: the top-up category first, then the payment questions swapped.
+    await group('充值').locator('[data-test=faq-group-up]').click()
+    assert((await groupOrder()) === '充值,支付', `category moved up: ${await groupOrder()}`)
+    await item('支付', 1).locator('[data-test=faq-up]').click()
+    assert((await titles('支付')).join('|') === '可以用哪些方式支付？|退款多久到账？', `question moved up: ${await titles('支付')}`)
+    // Two contacts (the second one WeChat) and the hours.
+    const contact = (i) => page.locator('[data-test=contact-row]').nth(i)
+    await page.click('[data-test=contact-add]')
+    await input('contact-label', contact(0)).fill('客服热线')
+    await input('contact-value', contact(0)).fill('+86 400 000 0000')
+    await page.click('[data-test=contact-add]')
+    await contact(1).locator('[data-test=contact-kind]').click()
+    await page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option').getByText('微信', { exact: true }).click()
+    await input('contact-label', contact(1)).fill('微信客服')
+    await input('contact-value', contact(1)).fill('topup_help')
+    await input('working-hours').fill('每天 9:00–21:00（北京时间）')
+    await page.locator('[data-test=service-unsaved]').waitFor()
+    await page.setViewportSize({ width: 1366, height: 1200 })
+    await shot(page, '60-service-editor')
+    await page.setViewportSize({ width: 1366, height: 820 })
+    await page.click('[data-test=service-save]')
+    await page.locator('[data-test=service-status][data-version="1"]').waitFor()
+    await page.locator('[data-test=service-unsaved]').waitFor({ state: 'detached' })
+    // The app gets it grouped, in this order.
+    const { code } = await json('POST', '/sandbox/wechat/codes', {})
+    const { token: appToken } = await json('POST', '/api/v1/app/auth/login', { code })
+    const app = await json('GET', '/api/v1/app/service', undefined, appToken)
+    assert(app.categories.map((c) => c.name).join(',') === '充值,支付'
+      && app.categories[1].faqs.map((f) => f.question).join('|') === '可以用哪些方式支付？|退款多久到账？'
+      && app.categories[0].faqs[0].answer_html.includes('<b>全额退款</b>')
+      && app.contacts.map((c) => `${c.kind}:${c.label}:${c.value}`).join(',') === 'phone:客服热线:+86 400 000 0000,wechat:微信客服:topup_help'
+      && app.working_hours === '每天 9:00–21:00（北京时间）', `the app's service page: ${JSON.stringify(app)}`)
+
+    // A question with no text, sent fourth: refused, and the reason shown at that question's field.
+    await group('支付').locator('[data-test=faq-add]').click()
+    const blank = item('支付', 2)
+    assert((await blank.getAttribute('data-index')) === '3', 'the new question is the fourth sent')
+    await blank.locator('textarea[data-test=faq-answer]').fill('<p>没有问题的回答</p>')
+    await blank.locator('[data-test=faq-toggle]').click()
+    await blank.locator('[data-test=faq-answer]').waitFor({ state: 'detached' })
+    await page.click('[data-test=service-save]')
+    await blank.locator('[data-test=faq-field][data-field=question] .ant-form-item-explain').getByText('1–100', { exact: false }).waitFor()
+    await blank.locator('[data-test=faq-error]').waitFor()
+    await until('the refused field to be scrolled into view', () => inView(blank.locator('[data-test=faq-field][data-field=question]')), 5000)
+    assert(await item('支付', 0).locator('[data-test=faq-error]').count() === 0, 'the other questions show no reason')
+    await page.locator('[data-test=service-status][data-version="1"]').waitFor()
+    await shot(page, '61-service-invalid')
+    // Removed, nothing is left to save.
+    await blank.locator('[data-test=faq-remove]').click()
+    await page.locator('[data-test=service-unsaved]').waitFor({ state: 'detached' })
+    const desk = await json('GET', '/api/v1/admin/content/service', undefined, adminToken)
+    assert(desk.version === 1 && desk.faqs.length === 3, `nothing more was saved: ${JSON.stringify(desk)}`)
+  })
+
+  await step('agreements: recharge terms published, published again from its text, versions read', async () => {
+    const input = (name) => page.locator(`input[data-test=${name}], [data-test=${name}] input`).first()
+    await page.goto(`${BASE}/content/agreements`)
+    const card = page.locator('[data-test=agreement-card][data-kind=recharge_terms]')
+    await card.locator('[data-test=agreement-current]').getByText('未发布').waitFor()
+    assert((await page.locator('[data-test=agreement-card]').count()) === 4, 'four agreements')
+    await card.locator('[data-test=agreement-publish]').click()
+    await page.locator('[data-test=agreement-recharge-note]').waitFor()
+    await input('agreement-title-input').fill('充值服务协议')
+    await page.locator('textarea[data-test=agreement-body]')
+      .fill('<h3>退款</h3><p>充值失败将<b>全额退款</b>。</p><script>parent.document.title = "hacked"</script>')
+    await page.frameLocator('.ant-modal [data-test=html-preview]').locator('b').getByText('全额退款').waitFor()
+    assert((await page.title()) !== 'hacked', 'the preview runs no script')
+    await input('agreement-summary').fill('首次发布')
+    await page.setViewportSize({ width: 1366, height: 1000 })
+    await shot(page, '62-agreement-publish')
+    await page.setViewportSize({ width: 1366, height: 820 })
+    await page.click('[data-test=agreement-publish-ok]')
+    await page.locator('[data-test=agreement-publish-ok]').waitFor({ state: 'hidden' })
+    await page.locator('[data-test=agreement-card][data-kind=recharge_terms][data-version="1"]').waitFor()
+    await card.locator('[data-test=agreement-current]').getByText('版本 1').waitFor()
+    await card.locator('[data-test=agreement-title]').getByText('充值服务协议').waitFor()
+    // Every user is asked to accept it.
+    const { code } = await json('POST', '/sandbox/wechat/codes', {})
+    const { token: appToken } = await json('POST', '/api/v1/app/auth/login', { code })
+    const terms = (await json('GET', '/api/v1/app/agreements', undefined, appToken)).find((a) => a.kind === 'recharge_terms')
+    assert(terms && terms.version === 1 && terms.accepted_at === null && !terms.body_html.includes('<script'), `the app's recharge terms: ${JSON.stringify(terms)}`)
+    // The next version starts from the current text (as the server cleaned it).
+    await card.locator('[data-test=agreement-publish]').click()
+    await until('the form to hold the current text', async () => (await input('agreement-title-input').inputValue()) === '充值服务协议'
+      && (await page.locator('textarea[data-test=agreement-body]').inputValue()).includes('<b>全额退款</b>'), 5000)
+    assert(!(await page.locator('textarea[data-test=agreement-body]').inputValue()).includes('<script'), 'prefilled with the cleaned text')
+    await page.locator('textarea[data-test=agreement-body]').fill('<h3>退款</h3><p>充值失败将在<b>几分钟内</b>全额退款。</p>')
+    await input('agreement-summary').fill('退款时间写明')
+    await page.click('[data-test=agreement-publish-ok]')
+    await page.locator('[data-test=agreement-card][data-kind=recharge_terms][data-version="2"]').waitFor()
+    // Both versions, newest first, each with its text.
+    await card.locator('[data-test=agreement-versions]').click()
+    const drawer = page.locator('.ant-drawer-open')
+    const version = (n) => drawer.locator(`[data-test=agreement-version][data-version="${n}"]`)
+    await version(1).waitFor()
+    assert((await drawer.locator('[data-test=agreement-version]').first().getAttribute('data-version')) === '2', 'version 2 first')
+    await version(2).frameLocator('[data-test=html-preview]').locator('b').getByText('几分钟内').waitFor()
+    await version(1).locator('.ant-collapse-header').click()
+    await version(1).frameLocator('[data-test=html-preview]').locator('b').getByText('全额退款').waitFor()
+    await version(1).getByText('首次发布').waitFor()
+    await until('the drawer to open', async () => {
+      const b = await page.locator('.ant-drawer-content-wrapper').boundingBox()
+      return b && b.x + b.width <= 1366 && api.settled(300)
+    }, 5000)
+    await shot(page, '63-agreement-versions')
+    await page.keyboard.press('Escape')
+    await drawer.waitFor({ state: 'hidden' })
+    const listed = await json('GET', '/api/v1/admin/content/agreements/recharge_terms/versions', undefined, adminToken)
+    assert(listed.map((v) => v.number).join(',') === '2,1' && listed[0].summary === '退款时间写明', `versions: ${JSON.stringify(listed)}`)
+  })
+
+  await step('settings: timeout overridden and reset, embedded keys read-only, the site renamed and recoloured', async () => {
+    const inView = (loc) => loc.evaluate((el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight })
+    const group = (g) => page.locator(`[data-test=settings-group][data-group=${g}]`)
+    const key = (g, k) => group(g).locator(`[data-test=setting][data-key=${k}]`)
+    const setting = async (g, k) => (await json('GET', '/api/v1/admin/settings', undefined, adminToken)).find((x) => x.name === g).settings.find((s) => s.key === k)
+    const primaryColour = (loc) => loc.evaluate((el) => getComputedStyle(el).backgroundColor)
+    // Before: the site's colour on primary buttons.
+    await page.goto(`${BASE}/content/agreements`)
+    const publish = page.locator('[data-test=agreement-publish]').first()
+    await publish.waitFor()
+    assert((await primaryColour(publish)) === 'rgb(7, 193, 96)', `primary buttons in the configured site colour: ${await primaryColour(publish)}`)
+
+    await page.goto(`${BASE}/system/settings`)
+    const timeout = key('orders', 'pay_timeout_minutes')
+    await timeout.locator('input').waitFor()
+    assert((await timeout.locator('input').inputValue()) === '15', 'the configured timeout')
+    await timeout.locator('input').fill('5')
+    await group('orders').locator('[data-test=settings-unsaved]').waitFor()
+    await group('orders').locator('[data-test=settings-save]').click()
+    await timeout.locator('[data-test=setting-overridden]').waitFor()
+    await timeout.locator('[data-test=setting-reset]').getByText('恢复为配置值（15）').waitFor()
+    await group('orders').locator('[data-test=settings-unsaved]').waitFor({ state: 'detached' })
+    const t5 = await setting('orders', 'pay_timeout_minutes')
+    assert(t5.value === 5 && t5.overridden && t5.configured === 15, `the timeout is 5: ${JSON.stringify(t5)}`)
+    const others = await setting('orders', 'max_unpaid_orders_per_user')
+    assert(!others.overridden, 'only the changed key was sent')
+
+    // The embedded mode fixes the mini-program's keys: shown, not editable, saying why.
+    for (const k of ['app_id', 'app_secret']) {
+      const row = key('mini_program', k)
+      await row.locator('[data-test=setting-fixed][data-by=embedded]').getByText('嵌入模式下固定').waitFor()
+      await row.locator('[data-test=setting-config-path]').getByText(`wechat.${k}`).waitFor()
+      assert(await row.locator('input').first().isDisabled(), `${k} is read-only`)
+    }
+    await key('mini_program', 'app_secret').locator('[data-test=setting-secret-state]').getByText('已设置').waitFor()
+    assert((await key('mini_program', 'app_secret').locator('input').first().inputValue()) === '', 'a secret is never shown')
+    assert((await group('mini_program').locator('[data-test=settings-save]').count()) === 0, 'nothing to save in a fixed group')
+    await page.setViewportSize({ width: 1366, height: 1250 })
+    await shot(page, '64-settings')
+    await page.setViewportSize({ width: 1366, height: 820 })
+
+    // The site's name and colour: the title bar, the tab and the primary buttons follow.
+    const NAME = 'E2E 话费'
+    await key('site', 'name').locator('input').fill(NAME)
+    await key('site', 'theme_colour').locator('input[data-test=colour-hex]').fill('#722ed1')
+    const save = group('site').locator('[data-test=settings-save]')
+    await save.click()
+    await page.locator('[data-test=site-name]').getByText(NAME, { exact: true }).waitFor()
+    await until('the tab title to name the site', async () => (await page.title()) === `系统设置 · ${NAME}`, 5000)
+    const site = await json('GET', '/api/v1/site')
+    assert(site.name === NAME && site.theme_colour === '#722ed1', `the site: ${JSON.stringify(site)}`)
+    // A colour that is not one: refused at its field.
+    await key('site', 'theme_colour').locator('input[data-test=colour-hex]').fill('紫色')
+    await save.click()
+    await key('site', 'theme_colour').locator('.ant-form-item-explain').getByText('#rrggbb', { exact: false }).waitFor()
+    await until('the refused field to be scrolled into view', () => inView(key('site', 'theme_colour')), 5000)
+    // Away from the pointer (a hovered button is lighter), the save button is in the new colour.
+    await page.mouse.move(0, 0)
+    await until('the save button in the new colour', async () => (await primaryColour(save)) === 'rgb(114, 46, 209)', 5000)
+    await shot(page, '65-settings-invalid')
+    await key('site', 'theme_colour').locator('input[data-test=colour-hex]').fill('#722ed1')
+    await key('site', 'theme_colour').locator('.ant-form-item-explain').waitFor({ state: 'detached' })
+    await group('site').locator('[data-test=settings-unsaved]').waitFor({ state: 'detached' })
+
+    // The timeout back to the configured 15.
+    await timeout.locator('[data-test=setting-reset]').click()
+    const ok = page.locator('.ant-popconfirm-buttons .ant-btn-primary').filter({ visible: true })
+    await ok.click()
+    await timeout.locator('[data-test=setting-overridden]').waitFor({ state: 'detached' })
+    assert((await timeout.locator('input').inputValue()) === '15', 'the input shows 15 again')
+    const t15 = await setting('orders', 'pay_timeout_minutes')
+    assert(t15.value === 15 && !t15.overridden, `the timeout is back to 15: ${JSON.stringify(t15)}`)
+
+    // Signed out, the sign-in page shows the site too.
+    const guest = await browser.newContext({ viewport: { width: 1366, height: 820 } })
+    const login = await guest.newPage()
+    await login.goto(`${BASE}/login`)
+    await login.locator('[data-test=login-site-name]').getByText(NAME, { exact: false }).waitFor()
+    await until('the sign-in button in the site colour', async () => (await primaryColour(login.locator('[data-test=login-submit]'))) === 'rgb(114, 46, 209)', 5000)
+    assert((await login.title()).endsWith(NAME), `the sign-in tab names the site: ${await login.title()}`)
+    await shot(login, '66-login-site')
+    await guest.close()
+  })
+
   await step('every page renders', async () => {
     // Reached the way a user reaches them, from the side menu (the profile from the user menu), so
     // each page is checked once its own requests are answered rather than after reloading the app.
@@ -1048,9 +1270,10 @@ try {
       ['/marketing/coupon-templates', '营销', '优惠券模板'], ['/marketing/coupons', '营销', '用户优惠券'],
       ['/marketing/membership-plans', '营销', '会员卡'], ['/marketing/members', '营销', '会员'], ['/marketing/membership-orders', '营销', '会员订单'],
       ['/content/banners', '内容', '广告'], ['/content/announcements', '内容', '公告'], ['/content/home', '内容', '首页装修'],
+      ['/content/service', '内容', '客服中心'], ['/content/agreements', '内容', '协议管理'],
       ['/notify/templates', '通知', '消息模板'], ['/notify/deliveries', '通知', '发送记录'],
       ['/system/menus', '系统', '菜单与权限'], ['/system/sessions', '系统', '在线员工'], ['/system/api-keys', '系统', 'API 密钥'],
-      ['/system/logs/login', '系统', '登录日志'], ['/system/logs/operations', '系统', '操作日志'], ['/system/logs/access', '系统', '访问日志'],
+      ['/system/settings', '系统', '系统设置'], ['/system/logs/login', '系统', '登录日志'], ['/system/logs/operations', '系统', '操作日志'], ['/system/logs/access', '系统', '访问日志'],
       ['/profile', null, '个人中心'],
     ]
     const menu = page.locator('[data-test=side-menu]')

@@ -6,6 +6,7 @@ import { i18n } from './locales'
 import { vAccess } from './directives/access'
 import { setSessionEndedHandler } from './api/client'
 import { useAuth } from './stores/auth'
+import { useSite } from './stores/site'
 import 'ant-design-vue/dist/reset.css'
 import './styles.css'
 
@@ -14,6 +15,8 @@ app.use(createPinia())
 app.use(i18n)
 app.use(router)
 app.directive('access', vAccess)
+// The name, logo and colour: the remembered ones show at once, the server's replace them.
+void useSite().refresh()
 
 setSessionEndedHandler(() => {
   const auth = useAuth()

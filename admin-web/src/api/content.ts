@@ -1,7 +1,8 @@
 import { api, unwrap } from './client'
 import { clean } from './orders'
 import type {
-  Announcement, AnnouncementBody, AppHome, Banner, BannerBody, HomeComponent, HomeDraft, HomeEditor, HomeVersion, HomeVersionSummary, Page, PageQuery,
+  AgreementBody, AgreementKind, AgreementOverview, AgreementVersion, Announcement, AnnouncementBody, AppHome, Banner, BannerBody, HomeComponent, HomeDraft,
+  HomeEditor, HomeVersion, HomeVersionSummary, Page, PageQuery, ServiceDesk, ServiceDeskBody,
 } from './types'
 
 export const contentApi = {
@@ -40,6 +41,20 @@ export const contentApi = {
   /** Publishes version `number`'s components again as the next version; the draft becomes them too. */
   restore: (number: number): Promise<HomeVersionSummary> =>
     unwrap(api.POST('/api/v1/admin/content/home/versions/{number}/restore', { params: { path: { number } } })),
+
+  /** The customer service page: questions, contacts, working hours, and the version to save against. */
+  service: (): Promise<ServiceDesk> => unwrap(api.GET('/api/v1/admin/content/service')),
+  /** Replaces the page whole if nobody saved it since `body.version` (409 `CONFLICT` otherwise); the app shows it at once. */
+  saveService: (body: ServiceDeskBody): Promise<ServiceDesk> => unwrap(api.PUT('/api/v1/admin/content/service', { body })),
+
+  /** The four agreements, each with its current version (null before the first). */
+  agreements: (): Promise<AgreementOverview[]> => unwrap(api.GET('/api/v1/admin/content/agreements')),
+  /** Every version of one agreement, newest first. */
+  agreementVersions: (kind: AgreementKind): Promise<AgreementVersion[]> =>
+    unwrap(api.GET('/api/v1/admin/content/agreements/{kind}/versions', { params: { path: { kind } } })),
+  /** Publishes the next version at once (for the recharge terms, every user accepts it again at checkout). */
+  publishAgreement: (kind: AgreementKind, body: AgreementBody): Promise<AgreementVersion> =>
+    unwrap(api.POST('/api/v1/admin/content/agreements/{kind}/versions', { params: { path: { kind } }, body })),
 }
 
 /** A banner's editable fields, as PUT takes them (to change one, e.g. `enabled`, and send the rest unchanged). */

@@ -13650,7 +13650,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `CONFLICT`: not the current version (show the new text) */
+            /** @description `CONFLICT`: not the current version (`details.version` is; show its text) */
             409: {
                 headers: {
                     [name: string]: unknown;

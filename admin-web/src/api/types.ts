@@ -117,3 +117,17 @@ export interface PageQuery {
   page: number
   page_size: number
 }
+export type ServiceDesk = S['ServiceDeskView']
+export type ServiceDeskBody = S['ServiceDeskBody']
+export type Faq = S['Faq']
+export type Contact = S['Contact']
+export type ContactKind = S['ContactKind']
+export type AgreementKind = S['AgreementKind']
+export type AgreementOverview = S['AgreementOverview']
+export type AgreementVersion = S['AgreementVersionView']
+export type AgreementBody = S['AgreementBody']
+export type SettingsGroup = S['GroupView']
+export type Setting = S['SettingView']
+export type SettingKind = S['SettingKind']
+export type FixedBy = S['FixedBy']
+export type Site = S['Site']
