@@ -451,3 +451,40 @@ async fn a_new_version_of_an_agreement_must_be_accepted_again() {
     numbers.sort_unstable();
     assert_eq!(numbers, [1, 2, 3, 4, 5]);
 }
+
+#[tokio::test]
+async fn checkout_s_question_is_answered_from_memory_and_a_publish_here_is_seen_at_once() {
+    use topup_content::{AgreementDraft, AgreementKind};
+    let f = fixture().await;
+    let c = &f.content;
+    let draft = |title: &str| AgreementDraft {
+        title: title.into(),
+        body_html: "<p>Terms</p>".into(),
+        summary: String::new(),
+    };
+    // Nothing published, and remembered as such.
+    assert_eq!(c.recharge_terms_awaiting("u1").await.unwrap(), None);
+    c.publish_agreement(AgreementKind::RechargeTerms, draft("Terms"), "a")
+        .await
+        .unwrap();
+    assert_eq!(
+        c.recharge_terms_awaiting("u1").await.unwrap(),
+        Some((1, "Terms".to_owned()))
+    );
+    c.accept_agreement("u1", AgreementKind::RechargeTerms, 1)
+        .await
+        .unwrap();
+    assert_eq!(c.recharge_terms_awaiting("u1").await.unwrap(), None);
+    // Another agreement's publish changes nothing; the recharge terms' does, at once.
+    c.publish_agreement(AgreementKind::PrivacyPolicy, draft("Privacy"), "a")
+        .await
+        .unwrap();
+    assert_eq!(c.recharge_terms_awaiting("u1").await.unwrap(), None);
+    c.publish_agreement(AgreementKind::RechargeTerms, draft("Terms 2"), "a")
+        .await
+        .unwrap();
+    assert_eq!(
+        c.recharge_terms_awaiting("u1").await.unwrap(),
+        Some((2, "Terms 2".to_owned()))
+    );
+}
