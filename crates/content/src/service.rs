@@ -512,35 +512,25 @@ impl ContentService {
         by: &str,
         restored_from: Option<u32>,
     ) -> Result<HomeVersion, ContentError> {
-        // Two publishers may read the same latest number; the unique id lets one win and
-        // the other take the next number.
-        for _ in 0..10 {
-            let latest = self.published_home().await?.map_or(0, |v| v.number);
-            let number = latest
-                .checked_add(1)
-                .ok_or_else(|| ContentError::invalid("number", "too many versions"))?;
-            let version = HomeVersion {
-                id: HomeVersion::id_for(HOME, number),
-                page: HOME.to_owned(),
-                number,
-                components: components.clone(),
-                published_at: self.now(),
-                published_by: by.to_owned(),
-                restored_from,
-            };
-            match self.versions.insert(&version).await {
-                Ok(()) => {
-                    self.changed().await?;
-                    tracing::info!(number, by, ?restored_from, "home page published");
-                    return Ok(version);
-                }
-                Err(e) if e.is_duplicate() => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ContentError::Conflict(
-            "others kept publishing; try again".into(),
-        ))
+        let latest = async || Ok(self.published_home().await?.map_or(0, |v| v.number));
+        let make = |number| HomeVersion {
+            id: HomeVersion::id_for(HOME, number),
+            page: HOME.to_owned(),
+            number,
+            components: components.clone(),
+            published_at: self.now(),
+            published_by: by.to_owned(),
+            restored_from,
+        };
+        let version = insert_next(&self.versions, latest, make).await?;
+        self.changed().await?;
+        tracing::info!(
+            number = version.number,
+            by,
+            ?restored_from,
+            "home page published"
+        );
+        Ok(version)
     }
 
     pub async fn home_version(&self, number: u32) -> Result<HomeVersion, ContentError> {
@@ -625,38 +615,25 @@ impl ContentService {
         by: &str,
     ) -> Result<AgreementVersion, ContentError> {
         let draft = draft.checked()?;
-        for _ in 0..10 {
-            let latest = self.current_agreement(kind).await?.map_or(0, |v| v.number);
-            let number = latest
-                .checked_add(1)
-                .ok_or_else(|| ContentError::invalid("number", "too many versions"))?;
-            let version = AgreementVersion {
-                id: AgreementVersion::id_for(kind, number),
-                kind,
-                number,
-                title: draft.title.clone(),
-                body_html: draft.body_html.clone(),
-                summary: draft.summary.clone(),
-                published_at: self.now(),
-                published_by: by.to_owned(),
-            };
-            match self.agreements.insert(&version).await {
-                Ok(()) => {
-                    if kind == AgreementKind::RechargeTerms {
-                        *self
-                            .recharge_terms
-                            .write()
-                            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
-                    }
-                    return Ok(version);
-                }
-                Err(e) if e.is_duplicate() => continue,
-                Err(e) => return Err(e.into()),
-            }
+        let latest = async || Ok(self.current_agreement(kind).await?.map_or(0, |v| v.number));
+        let make = |number| AgreementVersion {
+            id: AgreementVersion::id_for(kind, number),
+            kind,
+            number,
+            title: draft.title.clone(),
+            body_html: draft.body_html.clone(),
+            summary: draft.summary.clone(),
+            published_at: self.now(),
+            published_by: by.to_owned(),
+        };
+        let version = insert_next(&self.agreements, latest, make).await?;
+        if kind == AgreementKind::RechargeTerms {
+            *self
+                .recharge_terms
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
         }
-        Err(ContentError::Conflict(
-            "others kept publishing; try again".into(),
-        ))
+        Ok(version)
     }
 
     /// The current (highest) version of an agreement; none before the first.
@@ -796,6 +773,31 @@ impl ContentService {
         }
         Ok(Some(current))
     }
+}
+
+/// Inserts the next of a numbered series (home page versions, agreement versions): the
+/// document `make` builds for one past `latest`. Two writers may read the same latest
+/// number; the number is in the id, so one insert wins and the other takes the next.
+async fn insert_next<T: Document>(
+    collection: &Collection<T>,
+    latest: impl AsyncFn() -> Result<u32, ContentError>,
+    make: impl Fn(u32) -> T,
+) -> Result<T, ContentError> {
+    for _ in 0..10 {
+        let number = latest()
+            .await?
+            .checked_add(1)
+            .ok_or_else(|| ContentError::invalid("number", "too many versions"))?;
+        let document = make(number);
+        match collection.insert(&document).await {
+            Ok(()) => return Ok(document),
+            Err(e) if e.is_duplicate() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ContentError::Conflict(
+        "others kept publishing; try again".into(),
+    ))
 }
 
 /// Stores a one-of-a-kind document edited by compare-and-set from `expected_version`: the
