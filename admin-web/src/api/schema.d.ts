@@ -5955,6 +5955,7 @@ export interface components {
             type: "integer";
         } | {
             max: number;
+            multiline: boolean;
             required: boolean;
             /** @enum {string} */
             type: "text";
@@ -5966,6 +5967,7 @@ export interface components {
             type: "colour";
         } | {
             max: number;
+            multiline: boolean;
             /** @enum {string} */
             type: "secret";
         };

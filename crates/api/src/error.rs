@@ -209,19 +209,22 @@ impl From<PaymentError> for ApiError {
     }
 }
 
+/// `VALIDATION_FAILED` naming every bad field, each with its messages.
+pub(crate) fn fields_error(fields: &topup_core::FieldErrors) -> ApiError {
+    let names: Vec<&str> = fields.fields().keys().map(String::as_str).collect();
+    ApiError::new(
+        ErrorCode::ValidationFailed,
+        format!("invalid input: {}", names.join(", ")),
+    )
+    .with_details(serde_json::json!({ "fields": fields }))
+}
+
 /// The one place staff-identity errors become HTTP answers.
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         let message = error.to_string();
         match error {
-            AuthError::Validation(fields) => {
-                let names: Vec<&str> = fields.fields().keys().map(String::as_str).collect();
-                ApiError::new(
-                    ErrorCode::ValidationFailed,
-                    format!("invalid input: {}", names.join(", ")),
-                )
-                .with_details(serde_json::json!({ "fields": fields }))
-            }
+            AuthError::Validation(fields) => fields_error(&fields),
             AuthError::InvalidCredentials => ApiError::new(ErrorCode::InvalidCredentials, message),
             AuthError::AccountLocked { until } => ApiError::new(ErrorCode::AccountLocked, message)
                 .with_details(serde_json::json!({ "locked_until": until })),
@@ -411,7 +414,7 @@ impl From<topup_settings::SettingsError> for ApiError {
         let message = error.to_string();
         match error {
             E::NotFound(_) => ApiError::new(ErrorCode::NotFound, message),
-            E::Invalid { field, reason } => crate::extract::field_error(&field, reason),
+            E::Invalid(fields) => fields_error(&fields),
             E::Conflict(_) => ApiError::new(ErrorCode::Conflict, message),
             E::Sealing(_) => ApiError::internal(message),
             E::Store(cause) => cause.into(),
@@ -425,7 +428,7 @@ impl From<topup_content::ContentError> for ApiError {
         let message = error.to_string();
         match error {
             E::NotFound(_) => ApiError::new(ErrorCode::NotFound, message),
-            E::Invalid { field, reason } => crate::extract::field_error(&field, reason),
+            E::Invalid(fields) => fields_error(&fields),
             E::Conflict(_) => ApiError::new(ErrorCode::Conflict, message),
             E::NotCurrent { current, .. } => ApiError::new(ErrorCode::Conflict, message)
                 .with_details(serde_json::json!({ "version": current })),

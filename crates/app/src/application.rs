@@ -173,6 +173,7 @@ impl Application {
             mut mounts,
             mini_program,
             wechat_pay,
+            wechat_pay_config,
             recharge,
             sandboxes,
         } = integrations::build(&config, &base_url, clock.clone(), &options.sandbox)?;
@@ -222,6 +223,7 @@ impl Application {
         )?;
         catalog.start().await?;
 
+        let pay_client = Arc::clone(&wechat_pay);
         let payments = Arc::new(PaymentService::new(
             &store,
             wechat_pay,
@@ -297,8 +299,12 @@ impl Application {
             &store,
             clock.clone(),
             &at_rest_key,
-            &wechat_client,
-            &orders,
+            crate::settings::Readers {
+                mini_program: &wechat_client,
+                wechat_pay: &pay_client,
+                wechat_pay_config: &wechat_pay_config,
+                orders: &orders,
+            },
         )?);
         // Before serving: what staff set last time is in force from the first request.
         settings.start().await?;

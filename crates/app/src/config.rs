@@ -290,7 +290,8 @@ pub enum StoreLocation {
 }
 
 /// Which settings keys the configuration fixes: set by the environment or the file, or, in
-/// the embedded mode, the mini-program's (its WeChat is the sandbox).
+/// the embedded mode, the mini-program's and the merchant's (its WeChat is the sandbox, and
+/// it never touches real money).
 fn fixed_settings(
     mode: Mode,
     file: Option<&Figment>,
@@ -299,7 +300,7 @@ fn fixed_settings(
     use topup_settings::FixedBy;
     let mut fixed = std::collections::BTreeMap::new();
     for def in topup_settings::SETTINGS {
-        let by = if mode == Mode::Embedded && def.group == "mini_program" {
+        let by = if mode == Mode::Embedded && matches!(def.group, "mini_program" | "payment") {
             Some(FixedBy::Embedded)
         } else if env.contains(def.config_path) {
             Some(FixedBy::Environment)

@@ -36,6 +36,10 @@ pub struct Integrations {
     pub mounts: Vec<Mount>,
     pub mini_program: Arc<MiniProgramClient>,
     pub wechat_pay: Arc<WechatPayClient>,
+    /// The merchant settings the client started with: the configuration's, the sandbox's,
+    /// or, in production without `[wechat_pay]`, only where WeChat reaches us (staff set the
+    /// merchant in the settings).
+    pub wechat_pay_config: WechatPayConfig,
     pub recharge: Arc<ProviderRouter>,
     /// The in-process sandboxes, when this process serves them.
     pub sandboxes: Option<Sandboxes>,
@@ -180,6 +184,7 @@ fn embedded(
         mounts,
         mini_program: Arc::new(mini_program),
         wechat_pay: Arc::new(wechat_pay),
+        wechat_pay_config: pay_config,
         recharge: Arc::new(recharge),
         sandboxes,
     })
@@ -265,6 +270,24 @@ fn refuse_sandbox(key: &str, url: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A merchant with only WeChat's endpoints and ours: what staff complete in the settings.
+pub(crate) fn unset_merchant(public_url: &str) -> WechatPayConfig {
+    WechatPayConfig {
+        mchid: String::new(),
+        appid: String::new(),
+        merchant_serial_no: String::new(),
+        merchant_private_key: PemSource::pem(""),
+        apiv3_key: Secret::new(String::new()),
+        wechatpay_public_key: None,
+        wechatpay_public_key_id: None,
+        platform_certificates: false,
+        notify_url: format!("{public_url}/api/v1/pay/wechat/notify"),
+        refund_notify_url: format!("{public_url}/api/v1/pay/wechat/refund-notify"),
+        base_url: topup_payment::DEFAULT_BASE_URL.to_owned(),
+        http: HttpSettings::default(),
+    }
+}
+
 fn production(config: &Config, clock: SharedClock) -> Result<Integrations, AppError> {
     let wechat = &config.wechat;
     if wechat.app_id.is_empty() || wechat.app_secret.expose().is_empty() {
@@ -286,17 +309,39 @@ fn production(config: &Config, clock: SharedClock) -> Result<Integrations, AppEr
     )
     .map_err(|e| config_error("wechat", e))?;
 
-    let Some(pay_config) = &config.wechat_pay else {
-        return Err(config_error("wechat_pay", "required in production mode"));
+    let (pay_config, wechat_pay) = match &config.wechat_pay {
+        Some(pay_config) => {
+            refuse_sandbox("wechat_pay.base_url", &pay_config.base_url)?;
+            refuse_sandbox("wechat_pay.notify_url", &pay_config.notify_url)?;
+            refuse_sandbox(
+                "wechat_pay.refund_notify_url",
+                &pay_config.refund_notify_url,
+            )?;
+            let client = WechatPayClient::new(pay_config, clock.clone())
+                .map_err(|e| config_error("wechat_pay", e))?;
+            (pay_config.clone(), client)
+        }
+        None => {
+            // Staff set the merchant in the console (Settings → Payment); until then every
+            // payment is refused as unavailable, and nothing is charged.
+            let Some(public_url) = &config.server.public_url else {
+                return Err(config_error(
+                    "wechat_pay",
+                    "required in production mode, unless server.public_url is set (WeChat \
+                     Pay's notifications go there) and staff set the merchant in the console",
+                ));
+            };
+            refuse_sandbox("server.public_url", public_url)?;
+            tracing::warn!(
+                "wechat_pay is not configured: set the merchant in the console (Settings → \
+                 Payment); until then payments are refused"
+            );
+            (
+                unset_merchant(public_url.trim_end_matches('/')),
+                WechatPayClient::unconfigured(clock.clone()),
+            )
+        }
     };
-    refuse_sandbox("wechat_pay.base_url", &pay_config.base_url)?;
-    refuse_sandbox("wechat_pay.notify_url", &pay_config.notify_url)?;
-    refuse_sandbox(
-        "wechat_pay.refund_notify_url",
-        &pay_config.refund_notify_url,
-    )?;
-    let wechat_pay = WechatPayClient::new(pay_config, clock.clone())
-        .map_err(|e| config_error("wechat_pay", e))?;
 
     if config.recharge.providers.iter().all(|p| !p.enabled) {
         return Err(config_error(
@@ -316,6 +361,7 @@ fn production(config: &Config, clock: SharedClock) -> Result<Integrations, AppEr
         mounts: Vec::new(),
         mini_program: Arc::new(mini_program),
         wechat_pay: Arc::new(wechat_pay),
+        wechat_pay_config: pay_config,
         recharge: Arc::new(recharge),
         sandboxes: None,
     })

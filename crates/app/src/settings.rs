@@ -2,12 +2,13 @@
 //! values as their defaults, the keys it fixes, and the listeners that apply a change in this
 //! process — the orders' checkout rules and the WeChat mini-program client's credentials.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::json;
 use topup_auth::AtRestCipher;
 use topup_core::{Secret, SharedClock};
 use topup_orders::{CheckoutRules, OrdersService};
+use topup_payment::{PemSource, WechatPayClient, WechatPayConfig};
 use topup_settings::{Effective, SettingsListener, SettingsService};
 use topup_store::Store;
 use topup_wechat::MiniProgramClient;
@@ -58,14 +59,179 @@ impl SettingsListener for WechatCredentialsFromSettings {
     }
 }
 
+/// The payment group's keys, by the name the merchant settings give each.
+const PAYMENT_KEYS: &[(&str, &str)] = &[
+    ("mchid", "payment.mchid"),
+    ("appid", "mini_program.app_id"),
+    ("merchant_serial_no", "payment.merchant_serial_no"),
+    ("merchant_private_key", "payment.merchant_private_key"),
+    ("apiv3_key", "payment.apiv3_key"),
+    ("wechatpay_public_key_id", "payment.public_key_id"),
+    ("wechatpay_public_key", "payment.public_key"),
+];
+
+/// Puts the WeChat Pay merchant staff set in force (production only: the embedded mode pays
+/// its sandbox). Where WeChat Pay reaches us and how we call it stay as configured.
+struct WechatPayFromSettings {
+    client: Arc<WechatPayClient>,
+    /// The configured merchant (or only its endpoints), which the settings complete.
+    template: WechatPayConfig,
+    /// What was put in force last, so that a change elsewhere does not rebuild the client.
+    applied: Mutex<Option<String>>,
+}
+
+impl WechatPayFromSettings {
+    /// The merchant these settings describe; none while no merchant number is set.
+    fn merchant(&self, settings: &Effective) -> Option<WechatPayConfig> {
+        let text = |path: &str| settings.text(path).unwrap_or_default().trim().to_owned();
+        let secret = |path: &str| {
+            settings
+                .secret(path)
+                .cloned()
+                .unwrap_or_else(|| Secret::new(String::new()))
+        };
+        let mchid = text("payment.mchid");
+        if mchid.is_empty() {
+            return None;
+        }
+        let (key_id, key) = (text("payment.public_key_id"), text("payment.public_key"));
+        Some(WechatPayConfig {
+            mchid,
+            // Payments are made in the mini-program; the configured one until staff set it.
+            appid: Some(text("mini_program.app_id"))
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(|| self.template.appid.clone()),
+            merchant_serial_no: text("payment.merchant_serial_no"),
+            merchant_private_key: PemSource::Pem(secret("payment.merchant_private_key")),
+            apiv3_key: secret("payment.apiv3_key"),
+            wechatpay_public_key: (!key.is_empty()).then(|| PemSource::pem(key)),
+            wechatpay_public_key_id: (!key_id.is_empty()).then_some(key_id),
+            ..self.template.clone()
+        })
+    }
+}
+
+/// Everything that makes one merchant differ from another (kept in memory only, as the
+/// client's own keys are).
+fn fingerprint(merchant: &WechatPayConfig) -> String {
+    let pem = |source: &PemSource| match source {
+        PemSource::Pem(text) => text.expose().clone(),
+        PemSource::File(path) => path.display().to_string(),
+    };
+    format!(
+        "{}|{}|{}|{}|{}|{:?}|{:?}",
+        merchant.mchid,
+        merchant.appid,
+        merchant.merchant_serial_no,
+        pem(&merchant.merchant_private_key),
+        merchant.apiv3_key.expose(),
+        merchant.wechatpay_public_key.as_ref().map(pem),
+        merchant.wechatpay_public_key_id,
+    )
+}
+
+impl SettingsListener for WechatPayFromSettings {
+    fn apply(&self, settings: &Effective) {
+        let Some(merchant) = self.merchant(settings) else {
+            return;
+        };
+        let print = fingerprint(&merchant);
+        let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        if applied.as_ref() == Some(&print) {
+            return;
+        }
+        match self.client.reconfigure(&merchant) {
+            Ok(()) => {
+                tracing::info!(mchid = %merchant.mchid, "WeChat Pay merchant settings in force");
+                *applied = Some(print);
+            }
+            // Saves are checked first; this is a value another version stored, or a key file
+            // gone. The merchant in force stays.
+            Err(error) => {
+                tracing::error!(%error, "WeChat Pay merchant settings cannot be put in force")
+            }
+        }
+    }
+
+    fn check(&self, settings: &Effective) -> Vec<(String, String)> {
+        let Some(merchant) = self.merchant(settings) else {
+            return Vec::new();
+        };
+        let mut problems: Vec<(String, String)> = merchant
+            .problems()
+            .into_iter()
+            .filter_map(|(name, reason)| {
+                PAYMENT_KEYS
+                    .iter()
+                    .find(|(field, _)| *field == name)
+                    .map(|(_, path)| ((*path).to_owned(), reason))
+            })
+            .collect();
+        if merchant.wechatpay_public_key.is_none() && !merchant.platform_certificates {
+            problems.push(("payment.public_key".to_owned(), "is required".to_owned()));
+        }
+        if merchant.wechatpay_public_key_id.is_none() && merchant.wechatpay_public_key.is_some() {
+            problems.push(("payment.public_key_id".to_owned(), "is required".to_owned()));
+        }
+        problems
+    }
+}
+
+/// What the configuration (or the sandbox) says for the payment group's keys.
+fn configured_merchant(
+    mut settings: SettingsService,
+    merchant: &WechatPayConfig,
+) -> Result<SettingsService, AppError> {
+    let load = |source: &PemSource| {
+        source
+            .load()
+            .map_err(|e| AppError::Config(format!("wechat_pay: {e}")))
+    };
+    settings = settings
+        .configured("payment.mchid", json!(merchant.mchid))
+        .configured(
+            "payment.merchant_serial_no",
+            json!(merchant.merchant_serial_no),
+        )
+        .configured(
+            "payment.public_key_id",
+            json!(merchant.wechatpay_public_key_id.clone().unwrap_or_default()),
+        );
+    if let Some(key) = &merchant.wechatpay_public_key {
+        settings = settings.configured("payment.public_key", json!(load(key)?.expose()));
+    }
+    if !merchant.mchid.is_empty() {
+        settings = settings
+            .configured_secret(
+                "payment.merchant_private_key",
+                load(&merchant.merchant_private_key)?,
+            )
+            .configured_secret("payment.apiv3_key", merchant.apiv3_key.clone());
+    }
+    Ok(settings)
+}
+
+/// Who reads the settings besides the store: the clients whose credentials they carry.
+pub(crate) struct Readers<'a> {
+    pub mini_program: &'a Arc<MiniProgramClient>,
+    pub wechat_pay: &'a Arc<WechatPayClient>,
+    pub wechat_pay_config: &'a WechatPayConfig,
+    pub orders: &'a Arc<OrdersService>,
+}
+
 pub(crate) fn build(
     config: &Config,
     store: &Store,
     clock: SharedClock,
     at_rest_key: &Secret<Vec<u8>>,
-    mini_program: &Arc<MiniProgramClient>,
-    orders: &Arc<OrdersService>,
+    readers: Readers<'_>,
 ) -> Result<SettingsService, AppError> {
+    let Readers {
+        mini_program,
+        wechat_pay,
+        wechat_pay_config,
+        orders,
+    } = readers;
     let site = &config.site;
     let mut settings = SettingsService::new(store, clock, AtRestCipher::new(at_rest_key)?)
         .configured(
@@ -85,6 +251,7 @@ pub(crate) fn build(
         .configured("site.logo_url", json!(site.logo_url))
         .configured("site.theme_colour", json!(site.theme_colour))
         .with_listener(Arc::new(CheckoutRulesFromSettings(Arc::clone(orders))));
+    settings = configured_merchant(settings, wechat_pay_config)?;
     if config.mode == Mode::Embedded {
         // The sandbox's credentials, fixed (`Config::load`).
         settings = settings.configured_secret(
@@ -96,12 +263,125 @@ pub(crate) fn build(
             settings = settings
                 .configured_secret("mini_program.app_secret", config.wechat.app_secret.clone());
         }
-        settings = settings.with_listener(Arc::new(WechatCredentialsFromSettings(Arc::clone(
-            mini_program,
-        ))));
+        settings = settings
+            .with_listener(Arc::new(WechatCredentialsFromSettings(Arc::clone(
+                mini_program,
+            ))))
+            .with_listener(Arc::new(WechatPayFromSettings {
+                client: Arc::clone(wechat_pay),
+                template: wechat_pay_config.clone(),
+                applied: Mutex::new(None),
+            }));
     }
     for (path, by) in &config.fixed_settings {
         settings = settings.fixed(path, *by);
     }
     Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::collections::BTreeMap;
+
+    use serde_json::Value;
+    use topup_auth::generate_at_rest_key;
+    use topup_core::{ManualClock, Timestamp};
+    use topup_sandbox::wechat_pay::SandboxKeySet;
+    use topup_settings::SettingsError;
+    use topup_store::testing::TestStore;
+
+    use super::*;
+
+    fn payment(
+        keys: &SandboxKeySet,
+        private_key: &str,
+        apiv3_key: &str,
+        key_id: &str,
+    ) -> BTreeMap<String, Value> {
+        [
+            ("mchid", json!("1900000109")),
+            ("merchant_serial_no", json!(keys.merchant_serial_no)),
+            ("merchant_private_key", json!(private_key)),
+            ("apiv3_key", json!(apiv3_key)),
+            ("public_key_id", json!(key_id)),
+            ("public_key", json!(keys.platform_public_key_pem)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn staff_set_the_merchant_and_payments_use_it_without_a_restart() {
+        let store = TestStore::open().await.unwrap();
+        let clock: SharedClock = Arc::new(ManualClock::new(
+            Timestamp::parse("2026-12-01T00:00:00Z").unwrap(),
+        ));
+        let client = Arc::new(WechatPayClient::unconfigured(clock.clone()));
+        let cipher = AtRestCipher::new(&generate_at_rest_key().unwrap()).unwrap();
+        let settings = SettingsService::new(&store.store, clock, cipher)
+            .configured("mini_program.app_id", json!("wx0000sandbox0000"))
+            .with_listener(Arc::new(WechatPayFromSettings {
+                client: Arc::clone(&client),
+                template: crate::integrations::unset_merchant("https://shop.example"),
+                applied: Mutex::new(None),
+            }));
+        settings.start().await.unwrap();
+        assert!(!client.is_configured());
+
+        let keys = SandboxKeySet::generate().unwrap();
+        let private_key = keys.merchant_private_key_pem.expose().clone();
+        let apiv3_key = keys.apiv3_key.expose().clone();
+        // Keys that do not parse are refused, each named, and nothing is put in force.
+        let refused = settings
+            .update(
+                "payment",
+                0,
+                payment(&keys, "not a key", "short", "KEY_1"),
+                "admin",
+            )
+            .await
+            .unwrap_err();
+        let SettingsError::Invalid(fields) = refused else {
+            panic!("{refused:?}")
+        };
+        let names: Vec<&str> = fields.fields().keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "values.apiv3_key",
+                "values.merchant_private_key",
+                "values.public_key_id"
+            ]
+        );
+        assert!(!client.is_configured());
+
+        let key_id = keys.platform_public_key_id.clone();
+        let (_, after) = settings
+            .update(
+                "payment",
+                0,
+                payment(&keys, &private_key, &apiv3_key, &key_id),
+                "admin",
+            )
+            .await
+            .unwrap();
+        assert!(client.is_configured());
+        assert_eq!(
+            (client.mchid(), client.appid()),
+            ("1900000109".to_owned(), "wx0000sandbox0000".to_owned())
+        );
+        assert_eq!(client.known_platform_serials(), [key_id]);
+        // The key is never answered.
+        let answered = serde_json::to_string(&settings.view().await.unwrap()).unwrap();
+        assert!(!answered.contains("PRIVATE KEY") && !answered.contains(&apiv3_key));
+        let sealed = after
+            .settings
+            .iter()
+            .find(|s| s.key == "merchant_private_key")
+            .unwrap();
+        assert_eq!(sealed.value, json!({"set": true}));
+    }
 }

@@ -1,74 +1,32 @@
-use std::collections::BTreeMap;
-
-use serde::Serialize;
 use thiserror::Error;
+pub use topup_core::FieldErrors;
 use topup_core::{CoreError, Secret, Timestamp};
 use topup_store::StoreError;
 use topup_wechat::WechatError;
 
-/// Per-field validation messages: `{"username": ["must be 3 to 32 characters"]}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct FieldErrors(BTreeMap<String, Vec<String>>);
-
-impl FieldErrors {
-    pub fn new() -> Self {
-        FieldErrors::default()
-    }
-
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0
-            .entry(field.to_owned())
-            .or_default()
-            .push(message.into());
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn fields(&self) -> &BTreeMap<String, Vec<String>> {
-        &self.0
-    }
-
-    pub fn merge(&mut self, other: FieldErrors) {
-        for (field, messages) in other.0 {
-            self.0.entry(field).or_default().extend(messages);
-        }
-    }
-
-    /// `Ok(())` when nothing was added, else [`AuthError::Validation`].
-    pub fn into_result(self) -> Result<(), AuthError> {
-        if self.is_empty() {
-            Ok(())
+/// Adds validator's report to `fields`, each field under `prefix`.
+fn collect(fields: &mut FieldErrors, prefix: &str, errors: &validator::ValidationErrors) {
+    for (field, kind) in errors.errors() {
+        let path = if prefix.is_empty() {
+            field.to_string()
         } else {
-            Err(AuthError::Validation(self))
-        }
-    }
-
-    fn collect(&mut self, prefix: &str, errors: &validator::ValidationErrors) {
-        for (field, kind) in errors.errors() {
-            let path = if prefix.is_empty() {
-                field.to_string()
-            } else {
-                format!("{prefix}.{field}")
-            };
-            match kind {
-                validator::ValidationErrorsKind::Field(list) => {
-                    for error in list {
-                        let message = error
-                            .message
-                            .as_ref()
-                            .map(|m| m.to_string())
-                            .unwrap_or_else(|| describe(error));
-                        self.add(&path, message);
-                    }
+            format!("{prefix}.{field}")
+        };
+        match kind {
+            validator::ValidationErrorsKind::Field(list) => {
+                for error in list {
+                    let message = error
+                        .message
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| describe(error));
+                    fields.add(&path, message);
                 }
-                validator::ValidationErrorsKind::Struct(inner) => self.collect(&path, inner),
-                validator::ValidationErrorsKind::List(items) => {
-                    for (index, inner) in items {
-                        self.collect(&format!("{path}[{index}]"), inner);
-                    }
+            }
+            validator::ValidationErrorsKind::Struct(inner) => collect(fields, &path, inner),
+            validator::ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    collect(fields, &format!("{path}[{index}]"), inner);
                 }
             }
         }
@@ -93,11 +51,16 @@ fn describe(error: &validator::ValidationError) -> String {
     }
 }
 
-impl From<validator::ValidationErrors> for FieldErrors {
-    fn from(errors: validator::ValidationErrors) -> Self {
-        let mut fields = FieldErrors::new();
-        fields.collect("", &errors);
-        fields
+/// Validator's report as field errors.
+fn report_fields(errors: &validator::ValidationErrors) -> FieldErrors {
+    let mut fields = FieldErrors::new();
+    collect(&mut fields, "", errors);
+    fields
+}
+
+impl From<FieldErrors> for AuthError {
+    fn from(fields: FieldErrors) -> Self {
+        AuthError::Validation(fields)
     }
 }
 
@@ -219,7 +182,7 @@ pub(crate) fn validate_with_secrets(
 ) -> Result<(), AuthError> {
     let mut errors = match input.validate() {
         Ok(()) => FieldErrors::new(),
-        Err(report) => FieldErrors::from(report),
+        Err(report) => report_fields(&report),
     };
     for (field, secret) in secrets {
         let length = secret.expose().chars().count();
@@ -229,7 +192,7 @@ pub(crate) fn validate_with_secrets(
             errors.add(field, "must be at most 128 characters long");
         }
     }
-    errors.into_result()
+    Ok(errors.into_result()?)
 }
 
 #[cfg(test)]

@@ -246,7 +246,7 @@ impl AuthService {
                 }
             },
         }
-        errors.into_result()
+        Ok(errors.into_result()?)
     }
 
     pub async fn create_menu(

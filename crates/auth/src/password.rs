@@ -56,7 +56,7 @@ pub(crate) fn check_policy(config: &AuthConfig, field: &str, plain: &str) -> Res
     if config.password_require_digit && !plain.chars().any(|c| c.is_ascii_digit()) {
         errors.add(field, "must contain a digit");
     }
-    errors.into_result()
+    Ok(errors.into_result()?)
 }
 
 /// Random bytes from the operating system.

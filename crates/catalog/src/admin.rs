@@ -262,6 +262,18 @@ impl Catalog {
         fetch_by_id::<crate::model::CountryKind, _>(&self.db().countries, "country", id).await
     }
 
+    /// The country with this ISO code, on sale or not.
+    pub async fn country_by_code(&self, code: &str) -> Result<Option<CountryDoc>, CatalogError> {
+        let Ok(code) = code.parse::<CountryCode>() else {
+            return Ok(None);
+        };
+        Ok(self
+            .db()
+            .countries
+            .find_one(Filter::eq("code", code))
+            .await?)
+    }
+
     pub async fn update_country(
         &self,
         id: &str,

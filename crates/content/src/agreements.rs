@@ -7,8 +7,8 @@ use topup_core::Timestamp;
 use topup_store::Document;
 use utoipa::ToSchema;
 
-use crate::error::{ContentError, text};
-use crate::rich_text::clean_html;
+use crate::error::{Checks, ContentError, text};
+use crate::rich_text::checked_html;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -101,20 +101,13 @@ pub struct AgreementDraft {
 
 impl AgreementDraft {
     pub(crate) fn checked(self) -> Result<AgreementDraft, ContentError> {
-        if self.body_html.chars().count() > 100_000 {
-            return Err(ContentError::invalid(
-                "body_html",
-                "at most 100000 characters",
-            ));
-        }
-        let body_html = clean_html(&self.body_html);
-        if body_html.trim().is_empty() {
-            return Err(ContentError::invalid("body_html", "must not be empty"));
-        }
-        Ok(AgreementDraft {
-            title: text("title", &self.title, 1, 60)?,
-            body_html,
-            summary: text("summary", &self.summary, 0, 200)?,
-        })
+        let mut checks = Checks::default();
+        let draft = AgreementDraft {
+            title: checks.take(text("title", &self.title, 1, 60)),
+            body_html: checks.take(checked_html("body_html", &self.body_html, 100_000)),
+            summary: checks.take(text("summary", &self.summary, 0, 200)),
+        };
+        checks.finish()?;
+        Ok(draft)
     }
 }

@@ -6,8 +6,8 @@ use topup_core::Timestamp;
 use topup_store::Document;
 use utoipa::ToSchema;
 
-use crate::error::{ContentError, text, window};
-use crate::rich_text::clean_html;
+use crate::error::{Checks, ContentError, text, window};
+use crate::rich_text::checked_html;
 
 /// Who sees an announcement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -102,18 +102,11 @@ pub struct AnnouncementDraft {
 
 impl AnnouncementDraft {
     pub(crate) fn checked(self) -> Result<AnnouncementDraft, ContentError> {
-        let title = text("title", &self.title, 1, 60)?;
-        if self.body_html.chars().count() > 20_000 {
-            return Err(ContentError::invalid(
-                "body_html",
-                "at most 20000 characters",
-            ));
-        }
-        let body_html = clean_html(&self.body_html);
-        if body_html.trim().is_empty() {
-            return Err(ContentError::invalid("body_html", "must not be empty"));
-        }
-        window(self.starts_at, self.ends_at)?;
+        let mut checks = Checks::default();
+        let title = checks.take(text("title", &self.title, 1, 60));
+        let body_html = checks.take(checked_html("body_html", &self.body_html, 20_000));
+        checks.take(window(self.starts_at, self.ends_at));
+        checks.finish()?;
         Ok(AnnouncementDraft {
             title,
             body_html,

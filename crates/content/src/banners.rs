@@ -6,7 +6,7 @@ use topup_core::Timestamp;
 use topup_store::Document;
 use utoipa::ToSchema;
 
-use crate::error::{ContentError, text, window};
+use crate::error::{Checks, ContentError, text, window};
 
 /// Where tapping a banner leads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -67,21 +67,23 @@ pub struct BannerDraft {
 }
 
 impl BannerDraft {
-    /// The draft with its texts trimmed, or the first field that is wrong.
+    /// The draft with its texts trimmed, or every field that is wrong.
     pub(crate) fn checked(self) -> Result<BannerDraft, ContentError> {
-        let title = text("title", &self.title, 1, 40)?;
-        let image_url = image_url("image_url", &self.image_url)?;
-        let position = position_name("position", &self.position)?;
+        let mut checks = Checks::default();
+        let title = checks.take(text("title", &self.title, 1, 40));
+        let image_url = checks.take(image_url("image_url", &self.image_url));
+        let position = checks.take(position_name("position", &self.position));
         let link = match self.link {
             BannerLink::None => BannerLink::None,
             BannerLink::Page { path } => BannerLink::Page {
-                path: page_path("link.path", &path)?,
+                path: checks.take(page_path("link.path", &path)),
             },
             BannerLink::Plan { plan_id } => BannerLink::Plan {
-                plan_id: text("link.plan_id", &plan_id, 1, 64)?,
+                plan_id: checks.take(text("link.plan_id", &plan_id, 1, 64)),
             },
         };
-        window(self.starts_at, self.ends_at)?;
+        checks.take(window(self.starts_at, self.ends_at));
+        checks.finish()?;
         Ok(BannerDraft {
             title,
             image_url,

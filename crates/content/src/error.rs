@@ -1,12 +1,14 @@
 use thiserror::Error;
+use topup_core::FieldErrors;
 use topup_store::StoreError;
 
 #[derive(Debug, Error)]
 pub enum ContentError {
     #[error("{0} not found")]
     NotFound(String),
-    #[error("{field}: {reason}")]
-    Invalid { field: String, reason: String },
+    /// Every bad field of a save.
+    #[error("{0}")]
+    Invalid(FieldErrors),
     /// Someone else saved the document since it was read (compare-and-set).
     #[error("{0}")]
     Conflict(String),
@@ -19,10 +21,7 @@ pub enum ContentError {
 
 impl ContentError {
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        ContentError::Invalid {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        ContentError::Invalid(FieldErrors::one(field, reason))
     }
 }
 
@@ -57,4 +56,37 @@ pub(crate) fn window(
         return Err(ContentError::invalid("ends_at", "must be after starts_at"));
     }
     Ok(())
+}
+
+/// Collects every bad field of a form instead of stopping at the first, so staff see all
+/// that is wrong in one refusal.
+#[derive(Default)]
+pub(crate) struct Checks(FieldErrors);
+
+impl Checks {
+    /// The checked value; on a refusal, its fields are kept and `T::default()` stands in (the
+    /// form is refused by [`Checks::finish`], so the stand-in is never saved).
+    pub(crate) fn take<T: Default>(&mut self, checked: Result<T, ContentError>) -> T {
+        match checked {
+            Ok(value) => value,
+            Err(ContentError::Invalid(fields)) => {
+                self.0.merge(fields);
+                T::default()
+            }
+            // Checks never read the store; anything else is a bug in a check, shown as one.
+            Err(other) => {
+                self.0.add("", other.to_string());
+                T::default()
+            }
+        }
+    }
+
+    pub(crate) fn refuse(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+        self.0.add(&field.into(), reason);
+    }
+
+    /// `Ok(())` when every check passed, else every field refused.
+    pub(crate) fn finish(self) -> Result<(), ContentError> {
+        self.0.into_result().map_err(ContentError::Invalid)
+    }
 }

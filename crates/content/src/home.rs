@@ -10,8 +10,8 @@ use topup_store::Document;
 use utoipa::ToSchema;
 
 use crate::banners::position_name;
-use crate::error::{ContentError, text};
-use crate::rich_text::clean_html;
+use crate::error::{Checks, ContentError, text};
+use crate::rich_text::checked_html;
 
 /// At most this many components on one page.
 pub const MAX_COMPONENTS: usize = 30;
@@ -97,24 +97,24 @@ fn count(field: String, len: usize, min: usize, max: usize) -> Result<(), Conten
 }
 
 impl Component {
-    /// The component with its texts trimmed and its HTML cleaned, or the first property that
-    /// breaks its kind's rules (named `components[i].property`).
-    fn checked(self, at: usize) -> Result<Component, ContentError> {
+    /// The component with its texts trimmed and its HTML cleaned; every property that breaks
+    /// its kind's rules goes to `checks` (named `components[i].property`).
+    fn checked(self, at: usize, checks: &mut Checks) -> Component {
         let field = |name: &str| format!("components[{at}].{name}");
-        Ok(match self {
+        match self {
             Component::TopupForm {} => Component::TopupForm {},
             Component::BannerCarousel {
                 position,
                 interval_seconds,
             } => {
-                range(field("interval_seconds"), interval_seconds, 2, 30)?;
+                checks.take(range(field("interval_seconds"), interval_seconds, 2, 30));
                 Component::BannerCarousel {
-                    position: position_name(&field("position"), &position)?,
+                    position: checks.take(position_name(&field("position"), &position)),
                     interval_seconds,
                 }
             }
             Component::NoticeBar { limit } => {
-                range(field("limit"), limit, 1, 10)?;
+                checks.take(range(field("limit"), limit, 1, 10));
                 Component::NoticeBar { limit }
             }
             Component::CountryGrid {
@@ -122,89 +122,78 @@ impl Component {
                 countries,
                 columns,
             } => {
-                count(field("countries"), countries.len(), 1, 24)?;
-                range(field("columns"), columns, 3, 5)?;
+                checks.take(count(field("countries"), countries.len(), 1, 24));
+                checks.take(range(field("columns"), columns, 3, 5));
                 let mut codes = Vec::with_capacity(countries.len());
                 for (i, code) in countries.iter().enumerate() {
                     let code = code.trim().to_ascii_uppercase();
                     if code.len() != 2 || !code.chars().all(|c| c.is_ascii_uppercase()) {
-                        return Err(ContentError::invalid(
+                        checks.refuse(
                             field(&format!("countries[{i}]")),
                             "a two-letter ISO country code",
-                        ));
-                    }
-                    if !codes.contains(&code) {
+                        );
+                    } else if !codes.contains(&code) {
                         codes.push(code);
                     }
                 }
                 Component::CountryGrid {
-                    title: text(&field("title"), &title, 0, 20)?,
+                    title: checks.take(text(&field("title"), &title, 0, 20)),
                     countries: codes,
                     columns,
                 }
             }
             Component::HotPlans { title, plan_ids } => {
-                count(field("plan_ids"), plan_ids.len(), 1, 20)?;
+                checks.take(count(field("plan_ids"), plan_ids.len(), 1, 20));
                 let mut ids = Vec::with_capacity(plan_ids.len());
                 for (i, id) in plan_ids.iter().enumerate() {
-                    let id = text(&field(&format!("plan_ids[{i}]")), id, 1, 64)?;
-                    if !ids.contains(&id) {
+                    let id = checks.take(text(&field(&format!("plan_ids[{i}]")), id, 1, 64));
+                    if !id.is_empty() && !ids.contains(&id) {
                         ids.push(id);
                     }
                 }
                 Component::HotPlans {
-                    title: text(&field("title"), &title, 0, 20)?,
+                    title: checks.take(text(&field("title"), &title, 0, 20)),
                     plan_ids: ids,
                 }
             }
             Component::CouponEntry { title, subtitle } => Component::CouponEntry {
-                title: text(&field("title"), &title, 1, 20)?,
-                subtitle: text(&field("subtitle"), &subtitle, 0, 40)?,
+                title: checks.take(text(&field("title"), &title, 1, 20)),
+                subtitle: checks.take(text(&field("subtitle"), &subtitle, 0, 40)),
             },
             Component::MembershipEntry { title, subtitle } => Component::MembershipEntry {
-                title: text(&field("title"), &title, 1, 20)?,
-                subtitle: text(&field("subtitle"), &subtitle, 0, 40)?,
+                title: checks.take(text(&field("title"), &title, 1, 20)),
+                subtitle: checks.take(text(&field("subtitle"), &subtitle, 0, 40)),
             },
-            Component::RichText { html } => {
-                if html.chars().count() > 20_000 {
-                    return Err(ContentError::invalid(
-                        field("html"),
-                        "at most 20000 characters",
-                    ));
-                }
-                let html = clean_html(&html);
-                if html.trim().is_empty() {
-                    return Err(ContentError::invalid(field("html"), "must not be empty"));
-                }
-                Component::RichText { html }
-            }
+            Component::RichText { html } => Component::RichText {
+                html: checks.take(checked_html(&field("html"), &html, 20_000)),
+            },
             Component::Spacer { height } => {
-                range(field("height"), height, 4, 200)?;
+                checks.take(range(field("height"), height, 4, 200));
                 Component::Spacer { height }
             }
-        })
+        }
     }
 }
 
 /// Checks a whole page: 1–[`MAX_COMPONENTS`] components, exactly one top-up form, each
-/// component by its rules.
+/// component by its rules; a refusal names every bad property of every component.
 pub(crate) fn checked_page(components: Vec<Component>) -> Result<Vec<Component>, ContentError> {
     count("components".to_owned(), components.len(), 1, MAX_COMPONENTS)?;
+    let mut checks = Checks::default();
     let forms = components
         .iter()
         .filter(|c| matches!(c, Component::TopupForm {}))
         .count();
     if forms != 1 {
-        return Err(ContentError::invalid(
-            "components",
-            "the page needs exactly one topup_form",
-        ));
+        checks.refuse("components", "the page needs exactly one topup_form");
     }
-    components
+    let components = components
         .into_iter()
         .enumerate()
-        .map(|(at, component)| component.checked(at))
-        .collect()
+        .map(|(at, component)| component.checked(at, &mut checks))
+        .collect();
+    checks.finish()?;
+    Ok(components)
 }
 
 /// What a page looks like before anyone decorated it: the top-up form alone.

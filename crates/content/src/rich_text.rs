@@ -5,6 +5,8 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use crate::ContentError;
+
 static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let tags: HashSet<&str> = [
         "p",
@@ -40,6 +42,21 @@ static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
 /// The HTML with everything outside the safe subset removed.
 pub fn clean_html(html: &str) -> String {
     CLEANER.clean(html).to_string()
+}
+
+/// Staff-written HTML of at most `max` characters, cleaned, with something left to show.
+pub(crate) fn checked_html(field: &str, html: &str, max: usize) -> Result<String, ContentError> {
+    if html.chars().count() > max {
+        return Err(ContentError::invalid(
+            field,
+            format!("at most {max} characters"),
+        ));
+    }
+    let cleaned = clean_html(html);
+    if cleaned.trim().is_empty() {
+        return Err(ContentError::invalid(field, "must not be empty"));
+    }
+    Ok(cleaned)
 }
 
 #[cfg(test)]

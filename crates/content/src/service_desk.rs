@@ -6,8 +6,8 @@ use topup_core::Timestamp;
 use topup_store::Document;
 use utoipa::ToSchema;
 
-use crate::error::{ContentError, text};
-use crate::rich_text::clean_html;
+use crate::error::{Checks, ContentError, text};
+use crate::rich_text::checked_html;
 
 /// A question and its answer, under a category.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -78,26 +78,18 @@ impl ServiceDeskDraft {
         if self.contacts.len() > 10 {
             return Err(ContentError::invalid("contacts", "at most 10 contacts"));
         }
+        let mut checks = Checks::default();
         let mut faqs = Vec::with_capacity(self.faqs.len());
         for (i, faq) in self.faqs.into_iter().enumerate() {
             let field = |name: &str| format!("faqs[{i}].{name}");
-            if faq.answer_html.chars().count() > 5000 {
-                return Err(ContentError::invalid(
-                    field("answer_html"),
-                    "at most 5000 characters",
-                ));
-            }
-            let answer_html = clean_html(&faq.answer_html);
-            if answer_html.trim().is_empty() {
-                return Err(ContentError::invalid(
-                    field("answer_html"),
-                    "must not be empty",
-                ));
-            }
             faqs.push(Faq {
-                category: text(&field("category"), &faq.category, 1, 20)?,
-                question: text(&field("question"), &faq.question, 1, 100)?,
-                answer_html,
+                category: checks.take(text(&field("category"), &faq.category, 1, 20)),
+                question: checks.take(text(&field("question"), &faq.question, 1, 100)),
+                answer_html: checks.take(checked_html(
+                    &field("answer_html"),
+                    &faq.answer_html,
+                    5000,
+                )),
             });
         }
         let mut contacts = Vec::with_capacity(self.contacts.len());
@@ -105,14 +97,16 @@ impl ServiceDeskDraft {
             let field = |name: &str| format!("contacts[{i}].{name}");
             contacts.push(Contact {
                 kind: contact.kind,
-                label: text(&field("label"), &contact.label, 1, 20)?,
-                value: text(&field("value"), &contact.value, 1, 100)?,
+                label: checks.take(text(&field("label"), &contact.label, 1, 20)),
+                value: checks.take(text(&field("value"), &contact.value, 1, 100)),
             });
         }
+        let working_hours = checks.take(text("working_hours", &self.working_hours, 0, 100));
+        checks.finish()?;
         Ok(ServiceDeskDraft {
             faqs,
             contacts,
-            working_hours: text("working_hours", &self.working_hours, 0, 100)?,
+            working_hours,
         })
     }
 }

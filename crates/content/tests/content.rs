@@ -43,7 +43,12 @@ fn page(height: u32) -> Vec<Component> {
 
 fn field_of(error: ContentError) -> String {
     match error {
-        ContentError::Invalid { field, .. } => field,
+        ContentError::Invalid(fields) => fields
+            .fields()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(","),
         other => panic!("expected a field error, got {other:?}"),
     }
 }

@@ -3,6 +3,7 @@
 mod clock;
 mod error;
 mod error_code;
+mod field_errors;
 mod id;
 pub mod limiter;
 mod money;
@@ -16,6 +17,7 @@ mod timestamp;
 pub use clock::{Clock, ManualClock, OffsetClock, SharedClock, SystemClock};
 pub use error::CoreError;
 pub use error_code::ErrorCode;
+pub use field_errors::FieldErrors;
 pub use id::{Id, IdKind};
 pub use money::{Currency, Money, Rounding};
 pub use msisdn::{CountryCode, Msisdn};

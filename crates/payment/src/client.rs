@@ -1,7 +1,7 @@
 //! The APIv3 HTTP client: every request signed (`docs/protocols.md#signing-requests`), every
 //! response verified (`docs/protocols.md#verifying-responses-and-callbacks`).
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use chrono::{FixedOffset, TimeDelta};
@@ -30,21 +30,25 @@ use crate::platform::{
 /// made-up serials cannot turn us into a download loop.
 const MIN_CERTIFICATE_REFRESH_GAP: TimeDelta = TimeDelta::seconds(60);
 
-/// A WeChat Pay APIv3 client for one merchant. Cheap to clone; share one per process.
+/// A WeChat Pay APIv3 client for one merchant at a time: staff may replace the merchant's
+/// settings while it serves (`docs/settings.md`). Cheap to clone; clones share the merchant.
 #[derive(Clone)]
 pub struct WechatPayClient {
-    inner: Arc<Inner>,
+    merchant: Arc<RwLock<Option<Arc<Inner>>>>,
+    clock: SharedClock,
 }
 
 impl std::fmt::Debug for WechatPayClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let merchant = self.current();
         f.debug_struct("WechatPayClient")
-            .field("mchid", &self.inner.mchid)
-            .field("base_url", &self.inner.base_url)
+            .field("mchid", &merchant.as_ref().map(|m| m.mchid.clone()))
+            .field("base_url", &merchant.as_ref().map(|m| m.base_url.clone()))
             .finish_non_exhaustive()
     }
 }
 
+/// One merchant's settings and keys; every call runs on one of these throughout.
 struct Inner {
     mchid: String,
     appid: String,
@@ -80,6 +84,134 @@ impl WechatPayClient {
     /// Loads and checks every key (APIv3 key length, PEM forms) so that a misconfiguration
     /// fails at start, not at the first payment.
     pub fn new(config: &WechatPayConfig, clock: SharedClock) -> Result<Self, PaymentError> {
+        let merchant = Inner::build(config, clock.clone())?;
+        Ok(WechatPayClient {
+            merchant: Arc::new(RwLock::new(Some(Arc::new(merchant)))),
+            clock,
+        })
+    }
+
+    /// A client with no merchant yet: every call is refused with [`PaymentError::Config`]
+    /// until [`WechatPayClient::reconfigure`] gives it one (staff set it in the settings).
+    pub fn unconfigured(clock: SharedClock) -> Self {
+        WechatPayClient {
+            merchant: Arc::new(RwLock::new(None)),
+            clock,
+        }
+    }
+
+    /// Whether these settings would make a working client (keys parse, fields present),
+    /// without changing anything.
+    pub fn check(config: &WechatPayConfig, clock: SharedClock) -> Result<(), PaymentError> {
+        Inner::build(config, clock).map(drop)
+    }
+
+    /// Puts another merchant's settings in force for every clone of this client. A call
+    /// already under way finishes with the settings it started with.
+    pub fn reconfigure(&self, config: &WechatPayConfig) -> Result<(), PaymentError> {
+        let merchant = Arc::new(Inner::build(config, self.clock.clone())?);
+        *self
+            .merchant
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(merchant);
+        Ok(())
+    }
+
+    fn current(&self) -> Option<Arc<Inner>> {
+        self.merchant
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn merchant(&self) -> Result<Arc<Inner>, PaymentError> {
+        self.current().ok_or_else(|| {
+            PaymentError::Config(
+                "no WeChat Pay merchant is configured (Settings → Payment, or [wechat_pay])".into(),
+            )
+        })
+    }
+
+    pub fn is_configured(&self) -> bool {
+        self.current().is_some()
+    }
+
+    /// The merchant number in force (empty while none is configured).
+    pub fn mchid(&self) -> String {
+        self.current().map(|m| m.mchid.clone()).unwrap_or_default()
+    }
+
+    /// The app id payments are made in (empty while no merchant is configured).
+    pub fn appid(&self) -> String {
+        self.current().map(|m| m.appid.clone()).unwrap_or_default()
+    }
+
+    /// The serials (public-key id, certificate serials) responses are currently checked with.
+    pub fn known_platform_serials(&self) -> Vec<String> {
+        self.current().map(|m| m.keys.serials()).unwrap_or_default()
+    }
+
+    /// `POST /v3/pay/transactions/jsapi`: places the order and returns its `prepay_id`.
+    pub async fn prepay_jsapi(&self, order: &JsapiOrder) -> Result<String, PaymentError> {
+        self.merchant()?.prepay_jsapi(order).await
+    }
+
+    /// The parameters for `wx.requestPayment` (`docs/protocols.md#jsapi-and-paysign`), signed
+    /// with the merchant key.
+    pub fn request_payment_params(
+        &self,
+        prepay_id: &str,
+    ) -> Result<RequestPaymentParams, PaymentError> {
+        self.merchant()?.request_payment_params(prepay_id)
+    }
+
+    /// `GET /v3/pay/transactions/out-trade-no/{no}?mchid=…`.
+    pub async fn query_by_out_trade_no(
+        &self,
+        out_trade_no: &str,
+    ) -> Result<Transaction, PaymentError> {
+        self.merchant()?.query_by_out_trade_no(out_trade_no).await
+    }
+
+    /// `POST /v3/pay/transactions/out-trade-no/{no}/close` (204 on success).
+    pub async fn close(&self, out_trade_no: &str) -> Result<(), PaymentError> {
+        self.merchant()?.close(out_trade_no).await
+    }
+
+    /// `POST /v3/refund/domestic/refunds`. A 200 only means accepted: watch `status`.
+    pub async fn refund(&self, request: &RefundRequest) -> Result<Refund, PaymentError> {
+        self.merchant()?.refund(request).await
+    }
+
+    /// `GET /v3/refund/domestic/refunds/{out_refund_no}`.
+    pub async fn query_refund(&self, out_refund_no: &str) -> Result<Refund, PaymentError> {
+        self.merchant()?.query_refund(out_refund_no).await
+    }
+
+    /// Verifies a callback and decrypts it (`docs/protocols.md#callbacks`). `raw_body` must be the
+    /// bytes as received. On an unknown certificate serial, certificates are downloaded once.
+    pub async fn verify_notification(
+        &self,
+        headers: &WechatPayHeaders,
+        raw_body: &[u8],
+        now: Timestamp,
+    ) -> Result<VerifiedNotification, PaymentError> {
+        self.merchant()?
+            .verify_notification(headers, raw_body, now)
+            .await
+    }
+
+    /// Downloads the platform certificates (`GET /v3/certificates`) and adds the valid ones
+    /// to the key map. Returns how many were installed.
+    pub async fn refresh_certificates(&self) -> Result<usize, PaymentError> {
+        self.merchant()?.refresh_certificates().await
+    }
+}
+
+impl Inner {
+    /// Loads and checks every key (APIv3 key length, PEM forms) so that a misconfiguration
+    /// fails at start, not at the first payment.
+    fn build(config: &WechatPayConfig, clock: SharedClock) -> Result<Self, PaymentError> {
         let api_key = ApiV3Key::new(&config.apiv3_key)?;
         let signer = MerchantSigner::from_pem(&config.merchant_private_key.load()?)?;
         let keys = PlatformKeys::new();
@@ -129,53 +261,38 @@ impl WechatPayClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| PaymentError::Config(format!("HTTP client: {e}")))?;
-        Ok(WechatPayClient {
-            inner: Arc::new(Inner {
-                mchid: config.mchid.clone(),
-                appid: config.appid.clone(),
-                merchant_serial_no: config.merchant_serial_no.clone(),
-                notify_url: config.notify_url.clone(),
-                refund_notify_url: config.refund_notify_url.clone(),
-                base_url,
-                public_key_id,
-                certificate_mode: config.platform_certificates,
-                settings: config.http.clone(),
-                signer,
-                api_key,
-                keys,
-                http,
-                clock,
-                refresh: AsyncMutex::new(RefreshState::default()),
-            }),
+        Ok(Inner {
+            mchid: config.mchid.clone(),
+            appid: config.appid.clone(),
+            merchant_serial_no: config.merchant_serial_no.clone(),
+            notify_url: config.notify_url.clone(),
+            refund_notify_url: config.refund_notify_url.clone(),
+            base_url,
+            public_key_id,
+            certificate_mode: config.platform_certificates,
+            settings: config.http.clone(),
+            signer,
+            api_key,
+            keys,
+            http,
+            clock,
+            refresh: AsyncMutex::new(RefreshState::default()),
         })
-    }
-
-    pub fn mchid(&self) -> &str {
-        &self.inner.mchid
-    }
-
-    pub fn appid(&self) -> &str {
-        &self.inner.appid
-    }
-
-    /// The serials (public-key id, certificate serials) responses are currently checked with.
-    pub fn known_platform_serials(&self) -> Vec<String> {
-        self.inner.keys.serials()
     }
 
     /// `POST /v3/pay/transactions/jsapi`: places the order and returns its `prepay_id`.
     #[tracing::instrument(skip_all, fields(out_trade_no = %order.out_trade_no))]
     pub async fn prepay_jsapi(&self, order: &JsapiOrder) -> Result<String, PaymentError> {
-        let now = self.inner.clock.now();
+        let now = self.clock.now();
         validate_order(order, now)?;
         let body = JsapiPrepayBody {
-            appid: &self.inner.appid,
-            mchid: &self.inner.mchid,
+            appid: &self.appid,
+            mchid: &self.mchid,
             description: &order.description,
             out_trade_no: &order.out_trade_no,
             time_expire: order.time_expire.map(china_time),
             attach: order.attach.as_deref(),
-            notify_url: &self.inner.notify_url,
+            notify_url: &self.notify_url,
             amount: WireAmount {
                 total: order.amount.amount,
                 currency: "CNY",
@@ -196,11 +313,11 @@ impl WechatPayClient {
         &self,
         prepay_id: &str,
     ) -> Result<RequestPaymentParams, PaymentError> {
-        let time_stamp = self.inner.clock.now().unix_seconds().to_string();
+        let time_stamp = self.clock.now().unix_seconds().to_string();
         let nonce_str = random_nonce()?;
         let package = format!("prepay_id={prepay_id}");
-        let message = pay_sign_message(&self.inner.appid, &time_stamp, &nonce_str, &package);
-        let pay_sign = self.inner.signer.sign(message.as_bytes())?;
+        let message = pay_sign_message(&self.appid, &time_stamp, &nonce_str, &package);
+        let pay_sign = self.signer.sign(message.as_bytes())?;
         Ok(RequestPaymentParams {
             time_stamp,
             nonce_str,
@@ -219,7 +336,7 @@ impl WechatPayClient {
         validate_out_trade_no(out_trade_no)?;
         let path = format!(
             "/v3/pay/transactions/out-trade-no/{out_trade_no}?mchid={}",
-            encode_component(&self.inner.mchid)
+            encode_component(&self.mchid)
         );
         self.call_json(Method::GET, &path, None::<&()>).await
     }
@@ -229,9 +346,7 @@ impl WechatPayClient {
     pub async fn close(&self, out_trade_no: &str) -> Result<(), PaymentError> {
         validate_out_trade_no(out_trade_no)?;
         let path = format!("/v3/pay/transactions/out-trade-no/{out_trade_no}/close");
-        let body = CloseBody {
-            mchid: &self.inner.mchid,
-        };
+        let body = CloseBody { mchid: &self.mchid };
         self.call(Method::POST, &path, Some(to_body(&body)?))
             .await
             .map(drop)
@@ -245,7 +360,7 @@ impl WechatPayClient {
             out_trade_no: &request.out_trade_no,
             out_refund_no: &request.out_refund_no,
             reason: request.reason.as_deref(),
-            notify_url: &self.inner.refund_notify_url,
+            notify_url: &self.refund_notify_url,
             amount: WireRefundAmount {
                 refund: request.refund.amount,
                 total: request.total.amount,
@@ -276,19 +391,19 @@ impl WechatPayClient {
         now: Timestamp,
     ) -> Result<VerifiedNotification, PaymentError> {
         self.verify_signed(headers, raw_body, now).await?;
-        decrypt_notification(&self.inner.api_key, raw_body)
+        decrypt_notification(&self.api_key, raw_body)
     }
 
     /// Downloads the platform certificates (`GET /v3/certificates`) and adds the valid ones
     /// to the key map. Returns how many were installed.
     #[tracing::instrument(skip_all)]
     pub async fn refresh_certificates(&self) -> Result<usize, PaymentError> {
-        let mut state = self.inner.refresh.lock().await;
+        let mut state = self.refresh.lock().await;
         self.download_certificates(&mut state).await
     }
 
     async fn download_certificates(&self, state: &mut RefreshState) -> Result<usize, PaymentError> {
-        let now = self.inner.clock.now();
+        let now = self.clock.now();
         state.last_attempt = Some(now);
         let raw = self
             .send_with_retries(Method::GET, "/v3/certificates", None)
@@ -298,15 +413,14 @@ impl WechatPayClient {
             .as_ref()
             .map_err(|e| unverified(raw.status, e))?;
         if !(200..300).contains(&raw.status) {
-            self.inner
-                .keys
+            self.keys
                 .verify(headers, &raw.body, now)
                 .map_err(|e| unverified(raw.status, &e))?;
             return Err(api_error(raw.status, &raw.body));
         }
         let list: CertificateList = serde_json::from_slice(&raw.body)
             .map_err(|e| PaymentError::Decode(format!("certificate list: {e}")))?;
-        let certificates = decrypt_certificates(&self.inner.api_key, &list)?;
+        let certificates = decrypt_certificates(&self.api_key, &list)?;
         // The answer may be signed by a certificate we are only now learning about; the
         // certificates themselves are authentic because they decrypt under the APIv3 key.
         let candidates = PlatformKeys::new();
@@ -314,7 +428,7 @@ impl WechatPayClient {
             candidates.insert(&certificate.serial, certificate.verifier.clone());
         }
         match candidates.verify(headers, &raw.body, now) {
-            Err(PaymentError::UnknownSerial(_)) => self.inner.keys.verify(headers, &raw.body, now),
+            Err(PaymentError::UnknownSerial(_)) => self.keys.verify(headers, &raw.body, now),
             other => other,
         }
         .map_err(|e| unverified(raw.status, &e))?;
@@ -323,9 +437,7 @@ impl WechatPayClient {
             if certificate.not_after.is_some_and(|end| end < now) {
                 continue;
             }
-            self.inner
-                .keys
-                .insert(&certificate.serial, certificate.verifier);
+            self.keys.insert(&certificate.serial, certificate.verifier);
             installed += 1;
         }
         state.last_success = Some(now);
@@ -335,14 +447,14 @@ impl WechatPayClient {
 
     /// Periodic refresh in certificate mode; failures are logged, the old keys stay.
     async fn refresh_certificates_if_due(&self) {
-        if !self.inner.certificate_mode {
+        if !self.certificate_mode {
             return;
         }
-        let now = self.inner.clock.now();
+        let now = self.clock.now();
         let interval = TimeDelta::seconds(
-            i64::try_from(self.inner.settings.certificate_refresh_secs).unwrap_or(i64::MAX),
+            i64::try_from(self.settings.certificate_refresh_secs).unwrap_or(i64::MAX),
         );
-        let mut state = self.inner.refresh.lock().await;
+        let mut state = self.refresh.lock().await;
         let fresh = state
             .last_success
             .is_some_and(|at| now.since(at) < interval);
@@ -366,12 +478,12 @@ impl WechatPayClient {
         now: Timestamp,
     ) -> Result<(), PaymentError> {
         self.refresh_certificates_if_due().await;
-        match self.inner.keys.verify(headers, body, now) {
+        match self.keys.verify(headers, body, now) {
             Err(PaymentError::UnknownSerial(serial))
-                if self.inner.certificate_mode && !serial.starts_with(PUBLIC_KEY_ID_PREFIX) =>
+                if self.certificate_mode && !serial.starts_with(PUBLIC_KEY_ID_PREFIX) =>
             {
-                let mut state = self.inner.refresh.lock().await;
-                let known_now = self.inner.keys.get(&serial).is_some();
+                let mut state = self.refresh.lock().await;
+                let known_now = self.keys.get(&serial).is_some();
                 let tried_recently = state
                     .last_attempt
                     .is_some_and(|at| now.since(at) < MIN_CERTIFICATE_REFRESH_GAP);
@@ -382,7 +494,7 @@ impl WechatPayClient {
                     tracing::warn!(%error, "certificate download for an unknown serial failed");
                 }
                 drop(state);
-                self.inner.keys.verify(headers, body, now)
+                self.keys.verify(headers, body, now)
             }
             other => other,
         }
@@ -412,7 +524,7 @@ impl WechatPayClient {
             .headers
             .as_ref()
             .map_err(|e| unverified(raw.status, e))?;
-        let now = self.inner.clock.now();
+        let now = self.clock.now();
         self.verify_signed(headers, &raw.body, now)
             .await
             .map_err(|e| unverified(raw.status, &e))?;
@@ -429,7 +541,7 @@ impl WechatPayClient {
         path_and_query: &str,
         body: Option<Vec<u8>>,
     ) -> Result<RawResponse, PaymentError> {
-        let url = Url::parse(&format!("{}{}", self.inner.base_url, path_and_query))
+        let url = Url::parse(&format!("{}{}", self.base_url, path_and_query))
             .map_err(|e| PaymentError::InvalidRequest(format!("URL: {e}")))?;
         // Sign what goes on the wire: the URL as the HTTP stack will send it.
         let signed_path = match url.query() {
@@ -445,11 +557,10 @@ impl WechatPayClient {
                 Ok(raw) => raw.status >= 500 || raw.status == 429,
                 Err(error) => error.is_retryable(),
             };
-            if !retryable || attempt >= self.inner.settings.max_retries {
+            if !retryable || attempt >= self.settings.max_retries {
                 return result;
             }
             let backoff = self
-                .inner
                 .settings
                 .retry_backoff_ms
                 .saturating_mul(1 << attempt.min(10));
@@ -469,7 +580,7 @@ impl WechatPayClient {
         signed_path: &str,
         body: Option<&[u8]>,
     ) -> Result<RawResponse, PaymentError> {
-        let timestamp = self.inner.clock.now().unix_seconds();
+        let timestamp = self.clock.now().unix_seconds();
         let nonce = random_nonce()?;
         let message = request_message(
             method.as_str(),
@@ -478,23 +589,22 @@ impl WechatPayClient {
             &nonce,
             body.unwrap_or_default(),
         );
-        let signature = self.inner.signer.sign(&message)?;
+        let signature = self.signer.sign(&message)?;
         let mut request = self
-            .inner
             .http
             .request(method, url.clone())
             .header(
                 AUTHORIZATION,
                 authorization_header(
-                    &self.inner.mchid,
+                    &self.mchid,
                     &nonce,
                     timestamp,
-                    &self.inner.merchant_serial_no,
+                    &self.merchant_serial_no,
                     &signature,
                 ),
             )
             .header(ACCEPT, "application/json");
-        if let Some(id) = &self.inner.public_key_id {
+        if let Some(id) = &self.public_key_id {
             request = request.header("Wechatpay-Serial", id);
         }
         if let Some(body) = body {

@@ -55,6 +55,50 @@ pub enum PemSource {
     File(PathBuf),
 }
 
+impl WechatPayConfig {
+    /// Each field that cannot work, by its name here (`apiv3_key`, `merchant_private_key`,
+    /// …) with the reason, checked one by one so that staff see every problem at once.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        use crate::crypto::{ApiV3Key, MerchantSigner, SignatureVerifier};
+        let mut problems = Vec::new();
+        for (name, value) in [
+            ("mchid", &self.mchid),
+            ("appid", &self.appid),
+            ("merchant_serial_no", &self.merchant_serial_no),
+        ] {
+            if value.trim().is_empty() {
+                problems.push((name, "is required".to_owned()));
+            }
+        }
+        if let Err(error) = ApiV3Key::new(&self.apiv3_key) {
+            problems.push(("apiv3_key", error.to_string()));
+        }
+        if let Err(error) = self
+            .merchant_private_key
+            .load()
+            .and_then(|pem| MerchantSigner::from_pem(&pem))
+        {
+            problems.push(("merchant_private_key", error.to_string()));
+        }
+        if let Some(id) = &self.wechatpay_public_key_id
+            && !id.starts_with(crate::platform::PUBLIC_KEY_ID_PREFIX)
+        {
+            problems.push((
+                "wechatpay_public_key_id",
+                format!("must start with {}", crate::platform::PUBLIC_KEY_ID_PREFIX),
+            ));
+        }
+        if let Some(pem) = &self.wechatpay_public_key
+            && let Err(error) = pem
+                .load()
+                .and_then(|pem| SignatureVerifier::from_spki_pem(pem.expose()))
+        {
+            problems.push(("wechatpay_public_key", error.to_string()));
+        }
+        problems
+    }
+}
+
 impl PemSource {
     pub fn pem(text: impl Into<String>) -> Self {
         PemSource::Pem(Secret::new(text.into()))

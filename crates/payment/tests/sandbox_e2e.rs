@@ -1008,3 +1008,69 @@ async fn a_replayed_notification_is_the_delivered_one_signed_anew() {
     let unknown = http.get(replay_url("T2026112900072")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+#[actix_web::test]
+async fn a_merchant_set_while_serving_is_used_by_every_clone_from_the_next_call() {
+    // Holding the wrong WeChat Pay public key: answers are refused as unverified.
+    let h = harness(Verification::PublicKey(WRONG_PUBLIC_KEY)).await;
+    let shared = h.client.clone();
+    assert!(matches!(
+        h.client
+            .prepay_jsapi(&order("T2026112900070", 100))
+            .await
+            .unwrap_err(),
+        PaymentError::UnverifiedResponse { .. }
+    ));
+
+    // Staff correct it: every clone pays with the corrected merchant at once.
+    let corrected = client_config(
+        &h.base_url,
+        &h.notify_base,
+        &Verification::PublicKey(PLATFORM_PUBLIC_KEY),
+    );
+    assert!(corrected.problems().is_empty());
+    shared.reconfigure(&corrected).unwrap();
+    let prepay_id = h
+        .client
+        .prepay_jsapi(&order("T2026112900071", 100))
+        .await
+        .unwrap();
+    assert!(prepay_id.starts_with("wx"), "{prepay_id}");
+
+    // A broken merchant is refused whole, naming each bad field, and the one in force stays.
+    let mut broken = corrected.clone();
+    broken.apiv3_key = Secret::new("too short".into());
+    broken.merchant_private_key = PemSource::pem("-----BEGIN PRIVATE KEY-----\nnope\n");
+    broken.wechatpay_public_key_id = Some("KEY_1".into());
+    let mut names: Vec<&str> = broken.problems().iter().map(|(name, _)| *name).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "apiv3_key",
+            "merchant_private_key",
+            "wechatpay_public_key_id"
+        ]
+    );
+    assert!(shared.reconfigure(&broken).is_err());
+    assert_eq!(h.client.mchid(), MCHID);
+    assert!(
+        h.client
+            .query_by_out_trade_no("T2026112900071")
+            .await
+            .is_ok()
+    );
+
+    // A client with no merchant refuses every call as a configuration problem.
+    let unset = WechatPayClient::unconfigured(Arc::new(h.clock.clone()));
+    assert!(!unset.is_configured());
+    assert!(matches!(
+        unset
+            .prepay_jsapi(&order("T2026112900072", 100))
+            .await
+            .unwrap_err(),
+        PaymentError::Config(_)
+    ));
+    unset.reconfigure(&corrected).unwrap();
+    assert!(unset.query_by_out_trade_no("T2026112900071").await.is_ok());
+}

@@ -1,12 +1,14 @@
 use thiserror::Error;
+use topup_core::FieldErrors;
 use topup_store::StoreError;
 
 #[derive(Debug, Error)]
 pub enum SettingsError {
     #[error("{0} not found")]
     NotFound(String),
-    #[error("{field}: {reason}")]
-    Invalid { field: String, reason: String },
+    /// Every bad value of a save, by `values.KEY`.
+    #[error("{0}")]
+    Invalid(FieldErrors),
     /// Someone else saved the group since it was read.
     #[error("{0}")]
     Conflict(String),
@@ -19,9 +21,6 @@ pub enum SettingsError {
 
 impl SettingsError {
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        SettingsError::Invalid {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        SettingsError::Invalid(FieldErrors::one(field, reason))
     }
 }

@@ -13,14 +13,19 @@ use crate::SettingsError;
 pub enum SettingKind {
     /// A whole number in `min..=max`.
     Integer { min: i64, max: i64 },
-    /// Text of at most `max` characters (empty allowed unless `required`).
-    Text { max: usize, required: bool },
+    /// Text of at most `max` characters (empty allowed unless `required`); `multiline` for
+    /// key material such as a PEM block.
+    Text {
+        max: usize,
+        required: bool,
+        multiline: bool,
+    },
     /// An http(s) address or a path starting with `/`; empty allowed.
     Url,
     /// `#rrggbb`.
     Colour,
     /// Write-only text, sealed at rest; never answered.
-    Secret { max: usize },
+    Secret { max: usize, multiline: bool },
 }
 
 /// A group of keys, as the console shows them.
@@ -67,7 +72,7 @@ impl SettingDef {
                     })?;
                 Ok(Value::from(number))
             }
-            SettingKind::Text { max, required } => {
+            SettingKind::Text { max, required, .. } => {
                 let text = text(value)?;
                 if text.chars().count() > max || (required && text.is_empty()) {
                     let reason = if required {
@@ -106,7 +111,7 @@ impl SettingDef {
                 }
                 Ok(Value::from(colour))
             }
-            SettingKind::Secret { max } => {
+            SettingKind::Secret { max, .. } => {
                 let secret = text(value)?;
                 if secret.is_empty() || secret.chars().count() > max {
                     return Err(SettingsError::invalid(field, format!("1–{max} characters")));
@@ -125,6 +130,10 @@ pub const GROUPS: &[GroupDef] = &[
     GroupDef {
         name: "mini_program",
         title: "Mini-program",
+    },
+    GroupDef {
+        name: "payment",
+        title: "Payment",
     },
     GroupDef {
         name: "site",
@@ -160,6 +169,7 @@ pub const SETTINGS: &[SettingDef] = &[
         kind: SettingKind::Text {
             max: 64,
             required: true,
+            multiline: false,
         },
         description: "The mini-program's AppID (used for login and subscribe messages).",
         config_path: "wechat.app_id",
@@ -167,9 +177,76 @@ pub const SETTINGS: &[SettingDef] = &[
     SettingDef {
         group: "mini_program",
         key: "app_secret",
-        kind: SettingKind::Secret { max: 128 },
+        kind: SettingKind::Secret {
+            max: 128,
+            multiline: false,
+        },
         description: "The mini-program's AppSecret. Write-only: it is never shown again.",
         config_path: "wechat.app_secret",
+    },
+    SettingDef {
+        group: "payment",
+        key: "mchid",
+        kind: SettingKind::Text {
+            max: 32,
+            required: true,
+            multiline: false,
+        },
+        description: "The WeChat Pay merchant number (商户号) orders are paid to.",
+        config_path: "wechat_pay.mchid",
+    },
+    SettingDef {
+        group: "payment",
+        key: "merchant_serial_no",
+        kind: SettingKind::Text {
+            max: 64,
+            required: true,
+            multiline: false,
+        },
+        description: "The serial number of the merchant API certificate.",
+        config_path: "wechat_pay.merchant_serial_no",
+    },
+    SettingDef {
+        group: "payment",
+        key: "merchant_private_key",
+        kind: SettingKind::Secret {
+            max: 8000,
+            multiline: true,
+        },
+        description: "The merchant API private key (apiclient_key.pem, PEM). Write-only.",
+        config_path: "wechat_pay.merchant_private_key",
+    },
+    SettingDef {
+        group: "payment",
+        key: "apiv3_key",
+        kind: SettingKind::Secret {
+            max: 32,
+            multiline: false,
+        },
+        description: "The APIv3 key (exactly 32 characters). Write-only.",
+        config_path: "wechat_pay.apiv3_key",
+    },
+    SettingDef {
+        group: "payment",
+        key: "public_key_id",
+        kind: SettingKind::Text {
+            max: 64,
+            required: true,
+            multiline: false,
+        },
+        description: "The WeChat Pay public key's id (PUB_KEY_ID_…).",
+        config_path: "wechat_pay.wechatpay_public_key_id",
+    },
+    SettingDef {
+        group: "payment",
+        key: "public_key",
+        kind: SettingKind::Text {
+            max: 4000,
+            required: true,
+            multiline: true,
+        },
+        description: "The WeChat Pay public key (PEM, BEGIN PUBLIC KEY); responses and notifications are verified with it.",
+        config_path: "wechat_pay.wechatpay_public_key",
     },
     SettingDef {
         group: "site",
@@ -177,6 +254,7 @@ pub const SETTINGS: &[SettingDef] = &[
         kind: SettingKind::Text {
             max: 40,
             required: true,
+            multiline: false,
         },
         description: "The product's name in the console's title bar and sign-in page.",
         config_path: "site.name",

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use topup_auth::{AtRestCipher, Sealed};
-use topup_core::{Secret, SharedClock, Timestamp};
+use topup_core::{FieldErrors, Secret, SharedClock, Timestamp};
 use topup_store::{Collection, Document, Filter, FindQuery, Store, StoreError};
 use utoipa::ToSchema;
 
@@ -65,6 +65,12 @@ impl Effective {
 /// Told the settings in force at start and after every change (on every process).
 pub trait SettingsListener: Send + Sync {
     fn apply(&self, settings: &Effective);
+
+    /// Why these settings could not be put in force, by `group.key`; a save that would
+    /// bring them is refused naming those keys. Nothing by default.
+    fn check(&self, _settings: &Effective) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// A key as staff see it.
@@ -330,11 +336,13 @@ impl SettingsService {
             updated_at: self.clock.now(),
             updated_by: None,
         });
+        let mut refused = FieldErrors::new();
         for (key, value) in changes {
             let field = format!("values.{key}");
-            let def = find(group, &key).ok_or_else(|| {
-                SettingsError::invalid(&field, format!("no such setting in {group}"))
-            })?;
+            let Some(def) = find(group, &key) else {
+                refused.add(&field, format!("no such setting in {group}"));
+                continue;
+            };
             let path = def.path();
             if let Some(by) = self.fixed.get(&path) {
                 let reason = match by {
@@ -342,14 +350,22 @@ impl SettingsService {
                     FixedBy::Environment => "fixed by the environment; change it there",
                     FixedBy::Embedded => "fixed in the embedded mode (its WeChat is the sandbox)",
                 };
-                return Err(SettingsError::invalid(&field, reason));
+                refused.add(&field, reason);
+                continue;
             }
             next.values.remove(&key);
             next.sealed.remove(&key);
             if value.is_null() {
                 continue;
             }
-            let checked = def.check(&field, &value)?;
+            let checked = match def.check(&field, &value) {
+                Ok(checked) => checked,
+                Err(SettingsError::Invalid(fields)) => {
+                    refused.merge(fields);
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
             match def.kind {
                 SettingKind::Secret { .. } => {
                     let secret = Secret::new(checked.as_str().unwrap_or_default().to_owned());
@@ -364,6 +380,22 @@ impl SettingsService {
                 }
             }
         }
+        refused.into_result().map_err(SettingsError::Invalid)?;
+        // What would be in force, checked as a whole by those who read it (a merchant key
+        // that does not parse, say), before anything is saved.
+        let mut candidate = stored.clone();
+        candidate.insert(group.to_owned(), next.clone());
+        let candidate = self.build_effective(&candidate);
+        let mut refused = FieldErrors::new();
+        for listener in &self.listeners {
+            // Only this group's keys: another group's trouble is not this save's to fix.
+            for (path, reason) in listener.check(&candidate) {
+                if let Some(key) = path.strip_prefix(&format!("{group}.")) {
+                    refused.add(&format!("values.{key}"), reason);
+                }
+            }
+        }
+        refused.into_result().map_err(SettingsError::Invalid)?;
         next.updated_at = self.clock.now();
         next.updated_by = Some(by.to_owned());
         let saved = if expected_version == 0 {

@@ -63,7 +63,12 @@ fn changes(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
 
 fn field_of(error: SettingsError) -> String {
     match error {
-        SettingsError::Invalid { field, .. } => field,
+        SettingsError::Invalid(fields) => fields
+            .fields()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(","),
         other => panic!("expected a field error, got {other:?}"),
     }
 }
@@ -217,6 +222,21 @@ async fn bad_fixed_unknown_and_stale_changes_are_refused_and_change_nothing() {
         field_of(refuse("site", vec![("theme_colour", json!("red"))]).await),
         "values.theme_colour"
     );
+    // Every bad value of a save at once.
+    assert_eq!(
+        field_of(
+            refuse(
+                "site",
+                vec![
+                    ("name", json!("Other")),
+                    ("theme_colour", json!("red")),
+                    ("logo_url", json!("javascript:x")),
+                ]
+            )
+            .await
+        ),
+        "values.logo_url,values.name,values.theme_colour"
+    );
     assert!(matches!(
         refuse("nope", vec![]).await,
         SettingsError::NotFound(_)
@@ -261,4 +281,82 @@ async fn bad_fixed_unknown_and_stale_changes_are_refused_and_change_nothing() {
         settings.effective().text("site.theme_colour"),
         Some("#1677ff")
     );
+}
+
+/// Reads the payment group and refuses a merchant without its key, as the WeChat Pay listener
+/// does for keys that do not parse.
+struct NeedsKey;
+
+impl SettingsListener for NeedsKey {
+    fn apply(&self, _settings: &Effective) {}
+
+    fn check(&self, settings: &Effective) -> Vec<(String, String)> {
+        let mchid = settings.text("payment.mchid").unwrap_or_default();
+        let key = settings.secret("payment.apiv3_key");
+        if !mchid.is_empty() && key.is_none_or(|k| k.expose().len() != 32) {
+            vec![("payment.apiv3_key".into(), "exactly 32 characters".into())]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_save_its_readers_cannot_put_in_force_is_refused_naming_the_keys() {
+    let store = TestStore::open().await.unwrap();
+    let key = generate_at_rest_key().unwrap();
+    let settings =
+        process(&store, &key, Arc::new(Seen::default())).with_listener(Arc::new(NeedsKey));
+    settings.start().await.unwrap();
+    let error = settings
+        .update(
+            "payment",
+            0,
+            changes(&[
+                ("mchid", json!("1900000109")),
+                ("apiv3_key", json!("short")),
+            ]),
+            "a",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(error), "values.apiv3_key");
+    let payment = |views: Vec<topup_settings::GroupView>| {
+        views.into_iter().find(|g| g.name == "payment").unwrap()
+    };
+    assert_eq!(
+        payment(settings.view().await.unwrap()).version,
+        0,
+        "nothing saved"
+    );
+
+    let (_, after) = settings
+        .update(
+            "payment",
+            0,
+            changes(&[
+                ("mchid", json!("1900000109")),
+                ("apiv3_key", json!("Topup0sandbox0apiv3key0for0tests")),
+            ]),
+            "a",
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.version, 1);
+    let apiv3 = after
+        .settings
+        .iter()
+        .find(|s| s.key == "apiv3_key")
+        .unwrap();
+    assert_eq!(apiv3.value, json!({"set": true}));
+    // Other groups' saves are not held up by it.
+    settings
+        .update(
+            "orders",
+            0,
+            changes(&[("pay_timeout_minutes", json!(20))]),
+            "a",
+        )
+        .await
+        .unwrap();
 }

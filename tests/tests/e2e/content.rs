@@ -99,15 +99,20 @@ async fn a_published_home_page_is_served_filled_in_on_every_process_and_rolls_ba
     .await;
     assert_eq!(home(&other, &buyer).await["version"], 0);
 
-    let plan_id = shop
-        .app
-        .catalog
-        .as_ref()
-        .unwrap()
-        .snapshot()
-        .find_plans("", 1)[0]
-        .id
-        .to_string();
+    let snapshot = shop.app.catalog.as_ref().unwrap().snapshot();
+    let plans = snapshot.find_plans("", 2);
+    let plan_id = plans[0].id.to_string();
+    // In the catalog but taken off sale: pages may name it, and the app leaves it out.
+    let off_sale = plans[1].id.to_string();
+    let (status, body) = admin(
+        app,
+        token,
+        Method::PUT,
+        &format!("/catalog/plans/{off_sale}"),
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
     banner(
         app,
         token,
@@ -121,10 +126,7 @@ async fn a_published_home_page_is_served_filled_in_on_every_process_and_rolls_ba
     banner(
         app,
         token,
-        banner_body(
-            "Gone",
-            json!({"kind": "plan", "plan_id": "01JDZ8Q7Y7E3K9V6S2M4T1R0PA"}),
-        ),
+        banner_body("Gone", json!({"kind": "plan", "plan_id": off_sale})),
     )
     .await;
     // Linked to a plan on sale: served with the plan, after Manila by its sort.
@@ -143,18 +145,31 @@ async fn a_published_home_page_is_served_filled_in_on_every_process_and_rolls_ba
     .await;
     assert_eq!(status, 201);
 
-    let first = publish(app, token, json!([
-        {"type": "banner_carousel", "position": "home", "interval_seconds": 4},
-        {"type": "notice_bar", "limit": 3},
-        {"type": "topup_form"},
-        {"type": "country_grid", "title": "Popular", "countries": ["PH", "ZZ"], "columns": 4},
-        {"type": "hot_plans", "title": "Hot", "plan_ids": [plan_id, "01JDZ8Q7Y7E3K9V6S2M4T1R0PA"]},
-        {"type": "rich_text", "html": "<p onclick=\"x()\">Promo<script>alert(1)</script></p>"},
-        {"type": "spacer", "height": 12}
-    ])).await;
+    let first = publish(
+        app,
+        token,
+        json!([
+            {"type": "banner_carousel", "position": "home", "interval_seconds": 4},
+            {"type": "notice_bar", "limit": 3},
+            {"type": "topup_form"},
+            {"type": "country_grid", "title": "Popular", "countries": ["PH"], "columns": 4},
+            {"type": "hot_plans", "title": "Hot", "plan_ids": [plan_id, off_sale]},
+            {"type": "rich_text", "html": "<p onclick=\"x()\">Promo<script>alert(1)</script></p>"},
+            {"type": "spacer", "height": 12}
+        ]),
+    )
+    .await;
     assert_eq!(first, 1);
 
-    // Both processes serve version 1 at once, blocks filled in and unknowns left out.
+    // The plan taken off sale reaches the other process at its next catalog check.
+    other
+        .catalog
+        .as_ref()
+        .unwrap()
+        .refresh_if_stale()
+        .await
+        .unwrap();
+    // Both processes serve version 1 at once, blocks filled in and off-sale plans left out.
     for process in [app, &other] {
         let page = home(process, &buyer).await;
         assert_eq!(page["version"], 1, "{page}");
@@ -297,6 +312,60 @@ async fn bad_pages_are_refused_naming_the_property_and_change_nothing() {
     assert_eq!(body["code"], "VALIDATION_FAILED");
     assert!(
         body["details"]["fields"]["components[1].height"].is_array(),
+        "{body}"
+    );
+    // Every bad property at once, not the first alone.
+    let (status, body) = save(
+        json!([{"type": "topup_form"}, {"type": "spacer", "height": 1},
+               {"type": "coupon_entry", "title": " ", "subtitle": ""},
+               {"type": "country_grid", "title": "", "countries": ["PH", "P1"], "columns": 9}]),
+        0,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let mut fields: Vec<&String> = body["details"]["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "components[1].height",
+            "components[2].title",
+            "components[3].columns",
+            "components[3].countries[1]"
+        ],
+        "{body}"
+    );
+    // Countries and plans the catalog does not have are refused, each named.
+    let (status, body) = save(
+        json!([{"type": "topup_form"},
+               {"type": "country_grid", "title": "", "countries": ["PH", "ZZ"], "columns": 4},
+               {"type": "hot_plans", "title": "", "plan_ids": ["01JDZ8Q7Y7E3K9V6S2M4T1R0PA"]}]),
+        0,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let fields = &body["details"]["fields"];
+    assert!(fields["components[1].countries[1]"].is_array(), "{body}");
+    assert!(fields["components[2].plan_ids[0]"].is_array(), "{body}");
+    assert!(fields["components[1].countries[0]"].is_null(), "{body}");
+    let (status, body) = admin(
+        app,
+        token,
+        Method::POST,
+        "/content/banners",
+        Some(banner_body(
+            "Nowhere",
+            json!({"kind": "plan", "plan_id": "01JDZ8Q7Y7E3K9V6S2M4T1R0PA"}),
+        )),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["details"]["fields"]["link.plan_id"].is_array(),
         "{body}"
     );
     let (status, body) = save(json!([{"type": "spacer", "height": 10}]), 0).await;

@@ -305,9 +305,10 @@ impl PaymentService {
                 transaction.out_trade_no.clone(),
             ));
         };
+        let (mchid, appid) = (self.client.mchid(), self.client.appid());
         let expected = ExpectedPayment {
-            mchid: self.client.mchid(),
-            appid: self.client.appid(),
+            mchid: &mchid,
+            appid: &appid,
             out_trade_no: &payment.out_trade_no,
             total: payment.amount,
         };

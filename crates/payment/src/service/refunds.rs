@@ -642,7 +642,7 @@ fn refund_mismatch(
     report: &RefundReport,
 ) -> Option<(&'static str, Value, Value)> {
     if let Some(mchid) = &report.mchid
-        && mchid != service.client.mchid()
+        && *mchid != service.client.mchid()
     {
         return Some(("mchid", json!(service.client.mchid()), json!(mchid)));
     }

@@ -11,19 +11,85 @@ use topup_auth::perm::{
     ContentHomeEdit, ContentHomePublish, ContentHomeView, ContentServiceUpdate, ContentServiceView,
 };
 use topup_auth::{Audited, Change, Permission};
+use topup_catalog::CatalogError;
 use topup_content::{
     AgreementDraft, AgreementKind, AgreementVersion, Announcement, AnnouncementDraft, Audience,
     Banner, BannerDraft, BannerLink, Component, Contact, ContentError, Faq, HomeDraft, HomeVersion,
     HomeVersionSummary, ServiceDesk, ServiceDeskDraft,
 };
-use topup_core::{Page, PageRequest, Timestamp};
+use topup_core::{FieldErrors, Page, PageRequest, Timestamp};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::error::fields_error;
 use crate::extract::{Json, Paging, Query};
 use crate::routes::admin::audited;
 use crate::routes::app::content::{AppHome, resolve_home};
 use crate::security::{Actor, Require};
 use crate::{ApiError, AppState, ErrorBody};
+
+// ---------- catalog references ----------
+
+/// Whether a catalog lookup found the thing; a malformed id is as unknown as a missing one.
+fn found<T>(lookup: Result<T, CatalogError>) -> Result<bool, ApiError> {
+    match lookup {
+        Ok(_) => Ok(true),
+        Err(CatalogError::Store(cause)) => Err(cause.into()),
+        Err(_) => Ok(false),
+    }
+}
+
+/// Refuses countries and plans the catalog does not have (`docs/content.md`). One that
+/// exists but is off sale is accepted: the app leaves it out until it is back on sale.
+async fn refuse_unknown_references(
+    state: &AppState,
+    components: &[Component],
+    banner_plan: Option<&str>,
+) -> Result<(), ApiError> {
+    let mut unknown = FieldErrors::new();
+    for (at, component) in components.iter().enumerate() {
+        match component {
+            Component::CountryGrid { countries, .. } => {
+                for (i, code) in countries.iter().enumerate() {
+                    if state.catalog.country_by_code(code).await?.is_none() {
+                        unknown.add(
+                            &format!("components[{at}].countries[{i}]"),
+                            format!("no country {code} in the catalog"),
+                        );
+                    }
+                }
+            }
+            Component::HotPlans { plan_ids, .. } => {
+                for (i, id) in plan_ids.iter().enumerate() {
+                    if !found(state.catalog.plan(id).await)? {
+                        unknown.add(
+                            &format!("components[{at}].plan_ids[{i}]"),
+                            format!("no plan {id} in the catalog"),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(id) = banner_plan
+        && !found(state.catalog.plan(id.trim()).await)?
+    {
+        unknown.add(
+            "link.plan_id",
+            format!("no plan {} in the catalog", id.trim()),
+        );
+    }
+    unknown
+        .into_result()
+        .map_err(|fields| fields_error(&fields))
+}
+
+fn linked_plan(body: &BannerBody) -> Option<&str> {
+    match &body.link {
+        BannerLink::Plan { plan_id } => Some(plan_id.as_str()),
+        _ => None,
+    }
+}
 
 // ---------- banners ----------
 
@@ -147,6 +213,7 @@ pub async fn create_banner(
     state: web::Data<AppState>,
     body: Json<BannerBody>,
 ) -> Result<(Json<BannerView>, StatusCode), ApiError> {
+    refuse_unknown_references(&state, &[], linked_plan(&body)).await?;
     let work = async {
         let created = state
             .content
@@ -178,6 +245,7 @@ pub async fn update_banner(
     id: web::Path<String>,
     body: Json<BannerBody>,
 ) -> Result<Json<BannerView>, ApiError> {
+    refuse_unknown_references(&state, &[], linked_plan(&body)).await?;
     let work = async {
         let (before, after) = state
             .content
@@ -479,8 +547,10 @@ pub async fn save_draft(
     body: Json<HomeDraftBody>,
 ) -> Result<Json<HomeDraftView>, ApiError> {
     let by = who.principal().username.clone();
+    let body = body.into_inner();
+    let checked = state.content.check_page(body.components.clone())?;
+    refuse_unknown_references(&state, &checked, None).await?;
     let work = async {
-        let body = body.into_inner();
         let (before, after) = state
             .content
             .save_draft(body.components, body.version, &by)
@@ -522,6 +592,7 @@ pub async fn preview(
     body: Json<HomePreviewBody>,
 ) -> Result<Json<AppHome>, ApiError> {
     let components = state.content.check_page(body.into_inner().components)?;
+    refuse_unknown_references(&state, &components, None).await?;
     Ok(Json(resolve_home(&state, 0, components, false).await?))
 }
 
