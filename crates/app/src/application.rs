@@ -18,15 +18,16 @@ use topup_marketing::MarketingService;
 use topup_notify::{MessageSender, NotifyService};
 use topup_orders::reconcile::Reconciler;
 use topup_orders::stats::OrderStats;
-use topup_orders::{Coupons, OrderEngine, OrdersService, PaymentPort};
+use topup_orders::{Coupons, OrderEngine, OrderNotices, OrdersService, PaymentPort};
 use topup_payment::PaymentService;
 use topup_recharge::ProviderRouter;
 use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
 
 use crate::adapters::{
-    AgreementTerms, BIZ_TYPE, CatalogPlans, MEMBERSHIP_BIZ_TYPE, MarketingCoupons,
-    MarketingMembers, MembershipMessages, MembershipWechatPayments, OrderMessages,
-    OwnerPaymentEvents, UserBlocklist, WechatPayLedger, WechatPayments, sandbox_templates,
+    AgreementTerms, BIZ_TYPE, CatalogPlans, FailedNumberRule, FailedNumbers, MEMBERSHIP_BIZ_TYPE,
+    MarketingCoupons, MarketingMembers, MembershipMessages, MembershipWechatPayments,
+    OrderMessages, OwnerPaymentEvents, UserBlocklist, WechatPayLedger, WechatPayments,
+    sandbox_templates,
 };
 use crate::config::{Config, Mode, StoreLocation};
 use crate::integrations::{self, Integrations, SandboxTuning, Sandboxes};
@@ -175,6 +176,7 @@ impl Application {
             wechat_pay,
             wechat_pay_config,
             recharge,
+            recharge_config,
             sandboxes,
         } = integrations::build(&config, &base_url, clock.clone(), &options.sandbox)?;
         tracing::info!(
@@ -265,6 +267,16 @@ impl Application {
         );
         orders.prepare().await?;
         payments.register_events(BIZ_TYPE, Arc::new(OwnerPaymentEvents(Arc::clone(&orders))));
+        let failed_numbers = Arc::new(FailedNumbers::new(
+            Arc::new(OrderMessages(Arc::clone(&notify))),
+            &store,
+            Arc::clone(&app_users),
+            clock.clone(),
+            FailedNumberRule {
+                failures: config.blacklist.failed_topups_to_block,
+                days: config.blacklist.auto_block_days,
+            },
+        ));
         let worker_id = format!("{}-{}", std::process::id(), ulid::Ulid::new());
         let reconciler = Arc::new(Reconciler::new(
             &store,
@@ -285,7 +297,7 @@ impl Application {
             // A payment landing here is dispatched at once, not at the worker's next look.
             .woken_by(orders.due_signal())
             .with_coupons(coupons)
-            .with_notices(Arc::new(OrderMessages(Arc::clone(&notify)))),
+            .with_notices(Arc::clone(&failed_numbers) as Arc<dyn OrderNotices>),
         );
 
         let stats = Arc::new(OrderStats::new(
@@ -304,6 +316,9 @@ impl Application {
                 wechat_pay: &pay_client,
                 wechat_pay_config: &wechat_pay_config,
                 orders: &orders,
+                recharge: &recharge,
+                recharge_config: &recharge_config,
+                failed_numbers: &failed_numbers,
             },
         )?);
         // Before serving: what staff set last time is in force from the first request.

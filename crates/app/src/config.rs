@@ -31,6 +31,7 @@ const ENV_SECTIONS: &[&str] = &[
     "sandbox",
     "web",
     "site",
+    "blacklist",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +138,26 @@ impl Default for NotifySection {
     }
 }
 
+/// The blacklist's automatic rule (`docs/settings.md`); staff may change it in the console.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlacklistSection {
+    /// A number whose top-ups failed and were refunded this many times within 24 hours is
+    /// blacklisted automatically; 0 turns the rule off.
+    pub failed_topups_to_block: u32,
+    /// How long such an automatic entry lasts.
+    pub auto_block_days: u32,
+}
+
+impl Default for BlacklistSection {
+    fn default() -> Self {
+        BlacklistSection {
+            failed_topups_to_block: 0,
+            auto_block_days: 30,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SiteSection {
@@ -198,6 +219,9 @@ pub struct Config {
     /// console's settings unless set here).
     #[serde(default)]
     pub site: SiteSection,
+    /// The blacklist's automatic rule (the console's settings unless set here).
+    #[serde(default)]
+    pub blacklist: BlacklistSection,
     /// Keys of the console's settings that the configuration file or the environment set
     /// (they win; staff cannot change them). Filled in by [`Config::load`].
     #[serde(skip)]
@@ -266,6 +290,7 @@ impl Default for Config {
             sandbox: SandboxSection::default(),
             web: WebSection::default(),
             site: SiteSection::default(),
+            blacklist: BlacklistSection::default(),
             fixed_settings: std::collections::BTreeMap::new(),
         }
     }
@@ -302,9 +327,9 @@ fn fixed_settings(
     for def in topup_settings::SETTINGS {
         let by = if mode == Mode::Embedded && matches!(def.group, "mini_program" | "payment") {
             Some(FixedBy::Embedded)
-        } else if env.contains(def.config_path) {
+        } else if env.contains(&def.config_path) {
             Some(FixedBy::Environment)
-        } else if file.is_some_and(|file| file.contains(def.config_path)) {
+        } else if file.is_some_and(|file| file.contains(&def.config_path)) {
             Some(FixedBy::ConfigFile)
         } else {
             None

@@ -41,6 +41,8 @@ pub struct Integrations {
     /// merchant in the settings).
     pub wechat_pay_config: WechatPayConfig,
     pub recharge: Arc<ProviderRouter>,
+    /// The provider accounts the router was built from (the sandbox's in the embedded mode).
+    pub recharge_config: ProvidersConfig,
     /// The in-process sandboxes, when this process serves them.
     pub sandboxes: Option<Sandboxes>,
 }
@@ -179,6 +181,7 @@ fn embedded(
     let recharge = providers
         .build_router(clock)
         .map_err(|e| config_error("recharge.providers", e))?;
+    let recharge_config = providers;
 
     Ok(Integrations {
         mounts,
@@ -186,6 +189,7 @@ fn embedded(
         wechat_pay: Arc::new(wechat_pay),
         wechat_pay_config: pay_config,
         recharge: Arc::new(recharge),
+        recharge_config,
         sandboxes,
     })
 }
@@ -352,6 +356,13 @@ fn production(config: &Config, clock: SharedClock) -> Result<Integrations, AppEr
     for provider in &config.recharge.providers {
         refuse_sandbox("recharge.providers.api_url", &provider.api_url)?;
         refuse_sandbox("recharge.providers.auth_url", &provider.auth_url)?;
+        if provider.client_id.expose().is_empty() || provider.client_secret.expose().is_empty() {
+            tracing::warn!(
+                provider = %provider.id,
+                "the provider has no credentials: set them in the console (Settings → \
+                 Third-party APIs); until then its calls are refused"
+            );
+        }
     }
     let recharge = config
         .recharge
@@ -363,6 +374,7 @@ fn production(config: &Config, clock: SharedClock) -> Result<Integrations, AppEr
         wechat_pay: Arc::new(wechat_pay),
         wechat_pay_config: pay_config,
         recharge: Arc::new(recharge),
+        recharge_config: config.recharge.clone(),
         sandboxes: None,
     })
 }

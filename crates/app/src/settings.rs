@@ -9,11 +9,13 @@ use topup_auth::AtRestCipher;
 use topup_core::{Secret, SharedClock};
 use topup_orders::{CheckoutRules, OrdersService};
 use topup_payment::{PemSource, WechatPayClient, WechatPayConfig};
-use topup_settings::{Effective, SettingsListener, SettingsService};
+use topup_recharge::{ProviderId, ProviderRouter, ProvidersConfig};
+use topup_settings::{Effective, FixedBy, SettingsListener, SettingsService, provider_credentials};
 use topup_store::Store;
 use topup_wechat::MiniProgramClient;
 
 use crate::AppError;
+use crate::adapters::{FailedNumberRule, FailedNumbers};
 use crate::config::{Config, Mode};
 use crate::integrations::SANDBOX_APP_SECRET;
 
@@ -211,12 +213,110 @@ fn configured_merchant(
     Ok(settings)
 }
 
+/// A provider account's client id and secret.
+type ClientCredentials = (Secret<String>, Secret<String>);
+
+/// Gives each top-up provider the credentials staff set (production only).
+struct ProviderCredentialsFromSettings {
+    router: Arc<ProviderRouter>,
+    /// What each provider was last given, so that a change elsewhere leaves it alone.
+    applied: Mutex<std::collections::BTreeMap<String, ClientCredentials>>,
+}
+
+impl SettingsListener for ProviderCredentialsFromSettings {
+    fn apply(&self, settings: &Effective) {
+        let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        for entry in self.router.entries() {
+            let id = entry.provider.id().to_string();
+            let client_id = settings
+                .text(&format!("providers.{id}.client_id"))
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            let Some(secret) = settings.secret(&format!("providers.{id}.client_secret")) else {
+                continue;
+            };
+            if client_id.is_empty() {
+                continue;
+            }
+            let pair = (Secret::new(client_id), secret.clone());
+            if applied.get(&id) == Some(&pair) {
+                continue;
+            }
+            if entry
+                .provider
+                .set_credentials(pair.0.clone(), pair.1.clone())
+            {
+                tracing::info!(provider = %id, "provider credentials in force");
+                applied.insert(id, pair);
+            }
+        }
+    }
+}
+
+/// Puts the blacklist's automatic rule in force.
+struct FailedNumbersFromSettings(Arc<FailedNumbers>);
+
+impl SettingsListener for FailedNumbersFromSettings {
+    fn apply(&self, settings: &Effective) {
+        let current = self.0.rule();
+        let count = |path: &str, fallback: u32| {
+            settings
+                .integer(path)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(fallback)
+        };
+        self.0.set_rule(FailedNumberRule {
+            failures: count("blacklist.failed_topups_to_block", current.failures),
+            days: count("blacklist.auto_block_days", current.days),
+        });
+    }
+}
+
+/// Each provider's credential keys, what the configuration says for them, and who fixes them:
+/// the embedded mode (its provider is the sandbox), or the configuration file where it gives
+/// them (a list entry the environment cannot address one key of).
+fn configured_providers(
+    mut settings: SettingsService,
+    providers: &ProvidersConfig,
+    mode: Mode,
+) -> SettingsService {
+    for (index, provider) in providers.providers.iter().enumerate() {
+        let id = ProviderId::new(provider.id.trim()).to_string();
+        for def in provider_credentials(&id, index) {
+            settings = settings.with_setting(def);
+        }
+        let (id_path, secret_path) = (
+            format!("providers.{id}.client_id"),
+            format!("providers.{id}.client_secret"),
+        );
+        settings = settings.configured(&id_path, json!(provider.client_id.expose()));
+        if !provider.client_secret.expose().is_empty() {
+            settings = settings.configured_secret(&secret_path, provider.client_secret.clone());
+        }
+        let fixed_by = if mode == Mode::Embedded {
+            Some(FixedBy::Embedded)
+        } else if !provider.client_id.expose().is_empty() {
+            Some(FixedBy::ConfigFile)
+        } else {
+            None
+        };
+        if let Some(by) = fixed_by {
+            settings = settings.fixed(&id_path, by).fixed(&secret_path, by);
+        }
+    }
+    settings
+}
+
 /// Who reads the settings besides the store: the clients whose credentials they carry.
 pub(crate) struct Readers<'a> {
     pub mini_program: &'a Arc<MiniProgramClient>,
     pub wechat_pay: &'a Arc<WechatPayClient>,
     pub wechat_pay_config: &'a WechatPayConfig,
     pub orders: &'a Arc<OrdersService>,
+    pub recharge: &'a Arc<ProviderRouter>,
+    pub recharge_config: &'a ProvidersConfig,
+    pub failed_numbers: &'a Arc<FailedNumbers>,
 }
 
 pub(crate) fn build(
@@ -231,6 +331,9 @@ pub(crate) fn build(
         wechat_pay,
         wechat_pay_config,
         orders,
+        recharge,
+        recharge_config,
+        failed_numbers,
     } = readers;
     let site = &config.site;
     let mut settings = SettingsService::new(store, clock, AtRestCipher::new(at_rest_key)?)
@@ -250,8 +353,20 @@ pub(crate) fn build(
         .configured("site.name", json!(site.name))
         .configured("site.logo_url", json!(site.logo_url))
         .configured("site.theme_colour", json!(site.theme_colour))
-        .with_listener(Arc::new(CheckoutRulesFromSettings(Arc::clone(orders))));
+        .configured(
+            "blacklist.failed_topups_to_block",
+            json!(config.blacklist.failed_topups_to_block),
+        )
+        .configured(
+            "blacklist.auto_block_days",
+            json!(config.blacklist.auto_block_days),
+        )
+        .with_listener(Arc::new(CheckoutRulesFromSettings(Arc::clone(orders))))
+        .with_listener(Arc::new(FailedNumbersFromSettings(Arc::clone(
+            failed_numbers,
+        ))));
     settings = configured_merchant(settings, wechat_pay_config)?;
+    settings = configured_providers(settings, recharge_config, config.mode);
     if config.mode == Mode::Embedded {
         // The sandbox's credentials, fixed (`Config::load`).
         settings = settings.configured_secret(
@@ -267,6 +382,10 @@ pub(crate) fn build(
             .with_listener(Arc::new(WechatCredentialsFromSettings(Arc::clone(
                 mini_program,
             ))))
+            .with_listener(Arc::new(ProviderCredentialsFromSettings {
+                router: Arc::clone(recharge),
+                applied: Mutex::new(std::collections::BTreeMap::new()),
+            }))
             .with_listener(Arc::new(WechatPayFromSettings {
                 client: Arc::clone(wechat_pay),
                 template: wechat_pay_config.clone(),

@@ -26,6 +26,12 @@ impl<K: IdKind> Id<K> {
         Id::from_ulid(Ulid::new())
     }
 
+    /// The all-zero id: no one's, for what the product does by itself (an automatic
+    /// blacklist entry's author, say).
+    pub fn nil() -> Self {
+        Id::from_ulid(Ulid::nil())
+    }
+
     pub fn from_ulid(ulid: Ulid) -> Self {
         Id {
             ulid,

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use topup_core::{CountryCode, Msisdn};
+use topup_core::{CountryCode, Msisdn, Secret};
 
 use crate::{
     ProviderAmount, ProviderCountry, ProviderId, ProviderOperator, RechargeError, TopupRequest,
@@ -12,6 +12,13 @@ use crate::{
 pub trait RechargeProvider: Send + Sync + std::fmt::Debug {
     /// The configured id of this provider account.
     fn id(&self) -> &ProviderId;
+
+    /// Replaces the account's credentials while serving (staff changed them in the settings,
+    /// `docs/settings.md`); the next call authenticates with them. Answers whether this
+    /// provider has credentials to replace.
+    fn set_credentials(&self, _client_id: Secret<String>, _client_secret: Secret<String>) -> bool {
+        false
+    }
 
     /// Countries the provider serves.
     async fn countries(&self) -> Result<Vec<ProviderCountry>, RechargeError>;

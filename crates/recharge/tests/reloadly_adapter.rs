@@ -515,6 +515,27 @@ async fn refused_credentials_are_a_precondition_and_never_leak() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_replaced_while_serving_are_used_from_the_next_call() {
+    let s = setup().await;
+    let good = provider_config("reloadly", &s.base, PREFIX);
+    let mut wrong = good.clone();
+    wrong.client_secret = Secret::new("wrong-secret-value".to_owned());
+    let p = provider(&wrong, &s.clock);
+    assert!(matches!(
+        p.balance().await.unwrap_err(),
+        RechargeError::Unauthorized { .. }
+    ));
+    assert!(p.set_credentials(good.client_id.clone(), good.client_secret.clone()));
+    assert!(p.balance().await.is_ok());
+    // Replaced again by wrong ones: the token the good ones earned is not used any more.
+    assert!(p.set_credentials(good.client_id.clone(), wrong.client_secret.clone()));
+    assert!(matches!(
+        p.balance().await.unwrap_err(),
+        RechargeError::Unauthorized { .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flat_status_shape_is_understood() {
     let s = setup_with(|c| c.status_shape = StatusShape::Flat).await;
     let p = s.provider();

@@ -12,5 +12,7 @@ mod registry;
 mod service;
 
 pub use error::SettingsError;
-pub use registry::{GROUPS, GroupDef, SETTINGS, SettingDef, SettingKind};
+pub use registry::{
+    CONFIGURED_GROUPS, GROUPS, GroupDef, SETTINGS, SettingDef, SettingKind, provider_credentials,
+};
 pub use service::{Effective, FixedBy, GroupView, SettingView, SettingsListener, SettingsService};

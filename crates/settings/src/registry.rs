@@ -1,6 +1,8 @@
 //! Every key staff can change, and what its value must be. Only keys the product reads while
 //! serving are here: a key in this list takes effect on every process without a restart.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -35,17 +37,18 @@ pub struct GroupDef {
     pub title: &'static str,
 }
 
-/// One key.
-#[derive(Debug, Clone, Copy)]
+/// One key. Most are fixed in [`SETTINGS`]; a group whose keys depend on the configuration
+/// (one pair per top-up provider) gets them at start ([`crate::SettingsService::with_setting`]).
+#[derive(Debug, Clone)]
 pub struct SettingDef {
     pub group: &'static str,
-    pub key: &'static str,
+    pub key: Cow<'static, str>,
     pub kind: SettingKind,
     /// What it does, for the console.
-    pub description: &'static str,
+    pub description: Cow<'static, str>,
     /// The configuration key that sets it too (`orders.pay_timeout_minutes`, or the
     /// environment's `TOPUP_ORDERS__PAY_TIMEOUT_MINUTES`).
-    pub config_path: &'static str,
+    pub config_path: Cow<'static, str>,
 }
 
 impl SettingDef {
@@ -136,148 +139,216 @@ pub const GROUPS: &[GroupDef] = &[
         title: "Payment",
     },
     GroupDef {
+        name: "providers",
+        title: "Third-party APIs",
+    },
+    GroupDef {
+        name: "blacklist",
+        title: "Blacklist policy",
+    },
+    GroupDef {
         name: "site",
         title: "Site",
     },
 ];
 
+/// Groups whose keys depend on the configuration and are added at start.
+pub const CONFIGURED_GROUPS: &[&str] = &["providers"];
+
 pub const SETTINGS: &[SettingDef] = &[
     SettingDef {
         group: "orders",
-        key: "pay_timeout_minutes",
+        key: Cow::Borrowed("pay_timeout_minutes"),
         kind: SettingKind::Integer { min: 1, max: 120 },
-        description: "An unpaid order is closed this many minutes after checkout (orders already placed keep their deadline).",
-        config_path: "orders.pay_timeout_minutes",
+        description: Cow::Borrowed(
+            "An unpaid order is closed this many minutes after checkout (orders already placed keep their deadline).",
+        ),
+        config_path: Cow::Borrowed("orders.pay_timeout_minutes"),
     },
     SettingDef {
         group: "orders",
-        key: "max_orders_per_number_per_day",
+        key: Cow::Borrowed("max_orders_per_number_per_day"),
         kind: SettingKind::Integer { min: 0, max: 1000 },
-        description: "At most this many paid orders per phone number in 24 hours; 0 for no limit.",
-        config_path: "orders.max_orders_per_number_per_day",
+        description: Cow::Borrowed(
+            "At most this many paid orders per phone number in 24 hours; 0 for no limit.",
+        ),
+        config_path: Cow::Borrowed("orders.max_orders_per_number_per_day"),
     },
     SettingDef {
         group: "orders",
-        key: "max_unpaid_orders_per_user",
+        key: Cow::Borrowed("max_unpaid_orders_per_user"),
         kind: SettingKind::Integer { min: 0, max: 100 },
-        description: "At most this many unpaid orders per user at a time; 0 for no limit.",
-        config_path: "orders.max_unpaid_orders_per_user",
+        description: Cow::Borrowed(
+            "At most this many unpaid orders per user at a time; 0 for no limit.",
+        ),
+        config_path: Cow::Borrowed("orders.max_unpaid_orders_per_user"),
     },
     SettingDef {
         group: "mini_program",
-        key: "app_id",
+        key: Cow::Borrowed("app_id"),
         kind: SettingKind::Text {
             max: 64,
             required: true,
             multiline: false,
         },
-        description: "The mini-program's AppID (used for login and subscribe messages).",
-        config_path: "wechat.app_id",
+        description: Cow::Borrowed(
+            "The mini-program's AppID (used for login and subscribe messages).",
+        ),
+        config_path: Cow::Borrowed("wechat.app_id"),
     },
     SettingDef {
         group: "mini_program",
-        key: "app_secret",
+        key: Cow::Borrowed("app_secret"),
         kind: SettingKind::Secret {
             max: 128,
             multiline: false,
         },
-        description: "The mini-program's AppSecret. Write-only: it is never shown again.",
-        config_path: "wechat.app_secret",
+        description: Cow::Borrowed(
+            "The mini-program's AppSecret. Write-only: it is never shown again.",
+        ),
+        config_path: Cow::Borrowed("wechat.app_secret"),
     },
     SettingDef {
         group: "payment",
-        key: "mchid",
+        key: Cow::Borrowed("mchid"),
         kind: SettingKind::Text {
             max: 32,
             required: true,
             multiline: false,
         },
-        description: "The WeChat Pay merchant number (商户号) orders are paid to.",
-        config_path: "wechat_pay.mchid",
+        description: Cow::Borrowed("The WeChat Pay merchant number (商户号) orders are paid to."),
+        config_path: Cow::Borrowed("wechat_pay.mchid"),
     },
     SettingDef {
         group: "payment",
-        key: "merchant_serial_no",
+        key: Cow::Borrowed("merchant_serial_no"),
         kind: SettingKind::Text {
             max: 64,
             required: true,
             multiline: false,
         },
-        description: "The serial number of the merchant API certificate.",
-        config_path: "wechat_pay.merchant_serial_no",
+        description: Cow::Borrowed("The serial number of the merchant API certificate."),
+        config_path: Cow::Borrowed("wechat_pay.merchant_serial_no"),
     },
     SettingDef {
         group: "payment",
-        key: "merchant_private_key",
+        key: Cow::Borrowed("merchant_private_key"),
         kind: SettingKind::Secret {
             max: 8000,
             multiline: true,
         },
-        description: "The merchant API private key (apiclient_key.pem, PEM). Write-only.",
-        config_path: "wechat_pay.merchant_private_key",
+        description: Cow::Borrowed(
+            "The merchant API private key (apiclient_key.pem, PEM). Write-only.",
+        ),
+        config_path: Cow::Borrowed("wechat_pay.merchant_private_key"),
     },
     SettingDef {
         group: "payment",
-        key: "apiv3_key",
+        key: Cow::Borrowed("apiv3_key"),
         kind: SettingKind::Secret {
             max: 32,
             multiline: false,
         },
-        description: "The APIv3 key (exactly 32 characters). Write-only.",
-        config_path: "wechat_pay.apiv3_key",
+        description: Cow::Borrowed("The APIv3 key (exactly 32 characters). Write-only."),
+        config_path: Cow::Borrowed("wechat_pay.apiv3_key"),
     },
     SettingDef {
         group: "payment",
-        key: "public_key_id",
+        key: Cow::Borrowed("public_key_id"),
         kind: SettingKind::Text {
             max: 64,
             required: true,
             multiline: false,
         },
-        description: "The WeChat Pay public key's id (PUB_KEY_ID_…).",
-        config_path: "wechat_pay.wechatpay_public_key_id",
+        description: Cow::Borrowed("The WeChat Pay public key's id (PUB_KEY_ID_…)."),
+        config_path: Cow::Borrowed("wechat_pay.wechatpay_public_key_id"),
     },
     SettingDef {
         group: "payment",
-        key: "public_key",
+        key: Cow::Borrowed("public_key"),
         kind: SettingKind::Text {
             max: 4000,
             required: true,
             multiline: true,
         },
-        description: "The WeChat Pay public key (PEM, BEGIN PUBLIC KEY); responses and notifications are verified with it.",
-        config_path: "wechat_pay.wechatpay_public_key",
+        description: Cow::Borrowed(
+            "The WeChat Pay public key (PEM, BEGIN PUBLIC KEY); responses and notifications are verified with it.",
+        ),
+        config_path: Cow::Borrowed("wechat_pay.wechatpay_public_key"),
+    },
+    SettingDef {
+        group: "blacklist",
+        key: Cow::Borrowed("failed_topups_to_block"),
+        kind: SettingKind::Integer { min: 0, max: 20 },
+        description: Cow::Borrowed(
+            "A number whose top-ups failed (and were refunded) this many times within 24 hours is blacklisted automatically; 0 turns it off.",
+        ),
+        config_path: Cow::Borrowed("blacklist.failed_topups_to_block"),
+    },
+    SettingDef {
+        group: "blacklist",
+        key: Cow::Borrowed("auto_block_days"),
+        kind: SettingKind::Integer { min: 1, max: 365 },
+        description: Cow::Borrowed("How many days an automatic blacklist entry lasts."),
+        config_path: Cow::Borrowed("blacklist.auto_block_days"),
     },
     SettingDef {
         group: "site",
-        key: "name",
+        key: Cow::Borrowed("name"),
         kind: SettingKind::Text {
             max: 40,
             required: true,
             multiline: false,
         },
-        description: "The product's name in the console's title bar and sign-in page.",
-        config_path: "site.name",
+        description: Cow::Borrowed(
+            "The product's name in the console's title bar and sign-in page.",
+        ),
+        config_path: Cow::Borrowed("site.name"),
     },
     SettingDef {
         group: "site",
-        key: "logo_url",
+        key: Cow::Borrowed("logo_url"),
         kind: SettingKind::Url,
-        description: "The console's logo (empty for none).",
-        config_path: "site.logo_url",
+        description: Cow::Borrowed("The console's logo (empty for none)."),
+        config_path: Cow::Borrowed("site.logo_url"),
     },
     SettingDef {
         group: "site",
-        key: "theme_colour",
+        key: Cow::Borrowed("theme_colour"),
         kind: SettingKind::Colour,
-        description: "The console's primary colour.",
-        config_path: "site.theme_colour",
+        description: Cow::Borrowed("The console's primary colour."),
+        config_path: Cow::Borrowed("site.theme_colour"),
     },
 ];
 
-/// The definition of `group.key`.
-pub(crate) fn find(group: &str, key: &str) -> Option<&'static SettingDef> {
-    SETTINGS.iter().find(|d| d.group == group && d.key == key)
+/// A top-up provider's credentials (`providers.{id}.client_id`, `….client_secret`), for the
+/// provider configured at `recharge.providers[index]`.
+pub fn provider_credentials(provider: &str, index: usize) -> [SettingDef; 2] {
+    [
+        SettingDef {
+            group: "providers",
+            key: Cow::Owned(format!("{provider}.client_id")),
+            kind: SettingKind::Text {
+                max: 128,
+                required: true,
+                multiline: false,
+            },
+            description: Cow::Owned(format!("The client id of the {provider} account.")),
+            config_path: Cow::Owned(format!("recharge.providers[{index}].client_id")),
+        },
+        SettingDef {
+            group: "providers",
+            key: Cow::Owned(format!("{provider}.client_secret")),
+            kind: SettingKind::Secret {
+                max: 256,
+                multiline: false,
+            },
+            description: Cow::Owned(format!(
+                "The client secret of the {provider} account. Write-only."
+            )),
+            config_path: Cow::Owned(format!("recharge.providers[{index}].client_secret")),
+        },
+    ]
 }
 
 #[cfg(test)]
@@ -287,6 +358,8 @@ mod tests {
 
     #[test]
     fn values_are_checked_by_kind() {
+        let find =
+            |group: &str, key: &str| SETTINGS.iter().find(|d| d.group == group && d.key == key);
         let timeout = find("orders", "pay_timeout_minutes").unwrap();
         assert_eq!(timeout.check("v", &json!(30)).unwrap(), json!(30));
         assert!(timeout.check("v", &json!(0)).is_err());
@@ -309,7 +382,10 @@ mod tests {
         for def in SETTINGS {
             assert!(GROUPS.iter().any(|g| g.name == def.group), "{}", def.path());
         }
-        for group in GROUPS {
+        for group in GROUPS
+            .iter()
+            .filter(|g| !CONFIGURED_GROUPS.contains(&g.name))
+        {
             assert!(
                 SETTINGS.iter().any(|d| d.group == group.name),
                 "{}",

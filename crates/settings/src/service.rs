@@ -10,7 +10,7 @@ use topup_store::{Collection, Document, Filter, FindQuery, Store, StoreError};
 use utoipa::ToSchema;
 
 use crate::SettingsError;
-use crate::registry::{GROUPS, SETTINGS, SettingDef, SettingKind, find};
+use crate::registry::{GROUPS, SETTINGS, SettingDef, SettingKind};
 
 /// Who fixed a key so that staff cannot change it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -106,6 +106,8 @@ pub struct GroupView {
 
 pub struct SettingsService {
     groups: Collection<StoredGroup>,
+    /// [`SETTINGS`] and the keys the configuration adds.
+    defs: Vec<SettingDef>,
     clock: SharedClock,
     cipher: AtRestCipher,
     configured: BTreeMap<String, Value>,
@@ -129,6 +131,7 @@ impl SettingsService {
     pub fn new(store: &Store, clock: SharedClock, cipher: AtRestCipher) -> Self {
         SettingsService {
             groups: store.collection(),
+            defs: SETTINGS.to_vec(),
             clock,
             cipher,
             configured: BTreeMap::new(),
@@ -150,6 +153,17 @@ impl SettingsService {
     pub fn configured_secret(mut self, path: &str, secret: Secret<String>) -> Self {
         self.configured_secrets.insert(path.to_owned(), secret);
         self
+    }
+
+    /// Adds a key the configuration defines (a provider's credentials).
+    pub fn with_setting(mut self, def: SettingDef) -> Self {
+        self.defs.push(def);
+        self
+    }
+
+    /// The definition of `group.key`.
+    fn find(&self, group: &str, key: &str) -> Option<&SettingDef> {
+        self.defs.iter().find(|d| d.group == group && d.key == key)
     }
 
     /// Marks `group.key` as fixed: staff cannot change it.
@@ -214,7 +228,7 @@ impl SettingsService {
             values: self.configured.clone(),
             secrets: self.configured_secrets.clone(),
         };
-        for def in SETTINGS {
+        for def in &self.defs {
             let path = def.path();
             if self.fixed.contains_key(&path) {
                 continue;
@@ -222,9 +236,9 @@ impl SettingsService {
             let Some(group) = stored.get(def.group) else {
                 continue;
             };
-            if let Some(value) = group.values.get(def.key) {
+            if let Some(value) = group.values.get(def.key.as_ref()) {
                 effective.values.insert(path, value.clone());
-            } else if let Some(sealed) = group.sealed.get(def.key) {
+            } else if let Some(sealed) = group.sealed.get(def.key.as_ref()) {
                 match self.cipher.open(sealed, &sealing_context(&path)) {
                     Ok(secret) => {
                         effective.secrets.insert(path, secret);
@@ -260,7 +274,8 @@ impl SettingsService {
             .iter()
             .find(|g| g.name == name)
             .map_or(name, |g| g.title);
-        let settings = SETTINGS
+        let settings = self
+            .defs
             .iter()
             .filter(|d| d.group == name)
             .map(|def| self.setting_view(def, stored, effective))
@@ -284,8 +299,9 @@ impl SettingsService {
         let path = def.path();
         let fixed_by = self.fixed.get(&path).copied();
         let overridden = fixed_by.is_none()
-            && stored
-                .is_some_and(|g| g.values.contains_key(def.key) || g.sealed.contains_key(def.key));
+            && stored.is_some_and(|g| {
+                g.values.contains_key(def.key.as_ref()) || g.sealed.contains_key(def.key.as_ref())
+            });
         let (value, configured) = match def.kind {
             SettingKind::Secret { .. } => (
                 secret_view(effective.secret(&path).is_some() || overridden),
@@ -297,14 +313,14 @@ impl SettingsService {
             ),
         };
         SettingView {
-            key: def.key.to_owned(),
+            key: def.key.to_string(),
             kind: def.kind,
-            description: def.description.to_owned(),
+            description: def.description.to_string(),
             value,
             configured,
             overridden,
             fixed_by,
-            config_path: def.config_path.to_owned(),
+            config_path: def.config_path.to_string(),
         }
     }
 
@@ -339,7 +355,7 @@ impl SettingsService {
         let mut refused = FieldErrors::new();
         for (key, value) in changes {
             let field = format!("values.{key}");
-            let Some(def) = find(group, &key) else {
+            let Some(def) = self.find(group, &key).cloned() else {
                 refused.add(&field, format!("no such setting in {group}"));
                 continue;
             };

@@ -302,3 +302,97 @@ async fn bad_values_are_refused_naming_the_key_and_the_site_is_public() {
     .await;
     assert_eq!(status, 403);
 }
+
+#[actix_web::test]
+async fn a_number_whose_top_ups_keep_failing_is_blacklisted_by_the_rule_staff_set() {
+    let shop = Shop::open().await;
+    let app = &shop.app;
+    // Beside it, the provider's credentials: the embedded mode's sandbox account, fixed, its
+    // secret shown only as set.
+    let (_, groups) = admin(app, &shop.admin, Method::GET, "/settings", None).await;
+    let providers = group(&groups, "providers");
+    let client_id = setting(providers, "sandbox.client_id");
+    assert_eq!(client_id["fixed_by"], "embedded", "{providers}");
+    assert_eq!(client_id["value"], "sandbox-client-id");
+    let secret = setting(providers, "sandbox.client_secret");
+    assert_eq!(secret["value"], json!({"set": true}), "{providers}");
+    assert!(!groups.to_string().contains("sandbox-client-secret"));
+    assert_eq!(
+        setting(group(&groups, "blacklist"), "failed_topups_to_block")["value"],
+        0
+    );
+    let (status, body) = put_first(
+        app,
+        &shop.admin,
+        "blacklist",
+        json!({"failed_topups_to_block": 2, "auto_block_days": 7}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // The sandbox provider declines numbers ending in 2: each order is refunded in full.
+    let phone = "+639171234502";
+    let blocked = || async {
+        let (status, list) = shop
+            .admin(Method::GET, "/blacklist?kind=phone&active=true", None)
+            .await;
+        assert_eq!(status, 200, "{list}");
+        list["items"].as_array().unwrap().clone()
+    };
+    for round in 1..=2 {
+        let (_, placed) = shop.bought(phone).await;
+        shop.work().await;
+        shop.settle_refunds().await;
+        shop.work().await;
+        let order = shop.order(&placed.order_no).await;
+        assert_eq!(order["state"], "refunded", "{order}");
+        let entries = blocked().await;
+        if round == 1 {
+            assert!(entries.is_empty(), "one failure is not enough: {entries:?}");
+        } else {
+            assert_eq!(entries.len(), 1, "{entries:?}");
+            let entry = &entries[0];
+            assert_eq!(entry["value"], phone);
+            assert_eq!(entry["created_by_username"], "system");
+            assert!(
+                entry["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("2 failed top-ups"),
+                "{entry}"
+            );
+            let until = Timestamp::parse(entry["expires_at"].as_str().unwrap()).unwrap();
+            assert_eq!(until.since(app.clock.now()).num_days(), 7);
+        }
+    }
+    // Nobody pays for a top-up to it any more.
+    let buyer = shop.buyer().await;
+    let plan = shop.plan_for(phone, false).await;
+    let (status, refused) = shop
+        .checkout(&buyer, json!({"plan_id": plan["id"], "phone": phone}), None)
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("NUMBER_BLOCKED")),
+        "{refused}"
+    );
+    // Staff turn the rule off: another failing number is left alone.
+    let (_, groups) = admin(app, &shop.admin, Method::GET, "/settings", None).await;
+    let version = group(&groups, "blacklist")["version"].clone();
+    let (status, body) = admin(
+        app,
+        &shop.admin,
+        Method::PUT,
+        "/settings/blacklist",
+        Some(json!({"version": version, "values": {"failed_topups_to_block": 0}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let other = "+639171234512";
+    for _ in 0..2 {
+        shop.bought(other).await;
+        shop.work().await;
+        shop.settle_refunds().await;
+        shop.work().await;
+    }
+    assert_eq!(blocked().await.len(), 1);
+}

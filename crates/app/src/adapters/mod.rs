@@ -6,6 +6,7 @@
 
 mod catalog;
 mod content;
+mod failed_numbers;
 mod marketing;
 mod notify;
 mod orders;
@@ -13,6 +14,7 @@ mod payment_events;
 
 pub use catalog::CatalogPlans;
 pub use content::AgreementTerms;
+pub use failed_numbers::{FailedNumberRule, FailedNumbers};
 pub use marketing::{
     MEMBERSHIP_BIZ_TYPE, MarketingCoupons, MarketingMembers, MembershipWechatPayments,
     OrderLockHolders,

@@ -12,11 +12,15 @@ use super::AppUserService;
 use super::model::{BlacklistEntry, BlacklistEntryId, BlacklistKind};
 use super::profile::parse_number;
 use super::views::{BlacklistEntryView, BlacklistQuery, NewBlacklistEntry};
+use crate::StaffUserId;
 use crate::audit::{Audited, Change};
 use crate::error::validate;
 use crate::listing::contains;
 use crate::service::Principal;
 use crate::{AuthError, FieldErrors};
+
+/// Who the staff pages name as the author of an entry the product added by its own rule.
+pub const AUTOMATIC: &str = "system";
 
 /// Entries that block at `now`: no expiry, or one still ahead.
 fn active_at(now: Timestamp) -> Filter {
@@ -237,6 +241,46 @@ impl AppUserService {
         .after(&shown);
         tracing::info!(kind = entry.kind.as_str(), entry = %entry.id, "blacklist entry added");
         Ok(Audited::new(shown, change))
+    }
+
+    /// Blacklists `value` by the product's own rule (`reason`) until `expires_at`, unless a
+    /// live entry already blocks it. Answers whether it added one; safe to repeat, and two
+    /// processes deciding at once add one entry between them (the store's unique key).
+    pub async fn block_automatically(
+        &self,
+        kind: BlacklistKind,
+        value: &str,
+        reason: &str,
+        expires_at: Timestamp,
+    ) -> Result<bool, AuthError> {
+        let value = normalize(kind, value, None)?;
+        let now = self.clock.now();
+        let same = Filter::eq("kind", kind_value(kind)).and(Filter::eq("value", value.as_str()));
+        if let Some(old) = self.blacklist.find_one(same).await? {
+            if old.expires_at.is_none_or(|at| at > now) {
+                return Ok(false);
+            }
+            self.blacklist.delete(&old.id.to_string()).await?;
+        }
+        let entry = BlacklistEntry {
+            id: BlacklistEntryId::new(),
+            kind,
+            value,
+            reason: reason.to_owned(),
+            expires_at: Some(expires_at),
+            created_by: StaffUserId::nil(),
+            created_by_username: AUTOMATIC.to_owned(),
+            created_at: now,
+            version: 0,
+        };
+        match self.blacklist.insert(&entry).await {
+            Ok(()) => {
+                tracing::warn!(kind = kind.as_str(), entry = %entry.id, %reason, until = %expires_at, "blacklisted automatically");
+                Ok(true)
+            }
+            Err(e) if e.is_duplicate() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn remove_blacklist(

@@ -71,6 +71,16 @@ impl ReloadlyConfig {
 struct CachedToken {
     value: Secret<String>,
     refresh_at: Timestamp,
+    /// The credentials it was issued for ([`ReloadlyProvider::set_credentials`] counts them).
+    credentials: u64,
+}
+
+/// The account's client id and secret, replaceable while serving.
+struct Credentials {
+    client_id: Secret<String>,
+    client_secret: Secret<String>,
+    /// Bumped on every replacement, so a token issued to the old ones is not used again.
+    generation: u64,
 }
 
 /// How a call ended when no usable HTTP answer came back.
@@ -100,6 +110,7 @@ impl Reply {
 /// A Reloadly account behind the [`RechargeProvider`] port.
 pub struct ReloadlyProvider {
     config: ReloadlyConfig,
+    credentials: std::sync::RwLock<Credentials>,
     api_base: Url,
     token_url: Url,
     http: reqwest::Client,
@@ -147,8 +158,14 @@ impl ReloadlyProvider {
             .user_agent(concat!("topup/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| RechargeError::Config(format!("HTTP client: {e}")))?;
+        let credentials = std::sync::RwLock::new(Credentials {
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone(),
+            generation: 0,
+        });
         Ok(ReloadlyProvider {
             config,
+            credentials,
             api_base,
             token_url,
             http,
@@ -168,8 +185,10 @@ impl ReloadlyProvider {
     /// share one token request.
     async fn token(&self) -> Result<Secret<String>, CallFailure> {
         let mut cached = self.token.lock().await;
+        let generation = self.credentials_now().2;
         if let Some(token) = cached.as_ref()
             && self.clock.now() < token.refresh_at
+            && token.credentials == generation
         {
             return Ok(token.value.clone());
         }
@@ -187,10 +206,24 @@ impl ReloadlyProvider {
         }
     }
 
+    /// The client id, secret and their generation in force.
+    fn credentials_now(&self) -> (Secret<String>, Secret<String>, u64) {
+        let credentials = self
+            .credentials
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (
+            credentials.client_id.clone(),
+            credentials.client_secret.clone(),
+            credentials.generation,
+        )
+    }
+
     async fn fetch_token(&self) -> Result<CachedToken, CallFailure> {
+        let (client_id, client_secret, generation) = self.credentials_now();
         let body = TokenRequest {
-            client_id: self.config.client_id.expose(),
-            client_secret: self.config.client_secret.expose(),
+            client_id: client_id.expose(),
+            client_secret: client_secret.expose(),
             grant_type: "client_credentials",
             audience: &self.config.audience,
         };
@@ -242,6 +275,7 @@ impl ReloadlyProvider {
         Ok(CachedToken {
             value: Secret::new(token.access_token),
             refresh_at: requested_at.plus(TimeDelta::seconds(lifetime - margin)),
+            credentials: generation,
         })
     }
 
@@ -550,6 +584,21 @@ fn phone_json(phone: &Msisdn) -> PhoneJson {
 impl RechargeProvider for ReloadlyProvider {
     fn id(&self) -> &ProviderId {
         &self.config.id
+    }
+
+    fn set_credentials(&self, client_id: Secret<String>, client_secret: Secret<String>) -> bool {
+        let mut credentials = self
+            .credentials
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if credentials.client_id != client_id || credentials.client_secret != client_secret {
+            *credentials = Credentials {
+                client_id,
+                client_secret,
+                generation: credentials.generation + 1,
+            };
+        }
+        true
     }
 
     async fn countries(&self) -> Result<Vec<ProviderCountry>, RechargeError> {
