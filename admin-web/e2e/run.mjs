@@ -1179,7 +1179,8 @@ try {
   await step('settings: timeout overridden and reset, embedded keys read-only, the site renamed and recoloured', async () => {
     const inView = (loc) => loc.evaluate((el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight })
     const group = (g) => page.locator(`[data-test=settings-group][data-group=${g}]`)
-    const key = (g, k) => group(g).locator(`[data-test=setting][data-key=${k}]`)
+    // Quoted: a provider's keys hold a dot (`sandbox.client_id`).
+    const key = (g, k) => group(g).locator(`[data-test=setting][data-key="${k}"]`)
     const setting = async (g, k) => (await json('GET', '/api/v1/admin/settings', undefined, adminToken)).find((x) => x.name === g).settings.find((s) => s.key === k)
     const primaryColour = (loc) => loc.evaluate((el) => getComputedStyle(el).backgroundColor)
     // Before: the site's colour on primary buttons.
@@ -1213,9 +1214,63 @@ try {
     await key('mini_program', 'app_secret').locator('[data-test=setting-secret-state]').getByText('已设置').waitFor()
     assert((await key('mini_program', 'app_secret').locator('input').first().inputValue()) === '', 'a secret is never shown')
     assert((await group('mini_program').locator('[data-test=settings-save]').count()) === 0, 'nothing to save in a fixed group')
+    // The groups in the server's order, each titled in Chinese.
+    const listed = await json('GET', '/api/v1/admin/settings', undefined, adminToken)
+    const shownGroups = await page.locator('[data-test=settings-group]').evaluateAll((els) => els.map((el) => el.dataset.group))
+    assert(shownGroups.join() === listed.map((g) => g.name).join(), `the groups in the server's order: ${shownGroups} vs ${listed.map((g) => g.name)}`)
+    for (const [g, title] of [['payment', '支付'], ['providers', '第三方接口'], ['blacklist', '黑名单策略']]) {
+      await group(g).locator('.ant-card-head-title').getByText(title, { exact: true }).waitFor()
+    }
     await page.setViewportSize({ width: 1366, height: 1250 })
     await shot(page, '64-settings')
     await page.setViewportSize({ width: 1366, height: 820 })
+
+    // WeChat Pay's merchant is the sandbox's in embedded mode: every key fixed; the private key a
+    // text area that says it is set and never holds it.
+    await key('payment', 'mchid').locator('[data-test=setting-label]').getByText('商户号', { exact: true }).waitFor()
+    await key('payment', 'mchid').locator('[data-test=setting-fixed][data-by=embedded]').getByText('嵌入模式下固定').waitFor()
+    for (const s of listed.find((g) => g.name === 'payment').settings) assert(s.fixed_by === 'embedded', `payment.${s.key} fixed: ${JSON.stringify(s)}`)
+    assert((await group('payment').locator('[data-test=settings-save]').count()) === 0, 'nothing to save in the payment group')
+    const privateKey = key('payment', 'merchant_private_key')
+    await privateKey.locator('[data-test=setting-label]').getByText('商户 API 私钥', { exact: true }).waitFor()
+    await privateKey.locator('[data-test=setting-secret-state]').getByText('已设置').waitFor()
+    assert((await privateKey.locator('textarea').count()) === 1 && (await privateKey.locator('input').count()) === 0, 'the private key is typed into a text area')
+    assert((await privateKey.locator('textarea').inputValue()) === '', 'the private key is never shown')
+    assert(await privateKey.locator('textarea').isDisabled(), 'the private key is read-only')
+    assert(!(await privateKey.textContent()).includes('PRIVATE KEY'), 'no trace of the key on the row')
+    assert((await key('payment', 'apiv3_key').locator('input[type=password]').count()) === 1, 'a one-line secret stays a password input')
+    const publicKey = key('payment', 'public_key').locator('textarea')
+    assert((await publicKey.inputValue()).startsWith('-----BEGIN PUBLIC KEY-----'), 'the public key shown whole')
+    const pkBox = await publicKey.boundingBox()
+    assert(pkBox.height >= 80 && pkBox.height <= 260 && pkBox.width >= 440, `the public key's text area sized for a PEM: ${JSON.stringify(pkBox)}`)
+    await until('the saved message to go', async () => (await page.locator('.ant-message-notice').count()) === 0, 6000)
+    await group('payment').evaluate((el) => el.scrollIntoView({ block: 'start' }))
+    await page.setViewportSize({ width: 1366, height: 1100 })
+    await shot(page, '64b-settings-payment')
+    await page.setViewportSize({ width: 1366, height: 820 })
+
+    // Each provider's credentials, named after it; fixed in embedded mode too.
+    const clientId = key('providers', 'sandbox.client_id')
+    await clientId.locator('[data-test=setting-label]').getByText('sandbox：Client ID', { exact: true }).waitFor()
+    await clientId.locator('[data-test=setting-fixed][data-by=embedded]').waitFor()
+    await key('providers', 'sandbox.client_secret').locator('[data-test=setting-label]').getByText('sandbox：Client Secret', { exact: true }).waitFor()
+
+    // The blacklist policy is editable: block after 3 refunded failures.
+    const failedToBlock = key('blacklist', 'failed_topups_to_block')
+    await failedToBlock.locator('[data-test=setting-label]').getByText('自动拉黑的失败次数', { exact: true }).waitFor()
+    const blockConfigured = (await setting('blacklist', 'failed_topups_to_block')).configured
+    assert(blockConfigured !== 3, `3 is a change: configured ${blockConfigured}`)
+    assert((await failedToBlock.locator('input').inputValue()) === String(blockConfigured), 'the configured threshold')
+    await failedToBlock.locator('input').fill('3')
+    await group('blacklist').locator('[data-test=settings-unsaved]').waitFor()
+    await group('blacklist').locator('[data-test=settings-save]').click()
+    await failedToBlock.locator('[data-test=setting-overridden]').waitFor()
+    await group('blacklist').locator('[data-test=settings-unsaved]').waitFor({ state: 'detached' })
+    const b3 = await setting('blacklist', 'failed_topups_to_block')
+    assert(b3.value === 3 && b3.overridden && b3.configured === blockConfigured, `the threshold is 3: ${JSON.stringify(b3)}`)
+    assert(!(await setting('blacklist', 'auto_block_days')).overridden, 'only the threshold was sent')
+    await group('blacklist').evaluate((el) => el.scrollIntoView({ block: 'center' }))
+    await shot(page, '64c-settings-blacklist')
 
     // The site's name and colour: the title bar, the tab and the primary buttons follow.
     const NAME = 'E2E 话费'
@@ -1248,6 +1303,14 @@ try {
     assert((await timeout.locator('input').inputValue()) === '15', 'the input shows 15 again')
     const t15 = await setting('orders', 'pay_timeout_minutes')
     assert(t15.value === 15 && !t15.overridden, `the timeout is back to 15: ${JSON.stringify(t15)}`)
+    // And the blacklist threshold back to the configured one.
+    await until('the last confirmation to close', async () => (await ok.count()) === 0, 5000)
+    await failedToBlock.locator('[data-test=setting-reset]').click()
+    await ok.click()
+    await failedToBlock.locator('[data-test=setting-overridden]').waitFor({ state: 'detached' })
+    assert((await failedToBlock.locator('input').inputValue()) === String(blockConfigured), 'the input shows the configured threshold again')
+    const bBack = await setting('blacklist', 'failed_topups_to_block')
+    assert(bBack.value === blockConfigured && !bBack.overridden, `the threshold is back: ${JSON.stringify(bBack)}`)
 
     // Signed out, the sign-in page shows the site too.
     const guest = await browser.newContext({ viewport: { width: 1366, height: 820 } })

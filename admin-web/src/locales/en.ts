@@ -296,7 +296,7 @@ const en: Shape<typeof zh> = {
     },
     settings: {
       hint: 'Settings changed here apply at once; those the configuration file or environment fix can only be changed there',
-      groups: { orders: 'Orders', mini_program: 'Mini-program', site: 'Site' },
+      groups: { orders: 'Orders', mini_program: 'Mini-program', payment: 'Payment', providers: 'Third-party APIs', blacklist: 'Blacklist policy', site: 'Site' },
       keys: {
         orders: {
           pay_timeout_minutes: { label: 'Payment timeout (minutes)', help: 'An unpaid order is closed this many minutes after checkout (orders already placed keep their deadline).' },
@@ -306,6 +306,23 @@ const en: Shape<typeof zh> = {
         mini_program: {
           app_id: { label: 'AppID', help: "The mini-program's AppID (used for login and subscribe messages)." },
           app_secret: { label: 'AppSecret', help: "The mini-program's AppSecret. Write-only: it is never shown again." },
+        },
+        payment: {
+          mchid: { label: 'Merchant ID', help: 'The WeChat Pay merchant number (mchid) orders are paid to.' },
+          merchant_serial_no: { label: 'Merchant certificate serial number', help: 'The serial number of the merchant API certificate (apiclient_cert.pem).' },
+          merchant_private_key: { label: 'Merchant API private key', help: 'The merchant API private key (apiclient_key.pem) as PEM, pasted whole with its BEGIN / END lines. Write-only: it is never shown again.' },
+          apiv3_key: { label: 'APIv3 key', help: 'The APIv3 key set in the merchant platform: exactly 32 characters. Write-only: it is never shown again.' },
+          public_key_id: { label: 'WeChat Pay public key ID', help: "The WeChat Pay public key's ID, as PUB_KEY_ID_…." },
+          public_key: { label: 'WeChat Pay public key', help: 'The WeChat Pay public key (PEM, BEGIN PUBLIC KEY); payment responses and notifications are verified with it.' },
+        },
+        // One pair per configured provider: `<provider>.client_id`, `<provider>.client_secret`.
+        providers: {
+          client_id: { label: '{provider}: Client ID', help: 'The client ID {provider} issued for its API.' },
+          client_secret: { label: '{provider}: Client secret', help: 'The client secret {provider} issued with it. Write-only: it is never shown again.' },
+        },
+        blacklist: {
+          failed_topups_to_block: { label: 'Failed top-ups before blocking', help: 'A number whose top-ups failed and were refunded this many times within 24 hours is blacklisted automatically; 0 turns this off.' },
+          auto_block_days: { label: 'Automatic block (days)', help: 'How many days such an automatic blacklist entry lasts.' },
         },
         site: {
           name: { label: 'Name', help: "The product's name in the console's title bar and sign-in page." },

@@ -288,7 +288,7 @@ export default {
     },
     settings: {
       hint: '在此修改的设置立即生效；配置文件或环境变量固定的设置只能在那里修改',
-      groups: { orders: '订单', mini_program: '小程序', site: '站点' },
+      groups: { orders: '订单', mini_program: '小程序', payment: '支付', providers: '第三方接口', blacklist: '黑名单策略', site: '站点' },
       keys: {
         orders: {
           pay_timeout_minutes: { label: '支付超时（分钟）', help: '下单后这么多分钟仍未支付的订单会被关闭（已下的订单保持原期限）。' },
@@ -298,6 +298,23 @@ export default {
         mini_program: {
           app_id: { label: 'AppID', help: '小程序的 AppID（用于登录和订阅消息）。' },
           app_secret: { label: 'AppSecret', help: '小程序的 AppSecret。只能写入，保存后不再显示。' },
+        },
+        payment: {
+          mchid: { label: '商户号', help: '订单收款的微信支付商户号。' },
+          merchant_serial_no: { label: '商户证书序列号', help: '商户 API 证书（apiclient_cert.pem）的序列号。' },
+          merchant_private_key: { label: '商户 API 私钥', help: '商户 API 私钥（apiclient_key.pem），PEM 格式，连同 BEGIN / END 行整段粘贴。只能写入，保存后不再显示。' },
+          apiv3_key: { label: 'APIv3 密钥', help: '在商户平台设置的 APIv3 密钥，必须正好 32 个字符。只能写入，保存后不再显示。' },
+          public_key_id: { label: '微信支付公钥 ID', help: '微信支付公钥的 ID，形如 PUB_KEY_ID_…。' },
+          public_key: { label: '微信支付公钥', help: '微信支付公钥（PEM 格式，BEGIN PUBLIC KEY），用于验证支付应答和回调通知的签名。' },
+        },
+        // One pair per configured provider: `<provider>.client_id`, `<provider>.client_secret`.
+        providers: {
+          client_id: { label: '{provider}：Client ID', help: '{provider} 为本平台分配的 Client ID。' },
+          client_secret: { label: '{provider}：Client Secret', help: '{provider} 随 Client ID 分配的密钥。只能写入，保存后不再显示。' },
+        },
+        blacklist: {
+          failed_topups_to_block: { label: '自动拉黑的失败次数', help: '同一号码 24 小时内充值失败并已退款达到这么多次，即自动加入黑名单；0 表示关闭。' },
+          auto_block_days: { label: '自动拉黑天数', help: '自动加入的黑名单记录持续这么多天。' },
         },
         site: {
           name: { label: '名称', help: '显示在后台标题栏和登录页的产品名称。' },

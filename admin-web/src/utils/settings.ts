@@ -62,6 +62,25 @@ export function settingErrors(fields: Readonly<Record<string, readonly string[]>
   return out
 }
 
+/**
+ * Where a key's label and help are among the messages (under `system.settings.keys`). A key made
+ * per item of the configuration (`<provider>.<field>`, e.g. `sandbox.client_id`) has one message per
+ * field for all items, `<group>.<field>`, given the item as `{provider}`; split at the last `.`.
+ */
+export interface KeyMessages {
+  /** The key's own messages, `<group>.<key>` (for a per-item key too, should one be written for it). */
+  own: string
+  /** For a per-item key: the field's messages and what they interpolate. */
+  perItem: { path: string; params: { provider: string } } | null
+}
+
+export function keyMessages(group: string, key: string): KeyMessages {
+  const own = `${group}.${key}`
+  const dot = key.lastIndexOf('.')
+  if (dot <= 0 || dot === key.length - 1) return { own, perItem: null }
+  return { own, perItem: { path: `${group}.${key.slice(dot + 1)}`, params: { provider: key.slice(0, dot) } } }
+}
+
 /** Whether `v` is a colour as the server takes it. */
 export function isColour(v: string): boolean {
   return /^#[0-9a-fA-F]{6}$/.test(v)
