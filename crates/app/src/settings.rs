@@ -1,6 +1,7 @@
 //! The console's settings wired to what reads them (`docs/settings.md`): the configuration's
 //! values as their defaults, the keys it fixes, and the listeners that apply a change in this
-//! process — the orders' checkout rules and the WeChat mini-program client's credentials.
+//! process — the orders' checkout rules, the WeChat mini-program client's credentials, the
+//! WeChat Pay merchant, the top-up providers' credentials and the blacklist's rule.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -25,24 +26,16 @@ struct CheckoutRulesFromSettings(Arc<OrdersService>);
 impl SettingsListener for CheckoutRulesFromSettings {
     fn apply(&self, settings: &Effective) {
         let current = self.0.checkout_rules();
-        let count = |path: &str, fallback: u32| {
-            settings
-                .integer(path)
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(fallback)
-        };
         self.0.set_checkout_rules(CheckoutRules {
             pay_timeout_minutes: settings
                 .integer("orders.pay_timeout_minutes")
                 .unwrap_or(current.pay_timeout_minutes),
-            max_orders_per_number_per_day: count(
-                "orders.max_orders_per_number_per_day",
-                current.max_orders_per_number_per_day,
-            ),
-            max_unpaid_orders_per_user: count(
-                "orders.max_unpaid_orders_per_user",
-                current.max_unpaid_orders_per_user,
-            ),
+            max_orders_per_number_per_day: settings
+                .count("orders.max_orders_per_number_per_day")
+                .unwrap_or(current.max_orders_per_number_per_day),
+            max_unpaid_orders_per_user: settings
+                .count("orders.max_unpaid_orders_per_user")
+                .unwrap_or(current.max_unpaid_orders_per_user),
         });
     }
 }
@@ -260,15 +253,13 @@ struct FailedNumbersFromSettings(Arc<FailedNumbers>);
 impl SettingsListener for FailedNumbersFromSettings {
     fn apply(&self, settings: &Effective) {
         let current = self.0.rule();
-        let count = |path: &str, fallback: u32| {
-            settings
-                .integer(path)
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(fallback)
-        };
         self.0.set_rule(FailedNumberRule {
-            failures: count("blacklist.failed_topups_to_block", current.failures),
-            days: count("blacklist.auto_block_days", current.days),
+            failures: settings
+                .count("blacklist.failed_topups_to_block")
+                .unwrap_or(current.failures),
+            days: settings
+                .count("blacklist.auto_block_days")
+                .unwrap_or(current.days),
         });
     }
 }

@@ -53,6 +53,11 @@ impl Effective {
         self.values.get(path).and_then(Value::as_i64)
     }
 
+    /// An integer key as a count (a limit, a number of days); none when absent or negative.
+    pub fn count(&self, path: &str) -> Option<u32> {
+        self.integer(path).and_then(|n| u32::try_from(n).ok())
+    }
+
     pub fn text(&self, path: &str) -> Option<&str> {
         self.values.get(path).and_then(Value::as_str)
     }

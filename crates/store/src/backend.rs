@@ -61,6 +61,20 @@ pub trait Backend: Send + Sync + 'static {
 
     async fn delete_many(&self, collection: &str, filter: &Filter) -> Result<u64>;
 
+    /// Sets a collection's secondary indexes aside for a bulk load nobody reads during (the
+    /// demo data), answering how to build them again ([`Backend::restore_indexes`]). Building
+    /// an index once over sorted keys is far cheaper than keeping it up to date row by row.
+    /// Backends where it does not pay answer nothing to restore and change nothing. A load
+    /// that dies in between leaves the indexes out until the next start's `ensure_index`.
+    async fn suspend_indexes(&self, _collection: &str) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    /// Builds again the indexes [`Backend::suspend_indexes`] set aside.
+    async fn restore_indexes(&self, _collection: &str, _indexes: Vec<String>) -> Result<()> {
+        Ok(())
+    }
+
     /// Counts matching documents and sums integer fields per group, ordered by key.
     async fn group(
         &self,

@@ -30,6 +30,13 @@ pub struct Store {
     backend: Arc<dyn Backend>,
 }
 
+/// A collection's indexes set aside by [`Store::suspend_indexes`].
+#[must_use = "the indexes stay out until restored"]
+pub struct SuspendedIndexes {
+    collection: String,
+    statements: Vec<String>,
+}
+
 impl Store {
     pub fn new(backend: Arc<dyn Backend>) -> Self {
         Store { backend }
@@ -49,6 +56,22 @@ impl Store {
             name: T::COLLECTION,
             kind: PhantomData,
         }
+    }
+
+    /// Sets `collection`'s secondary indexes aside for a bulk load nobody reads during; give
+    /// the answer to [`Store::restore_indexes`] once loaded (see [`Backend::suspend_indexes`]).
+    pub async fn suspend_indexes(&self, collection: &str) -> Result<SuspendedIndexes> {
+        Ok(SuspendedIndexes {
+            collection: collection.to_owned(),
+            statements: self.backend.suspend_indexes(collection).await?,
+        })
+    }
+
+    /// Builds again the indexes [`Store::suspend_indexes`] set aside.
+    pub async fn restore_indexes(&self, suspended: SuspendedIndexes) -> Result<()> {
+        self.backend
+            .restore_indexes(&suspended.collection, suspended.statements)
+            .await
     }
 
     pub fn backend(&self) -> &Arc<dyn Backend> {

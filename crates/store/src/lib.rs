@@ -15,7 +15,7 @@ mod sqlite;
 pub mod testing;
 
 pub use backend::Backend;
-pub use collection::{Collection, Document, Lease, Store};
+pub use collection::{Collection, Document, Lease, Store, SuspendedIndexes};
 pub use error::StoreError;
 pub use mongo::MongoBackend;
 pub use query::{

@@ -945,6 +945,43 @@ impl Backend for SqliteBackend {
         .await
     }
 
+    async fn suspend_indexes(&self, collection: &str) -> Result<Vec<String>> {
+        self.write(collection, move |connection, table| {
+            let mut statement = connection
+                .prepare(
+                    "SELECT name, sql FROM sqlite_master \
+                     WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL",
+                )
+                .map_err(backend_error)?;
+            let indexes = statement
+                .query_map([table], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })
+                .map_err(backend_error)?
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(backend_error)?;
+            for (name, _) in &indexes {
+                connection
+                    .execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))
+                    .map_err(backend_error)?;
+            }
+            Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+        })
+        .await
+    }
+
+    async fn restore_indexes(&self, collection: &str, indexes: Vec<String>) -> Result<()> {
+        self.write(collection, move |connection, table| {
+            for sql in &indexes {
+                connection
+                    .execute_batch(sql)
+                    .map_err(|e| write_error(e, table))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn insert(&self, collection: &str, document: Value) -> Result<()> {
         let id = document_id(&document)?;
         let text = document.to_string();

@@ -760,6 +760,36 @@ async fn grouped_count_and_sum(store: Store) {
     );
 }
 
+async fn indexes_set_aside_for_a_bulk_load_come_back_whole(store: Store) {
+    let items = store.collection::<Item>();
+    items
+        .ensure_index(Index::unique("code", &["code"]))
+        .await
+        .unwrap();
+    items
+        .ensure_index(Index::new("status_amount", &["status", "amount"]))
+        .await
+        .unwrap();
+    seed(&store, 3).await;
+    let suspended = store.suspend_indexes(Item::COLLECTION).await.unwrap();
+    let loaded: Vec<Item> = (3..400).map(item).collect();
+    items.insert_many(&loaded).await.unwrap();
+    store.restore_indexes(suspended).await.unwrap();
+    // Everything is there and found through the indexes again; the unique one still holds.
+    assert_eq!(items.count(&Filter::All).await.unwrap(), 400);
+    let odd = items
+        .find(&FindQuery::new(Filter::eq("status", "odd")).sort("amount", SortOrder::Desc))
+        .await
+        .unwrap();
+    assert_eq!(odd.len(), 200);
+    let mut a = item(1000);
+    a.code = Some("ABC".into());
+    items.insert(&a).await.unwrap();
+    let mut b = item(1001);
+    b.code = Some("ABC".into());
+    assert!(items.insert(&b).await.unwrap_err().is_duplicate());
+}
+
 async fn ping_answers(store: Store) {
     store.ping().await.unwrap();
     assert!(["sqlite", "mongodb"].contains(&store.kind()));
@@ -835,6 +865,7 @@ contract_suite!(
     leases_are_never_double_claimed,
     grouped_count_and_sum,
     ping_answers,
+    indexes_set_aside_for_a_bulk_load_come_back_whole,
 );
 
 #[tokio::test]
