@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use topup_core::Timestamp;
 use topup_store::{
-    Document, Filter, GroupKey, Index, MongoBackend, SortOrder, SqliteBackend, SqliteOptions, Store,
+    Document, Filter, FindQuery, GroupKey, Index, MongoBackend, SortOrder, SqliteBackend,
+    SqliteOptions, Store,
 };
 
 #[derive(Serialize, Deserialize)]
@@ -26,6 +27,17 @@ struct BenchOrder {
 
 impl Document for BenchOrder {
     const COLLECTION: &'static str = "bench_orders";
+}
+
+#[derive(Serialize, Deserialize)]
+struct EmptyKind {
+    id: String,
+    kind: String,
+    number: i64,
+}
+
+impl Document for EmptyKind {
+    const COLLECTION: &'static str = "bench_empty";
 }
 
 const STATUSES: [&str; 4] = ["awaiting_payment", "recharging", "succeeded", "refunded"];
@@ -79,6 +91,39 @@ async fn main() {
         .await
         .unwrap();
     let start = Timestamp::parse("2026-10-01T00:00:00Z").unwrap();
+
+    // The newest of nothing: a sorted find with limit 1 on a collection with no documents (a
+    // checkout asks such questions), answered by a pooled reader thread, or inline when the
+    // query is marked as a lookup.
+    let empty = store.collection::<EmptyKind>();
+    empty
+        .ensure_index(Index::new("kind_number", &["kind", "number"]))
+        .await
+        .unwrap();
+    for lookup in [false, true] {
+        let mut samples = Vec::new();
+        for _ in 0..5000 {
+            let mut query = FindQuery::new(Filter::eq("kind", "recharge"))
+                .sort("number", SortOrder::Desc)
+                .limit(1);
+            if lookup {
+                query = query.lookup(1);
+            }
+            let began = Instant::now();
+            assert!(empty.find(&query).await.unwrap().is_empty());
+            samples.push(began.elapsed());
+        }
+        println!(
+            "newest of an empty collection ({}): p50 {:.2?} p95 {:.2?}",
+            if lookup {
+                "inline lookup"
+            } else {
+                "pooled reader"
+            },
+            percentile(&mut samples, 0.50),
+            percentile(&mut samples, 0.95)
+        );
+    }
 
     // One by one: each insert is its own transaction, as a request handler would do it.
     let single = 20_000.min(total);
