@@ -8598,7 +8598,7 @@ export interface operations {
                     "application/json": components["schemas"]["AgreementVersionView"];
                 };
             };
-            /** @description `VALIDATION_FAILED` naming the field */
+            /** @description `VALIDATION_FAILED` naming every bad field at once */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8719,7 +8719,7 @@ export interface operations {
                     "application/json": components["schemas"]["AnnouncementView"];
                 };
             };
-            /** @description `VALIDATION_FAILED` naming the field */
+            /** @description `VALIDATION_FAILED` naming every bad field at once */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8782,7 +8782,7 @@ export interface operations {
                     "application/json": components["schemas"]["AnnouncementView"];
                 };
             };
-            /** @description `VALIDATION_FAILED` naming the field */
+            /** @description `VALIDATION_FAILED` naming every bad field at once */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8967,7 +8967,7 @@ export interface operations {
                     "application/json": components["schemas"]["BannerView"];
                 };
             };
-            /** @description `VALIDATION_FAILED` naming the field */
+            /** @description `VALIDATION_FAILED` naming every bad field at once */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9030,7 +9030,7 @@ export interface operations {
                     "application/json": components["schemas"]["BannerView"];
                 };
             };
-            /** @description `VALIDATION_FAILED` naming the field */
+            /** @description `VALIDATION_FAILED` naming every bad field at once */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9203,7 +9203,7 @@ export interface operations {
                     "application/json": components["schemas"]["HomeDraftView"];
                 };
             };
-            /** @description `VALIDATION_FAILED` naming the component and property, e.g. `components[2].height` */
+            /** @description `VALIDATION_FAILED` naming every bad component property at once, e.g. `components[2].height`, and countries or plans the catalog lacks (`components[3].countries[1]`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9272,7 +9272,7 @@ export interface operations {
                     "application/json": components["schemas"]["AppHome"];
                 };
             };
-            /** @description `VALIDATION_FAILED` naming the component and property */
+            /** @description `VALIDATION_FAILED` naming every bad component property, and countries or plans the catalog lacks */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9604,7 +9604,7 @@ export interface operations {
                     "application/json": components["schemas"]["ServiceDeskView"];
                 };
             };
-            /** @description `VALIDATION_FAILED` naming the field, e.g. `faqs[3].question` */
+            /** @description `VALIDATION_FAILED` naming every bad field at once, e.g. `faqs[3].question` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12773,7 +12773,7 @@ export interface operations {
                     "application/json": components["schemas"]["GroupView"];
                 };
             };
-            /** @description `VALIDATION_FAILED` naming the key (`values.pay_timeout_minutes`): a bad value, an unknown key, or a key the configuration fixes */
+            /** @description `VALIDATION_FAILED` naming every bad key at once (`values.pay_timeout_minutes`): a bad value, an unknown key, a key the configuration fixes, or settings their reader cannot put in force (a WeChat Pay key that does not parse) */
             400: {
                 headers: {
                     [name: string]: unknown;

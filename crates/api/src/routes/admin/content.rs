@@ -205,7 +205,7 @@ pub async fn list_banners(
     request_body = BannerBody,
     responses(
         (status = 201, description = "Created", body = BannerView),
-        (status = 400, description = "`VALIDATION_FAILED` naming the field", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_FAILED` naming every bad field at once", body = ErrorBody),
     ),
     extensions(("x-permission" = json!(ContentBannerCreate::CODE))))]
 pub async fn create_banner(
@@ -235,7 +235,7 @@ pub async fn create_banner(
     request_body = BannerBody,
     responses(
         (status = 200, description = "Updated", body = BannerView),
-        (status = 400, description = "`VALIDATION_FAILED` naming the field", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_FAILED` naming every bad field at once", body = ErrorBody),
         (status = 404, description = "No such banner", body = ErrorBody),
     ),
     extensions(("x-permission" = json!(ContentBannerUpdate::CODE))))]
@@ -369,7 +369,7 @@ pub async fn list_announcements(
     request_body = AnnouncementBody,
     responses(
         (status = 201, description = "Created", body = AnnouncementView),
-        (status = 400, description = "`VALIDATION_FAILED` naming the field", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_FAILED` naming every bad field at once", body = ErrorBody),
     ),
     extensions(("x-permission" = json!(ContentAnnouncementCreate::CODE))))]
 pub async fn create_announcement(
@@ -403,7 +403,7 @@ pub async fn create_announcement(
     request_body = AnnouncementBody,
     responses(
         (status = 200, description = "Updated", body = AnnouncementView),
-        (status = 400, description = "`VALIDATION_FAILED` naming the field", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_FAILED` naming every bad field at once", body = ErrorBody),
         (status = 404, description = "No such announcement", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: changed meanwhile", body = ErrorBody),
     ),
@@ -537,7 +537,7 @@ pub struct HomeDraftBody {
     request_body = HomeDraftBody,
     responses(
         (status = 200, description = "Saved", body = HomeDraftView),
-        (status = 400, description = "`VALIDATION_FAILED` naming the component and property, e.g. `components[2].height`", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_FAILED` naming every bad component property at once, e.g. `components[2].height`, and countries or plans the catalog lacks (`components[3].countries[1]`)", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: someone saved the draft since `version`", body = ErrorBody),
     ),
     extensions(("x-permission" = json!(ContentHomeEdit::CODE))))]
@@ -583,7 +583,7 @@ pub struct HomePreviewBody {
     request_body = HomePreviewBody,
     responses(
         (status = 200, description = "The page as the app would get it (as a user without a membership)", body = AppHome),
-        (status = 400, description = "`VALIDATION_FAILED` naming the component and property", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_FAILED` naming every bad component property, and countries or plans the catalog lacks", body = ErrorBody),
     ),
     extensions(("x-permission" = json!(ContentHomeView::CODE))))]
 pub async fn preview(
@@ -759,7 +759,7 @@ pub struct ServiceDeskBody {
     request_body = ServiceDeskBody,
     responses(
         (status = 200, description = "Saved", body = ServiceDeskView),
-        (status = 400, description = "`VALIDATION_FAILED` naming the field, e.g. `faqs[3].question`", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_FAILED` naming every bad field at once, e.g. `faqs[3].question`", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: someone saved it since `version`", body = ErrorBody),
     ),
     extensions(("x-permission" = json!(ContentServiceUpdate::CODE))))]
@@ -897,7 +897,7 @@ pub struct AgreementBody {
     request_body = AgreementBody,
     responses(
         (status = 201, description = "Published", body = AgreementVersionView),
-        (status = 400, description = "`VALIDATION_FAILED` naming the field", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_FAILED` naming every bad field at once", body = ErrorBody),
         (status = 404, description = "No such agreement", body = ErrorBody),
     ),
     extensions(("x-permission" = json!(ContentAgreementPublish::CODE))))]

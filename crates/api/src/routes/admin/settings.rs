@@ -45,7 +45,7 @@ pub struct SettingsBody {
     request_body = SettingsBody,
     responses(
         (status = 200, description = "The group as saved", body = GroupView),
-        (status = 400, description = "`VALIDATION_FAILED` naming the key (`values.pay_timeout_minutes`): a bad value, an unknown key, or a key the configuration fixes", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_FAILED` naming every bad key at once (`values.pay_timeout_minutes`): a bad value, an unknown key, a key the configuration fixes, or settings their reader cannot put in force (a WeChat Pay key that does not parse)", body = ErrorBody),
         (status = 404, description = "No such group", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: someone saved the group since `version`", body = ErrorBody),
     ),
