@@ -191,11 +191,14 @@ impl Application {
             "integrations ready"
         );
 
-        let notify = Arc::new(NotifyService::new(
-            &store,
-            clock.clone(),
-            Arc::clone(&mini_program) as Arc<dyn MessageSender>,
-        ));
+        let notify = Arc::new(
+            NotifyService::new(
+                &store,
+                clock.clone(),
+                Arc::clone(&mini_program) as Arc<dyn MessageSender>,
+            )
+            .with_rate(config.notify.max_messages_per_second),
+        );
         notify.prepare().await?;
         if config.mode == Mode::Embedded && notify.templates().await?.is_empty() {
             // The sandbox mini-program's templates (in this process or another's), so the

@@ -130,11 +130,17 @@ pub struct NotifySection {
     /// Whether this process delivers queued messages. Off for a process that only serves the
     /// API while another on the same store delivers; messages wait for it, never lost.
     pub run_worker: bool,
+    /// At most this many messages a second from this process (0: no limit), so that a burst
+    /// of queued messages leaves checkouts their share of the machine.
+    pub max_messages_per_second: u32,
 }
 
 impl Default for NotifySection {
     fn default() -> Self {
-        NotifySection { run_worker: true }
+        NotifySection {
+            run_worker: true,
+            max_messages_per_second: 1_000,
+        }
     }
 }
 

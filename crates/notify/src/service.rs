@@ -98,6 +98,8 @@ pub struct NotifyService {
     sender: Arc<dyn MessageSender>,
     /// This process's name on the leases it takes.
     worker: String,
+    /// At most this many messages a second from this process's worker; none for no limit.
+    rate: Option<u32>,
     wake: tokio::sync::Notify,
 }
 
@@ -298,7 +300,16 @@ impl NotifyService {
             sender,
             worker: format!("notify-{}", ulid::Ulid::new()),
             wake: tokio::sync::Notify::new(),
+            rate: None,
         }
+    }
+
+    /// Paces the worker ([`NotifyService::run`]) to at most `per_second` messages a second (0
+    /// for no limit): sending takes CPU and store writes from checkouts on the same machine,
+    /// and a burst of queued messages need not take all of them (`docs/notifications.md`).
+    pub fn with_rate(mut self, per_second: u32) -> Self {
+        self.rate = (per_second > 0).then_some(per_second);
+        self
     }
 
     /// Indexes (idempotent).
@@ -728,7 +739,16 @@ impl NotifyService {
     /// The worker: a round whenever something is queued, and every `period` for retries.
     pub async fn run(self: Arc<Self>, period: Duration) {
         loop {
-            match self.run_once().await {
+            let started = std::time::Instant::now();
+            let round = self.run_once().await;
+            // A round of n messages takes at least n / rate seconds (real time, as the rate is).
+            if let (Ok(taken), Some(rate)) = (&round, self.rate) {
+                let least = Duration::from_secs_f64(*taken as f64 / f64::from(rate));
+                if let Some(rest) = least.checked_sub(started.elapsed()) {
+                    tokio::time::sleep(rest).await;
+                }
+            }
+            match round {
                 Ok(taken) if taken as u64 >= BATCH => continue,
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "notification round failed"),
