@@ -810,19 +810,23 @@ try {
     const download = page.waitForEvent('download')
     await drawer.locator('[data-test=recon-export]').click()
     const csv = readFileSync(await (await download).path(), 'utf8')
-    assert(csv.startsWith('order_no,kind,order_state,detail'), `the CSV's header: ${csv.slice(0, 80)}`)
+    assert(csv.startsWith('order_no,kind,order_state,provider_transaction_id,detail'), `the CSV's header: ${csv.slice(0, 80)}`)
     assert(csv.trim().split(/\r?\n/).length === 1 + report.discrepancies.length, `a line per discrepancy: ${csv}`)
     // The sandbox's WeChat Pay and provider agree with every order, so the table is seen with a
-    // report made up in the browser: one discrepancy of each kind, on the order bought above.
+    // report made up in the browser: one discrepancy of each kind on the order bought above,
+    // and a provider top-up that names no order.
     const KINDS = {
       paid_not_recorded: '已收款未记录', recorded_not_paid: '记为已付但未收款', amount_mismatch: '金额不符', refund_mismatch: '退款不符',
       delivered_not_recorded: '已到账未记录', recorded_not_delivered: '记为已交付但未到账', delivered_twice: '重复充值', cost_mismatch: '成本不符',
-      unaccounted: '未对上', check_failed: '无法核对',
+      unaccounted: '未对上', check_failed: '无法核对', unknown_topup: '无订单的充值',
     }
     const madeUp = {
       ...report,
-      discrepancy_count: 10,
-      discrepancies: Object.keys(KINDS).map((kind) => ({ order_no: orderNo, kind, order_state: 'succeeded', detail: `e2e: a made-up ${kind}` })),
+      discrepancy_count: 12,
+      discrepancies: [
+        ...Object.keys(KINDS).map((kind) => ({ order_no: orderNo, kind, order_state: 'succeeded', detail: `e2e: a made-up ${kind}` })),
+        { order_no: null, kind: 'unknown_topup', order_state: null, provider_transaction_id: '40017', detail: 'e2e: provider sandbox transaction 40017 (SUCCESSFUL, 5 USD) carries ZZ-1, which no order sent' },
+      ],
     }
     const reportUrl = `**/api/v1/admin/reconciliations/${run.id}`
     await page.route(reportUrl, (r) => r.fulfill({ json: madeUp }))
@@ -830,7 +834,8 @@ try {
     for (const [kind, label] of Object.entries(KINDS)) {
       await drawer.locator(`[data-test=recon-discrepancies] [data-test=recon-kind][data-kind=${kind}]`).getByText(label, { exact: true }).waitFor()
     }
-    await drawer.locator('[data-test=recon-detail] [data-test=recon-state][data-status=discrepancies]').getByText('10 处差异').waitFor()
+    await drawer.locator('[data-test=recon-detail] [data-test=recon-state][data-status=discrepancies]').getByText('12 处差异').waitFor()
+    await drawer.locator('[data-test=recon-discrepancies] [data-test=recon-no-order]').getByText('无订单', { exact: true }).waitFor()
     await shot(page, 'reconciliation-discrepancies')
     await page.unroute(reportUrl)
     // A discrepancy's order number opens that order.

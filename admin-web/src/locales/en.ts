@@ -93,11 +93,11 @@ const en: Shape<typeof zh> = {
     identity: 'Money', identityHint: 'paid = delivered + refunded + in flight + unaccounted (yuan)', identityGap: 'The parts differ from paid by {gap}',
     providerCost: 'Provider cost', providerCostHint: 'What the providers report they charged for the delivered top-ups, per currency', noCost: 'None',
     discrepancies: 'Discrepancies', discrepanciesN: 'Discrepancies ({n})', noDiscrepancies: 'No discrepancies: every order agrees with WeChat Pay and its provider',
-    listedOf: 'The first {listed} of {n} listed', orderNo: 'Order no.', kind: 'Kind', orderState: 'Order state', what: 'What was found', export: 'Export CSV',
+    listedOf: 'The first {listed} of {n} listed', orderNo: 'Order no.', noOrder: 'No order', kind: 'Kind', orderState: 'Order state', what: 'What was found', export: 'Export CSV',
     kinds: {
       paid_not_recorded: 'Paid, not recorded', recorded_not_paid: 'Recorded, not paid', amount_mismatch: 'Amount mismatch', refund_mismatch: 'Refund mismatch',
       delivered_not_recorded: 'Delivered, not recorded', recorded_not_delivered: 'Recorded, not delivered', delivered_twice: 'Delivered twice', cost_mismatch: 'Cost mismatch',
-      unaccounted: 'Unaccounted', check_failed: 'Check failed',
+      unaccounted: 'Unaccounted', check_failed: 'Check failed', unknown_topup: 'Top-up no order sent',
     },
     kindHints: {
       paid_not_recorded: 'WeChat Pay took the money; the order does not know it was paid', recorded_not_paid: 'The order counts as paid; WeChat Pay did not take the money',
@@ -106,6 +106,7 @@ const en: Shape<typeof zh> = {
       recorded_not_delivered: 'The order says delivered; the provider has no successful top-up for it', delivered_twice: 'More than one successful top-up for one order',
       cost_mismatch: "The provider's cost differs from what the order recorded", unaccounted: 'Money taken and neither delivered, refunded nor on its way',
       check_failed: 'WeChat Pay or the provider could not be asked; the order is unchecked',
+      unknown_topup: 'The provider made a top-up (delivered or on its way) that no order sent: money spent from the provider account',
     },
   },
   catalog: {

@@ -89,17 +89,18 @@ export default {
     identity: '资金核对', identityHint: '已付 = 已交付 + 已退款 + 处理中 + 未对上（单位：元）', identityGap: '各项之和与已付相差 {gap}',
     providerCost: '供应商成本', providerCostHint: '供应商为已交付的充值报告的扣款，按币种', noCost: '无',
     discrepancies: '差异', discrepanciesN: '差异（{n}）', noDiscrepancies: '无差异：所有订单与微信支付、供应商的记录一致',
-    listedOf: '列出前 {listed} 条，共 {n} 条', orderNo: '订单号', kind: '类型', orderState: '订单状态', what: '说明', export: '导出 CSV',
+    listedOf: '列出前 {listed} 条，共 {n} 条', orderNo: '订单号', noOrder: '无订单', kind: '类型', orderState: '订单状态', what: '说明', export: '导出 CSV',
     kinds: {
       paid_not_recorded: '已收款未记录', recorded_not_paid: '记为已付但未收款', amount_mismatch: '金额不符', refund_mismatch: '退款不符',
       delivered_not_recorded: '已到账未记录', recorded_not_delivered: '记为已交付但未到账', delivered_twice: '重复充值', cost_mismatch: '成本不符',
-      unaccounted: '未对上', check_failed: '无法核对',
+      unaccounted: '未对上', check_failed: '无法核对', unknown_topup: '无订单的充值',
     },
     kindHints: {
       paid_not_recorded: '微信支付已收款，订单不知道已付款', recorded_not_paid: '订单记为已付，微信支付没有收到这笔钱', amount_mismatch: '微信支付的金额与订单金额不同',
       refund_mismatch: '微信支付的退款与订单记录的已完成退款合计不同', delivered_not_recorded: '供应商已充值到账，订单未记录（钱可能已退回）',
       recorded_not_delivered: '订单记为已交付，供应商没有成功的充值', delivered_twice: '同一订单有多次成功充值', cost_mismatch: '供应商报告的成本与订单记录的不同',
       unaccounted: '已收款，但既未交付、未退款，也不在处理中', check_failed: '无法查询微信支付或供应商，订单未核对',
+      unknown_topup: '供应商有一笔无任何订单发出的充值（已到账或处理中）：供应商账户的钱被花掉了',
     },
   },
   catalog: {

@@ -1514,7 +1514,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A report's discrepancies as CSV: order number, kind, the order's state, what was found.
+         * A report's discrepancies as CSV: order number, kind, the order's state, the provider's
+         *     transaction (for a top-up no order sent), what was found.
          * @description Requires permission `finance:reconcile:view`.
          */
         get: operations["admin_reconciliations_export"];
@@ -3956,20 +3957,22 @@ export interface components {
          * @enum {string}
          */
         DiscountKind: "amount_off" | "percent_off";
-        /** @description One order on which the records disagree. */
+        /** @description One order, or one provider transaction, on which the records disagree. */
         Discrepancy: {
             /** @description What was found, in words (amounts in fen, the other side's states and ids). */
             detail: string;
             kind: components["schemas"]["DiscrepancyKind"];
-            order_no: string;
-            /** @description The order's state when checked. */
-            order_state: components["schemas"]["OrderState"];
+            /** @description The order it concerns; absent for a provider transaction that names no order we have. */
+            order_no?: string | null;
+            order_state?: null | components["schemas"]["OrderState"];
+            /** @description The provider's transaction, for `unknown_topup`. */
+            provider_transaction_id?: string | null;
         };
         /**
          * @description What kind of disagreement a discrepancy is.
          * @enum {string}
          */
-        DiscrepancyKind: "paid_not_recorded" | "recorded_not_paid" | "amount_mismatch" | "refund_mismatch" | "delivered_not_recorded" | "recorded_not_delivered" | "delivered_twice" | "cost_mismatch" | "unaccounted" | "check_failed";
+        DiscrepancyKind: "paid_not_recorded" | "recorded_not_paid" | "amount_mismatch" | "refund_mismatch" | "delivered_not_recorded" | "recorded_not_delivered" | "delivered_twice" | "cost_mismatch" | "unaccounted" | "check_failed" | "unknown_topup";
         /**
          * @description What every failed request answers.
          * @example {
@@ -5765,6 +5768,11 @@ export interface components {
             provider_cost: {
                 [key: string]: string;
             };
+            /**
+             * Format: int64
+             * @description The providers' transactions of the period, each matched to the order that sent it.
+             */
+            provider_transactions?: number;
             /**
              * Format: int64
              * @description Given back, as WeChat confirms.

@@ -12,7 +12,7 @@ use chrono::Timelike;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use topup_core::{CoreError, Money, SharedClock, Timestamp};
-use topup_recharge::{ProviderId, ProviderRouter, TopupOutcome, TransactionLookup};
+use topup_recharge::{ProviderId, ProviderRouter, TopupOutcome, TopupResult, TransactionLookup};
 use topup_store::{Collection, Document, Filter, FindQuery, SortOrder, Store};
 use utoipa::ToSchema;
 
@@ -74,8 +74,12 @@ pub enum DiscrepancyKind {
     CostMismatch,
     /// Money taken and neither delivered, refunded nor on its way.
     Unaccounted,
-    /// WeChat or the provider could not be asked; the order is unchecked.
+    /// WeChat or the provider could not be asked; the order (or the provider's list of
+    /// transactions) is unchecked.
     CheckFailed,
+    /// The provider made a top-up (delivered or on its way) that no order sent: money spent
+    /// from the provider account that no order accounts for.
+    UnknownTopup,
 }
 
 impl DiscrepancyKind {
@@ -92,17 +96,24 @@ impl DiscrepancyKind {
             DiscrepancyKind::CostMismatch => "cost_mismatch",
             DiscrepancyKind::Unaccounted => "unaccounted",
             DiscrepancyKind::CheckFailed => "check_failed",
+            DiscrepancyKind::UnknownTopup => "unknown_topup",
         }
     }
 }
 
-/// One order on which the records disagree.
+/// One order, or one provider transaction, on which the records disagree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Discrepancy {
-    pub order_no: String,
+    /// The order it concerns; absent for a provider transaction that names no order we have.
+    #[serde(default)]
+    pub order_no: Option<String>,
     pub kind: DiscrepancyKind,
-    /// The order's state when checked.
-    pub order_state: OrderState,
+    /// The order's state when checked; absent with the order.
+    #[serde(default)]
+    pub order_state: Option<OrderState>,
+    /// The provider's transaction, for `unknown_topup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_transaction_id: Option<String>,
     /// What was found, in words (amounts in fen, the other side's states and ids).
     pub detail: String,
 }
@@ -125,6 +136,9 @@ pub struct ReconciliationTotals {
     /// What the provider reports it charged us for the delivered top-ups, per currency
     /// (major units as decimal strings).
     pub provider_cost: BTreeMap<String, String>,
+    /// The providers' transactions of the period, each matched to the order that sent it.
+    #[serde(default)]
+    pub provider_transactions: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -440,16 +454,81 @@ impl Reconciler {
             .into_iter()
             .map(|(currency, value)| (currency, value.to_string()))
             .collect();
+        let (checked, unknown) = self.check_provider_transactions(from, to).await?;
+        totals.provider_transactions = checked;
+        count += unknown.len() as u64;
+        for discrepancy in unknown {
+            if listed.len() < MAX_LISTED {
+                listed.push(discrepancy);
+            }
+        }
         Ok((totals, count, listed))
+    }
+
+    /// The other direction: every transaction each provider made in the period, matched to
+    /// the order whose key it carries (`<order_no>-<n>`, whatever period that order is in).
+    /// One that is delivered or on its way, and that no order sent, is reported. Answers how
+    /// many transactions were checked, and the discrepancies.
+    async fn check_provider_transactions(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<(u64, Vec<Discrepancy>), OrdersError> {
+        let mut checked = 0u64;
+        let mut found = Vec::new();
+        for entry in self.router.entries() {
+            let provider = &entry.provider;
+            let transactions = match provider.transactions_between(from, to).await {
+                Ok(transactions) => transactions,
+                Err(error) => {
+                    found.push(Discrepancy {
+                        order_no: None,
+                        kind: DiscrepancyKind::CheckFailed,
+                        order_state: None,
+                        provider_transaction_id: None,
+                        detail: format!(
+                            "provider {}'s transactions could not be listed: {error}",
+                            provider.id()
+                        ),
+                    });
+                    continue;
+                }
+            };
+            checked += transactions.len() as u64;
+            for batch in transactions.chunks(BATCH as usize) {
+                let ids: Vec<&str> = batch
+                    .iter()
+                    .filter_map(|t| t.summary.custom_identifier.as_deref())
+                    .filter_map(order_of_key)
+                    .collect();
+                let orders: BTreeMap<String, Order> = if ids.is_empty() {
+                    BTreeMap::new()
+                } else {
+                    self.orders
+                        .find(&FindQuery::new(Filter::is_in("id", ids)))
+                        .await?
+                        .into_iter()
+                        .map(|order| (order.id.clone(), order))
+                        .collect()
+                };
+                for transaction in batch {
+                    if let Some(discrepancy) = unknown_topup(provider.id(), transaction, &orders) {
+                        found.push(discrepancy);
+                    }
+                }
+            }
+        }
+        Ok((checked, found))
     }
 
     /// One order against WeChat's and the provider's records.
     async fn check_order(&self, order: &Order) -> OrderFinding {
         let mut finding = OrderFinding::default();
         let flag = |kind: DiscrepancyKind, detail: String| Discrepancy {
-            order_no: order.id.clone(),
+            order_no: Some(order.id.clone()),
             kind,
-            order_state: order.state,
+            order_state: Some(order.state),
+            provider_transaction_id: None,
             detail,
         };
         let paid_here = !matches!(
@@ -654,6 +733,76 @@ impl Reconciler {
     }
 }
 
+/// The order number in one of our keys (`<order_no>-<n>`).
+fn order_of_key(key: &str) -> Option<&str> {
+    let (order_no, n) = key.rsplit_once('-')?;
+    (!order_no.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(order_no)
+}
+
+/// Whether `order` sent this key to this provider (an attempt, or the call in flight).
+fn order_sent(order: &Order, provider: &ProviderId, key: &str) -> bool {
+    let attempted = order
+        .recharge
+        .attempts
+        .iter()
+        .any(|a| a.action == "send" && a.key == key && a.provider_id == provider.as_str());
+    let in_flight = order
+        .recharge
+        .in_flight
+        .as_ref()
+        .is_some_and(|f| f.key == key && f.provider_id == provider.as_str());
+    attempted || in_flight
+}
+
+/// A discrepancy for a provider transaction that spent money (delivered, or still on its
+/// way) and that no order in `orders` sent.
+fn unknown_topup(
+    provider: &ProviderId,
+    transaction: &TopupResult,
+    orders: &BTreeMap<String, Order>,
+) -> Option<Discrepancy> {
+    let spends = matches!(
+        transaction.outcome,
+        TopupOutcome::Succeeded | TopupOutcome::Pending { .. } | TopupOutcome::Ambiguous
+    );
+    let summary = &transaction.summary;
+    let key = summary.custom_identifier.as_deref();
+    let order = key
+        .and_then(order_of_key)
+        .and_then(|order_no| orders.get(order_no));
+    if !spends || order.is_some_and(|o| key.is_some_and(|k| order_sent(o, provider, k))) {
+        return None;
+    }
+    let amount = summary.requested_amount.as_ref().map_or_else(
+        || "an unknown amount".to_owned(),
+        |a| format!("{} {}", a.value, a.currency),
+    );
+    let status = summary.provider_status.as_deref().unwrap_or("no status");
+    let id = summary
+        .provider_transaction_id
+        .as_deref()
+        .unwrap_or("no id");
+    let detail = match (key, order) {
+        (None, _) => format!(
+            "provider {provider} transaction {id} ({status}, {amount}) carries no key of ours"
+        ),
+        (Some(key), Some(_)) => format!(
+            "provider {provider} transaction {id} ({status}, {amount}) carries {key}, which this order never sent"
+        ),
+        (Some(key), None) => format!(
+            "provider {provider} transaction {id} ({status}, {amount}) carries {key}, which no order sent"
+        ),
+    };
+    Some(Discrepancy {
+        order_no: order.map(|o| o.id.clone()),
+        kind: DiscrepancyKind::UnknownTopup,
+        order_state: order.map(|o| o.state),
+        provider_transaction_id: summary.provider_transaction_id.clone(),
+        detail,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -671,6 +820,7 @@ mod tests {
             DiscrepancyKind::CostMismatch,
             DiscrepancyKind::Unaccounted,
             DiscrepancyKind::CheckFailed,
+            DiscrepancyKind::UnknownTopup,
         ] {
             assert_eq!(
                 serde_json::to_value(kind).unwrap(),

@@ -106,7 +106,7 @@ async fn every_order_of_the_period_is_checked_once_across_pages() {
     let kinds: Vec<(String, DiscrepancyKind)> = report
         .discrepancies
         .iter()
-        .map(|d| (d.order_no.clone(), d.kind))
+        .map(|d| (d.order_no.clone().unwrap_or_default(), d.kind))
         .collect();
     assert_eq!(
         kinds,

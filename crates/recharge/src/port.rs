@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use topup_core::{CountryCode, Msisdn, Secret};
+use topup_core::{CountryCode, Msisdn, Secret, Timestamp};
 
 use crate::{
     ProviderAmount, ProviderCountry, ProviderId, ProviderOperator, RechargeError, TopupRequest,
@@ -49,6 +49,15 @@ pub trait RechargeProvider: Send + Sync + std::fmt::Debug {
         &self,
         custom_identifier: &str,
     ) -> Result<TransactionLookup, RechargeError>;
+
+    /// Every transaction made on this account from `from` (inclusive) to `to` (exclusive),
+    /// whoever sent it, each classified with its summary (our key, the provider's id, the
+    /// amounts). Reconciliation looks among them for top-ups no order sent.
+    async fn transactions_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<TopupResult>, RechargeError>;
 
     /// The prepaid account balance.
     async fn balance(&self) -> Result<ProviderAmount, RechargeError>;

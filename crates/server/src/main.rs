@@ -293,10 +293,10 @@ fn reconcile(config: Config, from: Timestamp, to: Timestamp) -> ExitCode {
     println!("  {} discrepancies:", report.discrepancy_count);
     for discrepancy in &report.discrepancies {
         println!(
-            "  {} {:?} ({}): {}",
-            discrepancy.order_no,
-            discrepancy.kind,
-            discrepancy.order_state.as_str(),
+            "  {} {} ({}): {}",
+            discrepancy.order_no.as_deref().unwrap_or("-"),
+            discrepancy.kind.as_str(),
+            discrepancy.order_state.map_or("no order", |s| s.as_str()),
             discrepancy.detail
         );
     }

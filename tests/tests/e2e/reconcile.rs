@@ -1,12 +1,14 @@
 //! Reconciliation (`docs/reconciliation.md`): orders of every fate add up against WeChat Pay
 //! and the provider with nothing left over; records made to disagree (a payment whose
 //! notification never came, an order that says delivered when nothing was, a total that is
-//! not what WeChat holds) are each reported with their order; the daily run happens once.
+//! not what WeChat holds) are each reported with their order; top-ups the provider made that
+//! no order sent are found in the provider's own list; the daily run happens once.
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use topup_core::{Clock, Timestamp};
+use topup_core::{Clock, Msisdn, Timestamp};
 use topup_orders::Order;
+use topup_recharge::{ProviderAmount, TopupOutcome, TopupRequest};
 use topup_store::{Filter, Update};
 use topup_tests::status_and_body;
 
@@ -189,7 +191,10 @@ async fn records_that_disagree_are_each_reported_with_their_order() {
     );
     let csv = response.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "order_no,kind,order_state,detail");
+    assert_eq!(
+        lines[0],
+        "order_no,kind,order_state,provider_transaction_id,detail"
+    );
     assert_eq!(lines.len(), 5, "{csv}");
     assert!(csv.contains(&format!("\"{}\",\"amount_mismatch\"", altered.order_no)));
 
@@ -267,4 +272,136 @@ async fn a_bad_period_or_a_missing_permission_starts_nothing() {
     let (status, listed) = status_and_body(response).await;
     assert_eq!(status, 200, "{listed}");
     assert_eq!(listed["total"], 0, "nothing was started");
+}
+
+/// Sends a top-up straight to the shop's provider account under `key`, as a stray process
+/// or a person at the provider's dashboard would: no order knows it. The product is `like`'s.
+async fn stray_topup(shop: &Shop, like: &Order, phone: &str, key: &str) -> String {
+    let provider = shop.kit().router.entries()[0].provider.clone();
+    let request = TopupRequest {
+        custom_identifier: key.to_owned(),
+        operator_id: like.plan.provider_operator_id.clone(),
+        recipient: Msisdn::parse(phone, Some(like.country)).unwrap(),
+        amount: ProviderAmount::new(
+            like.plan.provider_amount.value,
+            like.plan.provider_amount.currency,
+        ),
+        use_local_amount: like.plan.use_local_amount,
+        sender_phone: None,
+    };
+    let sent = provider.send_topup(&request).await;
+    assert_eq!(sent.outcome, TopupOutcome::Succeeded, "{sent:?}");
+    sent.summary.provider_transaction_id.unwrap()
+}
+
+#[actix_web::test]
+async fn top_ups_no_order_sent_are_reported_from_the_providers_own_list() {
+    let shop = Shop::open().await;
+    let (_, delivered) = shop.bought("+639171234500").await;
+    let (_, declined) = shop.bought("+639171234502").await;
+    shop.work().await;
+    let order: Order = shop
+        .app
+        .store
+        .collection::<Order>()
+        .fetch(&delivered.order_no)
+        .await
+        .unwrap();
+
+    // Every transaction the provider made is one an order sent: nothing to report.
+    let clean = reconcile(&shop).await;
+    assert_eq!(clean["discrepancy_count"], 0, "{clean}");
+    assert_eq!(
+        clean["totals"]["provider_transactions"], 1,
+        "the delivered top-up (the declined one was never committed): {clean}"
+    );
+
+    // A key in this order's form it never sent, and a key that names no order at all.
+    let under_order = stray_topup(
+        &shop,
+        &order,
+        "+639171235000",
+        &format!("{}-7", delivered.order_no),
+    )
+    .await;
+    let no_order = stray_topup(&shop, &order, "+639171236000", "ZZ20260301STRAY-1").await;
+    let report = reconcile(&shop).await;
+    assert_eq!(report["discrepancy_count"], 2, "{report}");
+    assert_eq!(report["totals"]["provider_transactions"], 3);
+    assert_identity(&report);
+    let unknown: Vec<&Value> = report["discrepancies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["kind"] == "unknown_topup")
+        .collect();
+    assert_eq!(unknown.len(), 2, "{report}");
+    let of = |id: &str| {
+        *unknown
+            .iter()
+            .find(|d| d["provider_transaction_id"] == id)
+            .unwrap_or_else(|| panic!("{id} in {report}"))
+    };
+    let named = of(&under_order);
+    assert_eq!(named["order_no"], delivered.order_no.as_str());
+    assert_eq!(named["order_state"], "succeeded");
+    assert!(
+        named["detail"]
+            .as_str()
+            .unwrap()
+            .contains("which this order never sent"),
+        "{named}"
+    );
+    let orphan = of(&no_order);
+    assert!(
+        orphan["order_no"].is_null() && orphan["order_state"].is_null(),
+        "{orphan}"
+    );
+    assert!(
+        orphan["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ZZ20260301STRAY-1"),
+        "{orphan}"
+    );
+    assert!(
+        !report["discrepancies"]
+            .to_string()
+            .contains(&declined.order_no),
+        "the declined order is not among them: {report}"
+    );
+
+    // The export names the transaction in its own column.
+    let id = report["id"].as_str().unwrap();
+    let csv = shop
+        .app
+        .send(
+            Method::GET,
+            &format!("/reconciliations/{id}/export"),
+            Some(&shop.admin),
+            None,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains(&format!("\"\",\"unknown_topup\",\"\",\"{no_order}\"")),
+        "{csv}"
+    );
+
+    // A period before them lists neither.
+    let now = shop.app.clock.now();
+    let earlier = shop
+        .app
+        .reconciler
+        .run(
+            now.minus(chrono::TimeDelta::hours(3)),
+            now.minus(chrono::TimeDelta::hours(2)),
+            "cli",
+        )
+        .await
+        .unwrap();
+    assert!(earlier.is_clean(), "{earlier:?}");
+    assert_eq!(earlier.totals.provider_transactions, 0);
 }

@@ -527,6 +527,25 @@ struct ReportQuery {
     custom_identifier: Option<String>,
     country_code: Option<String>,
     operator_id: Option<u64>,
+    /// `yyyy-MM-dd HH:mm:ss` or `yyyy-MM-dd`, UTC; both ends inclusive.
+    start_date: Option<String>,
+    end_date: Option<String>,
+}
+
+/// A report bound: a whole day starts at midnight (`start`) or ends at its last second.
+fn report_bound(text: &str, end: bool) -> Option<topup_core::Timestamp> {
+    let at = match chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S") {
+        Ok(at) => at,
+        Err(_) => {
+            let day = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?;
+            if end {
+                day.and_hms_opt(23, 59, 59)?
+            } else {
+                day.and_hms_opt(0, 0, 0)?
+            }
+        }
+    };
+    Some(topup_core::Timestamp::from(at.and_utc()))
 }
 
 async fn report(req: HttpRequest, sandbox: Sandbox) -> HttpResponse {
@@ -539,6 +558,19 @@ async fn report(req: HttpRequest, sandbox: Sandbox) -> HttpResponse {
         let e = ApiError::new(400, "INVALID_REQUEST", "Invalid query parameters");
         return error_with(&sandbox, &e, path, Some(rate));
     };
+    let bound = |text: &Option<String>, end: bool| match text {
+        None => Ok(None),
+        Some(text) => report_bound(text, end).map(Some).ok_or(()),
+    };
+    let (Ok(start), Ok(end)) = (
+        bound(&query.start_date, false),
+        bound(&query.end_date, true),
+    ) else {
+        let e = ApiError::new(400, "INVALID_REQUEST", "Invalid date range");
+        return error_with(&sandbox, &e, path, Some(rate));
+    };
+    // Whole seconds, as the report's dates are written.
+    let second = |at: topup_core::Timestamp| at.as_datetime().timestamp();
     let content: Vec<TransactionBody> = sandbox
         .state()
         .transactions()
@@ -557,6 +589,8 @@ async fn report(req: HttpRequest, sandbox: Sandbox) -> HttpResponse {
                 .is_none_or(|c| t.country.eq_ignore_ascii_case(c))
         })
         .filter(|t| query.operator_id.is_none_or(|o| t.operator_id == o))
+        .filter(|t| start.is_none_or(|s| second(t.created_at) >= second(s)))
+        .filter(|t| end.is_none_or(|e| second(t.created_at) <= second(e)))
         .map(|t| TransactionBody::new(t, false))
         .collect();
     ok(

@@ -148,7 +148,8 @@ pub async fn get(
     Ok(Json(state.reconciler.get(&id).await?))
 }
 
-/// A report's discrepancies as CSV: order number, kind, the order's state, what was found.
+/// A report's discrepancies as CSV: order number, kind, the order's state, the provider's
+/// transaction (for a top-up no order sent), what was found.
 #[utoipa::path(get, path = "/api/v1/admin/reconciliations/{id}/export", tag = "admin-finance", operation_id = "admin_reconciliations_export",
     params(("id" = String, Path, description = "Report id")),
     responses(
@@ -162,12 +163,16 @@ pub async fn export(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let report = state.reconciler.get(&id).await?;
-    let mut text = String::from("order_no,kind,order_state,detail\r\n");
+    let mut text = String::from("order_no,kind,order_state,provider_transaction_id,detail\r\n");
     for discrepancy in &report.discrepancies {
         let cells = [
-            discrepancy.order_no.as_str(),
+            discrepancy.order_no.as_deref().unwrap_or_default(),
             discrepancy.kind.as_str(),
-            discrepancy.order_state.as_str(),
+            discrepancy.order_state.map_or("", |s| s.as_str()),
+            discrepancy
+                .provider_transaction_id
+                .as_deref()
+                .unwrap_or_default(),
             discrepancy.detail.as_str(),
         ];
         let row: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
