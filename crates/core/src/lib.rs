@@ -1,6 +1,7 @@
 //! Topup's shared vocabulary. Everything here is pure: no I/O, no async runtime.
 
 mod clock;
+pub mod crash;
 mod error;
 mod error_code;
 mod field_errors;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use futures_util::StreamExt;
+use topup_core::crash::{self, crash_point};
 use topup_core::{Msisdn, SharedClock, Timestamp};
 use topup_recharge::{
     ProviderAmount, ProviderId, ProviderRouter, RechargeProvider, TopupOutcome, TopupRequest,
@@ -530,6 +531,7 @@ impl OrderEngine {
         let started = std::time::Instant::now();
         let call = self.router.call_started(provider.id());
         let result = provider.send_topup(&request).await;
+        crash_point(crash::RECHARGE_SENT);
         self.router.record_result(provider.id(), call, &result);
         let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         self.record_result(order, &provider_id, &key, "send", latency, result)
@@ -652,7 +654,9 @@ impl OrderEngine {
             self.finish(order).await?;
             return Ok(Step::Done);
         };
-        match provider.topup_status(&pending.provider_ref).await {
+        let polled = provider.topup_status(&pending.provider_ref).await;
+        crash_point(crash::RECHARGE_POLLED);
+        match polled {
             Ok(result) => {
                 if let TopupOutcome::Pending { .. } = result.outcome {
                     let polls = pending.polls.saturating_add(1);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use serde_json::Value;
+use topup_core::crash::{self, crash_point};
 use topup_core::limiter::AddressLimiter;
 use topup_core::{CountryCode, Money, Msisdn, Page, PageRequest, SharedClock, Timestamp};
 use topup_recharge::{ProviderId, ProviderRouter, TopupOutcome, TransactionLookup};
@@ -500,7 +501,9 @@ impl OrdersService {
             description: format!("{} {}", order.plan.title, phone.masked()),
             expires_at: order.pay_deadline,
         };
-        match self.payments.start(start).await {
+        let started = self.payments.start(start).await;
+        crash_point(crash::CHECKOUT_PAYMENT_STARTED);
+        match started {
             Ok(pay_params) => {
                 // A cancel may have closed the order while its payment was being placed (it
                 // found no payment to close): then the prepay is never handed out, and the

@@ -181,7 +181,29 @@ fn main() -> ExitCode {
 
 fn run(config: Config) -> Result<(), AppError> {
     logging::init(&config);
+    arm_crash_points()?;
     actix_web::rt::System::new().block_on(topup_app::serve(config))
+}
+
+/// `TOPUP_CRASH_POINTS=recharge.sent,…`: crash tests make this process die at those points
+/// (`docs/operations.md#crash-points`). A name that is no crash point stops the start.
+fn arm_crash_points() -> Result<(), AppError> {
+    let Ok(spec) = std::env::var("TOPUP_CRASH_POINTS") else {
+        return Ok(());
+    };
+    let armed = topup_core::crash::arm_crash_points(&spec).map_err(|name| {
+        AppError::Config(format!(
+            "TOPUP_CRASH_POINTS: {name:?} is not a crash point (known: {})",
+            topup_core::crash::CRASH_POINTS.join(", ")
+        ))
+    })?;
+    if !armed.is_empty() {
+        eprintln!(
+            "topup: crash points armed ({}): this process aborts when it reaches one",
+            armed.join(", ")
+        );
+    }
+    Ok(())
 }
 
 fn demo_data(config: Config, orders: u64, days: u32, seed: u64) -> Result<(), AppError> {
@@ -282,6 +304,10 @@ fn reconcile(config: Config, from: Timestamp, to: Timestamp) -> ExitCode {
     for (currency, cost) in &totals.provider_cost {
         println!("  provider cost: {cost} {currency}");
     }
+    println!(
+        "  {} provider transactions matched to the orders that sent them",
+        totals.provider_transactions
+    );
     if let Some(error) = &report.error {
         println!("  stopped: {error}");
         return ExitCode::FAILURE;

@@ -1,6 +1,8 @@
 //! Crash safety end to end: the real `topup` binary is killed with SIGKILL at the worst
-//! moments of a purchase and restarted on the same data dir; the order still finishes, and
-//! the provider holds exactly one transaction for it.
+//! moments of a purchase, or dies at each of its crash points (`topup_core::crash`), and is
+//! restarted on the same data dir and store; the order still finishes, the provider holds
+//! exactly one transaction for it, and the reconciliation finds nothing wrong. The store is
+//! SQLite, or MongoDB when `TOPUP_TEST_MONGODB_URI` is set.
 //!
 //! Two processes of the binary. `outside` is a plain embedded `topup serve` whose sandboxes
 //! (mini-program login, WeChat Pay with its notification loop, Reloadly) play the outside
@@ -17,9 +19,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use topup_core::crash;
 use topup_orders::Order;
 use topup_recharge::TopupOutcome;
-use topup_store::{SqliteBackend, SqliteOptions, Store};
+use topup_store::testing::TestStore;
 
 /// A running `topup serve`, its log in a file (read for the address and on failure).
 struct Server {
@@ -89,6 +92,22 @@ impl Server {
         self.child.wait().unwrap();
     }
 
+    /// Waits for the process to end by itself (an armed crash point); answers how it ended.
+    fn died(mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the shop did not reach its crash point:\n{}",
+                tail(&self.log)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGTERM, then wait for the exit (so the database is closed).
     fn stop(mut self) {
         Command::new("kill")
@@ -124,11 +143,15 @@ struct World {
     shop_port: u16,
     lives: u32,
     http: reqwest::Client,
+    /// The shop's store: a SQLite file, or a MongoDB database of its own when
+    /// `TOPUP_TEST_MONGODB_URI` is set.
+    store: TestStore,
     dir: tempfile::TempDir,
 }
 
 impl World {
-    fn new() -> World {
+    async fn new() -> World {
+        let store = TestStore::open().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let outside = Server::start(
             dir.path().join("outside.log"),
@@ -143,6 +166,7 @@ impl World {
             shop_port: free_port(),
             lives: 0,
             http: reqwest::Client::new(),
+            store,
             dir,
         }
     }
@@ -150,8 +174,31 @@ impl World {
     /// Starts (or restarts) the shop on its data dir. Short leases and delays make recovery
     /// quick; a life started with `Worker::Off` takes payments but drives no order.
     fn start_shop(&mut self, worker: Worker) -> Server {
+        self.start_shop_armed(worker, None)
+    }
+
+    /// [`Self::start_shop`], the life to end at `crash_point` when given.
+    fn start_shop_armed(&mut self, worker: Worker, crash_point: Option<&str>) -> Server {
         self.lives += 1;
-        let env = [
+        let mut env = self.shop_env();
+        env.push((
+            "TOPUP_ORDERS__RUN_WORKER",
+            matches!(worker, Worker::On).to_string(),
+        ));
+        if let Some(point) = crash_point {
+            env.push(("TOPUP_CRASH_POINTS", point.to_owned()));
+        }
+        Server::start(
+            self.dir.path().join(format!("shop-{}.log", self.lives)),
+            &self.shop_dir(),
+            &format!("127.0.0.1:{}", self.shop_port),
+            &env,
+        )
+    }
+
+    /// What every life of the shop (and a command run on its data) is started with.
+    fn shop_env(&self) -> Vec<(&'static str, String)> {
+        vec![
             ("TOPUP_SANDBOX__EXTERNAL_URL", self.outside.base.clone()),
             (
                 "TOPUP_SANDBOX__KEYS_DIR",
@@ -166,17 +213,8 @@ impl World {
             ("TOPUP_ORDERS__LOOKUP_DELAY_SECONDS", "1".to_owned()),
             ("TOPUP_ORDERS__POLL_INTERVAL_SECONDS", "1".to_owned()),
             ("TOPUP_ORDERS__WORKER_PERIOD_SECONDS", "1".to_owned()),
-            (
-                "TOPUP_ORDERS__RUN_WORKER",
-                matches!(worker, Worker::On).to_string(),
-            ),
-        ];
-        Server::start(
-            self.dir.path().join(format!("shop-{}.log", self.lives)),
-            &self.shop_dir(),
-            &format!("127.0.0.1:{}", self.shop_port),
-            &env,
-        )
+            ("TOPUP_STORE__URL", self.store.url()),
+        ]
     }
 
     fn shop_dir(&self) -> PathBuf {
@@ -198,6 +236,44 @@ impl World {
     /// A mini-program user checks out `phone` at the shop and pays at the outside WeChat Pay;
     /// answers the order number and the user's token.
     async fn buy_and_pay(&self, shop: &Server, phone: &str) -> (String, String) {
+        let token = self.login(shop).await;
+        let checkout = self
+            .checkout(shop, &token, phone, "buy")
+            .await
+            .expect("the checkout is answered");
+        let order_no = checkout["order"]["order_no"].as_str().unwrap().to_owned();
+        self.pay(&checkout).await;
+        (order_no, token)
+    }
+
+    /// A new mini-program user signed in at the shop: their token.
+    async fn login(&self, shop: &Server) -> String {
+        let issued = self
+            .post(
+                format!("{}/sandbox/wechat/codes", self.outside.base),
+                json!({}),
+                None,
+            )
+            .await;
+        let login = self
+            .post(
+                format!("{}/api/v1/app/auth/login", shop.base),
+                json!({"code": issued["code"]}),
+                None,
+            )
+            .await;
+        login["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Checks out the first plan for `phone` under an idempotency key; `Err` when the shop
+    /// gave no answer (it died on the way).
+    async fn checkout(
+        &self,
+        shop: &Server,
+        token: &str,
+        phone: &str,
+        key: &str,
+    ) -> Result<Value, reqwest::Error> {
         let detect = format!(
             "{}/api/v1/app/catalog/detect?phone={}",
             shop.base,
@@ -215,33 +291,26 @@ impl World {
             },
         )
         .await;
-        let issued = self
-            .post(
-                format!("{}/sandbox/wechat/codes", self.outside.base),
-                json!({}),
-                None,
-            )
-            .await;
-        let login = self
-            .post(
-                format!("{}/api/v1/app/auth/login", shop.base),
-                json!({"code": issued["code"]}),
-                None,
-            )
-            .await;
-        let token = login["token"].as_str().unwrap().to_owned();
-        let checkout = self
-            .post(
-                format!("{}/api/v1/app/orders", shop.base),
-                json!({"plan_id": plan_id, "phone": phone}),
-                Some(&token),
-            )
-            .await;
-        assert_eq!(checkout["order"]["state"], "awaiting_payment", "{checkout}");
-        let order_no = checkout["order"]["order_no"].as_str().unwrap().to_owned();
+        let response = self
+            .http
+            .post(format!("{}/api/v1/app/orders", shop.base))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(&json!({"plan_id": plan_id, "phone": phone}))
+            .send()
+            .await?;
+        let status = response.status();
+        let body: Value = response.json().await?;
+        assert!(status.is_success(), "checkout: {status} {body}");
+        assert_eq!(body["order"]["state"], "awaiting_payment", "{body}");
+        Ok(body)
+    }
+
+    /// The buyer pays a checkout's prepay at the outside WeChat Pay.
+    async fn pay(&self, checkout: &Value) {
         let prepay_id = checkout["pay_params"]["package"]
             .as_str()
-            .unwrap()
+            .unwrap_or_else(|| panic!("pay params in {checkout}"))
             .strip_prefix("prepay_id=")
             .unwrap()
             .to_owned();
@@ -251,7 +320,6 @@ impl World {
             None,
         )
         .await;
-        (order_no, token)
     }
 
     async fn order_state(&self, shop: &Server, order_no: &str, token: &str) -> Option<String> {
@@ -335,10 +403,12 @@ impl World {
 
     /// The order as the shop stored it (read after the shop has stopped).
     async fn stored_order(&self, order_no: &str) -> Order {
-        let backend =
-            SqliteBackend::open(&SqliteOptions::new(self.shop_dir().join("topup.db"))).unwrap();
-        let store = Store::new(std::sync::Arc::new(backend));
-        store.collection::<Order>().fetch(order_no).await.unwrap()
+        self.store
+            .store
+            .collection::<Order>()
+            .fetch(order_no)
+            .await
+            .unwrap()
     }
 }
 
@@ -385,7 +455,7 @@ fn actions(order: &Order) -> Vec<(String, String)> {
 /// the answer not yet back. Recovery looks the key up; nothing is sent twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_after_payment_and_again_mid_call_the_order_is_recharged_once() {
-    let mut world = World::new();
+    let mut world = World::new().await;
     // Last digit 5: the provider commits, then withholds its answer (30 s, beyond the
     // client's 15 s timeout) — a window in which the shop has sent and heard nothing.
     let phone = "+639171234505";
@@ -457,7 +527,7 @@ async fn killed_after_payment_and_again_mid_call_the_order_is_recharged_once() {
 /// PROCESSING): the next life polls the same transaction to its end instead of sending again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_while_the_provider_is_processing_the_order_is_recharged_once() {
-    let mut world = World::new();
+    let mut world = World::new().await;
     // Last digit 1 succeeds; the digit before it, 2, keeps it PROCESSING for about 20 s.
     let phone = "+639171234621";
 
@@ -509,5 +579,119 @@ async fn killed_while_the_provider_is_processing_the_order_is_recharged_once() {
     assert_eq!(
         order.recharge.provider_transaction_id,
         Some(transactions[0]["transactionId"].to_string())
+    );
+}
+
+/// Every crash point (`topup_core::crash`), one order each: the shop dies right there (no
+/// shutdown path runs), the next life finishes the order, the provider holds at most one
+/// delivered top-up for it, and afterwards `topup reconcile` finds WeChat Pay, the provider
+/// and the orders in agreement: nothing lost, nothing doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_each_crash_point_every_order_ends_once() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let mut world = World::new().await;
+    // Last digit 0 or 1 is delivered, 2 declined by the operator (so refunded); a 1 before
+    // the last digit keeps the top-up PROCESSING for 2 s, so it is polled.
+    let cases = [
+        (
+            crash::CHECKOUT_PAYMENT_STARTED,
+            "+639171236700",
+            "succeeded",
+        ),
+        (
+            crash::PAYMENT_NOTIFICATION_APPLIED,
+            "+639171236800",
+            "succeeded",
+        ),
+        (crash::RECHARGE_SENT, "+639171236900", "succeeded"),
+        (crash::RECHARGE_POLLED, "+639171237011", "succeeded"),
+        (crash::REFUND_REQUESTED, "+639171237102", "refunded"),
+        (
+            crash::REFUND_NOTIFICATION_APPLIED,
+            "+639171237202",
+            "refunded",
+        ),
+    ];
+    let exercised: Vec<&str> = cases.iter().map(|(point, _, _)| *point).collect();
+    assert_eq!(
+        exercised,
+        crash::CRASH_POINTS,
+        "every crash point, in order"
+    );
+
+    for (point, phone, wanted) in cases {
+        let shop = world.start_shop_armed(Worker::On, Some(point));
+        let token = world.login(&shop).await;
+        let order_no = if point == crash::CHECKOUT_PAYMENT_STARTED {
+            // The prepay is placed and the buyer never hears back.
+            assert!(world.checkout(&shop, &token, phone, "k1").await.is_err());
+            None
+        } else {
+            let checkout = world.checkout(&shop, &token, phone, "k1").await.unwrap();
+            world.pay(&checkout).await;
+            Some(checkout["order"]["order_no"].as_str().unwrap().to_owned())
+        };
+        let ended = shop.died(Duration::from_secs(60));
+        assert_eq!(ended.signal(), Some(6), "{point}: aborted there, {ended}");
+
+        let shop = world.start_shop(Worker::On);
+        let order_no = match order_no {
+            Some(order_no) => order_no,
+            None => {
+                // The app sends the checkout again with its key: the same order, payable.
+                let again = world.checkout(&shop, &token, phone, "k1").await.unwrap();
+                world.pay(&again).await;
+                again["order"]["order_no"].as_str().unwrap().to_owned()
+            }
+        };
+        world
+            .wait_for_state(&shop, &order_no, &token, wanted, Duration::from_secs(60))
+            .await;
+        shop.stop();
+        let delivered: Vec<Value> = world
+            .provider_transactions(&order_no)
+            .await
+            .into_iter()
+            .filter(|t| t["status"] == "SUCCESSFUL")
+            .collect();
+        let expected = usize::from(wanted == "succeeded");
+        assert_eq!(delivered.len(), expected, "{point}: {delivered:?}");
+        let order = world.stored_order(&order_no).await;
+        let sends = order
+            .recharge
+            .attempts
+            .iter()
+            .filter(|a| a.action == "send")
+            .count();
+        assert_eq!(sends, 1, "{point}: sent once: {:?}", actions(&order));
+        if wanted == "refunded" {
+            assert_eq!(order.refunds.len(), 1, "{point}: {:?}", order.refunds);
+            assert_eq!(order.refunds[0].amount, order.total, "{point}");
+        }
+    }
+
+    // Today's orders, held against the outside WeChat Pay and provider by the command an
+    // operator would run.
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = (today.pred_opt().unwrap().to_string(), today.to_string());
+    let output = Command::new(env!("CARGO_BIN_EXE_topup"))
+        .args(["reconcile", "--from", &from, "--to", &to, "--data-dir"])
+        .arg(world.shop_dir())
+        .envs(world.shop_env())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("no discrepancies"), "{printed}");
+    assert!(printed.contains("  6 orders"), "{printed}");
+    assert!(
+        printed.contains("4 provider transactions"),
+        "the four delivered top-ups (declined ones are never committed): {printed}"
     );
 }

@@ -5,6 +5,7 @@ use crate::PaymentError;
 use crate::notification::NotificationPayload;
 use crate::platform::WechatPayHeaders;
 use crate::records::ReceivedNotification;
+use topup_core::crash::{self, crash_point};
 
 use super::payments::ReportSource;
 use super::{Applied, PaymentService};
@@ -48,6 +49,7 @@ impl PaymentService {
         let (payment, applied) = self
             .apply_transaction(transaction, ReportSource::Notification(&received))
             .await?;
+        crash_point(crash::PAYMENT_NOTIFICATION_APPLIED);
         Ok(NotificationOutcome {
             notification_id: verified.id,
             event_type: verified.event_type,
@@ -80,6 +82,7 @@ impl PaymentService {
                 .map_err(|e| PaymentError::MalformedNotification(e.to_string()))?,
         };
         let (stored, applied) = self.apply_refund_notification(refund, &received).await?;
+        crash_point(crash::REFUND_NOTIFICATION_APPLIED);
         Ok(NotificationOutcome {
             notification_id: verified.id,
             event_type: verified.event_type,

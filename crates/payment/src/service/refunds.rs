@@ -2,6 +2,7 @@
 //! out_refund_no, until it answers), follow the refund to its end, settle it on the payment.
 
 use serde_json::{Value, json};
+use topup_core::crash::{self, crash_point};
 use topup_core::{Currency, Timestamp};
 use topup_store::{Filter, StoreError, Update};
 
@@ -253,7 +254,9 @@ impl PaymentService {
             refund: refund.amount,
             total: payment.amount,
         };
-        match self.client.refund(&request).await {
+        let answered = self.client.refund(&request).await;
+        crash_point(crash::REFUND_REQUESTED);
+        match answered {
             Ok(answer) => {
                 let report = RefundReport::from_refund(&answer);
                 self.apply_refund_report(&refund, payment, &report, None, "answer")
