@@ -5983,19 +5983,20 @@ export interface components {
         SettingView: {
             /** @description The configuration key that sets it too. */
             config_path: string;
-            /**
-             * @description What the configuration (or the built-in default) says, in force when staff have set
-             *     nothing. Secrets as `{"set": …}`.
-             */
-            configured: unknown;
+            /** @description What the configuration (or the built-in default) says, in force when staff have set nothing. Secrets as `{"set": …}`. */
+            configured: string | number | boolean | {
+                set: boolean;
+            };
             description: string;
             fixed_by?: null | components["schemas"]["FixedBy"];
             key: string;
             kind: components["schemas"]["SettingKind"];
             /** @description Whether staff have set it (rather than the configuration). */
             overridden: boolean;
-            /** @description In force now. For a secret: `{"set": true|false}`, never the value. */
-            value: unknown;
+            /** @description In force now, as the key's kind says (text, a whole number or a boolean). For a secret: `{"set": true|false}`, never the value. */
+            value: string | number | boolean | {
+                set: boolean;
+            };
         };
         /**
          * @description Some keys of one group.
@@ -6008,12 +6009,9 @@ export interface components {
          *     }
          */
         SettingsBody: {
-            /**
-             * @description Key → new value; `null` returns the key to the configuration's value. Keys left out
-             *     keep theirs. A secret is sent as its text and never answered.
-             */
+            /** @description Key → new value, as the key's kind says (text, a whole number or a boolean); `null` returns the key to the configuration's value. Keys left out keep theirs. A secret is sent as its text and never answered. */
             values: {
-                [key: string]: unknown;
+                [key: string]: string | number | boolean | null;
             };
             /**
              * Format: int64
@@ -12761,7 +12759,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description `orders`, `mini_program` or `site` */
+                /** @description `orders`, `mini_program`, `payment`, `providers`, `blacklist` or `site` */
                 group: string;
             };
             cookie?: never;

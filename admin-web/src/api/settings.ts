@@ -1,7 +1,7 @@
 import createClient from 'openapi-fetch'
 import { api, unwrap } from './client'
 import type { paths } from './schema'
-import type { SettingsGroup, Site } from './types'
+import type { SettingValues, SettingsGroup, Site } from './types'
 
 /** For the public endpoints: no token sent, so a stale session is neither refreshed nor ended by them. */
 const publicApi = createClient<paths>({ baseUrl: '' })
@@ -13,7 +13,7 @@ export const settingsApi = {
    * Changes some keys of `group` if nobody saved it since `version` (409 `CONFLICT` otherwise);
    * a null value returns its key to the configured one. Answers the group as saved.
    */
-  update: (group: string, version: number, values: Record<string, unknown>): Promise<SettingsGroup> =>
+  update: (group: string, version: number, values: SettingValues): Promise<SettingsGroup> =>
     unwrap(api.PUT('/api/v1/admin/settings/{group}', { params: { path: { group } }, body: { version, values } })),
 }
 

@@ -128,6 +128,10 @@ export type AgreementVersion = S['AgreementVersionView']
 export type AgreementBody = S['AgreementBody']
 export type SettingsGroup = S['GroupView']
 export type Setting = S['SettingView']
+/** A key's value as answered, by its kind; a secret as `{set}`. */
+export type SettingValue = Setting['value']
+/** A save's values: by each key's kind, or null to return the key to its configured value. */
+export type SettingValues = S['SettingsBody']['values']
 export type SettingKind = S['SettingKind']
 export type FixedBy = S['FixedBy']
 export type Site = S['Site']

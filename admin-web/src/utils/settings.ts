@@ -1,13 +1,15 @@
 /** The settings page's rules (what an edit sends, where the server's reasons go), kept free of Vue so they test in isolation. */
 
-import type { Setting, SettingKind, SettingsGroup } from '@/api/types'
+import type { Setting, SettingKind, SettingValue, SettingValues, SettingsGroup } from '@/api/types'
 
-/** A key's value as edited: what the inputs hold (secrets aside: they are typed, never shown). */
-export type Draft = Record<string, unknown>
+/** What an input holds: null when a number input is emptied. */
+export type DraftValue = string | number | boolean | null
+/** The keys' values as edited (secrets aside: they are typed, never shown). */
+export type Draft = Record<string, DraftValue>
 
 /** What a secret's value says: only whether one is set. */
-export function secretIsSet(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && (v as { set?: unknown }).set === true
+export function secretIsSet(v: SettingValue | DraftValue | undefined): boolean {
+  return typeof v === 'object' && v !== null && v.set === true
 }
 
 /** Whether staff may change the key here (the configuration file, the environment or the embedded mode may fix it). */
@@ -16,18 +18,20 @@ export const editable = (s: Setting): boolean => !s.fixed_by
 /** The inputs' starting values: each key's value in force; secrets start empty. */
 export function draftOf(group: SettingsGroup): Draft {
   const out: Draft = {}
-  for (const s of group.settings) if (s.kind.type !== 'secret') out[s.key] = s.value
+  for (const s of group.settings) {
+    if (s.kind.type !== 'secret') out[s.key] = typeof s.value === 'object' ? null : s.value
+  }
   return out
 }
 
-const same = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b)
+const same = (a: DraftValue, b: SettingValue) => a === b || JSON.stringify(a) === JSON.stringify(b)
 
 /**
  * The `values` of a save: the keys whose input differs from the value in force, and the secrets
  * typed into (a secret left empty is kept). Fixed keys and emptied numbers are never sent.
  */
-export function changedValues(group: SettingsGroup, draft: Readonly<Draft>, secrets: Readonly<Record<string, string>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
+export function changedValues(group: SettingsGroup, draft: Readonly<Draft>, secrets: Readonly<Record<string, string>>): SettingValues {
+  const out: SettingValues = {}
   for (const s of group.settings) {
     if (!editable(s)) continue
     if (s.kind.type === 'secret') {
@@ -89,7 +93,7 @@ export function isColour(v: string): boolean {
 /** A value to show in a sentence ("reset to configured (15)"): secrets say whether one is set, empty text says so. */
 export type ShownValue = { kind: 'text'; text: string } | { kind: 'empty' } | { kind: 'secret'; set: boolean }
 
-export function shownValue(kind: SettingKind, v: unknown): ShownValue {
+export function shownValue(kind: SettingKind, v: SettingValue | DraftValue | undefined): ShownValue {
   if (kind.type === 'secret') return { kind: 'secret', set: secretIsSet(v) }
   if (v === null || v === undefined || v === '') return { kind: 'empty' }
   return { kind: 'text', text: typeof v === 'string' ? v : JSON.stringify(v) }

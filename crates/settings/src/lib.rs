@@ -15,4 +15,6 @@ pub use error::SettingsError;
 pub use registry::{
     CONFIGURED_GROUPS, GROUPS, GroupDef, SETTINGS, SettingDef, SettingKind, provider_credentials,
 };
-pub use service::{Effective, FixedBy, GroupView, SettingView, SettingsListener, SettingsService};
+pub use service::{
+    Effective, FixedBy, GroupView, SettingView, SettingsListener, SettingsService, sent_values,
+};

@@ -85,9 +85,11 @@ pub struct SettingView {
     pub kind: SettingKind,
     pub description: String,
     /// In force now. For a secret: `{"set": true|false}`, never the value.
+    #[schema(schema_with = value_in_force)]
     pub value: Value,
     /// What the configuration (or the built-in default) says, in force when staff have set
     /// nothing. Secrets as `{"set": …}`.
+    #[schema(schema_with = configured_value)]
     pub configured: Value,
     /// Whether staff have set it (rather than the configuration).
     pub overridden: bool,
@@ -95,6 +97,56 @@ pub struct SettingView {
     pub fixed_by: Option<FixedBy>,
     /// The configuration key that sets it too.
     pub config_path: String,
+}
+
+/// A value as answered, by its key's `kind`: text, a whole number or a boolean; a secret as
+/// `{"set": true|false}`.
+fn answered_value(description: &str) -> utoipa::openapi::schema::OneOfBuilder {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Integer))
+        .item(ObjectBuilder::new().schema_type(Type::Boolean))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("set", ObjectBuilder::new().schema_type(Type::Boolean))
+                .required("set"),
+        )
+        .description(Some(description))
+}
+
+fn value_in_force() -> utoipa::openapi::schema::OneOfBuilder {
+    answered_value(
+        "In force now, as the key's kind says (text, a whole number or a boolean). For a \
+         secret: `{\"set\": true|false}`, never the value.",
+    )
+}
+
+fn configured_value() -> utoipa::openapi::schema::OneOfBuilder {
+    answered_value(
+        "What the configuration (or the built-in default) says, in force when staff have set \
+         nothing. Secrets as `{\"set\": …}`.",
+    )
+}
+
+/// Values as sent by staff, key → value: text, a whole number or a boolean as the key's kind
+/// wants, or `null` to return the key to its configured value.
+pub fn sent_values() -> utoipa::openapi::schema::ObjectBuilder {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+    let value = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Integer))
+        .item(ObjectBuilder::new().schema_type(Type::Boolean))
+        .item(ObjectBuilder::new().schema_type(Type::Null));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(
+            "Key → new value, as the key's kind says (text, a whole number or a boolean); `null` \
+             returns the key to the configuration's value. Keys left out keep theirs. A secret is \
+             sent as its text and never answered.",
+        ))
+        .additional_properties(Some(AdditionalProperties::RefOr(value.into())))
 }
 
 /// A group as staff see it.

@@ -5,7 +5,7 @@ import zhCN from '@/locales/zh-CN'
 import en from '@/locales/en'
 import { changedValues, draftOf, isColour, keyMessages, secretIsSet, settingErrors, shownValue } from '../settings'
 
-const setting = (key: string, kind: Setting['kind'], value: unknown, extra: Partial<Setting> = {}): Setting => ({
+const setting = (key: string, kind: Setting['kind'], value: Setting['value'], extra: Partial<Setting> = {}): Setting => ({
   key, kind, value, configured: value, overridden: false, fixed_by: null, description: '', config_path: `g.${key}`, ...extra,
 })
 const group: SettingsGroup = {

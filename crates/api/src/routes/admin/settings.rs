@@ -35,13 +35,14 @@ pub struct SettingsBody {
     pub version: i64,
     /// Key → new value; `null` returns the key to the configuration's value. Keys left out
     /// keep theirs. A secret is sent as its text and never answered.
+    #[schema(schema_with = topup_settings::sent_values)]
     pub values: BTreeMap<String, Value>,
 }
 
 /// Change some keys of a group. They apply at once here and within seconds on every other
 /// process; keys the configuration file or environment set are refused.
 #[utoipa::path(put, path = "/api/v1/admin/settings/{group}", tag = "admin-settings", operation_id = "admin_settings_update",
-    params(("group" = String, Path, description = "`orders`, `mini_program` or `site`")),
+    params(("group" = String, Path, description = "`orders`, `mini_program`, `payment`, `providers`, `blacklist` or `site`")),
     request_body = SettingsBody,
     responses(
         (status = 200, description = "The group as saved", body = GroupView),
