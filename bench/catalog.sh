@@ -5,9 +5,12 @@
 #
 #   bench/catalog.sh                       # 64 and 256 connections, 10 s each, log level info
 #   DURATION=30s LEVELS="info warn" bench/catalog.sh   # also without the per-request log line
+#   TOPUP_BIN=/tmp/topup-a bench/catalog.sh            # a binary built beforehand
 #
-# Prints requests/s and latency percentiles (p99) per run. Target: >= 50,000 req/s with
-# p99 < 10 ms at 256 connections on 2 cores.
+# Prints requests/s, latency percentiles (p99), the server's CPU per request (user + system
+# from /proc, so other load on the machine does not distort it) and its resident memory
+# (VmRSS) per run, then one summary line per run. Target: >= 50,000 req/s with p99 < 10 ms
+# at 256 connections on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +23,10 @@ BASE="http://127.0.0.1:${PORT}"
 URL="${BASE}/api/v1/app/catalog/plans?country=PH"
 
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release -q -p topup-server
+if [[ -z "${TOPUP_BIN:-}" ]]; then
+  cargo build --release -q -p topup-server
+  TOPUP_BIN=target/release/topup
+fi
 
 DATA=$(mktemp -d)
 PID=""
@@ -29,11 +35,15 @@ stop() {
   PID=""
 }
 trap 'stop; rm -rf "$DATA"' EXIT
+rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$PID/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+TICKS=$(getconf CLK_TCK)
+SUMMARY=()
 
 echo "machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //')"
 for level in $LEVELS; do
   stop
-  RUST_LOG="$level" target/release/topup serve --listen "127.0.0.1:${PORT}" \
+  RUST_LOG="$level" "$TOPUP_BIN" serve --listen "127.0.0.1:${PORT}" \
     --data-dir "$DATA/data" --log-format json >"$DATA/server-$level.log" 2>&1 &
   PID=$!
   # The first start syncs the sandbox catalog; wait until PH is on sale.
@@ -44,12 +54,21 @@ for level in $LEVELS; do
   done
   [[ "$status" == 200 ]] || { echo "catalog not ready; see $DATA/server-$level.log" >&2; exit 1; }
   bytes=$(curl -s "$URL" | wc -c)
-  echo "== log level $level; response ${bytes} bytes"
+  echo "== log level $level; response ${bytes} bytes; RSS $(rss) at start"
   wrk -t"$THREADS" -c64 -d2s "$URL" >/dev/null # warm-up
   for connections in $CONNECTIONS; do
     echo "-- ${connections} connections, ${DURATION}"
-    wrk -t"$THREADS" -c"$connections" -d"$DURATION" --latency "$URL" |
-      grep -E 'Requests/sec|^ +Latency|^ +(50|90|99)%|Non-2xx|Socket errors'
+    before=$(cpu_ticks)
+    out=$(wrk -t"$THREADS" -c"$connections" -d"$DURATION" --latency "$URL")
+    after=$(cpu_ticks)
+    echo "$out" | grep -E 'Requests/sec|^ +Latency|^ +(50|90|99)%|Non-2xx|Socket errors'
+    rate=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+    requests=$(echo "$out" | awk '/requests in/ {print $1}')
+    cpu_us=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$requests" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
+    echo "    server CPU per request: ${cpu_us} µs; RSS $(rss)"
+    SUMMARY+=("log $level, ${connections} connections: ${rate} req/s, p99 ${p99}; server CPU ${cpu_us} µs each; RSS $(rss)")
   done
 done
-echo "load after: $(uptime | sed 's/.*load average: //')"
+echo "== summary ($(nproc) cores; load after: $(uptime | sed 's/.*load average: //'))"
+printf '%s\n' "${SUMMARY[@]}"

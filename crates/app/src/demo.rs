@@ -240,6 +240,13 @@ struct Generated {
     refund: Option<RefundRecord>,
 }
 
+/// One batch of documents, ready to write.
+struct Batch {
+    orders: Vec<Order>,
+    payments: Vec<PaymentRecord>,
+    refunds: Vec<RefundRecord>,
+}
+
 struct Generator {
     rng: fastrand::Rng,
     users: Vec<DemoUser>,
@@ -247,6 +254,26 @@ struct Generator {
 }
 
 impl Generator {
+    /// The orders created at `times` (`size` of them), with their payments and refunds.
+    fn batch(
+        &mut self,
+        times: impl Iterator<Item = Timestamp>,
+        size: usize,
+    ) -> Result<Batch, AppError> {
+        let mut batch = Batch {
+            orders: Vec::with_capacity(size),
+            payments: Vec::with_capacity(size),
+            refunds: Vec::new(),
+        };
+        for created in times {
+            let generated = self.order(created)?;
+            batch.orders.push(generated.order);
+            batch.payments.push(generated.payment);
+            batch.refunds.extend(generated.refund);
+        }
+        Ok(batch)
+    }
+
     fn order(&mut self, created: Timestamp) -> Result<Generated, AppError> {
         let user_index = self.rng.usize(0..self.users.len());
         let user = &mut self.users[user_index];
@@ -587,39 +614,48 @@ pub async fn fill(
     ] {
         suspended.push(shop.store.suspend_indexes(collection).await?);
     }
-    let (mut payments, mut refunds) = (0_u64, 0_u64);
-    let mut left = orders;
-    while left > 0 {
-        let size = usize::try_from(left.min(BATCH as u64)).unwrap_or(BATCH);
-        let mut batch_orders = Vec::with_capacity(size);
-        let mut batch_payments = Vec::with_capacity(size);
-        let mut batch_refunds = Vec::new();
-        for created in times.by_ref().take(size) {
-            let generated = generator.order(created)?;
-            batch_orders.push(generated.order);
-            batch_payments.push(generated.payment);
-            batch_refunds.extend(generated.refund);
+    // Generated on a thread of its own, one batch ahead of the writing: on two cores the next
+    // batch is made while the store writes this one.
+    let (batches, mut ready) = tokio::sync::mpsc::channel::<Result<Batch, AppError>>(1);
+    let producer = std::thread::spawn(move || {
+        let mut left = orders;
+        while left > 0 {
+            let size = usize::try_from(left.min(BATCH as u64)).unwrap_or(BATCH);
+            let made = generator.batch(times.by_ref().take(size), size);
+            let failed = made.is_err();
+            if batches.blocking_send(made).is_err() || failed {
+                break;
+            }
+            left -= size as u64;
         }
+        generator
+    });
+    let (mut payments, mut refunds) = (0_u64, 0_u64);
+    while let Some(batch) = ready.recv().await {
+        let batch = batch?;
         let (a, b, c) = tokio::join!(
-            order_docs.insert_many(&batch_orders),
-            payment_docs.insert_many(&batch_payments),
-            refund_docs.insert_many(&batch_refunds),
+            order_docs.insert_many(&batch.orders),
+            payment_docs.insert_many(&batch.payments),
+            refund_docs.insert_many(&batch.refunds),
         );
         a?;
         b?;
         c?;
-        payments += batch_payments.len() as u64;
-        refunds += batch_refunds.len() as u64;
-        left -= size as u64;
+        payments += batch.payments.len() as u64;
+        refunds += batch.refunds.len() as u64;
     }
+    let generator = producer
+        .join()
+        .map_err(|_| AppError::Config("the demo data generator stopped".into()))?;
     let indexing = Instant::now();
     for indexes in suspended {
         shop.store.restore_indexes(indexes).await?;
     }
     let index_seconds = indexing.elapsed().as_secs_f64();
     // Users browse on days they do not buy too: one extra visit for every two orders.
-    let mut users = std::mem::take(&mut generator.users);
-    let mut rng = generator.rng;
+    let Generator {
+        mut users, mut rng, ..
+    } = generator;
     for _ in 0..orders / 2 {
         let at = order_time(&mut rng, now, days);
         let index = rng.usize(0..users.len());
