@@ -658,13 +658,9 @@ async fn killed_at_each_crash_point_every_order_ends_once() {
         let expected = usize::from(wanted == "succeeded");
         assert_eq!(delivered.len(), expected, "{point}: {delivered:?}");
         let order = world.stored_order(&order_no).await;
-        let sends = order
-            .recharge
-            .attempts
-            .iter()
-            .filter(|a| a.action == "send")
-            .count();
-        assert_eq!(sends, 1, "{point}: sent once: {:?}", actions(&order));
+        let steps = actions(&order);
+        let sends = steps.iter().filter(|(action, _)| action == "send").count();
+        assert_eq!(sends, 1, "{point}: sent once: {steps:?}");
         if wanted == "refunded" {
             assert_eq!(order.refunds.len(), 1, "{point}: {:?}", order.refunds);
             assert_eq!(order.refunds[0].amount, order.total, "{point}");

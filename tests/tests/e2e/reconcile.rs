@@ -39,6 +39,19 @@ async fn reconcile(shop: &Shop) -> Value {
     report
 }
 
+/// The report's discrepancies as the CSV export answers them.
+async fn export(shop: &Shop, report: &Value) -> reqwest::Response {
+    let id = report["id"].as_str().unwrap();
+    shop.app
+        .send(
+            Method::GET,
+            &format!("/reconciliations/{id}/export"),
+            Some(&shop.admin),
+            None,
+        )
+        .await
+}
+
 fn fen(report: &Value, what: &str) -> i64 {
     report["totals"][what].as_i64().unwrap()
 }
@@ -172,16 +185,7 @@ async fn records_that_disagree_are_each_reported_with_their_order() {
     assert_identity(&report);
 
     // The export lists them, one row each after the header.
-    let id = report["id"].as_str().unwrap();
-    let response = shop
-        .app
-        .send(
-            Method::GET,
-            &format!("/reconciliations/{id}/export"),
-            Some(&shop.admin),
-            None,
-        )
-        .await;
+    let response = export(&shop, &report).await;
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()["content-type"]
@@ -372,19 +376,7 @@ async fn top_ups_no_order_sent_are_reported_from_the_providers_own_list() {
     );
 
     // The export names the transaction in its own column.
-    let id = report["id"].as_str().unwrap();
-    let csv = shop
-        .app
-        .send(
-            Method::GET,
-            &format!("/reconciliations/{id}/export"),
-            Some(&shop.admin),
-            None,
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+    let csv = export(&shop, &report).await.text().await.unwrap();
     assert!(
         csv.contains(&format!("\"\",\"unknown_topup\",\"\",\"{no_order}\"")),
         "{csv}"
