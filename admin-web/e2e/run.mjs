@@ -832,7 +832,8 @@ try {
     await page.route(reportUrl, (r) => r.fulfill({ json: madeUp }))
     await drawer.locator('[data-test=recon-reload]').click()
     for (const [kind, label] of Object.entries(KINDS)) {
-      await drawer.locator(`[data-test=recon-discrepancies] [data-test=recon-kind][data-kind=${kind}]`).getByText(label, { exact: true }).waitFor()
+      // Two rows are unknown_topup: one on the order, one naming none.
+      await drawer.locator(`[data-test=recon-discrepancies] [data-test=recon-kind][data-kind=${kind}]`).getByText(label, { exact: true }).first().waitFor()
     }
     await drawer.locator('[data-test=recon-detail] [data-test=recon-state][data-status=discrepancies]').getByText('12 处差异').waitFor()
     await drawer.locator('[data-test=recon-discrepancies] [data-test=recon-no-order]').getByText('无订单', { exact: true }).waitFor()

@@ -195,6 +195,9 @@ pub const DAILY_AFTER_HOUR: u32 = 2;
 const CONCURRENCY: usize = 8;
 /// Orders read from the store per batch.
 const BATCH: u64 = 200;
+/// A provider's report is read at most this many pages deep (a million transactions at
+/// Reloadly's 200 a page); a longer period is for several runs.
+const MAX_PROVIDER_PAGES: u32 = 5_000;
 
 /// `total += amount`, refusing to overflow.
 fn add(total: &mut i64, amount: i64) -> Result<(), OrdersError> {
@@ -209,6 +212,21 @@ pub struct Reconciler {
     ledger: Arc<dyn PaymentLedger>,
     router: Arc<ProviderRouter>,
     clock: SharedClock,
+}
+
+/// The discrepancies of a run: all counted, the first [`MAX_LISTED`] kept.
+struct Found {
+    count: u64,
+    listed: Vec<Discrepancy>,
+}
+
+impl Found {
+    fn push(&mut self, discrepancy: Discrepancy) {
+        self.count += 1;
+        if self.listed.len() < MAX_LISTED {
+            self.listed.push(discrepancy);
+        }
+    }
 }
 
 /// What one order contributes.
@@ -396,8 +414,10 @@ impl Reconciler {
     ) -> Result<(ReconciliationTotals, u64, Vec<Discrepancy>), OrdersError> {
         let mut totals = ReconciliationTotals::default();
         let mut cost: BTreeMap<String, topup_core::Decimal> = BTreeMap::new();
-        let mut count = 0u64;
-        let mut listed = Vec::new();
+        let mut found = Found {
+            count: 0,
+            listed: Vec::new(),
+        };
         let mut after: Option<(Timestamp, String)> = None;
         loop {
             // Keyset pages in order of creation over the `created` index: each page starts
@@ -442,11 +462,8 @@ impl Reconciler {
                     let sum = cost.entry(currency).or_default();
                     *sum = sum.checked_add(value).ok_or(CoreError::Overflow)?;
                 }
-                count += finding.discrepancies.len() as u64;
                 for discrepancy in finding.discrepancies {
-                    if listed.len() < MAX_LISTED {
-                        listed.push(discrepancy);
-                    }
+                    found.push(discrepancy);
                 }
             }
         }
@@ -454,49 +471,45 @@ impl Reconciler {
             .into_iter()
             .map(|(currency, value)| (currency, value.to_string()))
             .collect();
-        let (checked, unknown) = self.check_provider_transactions(from, to).await?;
-        totals.provider_transactions = checked;
-        count += unknown.len() as u64;
-        for discrepancy in unknown {
-            if listed.len() < MAX_LISTED {
-                listed.push(discrepancy);
-            }
-        }
-        Ok((totals, count, listed))
+        totals.provider_transactions = self
+            .check_provider_transactions(from, to, &mut found)
+            .await?;
+        Ok((totals, found.count, found.listed))
     }
 
     /// The other direction: every transaction each provider made in the period, matched to
     /// the order whose key it carries (`<order_no>-<n>`, whatever period that order is in).
-    /// One that is delivered or on its way, and that no order sent, is reported. Answers how
-    /// many transactions were checked, and the discrepancies.
+    /// One that is delivered or on its way, and that no order sent, is added to `found`.
+    /// Answers how many transactions were checked.
     async fn check_provider_transactions(
         &self,
         from: Timestamp,
         to: Timestamp,
-    ) -> Result<(u64, Vec<Discrepancy>), OrdersError> {
+        found: &mut Found,
+    ) -> Result<u64, OrdersError> {
         let mut checked = 0u64;
-        let mut found = Vec::new();
         for entry in self.router.entries() {
             let provider = &entry.provider;
-            let transactions = match provider.transactions_between(from, to).await {
-                Ok(transactions) => transactions,
-                Err(error) => {
-                    found.push(Discrepancy {
-                        order_no: None,
-                        kind: DiscrepancyKind::CheckFailed,
-                        order_state: None,
-                        provider_transaction_id: None,
-                        detail: format!(
-                            "provider {}'s transactions could not be listed: {error}",
-                            provider.id()
-                        ),
-                    });
-                    continue;
-                }
-            };
-            checked += transactions.len() as u64;
-            for batch in transactions.chunks(BATCH as usize) {
-                let ids: Vec<&str> = batch
+            for page in 1..=MAX_PROVIDER_PAGES {
+                let listed = match provider.transactions_page(from, to, page).await {
+                    Ok(listed) => listed,
+                    Err(error) => {
+                        found.push(Discrepancy {
+                            order_no: None,
+                            kind: DiscrepancyKind::CheckFailed,
+                            order_state: None,
+                            provider_transaction_id: None,
+                            detail: format!(
+                                "provider {}'s transactions could not be listed (page {page}): {error}",
+                                provider.id()
+                            ),
+                        });
+                        break;
+                    }
+                };
+                checked += listed.transactions.len() as u64;
+                let ids: Vec<&str> = listed
+                    .transactions
                     .iter()
                     .filter_map(|t| t.summary.custom_identifier.as_deref())
                     .filter_map(order_of_key)
@@ -511,14 +524,17 @@ impl Reconciler {
                         .map(|order| (order.id.clone(), order))
                         .collect()
                 };
-                for transaction in batch {
+                for transaction in &listed.transactions {
                     if let Some(discrepancy) = unknown_topup(provider.id(), transaction, &orders) {
                         found.push(discrepancy);
                     }
                 }
+                if listed.last {
+                    break;
+                }
             }
         }
-        Ok((checked, found))
+        Ok(checked)
     }
 
     /// One order against WeChat's and the provider's records.

@@ -15,7 +15,7 @@ pub use error::RechargeError;
 pub use model::{
     AttemptSummary, Denomination, FixedAmount, FxRate, ProductKind, ProviderAmount,
     ProviderBalance, ProviderCountry, ProviderId, ProviderOperator, TopupOutcome, TopupRequest,
-    TopupResult, TransactionLookup,
+    TopupResult, TransactionLookup, TransactionPage,
 };
 pub use port::RechargeProvider;
 pub use reloadly::{RELOADLY_ACCEPT, ReloadlyConfig, ReloadlyProvider};

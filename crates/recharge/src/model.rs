@@ -237,6 +237,14 @@ pub enum TransactionLookup {
     NotFound,
 }
 
+/// A page of a provider's transaction report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionPage {
+    pub transactions: Vec<TopupResult>,
+    /// No page follows this one.
+    pub last: bool,
+}
+
 /// One provider's balance for a dashboard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderBalance {

@@ -3,7 +3,7 @@ use topup_core::{CountryCode, Msisdn, Secret, Timestamp};
 
 use crate::{
     ProviderAmount, ProviderCountry, ProviderId, ProviderOperator, RechargeError, TopupRequest,
-    TopupResult, TransactionLookup,
+    TopupResult, TransactionLookup, TransactionPage,
 };
 
 /// A top-up provider account. Object-safe: hold it as `Arc<dyn RechargeProvider>`. `Debug`
@@ -50,14 +50,16 @@ pub trait RechargeProvider: Send + Sync + std::fmt::Debug {
         custom_identifier: &str,
     ) -> Result<TransactionLookup, RechargeError>;
 
-    /// Every transaction made on this account from `from` (inclusive) to `to` (exclusive),
-    /// whoever sent it, each classified with its summary (our key, the provider's id, the
-    /// amounts). Reconciliation looks among them for top-ups no order sent.
-    async fn transactions_between(
+    /// One page (from 1) of the transactions made on this account from `from` (inclusive)
+    /// to `to` (exclusive), whoever sent them, each classified with its summary (our key, the
+    /// provider's id, the amounts). Reconciliation reads them page by page, looking for
+    /// top-ups no order sent.
+    async fn transactions_page(
         &self,
         from: Timestamp,
         to: Timestamp,
-    ) -> Result<Vec<TopupResult>, RechargeError>;
+        page: u32,
+    ) -> Result<TransactionPage, RechargeError>;
 
     /// The prepaid account balance.
     async fn balance(&self) -> Result<ProviderAmount, RechargeError>;

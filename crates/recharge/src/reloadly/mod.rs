@@ -19,7 +19,7 @@ use topup_core::{CountryCode, Decimal, Msisdn, Secret, SharedClock, Timestamp};
 use crate::model::{AttemptSummary, ProviderAmount, ProviderCountry, ProviderOperator};
 use crate::{
     ProviderId, RechargeError, RechargeProvider, TopupOutcome, TopupRequest, TopupResult,
-    TransactionLookup,
+    TransactionLookup, TransactionPage,
 };
 use classify::{ErrorClass, classify_error, classify_status};
 use wire::{
@@ -575,8 +575,6 @@ fn rate_limit_wait(headers: &HeaderMap, now: Timestamp) -> Option<Duration> {
 
 /// Transactions asked for per page of the report.
 const REPORT_PAGE_SIZE: usize = 200;
-/// A period needing more pages than this (a million transactions) is refused, not read.
-const MAX_REPORT_PAGES: usize = 5_000;
 
 /// The report's date form, `2026-03-01 10:00:00` (UTC).
 fn report_time(at: Timestamp) -> String {
@@ -785,11 +783,12 @@ impl RechargeProvider for ReloadlyProvider {
         self.lookup_result(custom_identifier).await
     }
 
-    async fn transactions_between(
+    async fn transactions_page(
         &self,
         from: Timestamp,
         to: Timestamp,
-    ) -> Result<Vec<TopupResult>, RechargeError> {
+        page: u32,
+    ) -> Result<TransactionPage, RechargeError> {
         // The report's dates are seconds, its end inclusive: the exact bounds are applied
         // here. A transaction whose date does not parse is kept, since the report placed it
         // in the range.
@@ -797,43 +796,29 @@ impl RechargeProvider for ReloadlyProvider {
             report_time(from),
             report_time(to.plus(TimeDelta::seconds(1))),
         );
-        let size = REPORT_PAGE_SIZE.to_string();
-        let mut found = Vec::new();
-        for page in 1..=MAX_REPORT_PAGES {
-            let page = page.to_string();
-            let reply = self
-                .get(
-                    &["topups", "reports", "transactions"],
-                    &[
-                        ("startDate", &start),
-                        ("endDate", &end),
-                        ("page", &page),
-                        ("size", &size),
-                    ],
-                )
-                .await?;
-            if !reply.is_success() {
-                return Err(self.http_error(&reply));
-            }
-            let transactions =
-                parse_report(&reply.body).map_err(|_| self.malformed("transaction report"))?;
-            let last_page = transactions.len() < REPORT_PAGE_SIZE;
-            for tx in &transactions {
-                let within = tx.transaction_date.0.is_none_or(|at| at >= from && at < to);
-                if within {
-                    found.push(self.transaction_result(tx, self.summary()));
-                }
-            }
-            if last_page {
-                return Ok(found);
-            }
+        let (page, size) = (page.max(1).to_string(), REPORT_PAGE_SIZE.to_string());
+        let reply = self
+            .get(
+                &["topups", "reports", "transactions"],
+                &[
+                    ("startDate", &start),
+                    ("endDate", &end),
+                    ("page", &page),
+                    ("size", &size),
+                ],
+            )
+            .await?;
+        if !reply.is_success() {
+            return Err(self.http_error(&reply));
         }
-        Err(RechargeError::Malformed {
-            provider: self.config.id.clone(),
-            reason: format!(
-                "the transaction report runs past {MAX_REPORT_PAGES} pages; reconcile a shorter period"
-            ),
-        })
+        let listed = parse_report(&reply.body).map_err(|_| self.malformed("transaction report"))?;
+        let last = listed.len() < REPORT_PAGE_SIZE;
+        let transactions = listed
+            .iter()
+            .filter(|tx| tx.transaction_date.0.is_none_or(|at| at >= from && at < to))
+            .map(|tx| self.transaction_result(tx, self.summary()))
+            .collect();
+        Ok(TransactionPage { transactions, last })
     }
 
     async fn balance(&self) -> Result<ProviderAmount, RechargeError> {

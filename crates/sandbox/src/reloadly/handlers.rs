@@ -571,8 +571,10 @@ async fn report(req: HttpRequest, sandbox: Sandbox) -> HttpResponse {
     };
     // Whole seconds, as the report's dates are written.
     let second = |at: topup_core::Timestamp| at.as_datetime().timestamp();
-    let content: Vec<TransactionBody> = sandbox
-        .state()
+    // Only the page asked for is turned into bodies: a client reading a long report page by
+    // page pays for each page, not for the whole report every time.
+    let state = sandbox.state();
+    let matching: Vec<_> = state
         .transactions()
         .iter()
         .rev()
@@ -591,12 +593,11 @@ async fn report(req: HttpRequest, sandbox: Sandbox) -> HttpResponse {
         .filter(|t| query.operator_id.is_none_or(|o| t.operator_id == o))
         .filter(|t| start.is_none_or(|s| second(t.created_at) >= second(s)))
         .filter(|t| end.is_none_or(|e| second(t.created_at) <= second(e)))
-        .map(|t| TransactionBody::new(t, false))
         .collect();
-    ok(
-        rate,
-        &PageBody::new(content, query.page.unwrap_or(1), query.size.unwrap_or(200)),
-    )
+    let page = PageBody::new(matching, query.page.unwrap_or(1), query.size.unwrap_or(200))
+        .map(|t| TransactionBody::new(t, false));
+    drop(state);
+    ok(rate, &page)
 }
 
 async fn report_one(req: HttpRequest, id: web::Path<String>, sandbox: Sandbox) -> HttpResponse {

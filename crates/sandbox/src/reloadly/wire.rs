@@ -452,6 +452,23 @@ impl<T> PageBody<T> {
             number: page - 1,
         }
     }
+
+    /// The same page with each item turned into its body (only the page's items, not all).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> PageBody<U> {
+        PageBody {
+            content: self.content.into_iter().map(f).collect(),
+            pageable: self.pageable,
+            total_elements: self.total_elements,
+            total_pages: self.total_pages,
+            last: self.last,
+            first: self.first,
+            sort: self.sort,
+            number_of_elements: self.number_of_elements,
+            size: self.size,
+            number: self.number,
+            empty: self.empty,
+        }
+    }
 }
 
 /// `POST /topups` body. Numbers and ids arrive as JSON numbers or strings.
