@@ -532,6 +532,18 @@ impl Reconciler {
                 if listed.last {
                     break;
                 }
+                if page == MAX_PROVIDER_PAGES {
+                    found.push(Discrepancy {
+                        order_no: None,
+                        kind: DiscrepancyKind::CheckFailed,
+                        order_state: None,
+                        provider_transaction_id: None,
+                        detail: format!(
+                            "provider {}'s transactions run past {MAX_PROVIDER_PAGES} pages; the rest are unchecked (reconcile shorter periods)",
+                            provider.id()
+                        ),
+                    });
+                }
             }
         }
         Ok(checked)
