@@ -574,16 +574,13 @@ async fn report(req: HttpRequest, sandbox: Sandbox) -> HttpResponse {
     // Only the page asked for is turned into bodies: a client reading a long report page by
     // page pays for each page, not for the whole report every time.
     let state = sandbox.state();
-    let matching: Vec<_> = state
-        .transactions()
-        .iter()
-        .rev()
-        .filter(|t| {
-            query
-                .custom_identifier
-                .as_deref()
-                .is_none_or(|k| t.custom_identifier.as_deref() == Some(k))
-        })
+    // One key names at most one transaction: found by the index, not a scan.
+    let candidates: Vec<_> = match query.custom_identifier.as_deref() {
+        Some(key) => state.transaction_by_key(key).into_iter().collect(),
+        None => state.transactions().iter().rev().collect(),
+    };
+    let matching: Vec<_> = candidates
+        .into_iter()
         .filter(|t| {
             query
                 .country_code

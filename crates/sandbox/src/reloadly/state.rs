@@ -152,6 +152,11 @@ pub(crate) struct State {
     balance_updated_at: Timestamp,
     next_transaction_id: u64,
     transactions: Vec<Transaction>,
+    /// Where each customIdentifier's transaction is in `transactions`: a long-running
+    /// sandbox (a soak's hundred thousand top-ups) answers lookups without a scan.
+    by_key: HashMap<String, usize>,
+    /// The transactions still PROCESSING, the only ones `settle` has to look at.
+    processing: Vec<usize>,
     topup_requests_by_key: HashMap<String, u32>,
     server_errors_by_phone: HashMap<String, u32>,
     windows: HashMap<String, Window>,
@@ -166,6 +171,8 @@ impl State {
             balance_updated_at: now,
             next_transaction_id: 40_001,
             transactions: Vec::new(),
+            by_key: HashMap::new(),
+            processing: Vec::new(),
             topup_requests_by_key: HashMap::new(),
             server_errors_by_phone: HashMap::new(),
             windows: HashMap::new(),
@@ -198,7 +205,14 @@ impl State {
     }
 
     pub fn transaction(&self, id: u64) -> Option<&Transaction> {
-        self.transactions.iter().find(|t| t.id == id)
+        // Ids are handed out in order from the first one, one per transaction.
+        let index = usize::try_from(id.checked_sub(40_001)?).ok()?;
+        self.transactions.get(index).filter(|t| t.id == id)
+    }
+
+    /// The transaction committed under `key`, if any.
+    pub fn transaction_by_key(&self, key: &str) -> Option<&Transaction> {
+        self.by_key.get(key).and_then(|&i| self.transactions.get(i))
     }
 
     pub fn issue_token(
@@ -300,15 +314,22 @@ impl State {
 
     /// Moves PROCESSING transactions whose time has come to their final status.
     pub fn settle(&mut self, now: Timestamp) {
-        for tx in &mut self.transactions {
-            if tx.status == TxStatus::Processing && now >= tx.settles_at {
-                tx.status = tx.final_status;
-                if tx.status == TxStatus::Refunded {
-                    self.balance += tx.cost;
-                    self.balance_updated_at = tx.settles_at;
-                }
+        let transactions = &mut self.transactions;
+        let (balance, updated_at) = (&mut self.balance, &mut self.balance_updated_at);
+        self.processing.retain(|&i| {
+            let Some(tx) = transactions.get_mut(i) else {
+                return false;
+            };
+            if tx.status != TxStatus::Processing || now < tx.settles_at {
+                return tx.status == TxStatus::Processing;
             }
-        }
+            tx.status = tx.final_status;
+            if tx.status == TxStatus::Refunded {
+                *balance += tx.cost;
+                *updated_at = tx.settles_at;
+            }
+            false
+        });
     }
 
     pub fn count_detect_request(&mut self) {
@@ -334,10 +355,7 @@ impl State {
     ) -> Result<Committed, ApiError> {
         self.settle(now);
         if let Some(key) = &input.custom_identifier
-            && self
-                .transactions
-                .iter()
-                .any(|t| t.custom_identifier.as_deref() == Some(key.as_str()))
+            && self.by_key.contains_key(key)
         {
             return Err(ApiError::new(
                 400,
@@ -472,6 +490,13 @@ impl State {
             if final_status == TxStatus::Refunded {
                 self.balance += cost;
             }
+        }
+        let index = self.transactions.len();
+        if let Some(key) = &tx.custom_identifier {
+            self.by_key.insert(key.clone(), index);
+        }
+        if tx.status == TxStatus::Processing {
+            self.processing.push(index);
         }
         self.transactions.push(tx.clone());
         self.stats.committed_transactions += 1;
