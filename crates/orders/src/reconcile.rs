@@ -494,16 +494,10 @@ impl Reconciler {
                 let listed = match provider.transactions_page(from, to, page).await {
                     Ok(listed) => listed,
                     Err(error) => {
-                        found.push(Discrepancy {
-                            order_no: None,
-                            kind: DiscrepancyKind::CheckFailed,
-                            order_state: None,
-                            provider_transaction_id: None,
-                            detail: format!(
-                                "provider {}'s transactions could not be listed (page {page}): {error}",
-                                provider.id()
-                            ),
-                        });
+                        found.push(unchecked_provider(format!(
+                            "provider {}'s transactions could not be listed (page {page}): {error}",
+                            provider.id()
+                        )));
                         break;
                     }
                 };
@@ -533,16 +527,10 @@ impl Reconciler {
                     break;
                 }
                 if page == MAX_PROVIDER_PAGES {
-                    found.push(Discrepancy {
-                        order_no: None,
-                        kind: DiscrepancyKind::CheckFailed,
-                        order_state: None,
-                        provider_transaction_id: None,
-                        detail: format!(
-                            "provider {}'s transactions run past {MAX_PROVIDER_PAGES} pages; the rest are unchecked (reconcile shorter periods)",
-                            provider.id()
-                        ),
-                    });
+                    found.push(unchecked_provider(format!(
+                        "provider {}'s transactions run past {MAX_PROVIDER_PAGES} pages; the rest are unchecked (reconcile shorter periods)",
+                        provider.id()
+                    )));
                 }
             }
         }
@@ -758,6 +746,17 @@ impl Reconciler {
             }
         }
         finding
+    }
+}
+
+/// A provider's list of transactions (or part of it) could not be checked.
+fn unchecked_provider(detail: String) -> Discrepancy {
+    Discrepancy {
+        order_no: None,
+        kind: DiscrepancyKind::CheckFailed,
+        order_state: None,
+        provider_transaction_id: None,
+        detail,
     }
 }
 
