@@ -614,25 +614,11 @@ pub async fn fill(
     ] {
         suspended.push(shop.store.suspend_indexes(collection).await?);
     }
-    // Generated on a thread of its own, one batch ahead of the writing: on two cores the next
-    // batch is made while the store writes this one.
-    let (batches, mut ready) = tokio::sync::mpsc::channel::<Result<Batch, AppError>>(1);
-    let producer = std::thread::spawn(move || {
-        let mut left = orders;
-        while left > 0 {
-            let size = usize::try_from(left.min(BATCH as u64)).unwrap_or(BATCH);
-            let made = generator.batch(times.by_ref().take(size), size);
-            let failed = made.is_err();
-            if batches.blocking_send(made).is_err() || failed {
-                break;
-            }
-            left -= size as u64;
-        }
-        generator
-    });
     let (mut payments, mut refunds) = (0_u64, 0_u64);
-    while let Some(batch) = ready.recv().await {
-        let batch = batch?;
+    let mut left = orders;
+    while left > 0 {
+        let size = usize::try_from(left.min(BATCH as u64)).unwrap_or(BATCH);
+        let batch = generator.batch(times.by_ref().take(size), size)?;
         let (a, b, c) = tokio::join!(
             order_docs.insert_many(&batch.orders),
             payment_docs.insert_many(&batch.payments),
@@ -643,10 +629,8 @@ pub async fn fill(
         c?;
         payments += batch.payments.len() as u64;
         refunds += batch.refunds.len() as u64;
+        left -= size as u64;
     }
-    let generator = producer
-        .join()
-        .map_err(|_| AppError::Config("the demo data generator stopped".into()))?;
     let indexing = Instant::now();
     for indexes in suspended {
         shop.store.restore_indexes(indexes).await?;
