@@ -18,8 +18,8 @@
 #     the default run):
 #     MESSAGE_ORDERS (4,000) orders are paid and recharged for users who accepted both
 #     messages, with the server sending none, so two messages per order are queued; the server
-#     restarts sending, and checkouts are measured while it works through them, then again with
-#     nothing to send; with the messages sent per second meanwhile;
+#     restarts sending, and checkouts are measured while it works through them; before that
+#     and after it, with nothing to send; with the messages sent per second meanwhile;
 #  5. resident memory (VmRSS) of the server before and after, and its CPU time per request
 #     (user + system from /proc, so other load on the machine does not distort it).
 #
@@ -318,6 +318,10 @@ if phase messages; then
   }
   queued=$(in_state queued)
   echo "    ${queued} messages queued"
+  # Measured before and after the run with messages, so that neither side gains from the
+  # store's state or the machine's (the run after has the larger store and WAL).
+  echo "== checkouts with nothing sent (this process sends none): ${CONNECTIONS} connections, ${DURATION}"
+  TOKENS_FILE="$DATA/tokens" PLAN_ID="$PLAN" RUN=6 PACE_MS=${PACE_MS:-0} measure before bench/checkout.lua
   kill "$PID"
   wait "$PID" || true
   start_server true
@@ -381,8 +385,16 @@ if phase coupon; then
 fi
 if phase messages; then
   seconds=$(duration_seconds)
-  echo "checkouts, messages going out: $(summary <"$DATA/mixed.txt"); server CPU $(cat "$DATA/mixed.cpu") each; $((during / seconds)) messages/s sent meanwhile"
-  echo "checkouts, nothing to send:    $(summary <"$DATA/alone.txt"); server CPU $(cat "$DATA/alone.cpu") each"
+  echo "checkouts, nothing sent, before: $(summary <"$DATA/before.txt"); server CPU $(cat "$DATA/before.cpu") each"
+  echo "checkouts, messages going out:   $(summary <"$DATA/mixed.txt"); server CPU $(cat "$DATA/mixed.cpu") each; $((during / seconds)) messages/s sent meanwhile"
+  echo "checkouts, nothing to send, after: $(summary <"$DATA/alone.txt"); server CPU $(cat "$DATA/alone.cpu") each"
+  awk -v dir="$DATA" 'BEGIN {
+    rate = "Requests/sec:"
+    while ((getline line <(dir "/before.txt")) > 0) if (index(line, rate) == 1) { split(line, f); before = f[2] }
+    while ((getline line <(dir "/mixed.txt")) > 0) if (index(line, rate) == 1) { split(line, f); mixed = f[2] }
+    while ((getline line <(dir "/alone.txt")) > 0) if (index(line, rate) == 1) { split(line, f); after = f[2] }
+    printf "checkouts while messages go out, against the mean of before and after: %+.0f%%\n", (mixed / ((before + after) / 2) - 1) * 100
+  }'
 fi
 if phase notify; then
   echo "notifications:  $(summary <"$DATA/notify.txt"); server CPU $(cat "$DATA/notify.cpu") each (duplicates of $(wc -l <"$DATA/paid") paid orders)"

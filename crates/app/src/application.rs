@@ -114,7 +114,10 @@ fn create_data_dir(config: &Config) -> Result<(), AppError> {
 pub async fn open_store(config: &Config) -> Result<Store, AppError> {
     match config.store_location()? {
         StoreLocation::Sqlite(path) => {
-            let options = SqliteOptions::new(path.clone());
+            let options = SqliteOptions {
+                cache_mib: config.store.sqlite_cache_mib,
+                ..SqliteOptions::new(path.clone())
+            };
             let backend = tokio::task::spawn_blocking(move || SqliteBackend::open(&options))
                 .await
                 .map_err(|e| AppError::Config(format!("store start-up failed: {e}")))??;

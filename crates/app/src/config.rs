@@ -9,6 +9,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use topup_store::SqliteOptions;
+
 use crate::AppError;
 
 /// Top-level keys that environment variables may set; other `TOPUP_*` variables (such as the
@@ -79,6 +81,15 @@ pub struct ServerSection {
 pub struct StoreSection {
     /// `sqlite://PATH` or `mongodb://HOST/DB`; empty means `sqlite://<data_dir>/topup.db`.
     pub url: String,
+    /// SQLite only: each reading connection's page cache in MiB (the writer's is twice it):
+    /// the store's share of the memory once the database outgrows it
+    /// (docs/operations.md#memory).
+    #[serde(default = "default_sqlite_cache_mib")]
+    pub sqlite_cache_mib: u32,
+}
+
+fn default_sqlite_cache_mib() -> u32 {
+    SqliteOptions::DEFAULT_CACHE_MIB
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -279,7 +290,10 @@ impl Default for Config {
                 allow_public_embedded: false,
                 trusted_proxies: Vec::new(),
             },
-            store: StoreSection { url: String::new() },
+            store: StoreSection {
+                url: String::new(),
+                sqlite_cache_mib: default_sqlite_cache_mib(),
+            },
             log: LogSection {
                 format: LogFormat::Pretty,
                 level: "info".into(),
@@ -405,6 +419,11 @@ impl Config {
         if self.server.workers == Some(0) {
             return Err(AppError::Config(
                 "server.workers: must be at least 1".into(),
+            ));
+        }
+        if !(1..=4096).contains(&self.store.sqlite_cache_mib) {
+            return Err(AppError::Config(
+                "store.sqlite_cache_mib: must be from 1 to 4096".into(),
             ));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
@@ -641,6 +660,23 @@ mod tests {
                     .failure_rate_percent,
                 50
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_sqlite_cache_is_sixteen_mib_unless_set_and_zero_is_refused_by_key() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.store.sqlite_cache_mib, 16);
+            jail.set_env("TOPUP_STORE__SQLITE_CACHE_MIB", "0");
+            let error = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("store.sqlite_cache_mib"), "{error}");
+            jail.set_env("TOPUP_STORE__SQLITE_CACHE_MIB", "4");
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.store.sqlite_cache_mib, 4);
             Ok(())
         });
     }

@@ -37,13 +37,21 @@ pub struct SqliteOptions {
     pub path: PathBuf,
     /// Read-only connections used concurrently beside the single writer.
     pub readers: usize,
+    /// Each reader's page cache, in MiB; the writer's is twice as large. A cache fills as
+    /// the database grows past it and then stays at this size, so the store's memory is
+    /// bounded by `(readers + 2) × cache_mib` (docs/operations.md#memory).
+    pub cache_mib: u32,
 }
 
 impl SqliteOptions {
+    /// The page cache of each reader unless configured (`store.sqlite_cache_mib`).
+    pub const DEFAULT_CACHE_MIB: u32 = 16;
+
     pub fn new(path: impl Into<PathBuf>) -> Self {
         SqliteOptions {
             path: path.into(),
             readers: 4,
+            cache_mib: Self::DEFAULT_CACHE_MIB,
         }
     }
 }
@@ -101,16 +109,19 @@ impl SqliteBackend {
         create_private(&options.path)
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", options.path.display())))?;
         let writer = Connection::open(&options.path).map_err(backend_error)?;
+        // A negative cache_size is in KiB.
+        let reader_cache_kib = i64::from(options.cache_mib.max(1)) * 1024;
         writer
-            .execute_batch(
+            .execute_batch(&format!(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA busy_timeout = 5000;
                  PRAGMA temp_store = MEMORY;
-                 PRAGMA cache_size = -32768;
+                 PRAGMA cache_size = -{};
                  PRAGMA wal_autocheckpoint = 0;
                  PRAGMA journal_size_limit = 67108864;",
-            )
+                reader_cache_kib * 2
+            ))
             .map_err(backend_error)?;
         writer.set_prepared_statement_cache_capacity(256);
         let mut tables = HashSet::new();
@@ -134,7 +145,9 @@ impl SqliteBackend {
             )
             .map_err(backend_error)?;
             reader
-                .execute_batch("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -16384;")
+                .execute_batch(&format!(
+                    "PRAGMA busy_timeout = 5000; PRAGMA cache_size = -{reader_cache_kib};"
+                ))
                 .map_err(backend_error)?;
             reader.set_prepared_statement_cache_capacity(256);
             readers.push(reader);
@@ -1288,8 +1301,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data").join("topup.db");
         let backend = SqliteBackend::open(&SqliteOptions {
-            path: path.clone(),
             readers: 1,
+            ..SqliteOptions::new(path.clone())
         })
         .unwrap();
         backend
@@ -1314,8 +1327,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
         let backend = SqliteBackend::open(&SqliteOptions {
-            path: path.clone(),
             readers: 1,
+            ..SqliteOptions::new(path.clone())
         })
         .unwrap();
         let index = Index::new("held", &["hold.since"]);
@@ -1364,8 +1377,8 @@ mod tests {
     async fn a_page_query_is_compiled_once_whatever_its_values() {
         let dir = tempfile::tempdir().unwrap();
         let backend = SqliteBackend::open(&SqliteOptions {
-            path: dir.path().join("store.db"),
             readers: 1,
+            ..SqliteOptions::new(dir.path().join("store.db"))
         })
         .unwrap();
         let index = Index::new("phone_created", &["phone", "created_at"]);
@@ -1389,6 +1402,29 @@ mod tests {
         let readers = lock(&backend.inner.readers);
         let statement = readers[0].prepare_cached(&sql.text).unwrap();
         assert_eq!(statement.get_status(StatementStatus::RePrepare), 0);
+    }
+
+    /// The page caches bound the store's memory (`store.sqlite_cache_mib`): each reader's
+    /// is the configured size, the writer's twice it.
+    #[test]
+    fn the_page_caches_are_the_configured_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = SqliteBackend::open(&SqliteOptions {
+            cache_mib: 3,
+            ..SqliteOptions::new(dir.path().join("store.db"))
+        })
+        .unwrap();
+        let cache_kib = |connection: &Connection| {
+            connection
+                .query_row("PRAGMA cache_size", [], |row| row.get::<_, i64>(0))
+                .unwrap()
+        };
+        assert_eq!(cache_kib(&lock(&backend.inner.writer)), -6 * 1024);
+        let readers = lock(&backend.inner.readers);
+        assert_eq!(readers.len(), 4);
+        for reader in readers.iter() {
+            assert_eq!(cache_kib(reader), -3 * 1024);
+        }
     }
 
     /// Commits never checkpoint (they would stall whoever committed): the checkpoint thread
