@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Checkouts of topup against the same checkout written as a typical Node.js/Express + SQLite
+# service (bench/express-baseline/server.mjs: what it does and leaves out is written there),
+# on the same machine, against the same outside world: a third process, an embedded
+# `topup serve`, plays WeChat Pay and Reloadly for both.
+#
+# Both servers run at once (the one not measured is idle); wrk runs bench/checkout.lua
+# against each in turn, ROUNDS times (2 by default), ordered topup-express, express-topup, …
+# so that neither gains from going first or from a smaller store. Every checkout is a fresh
+# number: each asks the provider for its operator, signs the JSAPI prepay, verifies WeChat's
+# answer and signs the payment parameters. Printed per run: checkouts/s, p99, and the
+# server's CPU per checkout (all its processes, from /proc: other load does not distort it).
+#
+# Needs wrk, curl, jq, and Node 20 with a C++ toolchain for better-sqlite3 (its first
+# `npm install` builds it: about two minutes).
+#
+#   bench/express.sh
+#   DURATION=20s CONNECTIONS=64 ROUNDS=3 TOPUP_BIN=target/release/topup bench/express.sh
+#   PROFILE_DIR=/tmp/prof bench/express.sh   # also `perf record` topup's runs (slower: compare no figures)
+#
+# Stops by itself: every process it started is stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+USERS=${USERS:-64}
+ROUNDS=${ROUNDS:-2}
+PORT=${PORT:-18290}
+WORLD="http://127.0.0.1:$((PORT + 1))"
+TOPUP="http://127.0.0.1:${PORT}"
+EXPRESS="http://127.0.0.1:$((PORT + 2))"
+PROBE_PHONE="%2B639171234500"
+
+for tool in wrk curl jq node npm; do
+  command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 1; }
+done
+BIN=${TOPUP_BIN:-}
+if [[ -z "$BIN" ]]; then
+  cargo build --release -q -p topup-server
+  BIN="${CARGO_TARGET_DIR:-target}/release/topup"
+fi
+if [[ ! -d bench/express-baseline/node_modules ]]; then
+  # better-sqlite3 is compiled against the installed Node's headers.
+  (cd bench/express-baseline && npm_config_nodedir=${npm_config_nodedir:-/usr} npm ci --no-audit --no-fund)
+fi
+
+DATA=$(mktemp -d)
+PIDS=()
+stop() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap 'stop; rm -rf "$DATA"' EXIT
+json_post() { curl -sf -XPOST "$1" -H 'content-type: application/json' "${@:3}" -d "$2"; }
+answers() { # whether anything answers HTTP at $1
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "$1" || true) != 000 ]]
+}
+wait_for() { # $1: what, $2: command
+  for _ in $(seq 1 600); do
+    eval "$2" && return 0
+    sleep 0.1
+  done
+  echo "$1 did not start; see $DATA" >&2
+  exit 1
+}
+
+echo "machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //')"
+RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$((PORT + 1))" --data-dir "$DATA/world" \
+  --log-format json >"$DATA/world.log" 2>&1 &
+PIDS+=($!)
+wait_for "the world" "curl -sf $WORLD/healthz >/dev/null"
+
+TOPUP_SANDBOX__EXTERNAL_URL=$WORLD TOPUP_SANDBOX__KEYS_DIR=$DATA/world/secrets \
+  TOPUP_APP__LOGIN_RATE_PER_MINUTE=0 TOPUP_CATALOG__DETECT_LOOKUPS_PER_MINUTE=0 \
+  TOPUP_ORDERS__CHECKOUT_RATE_PER_MINUTE=0 TOPUP_ORDERS__MAX_UNPAID_ORDERS_PER_USER=0 \
+  RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:${PORT}" --data-dir "$DATA/topup" \
+  --log-format json >"$DATA/topup.log" 2>&1 &
+TOPUP_PID=$!
+PIDS+=("$TOPUP_PID")
+# The first start syncs the catalog from the provider; wait until Globe PH plans are on sale.
+TOPUP_PLAN=""
+plan_on_sale() {
+  TOPUP_PLAN=$(curl -s "$TOPUP/api/v1/app/catalog/detect?phone=$PROBE_PHONE" | jq -r '.plans[0].id // empty' 2>/dev/null || true)
+  [[ -n "$TOPUP_PLAN" ]]
+}
+wait_for "topup" plan_on_sale
+: >"$DATA/topup-tokens"
+for _ in $(seq 1 "$USERS"); do
+  code=$(json_post "$WORLD/sandbox/wechat/codes" '{}' | jq -r .code)
+  json_post "$TOPUP/api/v1/app/auth/login" "{\"code\":\"$code\"}" | jq -r .token >>"$DATA/topup-tokens"
+done
+
+PORT=$((PORT + 2)) WORLD=$WORLD KEYS=$DATA/world/secrets DATA=$DATA/express USERS=$USERS \
+  node bench/express-baseline/server.mjs >"$DATA/express.log" 2>&1 &
+EXPRESS_PID=$!
+PIDS+=("$EXPRESS_PID")
+wait_for "the Express service" "grep -q listening $DATA/express.log"
+EXPRESS_PLAN=$(cat "$DATA/express/plan")
+
+# CPU ticks (user + system) of a process and its children (the Express workers).
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+TICKS_PER_SECOND=$(getconf CLK_TCK)
+RUN=0
+declare -A RATE CPU P99 COUNT
+measure() { # $1: topup or express
+  local name=$1 base pid tokens plan before after requests
+  case "$name" in
+    topup) base=$TOPUP pid=$TOPUP_PID tokens=$DATA/topup-tokens plan=$TOPUP_PLAN ;;
+    express) base=$EXPRESS pid=$EXPRESS_PID tokens=$DATA/express/tokens plan=$EXPRESS_PLAN ;;
+  esac
+  RUN=$((RUN + 1))
+  local perf_pid=""
+  if [[ -n "${PROFILE_DIR:-}" && "$name" == topup ]]; then
+    mkdir -p "$PROFILE_DIR"
+    perf record -F 499 -g -p "$pid" -o "$PROFILE_DIR/perf-topup-run$RUN.data" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+  before=$(cpu_ticks "$pid")
+  TOKENS_FILE=$tokens PLAN_ID=$plan RUN=$RUN THREADS=$THREADS \
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/checkout.lua "$base" >"$DATA/run$RUN.txt"
+  after=$(cpu_ticks "$pid")
+  if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+  requests=$(awk '/requests in/ {print $1}' "$DATA/run$RUN.txt")
+  if grep -q 'Non-2xx' "$DATA/run$RUN.txt"; then
+    echo "$name: some checkouts failed:" >&2
+    grep -E 'requests in|Non-2xx' "$DATA/run$RUN.txt" >&2
+    exit 1
+  fi
+  local rate p99 cpu
+  rate=$(awk '/Requests\/sec/ {print $2}' "$DATA/run$RUN.txt")
+  p99=$(awk '/^ +99%/ {print $2}' "$DATA/run$RUN.txt")
+  cpu=$(awk -v t=$((after - before)) -v hz="$TICKS_PER_SECOND" -v n="$requests" 'BEGIN {printf "%.2f", t / hz * 1000 / n}')
+  printf '%-8s run %d: %8s checkouts/s, p99 %8s, %s ms CPU per checkout\n' "$name" "$RUN" "$rate" "$p99" "$cpu"
+  RATE[$name]="${RATE[$name]:-} $rate"
+  CPU[$name]="${CPU[$name]:-} $cpu"
+  COUNT[$name]=$((${COUNT[$name]:-0} + 1))
+}
+
+echo "== checkouts, ${CONNECTIONS} connections, ${DURATION} each, ${ROUNDS} rounds"
+for ((round = 1; round <= ROUNDS; round++)); do
+  if ((round % 2)); then measure topup; measure express; else measure express; measure topup; fi
+done
+
+mean() { tr ' ' '\n' | awk 'NF {s += $1; n++} END {printf "%.2f", s / n}'; }
+topup_rate=$(mean <<<"${RATE[topup]}")
+express_rate=$(mean <<<"${RATE[express]}")
+topup_cpu=$(mean <<<"${CPU[topup]}")
+express_cpu=$(mean <<<"${CPU[express]}")
+echo "== summary ($(nproc) cores; load after: $(uptime | sed 's/.*load average: //'))"
+echo "topup:   ${topup_rate} checkouts/s, ${topup_cpu} ms CPU per checkout (mean of ${COUNT[topup]} runs)"
+echo "express: ${express_rate} checkouts/s, ${express_cpu} ms CPU per checkout (mean of ${COUNT[express]} runs)"
+awk -v a="$topup_rate" -v b="$express_rate" -v c="$topup_cpu" -v d="$express_cpu" \
+  'BEGIN {printf "topup / express: %.2f× the throughput, %.2f× the CPU per checkout\n", a / b, c / d}'
