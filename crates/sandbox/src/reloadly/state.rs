@@ -163,13 +163,16 @@ pub(crate) struct State {
     stats: SandboxStats,
 }
 
+/// The id of the first transaction; later ones follow one by one.
+const FIRST_TRANSACTION_ID: u64 = 40_001;
+
 impl State {
     pub fn new(starting_balance: Decimal, now: Timestamp) -> Self {
         State {
             tokens: HashMap::new(),
             balance: starting_balance,
             balance_updated_at: now,
-            next_transaction_id: 40_001,
+            next_transaction_id: FIRST_TRANSACTION_ID,
             transactions: Vec::new(),
             by_key: HashMap::new(),
             processing: Vec::new(),
@@ -206,7 +209,7 @@ impl State {
 
     pub fn transaction(&self, id: u64) -> Option<&Transaction> {
         // Ids are handed out in order from the first one, one per transaction.
-        let index = usize::try_from(id.checked_sub(40_001)?).ok()?;
+        let index = usize::try_from(id.checked_sub(FIRST_TRANSACTION_ID)?).ok()?;
         self.transactions.get(index).filter(|t| t.id == id)
     }
 
