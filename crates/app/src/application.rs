@@ -508,7 +508,7 @@ pub async fn reconcile(
 
 /// Rebuilds the dashboard's figures of the days `from..=to` from the orders (`topup
 /// rebuild-figures`): the repair after a restore, a bug, or orders edited by hand. Answers how
-/// many hours held orders.
+/// many ten-minute spans held orders.
 pub async fn rebuild_figures(
     config: Config,
     from: chrono::NaiveDate,

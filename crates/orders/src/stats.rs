@@ -1,13 +1,15 @@
-//! Order figures for the dashboard, kept per hour and per day so that reading a month costs a
-//! few dozen small documents however many orders there are (`docs/dashboard.md`).
+//! Order figures for the dashboard, kept per ten minutes and per day so that reading a month
+//! costs a few dozen small documents however many orders there are (`docs/dashboard.md`).
 //!
-//! A bucket is never incremented: it is recomputed from the orders created in its hour, with
-//! one grouped query over the `created` index, and written whole. Recomputing is idempotent,
-//! so two processes doing it at once, or a crash half-way, leave nothing wrong that the next
-//! refresh does not put right; the rebuild command is the same recomputation over a range.
+//! A bucket is never incremented: it is recomputed from the orders created in its ten
+//! minutes, with one grouped query over the `created` index, and written whole. Recomputing
+//! is idempotent, so two processes doing it at once, or a crash half-way, leave nothing wrong
+//! that the next refresh does not put right; the rebuild command is the same recomputation
+//! over a range. Buckets are ten minutes rather than an hour because the current bucket is
+//! recomputed on every refresh while orders come in: its cost is the orders in it.
 //!
-//! Which hours to recompute: every refresh groups the orders changed since the last one
-//! (`updated_at`, minus a margin for writes still in flight and clocks apart) by the hour
+//! Which buckets to recompute: every refresh groups the orders changed since the last one
+//! (`updated_at`, minus a margin for writes still in flight and clocks apart) by the bucket
 //! they were created in. The cursor is stored, so changes made before a crash are picked up
 //! after it.
 
@@ -28,12 +30,16 @@ use crate::{Order, OrderFigures, OrdersError};
 /// last refresh may have landed just after it, on this process or another.
 const REFRESH_MARGIN_SECONDS: i64 = 60;
 
-/// Characters of an RFC 3339 UTC timestamp that name its hour (`2026-01-01T15`).
-const HOUR_CHARS: u32 = 13;
+/// Characters of an RFC 3339 UTC timestamp that name its ten minutes (`2026-01-01T15:4`).
+const BUCKET_CHARS: u32 = 15;
 
-/// The longest run of hours recomputed by one grouped query: a week's groups stay a few
+const BUCKET_MINUTES: i64 = 10;
+
+const BUCKETS_PER_DAY: u64 = 24 * 6;
+
+/// The longest run of buckets recomputed by one grouped query: a day's groups stay a few
 /// thousand rows.
-const MAX_RUN_HOURS: i64 = 168;
+const MAX_RUN_BUCKETS: i64 = 144;
 
 /// One group of orders in a bucket: same country, operator, kind and state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,20 +69,30 @@ impl FigureCell {
     }
 }
 
-/// The figures of the orders created in one UTC hour; id `YYYY-MM-DDTHH`.
+/// The figures of the orders created in ten minutes (UTC); id `YYYY-MM-DDTHH:M`, the first
+/// digit of the minutes (`2026-12-06T09:1` is 09:10 to 09:20).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HourFigures {
+pub struct BucketFigures {
     pub id: String,
     pub cells: Vec<FigureCell>,
     pub computed_at: Timestamp,
 }
 
-impl Document for HourFigures {
+impl Document for BucketFigures {
+    const COLLECTION: &'static str = "order_bucket_figures";
+}
+
+/// Hourly buckets, as versions before the ten-minute buckets kept them: removed when a store
+/// is first counted in ten-minute buckets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LegacyHourFigures {}
+
+impl Document for LegacyHourFigures {
     const COLLECTION: &'static str = "order_hour_figures";
 }
 
 /// The figures of the orders created in one calendar day (in the configured UTC offset,
-/// counted in whole hours); id `YYYY-MM-DD`. The sum of that day's hours.
+/// counted in whole hours); id `YYYY-MM-DD`. The sum of that day's buckets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DayFigures {
     pub id: String,
@@ -99,12 +115,15 @@ impl Document for FiguresCursor {
     const COLLECTION: &'static str = "order_figures_cursor";
 }
 
-const CURSOR_ID: &str = "orders";
+/// The cursor of ten-minute buckets (a store whose cursor is still the hourly one, `orders`,
+/// is counted again from the start).
+const CURSOR_ID: &str = "order_buckets";
 
-/// Keeps and reads the hourly and daily order figures.
+/// Keeps and reads the ten-minute and daily order figures.
 pub struct OrderStats {
     orders: Collection<Order>,
-    hours: Collection<HourFigures>,
+    buckets: Collection<BucketFigures>,
+    legacy_hours: Collection<LegacyHourFigures>,
     days: Collection<DayFigures>,
     cursor: Collection<FiguresCursor>,
     clock: Arc<dyn Clock>,
@@ -112,21 +131,24 @@ pub struct OrderStats {
     day_offset_hours: i64,
 }
 
-fn hour_id(at: Timestamp) -> String {
-    at.as_datetime().format("%Y-%m-%dT%H").to_string()
+fn bucket_id(at: Timestamp) -> String {
+    let mut minute = at.as_datetime().format("%Y-%m-%dT%H:%M").to_string();
+    minute.pop();
+    minute
 }
 
-fn parse_hour(id: &str) -> Option<Timestamp> {
-    Timestamp::parse(&format!("{id}:00:00Z")).ok()
+fn parse_bucket(id: &str) -> Option<Timestamp> {
+    Timestamp::parse(&format!("{id}0:00Z")).ok()
 }
 
 impl OrderStats {
-    /// `day_utc_offset_minutes` is rounded down to whole hours (buckets are hours): UTC+5:30
-    /// counts its days as UTC+5 does.
+    /// `day_utc_offset_minutes` is rounded down to whole hours: UTC+5:30 counts its days as
+    /// UTC+5 does.
     pub fn new(store: &Store, clock: Arc<dyn Clock>, day_utc_offset_minutes: i32) -> Self {
         OrderStats {
             orders: store.collection(),
-            hours: store.collection(),
+            buckets: store.collection(),
+            legacy_hours: store.collection(),
             days: store.collection(),
             cursor: store.collection(),
             clock,
@@ -160,15 +182,15 @@ impl OrderStats {
         Timestamp::from_datetime(midnight).plus(TimeDelta::hours(-self.day_offset_hours))
     }
 
-    /// Recomputes the hours `[first, first + count)` from their orders with one grouped query,
-    /// writing each hour whole (or deleting it when it has no order any more). Answers the
-    /// days those hours belong to.
+    /// Recomputes the buckets `[first, first + count)` from their orders with one grouped query,
+    /// writing each bucket whole (or deleting it when it has no order any more). Answers the
+    /// days those buckets belong to.
     async fn recompute_run(
         &self,
         first: Timestamp,
         count: i64,
     ) -> Result<BTreeSet<NaiveDate>, OrdersError> {
-        let end = first.plus(TimeDelta::hours(count));
+        let end = first.plus(TimeDelta::minutes(count * BUCKET_MINUTES));
         let filter = Filter::gte("created_at", first).and(Filter::lt("created_at", end));
         let rows = self
             .orders
@@ -177,7 +199,7 @@ impl OrderStats {
                 GroupKey::Fields(vec![
                     KeyPart::Prefix {
                         field: "created_at".into(),
-                        chars: HOUR_CHARS,
+                        chars: BUCKET_CHARS,
                     },
                     "country".into(),
                     "plan.operator_id".into(),
@@ -195,10 +217,10 @@ impl OrderStats {
             .await?;
         let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
         let sum = |sums: &[i64], i: usize| sums.get(i).copied().unwrap_or(0);
-        let mut by_hour: BTreeMap<String, Vec<FigureCell>> = BTreeMap::new();
+        let mut by_bucket: BTreeMap<String, Vec<FigureCell>> = BTreeMap::new();
         for row in rows {
             let key = row.key.as_array().cloned().unwrap_or_default();
-            by_hour
+            by_bucket
                 .entry(text(key.first()))
                 .or_default()
                 .push(FigureCell {
@@ -217,10 +239,10 @@ impl OrderStats {
         let now = self.clock.now();
         let mut days = BTreeSet::new();
         for n in 0..count {
-            let start = first.plus(TimeDelta::hours(n));
-            let id = hour_id(start);
+            let start = first.plus(TimeDelta::minutes(n * BUCKET_MINUTES));
+            let id = bucket_id(start);
             days.insert(self.day_of(start));
-            match by_hour.remove(&id) {
+            match by_bucket.remove(&id) {
                 Some(mut cells) => {
                     cells.sort_by(|a, b| {
                         (&a.country, &a.operator_id, &a.kind, &a.state).cmp(&(
@@ -230,8 +252,8 @@ impl OrderStats {
                             &b.state,
                         ))
                     });
-                    self.hours
-                        .upsert(&HourFigures {
+                    self.buckets
+                        .upsert(&BucketFigures {
                             id,
                             cells,
                             computed_at: now,
@@ -239,27 +261,27 @@ impl OrderStats {
                         .await?;
                 }
                 None => {
-                    self.hours.delete(&id).await?;
+                    self.buckets.delete(&id).await?;
                 }
             }
         }
         Ok(days)
     }
 
-    /// Re-sums a day from its hours.
+    /// Re-sums a day from its buckets.
     async fn refresh_day(&self, day: NaiveDate) -> Result<(), OrdersError> {
         let start = self.day_start(day);
-        let hours = self
-            .hours
+        let buckets = self
+            .buckets
             .find(
                 &FindQuery::new(
-                    Filter::gte("id", hour_id(start))
-                        .and(Filter::lt("id", hour_id(start.plus(TimeDelta::days(1))))),
+                    Filter::gte("id", bucket_id(start))
+                        .and(Filter::lt("id", bucket_id(start.plus(TimeDelta::days(1))))),
                 )
-                .limit(24),
+                .limit(BUCKETS_PER_DAY),
             )
             .await?;
-        let cells = merge_cells(hours.iter().flat_map(|h| h.cells.iter()));
+        let cells = merge_cells(buckets.iter().flat_map(|b| b.cells.iter()));
         let id = day.format("%Y-%m-%d").to_string();
         if cells.is_empty() {
             self.days.delete(&id).await?;
@@ -275,18 +297,18 @@ impl OrderStats {
         Ok(())
     }
 
-    /// Recomputes `hours` (ids) in runs of consecutive hours, one query per run (at most a
-    /// week long), then the days they belong to. Answers how many hours were recomputed.
-    async fn refresh_hours(&self, hours: BTreeSet<String>) -> Result<usize, OrdersError> {
-        let starts: Vec<Timestamp> = hours.iter().filter_map(|h| parse_hour(h)).collect();
+    /// Recomputes `buckets` (ids) in runs of consecutive buckets, one query per run (at most
+    /// a day long), then the days they belong to. Answers how many buckets were recomputed.
+    async fn refresh_buckets(&self, buckets: BTreeSet<String>) -> Result<usize, OrdersError> {
+        let starts: Vec<Timestamp> = buckets.iter().filter_map(|b| parse_bucket(b)).collect();
         let mut days = BTreeSet::new();
         let mut i = 0;
         while i < starts.len() {
             let first = starts[i];
             let mut count = 1_i64;
             while i + 1 < starts.len()
-                && count < MAX_RUN_HOURS
-                && starts[i + 1] == first.plus(TimeDelta::hours(count))
+                && count < MAX_RUN_BUCKETS
+                && starts[i + 1] == first.plus(TimeDelta::minutes(count * BUCKET_MINUTES))
             {
                 count += 1;
                 i += 1;
@@ -300,15 +322,15 @@ impl OrderStats {
         Ok(starts.len())
     }
 
-    /// The hours (of creation) of the orders matching `filter`.
-    async fn hours_of(&self, filter: &Filter) -> Result<BTreeSet<String>, OrdersError> {
+    /// The buckets (of creation) of the orders matching `filter`.
+    async fn buckets_of(&self, filter: &Filter) -> Result<BTreeSet<String>, OrdersError> {
         Ok(self
             .orders
             .group(
                 filter,
                 GroupKey::Prefix {
                     field: "created_at".into(),
-                    chars: HOUR_CHARS,
+                    chars: BUCKET_CHARS,
                 },
                 &[],
             )
@@ -318,8 +340,8 @@ impl OrderStats {
             .collect())
     }
 
-    /// Recomputes the hours whose orders changed since the stored cursor, then moves the
-    /// cursor to when this refresh started. Answers how many hours were recomputed.
+    /// Recomputes the buckets whose orders changed since the stored cursor, then moves the
+    /// cursor to when this refresh started. Answers how many buckets were recomputed.
     pub async fn refresh(&self) -> Result<usize, OrdersError> {
         let started = self.clock.now();
         let since = match self.cursor.get(CURSOR_ID).await? {
@@ -333,11 +355,12 @@ impl OrderStats {
                 if filled > 0 {
                     tracing::info!(orders = filled, "older orders given their money figures");
                 }
+                self.legacy_hours.delete_many(&Filter::All).await?;
                 Timestamp::from_datetime(chrono::DateTime::UNIX_EPOCH)
             }
         };
-        let changed = self.hours_of(&Filter::gte("updated_at", since)).await?;
-        let count = self.refresh_hours(changed).await?;
+        let changed = self.buckets_of(&Filter::gte("updated_at", since)).await?;
+        let count = self.refresh_buckets(changed).await?;
         self.cursor
             .upsert(&FiguresCursor {
                 id: CURSOR_ID.to_owned(),
@@ -415,27 +438,27 @@ impl OrderStats {
         Ok(())
     }
 
-    /// Recomputes every hour of the days `from..=to` from the orders (repair after a
-    /// restore or a bug). Answers how many hours held orders.
+    /// Recomputes every bucket of the days `from..=to` from the orders (repair after a
+    /// restore or a bug). Answers how many ten-minute buckets held orders.
     pub async fn rebuild(&self, from: NaiveDate, to: NaiveDate) -> Result<usize, OrdersError> {
         let start = self.day_start(from);
         let end = self.day_start(to).plus(TimeDelta::days(1));
-        let mut hours = self
-            .hours_of(&Filter::gte("created_at", start).and(Filter::lt("created_at", end)))
+        let mut buckets = self
+            .buckets_of(&Filter::gte("created_at", start).and(Filter::lt("created_at", end)))
             .await?;
-        let with_orders = hours.len();
+        let with_orders = buckets.len();
         // Buckets that hold figures but no longer any order (orders deleted) are emptied.
         for stale in self
-            .hours
+            .buckets
             .find(&FindQuery::new(
-                Filter::gte("id", hour_id(start)).and(Filter::lt("id", hour_id(end))),
+                Filter::gte("id", bucket_id(start)).and(Filter::lt("id", bucket_id(end))),
             ))
             .await?
         {
-            hours.insert(stale.id);
+            buckets.insert(stale.id);
         }
-        self.refresh_hours(hours).await?;
-        // Days without any hour left are emptied too.
+        self.refresh_buckets(buckets).await?;
+        // Days without any bucket left are emptied too.
         let mut day = from;
         while day <= to {
             self.refresh_day(day).await?;
@@ -499,14 +522,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hours_are_named_by_their_utc_start() {
-        let at = Timestamp::parse("2026-03-01T17:30:12.345Z").unwrap();
-        assert_eq!(hour_id(at), "2026-03-01T17");
+    fn buckets_are_ten_minutes_named_by_their_utc_start() {
+        let at = Timestamp::parse("2026-03-01T17:39:59.999Z").unwrap();
+        assert_eq!(bucket_id(at), "2026-03-01T17:3");
         assert_eq!(
-            parse_hour("2026-03-01T17"),
-            Timestamp::parse("2026-03-01T17:00:00Z").ok()
+            parse_bucket("2026-03-01T17:3"),
+            Timestamp::parse("2026-03-01T17:30:00Z").ok()
         );
-        assert_eq!(parse_hour("nonsense"), None);
+        assert_eq!(
+            bucket_id(Timestamp::parse("2026-03-01T17:40:00Z").unwrap()),
+            "2026-03-01T17:4"
+        );
+        assert_eq!(parse_bucket("nonsense"), None);
     }
 
     #[test]

@@ -235,9 +235,9 @@ fn rebuild_figures(
     to: chrono::NaiveDate,
 ) -> Result<(), AppError> {
     logging::init(&config);
-    let hours =
+    let buckets =
         actix_web::rt::System::new().block_on(topup_app::rebuild_figures(config, from, to))?;
-    println!("rebuilt the figures of {from} to {to}: {hours} hours held orders");
+    println!("rebuilt the figures of {from} to {to}: {buckets} ten-minute spans held orders");
     Ok(())
 }
 

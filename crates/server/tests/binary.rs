@@ -503,7 +503,7 @@ fn demo_data_fills_an_embedded_store_whose_figures_rebuild() {
     ]);
     let said = String::from_utf8_lossy(&rebuilt.stdout);
     assert!(rebuilt.status.success(), "{said} {rebuilt:?}");
-    assert!(said.contains("hours held orders"), "{said}");
+    assert!(said.contains("ten-minute spans held orders"), "{said}");
     let backwards = topup(&[
         "rebuild-figures".as_ref(),
         "--from".as_ref(),

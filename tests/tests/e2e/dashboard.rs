@@ -25,6 +25,27 @@ async fn dashboard(shop: &Shop, token: &str, query: &str) -> (u16, Value) {
     .await
 }
 
+/// The hourly figures and their cursor as versions before the ten-minute buckets stored them.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LegacyHour {
+    id: String,
+    cells: Vec<Value>,
+}
+
+impl topup_store::Document for LegacyHour {
+    const COLLECTION: &'static str = "order_hour_figures";
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LegacyCursor {
+    id: String,
+    counted_until: topup_core::Timestamp,
+}
+
+impl topup_store::Document for LegacyCursor {
+    const COLLECTION: &'static str = "order_figures_cursor";
+}
+
 fn state_count(board: &Value, state: &str) -> u64 {
     board["by_state"]
         .as_array()
@@ -80,15 +101,41 @@ async fn the_figures_follow_the_orders_and_a_rebuild_agrees() {
         .unwrap();
     assert!(forgotten);
 
+    // And as a version with hourly buckets left it: an hour's figures and a cursor saying
+    // every change so far was counted. The first refresh counts everything again in
+    // ten-minute buckets and removes the hourly ones.
+    let legacy_hours = shop.app.store.collection::<LegacyHour>();
+    legacy_hours
+        .upsert(&LegacyHour {
+            id: "2026-01-01T09".into(),
+            cells: Vec::new(),
+        })
+        .await
+        .unwrap();
+    shop.app
+        .store
+        .collection::<LegacyCursor>()
+        .upsert(&LegacyCursor {
+            id: "orders".into(),
+            // Past every change so far (and its margin): read as a cursor, it counts nothing.
+            counted_until: shop.app.clock.now().plus(TimeDelta::minutes(5)),
+        })
+        .await
+        .unwrap();
+
     // Not counted until the figures are refreshed.
     assert_eq!(
         dashboard(&shop, &shop.admin, "range=today").await.1["totals"]["orders"],
         0
     );
-    let hours = shop.app.stats.refresh().await.unwrap();
-    assert_eq!(hours, 1, "one hour of orders");
+    let buckets = shop.app.stats.refresh().await.unwrap();
+    assert_eq!(buckets, 1, "ten minutes of orders");
     let refilled = stored.get(&declined.order_no).await.unwrap().unwrap();
     assert_eq!(refilled.figures.refunded, declined.total);
+    assert_eq!(
+        legacy_hours.count(&topup_store::Filter::All).await.unwrap(),
+        0
+    );
 
     let (status, board) = dashboard(&shop, &shop.admin, "range=today").await;
     assert_eq!(status, 200, "{board}");
