@@ -720,6 +720,34 @@ try {
     assert((await log.locator('tbody tr.ant-table-row:has([data-state=sent]) [data-test=delivery-resend]').count()) === 0, 'no resend on sent messages')
   })
 
+  await step('staff alerts: the openids set, a test alert from the console, its deliveries listed', async () => {
+    // The embedded mode's official account is the sandbox's; staff only name who receives alerts.
+    const groups = await json('GET', '/api/v1/admin/settings', undefined, adminToken)
+    const account = groups.find((g) => g.name === 'official_account')
+    assert(account && account.settings.find((s) => s.key === 'app_secret').value.set === true, 'the sandbox secret is set, never shown')
+    await json('PUT', '/api/v1/admin/settings/official_account', { version: account.version, values: { alert_openids: 'o_e2e_duty, o_unfollowed_e2e' } }, adminToken)
+    const menu = page.locator('[data-test=side-menu]')
+    await page.goto(`${BASE}/home`)
+    const item = menu.locator('li.ant-menu-item').getByText('员工告警', { exact: true })
+    if (!(await item.isVisible())) await menu.locator('.ant-menu-submenu-title').getByText('通知', { exact: true }).click()
+    await item.click()
+    await page.waitForURL((u) => u.pathname === '/notify/alerts')
+    const table = page.locator('[data-test=alerts-table]')
+    await table.waitFor()
+    await page.locator('[data-test=alert-test]').click()
+    await page.locator('.ant-popconfirm .ant-btn-primary').click()
+    await page.locator('.ant-message').getByText('测试告警：2 条中已发送 1 条').waitFor()
+    await until('both deliveries to be listed', async () => (await table.locator('tbody tr.ant-table-row').count()) === 2, 10000, 200)
+    await table.locator('[data-state=sent]').first().waitFor()
+    const refused = table.locator('tbody tr.ant-table-row', { has: page.locator('[data-state=not_delivered]') })
+    await refused.getByText('o_unfollowed_e2e').waitFor()
+    assert((await refused.locator('[data-test=alert-error]').innerText()).includes('43004'), 'the non-follower shows WeChat\'s 43004')
+    assert((await table.locator('[data-test=alert-kind]').first().innerText()) === '测试', 'listed as a test alert')
+    const inbox = await (await fetch(`${API}/sandbox/wechat/oa/messages?touser=o_e2e_duty`)).json()
+    assert(inbox.items.length === 1 && inbox.items[0].data.thing1.value.startsWith('告警测试'), `the sandbox inbox got it: ${JSON.stringify(inbox)}`)
+    await shot(page, '47-staff-alerts')
+  })
+
   await step('api keys: create one shown once, use it, revoke it', async () => {
     await page.goto(`${BASE}/system/api-keys`)
     await page.click('[data-test=api-key-create]')
@@ -1340,7 +1368,7 @@ try {
       ['/marketing/membership-plans', '营销', '会员卡'], ['/marketing/members', '营销', '会员'], ['/marketing/membership-orders', '营销', '会员订单'],
       ['/content/banners', '内容', '广告'], ['/content/announcements', '内容', '公告'], ['/content/home', '内容', '首页装修'],
       ['/content/service', '内容', '客服中心'], ['/content/agreements', '内容', '协议管理'],
-      ['/notify/templates', '通知', '消息模板'], ['/notify/deliveries', '通知', '发送记录'],
+      ['/notify/templates', '通知', '消息模板'], ['/notify/deliveries', '通知', '发送记录'], ['/notify/alerts', '通知', '员工告警'],
       ['/system/menus', '系统', '菜单与权限'], ['/system/sessions', '系统', '在线员工'], ['/system/api-keys', '系统', 'API 密钥'],
       ['/system/settings', '系统', '系统设置'], ['/system/logs/login', '系统', '登录日志'], ['/system/logs/operations', '系统', '操作日志'], ['/system/logs/access', '系统', '访问日志'],
       ['/profile', null, '个人中心'],

@@ -134,6 +134,9 @@ pub struct TestApp {
     pub marketing: Arc<topup_marketing::MarketingService>,
     /// WeChat messages (the worker is driven explicitly: `run_until_idle`).
     pub notify: Arc<topup_notify::NotifyService>,
+    /// Staff alerts through the official account (the worker is driven explicitly:
+    /// `run_once`, `run_until_idle`).
+    pub alerts: Arc<topup_notify::alerts::StaffAlerts>,
     /// Reconciliation (the daily run is driven explicitly: `daily`).
     pub reconciler: Arc<topup_orders::reconcile::Reconciler>,
     /// The dashboard's order figures (the refresh loop is driven explicitly: `refresh`).
@@ -272,6 +275,7 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
         },
         marketing: state.marketing.clone(),
         notify: state.notify.clone(),
+        alerts: state.alerts.clone(),
         reconciler: state.reconciler.clone(),
         stats: state.stats.clone(),
         settings: state.settings.clone(),

@@ -1,6 +1,6 @@
 import { api, unwrap } from './client'
 import { clean } from './orders'
-import type { Delivery, DeliveryState, EventTemplate, NoticeCounts, NoticeEvent, NoticeRendered, NoticeTemplate, NoticeTemplateBody, Page, PageQuery } from './types'
+import type { AlertDelivery, AlertDeliveryState, Delivery, DeliveryState, EventTemplate, NoticeCounts, NoticeEvent, NoticeRendered, NoticeTemplate, NoticeTemplateBody, Page, PageQuery, StaffAlertKind } from './types'
 
 export interface DeliveryFilter {
   event?: NoticeEvent
@@ -11,6 +11,12 @@ export interface DeliveryFilter {
   from?: string
   /** Queued before (RFC 3339). */
   to?: string
+}
+
+export interface AlertDeliveryFilter {
+  state?: AlertDeliveryState
+  kind?: StaffAlertKind
+  alert_id?: string
 }
 
 export const notifyApi = {
@@ -26,6 +32,11 @@ export const notifyApi = {
     unwrap(api.GET('/api/v1/admin/notify/deliveries', { params: { query: clean(q) } })),
   resend: (id: string): Promise<Delivery> =>
     unwrap(api.POST('/api/v1/admin/notify/deliveries/{id}/resend', { params: { path: { id } } })),
+  /** Staff alerts sent through the official account, newest first. */
+  alerts: (q: AlertDeliveryFilter & PageQuery): Promise<Page<AlertDelivery>> =>
+    unwrap(api.GET('/api/v1/admin/notify/alerts', { params: { query: clean(q) } })),
+  /** Sends a test alert to every configured staff openid now; each delivery as it ended. */
+  testAlert: async (): Promise<AlertDelivery[]> => (await unwrap(api.POST('/api/v1/admin/notify/alerts/test'))).items,
 }
 
 /** A template's editable fields, as PUT takes them (to change one, e.g. `enabled`, and send the rest unchanged). */

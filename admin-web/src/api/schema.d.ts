@@ -1198,6 +1198,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/notify/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The staff alerts sent through the official account, newest first: one row per alert and
+         *     staff member, with its state and WeChat's error.
+         * @description Requires permission `notify:alert:list`.
+         */
+        get: operations["admin_notify_alerts_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notify/alerts/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test alert to every staff member set to receive alerts (settings,
+         *     `official_account.alert_openids`), now, and answer what became of each message: `sent`,
+         *     `not_delivered` (does not follow the official account), `failed` (WeChat refused it, with
+         *     its errcode) or `queued` (WeChat was busy; the worker retries it).
+         * @description Requires permission `notify:alert:test`.
+         */
+        post: operations["admin_notify_alerts_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/notify/counts": {
         parameters: {
             query?: never;
@@ -2800,6 +2844,76 @@ export interface components {
             published_by: string;
             summary: string;
             title: string;
+        };
+        AlertDeliveryList: {
+            items: components["schemas"]["AlertDeliveryView"][];
+        };
+        /** @enum {string} */
+        AlertDeliveryState: "queued" | "sending" | "sent" | "not_delivered" | "failed";
+        /**
+         * @description A staff alert's template message to one staff member, and what became of it.
+         * @example {
+         *       "id": "payment:amount_mismatch-EV-1/o_staff_1",
+         *       "alert_id": "payment:amount_mismatch-EV-1",
+         *       "kind": "payment",
+         *       "openid": "o_staff_1",
+         *       "template_id": "sbx-staff-alert",
+         *       "data": {
+         *         "thing1": "支付金额不符",
+         *         "character_string2": "T20260301080000000001",
+         *         "time3": "2026-03-01 16:00"
+         *       },
+         *       "state": "not_delivered",
+         *       "attempts": [
+         *         {
+         *           "at": "2026-03-01T08:00:05Z",
+         *           "outcome": "not_delivered",
+         *           "errcode": 43004,
+         *           "message": "does not follow the official account (43004)"
+         *         }
+         *       ],
+         *       "next_attempt_at": "2026-03-01T08:00:00Z",
+         *       "msgid": null,
+         *       "errcode": 43004,
+         *       "error": "does not follow the official account (43004)",
+         *       "created_at": "2026-03-01T08:00:00Z",
+         *       "updated_at": "2026-03-01T08:00:05Z"
+         *     }
+         */
+        AlertDeliveryView: {
+            /**
+             * @description What raised it: `payment:<payment alert id>`, `hold:<order no>`,
+             *     `reconciliation:<report id>` or `test:<id>`.
+             */
+            alert_id: string;
+            attempts: components["schemas"]["DeliveryAttempt"][];
+            created_at: components["schemas"]["Timestamp"];
+            /** @description The values sent, by template key. */
+            data: {
+                [key: string]: string;
+            };
+            /**
+             * Format: int64
+             * @description WeChat's errcode of the last refusal (43004: does not follow the account).
+             */
+            errcode?: number | null;
+            /** @description Why it was not delivered, or why the last try failed. */
+            error?: string | null;
+            /** @description `<alert id>/<openid>`. */
+            id: string;
+            kind: components["schemas"]["StaffAlertKind"];
+            /**
+             * Format: int64
+             * @description WeChat's id of the message, once sent.
+             */
+            msgid?: number | null;
+            /** @description When a queued one is tried (again). */
+            next_attempt_at: components["schemas"]["Timestamp"];
+            /** @description The staff member's openid in the official account. */
+            openid: string;
+            state: components["schemas"]["AlertDeliveryState"];
+            template_id: string;
+            updated_at: components["schemas"]["Timestamp"];
         };
         /**
          * @description What kind of discrepancy an alert reports.
@@ -4794,6 +4908,50 @@ export interface components {
             total: number;
         };
         /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        Page_AlertDeliveryView: {
+            items: {
+                /**
+                 * @description What raised it: `payment:<payment alert id>`, `hold:<order no>`,
+                 *     `reconciliation:<report id>` or `test:<id>`.
+                 */
+                alert_id: string;
+                attempts: components["schemas"]["DeliveryAttempt"][];
+                created_at: components["schemas"]["Timestamp"];
+                /** @description The values sent, by template key. */
+                data: {
+                    [key: string]: string;
+                };
+                /**
+                 * Format: int64
+                 * @description WeChat's errcode of the last refusal (43004: does not follow the account).
+                 */
+                errcode?: number | null;
+                /** @description Why it was not delivered, or why the last try failed. */
+                error?: string | null;
+                /** @description `<alert id>/<openid>`. */
+                id: string;
+                kind: components["schemas"]["StaffAlertKind"];
+                /**
+                 * Format: int64
+                 * @description WeChat's id of the message, once sent.
+                 */
+                msgid?: number | null;
+                /** @description When a queued one is tried (again). */
+                next_attempt_at: components["schemas"]["Timestamp"];
+                /** @description The staff member's openid in the official account. */
+                openid: string;
+                state: components["schemas"]["AlertDeliveryState"];
+                template_id: string;
+                updated_at: components["schemas"]["Timestamp"];
+            }[];
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
         Page_AnnouncementView: {
             items: {
                 audience: components["schemas"]["Audience"];
@@ -6048,6 +6206,11 @@ export interface components {
             /** Format: int64 */
             paid_orders: number;
         };
+        /**
+         * @description What raised an alert.
+         * @enum {string}
+         */
+        StaffAlertKind: "payment" | "held_order" | "reconciliation" | "test";
         /**
          * @description A saved number as staff see it: the number masked (`+63917****567`) for staff without
          *     `order:personal:view`.
@@ -10952,6 +11115,146 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_notify_alerts_list: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                page_size?: number;
+                state?: components["schemas"]["AlertDeliveryState"];
+                kind?: components["schemas"]["StaffAlertKind"];
+                /** @description One alert's deliveries. */
+                alert_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of alert deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AlertDeliveryView"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`: a bad filter or page, named in `details.fields` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "VALIDATION_FAILED",
+                     *       "message": "state: unknown variant `lost`",
+                     *       "details": {
+                     *         "fields": {
+                     *           "state": "unknown variant `lost`"
+                     *         }
+                     *       },
+                     *       "request_id": "01JX3Q7Z8M5K2V9T4R6W1Y0B3C"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Error envelope (status per `code`) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_notify_alerts_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One delivery per configured openid */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertDeliveryList"];
+                };
+            };
+            /** @description No live session: `UNAUTHORIZED` or `TOKEN_EXPIRED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `FORBIDDEN` without the `x-permission`; `PASSWORD_CHANGE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `CONFLICT`: alerts are off (no AppID), no template, or nobody to alert */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "CONFLICT",
+                     *       "message": "alerts are off: set the official account's AppID (settings, official_account.app_id)",
+                     *       "request_id": "01JX3Q7Z8M5K2V9T4R6W1Y0B3C"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };

@@ -32,7 +32,7 @@ const en: Shape<typeof zh> = {
     users: { 'app-users': 'Mini-program users', blacklist: 'Blacklist', visitors: 'Visitors' },
     marketing: { 'coupon-templates': 'Coupon templates', coupons: 'User coupons', 'membership-plans': 'Membership cards', members: 'Members', 'membership-orders': 'Membership orders' },
     content: { banners: 'Banners', announcements: 'Announcements', home: 'Home page', service: 'Customer service', agreements: 'Agreements' },
-    notify: { templates: 'Message templates', deliveries: 'Delivery log' },
+    notify: { templates: 'Message templates', deliveries: 'Delivery log', alerts: 'Staff alerts' },
     system: { users: 'Staff users', roles: 'Roles', menus: 'Menus & permissions', sessions: 'Online staff', 'api-keys': 'API keys', 'login-logs': 'Login log', 'operation-logs': 'Operation log', 'access-logs': 'Access log', settings: 'Settings' },
   },
   nav: {
@@ -43,7 +43,7 @@ const en: Shape<typeof zh> = {
     marketing: 'Marketing', 'marketing.coupon-templates': 'Coupon templates', 'marketing.coupons': 'User coupons',
     'marketing.membership-plans': 'Membership cards', 'marketing.members': 'Members', 'marketing.membership-orders': 'Membership orders',
     content: 'Content', 'content.banners': 'Banners', 'content.announcements': 'Announcements', 'content.home': 'Home page', 'content.service': 'Customer service', 'content.agreements': 'Agreements',
-    notify: 'Notifications', 'notify.templates': 'Message templates', 'notify.deliveries': 'Delivery log',
+    notify: 'Notifications', 'notify.templates': 'Message templates', 'notify.deliveries': 'Delivery log', 'notify.alerts': 'Staff alerts',
     system: 'System', 'system.users': 'Staff users', 'system.roles': 'Roles', 'system.menus': 'Menus & permissions', 'system.sessions': 'Online staff', 'system.api-keys': 'API keys',
     'system.login-logs': 'Login log', 'system.operation-logs': 'Operation log', 'system.access-logs': 'Access log', 'system.settings': 'Settings',
   },
@@ -276,6 +276,14 @@ const en: Shape<typeof zh> = {
     resend: 'Resend', resendConfirm: 'Send this message again?', resent: 'Queued to send again',
     detailTitle: 'Delivery', deliveryId: 'Delivery id', msgid: 'WeChat message id', reason: 'Reason', nextAttemptAt: 'Next attempt',
     data: 'Message data', attempts: 'Attempts', noAttempts: 'No attempts yet', at: 'At', outcome: 'Outcome', errcode: 'Error code', message: 'Message',
+    alerts: {
+      hint: "Alerts that need staff (payment alerts, orders held too long, reconciliation discrepancies) reach the staff set in Settings → Official account, one WeChat message each.",
+      kind: 'Alert', recipient: 'Staff openid', error: 'Error', alertId: 'Raised by',
+      kinds: { payment: 'Payment alert', held_order: 'Held order', reconciliation: 'Reconciliation', test: 'Test' },
+      states: { queued: 'Queued', sending: 'Sending', sent: 'Sent', not_delivered: 'Not delivered', failed: 'Failed' },
+      test: 'Send test alert', testConfirm: 'Send a test alert to every staff member set to receive alerts?',
+      testResult: 'Test alert: {sent} of {total} sent',
+    },
   },
   system: {
     displayName: 'Display name', roles: 'Roles', lastLogin: 'Last sign-in', permissionCount: 'Permissions', newUser: 'New staff user', resetPassword: 'Reset password',
@@ -297,7 +305,7 @@ const en: Shape<typeof zh> = {
     },
     settings: {
       hint: 'Settings changed here apply at once; those the configuration file or environment fix can only be changed there',
-      groups: { orders: 'Orders', mini_program: 'Mini-program', payment: 'Payment', providers: 'Third-party APIs', blacklist: 'Blacklist policy', site: 'Site' },
+      groups: { orders: 'Orders', mini_program: 'Mini-program', payment: 'Payment', providers: 'Third-party APIs', blacklist: 'Blacklist policy', official_account: 'Official account', site: 'Site' },
       keys: {
         orders: {
           pay_timeout_minutes: { label: 'Payment timeout (minutes)', help: 'An unpaid order is closed this many minutes after checkout (orders already placed keep their deadline).' },
@@ -324,6 +332,12 @@ const en: Shape<typeof zh> = {
         blacklist: {
           failed_topups_to_block: { label: 'Failed top-ups before blocking', help: 'A number whose top-ups failed and were refunded this many times within 24 hours is blacklisted automatically; 0 turns this off.' },
           auto_block_days: { label: 'Automatic block (days)', help: 'How many days such an automatic blacklist entry lasts.' },
+        },
+        official_account: {
+          app_id: { label: 'AppID', help: "The official account's AppID; staff who follow the account get alerts on WeChat through it. Empty turns the alerts off." },
+          app_secret: { label: 'AppSecret', help: "The official account's AppSecret. Write-only: it is never shown again." },
+          alert_template_id: { label: 'Alert template ID', help: "The template alerts are sent with, from the official account's template library: one with the keys thing1 (what happened), character_string2 (order number) and time3 (when)." },
+          alert_openids: { label: 'Staff to alert (openids)', help: "The openids, in the official account, of the staff who receive alerts, separated by commas or spaces; at most 20. Each must follow the official account." },
         },
         site: {
           name: { label: 'Name', help: "The product's name in the console's title bar and sign-in page." },

@@ -28,7 +28,7 @@ export default {
     users: { 'app-users': '小程序用户', blacklist: '黑名单', visitors: '访客统计' },
     marketing: { 'coupon-templates': '优惠券模板', coupons: '用户优惠券', 'membership-plans': '会员卡', members: '会员', 'membership-orders': '会员订单' },
     content: { banners: '广告', announcements: '公告', home: '首页装修', service: '客服中心', agreements: '协议管理' },
-    notify: { templates: '消息模板', deliveries: '发送记录' },
+    notify: { templates: '消息模板', deliveries: '发送记录', alerts: '员工告警' },
     system: { users: '员工', roles: '角色', menus: '菜单与权限', sessions: '在线员工', 'api-keys': 'API 密钥', 'login-logs': '登录日志', 'operation-logs': '操作日志', 'access-logs': '访问日志', settings: '系统设置' },
   },
   nav: {
@@ -39,7 +39,7 @@ export default {
     marketing: '营销', 'marketing.coupon-templates': '优惠券模板', 'marketing.coupons': '用户优惠券',
     'marketing.membership-plans': '会员卡', 'marketing.members': '会员', 'marketing.membership-orders': '会员订单',
     content: '内容', 'content.banners': '广告', 'content.announcements': '公告', 'content.home': '首页装修', 'content.service': '客服中心', 'content.agreements': '协议管理',
-    notify: '通知', 'notify.templates': '消息模板', 'notify.deliveries': '发送记录',
+    notify: '通知', 'notify.templates': '消息模板', 'notify.deliveries': '发送记录', 'notify.alerts': '员工告警',
     system: '系统', 'system.users': '员工', 'system.roles': '角色', 'system.menus': '菜单与权限', 'system.sessions': '在线员工', 'system.api-keys': 'API 密钥',
     'system.login-logs': '登录日志', 'system.operation-logs': '操作日志', 'system.access-logs': '访问日志', 'system.settings': '系统设置',
   },
@@ -268,6 +268,14 @@ export default {
     resend: '重新发送', resendConfirm: '重新发送这条消息？', resent: '已重新排队发送',
     detailTitle: '发送详情', deliveryId: '记录 ID', msgid: '微信消息 ID', reason: '原因', nextAttemptAt: '下次尝试',
     data: '消息数据', attempts: '发送尝试', noAttempts: '暂无发送尝试', at: '时间', outcome: '结果', errcode: '错误码', message: '说明',
+    alerts: {
+      hint: '需要员工处理的告警（支付告警、挂起超时的订单、对账差异）会通过公众号模板消息发给“设置 → 公众号”中配置的员工，每人一条。',
+      kind: '告警', recipient: '员工 openid', error: '错误', alertId: '告警来源',
+      kinds: { payment: '支付告警', held_order: '订单挂起', reconciliation: '对账差异', test: '测试' },
+      states: { queued: '待发送', sending: '发送中', sent: '已发送', not_delivered: '未送达', failed: '失败' },
+      test: '发送测试告警', testConfirm: '向所有接收告警的员工发送一条测试告警？',
+      testResult: '测试告警：{total} 条中已发送 {sent} 条',
+    },
   },
   system: {
     displayName: '显示名', roles: '角色', lastLogin: '最近登录', permissionCount: '权限数量', newUser: '新建员工', resetPassword: '重置密码',
@@ -289,7 +297,7 @@ export default {
     },
     settings: {
       hint: '在此修改的设置立即生效；配置文件或环境变量固定的设置只能在那里修改',
-      groups: { orders: '订单', mini_program: '小程序', payment: '支付', providers: '第三方接口', blacklist: '黑名单策略', site: '站点' },
+      groups: { orders: '订单', mini_program: '小程序', payment: '支付', providers: '第三方接口', blacklist: '黑名单策略', official_account: '公众号', site: '站点' },
       keys: {
         orders: {
           pay_timeout_minutes: { label: '支付超时（分钟）', help: '下单后这么多分钟仍未支付的订单会被关闭（已下的订单保持原期限）。' },
@@ -316,6 +324,12 @@ export default {
         blacklist: {
           failed_topups_to_block: { label: '自动拉黑的失败次数', help: '同一号码 24 小时内充值失败并已退款达到这么多次，即自动加入黑名单；0 表示关闭。' },
           auto_block_days: { label: '自动拉黑天数', help: '自动加入的黑名单记录持续这么多天。' },
+        },
+        official_account: {
+          app_id: { label: 'AppID', help: '公众号的 AppID；关注了公众号的员工通过它在微信上收到告警。留空则关闭告警。' },
+          app_secret: { label: 'AppSecret', help: '公众号的 AppSecret。只能写入，保存后不再显示。' },
+          alert_template_id: { label: '告警模板 ID', help: '发送告警所用的公众号模板消息 ID：模板须含 thing1（事项）、character_string2（订单号）和 time3（时间）三个字段。' },
+          alert_openids: { label: '接收告警的员工（openid）', help: '接收告警的员工在公众号下的 openid，用逗号或空格分隔，最多 20 个。每位员工须已关注公众号。' },
         },
         site: {
           name: { label: '名称', help: '显示在后台标题栏和登录页的产品名称。' },

@@ -1,10 +1,30 @@
 /** Message-template and delivery rules the console needs, kept free of Vue so they test in isolation. */
 
-import type { DeliveryState, NoticeCounts, NoticeEvent } from '@/api/types'
+import type { AlertDeliveryState, DeliveryState, NoticeCounts, NoticeEvent, StaffAlertKind } from '@/api/types'
 
 /** The events, in the order they happen (the server lists them so too). */
 export const NOTICE_EVENTS: readonly NoticeEvent[] = ['payment_succeeded', 'recharge_succeeded', 'recharge_failed_refunded', 'refund_succeeded', 'membership_activated']
 export const DELIVERY_STATES: readonly DeliveryState[] = ['queued', 'sending', 'sent', 'skipped', 'failed']
+/** Staff alerts: what raised them, and what became of each message. */
+export const ALERT_KINDS: readonly StaffAlertKind[] = ['payment', 'held_order', 'reconciliation', 'test']
+export const ALERT_STATES: readonly AlertDeliveryState[] = ['queued', 'sending', 'sent', 'not_delivered', 'failed']
+
+/** A template message's values in the template's order (`thing1`, `character_string2`, `time3`). */
+export function dataLine(data: Record<string, string>): string {
+  const order = (key: string) => Number(/\d+$/.exec(key)?.[0] ?? Number.MAX_SAFE_INTEGER)
+  return Object.keys(data).sort((a, b) => order(a) - order(b)).map((k) => data[k]).join(' · ')
+}
+
+/** Why a staff alert was not (yet) delivered, with WeChat's errcode unless the reason names it. */
+export function alertError(d: { error?: string | null; errcode?: number | null }): string {
+  if (!d.error) return '—'
+  return d.errcode != null && !d.error.includes(String(d.errcode)) ? `${d.errcode}: ${d.error}` : d.error
+}
+
+/** How many of a test alert's messages went out. */
+export function sentCount(deliveries: readonly { state: AlertDeliveryState }[]): number {
+  return deliveries.filter((d) => d.state === 'sent').length
+}
 /** What WeChat's `miniprogram_state` and `lang` take. */
 export const MINIPROGRAM_STATES = ['developer', 'trial', 'formal'] as const
 export const TEMPLATE_LANGS = ['zh_CN', 'en_US', 'zh_HK', 'zh_TW'] as const

@@ -445,6 +445,7 @@ impl From<topup_notify::NotifyError> for ApiError {
             E::NotFound(_) => ApiError::new(ErrorCode::NotFound, message),
             E::Invalid { field, reason } => crate::extract::field_error(&field, reason),
             E::InvalidState(_) => ApiError::new(ErrorCode::Conflict, message),
+            E::Source(_) => ApiError::new(ErrorCode::Internal, message),
             E::Store(cause) => cause.into(),
         }
     }

@@ -6,6 +6,7 @@ use topup_content::ContentService;
 use topup_core::{SharedClock, Timestamp};
 use topup_marketing::MarketingService;
 use topup_notify::NotifyService;
+use topup_notify::alerts::StaffAlerts;
 use topup_orders::OrdersService;
 use topup_orders::reconcile::Reconciler;
 use topup_orders::stats::OrderStats;
@@ -35,6 +36,8 @@ pub struct Services {
     pub marketing: Arc<MarketingService>,
     /// WeChat subscribe messages: templates, subscriptions, deliveries.
     pub notify: Arc<NotifyService>,
+    /// Staff alerts on WeChat through the official account.
+    pub alerts: Arc<StaffAlerts>,
     /// Orders held against WeChat Pay's and the provider's records.
     pub reconciler: Arc<Reconciler>,
     /// The per-day order figures the dashboard reads.
@@ -60,6 +63,7 @@ pub struct AppState {
     pub payments: Arc<PaymentService>,
     pub marketing: Arc<MarketingService>,
     pub notify: Arc<NotifyService>,
+    pub alerts: Arc<StaffAlerts>,
     pub reconciler: Arc<Reconciler>,
     pub stats: Arc<OrderStats>,
     pub providers: Arc<ProviderRouter>,
@@ -86,6 +90,7 @@ impl AppState {
             orders,
             marketing,
             notify,
+            alerts,
             reconciler,
             stats,
             providers,
@@ -104,6 +109,7 @@ impl AppState {
             payments,
             marketing,
             notify,
+            alerts,
             reconciler,
             stats,
             providers,

@@ -15,6 +15,7 @@ use topup_catalog::Catalog;
 use topup_content::ContentService;
 use topup_core::{SharedClock, SystemClock, Timestamp};
 use topup_marketing::MarketingService;
+use topup_notify::alerts::{StaffAlerts, TemplateSender};
 use topup_notify::{MessageSender, NotifyService};
 use topup_orders::reconcile::Reconciler;
 use topup_orders::stats::OrderStats;
@@ -24,10 +25,10 @@ use topup_recharge::ProviderRouter;
 use topup_store::{Backend, MongoBackend, SqliteBackend, SqliteOptions, Store};
 
 use crate::adapters::{
-    AgreementTerms, BIZ_TYPE, CatalogPlans, FailedNumberRule, FailedNumbers, MEMBERSHIP_BIZ_TYPE,
-    MarketingCoupons, MarketingMembers, MembershipMessages, MembershipWechatPayments,
-    OrderMessages, OwnerPaymentEvents, UserBlocklist, WechatPayLedger, WechatPayments,
-    sandbox_templates,
+    AgreementTerms, BIZ_TYPE, CatalogPlans, DomainAlerts, FailedNumberRule, FailedNumbers,
+    MEMBERSHIP_BIZ_TYPE, MarketingCoupons, MarketingMembers, MembershipMessages,
+    MembershipWechatPayments, OrderMessages, OwnerPaymentEvents, UserBlocklist, WechatPayLedger,
+    WechatPayments, sandbox_templates,
 };
 use crate::config::{Config, Mode, StoreLocation};
 use crate::integrations::{self, Integrations, SandboxTuning, Sandboxes};
@@ -176,6 +177,7 @@ impl Application {
         let Integrations {
             mut mounts,
             mini_program,
+            official_account,
             wechat_pay,
             wechat_pay_config,
             recharge,
@@ -312,6 +314,19 @@ impl Application {
             config.app.visitor_day_utc_offset_minutes,
         ));
         stats.prepare().await?;
+        // Staff alerts on WeChat: what the payments, the orders and the reconciliation raise,
+        // through the official account (`docs/notifications.md#staff-alerts`).
+        let alerts = Arc::new(StaffAlerts::new(
+            &store,
+            clock.clone(),
+            Arc::clone(&official_account) as Arc<dyn TemplateSender>,
+            Arc::new(DomainAlerts {
+                payments: Arc::clone(&payments),
+                orders: Arc::clone(&orders),
+                reconciler: Arc::clone(&reconciler),
+            }),
+        ));
+        alerts.prepare().await?;
         let settings = Arc::new(crate::settings::build(
             &config,
             &store,
@@ -325,6 +340,8 @@ impl Application {
                 recharge: &recharge,
                 recharge_config: &recharge_config,
                 failed_numbers: &failed_numbers,
+                official_account: &official_account,
+                alerts: &alerts,
             },
         )?);
         // Before serving: what staff set last time is in force from the first request.
@@ -340,6 +357,7 @@ impl Application {
             orders,
             marketing,
             notify,
+            alerts,
             reconciler,
             stats,
             providers: Arc::clone(&recharge),

@@ -34,6 +34,7 @@ const ENV_SECTIONS: &[&str] = &[
     "web",
     "site",
     "blacklist",
+    "official_account",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +176,20 @@ impl Default for BlacklistSection {
     }
 }
 
+/// The shop's official account (公众号), through which staff get alerts on WeChat
+/// (`docs/notifications.md#staff-alerts`); staff may set every key in the console's settings
+/// unless set here. An empty `app_id` turns alerts off.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OfficialAccountSection {
+    pub app_id: String,
+    pub app_secret: topup_core::Secret<String>,
+    /// The template staff alerts are sent with (keys `thing1`, `character_string2`, `time3`).
+    pub alert_template_id: String,
+    /// The openids of the staff who receive alerts, separated by commas or whitespace.
+    pub alert_openids: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SiteSection {
@@ -239,6 +254,9 @@ pub struct Config {
     /// The blacklist's automatic rule (the console's settings unless set here).
     #[serde(default)]
     pub blacklist: BlacklistSection,
+    /// The official account staff alerts go through (the console's settings unless set here).
+    #[serde(default, skip_serializing)]
+    pub official_account: OfficialAccountSection,
     /// Keys of the console's settings that the configuration file or the environment set
     /// (they win; staff cannot change them). Filled in by [`Config::load`].
     #[serde(skip)]
@@ -311,6 +329,7 @@ impl Default for Config {
             web: WebSection::default(),
             site: SiteSection::default(),
             blacklist: BlacklistSection::default(),
+            official_account: OfficialAccountSection::default(),
             fixed_settings: std::collections::BTreeMap::new(),
         }
     }
@@ -435,6 +454,20 @@ impl Config {
             .map_err(|e| AppError::Config(format!("server.trusted_proxies{e}")))?;
         self.validate_sandbox()?;
         self.validate_embedded()?;
+        topup_notify::alerts::parse_openids(&self.official_account.alert_openids)
+            .map_err(|e| AppError::Config(format!("official_account.alert_openids: {e}")))?;
+        for (key, value, max) in [
+            ("official_account.app_id", &self.official_account.app_id, 64),
+            (
+                "official_account.alert_template_id",
+                &self.official_account.alert_template_id,
+                64,
+            ),
+        ] {
+            if value.trim().chars().count() > max {
+                return Err(AppError::Config(format!("{key}: at most {max} characters")));
+            }
+        }
         Ok(())
     }
 
@@ -456,13 +489,21 @@ impl Config {
             ("wechat.app_id", !wechat.app_id.is_empty()),
             ("wechat.app_secret", !wechat.app_secret.expose().is_empty()),
             (
+                "official_account.app_id",
+                !self.official_account.app_id.is_empty(),
+            ),
+            (
+                "official_account.app_secret",
+                !self.official_account.app_secret.expose().is_empty(),
+            ),
+            (
                 "wechat.api_base_url",
                 wechat.api_base_url != default_wechat_api(),
             ),
         ] {
             if configured {
                 return Err(AppError::Config(format!(
-                    "{key}: the embedded mode logs users in only through its sandbox; {production_hint}"
+                    "{key}: the embedded mode reaches WeChat only through its sandbox; {production_hint}"
                 )));
             }
         }

@@ -16,7 +16,7 @@ use topup_recharge::{ProviderConfig, ProviderRouter, ProvidersConfig};
 use topup_sandbox::reloadly::{ReloadlySandbox, ReloadlySandboxConfig};
 use topup_sandbox::wechat_mp::{MiniProgramSandbox, MiniProgramSandboxConfig};
 use topup_sandbox::wechat_pay::{SandboxKeySet, WechatPaySandbox};
-use topup_wechat::{MiniProgramClient, MiniProgramConfig};
+use topup_wechat::{MiniProgramClient, MiniProgramConfig, OfficialAccountClient};
 
 use crate::AppError;
 use crate::config::{Config, Mode, SandboxSection};
@@ -25,6 +25,10 @@ use crate::config::{Config, Mode, SandboxSection};
 pub const SANDBOX_APP_ID: &str = "wx0000sandbox0000";
 /// Its secret (the embedded sandbox is no secret).
 pub const SANDBOX_APP_SECRET: &str = "sandbox-app-secret";
+/// The official account (公众号) the embedded sandbox plays, for staff alerts.
+pub const SANDBOX_OFFICIAL_ACCOUNT_APP_ID: &str = "wx0000sandboxoa00";
+/// Its secret.
+pub const SANDBOX_OFFICIAL_ACCOUNT_SECRET: &str = "sandbox-official-account-secret";
 /// The merchant number the embedded WeChat Pay sandbox recognises.
 pub const SANDBOX_MCHID: &str = "1900000109";
 const SANDBOX_PROVIDER_CLIENT_ID: &str = "sandbox-client-id";
@@ -35,6 +39,8 @@ pub struct Integrations {
     /// Routes to serve beside the API (the sandboxes, in the embedded mode).
     pub mounts: Vec<Mount>,
     pub mini_program: Arc<MiniProgramClient>,
+    /// The official account's client (staff alerts); its AppID may be empty (alerts off).
+    pub official_account: Arc<OfficialAccountClient>,
     pub wechat_pay: Arc<WechatPayClient>,
     /// The merchant settings the client started with: the configuration's, the sandbox's,
     /// or, in production without `[wechat_pay]`, only where WeChat reaches us (staff set the
@@ -138,6 +144,16 @@ fn embedded(
         clock.clone(),
     )
     .map_err(|e| config_error("wechat", e))?;
+    // The sandbox's official account, on the same host as its mini-program APIs.
+    let official_account = OfficialAccountClient::new(
+        MiniProgramConfig::new(
+            SANDBOX_OFFICIAL_ACCOUNT_APP_ID,
+            Secret::new(SANDBOX_OFFICIAL_ACCOUNT_SECRET.to_owned()),
+            format!("{sandbox_base}/sandbox/wechat"),
+        ),
+        clock.clone(),
+    )
+    .map_err(|e| config_error("official_account", e))?;
 
     let pay_config = WechatPayConfig {
         mchid: SANDBOX_MCHID.to_owned(),
@@ -186,6 +202,7 @@ fn embedded(
     Ok(Integrations {
         mounts,
         mini_program: Arc::new(mini_program),
+        official_account: Arc::new(official_account),
         wechat_pay: Arc::new(wechat_pay),
         wechat_pay_config: pay_config,
         recharge: Arc::new(recharge),
@@ -228,7 +245,10 @@ fn sandboxes(
 
     // After the Pay scope: `/sandbox/wechat` would otherwise swallow `/sandbox/wechat/pay`.
     let mini_program_sandbox = MiniProgramSandbox::new(
-        MiniProgramSandboxConfig::new(SANDBOX_APP_ID, SANDBOX_APP_SECRET),
+        MiniProgramSandboxConfig::new(SANDBOX_APP_ID, SANDBOX_APP_SECRET).with_official_account(
+            SANDBOX_OFFICIAL_ACCOUNT_APP_ID,
+            SANDBOX_OFFICIAL_ACCOUNT_SECRET,
+        ),
         clock.clone(),
     );
     let served = mini_program_sandbox.clone();
@@ -312,6 +332,18 @@ fn production(config: &Config, clock: SharedClock) -> Result<Integrations, AppEr
         clock.clone(),
     )
     .map_err(|e| config_error("wechat", e))?;
+    // Staff alerts: the official account on the same host; an empty AppID (the default)
+    // leaves alerts off until staff set one in the console.
+    let account = &config.official_account;
+    let official_account = OfficialAccountClient::new(
+        MiniProgramConfig::new(
+            account.app_id.trim().to_owned(),
+            account.app_secret.clone(),
+            wechat.api_base_url.clone(),
+        ),
+        clock.clone(),
+    )
+    .map_err(|e| config_error("official_account", e))?;
 
     let (pay_config, wechat_pay) = match &config.wechat_pay {
         Some(pay_config) => {
@@ -371,6 +403,7 @@ fn production(config: &Config, clock: SharedClock) -> Result<Integrations, AppEr
     Ok(Integrations {
         mounts: Vec::new(),
         mini_program: Arc::new(mini_program),
+        official_account: Arc::new(official_account),
         wechat_pay: Arc::new(wechat_pay),
         wechat_pay_config: pay_config,
         recharge: Arc::new(recharge),

@@ -21,5 +21,6 @@ pub use application::{
 pub use config::{Config, LogFormat, Mode, Overrides};
 pub use error::AppError;
 pub use integrations::{
-    SANDBOX_APP_ID, SANDBOX_APP_SECRET, SANDBOX_MCHID, SandboxTuning, Sandboxes,
+    SANDBOX_APP_ID, SANDBOX_APP_SECRET, SANDBOX_MCHID, SANDBOX_OFFICIAL_ACCOUNT_APP_ID,
+    SANDBOX_OFFICIAL_ACCOUNT_SECRET, SandboxTuning, Sandboxes,
 };

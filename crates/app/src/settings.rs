@@ -1,24 +1,28 @@
 //! The console's settings wired to what reads them (`docs/settings.md`): the configuration's
 //! values as their defaults, the keys it fixes, and the listeners that apply a change in this
 //! process — the orders' checkout rules, the WeChat mini-program client's credentials, the
-//! WeChat Pay merchant, the top-up providers' credentials and the blacklist's rule.
+//! WeChat Pay merchant, the top-up providers' credentials, the blacklist's rule and the
+//! official account staff alerts go through.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::json;
 use topup_auth::AtRestCipher;
 use topup_core::{Secret, SharedClock};
+use topup_notify::alerts::{AlertSettings, StaffAlerts, parse_openids};
 use topup_orders::{CheckoutRules, OrdersService};
 use topup_payment::{PemSource, WechatPayClient, WechatPayConfig};
 use topup_recharge::{ProviderId, ProviderRouter, ProvidersConfig};
 use topup_settings::{Effective, FixedBy, SettingsListener, SettingsService, provider_credentials};
 use topup_store::Store;
-use topup_wechat::MiniProgramClient;
+use topup_wechat::{MiniProgramClient, OfficialAccountClient};
 
 use crate::AppError;
 use crate::adapters::{FailedNumberRule, FailedNumbers};
 use crate::config::{Config, Mode};
-use crate::integrations::SANDBOX_APP_SECRET;
+use crate::integrations::{
+    SANDBOX_APP_SECRET, SANDBOX_OFFICIAL_ACCOUNT_APP_ID, SANDBOX_OFFICIAL_ACCOUNT_SECRET,
+};
 
 /// Puts the checkout rules in force.
 struct CheckoutRulesFromSettings(Arc<OrdersService>);
@@ -51,6 +55,74 @@ impl SettingsListener for WechatCredentialsFromSettings {
         {
             self.0.set_credentials(app_id.to_owned(), secret.clone());
         }
+    }
+}
+
+/// Puts the official account in force for staff alerts: its credentials in the client, the
+/// template and the recipients in the alert worker. An empty AppID turns alerts off.
+struct StaffAlertsFromSettings {
+    client: Arc<OfficialAccountClient>,
+    alerts: Arc<StaffAlerts>,
+}
+
+impl SettingsListener for StaffAlertsFromSettings {
+    fn apply(&self, settings: &Effective) {
+        let app_id = settings
+            .text("official_account.app_id")
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let secret = settings
+            .secret("official_account.app_secret")
+            .cloned()
+            .unwrap_or_default();
+        self.client.set_credentials(app_id.clone(), secret);
+        let openids = settings
+            .text("official_account.alert_openids")
+            .unwrap_or_default();
+        self.alerts.set_settings(AlertSettings {
+            enabled: !app_id.is_empty(),
+            template_id: settings
+                .text("official_account.alert_template_id")
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+            // Saves are checked (below); a bad stored value leaves nobody to alert.
+            openids: parse_openids(openids).unwrap_or_default(),
+        });
+    }
+
+    fn check(&self, settings: &Effective) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let openids = settings
+            .text("official_account.alert_openids")
+            .unwrap_or_default();
+        if let Err(reason) = parse_openids(openids) {
+            problems.push(("official_account.alert_openids".to_owned(), reason));
+        }
+        let app_id = settings.text("official_account.app_id").unwrap_or_default();
+        let has_secret = settings
+            .secret("official_account.app_secret")
+            .is_some_and(|s| !s.expose().is_empty());
+        if !app_id.trim().is_empty() && !has_secret {
+            problems.push((
+                "official_account.app_secret".to_owned(),
+                "is required with an AppID".to_owned(),
+            ));
+        }
+        if !app_id.trim().is_empty()
+            && settings
+                .text("official_account.alert_template_id")
+                .unwrap_or_default()
+                .trim()
+                .is_empty()
+        {
+            problems.push((
+                "official_account.alert_template_id".to_owned(),
+                "is required with an AppID".to_owned(),
+            ));
+        }
+        problems
     }
 }
 
@@ -299,6 +371,37 @@ fn configured_providers(
     settings
 }
 
+/// What the configuration says for the official account's keys; in the embedded mode the
+/// sandbox's official account and its alert template (staff only add their openids).
+fn configured_official_account(settings: SettingsService, config: &Config) -> SettingsService {
+    let account = &config.official_account;
+    let (app_id, secret, template) = if config.mode == Mode::Embedded {
+        (
+            SANDBOX_OFFICIAL_ACCOUNT_APP_ID.to_owned(),
+            Secret::new(SANDBOX_OFFICIAL_ACCOUNT_SECRET.to_owned()),
+            topup_sandbox::wechat_mp::STAFF_ALERT_TEMPLATE.to_owned(),
+        )
+    } else {
+        (
+            account.app_id.trim().to_owned(),
+            account.app_secret.clone(),
+            account.alert_template_id.trim().to_owned(),
+        )
+    };
+    let settings = settings
+        .configured("official_account.app_id", json!(app_id))
+        .configured("official_account.alert_template_id", json!(template))
+        .configured(
+            "official_account.alert_openids",
+            json!(account.alert_openids.trim()),
+        );
+    if secret.expose().is_empty() {
+        settings
+    } else {
+        settings.configured_secret("official_account.app_secret", secret)
+    }
+}
+
 /// Who reads the settings besides the store: the clients whose credentials they carry.
 pub(crate) struct Readers<'a> {
     pub mini_program: &'a Arc<MiniProgramClient>,
@@ -308,6 +411,8 @@ pub(crate) struct Readers<'a> {
     pub recharge: &'a Arc<ProviderRouter>,
     pub recharge_config: &'a ProvidersConfig,
     pub failed_numbers: &'a Arc<FailedNumbers>,
+    pub official_account: &'a Arc<OfficialAccountClient>,
+    pub alerts: &'a Arc<StaffAlerts>,
 }
 
 pub(crate) fn build(
@@ -325,6 +430,8 @@ pub(crate) fn build(
         recharge,
         recharge_config,
         failed_numbers,
+        official_account,
+        alerts,
     } = readers;
     let site = &config.site;
     let mut settings = SettingsService::new(store, clock, AtRestCipher::new(at_rest_key)?)
@@ -355,7 +462,12 @@ pub(crate) fn build(
         .with_listener(Arc::new(CheckoutRulesFromSettings(Arc::clone(orders))))
         .with_listener(Arc::new(FailedNumbersFromSettings(Arc::clone(
             failed_numbers,
-        ))));
+        ))))
+        .with_listener(Arc::new(StaffAlertsFromSettings {
+            client: Arc::clone(official_account),
+            alerts: Arc::clone(alerts),
+        }));
+    settings = configured_official_account(settings, config);
     settings = configured_merchant(settings, wechat_pay_config)?;
     settings = configured_providers(settings, recharge_config, config.mode);
     if config.mode == Mode::Embedded {

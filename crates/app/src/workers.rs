@@ -15,6 +15,10 @@ use crate::integrations::{SANDBOX_DELIVERY_PERIOD, Sandboxes};
 /// How often the notification worker looks for retries due (new messages wake it at once).
 const NOTIFY_EVERY: Duration = Duration::from_secs(5);
 
+/// How often the staff alert worker looks for new alerts and retries due (a settings change
+/// wakes it at once).
+const ALERTS_EVERY: Duration = Duration::from_secs(10);
+
 /// How often expired coupons are marked and orphaned coupon locks released.
 const COUPON_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -58,6 +62,7 @@ pub fn spawn_all(
     ));
     if config.notify.run_worker {
         tasks.push(tokio::spawn(Arc::clone(&state.notify).run(NOTIFY_EVERY)));
+        tasks.push(tokio::spawn(Arc::clone(&state.alerts).run(ALERTS_EVERY)));
     }
     let auth = Arc::clone(&state.auth);
     let app_users = Arc::clone(&state.app_users);

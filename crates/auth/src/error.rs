@@ -155,6 +155,7 @@ impl From<WechatError> for AuthError {
             other @ (WechatError::Credentials(_)
             | WechatError::TokenRejected(_)
             | WechatError::NotSubscribed
+            | WechatError::NotFollowing
             | WechatError::Api { .. }
             | WechatError::Decode(_)) => AuthError::WechatFailed(other.to_string()),
         }

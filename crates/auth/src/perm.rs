@@ -111,6 +111,10 @@ permissions! {
     NotifyDeliveryList = "notify:delivery:list";
     /// Send a failed or skipped message again.
     NotifyDeliveryResend = "notify:delivery:resend";
+    /// Read the log of staff alerts sent through the official account.
+    NotifyAlertList = "notify:alert:list";
+    /// Send a test alert to the staff configured to receive alerts.
+    NotifyAlertTest = "notify:alert:test";
     /// See the settings (secrets only as set or not).
     SystemSettingView = "system:setting:view";
     /// Change settings, secrets included (write-only).

@@ -624,6 +624,21 @@ pub const MENU_SEED: &[SeedNode] = &[
         perm::NotifyDeliveryResend::CODE,
         1,
     ),
+    menu(
+        "notify.alerts",
+        "notify",
+        "Staff alerts",
+        perm::NotifyAlertList::CODE,
+        30,
+    )
+    .page("/notify/alerts", "notify/alerts/index", "alert"),
+    button(
+        "notify.alerts.test",
+        "notify.alerts",
+        "Send test alert",
+        perm::NotifyAlertTest::CODE,
+        1,
+    ),
     // Content (广告、公告、首页装修).
     directory("content", "Content", "/content", "picture", 270),
     menu(

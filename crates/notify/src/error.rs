@@ -10,6 +10,9 @@ pub enum NotifyError {
     /// Only failed or skipped deliveries can be sent again.
     #[error("{0}")]
     InvalidState(String),
+    /// The alerts could not be read from where they are raised.
+    #[error("alert source: {0}")]
+    Source(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

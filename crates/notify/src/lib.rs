@@ -5,6 +5,7 @@
 //! delivery's id) and a worker holding a lease sends it, retrying only what WeChat surely
 //! did not take.
 
+pub mod alerts;
 mod error;
 mod model;
 pub mod rules;

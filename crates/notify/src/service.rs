@@ -281,7 +281,8 @@ impl Outcome {
             Err(
                 error @ (WechatError::InvalidCode
                 | WechatError::CodeUsed
-                | WechatError::HighRiskUser),
+                | WechatError::HighRiskUser
+                | WechatError::NotFollowing),
             ) => Outcome::Failed {
                 errcode: None,
                 reason: error.to_string(),

@@ -275,6 +275,25 @@ impl Reconciler {
             .await?)
     }
 
+    /// Runs that finished at or after `since` with discrepancies, oldest first, at most
+    /// `limit` (staff alerts on WeChat, `docs/notifications.md#staff-alerts`). Runs are few
+    /// (about one a day), so no index is needed.
+    pub async fn discrepant_since(
+        &self,
+        since: Timestamp,
+        limit: u64,
+    ) -> Result<Vec<Reconciliation>, OrdersError> {
+        let filter = Filter::gte("finished_at", since).and(Filter::gt("discrepancy_count", 0));
+        Ok(self
+            .reports
+            .find(
+                &FindQuery::new(filter)
+                    .sort("finished_at", SortOrder::Asc)
+                    .limit(limit),
+            )
+            .await?)
+    }
+
     pub async fn get(&self, id: &str) -> Result<Reconciliation, OrdersError> {
         self.reports
             .get(id)

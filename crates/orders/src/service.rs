@@ -1179,6 +1179,26 @@ impl OrdersService {
         .await
     }
 
+    /// Orders whose hold outlasted `orders.hold_alert_minutes` and was reported at or after
+    /// `since`, oldest report first, at most `limit` (staff alerts on WeChat,
+    /// `docs/notifications.md#staff-alerts`). Held orders are few: the `held` index finds
+    /// them.
+    pub async fn hold_alerts_since(
+        &self,
+        since: Timestamp,
+        limit: u64,
+    ) -> Result<Vec<Order>, OrdersError> {
+        let filter = Filter::exists("hold.since").and(Filter::gte("hold.alerted_at", since));
+        Ok(self
+            .orders
+            .find(
+                &FindQuery::new(filter)
+                    .sort("hold.alerted_at", SortOrder::Asc)
+                    .limit(limit),
+            )
+            .await?)
+    }
+
     pub async fn get(&self, order_no: &str) -> Result<Order, OrdersError> {
         self.orders
             .get(order_no)

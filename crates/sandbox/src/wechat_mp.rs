@@ -13,6 +13,16 @@
 //!   "allow" (or "reject") on `wx.requestSubscribeMessage`, at most three templates at a time.
 //! - `GET /messages?touser=OPENID` — what was delivered, oldest first; `GET /templates` — the
 //!   templates the sandbox app owns.
+//!
+//! With an official account ([`MiniProgramSandboxConfig::with_official_account`]), whose
+//! tokens come from the same `stable_token`:
+//!
+//! - `POST /cgi-bin/message/template/send?access_token=…` — checks the token is the official
+//!   account's (40001/42001; a mini-program token is 48001), the openid (40003), the template
+//!   (40037) and its data (47003), and that the recipient follows the account (43004 for an
+//!   openid containing `unfollowed`); a `client_msg_id` sent again for the same openid within
+//!   ten minutes answers the first message's `msgid` and delivers nothing more.
+//! - `GET /oa/messages?touser=OPENID` — the template messages delivered, oldest first.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -92,6 +102,24 @@ pub fn default_templates() -> Vec<SandboxTemplate> {
     ]
 }
 
+/// The template the sandbox official account owns for staff alerts: what happened, the
+/// order (or report) number, when.
+pub const STAFF_ALERT_TEMPLATE: &str = "sbx-staff-alert";
+
+/// An openid containing this does not follow the sandbox official account (43004).
+pub const UNFOLLOWED_MARKER: &str = "unfollowed";
+
+/// How long WeChat honours a `client_msg_id` (a repeat within it is not delivered again).
+pub const CLIENT_MSG_ID_WINDOW: TimeDelta = TimeDelta::minutes(10);
+
+/// An official account (公众号) the sandbox also plays: its credentials and templates.
+#[derive(Clone)]
+pub struct OfficialAccountSandboxConfig {
+    pub app_id: String,
+    pub app_secret: String,
+    pub templates: Vec<SandboxTemplate>,
+}
+
 /// The app the sandbox recognises, and how long its codes and tokens live.
 #[derive(Clone)]
 pub struct MiniProgramSandboxConfig {
@@ -100,6 +128,8 @@ pub struct MiniProgramSandboxConfig {
     pub code_ttl: TimeDelta,
     pub token_ttl: TimeDelta,
     pub templates: Vec<SandboxTemplate>,
+    /// An official account on the same host, if any.
+    pub official_account: Option<OfficialAccountSandboxConfig>,
 }
 
 impl MiniProgramSandboxConfig {
@@ -110,7 +140,26 @@ impl MiniProgramSandboxConfig {
             code_ttl: TimeDelta::minutes(5),
             token_ttl: TimeDelta::seconds(7200),
             templates: default_templates(),
+            official_account: None,
         }
+    }
+
+    /// Also plays an official account with these credentials and the staff-alert template.
+    pub fn with_official_account(
+        mut self,
+        app_id: impl Into<String>,
+        app_secret: impl Into<String>,
+    ) -> Self {
+        self.official_account = Some(OfficialAccountSandboxConfig {
+            app_id: app_id.into(),
+            app_secret: app_secret.into(),
+            templates: vec![SandboxTemplate::new(
+                STAFF_ALERT_TEMPLATE,
+                "系统告警通知",
+                &["thing1", "character_string2", "time3"],
+            )],
+        });
+        self
     }
 }
 
@@ -143,15 +192,35 @@ pub struct ReceivedMessage {
     pub received_at: Timestamp,
 }
 
+/// An official account's template message the sandbox delivered.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceivedTemplateMessage {
+    pub msgid: u64,
+    pub touser: String,
+    pub template_id: String,
+    pub url: Option<String>,
+    pub client_msg_id: Option<String>,
+    pub data: Value,
+    pub received_at: Timestamp,
+}
+
 #[derive(Default)]
 struct State {
     codes: HashMap<String, IssuedCode>,
     users: HashMap<String, TestUser>,
-    token: Option<Token>,
+    /// The live token of each app (the mini-program's, the official account's).
+    tokens: HashMap<String, Token>,
     tokens_issued: u64,
     /// Acceptances not yet spent, by (openid, template id).
     acceptances: HashMap<(String, String), u32>,
     messages: Vec<ReceivedMessage>,
+    template_messages: Vec<ReceivedTemplateMessage>,
+    /// Template sends received, delivered or not.
+    template_sends: u64,
+    /// The first message of each (openid, client_msg_id): its msgid and when.
+    client_msg_ids: HashMap<(String, String), (u64, Timestamp)>,
+    /// Errcodes the next template sends answer, in order (tests play WeChat's bad moments).
+    template_faults: Vec<i64>,
 }
 
 /// In-memory WeChat mini-program platform. Clone it freely; clones share state.
@@ -230,6 +299,16 @@ impl MiniProgramSandbox {
         None
     }
 
+    /// The mini-program's or the official account's credentials, checked.
+    fn check_any_app(&self, appid: &str, secret: &str) -> Option<HttpResponse> {
+        match &self.config.official_account {
+            Some(account) if account.app_id == appid => {
+                (secret != account.app_secret).then(|| wx_error(40125, "invalid appsecret"))
+            }
+            _ => self.check_app(appid, secret),
+        }
+    }
+
     fn code_to_session(&self, query: &SessionQuery) -> HttpResponse {
         if let Some(refused) = self.check_app(&query.appid, &query.secret) {
             return refused;
@@ -264,14 +343,14 @@ impl MiniProgramSandbox {
         if body.grant_type != "client_credential" {
             return wx_error(40002, "invalid grant_type");
         }
-        if let Some(refused) = self.check_app(&body.appid, &body.secret) {
+        if let Some(refused) = self.check_any_app(&body.appid, &body.secret) {
             return refused;
         }
         let now = self.clock.now();
         let mut state = self.state();
         let live = state
-            .token
-            .as_ref()
+            .tokens
+            .get(&body.appid)
             .filter(|t| t.expires_at > now && !body.force_refresh);
         if let Some(token) = live {
             return HttpResponse::Ok().json(json!({
@@ -287,7 +366,7 @@ impl MiniProgramSandbox {
             "access_token": token.value,
             "expires_in": self.config.token_ttl.num_seconds(),
         });
-        state.token = Some(token);
+        state.tokens.insert(body.appid.clone(), token);
         state.tokens_issued += 1;
         HttpResponse::Ok().json(answer)
     }
@@ -296,8 +375,8 @@ impl MiniProgramSandbox {
     pub fn token_is_valid(&self, token: &str) -> bool {
         let now = self.clock.now();
         self.state()
-            .token
-            .as_ref()
+            .tokens
+            .get(&self.config.app_id)
             .is_some_and(|t| t.value == token && t.expires_at > now)
     }
 
@@ -349,7 +428,7 @@ impl MiniProgramSandbox {
     fn send_subscribe_message(&self, access_token: &str, body: &Value) -> HttpResponse {
         let now = self.clock.now();
         let mut state = self.state();
-        match state.token.as_ref() {
+        match state.tokens.get(&self.config.app_id) {
             Some(token) if token.value == access_token && token.expires_at > now => {}
             Some(token) if token.value == access_token => {
                 return wx_error(42001, "access_token expired");
@@ -405,6 +484,114 @@ impl MiniProgramSandbox {
         HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "msgid": msgid }))
     }
 
+    /// The official account's template messages delivered to `touser` (everyone's when
+    /// `None`), oldest first.
+    pub fn template_messages(&self, touser: Option<&str>) -> Vec<ReceivedTemplateMessage> {
+        self.state()
+            .template_messages
+            .iter()
+            .filter(|m| touser.is_none_or(|t| t == m.touser))
+            .cloned()
+            .collect()
+    }
+
+    /// How many template sends arrived, delivered or not (a repeated `client_msg_id` counts
+    /// here but not in [`Self::template_messages`]).
+    pub fn template_sends(&self) -> u64 {
+        self.state().template_sends
+    }
+
+    /// The next template sends answer these errcodes, one each, before anything is checked
+    /// (`-1`: WeChat busy).
+    pub fn fail_next_template_sends(&self, errcodes: &[i64]) {
+        self.state().template_faults.extend_from_slice(errcodes);
+    }
+
+    fn send_template_message(&self, access_token: &str, body: &Value) -> HttpResponse {
+        let Some(account) = self.config.official_account.as_ref() else {
+            return wx_error(48001, "api unauthorized");
+        };
+        let now = self.clock.now();
+        let mut state = self.state();
+        state.template_sends += 1;
+        match state.tokens.get(&account.app_id) {
+            Some(token) if token.value == access_token && token.expires_at > now => {}
+            Some(token) if token.value == access_token => {
+                return wx_error(42001, "access_token expired");
+            }
+            _ if state
+                .tokens
+                .get(&self.config.app_id)
+                .is_some_and(|t| t.value == access_token) =>
+            {
+                return wx_error(48001, "api unauthorized");
+            }
+            _ => return wx_error(40001, "invalid credential, access_token is invalid"),
+        }
+        if !state.template_faults.is_empty() {
+            let errcode = state.template_faults.remove(0);
+            return wx_error(errcode, "system error");
+        }
+        let text = |field: &str| body.get(field).and_then(Value::as_str);
+        let Some(touser) = text("touser").filter(|o| {
+            !o.is_empty()
+                && o.len() <= 64
+                && o.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        }) else {
+            return wx_error(40003, "invalid openid");
+        };
+        let Some(template) =
+            text("template_id").and_then(|id| account.templates.iter().find(|t| t.id == id))
+        else {
+            return wx_error(40037, "invalid template_id");
+        };
+        let Some(data) = body.get("data").and_then(Value::as_object) else {
+            return wx_error(47001, "data format error");
+        };
+        for (key, entry) in data {
+            let value = entry.get("value").and_then(Value::as_str);
+            let valid = template.keys.contains(key)
+                && value.is_some_and(|v| value_is_valid(key_type(key), v));
+            if !valid {
+                return wx_error(
+                    47003,
+                    &format!("argument invalid! data.{key}.value invalid"),
+                );
+            }
+        }
+        if touser.contains(UNFOLLOWED_MARKER) {
+            return wx_error(43004, "require subscribe");
+        }
+        let client_msg_id = text("client_msg_id").map(str::to_owned);
+        if let Some(id) = &client_msg_id {
+            let key = (touser.to_owned(), id.clone());
+            if let Some((msgid, first)) = state.client_msg_ids.get(&key)
+                && now.since(*first) <= CLIENT_MSG_ID_WINDOW
+            {
+                let msgid = *msgid;
+                return HttpResponse::Ok()
+                    .json(json!({ "errcode": 0, "errmsg": "ok", "msgid": msgid }));
+            }
+        }
+        let msgid = state.template_messages.len() as u64 + 2_000_000;
+        if let Some(id) = &client_msg_id {
+            state
+                .client_msg_ids
+                .insert((touser.to_owned(), id.clone()), (msgid, now));
+        }
+        state.template_messages.push(ReceivedTemplateMessage {
+            msgid,
+            touser: touser.to_owned(),
+            template_id: template.id.clone(),
+            url: text("url").map(str::to_owned),
+            client_msg_id,
+            data: Value::Object(data.clone()),
+            received_at: now,
+        });
+        HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "msgid": msgid }))
+    }
+
     /// Registers the routes on a scope mounted at `/sandbox/wechat`.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(self.clone()))
@@ -415,6 +602,11 @@ impl MiniProgramSandbox {
                 "/cgi-bin/message/subscribe/send",
                 web::post().to(send_subscribe_message),
             )
+            .route(
+                "/cgi-bin/message/template/send",
+                web::post().to(send_template_message),
+            )
+            .route("/oa/messages", web::get().to(list_template_messages))
             .route("/subscriptions", web::post().to(subscribe))
             .route("/messages", web::get().to(list_messages))
             .route("/templates", web::get().to(list_templates));
@@ -498,6 +690,17 @@ async fn send_subscribe_message(
     }
 }
 
+async fn send_template_message(
+    sandbox: web::Data<MiniProgramSandbox>,
+    query: web::Query<TokenQuery>,
+    body: web::Bytes,
+) -> HttpResponse {
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(body) if body.is_object() => sandbox.send_template_message(&query.access_token, &body),
+        _ => wx_error(47001, "data format error"),
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Decision {
@@ -539,6 +742,13 @@ async fn list_messages(
     query: web::Query<MessagesQuery>,
 ) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "items": sandbox.messages(query.touser.as_deref()) }))
+}
+
+async fn list_template_messages(
+    sandbox: web::Data<MiniProgramSandbox>,
+    query: web::Query<MessagesQuery>,
+) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "items": sandbox.template_messages(query.touser.as_deref()) }))
 }
 
 async fn list_templates(sandbox: web::Data<MiniProgramSandbox>) -> HttpResponse {
@@ -766,5 +976,109 @@ mod tests {
             .unwrap();
         assert_eq!(inbox["items"].as_array().unwrap().len(), 1);
         assert_eq!(inbox["items"][0]["data"]["amount2"]["value"], "¥3.00");
+    }
+
+    #[actix_web::test]
+    async fn template_messages_need_the_accounts_token_a_follower_and_are_sent_once_per_id() {
+        let clock = ManualClock::new(Timestamp::parse("2026-01-01T00:00:00Z").unwrap());
+        let sandbox = MiniProgramSandbox::new(
+            MiniProgramSandboxConfig::new("wxsandboxapp", "sandbox-secret")
+                .with_official_account("wxsandboxoa", "oa-secret"),
+            Arc::new(clock.clone()),
+        );
+        let base = serve(sandbox.clone()).await;
+        let client = reqwest::Client::new();
+        let token_of = |appid: &'static str, secret: &'static str| {
+            let client = client.clone();
+            let base = base.clone();
+            async move {
+                let answer: Value = client
+                    .post(format!("{base}/cgi-bin/stable_token"))
+                    .json(&json!({"grant_type": "client_credential", "appid": appid, "secret": secret}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                answer["access_token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            }
+        };
+        let oa_token = token_of("wxsandboxoa", "oa-secret").await;
+        let mp_token = token_of("wxsandboxapp", "sandbox-secret").await;
+        assert!(!oa_token.is_empty() && oa_token != mp_token);
+        assert_eq!(token_of("wxsandboxoa", "wrong").await, "");
+        let send = |token: String, body: Value| {
+            let client = client.clone();
+            let base = base.clone();
+            async move {
+                client
+                    .post(format!(
+                        "{base}/cgi-bin/message/template/send?access_token={token}"
+                    ))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<Value>()
+                    .await
+                    .unwrap()
+            }
+        };
+        let data = json!({"thing1": {"value": "订单挂起超时"},
+            "character_string2": {"value": "T2026030100001"}, "time3": {"value": "2026-03-01 16:00"}});
+        let message = |touser: &str, id: &str| {
+            json!({"touser": touser, "template_id": STAFF_ALERT_TEMPLATE, "client_msg_id": id,
+                "data": data})
+        };
+        assert_eq!(
+            send(mp_token, message("o_staff", "a1")).await["errcode"],
+            48001
+        );
+        assert_eq!(
+            send("stale".into(), message("o_staff", "a1")).await["errcode"],
+            40001
+        );
+        assert_eq!(
+            send(oa_token.clone(), message("bad openid", "a1")).await["errcode"],
+            40003
+        );
+        let mut wrong_template = message("o_staff", "a1");
+        wrong_template["template_id"] = json!("nope");
+        assert_eq!(
+            send(oa_token.clone(), wrong_template).await["errcode"],
+            40037
+        );
+        assert_eq!(
+            send(oa_token.clone(), message("o_unfollowed_1", "a1")).await["errcode"],
+            43004
+        );
+        sandbox.fail_next_template_sends(&[-1]);
+        assert_eq!(
+            send(oa_token.clone(), message("o_staff", "a1")).await["errcode"],
+            -1
+        );
+        let first = send(oa_token.clone(), message("o_staff", "a1")).await;
+        assert_eq!(first["errcode"], 0);
+        // The same id again: the same msgid, nothing delivered twice.
+        let again = send(oa_token.clone(), message("o_staff", "a1")).await;
+        assert_eq!(again["msgid"], first["msgid"]);
+        assert_eq!(sandbox.template_messages(Some("o_staff")).len(), 1);
+        send(oa_token.clone(), message("o_staff", "a2")).await;
+        assert_eq!(sandbox.template_messages(Some("o_staff")).len(), 2);
+        let inbox: Value = reqwest::get(format!("{base}/oa/messages?touser=o_staff"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            inbox["items"][0]["data"]["character_string2"]["value"],
+            "T2026030100001"
+        );
+        assert_eq!(sandbox.template_sends(), 9);
     }
 }

@@ -147,6 +147,10 @@ pub const GROUPS: &[GroupDef] = &[
         title: "Blacklist policy",
     },
     GroupDef {
+        name: "official_account",
+        title: "Official account",
+    },
+    GroupDef {
         name: "site",
         title: "Site",
     },
@@ -291,6 +295,57 @@ pub const SETTINGS: &[SettingDef] = &[
         kind: SettingKind::Integer { min: 1, max: 365 },
         description: Cow::Borrowed("How many days an automatic blacklist entry lasts."),
         config_path: Cow::Borrowed("blacklist.auto_block_days"),
+    },
+    SettingDef {
+        group: "official_account",
+        key: Cow::Borrowed("app_id"),
+        kind: SettingKind::Text {
+            max: 64,
+            required: false,
+            multiline: false,
+        },
+        description: Cow::Borrowed(
+            "The official account's (公众号) AppID, through which staff get alerts on WeChat; empty turns the alerts off.",
+        ),
+        config_path: Cow::Borrowed("official_account.app_id"),
+    },
+    SettingDef {
+        group: "official_account",
+        key: Cow::Borrowed("app_secret"),
+        kind: SettingKind::Secret {
+            max: 128,
+            multiline: false,
+        },
+        description: Cow::Borrowed(
+            "The official account's AppSecret. Write-only: it is never shown again.",
+        ),
+        config_path: Cow::Borrowed("official_account.app_secret"),
+    },
+    SettingDef {
+        group: "official_account",
+        key: Cow::Borrowed("alert_template_id"),
+        kind: SettingKind::Text {
+            max: 64,
+            required: false,
+            multiline: false,
+        },
+        description: Cow::Borrowed(
+            "The template alerts are sent with: one with the keys thing1 (what happened), character_string2 (order number) and time3 (when).",
+        ),
+        config_path: Cow::Borrowed("official_account.alert_template_id"),
+    },
+    SettingDef {
+        group: "official_account",
+        key: Cow::Borrowed("alert_openids"),
+        kind: SettingKind::Text {
+            max: 1400,
+            required: false,
+            multiline: true,
+        },
+        description: Cow::Borrowed(
+            "The openids (in the official account) of the staff who receive alerts, separated by commas or spaces; at most 20. Each must follow the official account.",
+        ),
+        config_path: Cow::Borrowed("official_account.alert_openids"),
     },
     SettingDef {
         group: "site",

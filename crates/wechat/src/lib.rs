@@ -1,6 +1,10 @@
 //! WeChat mini-program server APIs (`docs/protocols.md#mini-program`): exchanging a `wx.login()`
 //! code for the user's openid, the app's access token (cached and refreshed early), and
 //! subscribe messages (`docs/protocols.md#subscribe-messages`).
+//!
+//! An official account (公众号) lives on the same host and gets its access token the same way,
+//! so the same client, given the official account's AppID and AppSecret, sends its template
+//! messages ([`OfficialAccountClient`], `docs/protocols.md#template-messages`).
 
 use std::time::Duration;
 
@@ -40,6 +44,9 @@ pub enum WechatError {
     /// 43101: the user has not accepted (or has spent) a subscription to this template.
     #[error("the user has no subscription to this template")]
     NotSubscribed,
+    /// 43004: the recipient does not follow the official account (template messages).
+    #[error("the recipient does not follow the official account")]
+    NotFollowing,
     #[error("WeChat error {errcode}: {errmsg}")]
     Api { errcode: i64, errmsg: String },
     #[error("WeChat did not answer in time")]
@@ -65,6 +72,7 @@ impl WechatError {
             40013 | 40125 | 40164 | 41002 | 41004 => WechatError::Credentials(errcode),
             40001 | 42001 => WechatError::TokenRejected(errcode),
             43101 => WechatError::NotSubscribed,
+            43004 => WechatError::NotFollowing,
             _ => WechatError::Api { errcode, errmsg },
         }
     }
@@ -160,15 +168,10 @@ pub struct SubscribeMessage {
 impl SubscribeMessage {
     /// The body WeChat takes: each value wrapped as `{"value": …}`.
     fn body(&self) -> serde_json::Value {
-        let data: serde_json::Map<String, serde_json::Value> = self
-            .data
-            .iter()
-            .map(|(key, value)| (key.clone(), json!({ "value": value })))
-            .collect();
         let mut body = json!({
             "touser": self.touser,
             "template_id": self.template_id,
-            "data": data,
+            "data": wrap_values(&self.data),
         });
         for (field, value) in [
             ("page", &self.page),
@@ -181,6 +184,48 @@ impl SubscribeMessage {
         }
         body
     }
+}
+
+/// An official account's template message (`POST /cgi-bin/message/template/send`): `data`
+/// maps each template key (`thing1`, `character_string2`…) to its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateMessage {
+    pub touser: String,
+    pub template_id: String,
+    /// Where tapping the message leads (none: it leads nowhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// WeChat's duplicate guard: one message per openid and id (within about ten minutes),
+    /// however often it is sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_msg_id: Option<String>,
+    pub data: BTreeMap<String, String>,
+}
+
+impl TemplateMessage {
+    /// The body WeChat takes: each value wrapped as `{"value": …}`.
+    fn body(&self) -> serde_json::Value {
+        let mut body = json!({
+            "touser": self.touser,
+            "template_id": self.template_id,
+            "data": wrap_values(&self.data),
+        });
+        for (field, value) in [("url", &self.url), ("client_msg_id", &self.client_msg_id)] {
+            if let Some(value) = value {
+                body[field] = json!(value);
+            }
+        }
+        body
+    }
+}
+
+/// `{key: value}` as WeChat's `{key: {"value": value}}`.
+fn wrap_values(data: &BTreeMap<String, String>) -> serde_json::Value {
+    serde_json::Value::Object(
+        data.iter()
+            .map(|(key, value)| (key.clone(), json!({ "value": value })))
+            .collect(),
+    )
 }
 
 #[derive(Deserialize)]
@@ -199,6 +244,7 @@ struct CachedToken {
     refresh_at: Timestamp,
 }
 
+/// A client of WeChat's server APIs for one app: the mini-program's, or an official account's.
 pub struct MiniProgramClient {
     http: reqwest::Client,
     config: MiniProgramConfig,
@@ -208,6 +254,10 @@ pub struct MiniProgramClient {
     clock: SharedClock,
     token: Mutex<Option<CachedToken>>,
 }
+
+/// The official account's client: the same token handling, another AppID and AppSecret. An
+/// empty AppID means no official account is set up ([`MiniProgramClient::is_configured`]).
+pub type OfficialAccountClient = MiniProgramClient;
 
 impl MiniProgramClient {
     pub fn new(config: MiniProgramConfig, clock: SharedClock) -> Result<Self, WechatError> {
@@ -228,6 +278,11 @@ impl MiniProgramClient {
 
     pub fn app_id(&self) -> String {
         self.credentials().0
+    }
+
+    /// Whether an AppID is set (an official account may be left unset: alerts are off).
+    pub fn is_configured(&self) -> bool {
+        !self.credentials().0.trim().is_empty()
     }
 
     fn credentials(&self) -> (String, Secret<String>) {
@@ -346,14 +401,34 @@ impl MiniProgramClient {
         &self,
         message: &SubscribeMessage,
     ) -> Result<u64, WechatError> {
-        let body = message.body();
+        self.post_message("/cgi-bin/message/subscribe/send", &message.body())
+            .await
+    }
+
+    /// Sends an official account's template message; answers WeChat's `msgid`. A rejected
+    /// access token is refreshed once and the message sent again with the new one (the
+    /// same `client_msg_id`, so WeChat delivers it once).
+    #[tracing::instrument(skip_all, fields(template_id = %message.template_id))]
+    pub async fn send_template_message(
+        &self,
+        message: &TemplateMessage,
+    ) -> Result<u64, WechatError> {
+        if !self.is_configured() {
+            return Err(WechatError::Credentials(41002));
+        }
+        self.post_message("/cgi-bin/message/template/send", &message.body())
+            .await
+    }
+
+    /// Posts a message body to `path` with the access token; WeChat's `msgid` or its error.
+    async fn post_message(&self, path: &str, body: &serde_json::Value) -> Result<u64, WechatError> {
         let mut token = self.access_token().await?;
         for attempt in 0..2 {
             let response = self
                 .http
-                .post(self.url("/cgi-bin/message/subscribe/send"))
+                .post(self.url(path))
                 .query(&[("access_token", token.expose().as_str())])
-                .json(&body)
+                .json(body)
                 .send()
                 .await
                 .map_err(WechatError::from_transport)?;

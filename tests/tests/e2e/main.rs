@@ -8,6 +8,7 @@ mod admin_auth;
 mod admin_catalog;
 mod admin_logs;
 mod admin_rbac;
+mod alerts;
 mod app_users;
 mod backup;
 mod catalog;

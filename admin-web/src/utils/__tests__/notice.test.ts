@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { canResend, countsFor, insertText, splitTemplateErrors, templateErrorsByRow } from '../notice'
+import { ALERT_STATES, alertError, canResend, dataLine, countsFor, insertText, sentCount, splitTemplateErrors, templateErrorsByRow } from '../notice'
 
 describe('message templates', () => {
   it('puts the server’s field errors on rows and form fields', () => {
@@ -44,5 +44,23 @@ describe('template errors by row', () => {
     expect([...e.rows.entries()]).toEqual([[9, { value: 'at most 5 Chinese characters' }]])
     expect(e.form).toEqual({ page: 'an unclosed {' })
     expect(templateErrorsByRow({ 'fields[3].key': ['used twice'] }, [1]).form).toEqual({ fields: 'used twice' })
+  })
+})
+
+describe('staff alerts', () => {
+  it('counts the messages of a test alert that went out', () => {
+    expect(sentCount([{ state: 'sent' }, { state: 'not_delivered' }, { state: 'sent' }, { state: 'queued' }])).toBe(2)
+    expect(sentCount([])).toBe(0)
+  })
+
+  it('shows the values in the template order and the errcode once', () => {
+    expect(dataLine({ time3: '2026-03-01 16:00', thing1: '未知支付', character_string2: 'T1' })).toBe('未知支付 · T1 · 2026-03-01 16:00')
+    expect(alertError({ error: 'does not follow the official account (43004)', errcode: 43004 })).toBe('does not follow the official account (43004)')
+    expect(alertError({ error: 'WeChat is busy', errcode: -1 })).toBe('-1: WeChat is busy')
+    expect(alertError({ error: null, errcode: null })).toBe('—')
+  })
+
+  it('knows every state the server answers', () => {
+    expect(ALERT_STATES).toEqual(['queued', 'sending', 'sent', 'not_delivered', 'failed'])
   })
 })

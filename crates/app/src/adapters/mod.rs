@@ -4,6 +4,7 @@
 //! belongs to the connection (a paid payment is never closed; checkout proceeds when operator
 //! detection fails).
 
+mod alerts;
 mod catalog;
 mod content;
 mod failed_numbers;
@@ -12,6 +13,7 @@ mod notify;
 mod orders;
 mod payment_events;
 
+pub use alerts::DomainAlerts;
 pub use catalog::CatalogPlans;
 pub use content::AgreementTerms;
 pub use failed_numbers::{FailedNumberRule, FailedNumbers};

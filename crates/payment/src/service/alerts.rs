@@ -1,8 +1,8 @@
 //! Discrepancies staff must see: logged at error level and kept in `payment_alerts`.
 
 use serde_json::Value;
-use topup_core::{Page, PageRequest};
-use topup_store::{Filter, SortOrder, StoreError, Update};
+use topup_core::{Page, PageRequest, Timestamp};
+use topup_store::{Filter, FindQuery, SortOrder, StoreError, Update};
 
 use super::PaymentService;
 use crate::PaymentError;
@@ -91,6 +91,23 @@ impl PaymentService {
         Ok(self
             .alerts
             .page(Filter::All, &[("created_at", SortOrder::Desc)], page)
+            .await?)
+    }
+
+    /// Alerts first raised at or after `since`, oldest first, at most `limit` (staff alerts
+    /// on WeChat, `docs/notifications.md#staff-alerts`).
+    pub async fn alerts_since(
+        &self,
+        since: Timestamp,
+        limit: u64,
+    ) -> Result<Vec<PaymentAlert>, PaymentError> {
+        Ok(self
+            .alerts
+            .find(
+                &FindQuery::new(Filter::gte("created_at", since))
+                    .sort("created_at", SortOrder::Asc)
+                    .limit(limit),
+            )
             .await?)
     }
 }

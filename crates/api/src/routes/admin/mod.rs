@@ -129,6 +129,8 @@ routes! {
     get "/notify/deliveries" => notify::list_deliveries,
     post "/notify/deliveries/{id}/resend" => notify::resend,
     get "/notify/counts" => notify::counts,
+    get "/notify/alerts" => notify::list_alerts,
+    post "/notify/alerts/test" => notify::test_alert,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -1,16 +1,19 @@
-//! WeChat message templates per event (with a preview), the delivery log with resend, and
-//! per-template counts.
+//! WeChat message templates per event (with a preview), the delivery log with resend,
+//! per-template counts, and the staff alerts sent through the official account (their log
+//! and a test send).
 
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use topup_auth::Permission;
 use topup_auth::perm::{
-    NotifyDeliveryList, NotifyDeliveryResend, NotifyTemplateList, NotifyTemplateUpdate,
+    NotifyAlertList, NotifyAlertTest, NotifyDeliveryList, NotifyDeliveryResend, NotifyTemplateList,
+    NotifyTemplateUpdate,
 };
 use topup_auth::{Audited, Change, Principal};
 use topup_core::personal::mask_phone;
 use topup_core::{Page, PageRequest, Timestamp};
+use topup_notify::alerts::{AlertDelivery, AlertDeliveryQuery, AlertDeliveryState, StaffAlertKind};
 use topup_notify::rules::key_type;
 use topup_notify::{
     Delivery, DeliveryAttempt, DeliveryQuery, DeliveryState, FieldMapping, NoticeEvent,
@@ -349,5 +352,143 @@ pub async fn counts(
 ) -> Result<Json<CountsList>, ApiError> {
     Ok(Json(CountsList {
         items: state.notify.counts().await?,
+    }))
+}
+
+/// A staff alert's template message to one staff member, and what became of it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "payment:amount_mismatch-EV-1/o_staff_1", "alert_id": "payment:amount_mismatch-EV-1",
+    "kind": "payment", "openid": "o_staff_1", "template_id": "sbx-staff-alert",
+    "data": {"thing1": "支付金额不符", "character_string2": "T20260301080000000001",
+        "time3": "2026-03-01 16:00"},
+    "state": "not_delivered", "attempts": [{"at": "2026-03-01T08:00:05Z",
+        "outcome": "not_delivered", "errcode": 43004,
+        "message": "does not follow the official account (43004)"}],
+    "next_attempt_at": "2026-03-01T08:00:00Z", "msgid": null, "errcode": 43004,
+    "error": "does not follow the official account (43004)",
+    "created_at": "2026-03-01T08:00:00Z", "updated_at": "2026-03-01T08:00:05Z"}))]
+pub struct AlertDeliveryView {
+    /// `<alert id>/<openid>`.
+    pub id: String,
+    /// What raised it: `payment:<payment alert id>`, `hold:<order no>`,
+    /// `reconciliation:<report id>` or `test:<id>`.
+    pub alert_id: String,
+    pub kind: StaffAlertKind,
+    /// The staff member's openid in the official account.
+    pub openid: String,
+    pub template_id: String,
+    /// The values sent, by template key.
+    pub data: BTreeMap<String, String>,
+    pub state: AlertDeliveryState,
+    pub attempts: Vec<DeliveryAttempt>,
+    /// When a queued one is tried (again).
+    pub next_attempt_at: Timestamp,
+    /// WeChat's id of the message, once sent.
+    pub msgid: Option<u64>,
+    /// WeChat's errcode of the last refusal (43004: does not follow the account).
+    pub errcode: Option<i64>,
+    /// Why it was not delivered, or why the last try failed.
+    pub error: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<AlertDelivery> for AlertDeliveryView {
+    fn from(delivery: AlertDelivery) -> Self {
+        AlertDeliveryView {
+            id: delivery.id,
+            alert_id: delivery.alert_id,
+            kind: delivery.kind,
+            openid: delivery.openid,
+            template_id: delivery.template_id,
+            data: delivery.data,
+            state: delivery.state,
+            attempts: delivery.attempts,
+            next_attempt_at: delivery.next_attempt_at,
+            msgid: delivery.msgid,
+            errcode: delivery.errcode,
+            error: delivery.error,
+            created_at: delivery.created_at,
+            updated_at: delivery.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AlertDeliveryFilter {
+    pub state: Option<AlertDeliveryState>,
+    pub kind: Option<StaffAlertKind>,
+    /// One alert's deliveries.
+    pub alert_id: Option<String>,
+}
+
+/// The staff alerts sent through the official account, newest first: one row per alert and
+/// staff member, with its state and WeChat's error.
+#[utoipa::path(get, path = "/api/v1/admin/notify/alerts", tag = "admin-notify", operation_id = "admin_notify_alerts_list",
+    params(PageRequest, AlertDeliveryFilter),
+    responses(
+        (status = 200, description = "One page of alert deliveries", body = Page<AlertDeliveryView>),
+        (status = 400, description = "`VALIDATION_FAILED`: a bad filter or page, named in `details.fields`", body = ErrorBody,
+            example = json!({"code": "VALIDATION_FAILED", "message": "state: unknown variant `lost`",
+                "details": {"fields": {"state": "unknown variant `lost`"}}, "request_id": "01JX3Q7Z8M5K2V9T4R6W1Y0B3C"})),
+    ),
+    extensions(("x-permission" = json!(NotifyAlertList::CODE))))]
+pub async fn list_alerts(
+    _who: Require<NotifyAlertList>,
+    state: web::Data<AppState>,
+    page: Paging,
+    filter: Query<AlertDeliveryFilter>,
+) -> Result<Json<Page<AlertDeliveryView>>, ApiError> {
+    let filter = filter.into_inner();
+    let query = AlertDeliveryQuery {
+        state: filter.state,
+        kind: filter.kind,
+        alert_id: filter.alert_id,
+    };
+    let found = state.alerts.deliveries(&query, *page).await?;
+    Ok(Json(found.map(AlertDeliveryView::from)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertDeliveryList {
+    pub items: Vec<AlertDeliveryView>,
+}
+
+/// Send a test alert to every staff member set to receive alerts (settings,
+/// `official_account.alert_openids`), now, and answer what became of each message: `sent`,
+/// `not_delivered` (does not follow the official account), `failed` (WeChat refused it, with
+/// its errcode) or `queued` (WeChat was busy; the worker retries it).
+#[utoipa::path(post, path = "/api/v1/admin/notify/alerts/test", tag = "admin-notify", operation_id = "admin_notify_alerts_test",
+    responses(
+        (status = 200, description = "One delivery per configured openid", body = AlertDeliveryList),
+        (status = 409, description = "`CONFLICT`: alerts are off (no AppID), no template, or nobody to alert", body = ErrorBody,
+            example = json!({"code": "CONFLICT", "message": "alerts are off: set the official account's AppID (settings, official_account.app_id)",
+                "request_id": "01JX3Q7Z8M5K2V9T4R6W1Y0B3C"})),
+    ),
+    extensions(("x-permission" = json!(NotifyAlertTest::CODE))))]
+pub async fn test_alert(
+    who: Require<NotifyAlertTest>,
+    state: web::Data<AppState>,
+) -> Result<Json<AlertDeliveryList>, ApiError> {
+    let by = who.username.clone();
+    let work = async {
+        let sent = state.alerts.send_test(&by).await?;
+        let states: Vec<(&str, &str)> = sent
+            .iter()
+            .map(|d| (d.openid.as_str(), d.state.as_str()))
+            .collect();
+        let change = Change::new(
+            "alert",
+            sent.first().map_or("test", |d| d.alert_id.as_str()),
+        )
+        .after(&states);
+        Ok::<_, NotifyError>(Audited::new(sent, change))
+    };
+    let sent = audited(&state, &who, "send test alert", "alert", None, work).await?;
+    Ok(Json(AlertDeliveryList {
+        items: sent.into_iter().map(Into::into).collect(),
     }))
 }
