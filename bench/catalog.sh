@@ -22,11 +22,9 @@ PORT=${PORT:-18089}
 BASE="http://127.0.0.1:${PORT}"
 URL="${BASE}/api/v1/app/catalog/plans?country=PH"
 
-command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
-if [[ -z "${TOPUP_BIN:-}" ]]; then
-  cargo build --release -q -p topup-server
-  TOPUP_BIN=target/release/topup
-fi
+source bench/lib.sh
+require_tools wrk curl
+TOPUP_BIN=$(topup_binary)
 
 DATA=$(mktemp -d)
 PID=""
@@ -35,12 +33,10 @@ stop() {
   PID=""
 }
 trap 'stop; rm -rf "$DATA"' EXIT
-rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$PID/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
-TICKS=$(getconf CLK_TCK)
+rss() { rss_of "$PID"; }
 SUMMARY=()
 
-echo "machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //')"
+echo "machine: $(nproc) cores; load: $(machine_load)"
 for level in $LEVELS; do
   stop
   RUST_LOG="$level" "$TOPUP_BIN" serve --listen "127.0.0.1:${PORT}" \
@@ -58,17 +54,17 @@ for level in $LEVELS; do
   wrk -t"$THREADS" -c64 -d2s "$URL" >/dev/null # warm-up
   for connections in $CONNECTIONS; do
     echo "-- ${connections} connections, ${DURATION}"
-    before=$(cpu_ticks)
+    before=$(cpu_ticks "$PID")
     out=$(wrk -t"$THREADS" -c"$connections" -d"$DURATION" --latency "$URL")
-    after=$(cpu_ticks)
+    after=$(cpu_ticks "$PID")
     echo "$out" | grep -E 'Requests/sec|^ +Latency|^ +(50|90|99)%|Non-2xx|Socket errors'
     rate=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
     requests=$(echo "$out" | awk '/requests in/ {print $1}')
-    cpu_us=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$requests" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
+    cpu_us=$(awk -v t=$((after - before)) -v hz="$TICKS_PER_SECOND" -v n="$requests" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
     echo "    server CPU per request: ${cpu_us} µs; RSS $(rss)"
     SUMMARY+=("log $level, ${connections} connections: ${rate} req/s, p99 ${p99}; server CPU ${cpu_us} µs each; RSS $(rss)")
   done
 done
-echo "== summary ($(nproc) cores; load after: $(uptime | sed 's/.*load average: //'))"
+echo "== summary ($(nproc) cores; load after: $(machine_load))"
 printf '%s\n' "${SUMMARY[@]}"

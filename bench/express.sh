@@ -33,14 +33,9 @@ TOPUP="http://127.0.0.1:${PORT}"
 EXPRESS="http://127.0.0.1:$((PORT + 2))"
 PROBE_PHONE="%2B639171234500"
 
-for tool in wrk curl jq node npm; do
-  command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 1; }
-done
-BIN=${TOPUP_BIN:-}
-if [[ -z "$BIN" ]]; then
-  cargo build --release -q -p topup-server
-  BIN="${CARGO_TARGET_DIR:-target}/release/topup"
-fi
+source bench/lib.sh
+require_tools wrk curl jq node npm
+BIN=$(topup_binary)
 if [[ ! -d bench/express-baseline/node_modules ]]; then
   # better-sqlite3 is compiled against the installed Node's headers.
   (cd bench/express-baseline && npm_config_nodedir=${npm_config_nodedir:-/usr} npm ci --no-audit --no-fund)
@@ -53,24 +48,12 @@ stop() {
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 trap 'stop; rm -rf "$DATA"' EXIT
-json_post() { curl -sf -XPOST "$1" -H 'content-type: application/json' "${@:3}" -d "$2"; }
-answers() { # whether anything answers HTTP at $1
-  [[ $(curl -s -o /dev/null -w '%{http_code}' "$1" || true) != 000 ]]
-}
-wait_for() { # $1: what, $2: command
-  for _ in $(seq 1 600); do
-    eval "$2" && return 0
-    sleep 0.1
-  done
-  echo "$1 did not start; see $DATA" >&2
-  exit 1
-}
 
-echo "machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //')"
+echo "machine: $(nproc) cores; load: $(machine_load)"
 RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$((PORT + 1))" --data-dir "$DATA/world" \
   --log-format json >"$DATA/world.log" 2>&1 &
 PIDS+=($!)
-wait_for "the world" "curl -sf $WORLD/healthz >/dev/null"
+wait_healthy "$WORLD"
 
 TOPUP_SANDBOX__EXTERNAL_URL=$WORLD TOPUP_SANDBOX__KEYS_DIR=$DATA/world/secrets \
   TOPUP_APP__LOGIN_RATE_PER_MINUTE=0 TOPUP_CATALOG__DETECT_LOOKUPS_PER_MINUTE=0 \
@@ -99,15 +82,6 @@ PIDS+=("$EXPRESS_PID")
 wait_for "the Express service" "grep -q listening $DATA/express.log"
 EXPRESS_PLAN=$(cat "$DATA/express/plan")
 
-# CPU ticks (user + system) of a process and its children (the Express workers).
-cpu_ticks() {
-  local total=0 pid
-  for pid in "$1" $(pgrep -P "$1" || true); do
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-  done
-  echo "$total"
-}
-TICKS_PER_SECOND=$(getconf CLK_TCK)
 RUN=0
 declare -A RATE CPU P99 COUNT
 measure() { # $1: topup or express
@@ -137,7 +111,7 @@ measure() { # $1: topup or express
   local rate p99 cpu
   rate=$(awk '/Requests\/sec/ {print $2}' "$DATA/run$RUN.txt")
   p99=$(awk '/^ +99%/ {print $2}' "$DATA/run$RUN.txt")
-  cpu=$(awk -v t=$((after - before)) -v hz="$TICKS_PER_SECOND" -v n="$requests" 'BEGIN {printf "%.2f", t / hz * 1000 / n}')
+  cpu=$(cpu_ms_per_request $((after - before)) "$requests")
   printf '%-8s run %d: %8s checkouts/s, p99 %8s, %s ms CPU per checkout\n' "$name" "$RUN" "$rate" "$p99" "$cpu"
   RATE[$name]="${RATE[$name]:-} $rate"
   CPU[$name]="${CPU[$name]:-} $cpu"
@@ -154,7 +128,7 @@ topup_rate=$(mean <<<"${RATE[topup]}")
 express_rate=$(mean <<<"${RATE[express]}")
 topup_cpu=$(mean <<<"${CPU[topup]}")
 express_cpu=$(mean <<<"${CPU[express]}")
-echo "== summary ($(nproc) cores; load after: $(uptime | sed 's/.*load average: //'))"
+echo "== summary ($(nproc) cores; load after: $(machine_load))"
 echo "topup:   ${topup_rate} checkouts/s, ${topup_cpu} ms CPU per checkout (mean of ${COUNT[topup]} runs)"
 echo "express: ${express_rate} checkouts/s, ${express_cpu} ms CPU per checkout (mean of ${COUNT[express]} runs)"
 awk -v a="$topup_rate" -v b="$express_rate" -v c="$topup_cpu" -v d="$express_cpu" \

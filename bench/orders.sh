@@ -63,15 +63,9 @@ WRK=${WRK:-wrk}
 BASE="http://127.0.0.1:${PORT}"
 PROBE_PHONE="%2B639171234500"
 
-for tool in wrk curl jq; do
-  command -v "$tool" >/dev/null || { echo "$tool not found (apt-get install -y $tool)" >&2; exit 1; }
-done
-# TOPUP_BIN: a binary built already (to compare two builds); otherwise a release build here.
-BIN=${TOPUP_BIN:-}
-if [[ -z "$BIN" ]]; then
-  cargo build --release -q -p topup-server
-  BIN="${CARGO_TARGET_DIR:-target}/release/topup"
-fi
+source bench/lib.sh
+require_tools wrk curl jq
+BIN=$(topup_binary)
 
 DATA=$(mktemp -d)
 PID=""
@@ -83,26 +77,23 @@ stop() {
 }
 trap 'stop; rm -rf "$DATA"' EXIT
 
-# App logins unthrottled for the preparation; everything else is the default.
+# The per-address and per-user limits off: every request here comes from one address and a
+# few users, far faster than any one customer; everything else is the default.
 cat >"$DATA/topup.toml" <<'TOML'
 [app]
 login_rate_per_minute = 0
+
+[catalog]
+detect_lookups_per_minute = 0
+
+[orders]
+checkout_rate_per_minute = 0
+max_unpaid_orders_per_user = 0
 TOML
 
-rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$PID/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
-TICKS_PER_SECOND=$(getconf CLK_TCK)
-json_post() { curl -sf -XPOST "$1" -H 'content-type: application/json' "${@:3}" -d "$2"; }
-wait_healthy() {
-  for _ in $(seq 1 600); do
-    curl -sf "$1/healthz" >/dev/null && return 0
-    sleep 0.1
-  done
-  echo "$1 did not start; see $DATA" >&2
-  exit 1
-}
+rss() { rss_of "$PID"; }
 
-echo "machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //'); sandboxes: $SANDBOX"
+echo "machine: $(nproc) cores; load: $(machine_load); sandboxes: $SANDBOX"
 WORLD=$BASE
 if [[ "$SANDBOX" == external ]]; then
   WORLD="http://127.0.0.1:$((PORT + 1))"
@@ -159,13 +150,12 @@ measure() {
     perf record -F 499 -g -p "$PID" -o "$PROFILE_DIR/perf-$name.data" >/dev/null 2>&1 &
     perf_pid=$!
   fi
-  before=$(cpu_ticks)
+  before=$(cpu_ticks "$PID")
   $WRK -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$BASE" >"$DATA/$name.txt"
-  after=$(cpu_ticks)
+  after=$(cpu_ticks "$PID")
   if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   requests=$(awk '/requests in/ {print $1}' "$DATA/$name.txt")
-  awk -v t=$((after - before)) -v hz="$TICKS_PER_SECOND" -v n="$requests" \
-    'BEGIN {printf "%.2f ms", (n > 0 ? t / hz * 1000 / n : 0)}' >"$DATA/$name.cpu"
+  echo "$(cpu_ms_per_request $((after - before)) "$requests") ms" >"$DATA/$name.cpu"
   show "$DATA/$name.txt"
   echo "    server CPU per request: $(cat "$DATA/$name.cpu")"
 }
@@ -365,7 +355,7 @@ if phase notify; then
 fi
 RSS_END=$(rss)
 
-echo "== summary ($(nproc) cores, sandboxes $SANDBOX; load after: $(uptime | sed 's/.*load average: //'))"
+echo "== summary ($(nproc) cores, sandboxes $SANDBOX; load after: $(machine_load))"
 if phase checkout; then
   echo "checkouts:      $(summary <"$DATA/checkout.txt"); server CPU $(cat "$DATA/checkout.cpu") each"
 fi
