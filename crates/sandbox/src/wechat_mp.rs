@@ -241,6 +241,37 @@ fn random_token(len: usize) -> String {
     out
 }
 
+/// The template `body` names among `templates` and its `data`, each value checked against its
+/// key's rule, or WeChat's refusal (40037, 47001, 47003). Subscribe and template messages
+/// share these rules.
+fn template_and_data<'a>(
+    templates: &'a [SandboxTemplate],
+    body: &'a Value,
+) -> Result<(&'a SandboxTemplate, &'a serde_json::Map<String, Value>), HttpResponse> {
+    let Some(template) = body
+        .get("template_id")
+        .and_then(Value::as_str)
+        .and_then(|id| templates.iter().find(|t| t.id == id))
+    else {
+        return Err(wx_error(40037, "invalid template_id"));
+    };
+    let Some(data) = body.get("data").and_then(Value::as_object) else {
+        return Err(wx_error(47001, "data format error"));
+    };
+    for (key, entry) in data {
+        let value = entry.get("value").and_then(Value::as_str);
+        let valid =
+            template.keys.contains(key) && value.is_some_and(|v| value_is_valid(key_type(key), v));
+        if !valid {
+            return Err(wx_error(
+                47003,
+                &format!("argument invalid! data.{key}.value invalid"),
+            ));
+        }
+    }
+    Ok((template, data))
+}
+
 fn wx_error(errcode: i64, errmsg: &str) -> HttpResponse {
     // WeChat answers errors with HTTP 200 and an errcode body.
     HttpResponse::Ok().json(json!({ "errcode": errcode, "errmsg": errmsg }))
@@ -439,25 +470,10 @@ impl MiniProgramSandbox {
         let Some(touser) = text("touser").filter(|o| state.users.contains_key(*o)) else {
             return wx_error(40003, "invalid openid");
         };
-        let Some(template) =
-            text("template_id").and_then(|id| self.config.templates.iter().find(|t| t.id == id))
-        else {
-            return wx_error(40037, "invalid template_id");
+        let (template, data) = match template_and_data(&self.config.templates, &body) {
+            Ok(checked) => checked,
+            Err(refused) => return refused,
         };
-        let Some(data) = body.get("data").and_then(Value::as_object) else {
-            return wx_error(47001, "data format error");
-        };
-        for (key, entry) in data {
-            let value = entry.get("value").and_then(Value::as_str);
-            let valid = template.keys.contains(key)
-                && value.is_some_and(|v| value_is_valid(key_type(key), v));
-            if !valid {
-                return wx_error(
-                    47003,
-                    &format!("argument invalid! data.{key}.value invalid"),
-                );
-            }
-        }
         if let Some(missing) = template.keys.iter().find(|k| !data.contains_key(*k)) {
             return wx_error(47003, &format!("argument invalid! data.{missing} missing"));
         }
@@ -541,25 +557,10 @@ impl MiniProgramSandbox {
         }) else {
             return wx_error(40003, "invalid openid");
         };
-        let Some(template) =
-            text("template_id").and_then(|id| account.templates.iter().find(|t| t.id == id))
-        else {
-            return wx_error(40037, "invalid template_id");
+        let (template, data) = match template_and_data(&account.templates, &body) {
+            Ok(checked) => checked,
+            Err(refused) => return refused,
         };
-        let Some(data) = body.get("data").and_then(Value::as_object) else {
-            return wx_error(47001, "data format error");
-        };
-        for (key, entry) in data {
-            let value = entry.get("value").and_then(Value::as_str);
-            let valid = template.keys.contains(key)
-                && value.is_some_and(|v| value_is_valid(key_type(key), v));
-            if !valid {
-                return wx_error(
-                    47003,
-                    &format!("argument invalid! data.{key}.value invalid"),
-                );
-            }
-        }
         if touser.contains(UNFOLLOWED_MARKER) {
             return wx_error(43004, "require subscribe");
         }
