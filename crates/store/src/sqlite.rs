@@ -69,8 +69,13 @@ struct Inner {
     queued: AtomicUsize,
     readers: Mutex<Vec<Connection>>,
     reader_slots: Semaphore,
+    /// Reads for the reader threads (one per reader connection; see [`spawn_readers`]).
+    reads: mpsc::Sender<ReadJob>,
     tables: RwLock<HashSet<String>>,
 }
+
+/// A read handed to the reader threads; it answers through a channel of its own.
+type ReadJob = Box<dyn FnOnce() + Send>;
 
 fn backend_error(error: rusqlite::Error) -> StoreError {
     StoreError::Backend(error.to_string())
@@ -154,6 +159,7 @@ impl SqliteBackend {
         }
         let checkpointer = Connection::open(&options.path).map_err(backend_error)?;
         let (queue, pending) = mpsc::channel();
+        let (reads, read_jobs) = mpsc::channel();
         let inner = Arc::new(Inner {
             path: options.path.clone(),
             writer: Mutex::new(writer),
@@ -161,10 +167,12 @@ impl SqliteBackend {
             queued: AtomicUsize::new(0),
             readers: Mutex::new(readers),
             reader_slots: Semaphore::new(reader_count),
+            reads,
             tables: RwLock::new(tables),
         });
         spawn_checkpointer(checkpointer, Arc::downgrade(&inner))?;
         spawn_writer(pending, Arc::downgrade(&inner))?;
+        spawn_readers(read_jobs, reader_count)?;
         Ok(SqliteBackend { inner })
     }
 
@@ -262,14 +270,59 @@ impl SqliteBackend {
             .acquire()
             .await
             .map_err(|_| StoreError::Unavailable("store is shutting down".into()))?;
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let reader = ReaderGuard::take(&inner)?;
+        self.on_reader_thread(move |inner| {
+            let reader = ReaderGuard::take(inner)?;
             work(reader.connection()?, &table)
         })
         .await
-        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
     }
+
+    /// Runs `work` on one of the reader threads (the caller holds one of `reader_slots`, so
+    /// one is free). Reads run on these few long-lived threads rather than on the blocking
+    /// pool so that SQLite's allocations, the page caches above all, stay in a few threads'
+    /// heaps (`docs/operations.md#memory`).
+    async fn on_reader_thread<R, F>(&self, work: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Inner) -> Result<R> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let inner = Arc::clone(&self.inner);
+        let job: ReadJob = Box::new(move || {
+            // The asker may have gone (its request was dropped): nobody to tell.
+            let _ = answer.send(work(&inner));
+        });
+        self.inner
+            .reads
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("store is shutting down".into()))?;
+        answered
+            .await
+            .map_err(|_| StoreError::Backend("store read failed".into()))?
+    }
+}
+
+/// The reader threads: each takes the next read and runs it, for as long as the store is
+/// open (its sender goes with it). A read that panics is answered with an error (its answer
+/// channel is dropped) and the thread goes on.
+fn spawn_readers(jobs: mpsc::Receiver<ReadJob>, count: usize) -> Result<()> {
+    let jobs = Arc::new(Mutex::new(jobs));
+    for _ in 0..count {
+        let jobs = Arc::clone(&jobs);
+        std::thread::Builder::new()
+            .name("store-reader".into())
+            .spawn(move || {
+                loop {
+                    let next = lock(&jobs).recv();
+                    let Ok(job) = next else {
+                        break;
+                    };
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            })
+            .map_err(|e| StoreError::Backend(format!("cannot start a store reader: {e}")))?;
+    }
+    Ok(())
 }
 
 /// A reader connection out of the pool (the caller holds one of `reader_slots`), put back
@@ -923,16 +976,14 @@ impl Backend for SqliteBackend {
             .acquire()
             .await
             .map_err(|_| StoreError::Unavailable("store is shutting down".into()))?;
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            ReaderGuard::take(&inner)?
+        self.on_reader_thread(|inner| {
+            ReaderGuard::take(inner)?
                 .connection()?
                 .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))
                 .map(|_| ())
                 .map_err(|e| StoreError::Unavailable(e.to_string()))
         })
         .await
-        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
     }
 
     async fn ensure_index(&self, collection: &str, index: &Index) -> Result<()> {
