@@ -4,7 +4,8 @@
 //! Work bounded by one primary-key lookup (get, insert, replace, update, delete of one
 //! document) or declared a lookup ([`FindQuery::lookup`]) takes a few microseconds, less than
 //! handing it to another thread and back, so it runs on the calling thread when a connection
-//! is free at once. Other reads (queries, counts) run on the blocking pool.
+//! is free at once. Other reads (queries, counts) run on the reader threads, one per reader
+//! connection.
 //!
 //! Writes that find the writer busy queue for the writer thread, which commits all the writes
 //! waiting at once in one transaction, each inside a savepoint of its own (group commit): a
@@ -238,7 +239,7 @@ impl SqliteBackend {
     }
 
     /// [`Self::read`] for work bounded by one primary-key lookup: done right here when a
-    /// reader is free, on the blocking pool otherwise.
+    /// reader is free, on a reader thread otherwise.
     async fn read_one<R, F>(&self, collection: &str, work: F) -> Result<R>
     where
         R: Send + 'static,
