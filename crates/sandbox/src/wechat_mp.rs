@@ -241,32 +241,32 @@ fn random_token(len: usize) -> String {
     out
 }
 
+/// WeChat's errcode and errmsg for a request it refuses.
+type WxRefusal = (i64, String);
+
 /// The template `body` names among `templates` and its `data`, each value checked against its
-/// key's rule, or WeChat's refusal (40037, 47001, 47003). Subscribe and template messages
-/// share these rules.
+/// key's rule, or WeChat's refusal (errcode 40037, 47001 or 47003, and errmsg). Subscribe
+/// and template messages share these rules.
 fn template_and_data<'a>(
     templates: &'a [SandboxTemplate],
     body: &'a Value,
-) -> Result<(&'a SandboxTemplate, &'a serde_json::Map<String, Value>), HttpResponse> {
+) -> Result<(&'a SandboxTemplate, &'a serde_json::Map<String, Value>), WxRefusal> {
     let Some(template) = body
         .get("template_id")
         .and_then(Value::as_str)
         .and_then(|id| templates.iter().find(|t| t.id == id))
     else {
-        return Err(wx_error(40037, "invalid template_id"));
+        return Err((40037, "invalid template_id".into()));
     };
     let Some(data) = body.get("data").and_then(Value::as_object) else {
-        return Err(wx_error(47001, "data format error"));
+        return Err((47001, "data format error".into()));
     };
     for (key, entry) in data {
         let value = entry.get("value").and_then(Value::as_str);
         let valid =
             template.keys.contains(key) && value.is_some_and(|v| value_is_valid(key_type(key), v));
         if !valid {
-            return Err(wx_error(
-                47003,
-                &format!("argument invalid! data.{key}.value invalid"),
-            ));
+            return Err((47003, format!("argument invalid! data.{key}.value invalid")));
         }
     }
     Ok((template, data))
@@ -470,9 +470,9 @@ impl MiniProgramSandbox {
         let Some(touser) = text("touser").filter(|o| state.users.contains_key(*o)) else {
             return wx_error(40003, "invalid openid");
         };
-        let (template, data) = match template_and_data(&self.config.templates, &body) {
+        let (template, data) = match template_and_data(&self.config.templates, body) {
             Ok(checked) => checked,
-            Err(refused) => return refused,
+            Err((errcode, errmsg)) => return wx_error(errcode, &errmsg),
         };
         if let Some(missing) = template.keys.iter().find(|k| !data.contains_key(*k)) {
             return wx_error(47003, &format!("argument invalid! data.{missing} missing"));
@@ -557,9 +557,9 @@ impl MiniProgramSandbox {
         }) else {
             return wx_error(40003, "invalid openid");
         };
-        let (template, data) = match template_and_data(&account.templates, &body) {
+        let (template, data) = match template_and_data(&account.templates, body) {
             Ok(checked) => checked,
-            Err(refused) => return refused,
+            Err((errcode, errmsg)) => return wx_error(errcode, &errmsg),
         };
         if touser.contains(UNFOLLOWED_MARKER) {
             return wx_error(43004, "require subscribe");
