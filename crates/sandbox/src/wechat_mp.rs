@@ -549,12 +549,7 @@ impl MiniProgramSandbox {
             return wx_error(errcode, "system error");
         }
         let text = |field: &str| body.get(field).and_then(Value::as_str);
-        let Some(touser) = text("touser").filter(|o| {
-            !o.is_empty()
-                && o.len() <= 64
-                && o.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        }) else {
+        let Some(touser) = text("touser").filter(|o| openid_shaped(o)) else {
             return wx_error(40003, "invalid openid");
         };
         let (template, data) = match template_and_data(&account.templates, body) {
@@ -664,12 +659,7 @@ async fn issue_code(
     body: Option<web::Json<CodeRequest>>,
 ) -> HttpResponse {
     let request = body.map(web::Json::into_inner).unwrap_or_default();
-    let openid = request.openid.filter(|o| {
-        !o.is_empty()
-            && o.len() <= 64
-            && o.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    });
+    let openid = request.openid.filter(|o| openid_shaped(o));
     let (code, openid) = sandbox.issue_code(openid.as_deref());
     HttpResponse::Ok().json(json!({ "code": code, "openid": openid }))
 }
@@ -680,14 +670,21 @@ struct TokenQuery {
     access_token: String,
 }
 
+/// A message body as WeChat takes it: a JSON object (anything else is refused with 47001).
+fn message_body(body: &[u8]) -> Option<Value> {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+}
+
 async fn send_subscribe_message(
     sandbox: web::Data<MiniProgramSandbox>,
     query: web::Query<TokenQuery>,
     body: web::Bytes,
 ) -> HttpResponse {
-    match serde_json::from_slice::<Value>(&body) {
-        Ok(body) if body.is_object() => sandbox.send_subscribe_message(&query.access_token, &body),
-        _ => wx_error(47001, "data format error"),
+    match message_body(&body) {
+        Some(body) => sandbox.send_subscribe_message(&query.access_token, &body),
+        None => wx_error(47001, "data format error"),
     }
 }
 
@@ -696,10 +693,19 @@ async fn send_template_message(
     query: web::Query<TokenQuery>,
     body: web::Bytes,
 ) -> HttpResponse {
-    match serde_json::from_slice::<Value>(&body) {
-        Ok(body) if body.is_object() => sandbox.send_template_message(&query.access_token, &body),
-        _ => wx_error(47001, "data format error"),
+    match message_body(&body) {
+        Some(body) => sandbox.send_template_message(&query.access_token, &body),
+        None => wx_error(47001, "data format error"),
     }
+}
+
+/// 1–64 letters, digits, `_` or `-`, as openids are.
+fn openid_shaped(openid: &str) -> bool {
+    !openid.is_empty()
+        && openid.len() <= 64
+        && openid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[derive(Deserialize)]
