@@ -674,6 +674,12 @@ fn parse_compound_key(value: SqlValue) -> Value {
 struct Sql {
     text: String,
     params: Vec<SqlValue>,
+    /// Field paths go in as parameters rather than literals. A query needs literals (the
+    /// planner matches them to its indexes), but an update finds its row by id, and a path
+    /// with a key of the data in it (`refund_ledger.<refund>`) would otherwise give every
+    /// document its own statement text: compiled again on every write and crowding the
+    /// connection's statement cache.
+    bound_paths: bool,
 }
 
 impl Sql {
@@ -681,7 +687,35 @@ impl Sql {
         Sql {
             text: String::new(),
             params: Vec::new(),
+            bound_paths: false,
         }
+    }
+
+    /// Pushes the expression for `field`: [`field_expr`]'s text, or with its path bound.
+    fn field(&mut self, field: &Field) -> Result<()> {
+        if !self.bound_paths || field.is_id() {
+            self.push(&field_expr(field)?);
+            return Ok(());
+        }
+        self.push("json_extract(doc, ");
+        self.bind_path(field)?;
+        self.push(")");
+        Ok(())
+    }
+
+    /// Pushes `field`'s JSON path: a literal, or a parameter (see `bound_paths`).
+    fn path(&mut self, field: &Field) -> Result<()> {
+        if self.bound_paths {
+            self.bind_path(field)
+        } else {
+            self.push(&format!("'{}'", json_path(field)?));
+            Ok(())
+        }
+    }
+
+    fn bind_path(&mut self, field: &Field) -> Result<()> {
+        self.bind(SqlValue::Text(json_path(field)?));
+        Ok(())
     }
 
     fn push(&mut self, text: &str) {
@@ -697,7 +731,7 @@ impl Sql {
         match filter {
             Filter::All => self.push("1"),
             Filter::Eq(field, Value::Null) => {
-                self.push(&field_expr(field)?);
+                self.field(field)?;
                 self.push(" IS NULL");
             }
             Filter::Eq(field, value) => self.compare(field, "=", value)?,
@@ -708,7 +742,6 @@ impl Sql {
             Filter::Lt(field, value) => self.compare(field, "<", value)?,
             Filter::Lte(field, value) => self.compare(field, "<=", value)?,
             Filter::In(field, values) => {
-                let expr = field_expr(field)?;
                 let (nulls, others): (Vec<&Value>, Vec<&Value>) =
                     values.iter().partition(|v| v.is_null());
                 if others.is_empty() && nulls.is_empty() {
@@ -717,7 +750,7 @@ impl Sql {
                 }
                 self.push("(");
                 if !others.is_empty() {
-                    self.push(&expr);
+                    self.field(field)?;
                     self.push(" IN (");
                     for (i, value) in others.iter().enumerate() {
                         if i > 0 {
@@ -731,28 +764,27 @@ impl Sql {
                     if !others.is_empty() {
                         self.push(" OR ");
                     }
-                    self.push(&expr);
+                    self.field(field)?;
                     self.push(" IS NULL");
                 }
                 self.push(")");
             }
             Filter::Exists(field, true) => self.present(field)?,
             Filter::Exists(field, false) => {
-                self.push(&field_expr(field)?);
+                self.field(field)?;
                 self.push(" IS NULL");
             }
             Filter::Contains(field, needle) => {
                 self.push("instr(lower(");
-                self.push(&field_expr(field)?);
+                self.field(field)?;
                 self.push("), lower(");
                 self.bind(SqlValue::Text(needle.clone()));
                 self.push(")) > 0");
             }
             Filter::Has(field, value) => {
-                self.push(&format!(
-                    "EXISTS (SELECT 1 FROM json_each(doc, '{}') WHERE json_each.value = ",
-                    json_path(field)?
-                ));
+                self.push("EXISTS (SELECT 1 FROM json_each(doc, ");
+                self.path(field)?;
+                self.push(") WHERE json_each.value = ");
                 self.bind(sql_value(value));
                 self.push(")");
             }
@@ -783,14 +815,14 @@ impl Sql {
     /// text, then blobs) and NULL never does: the rows of `IS NOT NULL`, but as a range that
     /// an index on the field serves, where `IS NOT NULL` reads every row.
     fn present(&mut self, field: &Field) -> Result<()> {
-        self.push(&field_expr(field)?);
+        self.field(field)?;
         self.push(" >= ");
         self.bind(SqlValue::Real(f64::NEG_INFINITY));
         Ok(())
     }
 
     fn compare(&mut self, field: &Field, op: &str, value: &Value) -> Result<()> {
-        self.push(&field_expr(field)?);
+        self.field(field)?;
         self.push(" ");
         self.push(op);
         self.push(" ");
@@ -898,24 +930,28 @@ fn update_sql(id: &str, guard: &Filter, updates: &[Update]) -> Result<PendingUpd
     guard.validate()?;
     let mut expr = "doc".to_owned();
     let mut params = Vec::new();
-    let mut pending: Option<(&str, Vec<String>)> = None;
+    let mut pending: Option<(&str, Vec<&str>)> = None;
     for update in updates {
         let path = json_path(update.field())?;
         if update.field().is_id() {
             return Err(StoreError::InvalidName("id cannot be updated".into()));
         }
+        // Paths are parameters, as in the guard (see `Sql::bound_paths`).
         let (function, argument) = match update {
             Update::Set(_, value) => {
+                params.push(SqlValue::Text(path));
                 params.push(SqlValue::Text(value.to_string()));
-                ("jsonb_set", format!("'{path}', jsonb(?)"))
+                ("jsonb_set", "?, jsonb(?)")
             }
-            Update::Unset(_) => ("jsonb_remove", format!("'{path}'")),
+            Update::Unset(_) => {
+                params.push(SqlValue::Text(path));
+                ("jsonb_remove", "?")
+            }
             Update::Inc(_, by) => {
+                params.push(SqlValue::Text(path.clone()));
+                params.push(SqlValue::Text(path));
                 params.push(SqlValue::Integer(*by));
-                (
-                    "jsonb_set",
-                    format!("'{path}', coalesce(json_extract(doc, '{path}'), 0) + ?"),
-                )
+                ("jsonb_set", "?, coalesce(json_extract(doc, ?), 0) + ?")
             }
         };
         match &mut pending {
@@ -956,6 +992,7 @@ impl PendingUpdate {
             self.expr
         ));
         sql.params = self.params;
+        sql.bound_paths = true;
         sql.bind(SqlValue::Text(self.id));
         sql.push(" AND ");
         sql.filter(&self.guard)?;
@@ -1454,6 +1491,54 @@ mod tests {
         let readers = lock(&backend.inner.readers);
         let statement = readers[0].prepare_cached(&sql.text).unwrap();
         assert_eq!(statement.get_status(StatementStatus::RePrepare), 0);
+    }
+
+    /// A payment's refund ledger is keyed by refund: updates that differ only in such a key
+    /// share one statement, where each used to be compiled anew and crowd the writer's cache.
+    #[tokio::test]
+    async fn an_update_keyed_by_data_is_compiled_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = SqliteBackend::open(&SqliteOptions {
+            readers: 1,
+            ..SqliteOptions::new(dir.path().join("store.db"))
+        })
+        .unwrap();
+        backend
+            .insert("payments", json!({"id": "p", "reserved": 0, "ledger": {}}))
+            .await
+            .unwrap();
+        let reserve = |key: &str| {
+            let entry = format!("ledger.{key}");
+            (
+                Filter::missing(&entry).and(Filter::lte("reserved", 10)),
+                vec![
+                    Update::set(&entry, json!({"status": "reserved"})),
+                    Update::inc("reserved", 5),
+                    Update::unset("note"),
+                ],
+            )
+        };
+        for key in ["r_a", "r_b", "r_a"] {
+            let (guard, updates) = reserve(key);
+            backend
+                .update("payments", "p", &guard, &updates)
+                .await
+                .unwrap();
+        }
+        let document = backend.get("payments", "p").await.unwrap().unwrap();
+        assert_eq!(
+            document["reserved"], 10,
+            "the second r_a is refused: {document}"
+        );
+        assert_eq!(document["ledger"]["r_b"]["status"], "reserved");
+
+        let text = |key: &str| {
+            let (guard, updates) = reserve(key);
+            let sql = update_sql("p", &guard, &updates).unwrap();
+            sql.sql("payments", "").unwrap().text
+        };
+        assert_eq!(text("r_a"), text("r_b"));
+        assert!(!text("r_a").contains("r_a"), "{}", text("r_a"));
     }
 
     /// The page caches bound the store's memory (`store.sqlite_cache_mib`): each reader's
