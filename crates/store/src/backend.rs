@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::{Filter, FindQuery, GroupKey, GroupRow, Index, Result, Update};
+use crate::{Filter, FindQuery, GroupKey, GroupRow, Index, Result, StoreError, Update};
 
 /// What every storage backend implements, on JSON documents. Each document is a JSON object
 /// with a string `id`; documents under compare-and-set carry an integer `version`.
@@ -22,6 +22,25 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Inserts many documents atomically where the backend allows (all or none on SQLite).
     async fn insert_many(&self, collection: &str, documents: Vec<Value>) -> Result<()>;
+
+    /// Whether [`Backend::insert_many_text`] stores JSON text as it is (the embedded store):
+    /// [`crate::Collection::insert_many`] then serializes each document straight to text
+    /// rather than through a `Value` first.
+    fn stores_json_text(&self) -> bool {
+        false
+    }
+
+    /// [`Backend::insert_many`] for documents serialized as JSON text, each an object with a
+    /// non-empty string `id`.
+    async fn insert_many_text(&self, collection: &str, documents: Vec<String>) -> Result<()> {
+        let documents = documents
+            .iter()
+            .map(|text| {
+                serde_json::from_str(text).map_err(|e| StoreError::InvalidDocument(e.to_string()))
+            })
+            .collect::<Result<Vec<Value>>>()?;
+        self.insert_many(collection, documents).await
+    }
 
     /// Inserts or overwrites by id, without a version check (seed data, caches).
     async fn upsert(&self, collection: &str, document: Value) -> Result<()>;

@@ -143,6 +143,15 @@ impl<T: Document> Collection<T> {
     }
 
     pub async fn insert_many(&self, documents: &[T]) -> Result<()> {
+        if self.backend.stores_json_text() {
+            let texts = documents
+                .iter()
+                .map(|d| {
+                    serde_json::to_string(d).map_err(|e| StoreError::InvalidDocument(e.to_string()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            return self.backend.insert_many_text(self.name, texts).await;
+        }
         let values = documents
             .iter()
             .map(|d| self.encode(d))

@@ -1124,6 +1124,39 @@ impl Backend for SqliteBackend {
         .await
     }
 
+    fn stores_json_text(&self) -> bool {
+        true
+    }
+
+    async fn insert_many_text(&self, collection: &str, documents: Vec<String>) -> Result<()> {
+        self.write(collection, move |connection, table| {
+            let transaction = connection.savepoint().map_err(backend_error)?;
+            {
+                // The id is read from the JSONB SQLite makes of the text: parsed once, here.
+                let mut statement = transaction
+                    .prepare_cached(&format!(
+                        "INSERT INTO \"{table}\" (id, doc) \
+                         SELECT doc ->> '$.id', doc FROM (SELECT jsonb(?1) AS doc) \
+                         WHERE typeof(doc ->> '$.id') = 'text' AND doc ->> '$.id' <> ''"
+                    ))
+                    .map_err(backend_error)?;
+                for text in documents {
+                    let inserted = statement
+                        .execute([text])
+                        .map_err(|e| write_error(e, table))?;
+                    if inserted == 0 {
+                        // The savepoint, dropped uncommitted, rolls the batch back.
+                        return Err(StoreError::InvalidDocument(format!(
+                            "{table} documents need a non-empty string `id`"
+                        )));
+                    }
+                }
+            }
+            transaction.commit().map_err(backend_error)
+        })
+        .await
+    }
+
     async fn upsert(&self, collection: &str, document: Value) -> Result<()> {
         let id = document_id(&document)?;
         let text = document.to_string();
@@ -1539,6 +1572,48 @@ mod tests {
         };
         assert_eq!(text("r_a"), text("r_b"));
         assert!(!text("r_a").contains("r_a"), "{}", text("r_a"));
+    }
+
+    /// Documents handed over as JSON text are stored as they are, read back as the same
+    /// documents, and a batch with a document SQLite cannot key is refused whole.
+    #[tokio::test]
+    async fn a_batch_of_json_text_is_stored_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = SqliteBackend::open(&SqliteOptions {
+            readers: 1,
+            ..SqliteOptions::new(dir.path().join("store.db"))
+        })
+        .unwrap();
+        let text = |id: &str| json!({"id": id, "amount": 5, "tags": ["a"]}).to_string();
+        backend
+            .insert_many_text("orders", vec![text("a"), text("b")])
+            .await
+            .unwrap();
+        let a = backend.get("orders", "a").await.unwrap().unwrap();
+        assert_eq!(a, json!({"id": "a", "amount": 5, "tags": ["a"]}));
+
+        for bad in [
+            json!({"amount": 1}).to_string(),
+            json!({"id": "", "amount": 1}).to_string(),
+            json!({"id": 7, "amount": 1}).to_string(),
+        ] {
+            let refused = backend
+                .insert_many_text("orders", vec![text("c"), bad.clone()])
+                .await;
+            assert!(
+                matches!(refused, Err(StoreError::InvalidDocument(_))),
+                "{bad}: {refused:?}"
+            );
+        }
+        let duplicate = backend
+            .insert_many_text("orders", vec![text("d"), text("a")])
+            .await;
+        assert!(
+            matches!(duplicate, Err(StoreError::Duplicate { .. })),
+            "{duplicate:?}"
+        );
+        let count = backend.count("orders", &Filter::All).await.unwrap();
+        assert_eq!(count, 2, "nothing of a refused batch stays");
     }
 
     /// The page caches bound the store's memory (`store.sqlite_cache_mib`): each reader's
