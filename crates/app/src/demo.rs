@@ -615,21 +615,33 @@ pub async fn fill(
         suspended.push(shop.store.suspend_indexes(collection).await?);
     }
     let (mut payments, mut refunds) = (0_u64, 0_u64);
+    let mut next_batch = |generator: &mut Generator, left: &mut u64| {
+        let size = usize::try_from((*left).min(BATCH as u64)).unwrap_or(BATCH);
+        *left -= size as u64;
+        generator.batch(times.by_ref().take(size), size)
+    };
     let mut left = orders;
-    while left > 0 {
-        let size = usize::try_from(left.min(BATCH as u64)).unwrap_or(BATCH);
-        let batch = generator.batch(times.by_ref().take(size), size)?;
-        let (a, b, c) = tokio::join!(
+    let mut batch = next_batch(&mut generator, &mut left)?;
+    loop {
+        // The next batch is made while the writer thread stores this one: both cores work.
+        // Each write's first poll encodes its documents and hands them over; the generation
+        // then runs while they are written.
+        let has_next = left > 0;
+        let (a, b, c, next) = tokio::join!(
             order_docs.insert_many(&batch.orders),
             payment_docs.insert_many(&batch.payments),
             refund_docs.insert_many(&batch.refunds),
+            async { has_next.then(|| next_batch(&mut generator, &mut left)) },
         );
         a?;
         b?;
         c?;
         payments += batch.payments.len() as u64;
         refunds += batch.refunds.len() as u64;
-        left -= size as u64;
+        match next {
+            Some(made) => batch = made?,
+            None => break,
+        }
     }
     let indexing = Instant::now();
     for indexes in suspended {
