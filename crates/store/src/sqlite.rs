@@ -1416,17 +1416,22 @@ mod tests {
     use super::*;
     use crate::{FindQuery, SortOrder};
 
+    /// A store at `path` with one reading connection.
+    fn one_reader(path: &std::path::Path) -> SqliteBackend {
+        SqliteBackend::open(&SqliteOptions {
+            readers: 1,
+            ..SqliteOptions::new(path.to_path_buf())
+        })
+        .unwrap()
+    }
+
     #[cfg(unix)]
     #[tokio::test]
     async fn the_database_files_are_private_to_their_owner() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data").join("topup.db");
-        let backend = SqliteBackend::open(&SqliteOptions {
-            readers: 1,
-            ..SqliteOptions::new(path.clone())
-        })
-        .unwrap();
+        let backend = one_reader(&path);
         backend
             .ensure_index("orders", &Index::new("phone", &["phone"]))
             .await
@@ -1448,11 +1453,7 @@ mod tests {
     async fn presence_is_served_by_the_fields_index() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
-        let backend = SqliteBackend::open(&SqliteOptions {
-            readers: 1,
-            ..SqliteOptions::new(path.clone())
-        })
-        .unwrap();
+        let backend = one_reader(&path);
         let index = Index::new("held", &["hold.since"]);
         backend.ensure_index("orders", &index).await.unwrap();
         for (id, since) in [
@@ -1498,11 +1499,7 @@ mod tests {
     #[tokio::test]
     async fn a_page_query_is_compiled_once_whatever_its_values() {
         let dir = tempfile::tempdir().unwrap();
-        let backend = SqliteBackend::open(&SqliteOptions {
-            readers: 1,
-            ..SqliteOptions::new(dir.path().join("store.db"))
-        })
-        .unwrap();
+        let backend = one_reader(&dir.path().join("store.db"));
         let index = Index::new("phone_created", &["phone", "created_at"]);
         backend.ensure_index("orders", &index).await.unwrap();
         for i in 0..20 {
@@ -1531,11 +1528,7 @@ mod tests {
     #[tokio::test]
     async fn an_update_keyed_by_data_is_compiled_once() {
         let dir = tempfile::tempdir().unwrap();
-        let backend = SqliteBackend::open(&SqliteOptions {
-            readers: 1,
-            ..SqliteOptions::new(dir.path().join("store.db"))
-        })
-        .unwrap();
+        let backend = one_reader(&dir.path().join("store.db"));
         backend
             .insert("payments", json!({"id": "p", "reserved": 0, "ledger": {}}))
             .await
@@ -1579,11 +1572,7 @@ mod tests {
     #[tokio::test]
     async fn a_batch_of_json_text_is_stored_whole_or_not_at_all() {
         let dir = tempfile::tempdir().unwrap();
-        let backend = SqliteBackend::open(&SqliteOptions {
-            readers: 1,
-            ..SqliteOptions::new(dir.path().join("store.db"))
-        })
-        .unwrap();
+        let backend = one_reader(&dir.path().join("store.db"));
         let text = |id: &str| json!({"id": id, "amount": 5, "tags": ["a"]}).to_string();
         backend
             .insert_many_text("orders", vec![text("a"), text("b")])
