@@ -1100,28 +1100,11 @@ impl Backend for SqliteBackend {
     }
 
     async fn insert_many(&self, collection: &str, documents: Vec<Value>) -> Result<()> {
-        let rows = documents
+        let texts = documents
             .iter()
-            .map(|d| Ok((document_id(d)?, d.to_string())))
+            .map(|d| document_id(d).map(|_| d.to_string()))
             .collect::<Result<Vec<_>>>()?;
-        self.write(collection, move |connection, table| {
-            // A savepoint, not a transaction: the write may run inside its batch's.
-            let transaction = connection.savepoint().map_err(backend_error)?;
-            {
-                let mut statement = transaction
-                    .prepare_cached(&format!(
-                        "INSERT INTO \"{table}\" (id, doc) VALUES (?1, jsonb(?2))"
-                    ))
-                    .map_err(backend_error)?;
-                for (id, text) in rows {
-                    statement
-                        .execute((id, text))
-                        .map_err(|e| write_error(e, table))?;
-                }
-            }
-            transaction.commit().map_err(backend_error)
-        })
-        .await
+        self.insert_many_text(collection, texts).await
     }
 
     fn stores_json_text(&self) -> bool {
@@ -1130,6 +1113,7 @@ impl Backend for SqliteBackend {
 
     async fn insert_many_text(&self, collection: &str, documents: Vec<String>) -> Result<()> {
         self.write(collection, move |connection, table| {
+            // A savepoint, not a transaction: the write may run inside its batch's.
             let transaction = connection.savepoint().map_err(backend_error)?;
             {
                 // The id is read from the JSONB SQLite makes of the text: parsed once, here.
