@@ -133,7 +133,20 @@ fn parse_log_format(text: &str) -> Result<LogFormat, String> {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Keeps the kernel from backing the allocator's memory with transparent huge pages.
+/// mimalloc marks its arena `MADV_HUGEPAGE`, and the kernel's background collapsing then
+/// fills whole 2 MiB pages around what is in use, so a long-running server's RSS crept up by
+/// a fifth over a soak and freed memory was not returned (`docs/operations.md#memory`).
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(error) = rustix::thread::disable_transparent_huge_pages(true) {
+        // Only costs memory: the server runs the same with them.
+        eprintln!("transparent huge pages stay enabled: {error}");
+    }
+}
+
 fn main() -> ExitCode {
+    disable_transparent_huge_pages();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Openapi => print_openapi(),

@@ -22,6 +22,18 @@ async fn serves_health_docs_and_errors_then_stops_on_sigterm() {
         data_dir.join("topup.db").exists(),
         "the SQLite file is created"
     );
+    // Transparent huge pages are off for the server (`docs/operations.md#memory`).
+    #[cfg(target_os = "linux")]
+    {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+        let thp = status.lines().find(|l| l.starts_with("THP_enabled:"));
+        assert_eq!(
+            thp.map(|l| l.split_whitespace().nth(1)),
+            Some(Some("0")),
+            "{status}"
+        );
+    }
     let client = reqwest::Client::new();
 
     let health = client
