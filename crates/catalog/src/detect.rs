@@ -92,6 +92,34 @@ impl DetectState {
     }
 }
 
+/// A caller's part in a lookup in flight. Dropped, when the lookup has finished or when the
+/// caller stopped waiting (its client hung up), it takes the lookup out of `in_flight` unless
+/// other callers still wait for it: a lookup nobody waits for is dropped, not left behind
+/// for a number that may never be asked about again.
+struct Waiting<'a> {
+    state: &'a DetectState,
+    key: &'a str,
+    /// Never polled: it stays comparable with the map's entry, and counts who holds the
+    /// lookup.
+    entry: Lookup,
+    finished: bool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut in_flight = self.state.in_flight();
+        let ours = in_flight
+            .get(self.key)
+            .is_some_and(|current| current.ptr_eq(&self.entry));
+        // Held by the map and by `entry`; any more are other callers waiting (the clone this
+        // caller awaited is gone by now, finished or dropped with it).
+        let others_waiting = self.entry.strong_count().is_some_and(|count| count > 2);
+        if ours && (self.finished || !others_waiting) {
+            in_flight.remove(self.key);
+        }
+    }
+}
+
 impl Catalog {
     /// Detects the operator of `phone` (`+E.164`, or national digits with `country`), for
     /// trusted callers: no lookup limit.
@@ -205,15 +233,20 @@ impl Catalog {
                 }
             }
         };
-        let answer = lookup.clone().await;
-        let mut in_flight = state.in_flight();
-        if in_flight
-            .get(key)
-            .is_some_and(|current| current.ptr_eq(&lookup))
-        {
-            in_flight.remove(key);
-        }
+        let mut waiting = Waiting {
+            state,
+            key,
+            entry: lookup,
+            finished: false,
+        };
+        let answer = waiting.entry.clone().await;
+        waiting.finished = true;
         Ok(answer)
+    }
+
+    /// Lookups in flight (for monitoring): each is one provider call a caller is waiting for.
+    pub fn lookups_in_flight(&self) -> usize {
+        self.inner.detect.in_flight().len()
     }
 
     /// Asks the providers serving the number's country, in priority order, and remembers a

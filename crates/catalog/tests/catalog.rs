@@ -769,3 +769,72 @@ async fn a_failing_provider_is_reported_without_touching_the_others_and_retried_
     let retried = catalog.sync_if_due("schedule").await.unwrap().unwrap();
     assert_eq!(retried.providers[0].plans.disabled, 0);
 }
+
+/// Polls `done` until it holds, for at most ten seconds.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+// One thread: both callers have made their first poll, and so joined the lookup, by the
+// time the test runs again.
+#[tokio::test]
+async fn a_lookup_whose_callers_all_hang_up_is_not_left_in_flight() {
+    let w = world().await;
+    w.catalog(w.router()).await.sync("test").await.unwrap();
+    // Provider `a` answers its token but its lookups reach a port that accepts and never
+    // answers: a slow provider.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let config: ProvidersConfig = serde_json::from_value(json!({"providers": [{
+        "id": "a", "kind": "reloadly", "priority": 10,
+        "client_id": "sandbox-client-id", "client_secret": "sandbox-client-secret",
+        "auth_url": format!("{}/sandbox/reloadly-a/auth", w.base),
+        "api_url": format!("http://{silent_addr}"),
+        "audience": AUDIENCE, "read_timeout_ms": 60000, "max_rate_limit_wait_ms": 0,
+        "countries": ["PH"],
+    }]}))
+    .unwrap();
+    let router = Arc::new(config.build_router(w.shared_clock()).unwrap());
+    let catalog = w.catalog(router).await;
+    let ask = || {
+        let catalog = catalog.clone();
+        tokio::spawn(async move { catalog.detect("+639171234567", None).await })
+    };
+
+    // Two callers wait for one lookup; the first hangs up and the lookup stays for the
+    // second; when the second hangs up too, nothing is left.
+    let first = ask();
+    let second = ask();
+    eventually("the lookup starts", || catalog.lookups_in_flight() == 1).await;
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+    assert_eq!(
+        catalog.lookups_in_flight(),
+        1,
+        "the second caller still waits"
+    );
+    second.abort();
+    assert!(second.await.unwrap_err().is_cancelled());
+    assert_eq!(catalog.lookups_in_flight(), 0);
+
+    // A lookup that finishes leaves nothing either (provider `a` of the shared router).
+    let answering = w.catalog(w.router()).await;
+    assert!(
+        answering
+            .detect("+639171234567", None)
+            .await
+            .unwrap()
+            .detected
+    );
+    assert_eq!(answering.lookups_in_flight(), 0);
+}
