@@ -119,6 +119,50 @@ impl Document for FiguresCursor {
 /// is counted again from the start).
 const CURSOR_ID: &str = "order_buckets";
 
+/// Orders' figures summed in memory, for a bulk load that knows every order it writes: the
+/// same cells, in the same order, as recomputing the buckets from the stored orders gives
+/// (`OrderStats::recompute_run`), without reading the orders back. Written with
+/// [`OrderStats::replace_with_tally`].
+#[derive(Debug, Default)]
+pub struct FiguresTally {
+    /// Bucket id → cells by (country, operator id, kind, state, operator name): the order
+    /// `recompute_run` sorts a bucket's cells in.
+    buckets: BTreeMap<String, BTreeMap<[String; 5], FigureCell>>,
+}
+
+impl FiguresTally {
+    /// Adds `order` to its bucket's cell.
+    pub fn count(&mut self, order: &Order) {
+        let key = [
+            order.country.as_str().to_owned(),
+            order.plan.operator_id.clone(),
+            order.plan.kind.as_str().to_owned(),
+            order.state.as_str().to_owned(),
+            order.plan.operator_name.clone(),
+        ];
+        let figures = &order.figures;
+        let cells = self.buckets.entry(bucket_id(order.created_at)).or_default();
+        let cell = cells.entry(key).or_insert_with_key(
+            |[country, operator_id, kind, state, operator_name]| FigureCell {
+                country: country.clone(),
+                operator_id: operator_id.clone(),
+                operator_name: operator_name.clone(),
+                kind: kind.clone(),
+                state: state.clone(),
+                ..FigureCell::default()
+            },
+        );
+        cell.add(&FigureCell {
+            orders: 1,
+            amount: order.total.amount,
+            refunded: figures.refunded,
+            coupon_off: figures.coupon_off,
+            member_off: figures.member_off,
+            ..FigureCell::default()
+        });
+    }
+}
+
 /// Keeps and reads the ten-minute and daily order figures.
 pub struct OrderStats {
     orders: Collection<Order>,
@@ -281,18 +325,14 @@ impl OrderStats {
                 .limit(BUCKETS_PER_DAY),
             )
             .await?;
-        let cells = merge_cells(buckets.iter().flat_map(|b| b.cells.iter()));
-        let id = day.format("%Y-%m-%d").to_string();
-        if cells.is_empty() {
-            self.days.delete(&id).await?;
-        } else {
-            self.days
-                .upsert(&DayFigures {
-                    id,
-                    cells,
-                    computed_at: self.clock.now(),
-                })
-                .await?;
+        let buckets: Vec<&BucketFigures> = buckets.iter().collect();
+        match day_figures(Some(day), &buckets, self.clock.now()) {
+            Some(figures) => self.days.upsert(&figures).await?,
+            None => {
+                self.days
+                    .delete(&day.format("%Y-%m-%d").to_string())
+                    .await?;
+            }
         }
         Ok(())
     }
@@ -438,6 +478,46 @@ impl OrderStats {
         Ok(())
     }
 
+    /// Replaces every bucket and day with those of `tally`: for a store whose orders are all in
+    /// the tally (a bulk load into an empty store), where it gives what [`OrderStats::rebuild`]
+    /// would, without reading the orders back. Answers how many buckets hold orders.
+    pub async fn replace_with_tally(&self, tally: FiguresTally) -> Result<usize, OrdersError> {
+        /// Buckets written per store call: a few megabytes.
+        const CHUNK: usize = 1_000;
+        let now = self.clock.now();
+        self.buckets.delete_many(&Filter::All).await?;
+        self.days.delete_many(&Filter::All).await?;
+        let buckets: Vec<BucketFigures> = tally
+            .buckets
+            .into_iter()
+            .map(|(id, cells)| BucketFigures {
+                id,
+                cells: cells.into_values().collect(),
+                computed_at: now,
+            })
+            .collect();
+        // Bucket ids sort by time, so each day's buckets are consecutive, in the order
+        // `refresh_day` reads them.
+        let mut days: Vec<DayFigures> = Vec::new();
+        let mut day_buckets: Vec<&BucketFigures> = Vec::new();
+        let mut current = None;
+        for bucket in &buckets {
+            let day = parse_bucket(&bucket.id).map(|start| self.day_of(start));
+            if day != current {
+                days.extend(day_figures(current, &day_buckets, now));
+                day_buckets.clear();
+                current = day;
+            }
+            day_buckets.push(bucket);
+        }
+        days.extend(day_figures(current, &day_buckets, now));
+        for chunk in buckets.chunks(CHUNK) {
+            self.buckets.insert_many(chunk).await?;
+        }
+        self.days.insert_many(&days).await?;
+        Ok(buckets.len())
+    }
+
     /// Recomputes every bucket of the days `from..=to` from the orders (repair after a
     /// restore or a bug). Answers how many ten-minute buckets held orders.
     pub async fn rebuild(&self, from: NaiveDate, to: NaiveDate) -> Result<usize, OrdersError> {
@@ -491,6 +571,22 @@ impl OrderStats {
             })
             .collect())
     }
+}
+
+/// The figures of `day` summed from its buckets, as `refresh_day` sums them; none for no day
+/// or no cell.
+fn day_figures(
+    day: Option<NaiveDate>,
+    buckets: &[&BucketFigures],
+    now: Timestamp,
+) -> Option<DayFigures> {
+    let cells = merge_cells(buckets.iter().flat_map(|b| b.cells.iter()));
+    Some(DayFigures {
+        id: day?.format("%Y-%m-%d").to_string(),
+        cells,
+        computed_at: now,
+    })
+    .filter(|d| !d.cells.is_empty())
 }
 
 /// Sums cells of the same group, in the order each group first appears.

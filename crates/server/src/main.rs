@@ -236,7 +236,7 @@ fn demo_data(config: Config, orders: u64, days: u32, seed: u64) -> Result<(), Ap
     );
     println!(
         "  {:.1} s ({per_second:.0} orders/s, of which {:.1} s building indexes); dashboard \
-         figures rebuilt in {:.1} s",
+         figures written in {:.1} s",
         report.write_seconds, report.index_seconds, report.figures_seconds
     );
     Ok(())
