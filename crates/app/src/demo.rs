@@ -618,7 +618,10 @@ pub async fn fill(
         Order::COLLECTION,
         PaymentRecord::COLLECTION,
         RefundRecord::COLLECTION,
-    ] {
+    ]
+    .into_iter()
+    .chain(AppUserService::demo_collections())
+    {
         suspended.push(shop.store.suspend_indexes(collection).await?);
     }
     let (mut payments, mut refunds) = (0_u64, 0_u64);
@@ -650,11 +653,6 @@ pub async fn fill(
             None => break,
         }
     }
-    let indexing = Instant::now();
-    for indexes in suspended {
-        shop.store.restore_indexes(indexes).await?;
-    }
-    let index_seconds = indexing.elapsed().as_secs_f64();
     // Users browse on days they do not buy too: one extra visit for every two orders.
     let Generator {
         mut users,
@@ -668,9 +666,16 @@ pub async fn fill(
         users[index].visits.push(at);
     }
     users.retain(|u| !u.visits.is_empty());
+    // In id order, so that each chunk continues where the last one ended.
+    users.sort_unstable_by_key(|u| u.id);
     for chunk in users.chunks(20_000) {
         shop.app_users.insert_demo_users(chunk).await?;
     }
+    let indexing = Instant::now();
+    for indexes in suspended {
+        shop.store.restore_indexes(indexes).await?;
+    }
+    let index_seconds = indexing.elapsed().as_secs_f64();
     let write_seconds = started.elapsed().as_secs_f64();
 
     let started = Instant::now();

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use chrono::{NaiveDate, TimeDelta};
 use topup_core::Timestamp;
-use topup_store::Filter;
+use topup_store::{Document, Filter};
 
 use super::AppUserService;
 use super::model::{AppUser, AppUserDay, AppUserId};
@@ -116,6 +116,12 @@ impl AppUserService {
         }
     }
 
+    /// The collections [`Self::insert_demo_users`] writes: a bulk load may set their indexes
+    /// aside meanwhile (`Store::suspend_indexes`).
+    pub fn demo_collections() -> [&'static str; 2] {
+        [AppUser::COLLECTION, AppUserDay::COLLECTION]
+    }
+
     /// Writes demo users and the days they visited in bulk (`topup demo-data`): each user is
     /// created at their first visit, and each visit is one visitor day. Nothing is sealed:
     /// demo users never logged in through WeChat.
@@ -162,6 +168,9 @@ impl AppUserService {
                 version: 0,
             });
         }
+        // In id order, each table grows at its end.
+        records.sort_unstable_by_key(|r| r.id);
+        days.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         self.users.insert_many(&records).await?;
         self.days.insert_many(&days).await?;
         Ok(())
