@@ -743,6 +743,9 @@ try {
     await refused.getByText('o_unfollowed_e2e').waitFor()
     assert((await refused.locator('[data-test=alert-error]').innerText()).includes('43004'), 'the non-follower shows WeChat\'s 43004')
     assert((await table.locator('[data-test=alert-kind]').first().innerText()) === '测试', 'listed as a test alert')
+    // Every column in view on a 1366-pixel screen: nothing to scroll sideways for.
+    const overflow = await table.locator('.ant-table-content').evaluate((el) => el.scrollWidth - el.clientWidth)
+    assert(overflow <= 1, `the alerts table fits its page (${overflow} px wider)`)
     const inbox = await (await fetch(`${API}/sandbox/wechat/oa/messages?touser=o_e2e_duty`)).json()
     assert(inbox.items.length === 1 && inbox.items[0].data.thing1.value.startsWith('告警测试'), `the sandbox inbox got it: ${JSON.stringify(inbox)}`)
     await shot(page, '47-staff-alerts')
