@@ -1075,10 +1075,10 @@ impl Backend for SqliteBackend {
     async fn restore_indexes(&self, collection: &str, indexes: Vec<String>) -> Result<()> {
         self.write(collection, move |connection, table| {
             // Building an index reads the whole table and sorts its keys: for these statements
-            // only, SQLite reads the file through a memory map instead of copying each page,
-            // and sorts its runs on a second thread meanwhile.
+            // only, SQLite reads the file's first 2 GB (its default ceiling) through a memory
+            // map instead of copying each page, and sorts its runs on a second thread.
             connection
-                .execute_batch("PRAGMA threads = 2; PRAGMA mmap_size = 17179869184")
+                .execute_batch("PRAGMA threads = 2; PRAGMA mmap_size = 2147418112")
                 .map_err(backend_error)?;
             let built = indexes.iter().try_for_each(|sql| {
                 connection
