@@ -106,6 +106,9 @@ measure() { # $1: topup or express
   if grep -q 'Non-2xx' "$DATA/run$RUN.txt"; then
     echo "$name: some checkouts failed:" >&2
     grep -E 'requests in|Non-2xx' "$DATA/run$RUN.txt" >&2
+    # The data dir goes on exit: show what the server said about them first.
+    echo "last lines of its log:" >&2
+    tail -n 20 "$DATA/$name.log" >&2
     exit 1
   fi
   local rate p99 cpu

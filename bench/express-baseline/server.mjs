@@ -300,6 +300,8 @@ function serve(secret) {
 
   app.use((error, req, res, _next) => {
     if (error instanceof HttpError) {
+      // Rare in a benchmark and each one fails it: say which, for `bench/express.sh` to show.
+      console.error(`${error.status} ${error.code}: ${error.message}`)
       res.status(error.status).json({
         code: error.code, message: error.message, ...(error.fields ? { details: { fields: error.fields } } : {}),
       })
