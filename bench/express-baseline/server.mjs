@@ -130,7 +130,10 @@ class HttpError extends Error {
 
 function serve(secret) {
   const db = open()
-  const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 30_000 })
+  // Idle connections are dropped before the sandbox drops them (actix-web closes a connection
+  // idle for 5 s): a request written on a connection the server is closing fails with
+  // "other side closed", and a busy event loop learns of the close late.
+  const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 4_000, keepAliveMaxTimeout: 4_000 })
   const merchantKey = crypto.createPrivateKey(keys.merchant_private_key_pem)
   const platformKey = crypto.createPublicKey(keys.platform_public_key_pem)
   const statements = {
