@@ -9,7 +9,8 @@
 # so that neither gains from going first or from a smaller store. Every checkout is a fresh
 # number: each asks the provider for its operator, signs the JSAPI prepay, verifies WeChat's
 # answer and signs the payment parameters. Printed per run: checkouts/s, p99, and the
-# server's CPU per checkout (all its processes, from /proc: other load does not distort it).
+# server's CPU per checkout (all its processes, from /proc: other load does not distort it),
+# with the outside world's beside it.
 #
 # Needs wrk, curl, jq, and Node 20 with a C++ toolchain for better-sqlite3 (its first
 # `npm install` builds it: about two minutes).
