@@ -262,7 +262,12 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
         app_users: state.app_users.clone(),
         sandbox: sandboxes.mini_program.clone(),
         store: state.store.clone(),
-        client: reqwest::Client::new(),
+        // Idle connections go before the server drops them at 5 s (actix-web's keep-alive): a
+        // request written on a connection being closed fails, and tests wait for workers.
+        client: reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(4))
+            .build()
+            .unwrap(),
         initial_password: initial,
         catalog: Some(state.catalog.clone()),
         orders: OrdersKit {

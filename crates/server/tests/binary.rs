@@ -34,7 +34,7 @@ async fn serves_health_docs_and_errors_then_stops_on_sigterm() {
             "{status}"
         );
     }
-    let client = reqwest::Client::new();
+    let client = support::http_client();
 
     let health = client
         .get(format!("{}/healthz", server.base))
@@ -133,7 +133,7 @@ async fn first_start_creates_an_admin_whose_password_is_in_a_private_file() {
         .trim()
         .to_owned();
     assert!(password.len() >= 16);
-    let client = reqwest::Client::new();
+    let client = support::http_client();
     let login = client
         .post(format!("{}/api/v1/admin/auth/login", server.base))
         .json(&serde_json::json!({"username": "admin", "password": password}))
@@ -195,7 +195,7 @@ async fn a_mini_program_user_logs_in_with_a_sandbox_code() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     let server = start(&data_dir);
-    let client = reqwest::Client::new();
+    let client = support::http_client();
     let issued: serde_json::Value = client
         .post(format!("{}/sandbox/wechat/codes", server.base))
         .header("content-type", "application/json")
@@ -303,7 +303,7 @@ fn an_unreachable_mongodb_stops_the_start_with_a_clear_message() {
 async fn first_start_syncs_the_sandbox_catalog_so_there_is_something_to_sell() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(&dir.path().join("data"));
-    let client = reqwest::Client::new();
+    let client = support::http_client();
     let plans_url = format!("{}/api/v1/app/catalog/plans?country=PH", server.base);
     let deadline = Instant::now() + Duration::from_secs(60);
     let plans: serde_json::Value = loop {
@@ -362,7 +362,7 @@ async fn backup_while_serving_then_restore_and_serve_the_copy() {
     let data_dir = dir.path().join("data");
     let server = start(&data_dir);
     let password = std::fs::read_to_string(data_dir.join("initial-admin-password")).unwrap();
-    let client = reqwest::Client::new();
+    let client = support::http_client();
     let pair: serde_json::Value = client
         .post(format!("{}/api/v1/admin/auth/login", server.base))
         .json(&serde_json::json!({"username": "admin", "password": password.trim()}))
@@ -444,7 +444,7 @@ async fn a_payment_that_cannot_start_is_reported_as_such() {
             ),
         ],
     );
-    let client = reqwest::Client::new();
+    let client = support::http_client();
     let code = support::post(
         &client,
         format!("{}/sandbox/wechat/codes", world.base),

@@ -14,6 +14,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -165,7 +167,7 @@ impl World {
             // the notify URL it was given.
             shop_port: free_port(),
             lives: 0,
-            http: reqwest::Client::new(),
+            http: support::http_client(),
             store,
             dir,
         }

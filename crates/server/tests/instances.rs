@@ -101,7 +101,7 @@ impl Cluster {
         let data_dir = dir.path().join("shop");
         let (port_a, port_b) = (free_port(), free_port());
         let a = launch_on(&data_dir, &format!("127.0.0.1:{port_a}"), &env);
-        let client = reqwest::Client::new();
+        let client = support::http_client();
         let plan = plan_on_sale(&client, &a.base).await;
         // The second instance finds the store, the keys and the admin made by the first.
         let b = launch_on(&data_dir, &format!("127.0.0.1:{port_b}"), &env);
@@ -213,7 +213,7 @@ impl Cluster {
         let _ = running.child.wait();
         *running = launch_on(&self.data_dir, &format!("127.0.0.1:{port}"), &self.env);
         // Kept-alive connections to the dead process would fail the next request.
-        self.client = reqwest::Client::new();
+        self.client = support::http_client();
     }
 
     /// Waits until every order is final, then checks each ended exactly once as its number

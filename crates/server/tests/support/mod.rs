@@ -10,6 +10,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// A client for the servers these tests start. It drops a connection idle for 4 s, before the
+/// server closes it (actix-web's keep-alive is 5 s): a request written on a connection the
+/// server is closing fails (`IncompleteMessage`), and these tests pause that long while a
+/// server stops or restarts.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(4))
+        .build()
+        .expect("HTTP client")
+}
+
 pub struct Running {
     pub child: Child,
     pub base: String,
