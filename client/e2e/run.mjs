@@ -95,6 +95,25 @@ async function step(name, fn) {
   }
 }
 
+/** Waits until the visible navigation bar title and tab bar labels read `title | label,label,label`. */
+async function chromeReads(page, what, expected) {
+  await until(
+    what,
+    async () => {
+      const seen = await page.evaluate(() => {
+        const text = (selector) =>
+          [...document.querySelectorAll(selector)]
+            .filter((e) => e.checkVisibility())
+            .map((e) => (e.textContent ?? '').trim())
+        return `${text('.uni-page-head__title').join()} | ${text('.uni-tabbar__label').join()}`
+      })
+      if (seen !== expected) throw new Error(`reads "${seen}"`)
+      return true
+    },
+    5_000,
+  )
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: false })
 }
@@ -1271,11 +1290,20 @@ async function main() {
 
   await step('English, saved on the profile', async () => {
     await page.goto(`${app}/h5/#/pages/me/index`)
+    // A fresh start on Me: a hash change alone leaves uni's page stack on the page before.
+    await page.reload()
     await page.locator('.me-page .lang-en').click()
     await page.locator('.me-page .section', { hasText: 'Saved numbers' }).waitFor()
-    await page.goto(`${app}/h5/#/pages/home/index`)
+    await chromeReads(page, 'the title and the tab bar in English on Me', 'Me | Top up,Orders,Me')
+    // Home through the tab bar, as a user goes there.
+    await page.locator('.uni-tabbar__item', { hasText: 'Top up' }).click()
     await page.locator('.hero-title', { hasText: 'Top up an overseas number' }).waitFor()
+    await chromeReads(page, 'the home title in English', 'International top-up | Top up,Orders,Me')
     await shot(page, '14-home-en')
+    // Opened again: the language is remembered, the tab bar's labels with it.
+    await page.reload()
+    await page.locator('.hero-title', { hasText: 'Top up an overseas number' }).waitFor()
+    await chromeReads(page, 'the tab bar in English after a reload', 'International top-up | Top up,Orders,Me')
     if (!only || only.test('claim a coupon')) {
       await page.goto(`${app}/h5/#/pages/coupons/center`)
       await page.locator('.coupon-center-page .coupon-terms', { hasText: '¥5 off orders from ¥10' }).waitFor()

@@ -38,6 +38,15 @@ for (const tab of pagesJson.tabBar.list) {
     app.tabBar?.list?.some((t) => t.pagePath === tab.pagePath),
     `app.json tabBar lacks ${tab.pagePath}`,
   )
+  // WeChat refuses a tab icon that is missing, not PNG or JPG, or over 40 KB.
+  for (const icon of [tab.iconPath, tab.selectedIconPath]) {
+    const file = path.join(out, icon)
+    check(existsSync(file), `tab icon ${icon} is not in the bundle`)
+    if (existsSync(file)) {
+      check(/\.(png|jpe?g)$/.test(icon), `tab icon ${icon} is not PNG or JPG`)
+      check(statSync(file).size <= 40 * 1024, `tab icon ${icon} is over 40 KB`)
+    }
+  }
 }
 
 // Browser-only APIs: the mini-program has no DOM, window, localStorage or fetch.

@@ -62,6 +62,23 @@ describe('t', () => {
     expect(again.locale.value).toBe('en')
   })
 
+  it('sets the page title and the tab bar again when the language changes', async () => {
+    const i18n = await import('../src/i18n')
+    const titles = vi.mocked(uni.setNavigationBarTitle)
+    const tabs = vi.mocked(uni.setTabBarItem)
+    i18n.setTabPageTitle('title.orders')
+    expect(titles).toHaveBeenLastCalledWith(expect.objectContaining({ title: '我的订单' }))
+    expect(tabs.mock.calls.map(([item]) => item.text)).toEqual(['充值', '订单', '我的'])
+    // The profile's language arrives after the page showed (the login at launch).
+    i18n.setLocale('en')
+    expect(titles).toHaveBeenLastCalledWith(expect.objectContaining({ title: 'My orders' }))
+    expect(tabs.mock.calls.slice(3).map(([item]) => item.text)).toEqual(['Top up', 'Orders', 'Me'])
+    // A title that is data stays as it is.
+    i18n.setTitleText('User agreement v3')
+    i18n.setLocale('zh-CN')
+    expect(titles).toHaveBeenLastCalledWith(expect.objectContaining({ title: 'User agreement v3' }))
+  })
+
   it('maps the profile language both ways', async () => {
     const i18n = await import('../src/i18n')
     expect(i18n.localeFromLanguage('en')).toBe('en')

@@ -46,15 +46,35 @@ export function languageFromLocale(value: Locale): 'zh' | 'en' {
   return value === 'en' ? 'en' : 'zh'
 }
 
-/** Tab bar labels live outside Vue's reach: set them on every language change. */
+/** The title key of the page on screen, so that a change of language can set it again. */
+let titleKey: MessageKey | null = null
+
+/**
+ * Tab bar labels and the navigation bar title live outside Vue's reach: set on every language
+ * change, and by each tab page as it shows (at launch there is no tab bar to set yet).
+ */
 export function applyChrome(): void {
   const tabs: MessageKey[] = ['tab.home', 'tab.orders', 'tab.me']
   tabs.forEach((key, index) => {
     uni.setTabBarItem({ index, text: t(key), fail: () => undefined })
   })
+  if (titleKey) uni.setNavigationBarTitle({ title: t(titleKey), fail: () => undefined })
 }
 
-/** Sets the navigation bar title of the current page. */
+/** Sets the navigation bar title of the current page, in the current language from now on. */
 export function setTitle(key: MessageKey): void {
+  titleKey = key
   uni.setNavigationBarTitle({ title: t(key), fail: () => undefined })
+}
+
+/** A tab page as it shows: its title, and the tab bar's labels in the current language. */
+export function setTabPageTitle(key: MessageKey): void {
+  titleKey = key
+  applyChrome()
+}
+
+/** Sets a title that is data, not a message (an agreement's own title). */
+export function setTitleText(title: string): void {
+  titleKey = null
+  uni.setNavigationBarTitle({ title, fail: () => undefined })
 }
