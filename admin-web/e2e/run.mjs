@@ -197,7 +197,20 @@ try {
     assert(await page.getByText('+63 917 123 4500').first().isVisible(), 'phone shown internationally')
     await shot(page, '04-orders')
     await page.click(`[data-test=order-link]:has-text("${orderNo}")`)
-    await page.locator('[data-test=order-timeline]').getByText('recharged').waitFor()
+    // The story in the console's language: the steps, the price line, the attempt.
+    const timelineSteps = page.locator('[data-test=order-timeline] [data-test=timeline-item] b')
+    await until('the timeline in Chinese', async () =>
+      (await timelineSteps.allTextContents()).join() === '下单,支付成功,开始充值,充值成功', 5000)
+    const drawerBody = page.locator('.ant-drawer-open .ant-drawer-body')
+    await drawerBody.getByText('套餐价', { exact: true }).first().waitFor()
+    await drawerBody.locator('.ant-tag', { hasText: '成功' }).first().waitFor()
+    await drawerBody.getByText('发送', { exact: true }).first().waitFor()
+    // Fully slid in, and its content faded in from the loading state, before the picture.
+    await until('the drawer to settle', async () => {
+      const box = await page.locator('.ant-drawer-open .ant-drawer-content-wrapper').boundingBox()
+      const opacity = await drawerBody.locator('.ant-spin-container').first().evaluate((e) => getComputedStyle(e).opacity)
+      return box !== null && Math.abs(box.x + box.width - page.viewportSize().width) < 1 && opacity === '1'
+    }, 5000)
     await shot(page, '05-order-drawer')
     await page.click('[data-test=order-refund]')
     const amount = page.locator('input[data-test=refund-amount], [data-test=refund-amount] input').first()
@@ -207,7 +220,7 @@ try {
     await page.getByText('请输入金额，最多两位小数').waitFor()
     await amount.fill('1.50')
     await page.getByRole('button', { name: '提交退款' }).click()
-    await page.locator('[data-test=order-timeline]').getByText('refund requested').waitFor()
+    await page.locator('[data-test=order-timeline]').getByText('申请退款', { exact: true }).waitFor()
     await page.locator('[data-test=order-timeline]').getByText('1.50 CNY: e2e partial refund').waitFor()
     await page.locator('[data-test=order-refunds]').getByText('¥1.50').waitFor()
     await shot(page, '06-order-refunded')
@@ -874,7 +887,7 @@ try {
     await drawer.locator('[data-test=recon-order-link]').first().click()
     await page.waitForURL((u) => u.pathname === '/order/orders' && u.searchParams.get('order_no') === orderNo)
     await page.locator('.ant-drawer-open .ant-drawer-title').getByText(orderNo, { exact: false }).waitFor()
-    await page.locator('[data-test=order-timeline]').getByText('recharged').waitFor()
+    await page.locator('[data-test=order-timeline]').getByText('充值成功', { exact: true }).waitFor()
     await page.keyboard.press('Escape')
     await page.locator('[data-test=order-timeline]').waitFor({ state: 'hidden' })
   })

@@ -805,18 +805,12 @@ async function main() {
     // Allowed in the prompt: the failed top-up's notice came, about this order.
     await messageAbout(api.base, await sandboxOpenid(page), 'sbx-recharge-failed', orderNo)
     const reason = (await page.locator('.result-reason').textContent()).trim()
-    if (!reason.startsWith('原因：')) throw new Error(`reason line: ${reason}`)
-    // When the buyer's order carries its timeline, the reason must be the one it names.
+    // The order's steps say the recharge did not go through, and the reason line says so.
+    if (reason !== '原因：运营商未能完成充值') throw new Error(`reason line: ${reason}`)
     const order = await orderAsServed(page, api.base, orderNo)
-    if (order?.timeline) {
-      const failed = [...order.timeline].reverse().find((e) => e.what === 'recharge failed')
-      if (failed?.detail && !reason.includes(failed.detail)) {
-        throw new Error(`reason "${reason}" does not name ${failed.detail}`)
-      }
-      metrics.refundReason = 'from the order timeline'
-    } else {
-      metrics.refundReason = 'generic (this server sends no timeline to the buyer)'
-    }
+    const codes = (order?.timeline ?? []).map((s) => s.code).join()
+    if (!codes.includes('recharge_failed')) throw new Error(`the buyer's steps: ${codes}`)
+    metrics.refundReason = `from the order's steps (${codes})`
     await shot(page, '06-result-refunded')
   })
 
@@ -862,6 +856,14 @@ async function main() {
       10_000,
     )
     if (await page.locator('.order-page .cancel-btn').count()) throw new Error('cancel still offered')
+    // Its progress, newest first, in the buyer's words.
+    await until('the order\'s steps', async () => {
+      const steps = await page.locator('.order-page .timeline-event .what').allTextContents()
+      // Closed by the cancel itself or by the payment's closing, whichever lands first.
+      const closed = ['订单已取消', '订单已关闭'].includes(steps[0])
+      if (!closed || steps.slice(1).join() !== '已申请取消,订单已创建') throw new Error(`steps: ${steps.join()}`)
+      return true
+    }, 10_000)
     await shot(page, '10-order-closed')
     await page.goto(`${app}/h5/#/pages/orders/index`)
     await page.locator('.order-card').first().waitFor()

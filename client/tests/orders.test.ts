@@ -13,6 +13,7 @@ function order(patch: Partial<AppOrder>): AppOrder {
     created_at: '2026-12-05T00:00:00Z',
     pay_deadline: '2026-12-05T00:15:00Z',
     refunds: [],
+    timeline: [],
     ...patch,
   } as AppOrder
 }
@@ -34,16 +35,19 @@ describe('order phases', () => {
     expect(isFinal(order({ state: 'refunding' }))).toBe(false)
   })
 
-  it('takes the refund reason from the timeline', () => {
-    const o = order({
+  it('takes the refund reason from the latest step that explains it', () => {
+    const steps = (...codes: AppOrder['timeline'][number]['code'][]) =>
+      codes.map((code, i) => ({ at: `2026-12-05T00:0${i}:00Z`, code }))
+    const declined = order({
       state: 'refunded',
-      timeline: [
-        { at: '1', actor: 'wechat', what: 'paid' },
-        { at: '2', actor: 'provider:sandbox', what: 'recharge failed', detail: 'OPERATOR_DECLINED' },
-        { at: '3', actor: 'system', what: 'automatic full refund requested' },
-      ],
+      timeline: steps('order_placed', 'paid', 'recharge_started', 'recharge_failed', 'automatic_refund_requested', 'refunded'),
     })
-    expect(refundReason(o)).toBe('recharge failed: OPERATOR_DECLINED')
-    expect(refundReason(order({ state: 'refunded' }))).toBeUndefined()
+    expect(refundReason(declined)).toBe('result.reasonRechargeFailed')
+    const asked = order({ state: 'refunded', timeline: steps('order_placed', 'paid', 'held', 'refund_requested', 'refunded') })
+    expect(refundReason(asked)).toBe('result.reasonRequested')
+    const late = order({ state: 'refunded', timeline: steps('order_placed', 'closed_unpaid', 'paid_after_close', 'refunded') })
+    expect(refundReason(late)).toBe('result.reasonPaidLate')
+    // Without a step that says why: the usual reason.
+    expect(refundReason(order({ state: 'refunded' }))).toBe('result.reasonRechargeFailed')
   })
 })

@@ -2,6 +2,8 @@ import type { components } from './schema'
 
 type S = components['schemas']
 export type Order = S['AdminOrder']
+export type TimelineEvent = S['AdminTimelineEvent']
+export type TimelineCode = S['TimelineCode']
 export type OrderState = S['OrderState']
 export type OrderRefund = S['OrderRefund']
 export type RechargeLogEntry = S['RechargeLogEntry']

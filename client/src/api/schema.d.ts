@@ -2805,11 +2805,31 @@ export interface components {
             recharge: components["schemas"]["RechargeInfo"];
             refunds: components["schemas"]["OrderRefund"][];
             state: components["schemas"]["OrderState"];
-            timeline: components["schemas"]["TimelineEvent"][];
+            timeline: components["schemas"]["AdminTimelineEvent"][];
             total: components["schemas"]["Money"];
             updated_at: components["schemas"]["Timestamp"];
             /** @description The app user who placed it, and their WeChat openid. */
             user_id: string;
+        };
+        /**
+         * @description One entry of an order's timeline as staff see it: the stored phrase, and its code for the
+         *     console to word in the reader's language (`docs/architecture.md#timeline`).
+         * @example {
+         *       "at": "2026-12-07T08:54:28Z",
+         *       "actor": "system",
+         *       "what": "recharge started",
+         *       "code": "recharge_started"
+         *     }
+         */
+        AdminTimelineEvent: {
+            /** @description `user:<id>`, `staff:<id>`, `system`, `wechat`, `provider:<id>`. */
+            actor: string;
+            at: components["schemas"]["Timestamp"];
+            code?: null | components["schemas"]["TimelineCode"];
+            /** @description The step's particulars: an id, an amount with its reason, a provider's error code. */
+            detail?: string | null;
+            /** @description What happened, in English as stored. */
+            what: string;
         };
         /**
          * @description A new version of an agreement as staff write it.
@@ -3223,6 +3243,11 @@ export interface components {
             price_lines: components["schemas"]["PriceLine"][];
             refunds: components["schemas"]["AppOrderRefund"][];
             state: components["schemas"]["OrderState"];
+            /**
+             * @description The order's steps so far, oldest first: paid, recharged, refunded and the like, without
+             *     the provider's retries or staff notes (`docs/architecture.md#timeline`).
+             */
+            timeline: components["schemas"]["AppOrderStep"][];
             total: components["schemas"]["Money"];
         };
         /** @description Why a paid order is not recharged yet, as the buyer is told. */
@@ -3247,6 +3272,21 @@ export interface components {
             finished_at?: null | components["schemas"]["Timestamp"];
             requested_at: components["schemas"]["Timestamp"];
             state: components["schemas"]["RefundState"];
+        };
+        /**
+         * @description One step of an order as its buyer sees it; the app words each code itself.
+         * @example {
+         *       "at": "2026-12-07T08:54:28Z",
+         *       "code": "recharged"
+         *     }
+         */
+        AppOrderStep: {
+            at: components["schemas"]["Timestamp"];
+            /**
+             * @description The step (`docs/architecture.md#timeline`): one of the steps a buyer is shown.
+             * @enum {string}
+             */
+            code: "order_placed" | "paid" | "paid_after_close" | "closed_unpaid" | "closed_payment_not_started" | "closed_payment_closed" | "cancel_requested" | "closed_cancelled" | "recharge_started" | "recharged" | "recharge_failed" | "held" | "automatic_refund_requested" | "refund_requested" | "refunded" | "refund_failed";
         };
         /** @description A plan as the mini-program shows it. `price` is what the user pays. */
         AppPlan: {
@@ -4894,7 +4934,7 @@ export interface components {
                 recharge: components["schemas"]["RechargeInfo"];
                 refunds: components["schemas"]["OrderRefund"][];
                 state: components["schemas"]["OrderState"];
-                timeline: components["schemas"]["TimelineEvent"][];
+                timeline: components["schemas"]["AdminTimelineEvent"][];
                 total: components["schemas"]["Money"];
                 updated_at: components["schemas"]["Timestamp"];
                 /** @description The app user who placed it, and their WeChat openid. */
@@ -5037,6 +5077,11 @@ export interface components {
                 price_lines: components["schemas"]["PriceLine"][];
                 refunds: components["schemas"]["AppOrderRefund"][];
                 state: components["schemas"]["OrderState"];
+                /**
+                 * @description The order's steps so far, oldest first: paid, recharged, refunded and the like, without
+                 *     the provider's retries or staff notes (`docs/architecture.md#timeline`).
+                 */
+                timeline: components["schemas"]["AppOrderStep"][];
                 total: components["schemas"]["Money"];
             }[];
             /** Format: int32 */
@@ -6382,14 +6427,13 @@ export interface components {
             template_id: string;
             updated_at: components["schemas"]["Timestamp"];
         };
-        /** @description One entry of the order's story. */
-        TimelineEvent: {
-            /** @description `user:<id>`, `staff:<id>`, `system`, `wechat`, `provider:<id>`. */
-            actor: string;
-            at: components["schemas"]["Timestamp"];
-            detail?: string | null;
-            what: string;
-        };
+        /**
+         * @description The steps an order's timeline records, each with a stable code (serialized `snake_case`)
+         *     and the English phrase the entry stores (strum's `serialize`), so that the console and the
+         *     app can word each step in the reader's language (`docs/architecture.md#timeline`).
+         * @enum {string}
+         */
+        TimelineCode: "order_placed" | "paid" | "paid_after_close" | "pay_deadline_passed" | "closed_unpaid" | "closed_payment_not_started" | "closed_payment_closed" | "cancel_requested" | "closed_cancelled" | "recharge_started" | "provider_processing" | "attempt_failed" | "provider_not_ready" | "no_answer" | "earlier_attempt_never_sent" | "earlier_attempt_resent" | "recharged" | "recharge_failed" | "held" | "hold_alert_raised" | "hold_given_up" | "retry_requested" | "automatic_refund_requested" | "refund_requested" | "refund_submitted" | "refunded" | "refund_failed" | "coupon_used" | "coupon_returned" | "coupon_locked";
         /**
          * Format: date-time
          * @description RFC 3339 UTC timestamp

@@ -29,18 +29,15 @@ export type CheckoutAnswer = Omit<S['CheckoutAnswer'], 'order' | 'pay_params'> &
   order: AppOrder
   pay_params?: PayParams | null
 }
-export type TimelineEvent = S['TimelineEvent']
+export type AppOrderStep = S['AppOrderStep']
 export type AppOrderDelay = S['AppOrderDelay']
 export type ErrorBody = S['ErrorBody']
 
 /**
- * An order as the buyer sees it. `timeline` is read when the server sends it (the buyer's
- * view may gain it); the pages cope with its absence. `delay` is set while the recharge is
- * delayed on the shop's side and the buyer may ask for the money back.
+ * An order as the buyer sees it, with its steps so far (`timeline`). `delay` is set while the
+ * recharge is delayed on the shop's side and the buyer may ask for the money back.
  */
-export type AppOrder = S['AppOrder'] & {
-  timeline?: TimelineEvent[]
-}
+export type AppOrder = S['AppOrder']
 
 export interface Page<T> {
   items: T[]

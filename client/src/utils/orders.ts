@@ -51,12 +51,16 @@ export const STATE_KEYS: Record<OrderState, MessageKey> = {
   closed: 'state.closed',
 }
 
-/** Why the money went back, from the order's timeline when it carries one. */
-export function refundReason(order: AppOrder): string | undefined {
-  const events = [...(order.timeline ?? [])].reverse()
-  const failed =
-    events.find((e) => e.what === 'recharge failed') ??
-    events.find((e) => /fail|declin/i.test(e.what))
-  if (!failed) return undefined
-  return failed.detail ? `${failed.what}: ${failed.detail}` : failed.what
+/**
+ * Why the money went back, as a message key: the latest of the steps that explain a refund.
+ * A recharge that did not go through is the usual reason, and the one assumed when the
+ * steps name none.
+ */
+export function refundReason(order: AppOrder): MessageKey {
+  for (const step of [...order.timeline].reverse()) {
+    if (step.code === 'recharge_failed') return 'result.reasonRechargeFailed'
+    if (step.code === 'refund_requested') return 'result.reasonRequested'
+    if (step.code === 'paid_after_close') return 'result.reasonPaidLate'
+  }
+  return 'result.reasonRechargeFailed'
 }

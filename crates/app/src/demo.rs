@@ -18,7 +18,7 @@ use topup_core::{CountryCode, Currency, Money, Timestamp};
 use topup_orders::stats::{FiguresTally, OrderStats};
 use topup_orders::{
     Order, OrderFigures, OrderRefund, OrderState, PaymentInfo, PlanKind, PlanSnapshot, PriceLine,
-    RechargeInfo, RefundState, TimelineEvent,
+    RechargeInfo, RefundState, TimelineCode, TimelineEvent,
 };
 use topup_payment::{
     PaymentId, PaymentRecord, PaymentState, RefundId, RefundRecord,
@@ -219,16 +219,21 @@ fn ulid_at(rng: &mut fastrand::Rng, at: Timestamp) -> String {
 /// The timeline of a payment notified and its recharge started at once.
 fn paid_and_sent(at: Timestamp) -> [TimelineEvent; 2] {
     [
-        event(at, "wechat", "paid", Some("payment notification".into())),
-        event(at, "system", "recharge started", None),
+        event(
+            at,
+            "wechat",
+            TimelineCode::Paid,
+            Some("payment notification".into()),
+        ),
+        event(at, "system", TimelineCode::RechargeStarted, None),
     ]
 }
 
-fn event(at: Timestamp, actor: &str, what: &str, detail: Option<String>) -> TimelineEvent {
+fn event(at: Timestamp, actor: &str, what: TimelineCode, detail: Option<String>) -> TimelineEvent {
     TimelineEvent {
         at,
         actor: actor.to_owned(),
-        what: what.to_owned(),
+        what: what.phrase().to_owned(),
         detail,
     }
 }
@@ -339,7 +344,7 @@ impl Generator {
         let mut timeline = vec![event(
             created,
             &format!("user:{user_id}"),
-            "order placed",
+            TimelineCode::OrderPlaced,
             None,
         )];
         let mut refunds = Vec::new();
@@ -350,12 +355,7 @@ impl Generator {
             Ending::ClosedUnpaid => {
                 state = OrderState::Closed;
                 updated = created.plus(TimeDelta::minutes(15));
-                timeline.push(event(
-                    updated,
-                    "system",
-                    "closed",
-                    Some("not paid in time".into()),
-                ));
+                timeline.push(event(updated, "system", TimelineCode::ClosedUnpaid, None));
             }
             Ending::Delivered | Ending::PartlyRefunded => {
                 state = OrderState::Succeeded;
@@ -364,7 +364,7 @@ impl Generator {
                 timeline.push(event(
                     done_at,
                     "provider:sandbox",
-                    "recharged",
+                    TimelineCode::Recharged,
                     Some(provider_tx.clone()),
                 ));
                 recharge.provider_transaction_id = Some(provider_tx);
@@ -385,14 +385,14 @@ impl Generator {
                     timeline.push(event(
                         asked,
                         "staff:demo",
-                        "refund requested",
+                        TimelineCode::RefundRequested,
                         Some(format!("{amount}: goodwill")),
                     ));
                     updated = asked.plus(TimeDelta::minutes(1));
                     timeline.push(event(
                         updated,
                         "wechat",
-                        "refunded",
+                        TimelineCode::Refunded,
                         Some(format!("{amount}")),
                     ));
                 }
@@ -403,7 +403,7 @@ impl Generator {
                 timeline.push(event(
                     done_at,
                     "provider:sandbox",
-                    "recharge failed",
+                    TimelineCode::RechargeFailed,
                     Some("number declined".into()),
                 ));
                 let amount = Money::cny(total);
@@ -421,7 +421,7 @@ impl Generator {
                 timeline.push(event(
                     updated,
                     "wechat",
-                    "refunded",
+                    TimelineCode::Refunded,
                     Some(format!("{amount}")),
                 ));
             }

@@ -21,11 +21,8 @@ use crate::model::outcome_class;
 use crate::ports::{CloseOutcome, Coupons, OrderNotices, PaymentPort};
 use crate::{
     AppliedCoupon, CouponFate, Hold, InFlight, Order, OrderState, OrdersConfig, OrdersError,
-    PendingTopup, RechargeAttempt, RechargeLogEntry, RefundState,
+    PendingTopup, RechargeAttempt, RechargeLogEntry, RefundState, TimelineCode, TimelineEvent,
 };
-
-/// The timeline entry of an unpaid order whose payment is being closed for being late.
-const DEADLINE_PASSED: &str = "not paid in time; closing its payment";
 
 /// What to do after a step: look again now, or stop until `next_action_at`.
 enum Step {
@@ -260,7 +257,7 @@ impl OrderEngine {
             OrderState::AwaitingPayment => self.close_if_expired(order, now).await,
             OrderState::Paid => {
                 order.transition_to(OrderState::Recharging)?;
-                order.note(now, "system", "recharge started", None);
+                order.note(now, "system", TimelineCode::RechargeStarted, None);
                 self.save(order).await?;
                 Ok(Step::Continue)
             }
@@ -283,7 +280,7 @@ impl OrderEngine {
                 order.transition_to(OrderState::Refunding)?;
                 if refundable.is_positive() {
                     order.add_refund(refundable, "recharge failed", "system", now);
-                    order.note(now, "system", "automatic full refund requested", None);
+                    order.note(now, "system", TimelineCode::AutomaticRefundRequested, None);
                 }
                 order.next_action_at = Some(now);
                 self.save(order).await?;
@@ -334,9 +331,9 @@ impl OrderEngine {
             coupon.settled = true;
         }
         let what = match applied.fate {
-            CouponFate::Used => "coupon used",
-            CouponFate::Returned => "coupon returned",
-            CouponFate::Locked => "coupon locked",
+            CouponFate::Used => TimelineCode::CouponUsed,
+            CouponFate::Returned => TimelineCode::CouponReturned,
+            CouponFate::Locked => TimelineCode::CouponLocked,
         };
         order.note(now, "system", what, Some(applied.coupon_id.clone()));
         self.save(order).await
@@ -352,10 +349,12 @@ impl OrderEngine {
             self.finish(order).await?;
             return Ok(Step::Done);
         }
-        if order.timeline.last().map(|e| e.what.as_str()) != Some(DEADLINE_PASSED) {
+        if order.timeline.last().and_then(TimelineEvent::code)
+            != Some(TimelineCode::PayDeadlinePassed)
+        {
             // Noted before WeChat is asked: closing the payment closes the order through the
             // payment's event, usually before the answer is back here.
-            order.note(now, "system", DEADLINE_PASSED, None);
+            order.note(now, "system", TimelineCode::PayDeadlinePassed, None);
             self.save(order).await?;
         }
         match self
@@ -366,7 +365,7 @@ impl OrderEngine {
             Ok(CloseOutcome::Closed) => {
                 order.transition_to(OrderState::Closed)?;
                 order.next_action_at = None;
-                order.note(now, "system", "closed: not paid in time", None);
+                order.note(now, "system", TimelineCode::ClosedUnpaid, None);
                 self.finish(order).await?;
                 Ok(Step::Done)
             }
@@ -396,7 +395,7 @@ impl OrderEngine {
     /// Parks the order for staff; the engine looks at it again only to raise the alert when
     /// the hold outlasts `hold_alert_minutes`.
     fn hold(&self, order: &mut Order, reason: String, now: Timestamp) {
-        order.note(now, "system", "held for staff", Some(reason.clone()));
+        order.note(now, "system", TimelineCode::Held, Some(reason.clone()));
         order.hold = Some(Hold::new(reason, now));
         order.next_action_at = Some(now.plus(self.config.hold_alert()));
     }
@@ -422,7 +421,7 @@ impl OrderEngine {
         order.note(
             now,
             "system",
-            "hold alert raised",
+            TimelineCode::HoldAlertRaised,
             Some(format!("held since {since}")),
         );
         order.next_action_at = None;
@@ -463,7 +462,7 @@ impl OrderEngine {
                 order.note(
                     now,
                     "system",
-                    "recharge failed",
+                    TimelineCode::RechargeFailed,
                     Some(format!("{attempts} attempts failed")),
                 );
                 order.next_action_at = Some(now);
@@ -609,7 +608,7 @@ impl OrderEngine {
                     order.note(
                         now,
                         "system",
-                        "earlier attempt never reached the provider",
+                        TimelineCode::EarlierAttemptNeverSent,
                         Some(in_flight.key),
                     );
                     self.save(order).await?;
@@ -618,7 +617,7 @@ impl OrderEngine {
                 order.note(
                     now,
                     "system",
-                    "earlier attempt not found at the provider; sending again under the same key",
+                    TimelineCode::EarlierAttemptResent,
                     Some(in_flight.key.clone()),
                 );
                 let number = order
@@ -803,7 +802,7 @@ impl OrderEngine {
                     order.note(
                         now,
                         "system",
-                        "refund submitted",
+                        TimelineCode::RefundSubmitted,
                         Some(refund.out_refund_no),
                     );
                 }
@@ -832,7 +831,7 @@ pub(crate) fn mark_paid(
     order.payment.transaction_id = Some(transaction_id.to_owned());
     order.payment.paid_at = Some(paid_at);
     order.next_action_at = Some(now);
-    order.note(now, "wechat", "paid", Some(how.to_owned()));
+    order.note(now, "wechat", TimelineCode::Paid, Some(how.to_owned()));
     Ok(())
 }
 
@@ -880,7 +879,7 @@ fn apply_result(
             order.note(
                 now,
                 actor,
-                "recharged",
+                TimelineCode::Recharged,
                 result.summary.provider_transaction_id.clone(),
             );
         }
@@ -896,7 +895,7 @@ fn apply_result(
             order.note(
                 now,
                 actor,
-                "provider is processing",
+                TimelineCode::ProviderProcessing,
                 Some(provider_ref.clone()),
             );
         }
@@ -908,7 +907,7 @@ fn apply_result(
                 .exhausted_providers
                 .push(provider_id.to_owned());
             order.next_action_at = Some(now);
-            order.note(now, actor, "attempt failed, will retry", code);
+            order.note(now, actor, TimelineCode::AttemptFailed, code);
         }
         TopupOutcome::Precondition => {
             order.recharge.in_flight = None;
@@ -922,24 +921,19 @@ fn apply_result(
                 code.clone().unwrap_or_else(|| "provider not ready".into())
             ));
             order.next_action_at = Some(now);
-            order.note(now, actor, "provider not ready", code);
+            order.note(now, actor, TimelineCode::ProviderNotReady, code);
         }
         TopupOutcome::FailedFinal => {
             order.recharge.in_flight = None;
             order.recharge.pending = None;
             order.transition_to(OrderState::Failed)?;
             order.next_action_at = Some(now);
-            order.note(now, actor, "recharge failed", code);
+            order.note(now, actor, TimelineCode::RechargeFailed, code);
         }
         TopupOutcome::Ambiguous => {
             // Keep `in_flight`: the next pass looks the key up before anything else.
             order.next_action_at = Some(now.plus(TimeDelta::seconds(config.lookup_delay_seconds)));
-            order.note(
-                now,
-                actor,
-                "no answer; will look the top-up up by its key",
-                code,
-            );
+            order.note(now, actor, TimelineCode::NoAnswer, code);
         }
     }
     Ok(())

@@ -21,7 +21,7 @@ pub use model::{
     AppliedCoupon, CheckoutKey, CouponFate, Hold, InFlight, Order, OrderFigures, OrderRefund,
     OrderState, PaymentInfo, PendingTopup, PlanKind, PlanSnapshot, PriceLine,
     RECHARGE_FAILED_REASON, RechargeAttempt, RechargeInfo, RechargeLogEntry, RefundState,
-    TimelineEvent,
+    TimelineCode, TimelineEvent,
 };
 pub use ports::{
     BlockKind, Blocklist, CheckoutPlan, CloseOutcome, CouponDiscount, Coupons, MemberDiscount,

@@ -247,9 +247,136 @@ pub struct TimelineEvent {
     pub at: Timestamp,
     /// `user:<id>`, `staff:<id>`, `system`, `wechat`, `provider:<id>`.
     pub actor: String,
+    /// The English phrase of a [`TimelineCode`].
     pub what: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+impl TimelineEvent {
+    /// The step this entry records; `None` for a phrase no code has (`docs/architecture.md#timeline`).
+    pub fn code(&self) -> Option<TimelineCode> {
+        self.what.parse().ok()
+    }
+}
+
+/// The steps an order's timeline records, each with a stable code (serialized `snake_case`)
+/// and the English phrase the entry stores (strum's `serialize`), so that the console and the
+/// app can word each step in the reader's language (`docs/architecture.md#timeline`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::EnumIter,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineCode {
+    #[strum(serialize = "order placed")]
+    OrderPlaced,
+    #[strum(serialize = "paid")]
+    Paid,
+    #[strum(serialize = "paid after the order closed")]
+    PaidAfterClose,
+    #[strum(serialize = "not paid in time; closing its payment")]
+    PayDeadlinePassed,
+    #[strum(serialize = "closed: not paid in time")]
+    ClosedUnpaid,
+    #[strum(serialize = "closed: payment could not be started")]
+    ClosedPaymentNotStarted,
+    #[strum(serialize = "closed: payment closed")]
+    ClosedPaymentClosed,
+    #[strum(serialize = "cancel requested")]
+    CancelRequested,
+    #[strum(serialize = "closed: cancelled")]
+    ClosedCancelled,
+    #[strum(serialize = "recharge started")]
+    RechargeStarted,
+    #[strum(serialize = "provider is processing")]
+    ProviderProcessing,
+    #[strum(serialize = "attempt failed, will retry")]
+    AttemptFailed,
+    #[strum(serialize = "provider not ready")]
+    ProviderNotReady,
+    #[strum(serialize = "no answer; will look the top-up up by its key")]
+    NoAnswer,
+    #[strum(serialize = "earlier attempt never reached the provider")]
+    EarlierAttemptNeverSent,
+    #[strum(
+        serialize = "earlier attempt not found at the provider; sending again under the same key"
+    )]
+    EarlierAttemptResent,
+    #[strum(serialize = "recharged")]
+    Recharged,
+    #[strum(serialize = "recharge failed")]
+    RechargeFailed,
+    #[strum(serialize = "held for staff")]
+    Held,
+    #[strum(serialize = "hold alert raised")]
+    HoldAlertRaised,
+    #[strum(serialize = "held order given up")]
+    HoldGivenUp,
+    #[strum(serialize = "retry requested")]
+    RetryRequested,
+    #[strum(serialize = "automatic full refund requested")]
+    AutomaticRefundRequested,
+    #[strum(serialize = "refund requested")]
+    RefundRequested,
+    #[strum(serialize = "refund submitted")]
+    RefundSubmitted,
+    #[strum(serialize = "refunded")]
+    Refunded,
+    #[strum(serialize = "refund failed")]
+    RefundFailed,
+    #[strum(serialize = "coupon used")]
+    CouponUsed,
+    #[strum(serialize = "coupon returned")]
+    CouponReturned,
+    #[strum(serialize = "coupon locked")]
+    CouponLocked,
+}
+
+impl TimelineCode {
+    /// Every step, in declaration order.
+    pub fn all() -> impl Iterator<Item = TimelineCode> {
+        <Self as strum::IntoEnumIterator>::iter()
+    }
+
+    /// The English phrase the timeline stores.
+    pub fn phrase(self) -> &'static str {
+        self.into()
+    }
+
+    /// Whether the buyer sees this step on their order: the payment, the recharge and the
+    /// money's way back, not the provider's retries, staff alerts or coupon bookkeeping.
+    pub fn shown_to_buyer(self) -> bool {
+        use TimelineCode::*;
+        matches!(
+            self,
+            OrderPlaced
+                | Paid
+                | PaidAfterClose
+                | ClosedUnpaid
+                | ClosedPaymentNotStarted
+                | ClosedPaymentClosed
+                | CancelRequested
+                | ClosedCancelled
+                | RechargeStarted
+                | Recharged
+                | RechargeFailed
+                | Held
+                | AutomaticRefundRequested
+                | RefundRequested
+                | Refunded
+                | RefundFailed
+        )
+    }
 }
 
 /// Where an order's coupon should be, by the order's state (`docs/marketing.md#coupons-and-orders`).
@@ -555,13 +682,13 @@ impl Order {
         &mut self,
         at: Timestamp,
         actor: impl Into<String>,
-        what: impl Into<String>,
+        what: TimelineCode,
         detail: Option<String>,
     ) {
         self.timeline.push(TimelineEvent {
             at,
             actor: actor.into(),
-            what: what.into(),
+            what: what.phrase().to_owned(),
             detail,
         });
     }
@@ -647,6 +774,34 @@ mod tests {
         assert!(closed.transition_to(Recharging).is_err());
         assert!(closed.transition_to(Refunding).is_ok());
         assert_eq!(closed.state, Refunding);
+    }
+
+    #[test]
+    fn every_timeline_step_reads_back_from_its_phrase_and_has_its_own_code() {
+        use super::TimelineCode;
+        use std::collections::HashSet;
+        let mut phrases = HashSet::new();
+        let mut codes = HashSet::new();
+        for code in TimelineCode::all() {
+            assert_eq!(code.phrase().parse::<TimelineCode>(), Ok(code));
+            assert!(phrases.insert(code.phrase()), "{code:?}");
+            let wire = serde_json::to_value(code).unwrap();
+            assert!(codes.insert(wire.to_string()), "{code:?}");
+        }
+        assert_eq!(phrases.len(), 30);
+        // Entries written before codes existed read as before; others have none.
+        let old = super::TimelineEvent {
+            at: topup_core::Timestamp::from_unix_millis(0).unwrap(),
+            actor: "wechat".into(),
+            what: "paid".into(),
+            detail: None,
+        };
+        assert_eq!(old.code(), Some(TimelineCode::Paid));
+        let unknown = super::TimelineEvent {
+            what: "something else".into(),
+            ..old
+        };
+        assert_eq!(unknown.code(), None);
     }
 }
 

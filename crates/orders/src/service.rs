@@ -20,7 +20,7 @@ use crate::pricing::{discount_line, member_discount, total_of};
 use crate::{
     AppliedCoupon, CheckoutKey, CheckoutRules, CouponFate, DueSignal, Order, OrderFigures,
     OrderState, OrdersConfig, OrdersError, PaymentInfo, PlanSnapshot, PriceLine, RechargeInfo,
-    RechargeLogEntry, RefundState,
+    RechargeLogEntry, RefundState, TimelineCode,
 };
 
 /// A checkout as the user asked for it.
@@ -138,11 +138,11 @@ fn refund_paid_after_close(
     order.note(
         now,
         "wechat",
-        "paid after the order closed",
+        TimelineCode::PaidAfterClose,
         Some(transaction_id.to_owned()),
     );
     order.add_refund(amount, "paid after the order closed", "system", now);
-    order.note(now, "system", "automatic full refund requested", None);
+    order.note(now, "system", TimelineCode::AutomaticRefundRequested, None);
     order.next_action_at = Some(now);
     Ok(())
 }
@@ -463,7 +463,7 @@ impl OrdersService {
         order.note(
             now,
             format!("user:{}", request.user_id),
-            "order placed",
+            TimelineCode::OrderPlaced,
             None,
         );
         order.next_action_at = Some(order.pay_deadline);
@@ -545,7 +545,7 @@ impl OrdersService {
                         order.note(
                             now,
                             "system",
-                            "closed: payment could not be started",
+                            TimelineCode::ClosedPaymentNotStarted,
                             Some(reason.clone()),
                         );
                     }
@@ -844,7 +844,7 @@ impl OrdersService {
             if order.state == OrderState::AwaitingPayment {
                 order.transition_to(OrderState::Closed)?;
                 order.next_action_at = None;
-                order.note(now, "wechat", "closed: payment closed", None);
+                order.note(now, "wechat", TimelineCode::ClosedPaymentClosed, None);
             }
             Ok(())
         })
@@ -877,9 +877,9 @@ impl OrdersService {
             };
             refund.finished_at = Some(now);
             let what = if succeeded {
-                "refunded"
+                TimelineCode::Refunded
             } else {
-                "refund failed"
+                TimelineCode::RefundFailed
             };
             order.note(now, "wechat", what, Some(out_refund_no.to_owned()));
             if order
@@ -930,7 +930,12 @@ impl OrdersService {
         self.update_with(order_no, |order, now| {
             if order.state == OrderState::AwaitingPayment && order.cancel_requested_at.is_none() {
                 order.cancel_requested_at = Some(now);
-                order.note(now, format!("user:{user_id}"), "cancel requested", None);
+                order.note(
+                    now,
+                    format!("user:{user_id}"),
+                    TimelineCode::CancelRequested,
+                    None,
+                );
             }
             Ok(())
         })
@@ -947,7 +952,12 @@ impl OrdersService {
                 CloseOutcome::Closed => {
                     order.transition_to(OrderState::Closed)?;
                     order.next_action_at = None;
-                    order.note(now, format!("user:{user_id}"), "closed: cancelled", None);
+                    order.note(
+                        now,
+                        format!("user:{user_id}"),
+                        TimelineCode::ClosedCancelled,
+                        None,
+                    );
                     Ok(())
                 }
                 CloseOutcome::Paid {
@@ -1014,7 +1024,7 @@ impl OrdersService {
             order.note(
                 now,
                 format!("staff:{staff_id}"),
-                "refund requested",
+                TimelineCode::RefundRequested,
                 Some(format!("{amount}: {reason}")),
             );
             Ok(())
@@ -1076,7 +1086,7 @@ impl OrdersService {
             order.note(
                 now,
                 actor.clone(),
-                "held order given up",
+                TimelineCode::HoldGivenUp,
                 Some("the provider confirmed nothing was delivered".into()),
             );
             order.transition_to(OrderState::Refunding)?;
@@ -1085,7 +1095,7 @@ impl OrdersService {
                 order.note(
                     now,
                     actor.clone(),
-                    "refund requested",
+                    TimelineCode::RefundRequested,
                     Some(format!("{refundable}: {reason}")),
                 );
             }
@@ -1173,7 +1183,12 @@ impl OrdersService {
             order.recharge.precondition = None;
             order.recharge.exhausted_providers.clear();
             order.next_action_at = Some(now);
-            order.note(now, format!("staff:{staff_id}"), "retry requested", None);
+            order.note(
+                now,
+                format!("staff:{staff_id}"),
+                TimelineCode::RetryRequested,
+                None,
+            );
             Ok(())
         })
         .await

@@ -324,11 +324,20 @@ impl Shop {
 
 /// The `what`s of an order's timeline, in order.
 fn timeline(order: &Value) -> Vec<String> {
+    timeline_field(order, "what")
+}
+
+/// The codes of an order's timeline: every entry's for staff, the buyer's steps for the app.
+fn codes(order: &Value) -> Vec<String> {
+    timeline_field(order, "code")
+}
+
+fn timeline_field(order: &Value, field: &str) -> Vec<String> {
     order["timeline"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["what"].as_str().unwrap().to_owned())
+        .map(|e| e[field].as_str().unwrap().to_owned())
         .collect()
 }
 
@@ -373,6 +382,10 @@ async fn digit_0_is_recharged_exactly_once() {
         timeline(&order),
         ["order placed", "paid", "recharge started", "recharged"]
     );
+    assert_eq!(
+        codes(&order),
+        ["order_placed", "paid", "recharge_started", "recharged"]
+    );
     let transactions = shop.provider_transactions(phone);
     assert_eq!(transactions.len(), 1, "{transactions:?}");
     assert_eq!(transactions[0].status, "SUCCESSFUL");
@@ -393,6 +406,16 @@ async fn digit_0_is_recharged_exactly_once() {
     assert!(
         mine.get("recharge").is_none(),
         "no provider internals: {mine}"
+    );
+    assert_eq!(
+        codes(&mine),
+        ["order_placed", "paid", "recharge_started", "recharged"]
+    );
+    let steps = mine["timeline"].as_array().unwrap();
+    assert_eq!(steps[0]["at"], order["created_at"]);
+    assert!(
+        steps.iter().all(|s| s.as_object().unwrap().len() == 2),
+        "a time and a code, no actor or detail: {mine}"
     );
     assert_eq!(
         shop.payment(&placed.order_no).await.state,
@@ -441,6 +464,30 @@ async fn digit_2_is_declined_and_refunded_automatically() {
     let (_, mine) = shop.my_order(&buyer, &placed.order_no).await;
     assert_eq!(mine["state"], "refunded");
     assert_eq!(mine["refunds"][0]["state"], "succeeded");
+    assert_eq!(
+        codes(&mine),
+        [
+            "order_placed",
+            "paid",
+            "recharge_started",
+            "recharge_failed",
+            "automatic_refund_requested",
+            "refunded"
+        ]
+    );
+    // Staff also see the refund going out to WeChat.
+    assert_eq!(
+        codes(&order),
+        [
+            "order_placed",
+            "paid",
+            "recharge_started",
+            "recharge_failed",
+            "automatic_refund_requested",
+            "refund_submitted",
+            "refunded"
+        ]
+    );
 }
 
 #[actix_web::test]
@@ -486,7 +533,7 @@ async fn digit_3_processes_then_the_operator_refunds_and_so_do_we() {
 async fn digit_5_times_out_after_commit_and_is_found_not_resent() {
     let shop = Shop::open().await;
     let phone = "+639171234505";
-    let (_, placed) = shop.bought(phone).await;
+    let (buyer, placed) = shop.bought(phone).await;
     let started = Instant::now();
     shop.work().await;
     // The adapter gave up at its read timeout, long before the provider answered.
@@ -514,6 +561,13 @@ async fn digit_5_times_out_after_commit_and_is_found_not_resent() {
         .map(|a| a["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["send", "lookup"], "{order}");
+    assert!(codes(&order).contains(&"no_answer".to_owned()), "{order}");
+    let (_, mine) = shop.my_order(&buyer, &placed.order_no).await;
+    assert_eq!(
+        codes(&mine),
+        ["order_placed", "paid", "recharge_started", "recharged"],
+        "the provider's silence is ours to resolve, not the buyer's to read"
+    );
     assert_eq!(attempts[0]["outcome"]["class"], "AMBIGUOUS");
     assert_eq!(attempts[0]["summary"]["error_code"], "TIMEOUT");
     assert_eq!(attempts[1]["key"], key.as_str());

@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createI18n } from 'vue-i18n'
 import zhCN from '@/locales/zh-CN'
 import en from '@/locales/en'
+// The API document, as text: the codes the console must have words for.
+import specText from '../../../../openapi/openapi.json?raw'
 
 type Tree = { [k: string]: string | Tree }
 
@@ -25,5 +27,16 @@ describe('messages', () => {
       for (const p of paths(locale === 'en' ? (en as Tree) : (zhCN as Tree))) i18n.global.t(p, {})
     }
     expect(problems).toEqual([])
+  })
+
+  it('word every timeline step the API names, in both languages', () => {
+    const spec = JSON.parse(specText) as {
+      components: { schemas: { TimelineCode: { enum: string[] } } }
+    }
+    const codes = spec.components.schemas.TimelineCode.enum
+    expect(codes.length).toBeGreaterThan(20)
+    for (const messages of [zhCN, en]) {
+      expect(Object.keys(messages.order.steps).sort()).toEqual([...codes].sort())
+    }
   })
 })

@@ -12,7 +12,7 @@ use topup_core::personal::{mask_openid, mask_phone};
 use topup_core::{CountryCode, Money, Page, PageRequest, Timestamp};
 use topup_orders::{
     Hold, Order, OrderQuery, OrderRefund as Refund, OrderState, PaymentInfo, PlanSnapshot,
-    PriceLine, RechargeInfo, RechargeLogEntry, RechargeLogQuery, TimelineEvent,
+    PriceLine, RechargeInfo, RechargeLogEntry, RechargeLogQuery, TimelineCode, TimelineEvent,
 };
 use topup_store::SortOrder;
 use utoipa::{IntoParams, ToSchema};
@@ -41,7 +41,7 @@ pub struct AdminOrder {
     pub payment: PaymentInfo,
     pub recharge: RechargeInfo,
     pub refunds: Vec<Refund>,
-    pub timeline: Vec<TimelineEvent>,
+    pub timeline: Vec<AdminTimelineEvent>,
     /// Present while the order waits for staff (a provider precondition failed).
     pub hold: Option<Hold>,
     /// An unpaid order closes at this moment.
@@ -50,6 +50,37 @@ pub struct AdminOrder {
     pub updated_at: Timestamp,
     /// The address the checkout came from.
     pub client_ip: Option<String>,
+}
+
+/// One entry of an order's timeline as staff see it: the stored phrase, and its code for the
+/// console to word in the reader's language (`docs/architecture.md#timeline`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "at": "2026-12-07T08:54:28Z", "actor": "system", "what": "recharge started",
+    "code": "recharge_started"
+}))]
+pub struct AdminTimelineEvent {
+    pub at: Timestamp,
+    /// `user:<id>`, `staff:<id>`, `system`, `wechat`, `provider:<id>`.
+    pub actor: String,
+    /// What happened, in English as stored.
+    pub what: String,
+    /// The step `what` records; absent for a phrase without a code.
+    pub code: Option<TimelineCode>,
+    /// The step's particulars: an id, an amount with its reason, a provider's error code.
+    pub detail: Option<String>,
+}
+
+impl From<TimelineEvent> for AdminTimelineEvent {
+    fn from(event: TimelineEvent) -> Self {
+        AdminTimelineEvent {
+            code: event.code(),
+            at: event.at,
+            actor: event.actor,
+            what: event.what,
+            detail: event.detail,
+        }
+    }
 }
 
 /// Whether `who` sees customers' numbers, openids and addresses in full
@@ -86,7 +117,11 @@ impl From<Order> for AdminOrder {
             payment: order.payment,
             recharge: order.recharge,
             refunds: order.refunds,
-            timeline: order.timeline,
+            timeline: order
+                .timeline
+                .into_iter()
+                .map(AdminTimelineEvent::from)
+                .collect(),
             hold: order.hold,
             pay_deadline: order.pay_deadline,
             created_at: order.created_at,

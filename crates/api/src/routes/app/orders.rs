@@ -7,8 +7,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use topup_core::{CountryCode, ErrorCode, Money, Page, PageRequest, Timestamp};
 use topup_orders::{
-    CheckoutKey, CheckoutRequest, Order, OrderState, PlanKind, PriceLine, RefundState,
+    CheckoutKey, CheckoutRequest, Order, OrderState, PlanKind, PriceLine, RefundState, TimelineCode,
 };
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{Json, Paging, Query, field_error};
@@ -62,10 +63,36 @@ pub struct AppOrder {
     pub pay_deadline: Timestamp,
     pub paid_at: Option<Timestamp>,
     pub refunds: Vec<AppOrderRefund>,
+    /// The order's steps so far, oldest first: paid, recharged, refunded and the like, without
+    /// the provider's retries or staff notes (`docs/architecture.md#timeline`).
+    pub timeline: Vec<AppOrderStep>,
     /// Set while the recharge is delayed on our side (the provider cannot deliver now): the
     /// order waits for staff, and the user may ask for their money back
     /// (`POST /api/v1/app/orders/{order_no}/refund-request`).
     pub delay: Option<AppOrderDelay>,
+}
+
+/// One step of an order as its buyer sees it; the app words each code itself.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({ "at": "2026-12-07T08:54:28Z", "code": "recharged" }))]
+pub struct AppOrderStep {
+    pub at: Timestamp,
+    #[schema(schema_with = buyer_step_code)]
+    pub code: TimelineCode,
+}
+
+/// `AppOrderStep.code`'s schema: only the steps a buyer is shown.
+fn buyer_step_code() -> Object {
+    let codes = TimelineCode::all()
+        .filter(|code| code.shown_to_buyer())
+        .filter_map(|code| serde_json::to_value(code).ok());
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(codes))
+        .description(Some(
+            "The step (`docs/architecture.md#timeline`): one of the steps a buyer is shown.",
+        ))
+        .build()
 }
 
 /// Why a paid order is not recharged yet, as the buyer is told.
@@ -109,6 +136,14 @@ impl From<Order> for AppOrder {
             created_at: order.created_at,
             pay_deadline: order.pay_deadline,
             paid_at: order.payment.paid_at,
+            timeline: order
+                .timeline
+                .iter()
+                .filter_map(|event| {
+                    let code = event.code().filter(|code| code.shown_to_buyer())?;
+                    Some(AppOrderStep { at: event.at, code })
+                })
+                .collect(),
             refunds: order
                 .refunds
                 .into_iter()
