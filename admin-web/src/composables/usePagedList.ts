@@ -2,6 +2,7 @@ import { reactive, ref, shallowRef } from 'vue'
 import type { TablePaginationConfig } from 'ant-design-vue'
 import { ApiError, networkError } from '@/api/errors'
 import type { Page, PageQuery } from '@/api/types'
+import { i18n } from '@/locales'
 
 /**
  * One server-paged list: loading, error, paging and a reload, so every table behaves the
@@ -60,7 +61,7 @@ export function usePagedList<T, F extends object>(fetcher: (q: F & PageQuery) =>
       total: total.value,
       showSizeChanger: true,
       pageSizeOptions: ['10', '20', '50', '100'],
-      showTotal: (n: number) => `${n}`,
+      showTotal: (n: number) => i18n.global.t('common.total', { n }),
     }
   }
 
