@@ -54,10 +54,10 @@ export const STATE_KEYS: Record<OrderState, MessageKey> = {
 /**
  * Why the money went back, as a message key: the latest of the steps that explain a refund.
  * A recharge that did not go through is the usual reason, and the one assumed when the
- * steps name none.
+ * steps name none (or the order is not loaded yet).
  */
-export function refundReason(order: AppOrder): MessageKey {
-  for (const step of [...order.timeline].reverse()) {
+export function refundReason(order: AppOrder | null): MessageKey {
+  for (const step of [...(order?.timeline ?? [])].reverse()) {
     if (step.code === 'recharge_failed') return 'result.reasonRechargeFailed'
     if (step.code === 'refund_requested') return 'result.reasonRequested'
     if (step.code === 'paid_after_close') return 'result.reasonPaidLate'
