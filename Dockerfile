@@ -2,13 +2,13 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p topup-server
+RUN cargo build --profile dist --locked -p topup-server
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/topup --create-home topup
-COPY --from=build /src/target/release/topup /usr/local/bin/topup
+COPY --from=build /src/target/dist/topup /usr/local/bin/topup
 USER topup
 WORKDIR /var/lib/topup
 EXPOSE 8080

@@ -9,14 +9,16 @@ require_tools() {
   done
 }
 
-# The binary to measure: TOPUP_BIN (one built already, to compare two builds), otherwise a
-# release build made here.
+# The binary to measure: TOPUP_BIN (one built already, to compare two builds), otherwise one
+# built here with the cargo profile TOPUP_PROFILE: `release` by default, `dist` for the build
+# that ships (Cargo.toml; twice as long to build).
 topup_binary() {
   if [[ -n "${TOPUP_BIN:-}" ]]; then
     echo "$TOPUP_BIN"
   else
-    cargo build --release -q -p topup-server
-    echo "${CARGO_TARGET_DIR:-target}/release/topup"
+    local profile=${TOPUP_PROFILE:-release}
+    cargo build --profile "$profile" -q -p topup-server
+    echo "${CARGO_TARGET_DIR:-target}/$profile/topup"
   fi
 }
 
