@@ -1248,6 +1248,9 @@ try {
     await group('orders').locator('[data-test=settings-save]').click()
     await timeout.locator('[data-test=setting-overridden]').waitFor()
     await timeout.locator('[data-test=setting-reset]').getByText('恢复为配置值（15）').waitFor()
+    // Links are in the site's colour too, not Ant Design's blue.
+    const linkColour = await timeout.locator('[data-test=setting-reset]').evaluate((el) => getComputedStyle(el).color)
+    assert(linkColour === 'rgb(7, 193, 96)', `links in the site colour: ${linkColour}`)
     await group('orders').locator('[data-test=settings-unsaved]').waitFor({ state: 'detached' })
     const t5 = await setting('orders', 'pay_timeout_minutes')
     assert(t5.value === 5 && t5.overridden && t5.configured === 15, `the timeout is 5: ${JSON.stringify(t5)}`)
