@@ -114,7 +114,7 @@ const en: Messages = {
   'result.processing': 'Topping up',
   'result.processingExplain': 'Payment received; topping up the number now',
   'result.delayed': 'Top-up delayed',
-  'result.delayedExplain': 'We cannot complete it right now and are on it; you may ask for your money back',
+  'result.delayedExplain': 'We cannot complete it right now and are on it; you may ask for your money back from the order details',
   'result.succeeded': 'Top-up succeeded',
   'result.succeededExplain': 'Delivered; the operator will confirm by SMS',
   'result.refunding': 'Top-up failed, refunding',

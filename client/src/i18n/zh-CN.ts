@@ -112,7 +112,7 @@ const zhCN = {
   'result.processing': '正在充值',
   'result.processingExplain': '支付成功，正在为号码充值，请稍候',
   'result.delayed': '充值延迟',
-  'result.delayedExplain': '充值暂时无法完成，客服正在处理；也可以申请退款',
+  'result.delayedExplain': '充值暂时无法完成，客服正在处理；也可以在订单详情中申请退款',
   'result.succeeded': '充值成功',
   'result.succeededExplain': '已充值到账，请留意运营商短信',
   'result.refunding': '充值失败，退款中',
