@@ -64,6 +64,7 @@ for level in $LEVELS; do
     cpu_us=$(awk -v t=$((after - before)) -v hz="$TICKS_PER_SECOND" -v n="$requests" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
     echo "    server CPU per request: ${cpu_us} µs; RSS $(rss)"
     SUMMARY+=("log $level, ${connections} connections: ${rate} req/s, p99 ${p99}; server CPU ${cpu_us} µs each; RSS $(rss)")
+    bench_row "catalog, one country's plans (log $level, $connections connections)" "$(echo "$out" | wrk_rate)" "p99 $p99" "${cpu_us} µs" "$(rss)"
   done
 done
 echo "== summary ($(nproc) cores; load after: $(machine_load))"

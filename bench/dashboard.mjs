@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { machineLoad, processUsage, requestJson, topupProcesses } from './support.mjs'
+import { benchRow, machineLoad, processUsage, requestJson, topupProcesses } from './support.mjs'
 
 const BIN = process.env.TOPUP_BIN ?? 'target/release/topup'
 const ORDERS = Number(process.env.ORDERS ?? 1_000_000)
@@ -54,6 +54,8 @@ async function main() {
   })
   if (filled.status !== 0) throw new Error(`demo-data failed: ${filled.stderr}`)
   process.stdout.write(filled.stdout.replace(/^/gm, '  '))
+  const written = filled.stdout.match(/\(([\d,]+) orders\/s/)
+  if (written) benchRow(`demo data, ${ORDERS.toLocaleString('en')} orders with payments, users and figures`, `${Number(written[1]).toLocaleString('en')} orders/s`, '', '', '')
 
   const { base, pid } = await topup.serve(dir, {
     TOPUP_APP__LOGIN_RATE_PER_MINUTE: '0',
@@ -93,6 +95,7 @@ async function main() {
     ['orders by digits from the middle (scan)', (i) => `/api/v1/admin/orders?phone=${pick(i).phone.slice(5, 11)}&page_size=20`, null],
   ]
   let failed = false
+  const rows = []
   console.log(`  ${'question'.padEnd(42)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'max ms'.padStart(8)}  bar`)
   for (const [name, pathFor, bar] of questions) {
     // The scan reads every order: fewer rounds of it.
@@ -101,8 +104,13 @@ async function main() {
     const verdict = bar === null ? '' : result.p95 < bar ? `< ${bar} ok` : `≥ ${bar} FAIL`
     if (bar !== null && result.p95 >= bar) failed = true
     console.log(`  ${name.padEnd(42)} ${result.p50.toFixed(1).padStart(8)} ${result.p95.toFixed(1).padStart(8)} ${result.max.toFixed(1).padStart(8)}  ${verdict}`)
+    rows.push([name, result])
   }
   const { rss } = processUsage(pid)
+  for (const [name, result] of rows) {
+    const ms = (v) => `${v.toFixed(1)} ms`
+    benchRow(`${name}, ${ORDERS.toLocaleString('en')} orders`, 'one at a time', `p50 ${ms(result.p50)}, p95 ${ms(result.p95)}`, '', `${rss.toFixed(0)} MiB`)
+  }
   console.log(`  server RSS ${rss.toFixed(0)} MiB; machine load ${machineLoad()}`)
   console.log(failed ? 'FAIL' : 'PASS')
   process.exit(failed ? 1 : 0)

@@ -50,5 +50,22 @@ cpu_ms_per_request() {
   awk -v t="$1" -v hz="$TICKS_PER_SECOND" -v n="$2" 'BEGIN {printf "%.2f", (n > 0 ? t / hz * 1000 / n : 0)}'
 }
 
+# Appends one row of the summary table (bench/summary.sh) to the file BENCH_ROWS, when set:
+# what was measured, its rate, its latency, the server's CPU per request and its RSS.
+bench_row() {
+  [[ -n "${BENCH_ROWS:-}" ]] || return 0
+  printf '| %s | %s | %s | %s | %s |\n' "$@" >>"$BENCH_ROWS"
+}
+
+# "<requests/s>" and "<p99>" of a wrk report on stdin.
+wrk_rate() {
+  awk '/Requests\/sec/ {
+    n = sprintf("%d", $2); grouped = ""
+    while (length(n) > 3) { grouped = "," substr(n, length(n) - 2) grouped; n = substr(n, 1, length(n) - 3) }
+    print n grouped "/s"
+  }'
+}
+wrk_p99() { awk '$1 == "99%" {print "p99 " $2}'; }
+
 rss_of() { awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$1/status"; }
 machine_load() { uptime | sed 's/.*load average: //'; }

@@ -358,6 +358,8 @@ RSS_END=$(rss)
 echo "== summary ($(nproc) cores, sandboxes $SANDBOX; load after: $(machine_load))"
 if phase checkout; then
   echo "checkouts:      $(summary <"$DATA/checkout.txt"); server CPU $(cat "$DATA/checkout.cpu") each"
+  bench_row "checkout, a fresh number each ($CONNECTIONS connections, sandboxes $SANDBOX)" \
+    "$(wrk_rate <"$DATA/checkout.txt")" "$(wrk_p99 <"$DATA/checkout.txt")" "$(cat "$DATA/checkout.cpu")" "$RSS_CHECKOUTS"
 fi
 if phase coupon; then
   for ((round = 1; round <= ROUNDS; round++)); do
@@ -388,5 +390,7 @@ if phase messages; then
 fi
 if phase notify; then
   echo "notifications:  $(summary <"$DATA/notify.txt"); server CPU $(cat "$DATA/notify.cpu") each (duplicates of $(wc -l <"$DATA/paid") paid orders)"
+  bench_row "payment notification, verified and matched ($CONNECTIONS connections)" \
+    "$(wrk_rate <"$DATA/notify.txt")" "$(wrk_p99 <"$DATA/notify.txt")" "$(cat "$DATA/notify.cpu")" "$RSS_END"
 fi
 echo "RSS:            ${RSS_START} at start, ${RSS_CHECKOUTS} after checkouts, ${RSS_END} at the end"

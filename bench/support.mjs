@@ -1,6 +1,6 @@
 // Helpers shared by the benchmark and browser-test scripts (plain Node, no dependencies).
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -128,4 +128,10 @@ export async function requestJson(base, method, path, body, token) {
     throw error
   }
   return text ? JSON.parse(text) : null
+}
+
+/** Appends a row of the summary table (bench/summary.sh) to the file BENCH_ROWS, when set; as bench/lib.sh's bench_row. */
+export function benchRow(what, rate, latency, cpu, rss) {
+  if (!process.env.BENCH_ROWS) return
+  appendFileSync(process.env.BENCH_ROWS, `| ${what} | ${rate} | ${latency} | ${cpu} | ${rss} |\n`)
 }
