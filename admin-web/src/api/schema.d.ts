@@ -4886,7 +4886,10 @@ export interface components {
             path: string;
             title: string;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_AccessLog: {
             items: {
                 actor_id?: string | null;
@@ -4910,10 +4913,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_AdminOrder: {
             items: {
                 /** @description The address the checkout came from. */
@@ -4944,10 +4959,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_AlertDeliveryView: {
             items: {
                 /**
@@ -4988,10 +5015,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_AnnouncementView: {
             items: {
                 audience: components["schemas"]["Audience"];
@@ -5009,10 +5048,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_ApiKeyView: {
             items: {
                 allowed_addresses: string[];
@@ -5037,10 +5088,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_AppCoupon: {
             items: {
                 claimed_at: components["schemas"]["Timestamp"];
@@ -5060,10 +5123,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_AppOrder: {
             items: {
                 created_at: components["schemas"]["Timestamp"];
@@ -5088,10 +5163,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_AppUserAdminView: {
             items: {
                 avatar_url?: string | null;
@@ -5114,10 +5201,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_BlacklistEntryView: {
             items: {
                 /** @description Blocks right now (not yet expired). */
@@ -5135,10 +5234,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_CountryDoc: {
             items: {
                 code: components["schemas"]["CountryCode"];
@@ -5154,10 +5265,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_CouponTemplateView: {
             items: {
                 channel: components["schemas"]["Channel"];
@@ -5181,10 +5304,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_CouponView: {
             items: (components["schemas"]["AppCoupon"] & {
                 channel: components["schemas"]["Channel"];
@@ -5195,10 +5330,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_DeliveryView: {
             items: {
                 attempts: components["schemas"]["DeliveryAttempt"][];
@@ -5223,10 +5370,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_LoginLog: {
             items: {
                 at: components["schemas"]["Timestamp"];
@@ -5243,10 +5402,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_MemberView: {
             items: (components["schemas"]["MembershipStatus"] & {
                 updated_at: components["schemas"]["Timestamp"];
@@ -5256,10 +5427,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_MembershipOrderView: {
             items: {
                 amount: components["schemas"]["Money"];
@@ -5281,10 +5464,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_OperationLog: {
             items: {
                 actor_id: string;
@@ -5313,10 +5508,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_OperatorDoc: {
             items: {
                 country: components["schemas"]["CountryCode"];
@@ -5335,10 +5542,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_PaymentAlert: {
             items: {
                 created_at: components["schemas"]["Timestamp"];
@@ -5368,10 +5587,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_PlanDoc: {
             items: {
                 country: components["schemas"]["CountryCode"];
@@ -5399,10 +5630,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_PriceChange: {
             items: {
                 /** @description `staff:<user>` or `sync`. */
@@ -5419,10 +5662,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_RechargeLogEntry: {
             items: {
                 /** @description `send`, `lookup` or `status`. */
@@ -5447,10 +5702,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_ReconciliationSummary: {
             items: {
                 /** Format: int64 */
@@ -5469,10 +5736,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_RoleView: {
             items: {
                 builtin: boolean;
@@ -5489,10 +5768,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_SessionView: {
             items: {
                 created_at: components["schemas"]["Timestamp"];
@@ -5510,10 +5801,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_StaffUserView: {
             items: {
                 created_at: components["schemas"]["Timestamp"];
@@ -5531,10 +5834,22 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
-        /** @description One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`. */
+        /**
+         * @description One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+         *     "page_size": 20}`.
+         */
         Page_SyncReport: {
             items: {
                 /** Format: int64 */
@@ -5552,8 +5867,17 @@ export interface components {
             page: number;
             /** Format: int32 */
             page_size: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many match: exact unless `total_capped`, when at least this many do.
+             */
             total: number;
+            /**
+             * @description Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+             *     that is further): more match. Counting every match of a broad filter over a large
+             *     collection would cost more than the page itself (docs/architecture.md#paging).
+             */
+            total_capped: boolean;
         };
         /** @description Something staff must look at (collection `payment_alerts`). Never applied to a record. */
         PaymentAlert: {

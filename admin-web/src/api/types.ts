@@ -113,7 +113,9 @@ export type AppPlan = S['AppPlan']
 /** Every list answers this shape. */
 export interface Page<T> {
   items: T[]
+  /** Exact unless `total_capped`: then at least this many match (the server stops counting). */
   total: number
+  total_capped: boolean
   page: number
   page_size: number
 }

@@ -11,6 +11,8 @@ import { i18n } from '@/locales'
 export function usePagedList<T, F extends object>(fetcher: (q: F & PageQuery) => Promise<Page<T>>, filter: F, pageSize = 20) {
   const items = shallowRef<T[]>([])
   const total = ref(0)
+  // The server stopped counting at `total`: more match than that.
+  const totalCapped = ref(false)
   const loading = ref(false)
   const error = ref<ApiError | null>(null)
   const paging = reactive({ page: 1, page_size: pageSize })
@@ -25,6 +27,7 @@ export function usePagedList<T, F extends object>(fetcher: (q: F & PageQuery) =>
       if (mine !== seq) return
       items.value = r.items
       total.value = r.total
+      totalCapped.value = r.total_capped
     } catch (e) {
       if (mine !== seq) return
       items.value = []
@@ -42,6 +45,7 @@ export function usePagedList<T, F extends object>(fetcher: (q: F & PageQuery) =>
       if (mine !== seq) return
       items.value = r.items
       total.value = r.total
+      totalCapped.value = r.total_capped
     } catch {
       // The next refresh or load tries again; a passing failure is not worth replacing the rows.
     } finally {
@@ -61,7 +65,10 @@ export function usePagedList<T, F extends object>(fetcher: (q: F & PageQuery) =>
       total: total.value,
       showSizeChanger: true,
       pageSizeOptions: ['10', '20', '50', '100'],
-      showTotal: (n: number) => i18n.global.t('common.total', { n }),
+      showTotal: (n: number) => {
+        const shown = n.toLocaleString(i18n.global.locale.value)
+        return i18n.global.t(totalCapped.value ? 'common.totalCapped' : 'common.total', { n: shown })
+      },
     }
   }
 
@@ -70,5 +77,5 @@ export function usePagedList<T, F extends object>(fetcher: (q: F & PageQuery) =>
     paging.page_size = p.pageSize ?? pageSize
   }
 
-  return { items, total, loading, error, paging, load, refresh, search, pagination, onPage }
+  return { items, total, totalCapped, loading, error, paging, load, refresh, search, pagination, onPage }
 }

@@ -8,7 +8,7 @@ const en: Shape<typeof zh> = {
     save: 'Save', cancel: 'Cancel', create: 'New', edit: 'Edit', delete: 'Delete', enable: 'Enable', disable: 'Disable',
     enabled: 'Enabled', disabled: 'Disabled', status: 'Status', requestId: 'Request ID', noMatch: 'No match', all: 'All',
     confirmDelete: 'Delete this?', saved: 'Saved', deleted: 'Deleted', bulkEnable: 'Enable selected', bulkDisable: 'Disable selected',
-    selected: '{n} selected', createdAt: 'Created', updatedAt: 'Updated', name: 'Name', sort: 'Sort', id: 'ID', total: '{n} in all',
+    selected: '{n} selected', createdAt: 'Created', updatedAt: 'Updated', name: 'Name', sort: 'Sort', id: 'ID', total: '{n} in all', totalCapped: '{n}+ in all',
   },
   validation: { required: 'Required', maxLength: 'At most {n} characters' },
   auth: {

@@ -4,7 +4,7 @@ export default {
     save: '保存', cancel: '取消', create: '新建', edit: '编辑', delete: '删除', enable: '启用', disable: '停用',
     enabled: '已启用', disabled: '已停用', status: '状态', requestId: '请求 ID', noMatch: '没有匹配项', all: '全部',
     confirmDelete: '确定删除吗？', saved: '已保存', deleted: '已删除', bulkEnable: '批量启用', bulkDisable: '批量停用',
-    selected: '已选 {n} 项', createdAt: '创建时间', updatedAt: '更新时间', name: '名称', sort: '排序', id: 'ID', total: '共 {n} 条',
+    selected: '已选 {n} 项', createdAt: '创建时间', updatedAt: '更新时间', name: '名称', sort: '排序', id: 'ID', total: '共 {n} 条', totalCapped: '共 {n}+ 条',
   },
   validation: { required: '必填', maxLength: '最多 {n} 个字符' },
   auth: {

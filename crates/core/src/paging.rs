@@ -59,20 +59,52 @@ impl Default for PageRequest {
     }
 }
 
-/// One page of a list: `{"items": [...], "total": n, "page": 1, "page_size": 20}`.
+/// One page of a list: `{"items": [...], "total": n, "total_capped": false, "page": 1,
+/// "page_size": 20}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// How many match: exact unless `total_capped`, when at least this many do.
     pub total: u64,
+    /// Counting stopped at `total` ([`Page::COUNT_CAP`], or the end of the page asked for if
+    /// that is further): more match. Counting every match of a broad filter over a large
+    /// collection would cost more than the page itself (docs/architecture.md#paging).
+    pub total_capped: bool,
     pub page: u32,
     pub page_size: u32,
 }
 
 impl<T> Page<T> {
+    /// Counting matches stops past this many.
+    pub const COUNT_CAP: u64 = 10_000;
+
     pub fn new(items: Vec<T>, total: u64, request: PageRequest) -> Self {
         Page {
             items,
             total,
+            total_capped: false,
+            page: request.page,
+            page_size: request.page_size,
+        }
+    }
+
+    /// How many matches to count at most for `request`: one past the cap, or past the end
+    /// of the requested page when that is further, so a page's own rows are always counted.
+    pub fn count_limit(request: PageRequest) -> u64 {
+        Self::COUNT_CAP
+            .max(request.offset().saturating_add(request.limit()))
+            .saturating_add(1)
+    }
+
+    /// A page whose total was counted with [`Page::count_limit`]: reaching that limit means
+    /// more match than are reported.
+    pub fn counted(items: Vec<T>, counted: u64, request: PageRequest) -> Self {
+        let limit = Self::count_limit(request);
+        let capped = counted >= limit;
+        Page {
+            items,
+            total: if capped { limit - 1 } else { counted },
+            total_capped: capped,
             page: request.page,
             page_size: request.page_size,
         }
@@ -82,6 +114,18 @@ impl<T> Page<T> {
         Page {
             items: self.items.into_iter().map(f).collect(),
             total: self.total,
+            total_capped: self.total_capped,
+            page: self.page,
+            page_size: self.page_size,
+        }
+    }
+
+    /// The same page and counts with other items (each page item turned into its view).
+    pub fn with_items<U>(self, items: Vec<U>) -> Page<U> {
+        Page {
+            items,
+            total: self.total,
+            total_capped: self.total_capped,
             page: self.page,
             page_size: self.page_size,
         }
@@ -101,5 +145,22 @@ mod tests {
         assert_eq!(p.offset(), 40);
         let parsed: PageRequest = serde_json::from_str("{}").unwrap();
         assert_eq!(parsed, PageRequest::default());
+    }
+
+    #[test]
+    fn a_total_past_the_cap_is_reported_as_the_cap_and_capped() {
+        let first = PageRequest::default();
+        let exact = Page::counted(vec![1], 42, first);
+        assert_eq!((exact.total, exact.total_capped), (42, false));
+        let at_cap = Page::counted(vec![1], Page::<u8>::COUNT_CAP, first);
+        assert_eq!((at_cap.total, at_cap.total_capped), (10_000, false));
+        let past = Page::counted(vec![1], Page::<u8>::count_limit(first), first);
+        assert_eq!((past.total, past.total_capped), (10_000, true));
+        // A page beyond the cap counts its own rows, and one more to know there are others.
+        let deep = PageRequest::new(600, 20).unwrap();
+        assert_eq!(Page::<u8>::count_limit(deep), 12_001);
+        let deep_page = Page::counted(vec![1], 12_001, deep);
+        assert_eq!((deep_page.total, deep_page.total_capped), (12_000, true));
+        assert!(!Page::counted(vec![1], 11_990, deep).total_capped);
     }
 }

@@ -51,6 +51,10 @@ pub trait Backend: Send + Sync + 'static {
 
     async fn count(&self, collection: &str, filter: &Filter) -> Result<u64>;
 
+    /// Counts matches, stopping at `limit`: the answer is at most `limit`, and reading stops
+    /// there (a page's total, `topup_core::Page::count_limit`).
+    async fn count_up_to(&self, collection: &str, filter: &Filter, limit: u64) -> Result<u64>;
+
     /// Overwrites the document with the same id if its stored `version` equals
     /// `expected_version`; otherwise [`crate::StoreError::Conflict`] (or `NotFound`).
     async fn replace(&self, collection: &str, document: Value, expected_version: i64)

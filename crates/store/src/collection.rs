@@ -195,14 +195,23 @@ impl<T: Document> Collection<T> {
         self.backend.count(self.name, filter).await
     }
 
-    /// One page of matching documents plus the total count.
+    /// Counts matches, stopping at `limit`.
+    pub async fn count_up_to(&self, filter: &Filter, limit: u64) -> Result<u64> {
+        self.backend.count_up_to(self.name, filter, limit).await
+    }
+
+    /// One page of matching documents plus their count, which stops at
+    /// [`Page::count_limit`] (`total_capped`).
     pub async fn page(
         &self,
         filter: Filter,
         sort: &[(&str, SortOrder)],
         page: PageRequest,
     ) -> Result<Page<T>> {
-        let total = self.backend.count(self.name, &filter).await?;
+        let counted = self
+            .backend
+            .count_up_to(self.name, &filter, Page::<T>::count_limit(page))
+            .await?;
         let mut query = FindQuery::new(filter)
             .skip(page.offset())
             .limit(page.limit());
@@ -210,7 +219,7 @@ impl<T: Document> Collection<T> {
             query = query.sort(field, *order);
         }
         let items = self.find(&query).await?;
-        Ok(Page::new(items, total, page))
+        Ok(Page::counted(items, counted, page))
     }
 
     /// Compare-and-set: writes `document` if the stored `version` still equals the document's

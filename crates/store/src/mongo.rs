@@ -257,6 +257,17 @@ impl Backend for MongoBackend {
             .map_err(|e| store_error(e, collection.name()))
     }
 
+    async fn count_up_to(&self, collection: &str, filter: &Filter, limit: u64) -> Result<u64> {
+        filter.validate()?;
+        let filter = filter_to_bson(filter)?;
+        let collection = self.collection(collection)?;
+        collection
+            .count_documents(filter)
+            .limit(limit)
+            .await
+            .map_err(|e| store_error(e, collection.name()))
+    }
+
     async fn replace(
         &self,
         collection: &str,

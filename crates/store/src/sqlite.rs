@@ -1209,6 +1209,29 @@ impl Backend for SqliteBackend {
         .await
     }
 
+    async fn count_up_to(&self, collection: &str, filter: &Filter, limit: u64) -> Result<u64> {
+        filter.validate()?;
+        let filter = filter.clone();
+        self.read(collection, move |connection, table| {
+            let mut sql = Sql::new();
+            sql.push(&format!(
+                "SELECT count(*) FROM (SELECT 1 FROM \"{table}\" WHERE "
+            ));
+            sql.filter(&filter)?;
+            // A literal, as in `find_sql`: the limit is a constant per list, so the statement
+            // is compiled once.
+            sql.push(&format!(" LIMIT {limit})"));
+            let count: i64 = connection
+                .prepare_cached(&sql.text)
+                .and_then(|mut s| {
+                    s.query_row(params_from_iter(sql.params.iter()), |row| row.get(0))
+                })
+                .map_err(backend_error)?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+        .await
+    }
+
     async fn replace(
         &self,
         collection: &str,

@@ -285,6 +285,26 @@ async fn sort_and_paging_are_stable(store: Store) {
     assert_eq!(ids(&asc), vec!["item0024", "item0021", "item0018"]);
 }
 
+async fn counting_stops_at_its_limit(store: Store) {
+    let items = store.collection::<Item>();
+    seed(&store, 25).await;
+    let even = Filter::eq("status", "even");
+    assert_eq!(items.count(&even).await.unwrap(), 13);
+    assert_eq!(items.count_up_to(&even, 5).await.unwrap(), 5);
+    assert_eq!(items.count_up_to(&even, 13).await.unwrap(), 13);
+    assert_eq!(items.count_up_to(&even, 100).await.unwrap(), 13);
+    assert_eq!(items.count_up_to(&Filter::All, 24).await.unwrap(), 24);
+    // A page far beyond the rows there are still counts every row, and says so exactly.
+    let page = items
+        .page(even, &[], PageRequest::new(600, 20).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (page.total, page.total_capped, page.items.len()),
+        (13, false, 0)
+    );
+}
+
 async fn count_delete_and_upsert(store: Store) {
     let items = store.collection::<Item>();
     seed(&store, 6).await;
@@ -856,6 +876,7 @@ contract_suite!(
     unique_index_violation,
     filters,
     sort_and_paging_are_stable,
+    counting_stops_at_its_limit,
     count_delete_and_upsert,
     compare_and_set,
     compare_and_set_under_concurrency,

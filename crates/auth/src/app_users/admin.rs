@@ -106,12 +106,7 @@ impl AppUserService {
         filter = time_range(filter, "created_at", query.created_from, query.created_to);
         let found = self.users.page(filter, &[(field, order)], page).await?;
         let items = self.admin_views(&found.items).await?;
-        Ok(topup_core::Page {
-            items,
-            total: found.total,
-            page: found.page,
-            page_size: found.page_size,
-        })
+        Ok(found.with_items(items))
     }
 
     pub async fn get_app_user(&self, id: AppUserId) -> Result<AppUserAdminView, AuthError> {

@@ -136,17 +136,12 @@ pub async fn list_templates(
         channel: filter.channel,
         enabled: filter.enabled,
     };
-    let found = state.marketing.list_templates(&query, *page).await?;
+    let mut found = state.marketing.list_templates(&query, *page).await?;
     let mut items = Vec::with_capacity(found.items.len());
-    for template in found.items {
+    for template in std::mem::take(&mut found.items) {
         items.push(with_stats(&state, template).await?);
     }
-    Ok(Json(Page {
-        items,
-        total: found.total,
-        page: found.page,
-        page_size: found.page_size,
-    }))
+    Ok(Json(found.with_items(items)))
 }
 
 /// Define a coupon template.
