@@ -110,14 +110,9 @@ impl<T> Page<T> {
         }
     }
 
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            total: self.total,
-            total_capped: self.total_capped,
-            page: self.page,
-            page_size: self.page_size,
-        }
+    pub fn map<U>(mut self, f: impl FnMut(T) -> U) -> Page<U> {
+        let items = std::mem::take(&mut self.items).into_iter().map(f).collect();
+        self.with_items(items)
     }
 
     /// The same page and counts with other items (each page item turned into its view).

@@ -240,6 +240,39 @@ impl SqliteBackend {
 
     /// [`Self::read`] for work bounded by one primary-key lookup: done right here when a
     /// reader is free, on a reader thread otherwise.
+    /// Counts the matches of `filter`, reading no further than `limit` of them when given.
+    async fn count_matches(
+        &self,
+        collection: &str,
+        filter: &Filter,
+        limit: Option<u64>,
+    ) -> Result<u64> {
+        filter.validate()?;
+        let filter = filter.clone();
+        self.read(collection, move |connection, table| {
+            let mut sql = Sql::new();
+            let from = match limit {
+                Some(_) => format!("(SELECT 1 FROM \"{table}\" WHERE "),
+                None => format!("\"{table}\" WHERE "),
+            };
+            sql.push(&format!("SELECT count(*) FROM {from}"));
+            sql.filter(&filter)?;
+            if let Some(limit) = limit {
+                // A literal, as in `find_sql`: a list's limit is a constant, so the statement
+                // is compiled once.
+                sql.push(&format!(" LIMIT {limit})"));
+            }
+            let count: i64 = connection
+                .prepare_cached(&sql.text)
+                .and_then(|mut s| {
+                    s.query_row(params_from_iter(sql.params.iter()), |row| row.get(0))
+                })
+                .map_err(backend_error)?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+        .await
+    }
+
     async fn read_one<R, F>(&self, collection: &str, work: F) -> Result<R>
     where
         R: Send + 'static,
@@ -1192,44 +1225,11 @@ impl Backend for SqliteBackend {
     }
 
     async fn count(&self, collection: &str, filter: &Filter) -> Result<u64> {
-        filter.validate()?;
-        let filter = filter.clone();
-        self.read(collection, move |connection, table| {
-            let mut sql = Sql::new();
-            sql.push(&format!("SELECT count(*) FROM \"{table}\" WHERE "));
-            sql.filter(&filter)?;
-            let count: i64 = connection
-                .prepare_cached(&sql.text)
-                .and_then(|mut s| {
-                    s.query_row(params_from_iter(sql.params.iter()), |row| row.get(0))
-                })
-                .map_err(backend_error)?;
-            Ok(u64::try_from(count).unwrap_or(0))
-        })
-        .await
+        self.count_matches(collection, filter, None).await
     }
 
     async fn count_up_to(&self, collection: &str, filter: &Filter, limit: u64) -> Result<u64> {
-        filter.validate()?;
-        let filter = filter.clone();
-        self.read(collection, move |connection, table| {
-            let mut sql = Sql::new();
-            sql.push(&format!(
-                "SELECT count(*) FROM (SELECT 1 FROM \"{table}\" WHERE "
-            ));
-            sql.filter(&filter)?;
-            // A literal, as in `find_sql`: the limit is a constant per list, so the statement
-            // is compiled once.
-            sql.push(&format!(" LIMIT {limit})"));
-            let count: i64 = connection
-                .prepare_cached(&sql.text)
-                .and_then(|mut s| {
-                    s.query_row(params_from_iter(sql.params.iter()), |row| row.get(0))
-                })
-                .map_err(backend_error)?;
-            Ok(u64::try_from(count).unwrap_or(0))
-        })
-        .await
+        self.count_matches(collection, filter, Some(limit)).await
     }
 
     async fn replace(

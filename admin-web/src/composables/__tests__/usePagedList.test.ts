@@ -3,27 +3,19 @@ import { i18n } from '@/locales'
 import { usePagedList } from '@/composables/usePagedList'
 
 describe('usePagedList', () => {
-  it('says how many rows there are in all, in the console language', async () => {
-    const list = usePagedList(async () => ({ items: ['a', 'b'], total: 42, total_capped: false, page: 1, page_size: 20 }), {})
+  it.each([
+    { total: 42, capped: false, zh: '共 42 条', en: '42 in all' },
+    // The server stopped counting: at least this many.
+    { total: 10000, capped: true, zh: '共 10,000+ 条', en: '10,000+ in all' },
+  ])('says how many rows there are in all, in the console language ($en)', async ({ total, capped, zh, en }) => {
+    const list = usePagedList(async () => ({ items: ['a', 'b'], total, total_capped: capped, page: 1, page_size: 20 }), {})
     await list.load()
     const pager = list.pagination()
-    expect(pager.total).toBe(42)
+    expect(pager.total).toBe(total)
     i18n.global.locale.value = 'zh-CN'
-    expect(pager.showTotal?.(42, [1, 20])).toBe('共 42 条')
+    expect(pager.showTotal?.(total, [1, 20])).toBe(zh)
     i18n.global.locale.value = 'en'
-    expect(pager.showTotal?.(42, [1, 20])).toBe('42 in all')
-    i18n.global.locale.value = 'zh-CN'
-  })
-
-  it('says "at least" when the server stopped counting', async () => {
-    const list = usePagedList(async () => ({ items: ['a'], total: 10000, total_capped: true, page: 1, page_size: 20 }), {})
-    await list.load()
-    const pager = list.pagination()
-    expect(pager.total).toBe(10000)
-    i18n.global.locale.value = 'zh-CN'
-    expect(pager.showTotal?.(10000, [1, 20])).toBe('共 10,000+ 条')
-    i18n.global.locale.value = 'en'
-    expect(pager.showTotal?.(10000, [1, 20])).toBe('10,000+ in all')
+    expect(pager.showTotal?.(total, [1, 20])).toBe(en)
     i18n.global.locale.value = 'zh-CN'
   })
 })
