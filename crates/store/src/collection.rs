@@ -209,8 +209,7 @@ impl<T: Document> Collection<T> {
         page: PageRequest,
     ) -> Result<Page<T>> {
         let counted = self
-            .backend
-            .count_up_to(self.name, &filter, Page::<T>::count_limit(page))
+            .count_up_to(&filter, Page::<T>::count_limit(page))
             .await?;
         let mut query = FindQuery::new(filter)
             .skip(page.offset())
