@@ -4,6 +4,7 @@
 //! process's sandbox, which outlives this one; in production they come from configuration
 //! and the sandbox is refused.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -127,7 +128,13 @@ fn embedded(
                 None => SandboxKeySet::load_or_generate(&config.data_dir.join("secrets"))
                     .map_err(|e| config_error("wechat_pay (sandbox keys)", e))?,
             };
-            let (mounts, sandboxes) = sandboxes(&keys, clock.clone(), tuning, &config.sandbox)?;
+            let (mounts, sandboxes) = sandboxes(
+                &keys,
+                clock.clone(),
+                tuning,
+                &config.sandbox,
+                &config.data_dir,
+            )?;
             (keys, mounts, Some(sandboxes), base_url.to_owned())
         }
     };
@@ -218,6 +225,7 @@ fn sandboxes(
     clock: SharedClock,
     tuning: &SandboxTuning,
     settings: &SandboxSection,
+    data_dir: &Path,
 ) -> Result<(Vec<Mount>, Sandboxes), AppError> {
     let mut mounts: Vec<Mount> = Vec::new();
     // The outside world's clock is never quite ours.
@@ -238,6 +246,10 @@ fn sandboxes(
         .unwrap_or(settings.duplicate_percent);
     let pay_sandbox = WechatPaySandbox::new(sandbox_config, clock.clone())
         .map_err(|e| config_error("wechat_pay (sandbox)", e))?;
+    let remembered = pay_sandbox
+        .remember_in(&data_dir.join(WECHAT_PAY_SANDBOX_JOURNAL))
+        .map_err(|e| config_error("wechat_pay (sandbox journal)", e))?;
+    log_remembered("WeChat Pay", "orders", remembered);
     let served = pay_sandbox.clone();
     mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
         cfg.service(served.scope());
@@ -267,6 +279,10 @@ fn sandboxes(
         clock,
         ..defaults
     });
+    let remembered = provider_sandbox
+        .remember_in(&data_dir.join(PROVIDER_SANDBOX_JOURNAL))
+        .map_err(|e| config_error("providers (sandbox journal)", e))?;
+    log_remembered("provider", "top-ups", remembered);
     let served = provider_sandbox.clone();
     mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
         cfg.service(
@@ -282,6 +298,22 @@ fn sandboxes(
             reloadly: provider_sandbox,
         },
     ))
+}
+
+/// Where the in-process sandboxes remember what they were told, under the data dir, so that a
+/// restart does not make WeChat Pay forget a payment or the provider a top-up.
+pub const WECHAT_PAY_SANDBOX_JOURNAL: &str = "sandbox/wechat-pay.jsonl";
+pub const PROVIDER_SANDBOX_JOURNAL: &str = "sandbox/reloadly.jsonl";
+
+fn log_remembered(sandbox: &str, records: &str, remembered: Option<usize>) {
+    match remembered {
+        Some(count) => tracing::info!(sandbox, count, "sandbox took up the {records} it remembers"),
+        None => tracing::warn!(
+            sandbox,
+            "another process holds this data dir's sandbox journal: this sandbox forgets at \
+             restart (several processes on one data dir share one with sandbox.external_url)"
+        ),
+    }
 }
 
 fn refuse_sandbox(key: &str, url: &str) -> Result<(), AppError> {

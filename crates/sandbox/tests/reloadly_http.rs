@@ -558,3 +558,71 @@ async fn instances_at_different_prefixes_are_independent() {
     assert_eq!(body["error"], "Not Found");
     assert_eq!(body["status"], 404);
 }
+
+/// A sandbox started on the journal a killed one left knows its top-ups, settles them on the
+/// clock as the first would have, keeps the balance and hands out the next id; while the first
+/// runs, no second one takes its journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sandbox_on_a_killed_ones_journal_knows_its_top_ups_and_balance() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("sandbox").join("reloadly.jsonl");
+    let balance = Decimal::new(10_000, 2);
+    let first = start_with(|c| c.starting_balance = balance).await;
+    assert_eq!(first.sandbox.remember_in(&journal).unwrap(), Some(0));
+    let token = first.token().await;
+    // Succeeds at once; succeeds in 2 s; is refunded in 20 s.
+    for (key, number) in [
+        ("now", "9171234500"),
+        ("in-2s", "9171234510"),
+        ("refund-in-20s", "9171234523"),
+    ] {
+        let (status, tx) = first.topup(&token, globe(key, number)).await;
+        assert_eq!(status, StatusCode::OK, "{tx}");
+    }
+    let restart = || {
+        ReloadlySandbox::new(ReloadlySandboxConfig {
+            clock: Arc::new(first.clock.clone()),
+            starting_balance: balance,
+            ..ReloadlySandboxConfig::default()
+        })
+    };
+    assert_eq!(restart().remember_in(&journal).unwrap(), None);
+
+    let left = dir.path().join("left.jsonl");
+    std::fs::copy(&journal, &left).unwrap();
+    let second = restart();
+    assert_eq!(second.remember_in(&left).unwrap(), Some(3));
+    assert_eq!(second.transactions(), first.sandbox.transactions());
+    assert_eq!(second.balance(), first.sandbox.balance());
+    first.clock.advance(TimeDelta::seconds(20));
+    let statuses: Vec<String> = second
+        .transactions()
+        .into_iter()
+        .map(|t| t.status)
+        .collect();
+    assert_eq!(statuses, ["SUCCESSFUL", "SUCCESSFUL", "REFUNDED"]);
+    assert_eq!(second.transactions(), first.sandbox.transactions());
+    assert_eq!(second.balance(), first.sandbox.balance());
+    assert!(second.balance() < balance);
+
+    let base = serve(vec![("/sandbox/reloadly", second.clone())]).await;
+    let second = Running {
+        base: format!("{base}/sandbox/reloadly"),
+        clock: first.clock.clone(),
+        sandbox: second,
+        http: reqwest::Client::new(),
+    };
+    let token = second.token().await;
+    let (status, reused) = second.topup(&token, globe("now", "9171234540")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error_shape(&reused, Some("CUSTOM_IDENTIFIER_ALREADY_USED"), "/topups");
+    let (status, next) = second.topup(&token, globe("after", "9171234540")).await;
+    assert_eq!(status, StatusCode::OK, "{next}");
+    let ids: Vec<u64> = second
+        .sandbox
+        .transactions()
+        .iter()
+        .map(|t| t.transaction_id)
+        .collect();
+    assert_eq!(next["transactionId"], ids[2] + 1);
+}

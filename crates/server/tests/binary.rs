@@ -538,3 +538,139 @@ fn demo_data_fills_an_embedded_store_whose_figures_rebuild() {
     assert!(stderr.contains("embedded"), "{stderr}");
     assert!(!dir.path().join("other").join("topup.db").exists());
 }
+
+/// The embedded shop's sandboxes remember what they were told across a restart, a kill
+/// included: an order paid before the shop was killed is refunded after it starts again (WeChat
+/// Pay still knows the payment), and reconciling the period finds nothing amiss (the provider
+/// still knows the top-up).
+#[tokio::test]
+async fn an_order_paid_before_a_kill_is_refunded_and_reconciles_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let client = support::http_client();
+    let mut server = start(&data_dir);
+    let base = server.base.clone();
+
+    let code = support::post(
+        &client,
+        format!("{base}/sandbox/wechat/codes"),
+        None,
+        serde_json::json!({}),
+    )
+    .await;
+    let login = support::post(
+        &client,
+        format!("{base}/api/v1/app/auth/login"),
+        None,
+        serde_json::json!({ "code": code["code"] }),
+    )
+    .await;
+    let buyer = login["token"].as_str().unwrap().to_owned();
+    let plan_id = support::plan_on_sale(&client, &base).await;
+    let placed = client
+        .post(format!("{base}/api/v1/app/orders"))
+        .bearer_auth(&buyer)
+        .header("Idempotency-Key", "before-the-kill")
+        .json(&serde_json::json!({ "plan_id": plan_id, "phone": "+639171234500" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), 201);
+    let placed: serde_json::Value = placed.json().await.unwrap();
+    let order_no = placed["order"]["order_no"].as_str().unwrap().to_owned();
+    let prepay_id = placed["pay_params"]["package"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("prepay_id=");
+    support::post(
+        &client,
+        format!("{base}/sandbox/wechat/pay/confirm"),
+        None,
+        serde_json::json!({ "prepay_id": prepay_id }),
+    )
+    .await;
+    let order_url = |base: &str| format!("{base}/api/v1/app/orders/{order_no}");
+    poll_until(&client, &order_url(&base), &buyer, "state", "succeeded").await;
+
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let server = start(&data_dir);
+    let base = server.base.clone();
+    let password = std::fs::read_to_string(data_dir.join("initial-admin-password")).unwrap();
+    let pair = support::post(
+        &client,
+        format!("{base}/api/v1/admin/auth/login"),
+        None,
+        serde_json::json!({ "username": "admin", "password": password.trim() }),
+    )
+    .await;
+    let changed = client
+        .put(format!("{base}/api/v1/admin/auth/password"))
+        .bearer_auth(pair["access_token"].as_str().unwrap())
+        .json(&serde_json::json!({ "old": password.trim(), "new": "After-the-kill-2026" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    let changed: serde_json::Value = changed.json().await.unwrap();
+    let staff = changed["access_token"].as_str().unwrap().to_owned();
+
+    let refunding = support::post(
+        &client,
+        format!("{base}/api/v1/admin/orders/{order_no}/refund"),
+        Some(&staff),
+        serde_json::json!({ "reason": "客户申请" }),
+    )
+    .await;
+    assert_eq!(refunding["state"], "refunding", "{refunding}");
+    let admin_order = format!("{base}/api/v1/admin/orders/{order_no}");
+    let refunded = poll_until(&client, &admin_order, &staff, "state", "refunded").await;
+    assert_eq!(refunded["refunds"][0]["state"], "succeeded", "{refunded}");
+
+    let now = chrono::Utc::now();
+    let run = client
+        .post(format!("{base}/api/v1/admin/reconciliations"))
+        .bearer_auth(&staff)
+        .json(&serde_json::json!({
+            "from": (now - chrono::TimeDelta::hours(1)).to_rfc3339(),
+            "to": (now + chrono::TimeDelta::hours(1)).to_rfc3339(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(run.status(), 202);
+    let run: serde_json::Value = run.json().await.unwrap();
+    let report_url = format!(
+        "{base}/api/v1/admin/reconciliations/{}",
+        run["id"].as_str().unwrap()
+    );
+    let report = poll_until(&client, &report_url, &staff, "state", "finished").await;
+    assert_eq!(report["discrepancy_count"], 0, "{report}");
+    assert_eq!(report["totals"]["orders"], 1, "{report}");
+    assert_eq!(
+        report["totals"]["refunded"], report["totals"]["paid"],
+        "{report}"
+    );
+}
+
+/// GETs `url` until its `field` reads `want` (30 s at most); answers the last body.
+async fn poll_until(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    field: &str,
+    want: &str,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = support::get(client, url.to_owned(), token).await;
+        if body[field] == want {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url}: {field} never became {want}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -195,7 +195,16 @@ impl ReloadlySandbox {
 
     pub fn set_balance(&self, balance: Decimal) {
         let now = self.now();
-        self.state().set_balance(balance, now);
+        // Without a journal this cannot fail; with one, a failed write is logged there.
+        let _ = self.state().change_balance(balance, now);
+    }
+
+    /// Takes up the transactions and balance remembered in the journal at `path` and keeps
+    /// writing them there, so that they outlive this process. Answers how many transactions
+    /// it took up, or `None` when another process holds the journal (and remembers).
+    pub fn remember_in(&self, path: &std::path::Path) -> std::io::Result<Option<usize>> {
+        let now = self.now();
+        self.state().remember_in(path, &self.inner.catalog, now)
     }
 
     pub fn stats(&self) -> SandboxStats {

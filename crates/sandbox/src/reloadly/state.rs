@@ -1,13 +1,16 @@
 //! The sandbox's in-memory account: tokens, balance, transactions and the outcome rules.
-//! Everything here is synchronous and clock-driven; the HTTP layer only translates.
+//! Everything here is synchronous and clock-driven; the HTTP layer only translates. Given a
+//! journal, the transactions and the balance outlive a restart (`crate::journal`).
 
 use std::collections::HashMap;
 
 use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
 use topup_core::{CountryCode, Decimal, Msisdn, Timestamp};
 
 use super::ReloadlySandboxConfig;
 use super::catalog::{Catalog, Denomination, Operator};
+use crate::journal::Journal;
 
 pub(crate) const ACCOUNT_CURRENCY: &str = "USD";
 pub(crate) const ACCOUNT_CURRENCY_NAME: &str = "US Dollar";
@@ -50,7 +53,7 @@ impl ApiError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum TxStatus {
     Processing,
     Successful,
@@ -93,6 +96,81 @@ pub(crate) struct Transaction {
 impl Transaction {
     pub fn operator_transaction_id(&self) -> Option<String> {
         (self.status == TxStatus::Successful).then(|| format!("OP{:010}", self.id * 7919))
+    }
+}
+
+/// One line of the journal. A transaction is written once, as committed: its later status
+/// follows from `final_status` and `settles_at` on the clock, as it does in memory.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Remembered {
+    Topup(RememberedTopup),
+    Balance { balance: Decimal, at: Timestamp },
+}
+
+/// A [`Transaction`] without what the catalog gives back from its operator id.
+#[derive(Serialize, Deserialize)]
+struct RememberedTopup {
+    id: u64,
+    final_status: TxStatus,
+    settles_at: Timestamp,
+    custom_identifier: Option<String>,
+    recipient_phone: String,
+    sender_phone: Option<String>,
+    operator_id: u64,
+    requested_amount: Decimal,
+    delivered_amount: Decimal,
+    discount: Decimal,
+    cost: Decimal,
+    created_at: Timestamp,
+    balance_before: Decimal,
+    balance_after: Decimal,
+}
+
+impl RememberedTopup {
+    fn of(tx: &Transaction) -> Self {
+        RememberedTopup {
+            id: tx.id,
+            final_status: tx.final_status,
+            settles_at: tx.settles_at,
+            custom_identifier: tx.custom_identifier.clone(),
+            recipient_phone: tx.recipient_phone.clone(),
+            sender_phone: tx.sender_phone.clone(),
+            operator_id: tx.operator_id,
+            requested_amount: tx.requested_amount,
+            delivered_amount: tx.delivered_amount,
+            discount: tx.discount,
+            cost: tx.cost,
+            created_at: tx.created_at,
+            balance_before: tx.balance_before,
+            balance_after: tx.balance_after,
+        }
+    }
+
+    /// Back as committed (PROCESSING until settled), or `None` for an operator the catalog
+    /// no longer has.
+    fn restore(self, catalog: &Catalog) -> Option<Transaction> {
+        let operator = catalog.operator(self.operator_id)?;
+        Some(Transaction {
+            id: self.id,
+            status: TxStatus::Processing,
+            final_status: self.final_status,
+            settles_at: self.settles_at,
+            custom_identifier: self.custom_identifier,
+            recipient_phone: self.recipient_phone,
+            sender_phone: self.sender_phone,
+            country: operator.country,
+            operator_id: operator.id,
+            operator_name: operator.name,
+            requested_amount: self.requested_amount,
+            delivered_amount: self.delivered_amount,
+            delivered_currency: operator.destination_currency,
+            discount: self.discount,
+            cost: self.cost,
+            created_at: self.created_at,
+            balance_before: self.balance_before,
+            balance_after: self.balance_after,
+        })
     }
 }
 
@@ -161,6 +239,7 @@ pub(crate) struct State {
     server_errors_by_phone: HashMap<String, u32>,
     windows: HashMap<String, Window>,
     stats: SandboxStats,
+    journal: Option<Journal>,
 }
 
 /// The id of the first transaction; later ones follow one by one.
@@ -180,7 +259,73 @@ impl State {
             server_errors_by_phone: HashMap::new(),
             windows: HashMap::new(),
             stats: SandboxStats::default(),
+            journal: None,
         }
+    }
+
+    /// Takes up the transactions and balance the journal at `path` remembers, settled to
+    /// `now`, and keeps writing to it; `None` when another process holds it.
+    pub fn remember_in(
+        &mut self,
+        path: &std::path::Path,
+        catalog: &Catalog,
+        now: Timestamp,
+    ) -> std::io::Result<Option<usize>> {
+        let Some((mut journal, entries)) = Journal::open::<Remembered>(path)? else {
+            return Ok(None);
+        };
+        for entry in entries {
+            match entry {
+                Remembered::Balance { balance, at } => {
+                    self.settle(at);
+                    self.set_balance(balance, at);
+                }
+                Remembered::Topup(topup) => {
+                    let id = topup.id;
+                    let Some(tx) = topup.restore(catalog) else {
+                        tracing::warn!(id, "sandbox transaction of an unknown operator skipped");
+                        continue;
+                    };
+                    self.balance -= tx.cost;
+                    self.next_transaction_id = self.next_transaction_id.max(id + 1);
+                    self.insert(tx);
+                }
+            }
+        }
+        self.settle(now);
+        let balance = Remembered::Balance {
+            balance: self.balance,
+            at: self.balance_updated_at,
+        };
+        let topups = self
+            .transactions
+            .iter()
+            .map(|tx| Remembered::Topup(RememberedTopup::of(tx)));
+        journal.rewrite(topups.chain([balance]))?;
+        self.journal = Some(journal);
+        Ok(Some(self.transactions.len()))
+    }
+
+    fn remember(&mut self, entry: &Remembered) -> Result<(), ApiError> {
+        let Some(journal) = self.journal.as_mut() else {
+            return Ok(());
+        };
+        journal.append(entry).map_err(|error| {
+            tracing::error!(%error, "the provider sandbox could not write its journal");
+            ApiError::new(500, "INTERNAL_SERVER_ERROR", "Internal Server Error")
+        })
+    }
+
+    /// Files a committed transaction under its id, its key and, while PROCESSING, for settling.
+    fn insert(&mut self, tx: Transaction) {
+        let index = self.transactions.len();
+        if let Some(key) = &tx.custom_identifier {
+            self.by_key.insert(key.clone(), index);
+        }
+        if tx.status == TxStatus::Processing {
+            self.processing.push(index);
+        }
+        self.transactions.push(tx);
     }
 
     pub fn stats(&self) -> SandboxStats {
@@ -196,6 +341,12 @@ impl State {
         self.balance_updated_at = now;
     }
 
+    /// [`Self::set_balance`], remembered.
+    pub fn change_balance(&mut self, balance: Decimal, now: Timestamp) -> Result<(), ApiError> {
+        self.set_balance(balance, now);
+        self.remember(&Remembered::Balance { balance, at: now })
+    }
+
     pub fn topup_requests_for(&self, custom_identifier: &str) -> u32 {
         self.topup_requests_by_key
             .get(custom_identifier)
@@ -209,8 +360,12 @@ impl State {
 
     pub fn transaction(&self, id: u64) -> Option<&Transaction> {
         // Ids are handed out in order from the first one, one per transaction.
+        // (A journal that skipped one breaks the sequence: then look further.)
         let index = usize::try_from(id.checked_sub(FIRST_TRANSACTION_ID)?).ok()?;
-        self.transactions.get(index).filter(|t| t.id == id)
+        self.transactions
+            .get(index)
+            .filter(|t| t.id == id)
+            .or_else(|| self.transactions.iter().find(|t| t.id == id))
     }
 
     /// The transaction committed under `key`, if any.
@@ -494,14 +649,8 @@ impl State {
                 self.balance += cost;
             }
         }
-        let index = self.transactions.len();
-        if let Some(key) = &tx.custom_identifier {
-            self.by_key.insert(key.clone(), index);
-        }
-        if tx.status == TxStatus::Processing {
-            self.processing.push(index);
-        }
-        self.transactions.push(tx.clone());
+        self.remember(&Remembered::Topup(RememberedTopup::of(&tx)))?;
+        self.insert(tx.clone());
         self.stats.committed_transactions += 1;
         Ok(Committed {
             transaction: tx,

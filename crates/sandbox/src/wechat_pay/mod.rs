@@ -30,6 +30,7 @@ mod error;
 mod keys;
 mod service;
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
@@ -313,6 +314,13 @@ impl WechatPaySandbox {
                 code: e.code,
                 message: e.message,
             })
+    }
+
+    /// Takes up the orders, payments and refunds remembered in the journal at `path` and
+    /// keeps writing them there, so that they outlive this process. Answers how many orders
+    /// it took up, or `None` when another process holds the journal (and remembers).
+    pub fn remember_in(&self, path: &Path) -> Result<Option<usize>, WechatPaySandboxError> {
+        Ok(lock(&self.inner.state).remember_in(path)?)
     }
 
     /// Notifications not yet answered with success (nor given up on).

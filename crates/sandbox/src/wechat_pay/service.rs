@@ -1,9 +1,11 @@
-//! Orders, payments and refunds as WeChat Pay keeps them, in memory.
+//! Orders, payments and refunds as WeChat Pay keeps them: in memory, and in a journal when
+//! the sandbox is given one, so that they outlive a restart (`crate::journal`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{FixedOffset, TimeDelta};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use topup_core::Timestamp;
 
@@ -11,12 +13,13 @@ use super::api::{Answer, ApiError};
 use super::crypto::{random_digits, random_hex};
 use super::delivery::Delivery;
 use super::{Inner, RecordedRequest, lock};
+use crate::journal::Journal;
 
 /// A prepay_id can be used to pay for two hours.
 const PREPAY_TTL: TimeDelta = TimeDelta::hours(2);
 const REQUEST_LOG_LIMIT: usize = 1_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum TradeState {
     NotPay,
     Success,
@@ -48,6 +51,7 @@ impl TradeState {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 struct Transaction {
     /// The order as first placed: a reused out_trade_no must come with the same body.
     request: Value,
@@ -62,15 +66,18 @@ struct Transaction {
     transaction_id: Option<String>,
     success_time: Option<Timestamp>,
     /// The TRANSACTION.SUCCESS envelope sent for it (for [`Inner::replay_payment_notification`]).
+    /// Not remembered across a restart: only a test hook reads it.
+    #[serde(skip)]
     notification: Option<Arc<Vec<u8>>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum RefundStatus {
     Processing,
     Success,
 }
 
+#[derive(Serialize, Deserialize)]
 struct RefundRecord {
     request: Value,
     refund_id: String,
@@ -94,9 +101,110 @@ pub(crate) struct State {
     pub(crate) deliveries: Vec<Delivery>,
     next_delivery_id: u64,
     pub(crate) request_log: VecDeque<RecordedRequest>,
+    journal: Option<Journal>,
+}
+
+/// One line of the journal: a record as it now is (the last line for a key wins).
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Remember<'a> {
+    Transaction(&'a Transaction),
+    Prepay {
+        prepay_id: &'a str,
+        out_trade_no: &'a str,
+        valid_until: Timestamp,
+    },
+    Refund(&'a RefundRecord),
+}
+
+/// [`Remember`] as read back.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Remembered {
+    Transaction(Transaction),
+    Prepay {
+        prepay_id: String,
+        out_trade_no: String,
+        valid_until: Timestamp,
+    },
+    Refund(RefundRecord),
 }
 
 impl State {
+    /// Takes up what the journal at `path` remembers and keeps writing to it from now on;
+    /// `None` when another process holds it.
+    pub(crate) fn remember_in(&mut self, path: &std::path::Path) -> std::io::Result<Option<usize>> {
+        let Some((mut journal, entries)) = Journal::open::<Remembered>(path)? else {
+            return Ok(None);
+        };
+        for entry in entries {
+            match entry {
+                Remembered::Transaction(txn) => {
+                    self.transactions.insert(txn.out_trade_no.clone(), txn);
+                }
+                Remembered::Prepay {
+                    prepay_id,
+                    out_trade_no,
+                    valid_until,
+                } => {
+                    self.prepay_ids
+                        .insert(prepay_id, (out_trade_no, valid_until));
+                }
+                Remembered::Refund(record) => {
+                    self.refunds.insert(record.out_refund_no.clone(), record);
+                }
+            }
+        }
+        let prepays = self
+            .prepay_ids
+            .iter()
+            .map(
+                |(prepay_id, (out_trade_no, valid_until))| Remember::Prepay {
+                    prepay_id,
+                    out_trade_no,
+                    valid_until: *valid_until,
+                },
+            );
+        journal.rewrite(
+            self.transactions
+                .values()
+                .map(Remember::Transaction)
+                .chain(prepays)
+                .chain(self.refunds.values().map(Remember::Refund)),
+        )?;
+        self.journal = Some(journal);
+        Ok(Some(self.transactions.len()))
+    }
+
+    /// Writes the transaction as it now is to the journal, if there is one.
+    fn remember_transaction(&mut self, out_trade_no: &str) -> Result<(), ApiError> {
+        match (self.journal.as_mut(), self.transactions.get(out_trade_no)) {
+            (Some(journal), Some(txn)) => remember(journal, &Remember::Transaction(txn)),
+            _ => Ok(()),
+        }
+    }
+
+    fn remember_prepay(&mut self, prepay_id: &str) -> Result<(), ApiError> {
+        match (self.journal.as_mut(), self.prepay_ids.get(prepay_id)) {
+            (Some(journal), Some((out_trade_no, valid_until))) => remember(
+                journal,
+                &Remember::Prepay {
+                    prepay_id,
+                    out_trade_no,
+                    valid_until: *valid_until,
+                },
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    fn remember_refund(&mut self, out_refund_no: &str) -> Result<(), ApiError> {
+        match (self.journal.as_mut(), self.refunds.get(out_refund_no)) {
+            (Some(journal), Some(record)) => remember(journal, &Remember::Refund(record)),
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn record_request(&mut self, request: RecordedRequest) {
         if self.request_log.len() == REQUEST_LOG_LIMIT {
             self.request_log.pop_front();
@@ -137,6 +245,14 @@ fn china_compact(at: Timestamp) -> String {
         .with_timezone(&CHINA)
         .format("%Y%m%d%H%M%S")
         .to_string()
+}
+
+/// A record WeChat could not keep is its 500 SYSTEM_ERROR, which callers retry.
+fn remember(journal: &mut Journal, entry: &Remember<'_>) -> Result<(), ApiError> {
+    journal.append(entry).map_err(|error| {
+        tracing::error!(%error, "the WeChat Pay sandbox could not write its journal");
+        ApiError::system_error()
+    })
 }
 
 fn internal<E>(_: E) -> ApiError {
@@ -341,13 +457,15 @@ impl Inner {
             prepay_id.clone(),
             (out_trade_no.to_string(), now.plus(PREPAY_TTL)),
         );
-        if let Some(existing) = state.transactions.get_mut(out_trade_no) {
+        state.remember_prepay(&prepay_id)?;
+        let out_trade_no = out_trade_no.to_string();
+        if let Some(existing) = state.transactions.get_mut(&out_trade_no) {
             existing.prepay_id = prepay_id.clone();
         } else {
             state.transactions.insert(
-                out_trade_no.to_string(),
+                out_trade_no.clone(),
                 Transaction {
-                    out_trade_no: out_trade_no.to_string(),
+                    out_trade_no: out_trade_no.clone(),
                     notify_url: notify_url.to_string(),
                     total,
                     openid: openid.to_string(),
@@ -362,6 +480,7 @@ impl Inner {
                 },
             );
         }
+        state.remember_transaction(&out_trade_no)?;
         Ok(Answer::ok(json!({ "prepay_id": prepay_id })))
     }
 
@@ -428,6 +547,7 @@ impl Inner {
             )),
             TradeState::NotPay | TradeState::Closed => {
                 txn.state = TradeState::Closed;
+                state.remember_transaction(out_trade_no)?;
                 Ok(Answer::no_content())
             }
         }
@@ -479,6 +599,7 @@ impl Inner {
             now,
         )?;
         txn.notification = Some(Arc::new(envelope.clone()));
+        state.remember_transaction(&out_trade_no)?;
         state.enqueue(url, envelope, now);
         self.delivery_due.notify_one();
         Ok(resource)
@@ -597,12 +718,15 @@ impl Inner {
             }
             return Ok(Answer::ok(refund_json(existing)));
         }
-        let txn = state
-            .transactions
-            .values()
-            .find(|t| {
-                out_trade_no.is_some_and(|no| t.out_trade_no == no)
-                    || (transaction_id.is_some() && t.transaction_id.as_deref() == transaction_id)
+        // By our number at once; by WeChat's only with a look through (callers rarely do).
+        let txn = out_trade_no
+            .and_then(|no| state.transactions.get(no))
+            .or_else(|| {
+                let id = transaction_id?;
+                state
+                    .transactions
+                    .values()
+                    .find(|t| t.transaction_id.as_deref() == Some(id))
             })
             .ok_or_else(|| ApiError::new(404, "RESOURCE_NOT_EXISTS", "order does not exist"))?;
         if !txn.state.is_paid() {
@@ -624,6 +748,7 @@ impl Inner {
         if let Some(txn) = state.transactions.get_mut(&out_trade_no) {
             txn.state = TradeState::Refund;
         }
+        state.remember_transaction(&out_trade_no)?;
         let record = RefundRecord {
             refund_id: format!("50{}", random_digits(27).map_err(internal)?),
             out_refund_no: out_refund_no.to_string(),
@@ -638,7 +763,9 @@ impl Inner {
             request,
         };
         let answer = refund_json(&record);
-        state.refunds.insert(record.out_refund_no.clone(), record);
+        let out_refund_no = record.out_refund_no.clone();
+        state.refunds.insert(out_refund_no.clone(), record);
+        state.remember_refund(&out_refund_no)?;
         Ok(Answer::ok(answer))
     }
 
@@ -670,6 +797,7 @@ impl Inner {
             };
             record.status = RefundStatus::Success;
             let Some(url) = record.notify_url.clone() else {
+                state.remember_refund(&out_refund_no)?;
                 continue;
             };
             let resource = json!({
@@ -689,6 +817,7 @@ impl Inner {
                 },
             });
             let envelope = self.envelope("REFUND.SUCCESS", "退款成功", "refund", &resource, now)?;
+            state.remember_refund(&out_refund_no)?;
             state.enqueue(url, envelope, now);
         }
         Ok(())
