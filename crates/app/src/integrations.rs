@@ -263,6 +263,10 @@ fn sandboxes(
         ),
         clock.clone(),
     );
+    let remembered = mini_program_sandbox
+        .remember_in(&data_dir.join(MINI_PROGRAM_SANDBOX_JOURNAL))
+        .map_err(|e| config_error("wechat (sandbox journal)", e))?;
+    log_remembered("WeChat", "users", remembered);
     let served = mini_program_sandbox.clone();
     mounts.push(Arc::new(move |cfg: &mut web::ServiceConfig| {
         let sandbox = served.clone();
@@ -304,6 +308,7 @@ fn sandboxes(
 /// restart does not make WeChat Pay forget a payment or the provider a top-up.
 pub const WECHAT_PAY_SANDBOX_JOURNAL: &str = "sandbox/wechat-pay.jsonl";
 pub const PROVIDER_SANDBOX_JOURNAL: &str = "sandbox/reloadly.jsonl";
+pub const MINI_PROGRAM_SANDBOX_JOURNAL: &str = "sandbox/wechat.jsonl";
 
 fn log_remembered(sandbox: &str, records: &str, remembered: Option<usize>) {
     match remembered {

@@ -23,6 +23,10 @@
 //!   openid containing `unfollowed`); a `client_msg_id` sent again for the same openid within
 //!   ten minutes answers the first message's `msgid` and delivers nothing more.
 //! - `GET /oa/messages?touser=OPENID` — the template messages delivered, oldest first.
+//!
+//! Given a journal ([`MiniProgramSandbox::remember_in`]), its users and their acceptances not
+//! yet spent outlive a restart, as WeChat's do (`crate::journal`); codes, tokens and the
+//! messages received do not.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -33,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use topup_core::{SharedClock, Timestamp};
 
+use crate::journal::Journal;
 use crate::subscribe_rules::{key_type, value_is_valid};
 
 /// A subscribe-message template the sandbox app owns: its id and the keys of its data.
@@ -169,9 +174,26 @@ struct IssuedCode {
     used: bool,
 }
 
+#[derive(Clone, Serialize, Deserialize)]
 struct TestUser {
     unionid: String,
     session_key: String,
+}
+
+/// One line of the journal (the last line for a user, or a user's template, wins).
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Remembered {
+    User {
+        openid: String,
+        #[serde(flatten)]
+        user: TestUser,
+    },
+    Acceptances {
+        openid: String,
+        template_id: String,
+        left: u32,
+    },
 }
 
 struct Token {
@@ -221,6 +243,28 @@ struct State {
     client_msg_ids: HashMap<(String, String), (u64, Timestamp)>,
     /// Errcodes the next template sends answer, in order (tests play WeChat's bad moments).
     template_faults: Vec<i64>,
+    journal: Option<Journal>,
+}
+
+impl State {
+    /// Appends an entry, if there is a journal. A failed write is logged and the sandbox
+    /// carries on: what it forgets then is a test user's login or acceptance.
+    fn remember(&mut self, entry: &Remembered) {
+        if let Some(journal) = self.journal.as_mut()
+            && let Err(error) = journal.append(entry)
+        {
+            tracing::error!(%error, "the WeChat sandbox could not write its journal");
+        }
+    }
+
+    fn remember_acceptances(&mut self, subscription: &(String, String)) {
+        let left = self.acceptances.get(subscription).copied().unwrap_or(0);
+        self.remember(&Remembered::Acceptances {
+            openid: subscription.0.clone(),
+            template_id: subscription.1.clone(),
+            left,
+        });
+    }
 }
 
 /// In-memory WeChat mini-program platform. Clone it freely; clones share state.
@@ -290,6 +334,46 @@ impl MiniProgramSandbox {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Takes up the users and acceptances remembered in the journal at `path` and keeps
+    /// writing them there, so that they outlive this process. Answers how many users it took
+    /// up, or `None` when another process holds the journal (and remembers).
+    pub fn remember_in(&self, path: &std::path::Path) -> std::io::Result<Option<usize>> {
+        let Some((mut journal, entries)) = Journal::open::<Remembered>(path)? else {
+            return Ok(None);
+        };
+        let mut state = self.state();
+        for entry in entries {
+            match entry {
+                Remembered::User { openid, user } => {
+                    state.users.insert(openid, user);
+                }
+                Remembered::Acceptances {
+                    openid,
+                    template_id,
+                    left,
+                } => {
+                    state.acceptances.insert((openid, template_id), left);
+                }
+            }
+        }
+        state.acceptances.retain(|_, left| *left > 0);
+        let users = state.users.iter().map(|(openid, user)| Remembered::User {
+            openid: openid.clone(),
+            user: user.clone(),
+        });
+        let acceptances = state
+            .acceptances
+            .iter()
+            .map(|((openid, template_id), left)| Remembered::Acceptances {
+                openid: openid.clone(),
+                template_id: template_id.clone(),
+                left: *left,
+            });
+        journal.rewrite(users.chain(acceptances))?;
+        state.journal = Some(journal);
+        Ok(Some(state.users.len()))
+    }
+
     /// Plays `wx.login()`: a fresh code for `openid` (a new test user when `None`).
     pub fn issue_code(&self, openid: Option<&str>) -> (String, String) {
         let openid = openid
@@ -297,13 +381,17 @@ impl MiniProgramSandbox {
             .unwrap_or_else(|| format!("o{}", random_token(27)));
         let code = random_token(32);
         let mut state = self.state();
-        state
-            .users
-            .entry(openid.clone())
-            .or_insert_with(|| TestUser {
+        if !state.users.contains_key(&openid) {
+            let user = TestUser {
                 unionid: format!("u{}", random_token(27)),
                 session_key: random_token(24),
+            };
+            state.remember(&Remembered::User {
+                openid: openid.clone(),
+                user: user.clone(),
             });
+            state.users.insert(openid.clone(), user);
+        }
         state.codes.insert(
             code.clone(),
             IssuedCode {
@@ -434,10 +522,9 @@ impl MiniProgramSandbox {
                 (false, _) => "filter",
                 (true, false) => "reject",
                 (true, true) => {
-                    *state
-                        .acceptances
-                        .entry((openid.to_owned(), id.clone()))
-                        .or_default() += 1;
+                    let subscription = (openid.to_owned(), id.clone());
+                    *state.acceptances.entry(subscription.clone()).or_default() += 1;
+                    state.remember_acceptances(&subscription);
                     "accept"
                 }
             };
@@ -486,6 +573,7 @@ impl MiniProgramSandbox {
             Some(left) if *left > 0 => *left -= 1,
             _ => return wx_error(43101, "user refuse to accept the msg"),
         }
+        state.remember_acceptances(&subscription);
         let msgid = state.messages.len() as u64 + 1_000_000;
         state.messages.push(ReceivedMessage {
             msgid,
@@ -1087,5 +1175,73 @@ mod tests {
             "T2026030100001"
         );
         assert_eq!(sandbox.template_sends(), 9);
+    }
+
+    /// Sends the refund template to `openid` with a fresh token: WeChat's errcode.
+    async fn send_refund_message(base: &str, openid: &str) -> Value {
+        let client = reqwest::Client::new();
+        let token: Value = client
+            .post(format!("{base}/cgi-bin/stable_token"))
+            .json(
+                &json!({"grant_type": "client_credential", "appid": "wxsandboxapp",
+                "secret": "sandbox-secret"}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = token["access_token"].as_str().unwrap();
+        let sent: Value = client
+            .post(format!(
+                "{base}/cgi-bin/message/subscribe/send?access_token={token}"
+            ))
+            .json(
+                &json!({"touser": openid, "template_id": "sbx-refund-succeeded",
+                "data": {"character_string1": {"value": "01HX"}, "amount2": {"value": "¥3.00"},
+                "time3": {"value": "2026-01-01 08:00"}, "thing4": {"value": "充值失败"}}}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        sent["errcode"].clone()
+    }
+
+    /// A sandbox started on the journal a killed one left knows its users (their session
+    /// keys unchanged) and the acceptances they have not spent.
+    #[actix_web::test]
+    async fn users_and_unspent_acceptances_outlive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("wechat.jsonl");
+        let (first, clock) = sandbox();
+        assert_eq!(first.remember_in(&journal).unwrap(), Some(0));
+        let (code, _) = first.issue_code(Some("o_bob"));
+        let (_, stranger) = first.issue_code(None);
+        let template = ["sbx-refund-succeeded".to_owned()];
+        first.subscribe("o_bob", &template, true).unwrap();
+        first.subscribe("o_bob", &template, true).unwrap();
+        let base = serve(first.clone()).await;
+        let session = exchange(&base, &code).await;
+        assert_eq!(send_refund_message(&base, "o_bob").await, 0);
+
+        let left = dir.path().join("left.jsonl");
+        std::fs::copy(&journal, &left).unwrap();
+        let second = MiniProgramSandbox::new(
+            MiniProgramSandboxConfig::new("wxsandboxapp", "sandbox-secret"),
+            Arc::new(clock),
+        );
+        assert_eq!(second.remember_in(&left).unwrap(), Some(2));
+        let base = serve(second.clone()).await;
+        let (code, _) = second.issue_code(Some("o_bob"));
+        let again = exchange(&base, &code).await;
+        assert_eq!(again["session_key"], session["session_key"]);
+        assert_eq!(again["unionid"], session["unionid"]);
+        assert!(second.subscribe(&stranger, &template, false).is_ok());
+        assert_eq!(send_refund_message(&base, "o_bob").await, 0);
+        assert_eq!(send_refund_message(&base, "o_bob").await, 43101);
     }
 }

@@ -541,10 +541,11 @@ fn demo_data_fills_an_embedded_store_whose_figures_rebuild() {
 
 /// The embedded shop's sandboxes remember what they were told across a restart, a kill
 /// included: an order paid before the shop was killed is refunded after it starts again (WeChat
-/// Pay still knows the payment), and reconciling the period finds nothing amiss (the provider
-/// still knows the top-up).
+/// Pay still knows the payment), the buyer hears of it (WeChat still knows them and the message
+/// they allowed), and reconciling the period finds nothing amiss (the provider still knows the
+/// top-up).
 #[tokio::test]
-async fn an_order_paid_before_a_kill_is_refunded_and_reconciles_after_the_restart() {
+async fn an_order_paid_before_a_kill_is_refunded_notified_and_reconciled_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     let client = support::http_client();
@@ -566,6 +567,24 @@ async fn an_order_paid_before_a_kill_is_refunded_and_reconciles_after_the_restar
     )
     .await;
     let buyer = login["token"].as_str().unwrap().to_owned();
+    let openid = code["openid"].as_str().unwrap().to_owned();
+    // The buyer allows one "refund succeeded" message, in WeChat and at the shop.
+    let refund_template = serde_json::json!(["sbx-refund-succeeded"]);
+    let allowed = support::post(
+        &client,
+        format!("{base}/sandbox/wechat/subscriptions"),
+        None,
+        serde_json::json!({ "openid": openid, "template_ids": refund_template }),
+    )
+    .await;
+    assert_eq!(allowed["sbx-refund-succeeded"], "accept", "{allowed}");
+    support::post(
+        &client,
+        format!("{base}/api/v1/app/subscriptions"),
+        Some(&buyer),
+        serde_json::json!({ "accepted": refund_template }),
+    )
+    .await;
     let plan_id = support::plan_on_sale(&client, &base).await;
     let placed = client
         .post(format!("{base}/api/v1/app/orders"))
@@ -626,6 +645,17 @@ async fn an_order_paid_before_a_kill_is_refunded_and_reconciles_after_the_restar
     let admin_order = format!("{base}/api/v1/admin/orders/{order_no}");
     let refunded = poll_until(&client, &admin_order, &staff, "state", "refunded").await;
     assert_eq!(refunded["refunds"][0]["state"], "succeeded", "{refunded}");
+    // WeChat still knows the buyer and their allowance: the refund's message reaches them.
+    let inbox = format!("{base}/sandbox/wechat/messages?touser={openid}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let messages = support::get(&client, inbox.clone(), "").await;
+        if messages["items"][0]["template_id"] == "sbx-refund-succeeded" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no refund message: {messages}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let now = chrono::Utc::now();
     let run = client
