@@ -235,6 +235,9 @@ pub(crate) struct State {
     by_key: HashMap<String, usize>,
     /// The transactions still PROCESSING, the only ones `settle` has to look at.
     processing: Vec<usize>,
+    /// Each recipient's transactions: a top-up checks only that number's for one pending or
+    /// made moments ago, however long the sandbox's history.
+    by_phone: HashMap<String, Vec<usize>>,
     topup_requests_by_key: HashMap<String, u32>,
     server_errors_by_phone: HashMap<String, u32>,
     windows: HashMap<String, Window>,
@@ -255,6 +258,7 @@ impl State {
             transactions: Vec::new(),
             by_key: HashMap::new(),
             processing: Vec::new(),
+            by_phone: HashMap::new(),
             topup_requests_by_key: HashMap::new(),
             server_errors_by_phone: HashMap::new(),
             windows: HashMap::new(),
@@ -325,6 +329,10 @@ impl State {
         if tx.status == TxStatus::Processing {
             self.processing.push(index);
         }
+        self.by_phone
+            .entry(tx.recipient_phone.clone())
+            .or_default()
+            .push(index);
         self.transactions.push(tx);
     }
 
@@ -539,10 +547,16 @@ impl State {
         let outcome = digits.last().copied().unwrap_or(0);
         let delay_digit = digits.iter().rev().nth(1).copied().unwrap_or(0);
 
-        if self
-            .transactions
+        let of_recipient: Vec<&Transaction> = self
+            .by_phone
+            .get(&international)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.transactions.get(i))
+            .collect();
+        if of_recipient
             .iter()
-            .any(|t| t.recipient_phone == international && t.status == TxStatus::Processing)
+            .any(|t| t.status == TxStatus::Processing)
         {
             return Err(ApiError::new(
                 400,
@@ -551,11 +565,10 @@ impl State {
             ));
         }
         let recent_since = now.minus(config.recent_recharge_window);
-        if self.transactions.iter().any(|t| {
-            t.recipient_phone == international
-                && t.status == TxStatus::Successful
-                && t.created_at > recent_since
-        }) {
+        if of_recipient
+            .iter()
+            .any(|t| t.status == TxStatus::Successful && t.created_at > recent_since)
+        {
             return Err(ApiError::new(
                 400,
                 "PHONE_RECENTLY_RECHARGED",

@@ -98,6 +98,8 @@ pub(crate) struct State {
     /// Every prepay_id ever issued: the order it pays and until when.
     prepay_ids: HashMap<String, (String, Timestamp)>,
     refunds: HashMap<String, RefundRecord>,
+    /// The refunds still PROCESSING, the only ones settling has to look at.
+    processing_refunds: Vec<String>,
     pub(crate) deliveries: Vec<Delivery>,
     next_delivery_id: u64,
     pub(crate) request_log: VecDeque<RecordedRequest>,
@@ -153,6 +155,11 @@ impl State {
                 Remembered::Refund(record) => {
                     self.refunds.insert(record.out_refund_no.clone(), record);
                 }
+            }
+        }
+        for record in self.refunds.values() {
+            if record.status == RefundStatus::Processing {
+                self.processing_refunds.push(record.out_refund_no.clone());
             }
         }
         let prepays = self
@@ -765,6 +772,7 @@ impl Inner {
         let answer = refund_json(&record);
         let out_refund_no = record.out_refund_no.clone();
         state.refunds.insert(out_refund_no.clone(), record);
+        state.processing_refunds.push(out_refund_no.clone());
         state.remember_refund(&out_refund_no)?;
         Ok(Answer::ok(answer))
     }
@@ -785,41 +793,62 @@ impl Inner {
 
     /// PROCESSING refunds whose delay has passed become SUCCESS and get their notification.
     pub(crate) fn settle_refunds(&self, state: &mut State, now: Timestamp) -> Result<(), ApiError> {
-        let due: Vec<String> = state
-            .refunds
-            .values()
-            .filter(|r| r.status == RefundStatus::Processing && r.succeeds_at <= now)
-            .map(|r| r.out_refund_no.clone())
-            .collect();
-        for out_refund_no in due {
-            let Some(record) = state.refunds.get_mut(&out_refund_no) else {
-                continue;
+        let refunds = &state.refunds;
+        let mut due = Vec::new();
+        state.processing_refunds.retain(|out_refund_no| {
+            let Some(record) = refunds.get(out_refund_no) else {
+                return false;
             };
-            record.status = RefundStatus::Success;
-            let Some(url) = record.notify_url.clone() else {
-                state.remember_refund(&out_refund_no)?;
-                continue;
-            };
-            let resource = json!({
-                "mchid": self.mchid,
-                "transaction_id": record.transaction_id,
-                "out_trade_no": record.out_trade_no,
-                "refund_id": record.refund_id,
-                "out_refund_no": record.out_refund_no,
-                "refund_status": "SUCCESS",
-                "success_time": china_time(record.succeeds_at),
-                "user_received_account": "支付用户零钱",
-                "amount": {
-                    "total": record.total,
-                    "refund": record.refund,
-                    "payer_total": record.total,
-                    "payer_refund": record.refund,
-                },
-            });
-            let envelope = self.envelope("REFUND.SUCCESS", "退款成功", "refund", &resource, now)?;
-            state.remember_refund(&out_refund_no)?;
-            state.enqueue(url, envelope, now);
+            let settles = record.status == RefundStatus::Processing && record.succeeds_at <= now;
+            if settles {
+                due.push(out_refund_no.clone());
+            }
+            record.status == RefundStatus::Processing && !settles
+        });
+        let mut due = due.into_iter();
+        while let Some(out_refund_no) = due.next() {
+            if let Err(error) = self.settle_refund(state, &out_refund_no, now) {
+                // The rest stay due for the next call.
+                state.processing_refunds.extend(due);
+                return Err(error);
+            }
         }
+        Ok(())
+    }
+
+    /// One due refund becomes SUCCESS, remembered, with its notification queued.
+    fn settle_refund(
+        &self,
+        state: &mut State,
+        out_refund_no: &str,
+        now: Timestamp,
+    ) -> Result<(), ApiError> {
+        let Some(record) = state.refunds.get_mut(out_refund_no) else {
+            return Ok(());
+        };
+        record.status = RefundStatus::Success;
+        let Some(url) = record.notify_url.clone() else {
+            return state.remember_refund(out_refund_no);
+        };
+        let resource = json!({
+            "mchid": self.mchid,
+            "transaction_id": record.transaction_id,
+            "out_trade_no": record.out_trade_no,
+            "refund_id": record.refund_id,
+            "out_refund_no": record.out_refund_no,
+            "refund_status": "SUCCESS",
+            "success_time": china_time(record.succeeds_at),
+            "user_received_account": "支付用户零钱",
+            "amount": {
+                "total": record.total,
+                "refund": record.refund,
+                "payer_total": record.total,
+                "payer_refund": record.refund,
+            },
+        });
+        let envelope = self.envelope("REFUND.SUCCESS", "退款成功", "refund", &resource, now)?;
+        state.remember_refund(out_refund_no)?;
+        state.enqueue(url, envelope, now);
         Ok(())
     }
 
