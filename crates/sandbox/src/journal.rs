@@ -31,11 +31,7 @@ impl Journal {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)?;
+        let file = private(OpenOptions::new().read(true).append(true).create(true)).open(path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
@@ -95,11 +91,8 @@ impl Journal {
         entries: impl IntoIterator<Item = E>,
     ) -> io::Result<()> {
         let fresh = self.path.with_extension("rewrite");
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&fresh)?;
+        let mut file =
+            private(OpenOptions::new().write(true).create(true).truncate(true)).open(&fresh)?;
         file.try_lock().map_err(io::Error::other)?;
         let mut out = io::BufWriter::new(&mut file);
         for entry in entries {
@@ -113,6 +106,14 @@ impl Journal {
         self.file = file;
         Ok(())
     }
+}
+
+/// Readable by this user only, like the data dir's other files: the journals hold the
+/// sandbox users' session keys.
+fn private(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
+    options
 }
 
 #[cfg(test)]
@@ -159,6 +160,12 @@ mod tests {
         drop(journal);
         let (_, entries) = Journal::open::<Entry>(&path).unwrap().unwrap();
         assert_eq!(entries, vec![entry("a", 2), entry("c", 3), entry("d", 4)]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 
     #[test]
