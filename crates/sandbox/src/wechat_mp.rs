@@ -1004,42 +1004,12 @@ mod tests {
         let (_, openid) = sandbox.issue_code(Some("o_bob"));
         let base = serve(sandbox.clone()).await;
         let client = reqwest::Client::new();
-        let token: Value = client
-            .post(format!("{base}/cgi-bin/stable_token"))
-            .json(
-                &json!({"grant_type": "client_credential", "appid": "wxsandboxapp",
-                "secret": "sandbox-secret"}),
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = token["access_token"].as_str().unwrap().to_owned();
+        let token = mini_program_token(&base).await;
         let send = |token: String, data: Value| {
-            let client = client.clone();
-            let base = base.clone();
-            let openid = openid.clone();
-            async move {
-                client
-                    .post(format!(
-                        "{base}/cgi-bin/message/subscribe/send?access_token={token}"
-                    ))
-                    .json(
-                        &json!({"touser": openid, "template_id": "sbx-refund-succeeded",
-                        "page": "pages/orders/detail?id=1", "data": data}),
-                    )
-                    .send()
-                    .await
-                    .unwrap()
-                    .json::<Value>()
-                    .await
-                    .unwrap()
-            }
+            let (base, openid) = (base.clone(), openid.clone());
+            async move { send_refund_message(&base, &token, &openid, data).await }
         };
-        let data = json!({"character_string1": {"value": "01HX"}, "amount2": {"value": "¥3.00"},
-            "time3": {"value": "2026-01-01 08:00"}, "thing4": {"value": "充值失败"}});
+        let data = refund_message_data();
         assert_eq!(send("stale".into(), data.clone()).await["errcode"], 40001);
         assert_eq!(send(token.clone(), data.clone()).await["errcode"], 43101);
 
@@ -1177,10 +1147,9 @@ mod tests {
         assert_eq!(sandbox.template_sends(), 9);
     }
 
-    /// Sends the refund template to `openid` with a fresh token: WeChat's errcode.
-    async fn send_refund_message(base: &str, openid: &str) -> Value {
-        let client = reqwest::Client::new();
-        let token: Value = client
+    /// A fresh access token of the mini-program.
+    async fn mini_program_token(base: &str) -> String {
+        let token: Value = reqwest::Client::new()
             .post(format!("{base}/cgi-bin/stable_token"))
             .json(
                 &json!({"grant_type": "client_credential", "appid": "wxsandboxapp",
@@ -1192,23 +1161,30 @@ mod tests {
             .json()
             .await
             .unwrap();
-        let token = token["access_token"].as_str().unwrap();
-        let sent: Value = client
+        token["access_token"].as_str().unwrap().to_owned()
+    }
+
+    fn refund_message_data() -> Value {
+        json!({"character_string1": {"value": "01HX"}, "amount2": {"value": "¥3.00"},
+            "time3": {"value": "2026-01-01 08:00"}, "thing4": {"value": "充值失败"}})
+    }
+
+    /// Sends the refund template to `openid`: WeChat's answer.
+    async fn send_refund_message(base: &str, token: &str, openid: &str, data: Value) -> Value {
+        reqwest::Client::new()
             .post(format!(
                 "{base}/cgi-bin/message/subscribe/send?access_token={token}"
             ))
             .json(
                 &json!({"touser": openid, "template_id": "sbx-refund-succeeded",
-                "data": {"character_string1": {"value": "01HX"}, "amount2": {"value": "¥3.00"},
-                "time3": {"value": "2026-01-01 08:00"}, "thing4": {"value": "充值失败"}}}),
+                "page": "pages/orders/detail?id=1", "data": data}),
             )
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
-        sent["errcode"].clone()
+            .unwrap()
     }
 
     /// A sandbox started on the journal a killed one left knows its users (their session
@@ -1226,7 +1202,12 @@ mod tests {
         first.subscribe("o_bob", &template, true).unwrap();
         let base = serve(first.clone()).await;
         let session = exchange(&base, &code).await;
-        assert_eq!(send_refund_message(&base, "o_bob").await, 0);
+        let send = |base: String| async move {
+            let token = mini_program_token(&base).await;
+            send_refund_message(&base, &token, "o_bob", refund_message_data()).await["errcode"]
+                .clone()
+        };
+        assert_eq!(send(base.clone()).await, 0);
 
         let left = dir.path().join("left.jsonl");
         std::fs::copy(&journal, &left).unwrap();
@@ -1241,7 +1222,7 @@ mod tests {
         assert_eq!(again["session_key"], session["session_key"]);
         assert_eq!(again["unionid"], session["unionid"]);
         assert!(second.subscribe(&stranger, &template, false).is_ok());
-        assert_eq!(send_refund_message(&base, "o_bob").await, 0);
-        assert_eq!(send_refund_message(&base, "o_bob").await, 43101);
+        assert_eq!(send(base.clone()).await, 0);
+        assert_eq!(send(base).await, 43101);
     }
 }
