@@ -1074,3 +1074,50 @@ async fn a_merchant_set_while_serving_is_used_by_every_clone_from_the_next_call(
     unset.reconfigure(&corrected).unwrap();
     assert!(unset.query_by_out_trade_no("T2026112900071").await.is_ok());
 }
+
+/// A sandbox started on the journal one left when it was killed still knows the payment, and
+/// sends the notification the first never got answered, when WeChat's schedule says; once it
+/// is delivered, a later start has nothing left to send.
+#[actix_web::test]
+async fn a_restarted_sandbox_knows_its_payments_and_sends_what_was_left_unanswered() {
+    let h = harness(Verification::PublicKey(PLATFORM_PUBLIC_KEY)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("wechat-pay.jsonl");
+    assert_eq!(h.sandbox.remember_in(&journal).unwrap(), Some(0));
+    h.receiver_failures.store(1, Ordering::SeqCst);
+    let paid = h.pay("T2026112900031", 500).await;
+    let first = h.sandbox.deliver_due().await;
+    assert_eq!((first.attempted, first.failed), (1, 1));
+    let due = h.sandbox.next_delivery_at();
+    assert!(due.is_some());
+
+    let restart = |journal: &std::path::Path| {
+        let sandbox = WechatPaySandbox::new(sandbox_config(), Arc::new(h.clock.clone())).unwrap();
+        let remembered = sandbox.remember_in(journal).unwrap();
+        (sandbox, remembered)
+    };
+    let left = dir.path().join("left.jsonl");
+    std::fs::copy(&journal, &left).unwrap();
+    let (second, remembered) = restart(&left);
+    assert_eq!(remembered, Some(1));
+    assert_eq!(second.pending_notifications(), 1);
+    assert_eq!(second.next_delivery_at(), due);
+    h.clock.advance(TimeDelta::seconds(15));
+    let resent = second.deliver_due().await;
+    assert_eq!((resent.attempted, resent.delivered), (1, 1));
+    let received = h.received();
+    assert_eq!(received.len(), 1);
+    let NotificationPayload::Transaction(notified) = &received[0].payload else {
+        panic!("expected a transaction");
+    };
+    assert_eq!(notified.out_trade_no, "T2026112900031");
+    assert_eq!(
+        notified.transaction_id.as_deref(),
+        paid["transaction_id"].as_str()
+    );
+    drop(second);
+
+    let (third, remembered) = restart(&left);
+    assert_eq!(remembered, Some(1));
+    assert_eq!(third.pending_notifications(), 0);
+}

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use chrono::TimeDelta;
 use futures_util::future::join_all;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use topup_core::Timestamp;
 
 use super::crypto::{random_alphanumeric, random_bytes};
@@ -31,7 +32,7 @@ const RETRY_DELAYS: [TimeDelta; 15] = [
     TimeDelta::hours(6),
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Status {
     Pending,
     InFlight,
@@ -39,17 +40,46 @@ enum Status {
     GaveUp,
 }
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct Delivery {
-    id: u64,
+    pub(crate) id: u64,
     url: String,
     /// The envelope: identical bytes (same id, same ciphertext) on every attempt.
+    #[serde(serialize_with = "envelope_text", deserialize_with = "envelope_bytes")]
     body: Arc<Vec<u8>>,
     failed_attempts: usize,
     next_at: Timestamp,
     status: Status,
 }
 
+/// An envelope is JSON, so the journal keeps it as its text.
+fn envelope_text<S: Serializer>(body: &Arc<Vec<u8>>, to: S) -> Result<S::Ok, S::Error> {
+    match std::str::from_utf8(body) {
+        Ok(text) => to.serialize_str(text),
+        Err(_) => Err(serde::ser::Error::custom(
+            "a notification envelope is not UTF-8",
+        )),
+    }
+}
+
+fn envelope_bytes<'de, D: Deserializer<'de>>(from: D) -> Result<Arc<Vec<u8>>, D::Error> {
+    String::deserialize(from).map(|text| Arc::new(text.into_bytes()))
+}
+
 impl Delivery {
+    /// Whether it is still to be sent.
+    pub(crate) fn is_done(&self) -> bool {
+        self.status == Status::Delivered
+    }
+
+    /// As taken up after a restart: one in flight then was never answered, so it is due.
+    pub(crate) fn resumed(mut self) -> Self {
+        if self.status == Status::InFlight {
+            self.status = Status::Pending;
+        }
+        self
+    }
+
     pub(crate) fn new(id: u64, url: String, body: Vec<u8>, now: Timestamp) -> Self {
         Delivery {
             id,
@@ -120,6 +150,7 @@ impl Inner {
         {
             let now = self.clock.now();
             let mut state = lock(&self.state);
+            let attempted: Vec<u64> = due.iter().map(|(id, _, _)| *id).collect();
             for ((id, url, body), delivered) in due.into_iter().zip(outcomes) {
                 let Some(delivery) = state.deliveries.iter_mut().find(|d| d.id == id) else {
                     continue;
@@ -141,6 +172,9 @@ impl Inner {
                     }
                     delivery.failed_attempts += 1;
                 }
+            }
+            for id in attempted {
+                state.remember_delivery(id);
             }
             // Delivered notifications are done with; keep the list short.
             state.deliveries.retain(|d| d.status != Status::Delivered);

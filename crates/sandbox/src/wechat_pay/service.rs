@@ -117,6 +117,7 @@ enum Remember<'a> {
         valid_until: Timestamp,
     },
     Refund(&'a RefundRecord),
+    Delivery(&'a Delivery),
 }
 
 /// [`Remember`] as read back.
@@ -130,6 +131,7 @@ enum Remembered {
         valid_until: Timestamp,
     },
     Refund(RefundRecord),
+    Delivery(Delivery),
 }
 
 impl State {
@@ -139,6 +141,8 @@ impl State {
         let Some((mut journal, entries)) = Journal::open::<Remembered>(path)? else {
             return Ok(None);
         };
+        // By id: the last line of each notification wins, and they are sent in order.
+        let mut deliveries = std::collections::BTreeMap::new();
         for entry in entries {
             match entry {
                 Remembered::Transaction(txn) => {
@@ -155,8 +159,17 @@ impl State {
                 Remembered::Refund(record) => {
                     self.refunds.insert(record.out_refund_no.clone(), record);
                 }
+                Remembered::Delivery(delivery) => {
+                    deliveries.insert(delivery.id, delivery);
+                }
             }
         }
+        self.next_delivery_id = deliveries.keys().max().copied().unwrap_or(0);
+        self.deliveries = deliveries
+            .into_values()
+            .filter(|d| !d.is_done())
+            .map(Delivery::resumed)
+            .collect();
         for record in self.refunds.values() {
             if record.status == RefundStatus::Processing {
                 self.processing_refunds.push(record.out_refund_no.clone());
@@ -177,7 +190,8 @@ impl State {
                 .values()
                 .map(Remember::Transaction)
                 .chain(prepays)
-                .chain(self.refunds.values().map(Remember::Refund)),
+                .chain(self.refunds.values().map(Remember::Refund))
+                .chain(self.deliveries.iter().map(Remember::Delivery)),
         )?;
         self.journal = Some(journal);
         Ok(Some(self.transactions.len()))
@@ -219,10 +233,28 @@ impl State {
         self.request_log.push_back(request);
     }
 
-    fn enqueue(&mut self, url: String, body: Vec<u8>, now: Timestamp) {
+    fn enqueue(&mut self, url: String, body: Vec<u8>, now: Timestamp) -> Result<(), ApiError> {
         self.next_delivery_id += 1;
-        self.deliveries
-            .push(Delivery::new(self.next_delivery_id, url, body, now));
+        let delivery = Delivery::new(self.next_delivery_id, url, body, now);
+        let remembered = match self.journal.as_mut() {
+            Some(journal) => remember(journal, &Remember::Delivery(&delivery)),
+            None => Ok(()),
+        };
+        self.deliveries.push(delivery);
+        remembered
+    }
+
+    /// Writes a notification as its attempt left it; a failed write is logged (WeChat keeps
+    /// trying whatever its disk says, and so does the sandbox while it runs).
+    pub(crate) fn remember_delivery(&mut self, id: u64) {
+        let (Some(journal), Some(delivery)) = (
+            self.journal.as_mut(),
+            self.deliveries.iter().find(|d| d.id == id),
+        ) else {
+            return;
+        };
+        // `remember` logs the failure.
+        let _ = remember(journal, &Remember::Delivery(delivery));
     }
 
     fn refunded_total(&self, out_trade_no: &str) -> i64 {
@@ -607,7 +639,7 @@ impl Inner {
         )?;
         txn.notification = Some(Arc::new(envelope.clone()));
         state.remember_transaction(&out_trade_no)?;
-        state.enqueue(url, envelope, now);
+        state.enqueue(url, envelope, now)?;
         self.delivery_due.notify_one();
         Ok(resource)
     }
@@ -848,8 +880,7 @@ impl Inner {
         });
         let envelope = self.envelope("REFUND.SUCCESS", "退款成功", "refund", &resource, now)?;
         state.remember_refund(out_refund_no)?;
-        state.enqueue(url, envelope, now);
-        Ok(())
+        state.enqueue(url, envelope, now)
     }
 
     pub(crate) fn certificate_list(&self) -> Result<Answer, ApiError> {
