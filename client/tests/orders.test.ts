@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { AppOrder } from '../src/api/types'
-import { canAskRefund, isFinal, phaseOf, refundReason } from '../src/utils/orders'
+import { canAskRefund, hasMore, isFinal, phaseOf, refundReason } from '../src/utils/orders'
 
 function order(patch: Partial<AppOrder>): AppOrder {
   return {
@@ -49,5 +49,14 @@ describe('order phases', () => {
     expect(refundReason(late)).toBe('result.reasonPaidLate')
     // Without a step that says why: the usual reason.
     expect(refundReason(order({ state: 'refunded' }))).toBe('result.reasonRechargeFailed')
+  })
+})
+
+describe('my orders list', () => {
+  it('offers more while the total is capped or not yet reached, and ends on an exact total', () => {
+    expect(hasMore(20, { total: 20, total_capped: true })).toBe(true)
+    expect(hasMore(20, { total: 25, total_capped: false })).toBe(true)
+    expect(hasMore(25, { total: 25, total_capped: false })).toBe(false)
+    expect(hasMore(0, { total: 0, total_capped: false })).toBe(false)
   })
 })

@@ -2378,7 +2378,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * My orders, newest first.
+         * My orders, newest first. The total counts one past this page at most: `total_capped`
+         *     says another page follows (the list offers "more", not a count).
          * @description Requires an app token of an active, not blacklisted mini-program user.
          */
         get: operations["app_orders_list"];
@@ -15536,7 +15537,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of my orders */
+            /** @description One page of my orders; `total_capped` when more follow */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -42,6 +42,8 @@ export type AppOrder = S['AppOrder']
 export interface Page<T> {
   items: T[]
   total: number
+  /** Counting stopped at `total`: more match (my orders count one past the page). */
+  total_capped: boolean
   page: number
   page_size: number
 }

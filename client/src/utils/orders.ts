@@ -13,6 +13,14 @@ export function isHeld(order: AppOrder): boolean {
   return Boolean(order.delay) && !isFinal(order)
 }
 
+/**
+ * Whether another page of my orders follows `loaded` orders. The list counts one past the
+ * page asked for at most, so a capped total means more.
+ */
+export function hasMore(loaded: number, page: { total: number; total_capped: boolean }): boolean {
+  return page.total_capped || loaded < page.total
+}
+
 /** A delayed order whose money the buyer may ask back now. */
 export function canAskRefund(order: AppOrder): boolean {
   return isHeld(order) && order.delay?.refundable === true

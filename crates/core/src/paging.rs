@@ -91,15 +91,25 @@ impl<T> Page<T> {
     /// How many matches to count at most for `request`: one past the cap, or past the end
     /// of the requested page when that is further, so a page's own rows are always counted.
     pub fn count_limit(request: PageRequest) -> u64 {
-        Self::COUNT_CAP
-            .max(request.offset().saturating_add(request.limit()))
+        Self::count_limit_within(request, Self::COUNT_CAP)
+    }
+
+    /// [`Page::count_limit`] with another cap. A cap of 0 counts one past the requested page
+    /// only: enough to tell whether another page follows, at the same cost however many match.
+    pub fn count_limit_within(request: PageRequest, cap: u64) -> u64 {
+        cap.max(request.offset().saturating_add(request.limit()))
             .saturating_add(1)
     }
 
     /// A page whose total was counted with [`Page::count_limit`]: reaching that limit means
     /// more match than are reported.
     pub fn counted(items: Vec<T>, counted: u64, request: PageRequest) -> Self {
-        let limit = Self::count_limit(request);
+        Self::counted_within(items, counted, request, Self::COUNT_CAP)
+    }
+
+    /// A page whose total was counted with [`Page::count_limit_within`] and the same cap.
+    pub fn counted_within(items: Vec<T>, counted: u64, request: PageRequest, cap: u64) -> Self {
+        let limit = Self::count_limit_within(request, cap);
         let capped = counted >= limit;
         Page {
             items,
@@ -157,5 +167,22 @@ mod tests {
         let deep_page = Page::counted(vec![1], 12_001, deep);
         assert_eq!((deep_page.total, deep_page.total_capped), (12_000, true));
         assert!(!Page::counted(vec![1], 11_990, deep).total_capped);
+    }
+
+    #[test]
+    fn counting_to_the_page_end_says_whether_another_page_follows() {
+        let second = PageRequest::new(2, 10).unwrap();
+        assert_eq!(Page::<u8>::count_limit_within(second, 0), 21);
+        // More than the two pages: the total is where the page ends, and capped.
+        let more = Page::counted_within(vec![1], 21, second, 0);
+        assert_eq!((more.total, more.total_capped), (20, true));
+        // The last page: the exact total.
+        let last = Page::counted_within(vec![1], 17, second, 0);
+        assert_eq!((last.total, last.total_capped), (17, false));
+        let exactly_two_pages = Page::counted_within(vec![1], 20, second, 0);
+        assert_eq!(
+            (exactly_two_pages.total, exactly_two_pages.total_capped),
+            (20, false)
+        );
     }
 }

@@ -208,8 +208,21 @@ impl<T: Document> Collection<T> {
         sort: &[(&str, SortOrder)],
         page: PageRequest,
     ) -> Result<Page<T>> {
+        self.page_counting_within(filter, sort, page, Page::<T>::COUNT_CAP)
+            .await
+    }
+
+    /// [`Collection::page`] counting up to `cap` (see [`Page::count_limit_within`]; 0 counts
+    /// one past the page, for lists that only offer "more").
+    pub async fn page_counting_within(
+        &self,
+        filter: Filter,
+        sort: &[(&str, SortOrder)],
+        page: PageRequest,
+        cap: u64,
+    ) -> Result<Page<T>> {
         let counted = self
-            .count_up_to(&filter, Page::<T>::count_limit(page))
+            .count_up_to(&filter, Page::<T>::count_limit_within(page, cap))
             .await?;
         let mut query = FindQuery::new(filter)
             .skip(page.offset())
@@ -218,7 +231,7 @@ impl<T: Document> Collection<T> {
             query = query.sort(field, *order);
         }
         let items = self.find(&query).await?;
-        Ok(Page::counted(items, counted, page))
+        Ok(Page::counted_within(items, counted, page, cap))
     }
 
     /// Compare-and-set: writes `document` if the stored `version` still equals the document's

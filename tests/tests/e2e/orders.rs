@@ -853,6 +853,57 @@ async fn an_unpaid_order_is_closed_after_fifteen_minutes_asking_wechat_first() {
     shop.place(&buyer, "+639171234500").await;
 }
 
+/// The buyer's list offers "more" without counting every order: its total stops one past
+/// the page asked for (`total_capped`), and the last page's total is exact.
+#[actix_web::test]
+async fn my_orders_say_whether_more_follow_and_count_no_further() {
+    let shop = Shop::open().await;
+    let buyer = shop.buyer().await;
+    let mut placed = Vec::new();
+    for phone in ["+639171234500", "+639171234510", "+639171234520"] {
+        placed.push(shop.place(&buyer, phone).await.order_no);
+    }
+    let page = |n: u32| {
+        let shop = &shop;
+        let token = buyer.token.clone();
+        async move {
+            let (status, body) = status_and_body(
+                shop.app
+                    .app_send(
+                        Method::GET,
+                        &format!("/orders?page={n}&page_size=2"),
+                        Some(&token),
+                        None,
+                    )
+                    .await,
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            body
+        }
+    };
+    let first = page(1).await;
+    assert_eq!(
+        (first["total"].clone(), first["total_capped"].clone()),
+        (json!(2), json!(true)),
+        "{first}"
+    );
+    let newest: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["order_no"].as_str().unwrap())
+        .collect();
+    assert_eq!(newest, [placed[2].as_str(), placed[1].as_str()]);
+    let last = page(2).await;
+    assert_eq!(
+        (last["total"].clone(), last["total_capped"].clone()),
+        (json!(3), json!(false)),
+        "{last}"
+    );
+    assert_eq!(last["items"][0]["order_no"], placed[0].as_str());
+}
+
 #[actix_web::test]
 async fn the_buyer_cancels_an_unpaid_order_but_not_a_paid_one() {
     let shop = Shop::open().await;

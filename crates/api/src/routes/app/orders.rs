@@ -255,11 +255,12 @@ pub struct MyOrdersFilter {
     pub kind: Option<String>,
 }
 
-/// My orders, newest first.
+/// My orders, newest first. The total counts one past this page at most: `total_capped`
+/// says another page follows (the list offers "more", not a count).
 #[utoipa::path(get, path = "/api/v1/app/orders", tag = "app-orders", operation_id = "app_orders_list",
     params(PageRequest, MyOrdersFilter),
     responses(
-        (status = 200, description = "One page of my orders", body = Page<AppOrder>),
+        (status = 200, description = "One page of my orders; `total_capped` when more follow", body = Page<AppOrder>),
         (status = 400, description = "Bad filter", body = ErrorBody),
         (status = 401, description = "No or invalid app token", body = ErrorBody),
     ),
