@@ -734,17 +734,20 @@ impl OrdersService {
         let rules = self.checkout_rules();
         let unpaid_limit = rules.max_unpaid_orders_per_user;
         if unpaid_limit > 0 {
-            let unpaid = self
+            // Among the user's open orders only, found by their slots' common prefix: asked
+            // by user and state, the store went through every order the user ever placed.
+            let open = self
                 .orders
-                .find(
-                    &FindQuery::new(
-                        Filter::eq("user_id", user_id)
-                            .and(Filter::eq("state", OrderState::AwaitingPayment)),
-                    )
-                    .lookup(u64::from(unpaid_limit)),
-                )
+                .find(&FindQuery::new(
+                    Filter::gte("open_slot", Order::slots_of_user_from(user_id))
+                        .and(Filter::lt("open_slot", Order::slots_of_user_until(user_id))),
+                ))
                 .await?;
-            if unpaid.len() >= unpaid_limit as usize {
+            let unpaid = open
+                .iter()
+                .filter(|order| order.state == OrderState::AwaitingPayment)
+                .count();
+            if unpaid >= unpaid_limit as usize {
                 return Err(OrdersError::LimitReached(format!(
                     "at most {unpaid_limit} unpaid orders; pay or cancel one first"
                 )));

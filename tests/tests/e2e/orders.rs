@@ -1477,13 +1477,16 @@ async fn unpaid_orders_block_only_their_own_user_and_checkouts_are_rate_limited(
     let plan = shop.plan_for(phone, false).await;
 
     // Mallory's unpaid order for Alice's number does not stop Alice paying for it.
-    shop.place_plan(&mallory, phone, &plan).await;
+    let mallorys_first = shop.place_plan(&mallory, phone, &plan).await;
     let placed = shop.place_plan(&alice, phone, &plan).await;
     shop.pay(&placed).await;
     shop.work().await;
     assert_eq!(shop.order(&placed.order_no).await["state"], "succeeded");
 
-    // Unpaid orders are capped per user (three by default); paying or cancelling frees one.
+    // Unpaid orders are capped per user (three by default), counting no one else's; paying
+    // one frees its place while the order is still open.
+    shop.place(&alice, "+639171234506").await;
+    shop.place(&alice, "+639171234507").await;
     shop.place(&mallory, "+639171234501").await;
     shop.place(&mallory, "+639171234502").await;
     let before = shop.counts().await;
@@ -1500,6 +1503,9 @@ async fn unpaid_orders_block_only_their_own_user_and_checkouts_are_rate_limited(
         "{body}"
     );
     assert_eq!(shop.counts().await, before);
+    shop.pay(&mallorys_first).await;
+    assert_eq!(shop.order(&mallorys_first.order_no).await["state"], "paid");
+    shop.place(&mallory, "+639171234503").await;
 
     // Checkouts per user per minute (ten by default), on the clock.
     let hasty = shop.buyer().await;
