@@ -330,3 +330,47 @@ impl Fixture {
         self.clock.now()
     }
 }
+
+/// What the coupon centre shows as held, and what the per-user limit counts, is the user's
+/// own coupons of that template: not another user's, not another template's.
+#[tokio::test]
+async fn a_user_holds_only_their_own_coupons_of_each_template() {
+    let f = fixture().await;
+    let first = f
+        .service
+        .create_template(draft(None, 2, Channel::SelfClaim))
+        .await
+        .unwrap();
+    let second = f
+        .service
+        .create_template(draft(None, 2, Channel::SelfClaim))
+        .await
+        .unwrap();
+    for user in ["alice", "alice", "bob"] {
+        f.service.claim(user, &first.id).await.unwrap();
+    }
+    f.service.claim("alice", &second.id).await.unwrap();
+    let held = |claimable: Vec<topup_marketing::Claimable>, id: &str| {
+        claimable
+            .iter()
+            .find(|c| c.template.id == id)
+            .map(|c| c.claimed_by_me)
+            .unwrap()
+    };
+    let alices = f.service.claimable("alice").await.unwrap();
+    assert_eq!(
+        (held(alices.clone(), &first.id), held(alices, &second.id)),
+        (2, 1)
+    );
+    let bobs = f.service.claimable("bob").await.unwrap();
+    assert_eq!(
+        (held(bobs.clone(), &first.id), held(bobs, &second.id)),
+        (1, 0)
+    );
+    assert!(matches!(
+        f.service.claim("alice", &first.id).await,
+        Err(MarketingError::LimitReached { limit: 2 })
+    ));
+    f.service.claim("alice", &second.id).await.unwrap();
+    f.service.claim("bob", &first.id).await.unwrap();
+}
