@@ -706,18 +706,18 @@ mod tests {
     }
 
     #[test]
-    fn the_sqlite_cache_is_sixteen_mib_unless_set_and_zero_is_refused_by_key() {
+    fn the_sqlite_cache_is_four_mib_unless_set_and_zero_is_refused_by_key() {
         figment::Jail::expect_with(|jail| {
             let config = Config::load(None, &Overrides::default()).unwrap();
-            assert_eq!(config.store.sqlite_cache_mib, 16);
+            assert_eq!(config.store.sqlite_cache_mib, 4);
             jail.set_env("TOPUP_STORE__SQLITE_CACHE_MIB", "0");
             let error = Config::load(None, &Overrides::default())
                 .unwrap_err()
                 .to_string();
             assert!(error.contains("store.sqlite_cache_mib"), "{error}");
-            jail.set_env("TOPUP_STORE__SQLITE_CACHE_MIB", "4");
+            jail.set_env("TOPUP_STORE__SQLITE_CACHE_MIB", "16");
             let config = Config::load(None, &Overrides::default()).unwrap();
-            assert_eq!(config.store.sqlite_cache_mib, 4);
+            assert_eq!(config.store.sqlite_cache_mib, 16);
             Ok(())
         });
     }

@@ -45,8 +45,11 @@ pub struct SqliteOptions {
 }
 
 impl SqliteOptions {
-    /// The page cache of each reader unless configured (`store.sqlite_cache_mib`).
-    pub const DEFAULT_CACHE_MIB: u32 = 16;
+    /// The page cache of each reader unless configured (`store.sqlite_cache_mib`). Small on
+    /// purpose: SQLite empties a reader's cache whenever another connection has committed
+    /// since its last read, so while orders come in a larger one only costs more to empty
+    /// and refill (docs/operations.md#memory).
+    pub const DEFAULT_CACHE_MIB: u32 = 4;
 
     pub fn new(path: impl Into<PathBuf>) -> Self {
         SqliteOptions {
