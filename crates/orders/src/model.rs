@@ -672,15 +672,10 @@ impl Order {
         format!("{user_id}:{e164}")
     }
 
-    /// The lowest `open_slot` of a user's open orders: `<user_id>:`.
-    pub fn slots_of_user_from(user_id: &str) -> String {
-        format!("{user_id}:")
-    }
-
-    /// Above every `open_slot` of a user's open orders: `<user_id>;` (`;` follows `:`), so
-    /// the range holds no other user's slot as long as user ids have no `:`.
-    pub fn slots_of_user_until(user_id: &str) -> String {
-        format!("{user_id};")
+    /// The range of `open_slot` values `<user_id>:…` of a user's open orders, upper bound
+    /// excluded: `;` follows `:`, and user ids have no `:`.
+    pub fn slots_of_user(user_id: &str) -> (String, String) {
+        (format!("{user_id}:"), format!("{user_id};"))
     }
 
     /// Whether the order waits for staff (recharging, no provider can deliver it now).

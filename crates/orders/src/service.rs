@@ -736,11 +736,11 @@ impl OrdersService {
         if unpaid_limit > 0 {
             // Among the user's open orders only, found by their slots' common prefix: asked
             // by user and state, the store went through every order the user ever placed.
+            let (from, until) = Order::slots_of_user(user_id);
             let open = self
                 .orders
                 .find(&FindQuery::new(
-                    Filter::gte("open_slot", Order::slots_of_user_from(user_id))
-                        .and(Filter::lt("open_slot", Order::slots_of_user_until(user_id))),
+                    Filter::gte("open_slot", from).and(Filter::lt("open_slot", until)),
                 ))
                 .await?;
             let unpaid = open
