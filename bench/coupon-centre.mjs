@@ -9,9 +9,7 @@
 //
 // Stops by itself: the processes are killed at the end (or on any failure).
 
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { requestJson, topupProcesses } from './support.mjs'
+import { requestJson, staffSignIn, topupProcesses } from './support.mjs'
 
 const BIN = process.env.TOPUP_BIN ?? 'target/release/topup'
 const HOLDERS = Number(process.env.HOLDERS ?? 5000)
@@ -23,11 +21,7 @@ async function main() {
   const { base: world, shopEnv } = await topup.serveWorld()
   const shopDir = topup.dataDir('topup-shop-')
   const { base } = await topup.serve(shopDir, shopEnv)
-  const initial = readFileSync(join(shopDir, 'initial-admin-password'), 'utf8').trim()
-  const first = await requestJson(base, 'POST', '/api/v1/admin/auth/login', { username: 'admin', password: initial })
-  const password = 'Bench-passw0rd-1'
-  await requestJson(base, 'PUT', '/api/v1/admin/auth/password', { old: initial, new: password }, first.access_token)
-  const staff = (await requestJson(base, 'POST', '/api/v1/admin/auth/login', { username: 'admin', password })).access_token
+  const staff = await (await staffSignIn(base, shopDir, 'Bench-passw0rd-1'))()
 
   const template = await requestJson(base, 'POST', '/api/v1/admin/marketing/coupon-templates', {
     name: 'bench',

@@ -14,9 +14,7 @@
 // Stops by itself: the server is killed and the data dir removed at the end.
 
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { benchRow, machineLoad, processUsage, requestJson, topupProcesses } from './support.mjs'
+import { benchRow, machineLoad, processUsage, requestJson, staffSignIn, topupProcesses } from './support.mjs'
 
 const BIN = process.env.TOPUP_BIN ?? 'target/release/topup'
 const ORDERS = Number(process.env.ORDERS ?? 1_000_000)
@@ -60,10 +58,7 @@ async function main() {
   const { base, pid } = await topup.serve(dir, {
     TOPUP_APP__LOGIN_RATE_PER_MINUTE: '0',
   })
-  const initial = readFileSync(join(dir, 'initial-admin-password'), 'utf8').trim()
-  const first = await call(base, 'POST', '/api/v1/admin/auth/login', { username: 'admin', password: initial })
-  await call(base, 'PUT', '/api/v1/admin/auth/password', { old: initial, new: NEW_PW }, first.access_token)
-  const token = (await call(base, 'POST', '/api/v1/admin/auth/login', { username: 'admin', password: NEW_PW })).access_token
+  const token = await (await staffSignIn(base, dir, NEW_PW, call))()
   // A fresh server reconciles yesterday at once: tens of thousands of orders, both cores for
   // half a minute. The questions are timed after it, on a server at rest.
   const deadline = Date.now() + 300_000

@@ -17,7 +17,7 @@
 
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { eachConcurrently, topupProcesses } from './support.mjs'
+import { eachConcurrently, staffSignIn, topupProcesses } from './support.mjs'
 
 const BIN = process.env.TOPUP_BIN ?? 'target/release/topup'
 const ORDERS = Number(process.env.ORDERS ?? 200)
@@ -54,10 +54,7 @@ async function main() {
   const shops = [first, second]
 
   // Staff access: the first administrator's password, changed as the first sign-in requires.
-  const initial = readFileSync(join(shopDir, 'initial-admin-password'), 'utf8').trim()
-  const firstLogin = await call(first, 'POST', '/api/v1/admin/auth/login', { username: 'admin', password: initial })
-  await call(first, 'PUT', '/api/v1/admin/auth/password', { old: initial, new: NEW_PW }, firstLogin.access_token)
-  const staff = (await call(first, 'POST', '/api/v1/admin/auth/login', { username: 'admin', password: NEW_PW })).access_token
+  const staff = await (await staffSignIn(first, shopDir, NEW_PW, call))()
 
   const plan = (await call(first, 'GET', '/api/v1/app/catalog/detect?phone=%2B639171000000')).plans[0].id
   const paidAt = new Map()

@@ -15,9 +15,7 @@
 // data dir removed at the end.
 
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { machineLoad, processUsage, requestJson as call, topupProcesses, until } from './support.mjs'
+import { machineLoad, processUsage, requestJson as call, staffSignIn, topupProcesses, until } from './support.mjs'
 
 const BIN = process.env.TOPUP_BIN ?? 'target/release/topup'
 const CONNECTIONS = process.env.CONNECTIONS ?? '64'
@@ -53,10 +51,7 @@ async function main() {
     const list = await call(base, 'GET', '/api/v1/app/catalog/countries')
     return list.items.length > 0 && list.items
   }, 60_000)
-  const initial = readFileSync(join(dir, 'initial-admin-password'), 'utf8').trim()
-  const first = await call(base, 'POST', '/api/v1/admin/auth/login', { username: 'admin', password: initial })
-  await call(base, 'PUT', '/api/v1/admin/auth/password', { old: initial, new: NEW_PW }, first.access_token)
-  const admin = (await call(base, 'POST', '/api/v1/admin/auth/login', { username: 'admin', password: NEW_PW })).access_token
+  const admin = await (await staffSignIn(base, dir, NEW_PW, call))()
 
   const plans = (await call(base, 'GET', `/api/v1/app/catalog/plans?country=${countries[0].code}`)).items
   for (let i = 0; i < 3; i++) {

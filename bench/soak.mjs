@@ -17,9 +17,7 @@
 //
 // Stops by itself: the processes are killed at the end (or on any failure).
 
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { machineLoad, processUsage as usage, requestJson, topupProcesses, until } from './support.mjs'
+import { machineLoad, processUsage as usage, requestJson, staffSignIn, topupProcesses, until } from './support.mjs'
 
 const BIN = process.env.TOPUP_BIN ?? 'target/release/topup'
 const DURATION_MIN = Number(process.env.DURATION_MIN ?? 30)
@@ -57,11 +55,7 @@ async function main() {
   const shop = await topup.serve(shopDir, shopEnv)
   const base = shop.base
 
-  const initial = readFileSync(join(shopDir, 'initial-admin-password'), 'utf8').trim()
-  const first = await call(base, 'POST', '/api/v1/admin/auth/login', { username: 'admin', password: initial })
-  await call(base, 'PUT', '/api/v1/admin/auth/password', { old: initial, new: NEW_PW }, first.access_token)
-  const staffLogin = async () =>
-    (await call(base, 'POST', '/api/v1/admin/auth/login', { username: 'admin', password: NEW_PW })).access_token
+  const staffLogin = await staffSignIn(base, shopDir, NEW_PW, call)
   let staff = await staffLogin()
   const plan = await until('the catalog', async () => (await call(base, 'GET', '/api/v1/app/catalog/detect?phone=%2B639171234500')).plans[0]?.id, 60_000)
 

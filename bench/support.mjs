@@ -135,3 +135,15 @@ export function benchRow(what, rate, latency, cpu, rss) {
   if (!process.env.BENCH_ROWS) return
   appendFileSync(process.env.BENCH_ROWS, `| ${what} | ${rate} | ${latency} | ${cpu} | ${rss} |\n`)
 }
+
+/**
+ * The first staff sign-in on a fresh data dir: as `admin` with the initial password, which the
+ * server asks to change first, to `password`. Answers a function that signs in with it again
+ * and answers the access token. `request` is `requestJson` or a wrapper of it that counts.
+ */
+export async function staffSignIn(base, dataDir, password, request = requestJson) {
+  const initial = readFileSync(join(dataDir, 'initial-admin-password'), 'utf8').trim()
+  const first = await request(base, 'POST', '/api/v1/admin/auth/login', { username: 'admin', password: initial })
+  await request(base, 'PUT', '/api/v1/admin/auth/password', { old: initial, new: password }, first.access_token)
+  return async () => (await request(base, 'POST', '/api/v1/admin/auth/login', { username: 'admin', password })).access_token
+}

@@ -259,14 +259,15 @@ impl Shop {
 
     /// The order as its buyer sees it.
     pub(crate) async fn my_order(&self, buyer: &Buyer, order_no: &str) -> (u16, Value) {
+        self.as_buyer(buyer, Method::GET, &format!("/orders/{order_no}"))
+            .await
+    }
+
+    /// An app request without a body as `buyer`; `path` is under `/api/v1/app`.
+    async fn as_buyer(&self, buyer: &Buyer, method: Method, path: &str) -> (u16, Value) {
         status_and_body(
             self.app
-                .app_send(
-                    Method::GET,
-                    &format!("/orders/{order_no}"),
-                    Some(&buyer.token),
-                    None,
-                )
+                .app_send(method, path, Some(&buyer.token), None)
                 .await,
         )
         .await
@@ -864,20 +865,11 @@ async fn my_orders_say_whether_more_follow_and_count_no_further() {
         placed.push(shop.place(&buyer, phone).await.order_no);
     }
     let page = |n: u32| {
-        let shop = &shop;
-        let token = buyer.token.clone();
+        let (shop, buyer) = (&shop, &buyer);
         async move {
-            let (status, body) = status_and_body(
-                shop.app
-                    .app_send(
-                        Method::GET,
-                        &format!("/orders?page={n}&page_size=2"),
-                        Some(&token),
-                        None,
-                    )
-                    .await,
-            )
-            .await;
+            let (status, body) = shop
+                .as_buyer(buyer, Method::GET, &format!("/orders?page={n}&page_size=2"))
+                .await;
             assert_eq!(status, 200, "{body}");
             body
         }
@@ -910,20 +902,10 @@ async fn the_buyer_cancels_an_unpaid_order_but_not_a_paid_one() {
     let buyer = shop.buyer().await;
     let placed = shop.place(&buyer, "+639171234501").await;
     let cancel = |order_no: String| {
-        let shop = &shop;
-        let token = buyer.token.clone();
+        let (shop, buyer) = (&shop, &buyer);
         async move {
-            status_and_body(
-                shop.app
-                    .app_send(
-                        Method::POST,
-                        &format!("/orders/{order_no}/cancel"),
-                        Some(&token),
-                        None,
-                    )
-                    .await,
-            )
-            .await
+            shop.as_buyer(buyer, Method::POST, &format!("/orders/{order_no}/cancel"))
+                .await
         }
     };
     let (status, order) = cancel(placed.order_no.clone()).await;
@@ -1112,28 +1094,19 @@ async fn bad_checkouts_are_refused_with_their_code_and_create_nothing() {
     // Another user's order does not exist for them.
     let (status, body) = shop.my_order(&other, &first.order_no).await;
     assert_error(status, &body, 404, "ORDER_NOT_FOUND");
-    let (status, body) = status_and_body(
-        shop.app
-            .app_send(
-                Method::POST,
-                &format!("/orders/{}/cancel", first.order_no),
-                Some(&other.token),
-                None,
-            )
-            .await,
-    )
-    .await;
+    let (status, body) = shop
+        .as_buyer(
+            &other,
+            Method::POST,
+            &format!("/orders/{}/cancel", first.order_no),
+        )
+        .await;
     assert_error(status, &body, 404, "ORDER_NOT_FOUND");
     assert_eq!(
         shop.order(&first.order_no).await["state"],
         "awaiting_payment"
     );
-    let (status, list) = status_and_body(
-        shop.app
-            .app_send(Method::GET, "/orders", Some(&other.token), None)
-            .await,
-    )
-    .await;
+    let (status, list) = shop.as_buyer(&other, Method::GET, "/orders").await;
     assert_eq!(status, 200);
     assert_eq!(list["total"], 0, "{list}");
 
