@@ -18,6 +18,13 @@
 #   bench/express.sh
 #   DURATION=20s CONNECTIONS=64 ROUNDS=3 TOPUP_BIN=target/release/topup bench/express.sh
 #   PROFILE_DIR=/tmp/prof bench/express.sh   # also `perf record` topup's runs (slower: compare no figures)
+#   PIN=1 bench/express.sh                   # the servers on core 0, the outside world and wrk on core 1
+#
+# Unpinned, the servers share both cores with the outside world and wrk, so the throughput
+# ratio is capped by what those spend per checkout (printed at the end). With PIN=1 each
+# server has a core of its own, as it would where WeChat Pay is WeChat Pay, and the throughput
+# ratio is that of the servers alone (each sees one core: topup runs one HTTP worker, the
+# Express service one cluster worker). Needs taskset (util-linux) and at least 2 cores.
 #
 # Stops by itself: every process it started is stopped at the end.
 set -euo pipefail
@@ -42,6 +49,14 @@ if [[ ! -d bench/express-baseline/node_modules ]]; then
   (cd bench/express-baseline && npm_config_nodedir=${npm_config_nodedir:-/usr} npm ci --no-audit --no-fund)
 fi
 
+SERVER_CPUS=() WORLD_CPUS=()
+if [[ -n "${PIN:-}" ]]; then
+  require_tools taskset
+  (($(nproc) >= 2)) || { echo "PIN=1 needs at least 2 cores" >&2; exit 1; }
+  SERVER_CPUS=(taskset -c 0)
+  WORLD_CPUS=(taskset -c 1)
+fi
+
 DATA=$(mktemp -d)
 PIDS=()
 stop() {
@@ -50,8 +65,8 @@ stop() {
 }
 trap 'stop; rm -rf "$DATA"' EXIT
 
-echo "machine: $(nproc) cores; load: $(machine_load)"
-RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$((PORT + 1))" --data-dir "$DATA/world" \
+echo "machine: $(nproc) cores; load: $(machine_load)${PIN:+; servers pinned to core 0, the outside world and wrk to core 1}"
+RUST_LOG=warn "${WORLD_CPUS[@]}" "$BIN" serve --listen "127.0.0.1:$((PORT + 1))" --data-dir "$DATA/world" \
   --log-format json >"$DATA/world.log" 2>&1 &
 WORLD_PID=$!
 PIDS+=("$WORLD_PID")
@@ -60,7 +75,7 @@ wait_healthy "$WORLD"
 TOPUP_SANDBOX__EXTERNAL_URL=$WORLD TOPUP_SANDBOX__KEYS_DIR=$DATA/world/secrets \
   TOPUP_APP__LOGIN_RATE_PER_MINUTE=0 TOPUP_CATALOG__DETECT_LOOKUPS_PER_MINUTE=0 \
   TOPUP_ORDERS__CHECKOUT_RATE_PER_MINUTE=0 TOPUP_ORDERS__MAX_UNPAID_ORDERS_PER_USER=0 \
-  RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:${PORT}" --data-dir "$DATA/topup" \
+  RUST_LOG=warn "${SERVER_CPUS[@]}" "$BIN" serve --listen "127.0.0.1:${PORT}" --data-dir "$DATA/topup" \
   --log-format json >"$DATA/topup.log" 2>&1 &
 TOPUP_PID=$!
 PIDS+=("$TOPUP_PID")
@@ -78,7 +93,7 @@ for _ in $(seq 1 "$USERS"); do
 done
 
 PORT=$((PORT + 2)) WORLD=$WORLD KEYS=$DATA/world/secrets DATA=$DATA/express USERS=$USERS \
-  node bench/express-baseline/server.mjs >"$DATA/express.log" 2>&1 &
+  "${SERVER_CPUS[@]}" node bench/express-baseline/server.mjs >"$DATA/express.log" 2>&1 &
 EXPRESS_PID=$!
 PIDS+=("$EXPRESS_PID")
 wait_for "the Express service" "grep -q listening $DATA/express.log"
@@ -102,7 +117,7 @@ measure() { # $1: topup or express
   before=$(cpu_ticks "$pid")
   world_before=$(cpu_ticks "$WORLD_PID")
   TOKENS_FILE=$tokens PLAN_ID=$plan RUN=$RUN THREADS=$THREADS \
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/checkout.lua "$base" >"$DATA/run$RUN.txt"
+    "${WORLD_CPUS[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/checkout.lua "$base" >"$DATA/run$RUN.txt"
   after=$(cpu_ticks "$pid")
   world_after=$(cpu_ticks "$WORLD_PID")
   if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
@@ -143,10 +158,15 @@ echo "topup:   ${topup_rate} checkouts/s, ${topup_cpu} ms CPU per checkout (mean
 echo "express: ${express_rate} checkouts/s, ${express_cpu} ms CPU per checkout (mean of ${COUNT[express]} runs)"
 awk -v a="$topup_rate" -v b="$express_rate" -v c="$topup_cpu" -v d="$express_cpu" \
   'BEGIN {printf "topup / express: %.2f× the throughput, %.2f× the CPU per checkout\n", a / b, c / d}'
-# The sandbox and wrk run on the same cores, and each checkout costs the sandbox the same
-# whichever server placed it (it verifies and signs WeChat's side too). Throughput on a
-# saturated machine follows the CPU all processes spend per checkout, so the ratio of
-# throughputs here stays under that of (server + sandbox) CPU, whatever the server saves.
 world_cpu=$(mean <<<"${WORLD_CPU[topup]} ${WORLD_CPU[express]}")
-awk -v c="$topup_cpu" -v d="$express_cpu" -v w="$world_cpu" \
-  'BEGIN {printf "the sandbox: %.2f ms CPU per checkout for either; (express + sandbox) / (topup + sandbox) CPU = %.2f, the most throughput ratio the shared cores allow\n", w, (d + w) / (c + w)}'
+if [[ -n "${PIN:-}" ]]; then
+  # Each server had core 0 to itself: its throughput is what one core gives it.
+  awk -v w="$world_cpu" 'BEGIN {printf "the sandbox: %.2f ms CPU per checkout for either, on core 1 with wrk\n", w}'
+else
+  # The sandbox and wrk run on the same cores, and each checkout costs the sandbox the same
+  # whichever server placed it (it verifies and signs WeChat's side too). Throughput on a
+  # saturated machine follows the CPU all processes spend per checkout, so the ratio of
+  # throughputs here stays under that of (server + sandbox) CPU, whatever the server saves.
+  awk -v c="$topup_cpu" -v d="$express_cpu" -v w="$world_cpu" \
+    'BEGIN {printf "the sandbox: %.2f ms CPU per checkout for either; (express + sandbox) / (topup + sandbox) CPU = %.2f, the most throughput ratio the shared cores allow\n", w, (d + w) / (c + w)}'
+fi
