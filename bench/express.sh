@@ -19,6 +19,8 @@
 #   DURATION=20s CONNECTIONS=64 ROUNDS=3 TOPUP_BIN=target/release/topup bench/express.sh
 #   PROFILE_DIR=/tmp/prof bench/express.sh   # also `perf record` topup's runs (slower: compare no figures)
 #   PIN=1 bench/express.sh                   # the servers on core 0, the outside world and wrk on core 1
+#   TOPUP_BIN=old/topup WORLD_BIN=target/release/topup bench/express.sh   # an older topup, today's world
+#                                            # (LIMITS=login for builds from before 2026-12-06)
 #
 # Unpinned, the servers share both cores with the outside world and wrk, so the throughput
 # ratio is capped by what those spend per checkout (printed at the end). With PIN=1 each
@@ -44,6 +46,9 @@ PROBE_PHONE="%2B639171234500"
 source bench/lib.sh
 require_tools wrk curl jq node npm
 BIN=$(topup_binary)
+# The outside world's binary: this one unless told, so that two builds of topup can be
+# measured against the same WeChat Pay and provider.
+WORLD_BIN=${WORLD_BIN:-$BIN}
 if [[ ! -d bench/express-baseline/node_modules ]]; then
   # better-sqlite3 is compiled against the installed Node's headers.
   (cd bench/express-baseline && npm_config_nodedir=${npm_config_nodedir:-/usr} npm ci --no-audit --no-fund)
@@ -66,15 +71,20 @@ stop() {
 trap 'stop; rm -rf "$DATA"' EXIT
 
 echo "machine: $(nproc) cores; load: $(machine_load)${PIN:+; servers pinned to core 0, the outside world and wrk to core 1}"
-RUST_LOG=warn "${WORLD_CPUS[@]}" "$BIN" serve --listen "127.0.0.1:$((PORT + 1))" --data-dir "$DATA/world" \
+RUST_LOG=warn "${WORLD_CPUS[@]}" "$WORLD_BIN" serve --listen "127.0.0.1:$((PORT + 1))" --data-dir "$DATA/world" \
   --log-format json >"$DATA/world.log" 2>&1 &
 WORLD_PID=$!
 PIDS+=("$WORLD_PID")
 wait_healthy "$WORLD"
 
-TOPUP_SANDBOX__EXTERNAL_URL=$WORLD TOPUP_SANDBOX__KEYS_DIR=$DATA/world/secrets \
-  TOPUP_APP__LOGIN_RATE_PER_MINUTE=0 TOPUP_CATALOG__DETECT_LOOKUPS_PER_MINUTE=0 \
-  TOPUP_ORDERS__CHECKOUT_RATE_PER_MINUTE=0 TOPUP_ORDERS__MAX_UNPAID_ORDERS_PER_USER=0 \
+# The per-user and per-address limits would refuse most of the load: off. Builds from before
+# 2026-12-06 had only the login limit, and refuse settings they do not know: LIMITS=login.
+LIMITS_OFF=(TOPUP_APP__LOGIN_RATE_PER_MINUTE=0)
+if [[ "${LIMITS:-all}" != login ]]; then
+  LIMITS_OFF+=(TOPUP_CATALOG__DETECT_LOOKUPS_PER_MINUTE=0 TOPUP_ORDERS__CHECKOUT_RATE_PER_MINUTE=0
+    TOPUP_ORDERS__MAX_UNPAID_ORDERS_PER_USER=0)
+fi
+env "${LIMITS_OFF[@]}" TOPUP_SANDBOX__EXTERNAL_URL=$WORLD TOPUP_SANDBOX__KEYS_DIR=$DATA/world/secrets \
   RUST_LOG=warn "${SERVER_CPUS[@]}" "$BIN" serve --listen "127.0.0.1:${PORT}" --data-dir "$DATA/topup" \
   --log-format json >"$DATA/topup.log" 2>&1 &
 TOPUP_PID=$!
