@@ -365,10 +365,12 @@ impl MarketingService {
     /// bundles alike): asked by template and user, the store went through every coupon of
     /// the template, thousands for a popular one, on each claim and coupon-centre view.
     async fn held_by(&self, template_id: &str, user_id: &str) -> Result<u32, MarketingError> {
-        let (from, until) = claim_keys_of(template_id, user_id);
         let count = self
             .coupons
-            .count(&Filter::gte("claim_key", from).and(Filter::lt("claim_key", until)))
+            .count(&Filter::starts_with(
+                "claim_key",
+                &claim_key_prefix(template_id, user_id),
+            ))
             .await?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
@@ -792,13 +794,9 @@ fn claim_key(template_id: &str, user_id: &str, slot: u32) -> String {
     format!("{template_id}:{user_id}:{slot}")
 }
 
-/// The range of claim keys `<template>:<user>:…` of one user's coupons of one template: `;`
-/// follows `:`, and ids have no `:`.
-fn claim_keys_of(template_id: &str, user_id: &str) -> (String, String) {
-    (
-        format!("{template_id}:{user_id}:"),
-        format!("{template_id}:{user_id};"),
-    )
+/// What the claim keys of one user's coupons of one template begin with (ids have no `:`).
+fn claim_key_prefix(template_id: &str, user_id: &str) -> String {
+    format!("{template_id}:{user_id}:")
 }
 
 fn to_value(money: &Money) -> Result<serde_json::Value, MarketingError> {

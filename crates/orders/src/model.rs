@@ -672,10 +672,9 @@ impl Order {
         format!("{user_id}:{e164}")
     }
 
-    /// The range of `open_slot` values `<user_id>:…` of a user's open orders, upper bound
-    /// excluded: `;` follows `:`, and user ids have no `:`.
-    pub fn slots_of_user(user_id: &str) -> (String, String) {
-        (format!("{user_id}:"), format!("{user_id};"))
+    /// What every `open_slot` of a user's open orders begins with (user ids have no `:`).
+    pub fn slot_prefix_of(user_id: &str) -> String {
+        format!("{user_id}:")
     }
 
     /// Whether the order waits for staff (recharging, no provider can deliver it now).

@@ -736,12 +736,12 @@ impl OrdersService {
         if unpaid_limit > 0 {
             // Among the user's open orders only, found by their slots' common prefix: asked
             // by user and state, the store went through every order the user ever placed.
-            let (from, until) = Order::slots_of_user(user_id);
             let open = self
                 .orders
-                .find(&FindQuery::new(
-                    Filter::gte("open_slot", from).and(Filter::lt("open_slot", until)),
-                ))
+                .find(&FindQuery::new(Filter::starts_with(
+                    "open_slot",
+                    &Order::slot_prefix_of(user_id),
+                )))
                 .await?;
             let unpaid = open
                 .iter()

@@ -110,6 +110,23 @@ impl Filter {
         Filter::Lte(field.into(), value.into())
     }
 
+    /// String values beginning with `prefix`, as a range (`>= prefix`, `<` the next string
+    /// after every such value), so that an index on the field answers it on either backend:
+    /// both order strings by code point.
+    pub fn starts_with(field: &str, prefix: &str) -> Self {
+        let mut upper: Vec<char> = prefix.chars().collect();
+        // The least string above every extension of `prefix`: its last character that has a
+        // successor, advanced, and what follows it dropped.
+        while let Some(last) = upper.pop() {
+            if let Some(next) = successor(last) {
+                upper.push(next);
+                return Filter::gte(field, prefix)
+                    .and(Filter::lt(field, upper.into_iter().collect::<String>()));
+            }
+        }
+        Filter::gte(field, prefix)
+    }
+
     pub fn exists(field: &str) -> Self {
         Filter::Exists(field.into(), true)
     }
@@ -350,6 +367,14 @@ pub struct GroupRow {
     pub sums: Vec<i64>,
 }
 
+/// The next code point after `c`, skipping the surrogates (no `char` stands for them).
+fn successor(c: char) -> Option<char> {
+    match c {
+        '\u{D7FF}' => Some('\u{E000}'),
+        _ => char::from_u32(u32::from(c) + 1),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +393,24 @@ mod tests {
         assert!(validate_collection("orders").is_ok());
         assert!(validate_collection("Orders").is_err());
         assert!(validate_collection("orders; drop").is_err());
+    }
+
+    #[test]
+    fn a_prefix_is_the_range_up_to_its_successor() {
+        let range = |low: &str, high: &str| Filter::gte("k", low).and(Filter::lt("k", high));
+        assert_eq!(Filter::starts_with("k", "u1:"), range("u1:", "u1;"));
+        assert_eq!(
+            Filter::starts_with("k", "a\u{D7FF}"),
+            range("a\u{D7FF}", "a\u{E000}")
+        );
+        assert_eq!(
+            Filter::starts_with("k", "a\u{10FFFF}"),
+            range("a\u{10FFFF}", "b")
+        );
+        assert_eq!(
+            Filter::starts_with("k", "\u{10FFFF}"),
+            Filter::gte("k", "\u{10FFFF}")
+        );
     }
 
     #[test]

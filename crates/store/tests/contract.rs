@@ -231,6 +231,20 @@ async fn filters(store: Store) {
         .await,
         vec!["item0008", "item0009"]
     );
+    assert_eq!(find(Filter::starts_with("id", "item000")).await.len(), 10);
+    assert_eq!(
+        find(Filter::starts_with("id", "item005")).await,
+        vec!["item0050"]
+    );
+    assert_eq!(
+        find(Filter::starts_with("name", "O'Brien \"")).await,
+        vec!["item0050"]
+    );
+    assert!(
+        find(Filter::starts_with("id", "item0050x"))
+            .await
+            .is_empty()
+    );
     assert_eq!(find(Filter::All).await.len(), 11);
     assert_eq!(items.count(&Filter::eq("status", "even")).await.unwrap(), 6);
     // Names that are not plain paths never reach the backend.
