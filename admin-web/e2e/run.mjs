@@ -102,8 +102,12 @@ async function step(name, fn) {
   } catch (e) {
     results.push({ name, ok: false, ms: Date.now() - t, error: e })
     console.log(`  ✗ ${name}\n    ${e.stack ?? e}`)
+    console.log(`    where: ${await whereTheBrowserIs().catch((d) => `unknown (${d.message})`)}`)
   }
 }
+
+/** What a failed step leaves on screen, for the log: the page, its open dialogs, its messages. */
+let whereTheBrowserIs = async () => 'no page yet'
 
 async function shot(page, name) {
   await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: false })
@@ -120,6 +124,10 @@ try {
   const page = await admin.newPage()
   page.setDefaultTimeout(30000)
   const api = trackApi(page)
+  whereTheBrowserIs = async () => {
+    const texts = async (css) => (await page.locator(css).allInnerTexts()).map((s) => s.replace(/\s+/g, ' ').slice(0, 120))
+    return JSON.stringify({ url: page.url(), dialogs: await texts('.ant-modal-title'), messages: await texts('.ant-message-notice, .ant-alert, .ant-form-item-explain-error') })
+  }
 
   await step('login page weight', async () => {
     const cdp = await admin.newCDPSession(page)
@@ -501,7 +509,11 @@ try {
     // A percentage off, capped, limited to one country's operator: the example applies the cap.
     await page.goto(`${BASE}/marketing/coupon-templates`)
     await page.click('[data-test=template-create]')
-    await page.locator('[data-test=template-kind]').getByText('折扣券').click()
+    // The kind is chosen once its fields show; a click lost to the dialog's opening is made again.
+    await until('the percent-off fields', async () => {
+      if (!(await input('template-percent-off').isVisible())) await page.locator('[data-test=template-kind]').getByText('折扣券').click({ timeout: 3000 })
+      return input('template-percent-off').isVisible()
+    }, 10000, 300)
     await input('template-percent-off').fill('12')
     await input('template-max-discount').fill('3')
     await page.locator('[data-test=template-example-pay]').getByText('¥47.00').waitFor()
