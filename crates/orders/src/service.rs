@@ -82,11 +82,11 @@ impl OrderQuery {
         }
         if let Some(phone) = &self.phone {
             // Numbers are stored as `+` and digits: one that starts with `+` is a prefix,
-            // looked up as a range of the phone index (`:` sorts right after `9`); any other
-            // part is searched for in every order's number.
+            // answered by the phone index; any other part is searched for in every order's
+            // number.
             let phone = phone.trim();
             filter = filter.and(if phone.starts_with('+') {
-                Filter::gte("phone", phone).and(Filter::lt("phone", format!("{phone}:")))
+                Filter::starts_with("phone", phone)
             } else {
                 Filter::contains("phone", phone)
             });
