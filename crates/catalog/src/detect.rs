@@ -6,8 +6,8 @@
 //! numbers are remembered (the least recently used is forgotten first), and each client
 //! address may start only so many provider lookups a minute.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
@@ -44,19 +44,34 @@ fn phone_error(error: CoreError) -> CatalogError {
     }
 }
 
-/// The provider's answer for a number: the provider and its operator id, `None` when it
-/// could not tell.
-type Answer = Option<(ProviderId, String)>;
+/// The provider and its operator id, as the provider answered for a number.
+type ProviderOperator = (ProviderId, String);
+/// The provider's answer for a number, `None` when it could not tell. Shared: the many
+/// numbers of one operator point at one copy.
+type Answer = Option<Arc<ProviderOperator>>;
 type Lookup = Shared<BoxFuture<'static, Answer>>;
 
+/// A remembered number's answer. The cache holds up to `catalog.detect_cache_capacity` of
+/// these (100,000 by default), so each is kept small: the number as an integer, the answer
+/// as a pointer to its operator's one copy.
 struct Remembered {
     answer: Answer,
     expires_at: Timestamp,
 }
 
+/// The number's digits as one integer: unique per number, since E.164 numbers start with a
+/// country code (never a zero), and without an allocation. `None` only for a number of more
+/// than 19 digits, which E.164 (15 at most) does not have; such a number is not remembered.
+fn cache_key(number: &Msisdn) -> Option<u64> {
+    number.e164().strip_prefix('+')?.parse().ok()
+}
+
 /// Remembered answers, lookups in flight and the per-address lookup limit.
 pub(crate) struct DetectState {
-    remembered: Mutex<LruCache<String, Remembered>>,
+    remembered: Mutex<LruCache<u64, Remembered>>,
+    /// One copy of each answer the providers gave, for `remembered` to share; as many as the
+    /// providers have operators.
+    answers: Mutex<HashSet<Arc<ProviderOperator>>>,
     in_flight: Mutex<HashMap<String, Lookup>>,
     limiter: AddressLimiter,
 }
@@ -65,6 +80,7 @@ impl DetectState {
     pub(crate) fn new(settings: &Settings, clock: SharedClock) -> Self {
         DetectState {
             remembered: Mutex::new(LruCache::new(settings.detect_capacity)),
+            answers: Mutex::new(HashSet::new()),
             in_flight: Mutex::new(HashMap::new()),
             limiter: AddressLimiter::new(
                 settings.detect_lookups_per_minute,
@@ -74,10 +90,24 @@ impl DetectState {
         }
     }
 
-    fn remembered(&self) -> MutexGuard<'_, LruCache<String, Remembered>> {
+    fn remembered(&self) -> MutexGuard<'_, LruCache<u64, Remembered>> {
         self.remembered
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The one shared copy of `answer`.
+    fn shared_answer(&self, answer: ProviderOperator) -> Arc<ProviderOperator> {
+        let mut answers = self
+            .answers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(known) = answers.get(&answer) {
+            return known.clone();
+        }
+        let shared = Arc::new(answer);
+        answers.insert(shared.clone());
+        shared
     }
 
     fn in_flight(&self) -> MutexGuard<'_, HashMap<String, Lookup>> {
@@ -165,7 +195,7 @@ impl Catalog {
         let found = self.detected_operator(number, client).await?;
         let operator = found
             .as_ref()
-            .and_then(|key| snapshot.by_provider_ref.get(key))
+            .and_then(|key| snapshot.by_provider_ref.get(key.as_ref()))
             .and_then(|id| snapshot.operators.get(id));
         let plans: Vec<AppPlan> = match operator {
             Some(detected) => snapshot
@@ -201,12 +231,12 @@ impl Catalog {
         let key = number.e164();
         let state = &self.inner.detect;
         let now = self.now();
-        {
+        if let Some(number_key) = cache_key(number) {
             let mut remembered = state.remembered();
-            match remembered.get(key) {
+            match remembered.get(&number_key) {
                 Some(hit) if now < hit.expires_at => return Ok(hit.answer.clone()),
                 Some(_) => {
-                    remembered.remove(key);
+                    remembered.remove(&number_key);
                 }
                 None => {}
             }
@@ -263,7 +293,11 @@ impl Catalog {
         for provider in candidates {
             match provider.detect_operator(number).await {
                 Ok(found) => {
-                    let answer = found.map(|op| (provider.id().clone(), op.operator_id));
+                    let answer = found.map(|op| {
+                        self.inner
+                            .detect
+                            .shared_answer((provider.id().clone(), op.operator_id))
+                    });
                     self.remember(number, answer.clone());
                     return answer;
                 }
@@ -276,17 +310,26 @@ impl Catalog {
     }
 
     fn remember(&self, number: &Msisdn, answer: Answer) {
+        let Some(number_key) = cache_key(number) else {
+            return;
+        };
         let expires_at = self.now().plus(self.inner.settings.detect_ttl);
         // At capacity the least recently used number is forgotten.
         self.inner
             .detect
             .remembered()
-            .insert(number.e164().to_owned(), Remembered { answer, expires_at });
+            .insert(number_key, Remembered { answer, expires_at });
     }
 
     /// Forgets every remembered detection.
     pub fn clear_detect_cache(&self) {
         self.inner.detect.remembered().clear();
+        self.inner
+            .detect
+            .answers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
     }
 }
 
@@ -296,4 +339,36 @@ fn parse_number(phone: &str, country: Option<&str>) -> Result<Msisdn, CatalogErr
         None => None,
     };
     Msisdn::parse(phone, default_country).map_err(phone_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(e164: &str) -> Msisdn {
+        Msisdn::parse(e164, None).expect("a valid mobile number")
+    }
+
+    #[test]
+    fn a_number_is_remembered_under_its_digits() {
+        assert_eq!(cache_key(&number("+639171234567")), Some(639_171_234_567));
+        // A zero after the country code stays a digit of the key.
+        assert_eq!(cache_key(&number("+393123456789")), Some(393_123_456_789));
+        assert_ne!(
+            cache_key(&number("+447911123456")),
+            cache_key(&number("+447911123457"))
+        );
+    }
+
+    #[test]
+    fn one_operators_numbers_share_one_answer() {
+        let state = DetectState::new(&Settings::fallback(), Arc::new(topup_core::SystemClock));
+        let provider = ProviderId::new("reloadly");
+        let first = state.shared_answer((provider.clone(), "173".into()));
+        let second = state.shared_answer((provider.clone(), "173".into()));
+        let other = state.shared_answer((provider, "174".into()));
+        assert!(Arc::ptr_eq(&first, &second));
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert_eq!(other.1, "174");
+    }
 }
