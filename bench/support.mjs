@@ -1,9 +1,9 @@
 // Helpers shared by the benchmark and browser-test scripts (plain Node, no dependencies).
 import { spawn } from 'node:child_process'
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 
 /** A TCP port free on the loopback address now. */
 export function freePort() {
@@ -79,12 +79,17 @@ export function topupProcesses(bin) {
       }
       return { base, shopEnv }
     },
-    /** Starts `topup serve` on `dataDir`; answers its base URL and pid. */
+    /**
+     * Starts `topup serve` on `dataDir`; answers its base URL and pid. With BENCH_LOG_DIR set,
+     * its warnings and errors go to `<BENCH_LOG_DIR>/<data dir's name>.log`, kept after the run.
+     */
     async serve(dataDir, env = {}) {
       const port = await freePort()
+      const logDir = process.env.BENCH_LOG_DIR
+      const log = logDir ? openSync(join(logDir, `${basename(dataDir)}.log`), 'a') : 'ignore'
       const child = spawn(bin, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
-        env: { ...process.env, RUST_LOG: 'error', ...env },
-        stdio: ['ignore', 'ignore', 'ignore'],
+        env: { ...process.env, RUST_LOG: logDir ? 'warn' : 'error', ...env },
+        stdio: ['ignore', log, log],
       })
       children.push(child)
       const base = `http://127.0.0.1:${port}`
